@@ -1,0 +1,230 @@
+"""A small typed picture of the patient and the order: what the policy reads.
+
+Every fact carries where it came from (`source`: a relative FHIR reference, never a
+business identifier) so that clause results can cite it as evidence. "Unknown" is always
+explicit: a field that is None means the chart did not say, and the policy must treat it
+as UNKNOWN, never as a pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Code:
+    system: str | None
+    code: str | None
+    display: str | None = None
+
+    def label(self) -> str:
+        return self.display or self.code or "?"
+
+
+@dataclass(frozen=True)
+class Weight:
+    kg: float
+    observed_on: date | None
+    source: str | None
+    original: str                      # as recorded, e.g. "44 [lb_av]"
+
+
+@dataclass(frozen=True)
+class LabValue:
+    kind: str                          # crcl | creatinine | egfr | anc | sars_cov_2 | supar | crp | esr
+    value: float | None                # numeric value in `unit`, None for coded results
+    unit: str | None                   # normalised unit: mL/min, mg/dL, 10*3/uL, ...
+    observed_on: date | None
+    source: str | None
+    positive: bool | None = None       # for qualitative tests (SARS-CoV-2): detected / not detected
+    text: str = ""                     # what was recorded, for evidence
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    indications: frozenset[str]        # indication keys (policy data names them): ra, nomid, dira, ...
+    code: Code
+    source: str                        # "Condition/abc" or "MedicationRequest/xyz.reasonCode"
+    from_order: bool                   # stated as the order's reason
+    active: bool                       # clinical status active/recurrence/relapse (or stated on the order)
+    confirmed: bool                    # verification status confirmed (or absent: treated as confirmed by EHRs)
+    onset: date | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class TherapySpan:
+    """One piece of medication history: a statement, request, dispense or administration."""
+
+    drug: str                          # ingredient key from the terminology (or "anakinra")
+    classes: frozenset[str]            # tnf, biologic, jak, csdmard, ...
+    label: str                         # the medication as written
+    source: str                        # "MedicationStatement/ms-1"
+    kind: str                          # statement | request | dispense | administration | draft
+    status: str | None
+    start: date | None
+    end: date | None                   # None = ongoing / not said
+    active: bool                       # current use as of the order date
+    preferred_product: str | None = None   # table1.ra.preferred key
+    stopped_reason: str | None = None  # ineffective | adverse | other | None (as coded / written)
+    reason_text: str = ""
+    is_sample: bool = False
+    dose_text: str = ""
+    mg_per_week: float | None = None   # methotrexate titration, when the dose is readable
+
+    @property
+    def days(self) -> int | None:
+        if self.start and self.end:
+            return (self.end - self.start).days
+        return None
+
+
+@dataclass(frozen=True)
+class AllergyFact:
+    substance: str                     # drug key, "anakinra", "ecoli-protein" or "other"
+    label: str
+    source: str
+    kind: str                          # allergy | intolerance (AllergyIntolerance.type; default allergy)
+    active: bool
+    refuted: bool = False
+    criticality: str | None = None
+    reactions: tuple[str, ...] = ()
+    preferred_product: str | None = None
+
+
+@dataclass(frozen=True)
+class DoseFacts:
+    """The order's dose, normalised. Any None means the order did not say (UNKNOWN)."""
+
+    mg_per_dose: float | None
+    doses_per_day: float | None        # 1.0 daily, 0.5 every other day
+    mg_per_day: float | None
+    syringes_per_28_days: float | None
+    supply_days: float | None
+    duration_days: float | None        # length of the course when bounded (boundsDuration/Period)
+    route: str | None                  # subcutaneous | intravenous | ... | None
+    per_kg: float | None = None        # prescribed mg/kg when the order states it
+    notes: tuple[str, ...] = ()        # how each number was read (evidence text)
+    timing_text: str = ""
+
+
+@dataclass(frozen=True)
+class SettingFacts:
+    provider_administered: bool | None  # None: the order does not say
+    reasons: tuple[str, ...] = ()        # evidence texts
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    id: str
+    reference: str                       # "MedicationRequest/<id>"
+    label: str                           # medication display for cards
+    authored_on: date | None
+    status: str | None
+    intent: str | None
+    dose: DoseFacts
+    setting: SettingFacts
+    reasons: tuple[Diagnosis, ...] = ()  # from reasonCode / reasonReference
+    requester: str | None = None
+    single_100mg_syringe: bool = True    # the product is the 100 mg single-use syringe
+    prescriber_statement: dict = field(default_factory=dict)  # extensions/notes a prescriber attested
+
+
+@dataclass(frozen=True)
+class Prescriber:
+    specialties: frozenset[str]
+    source: str | None
+    known: bool                          # we found a Practitioner/Role for the prescriber at all
+    codes: tuple[Code, ...] = ()
+
+
+@dataclass(frozen=True)
+class CoverageFacts:
+    present: bool
+    program: str | None                  # commercial | fep | sao | medicare-part-d | medicare-advantage | None
+    source: str | None = None            # "Coverage/cov-1"
+    payor: str | None = None
+    member_ref: str | None = None        # keyed hash of the subscriber id, never the id itself
+    evidence: tuple[str, ...] = ()
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class EncounterFact:
+    source: str
+    inpatient: bool
+    active: bool
+    start: date | None
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class ImmunizationFact:
+    source: str
+    label: str
+    live: bool
+    occurred: date | None
+    kind: str = "given"                  # given | ordered
+
+
+@dataclass(frozen=True)
+class PriorAuthorization:
+    source: str
+    drug: str                            # "anakinra"
+    status: str                          # approved | denied | ...
+    start: date | None
+    end: date | None
+    pa_id: str | None
+    indication: str | None = None
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    reference: str                        # "Patient/<id>"
+    as_of: date                           # the order's authoredOn, else the call time
+    birth_date: date | None
+    sex: str | None                       # male | female | other | unknown | None
+    weight: Weight | None
+    labs: tuple[LabValue, ...]
+    diagnoses: tuple[Diagnosis, ...]
+    medications: tuple[TherapySpan, ...]
+    allergies: tuple[AllergyFact, ...]
+    prescriber: Prescriber
+    coverage: CoverageFacts
+    encounters: tuple[EncounterFact, ...] = ()
+    immunizations: tuple[ImmunizationFact, ...] = ()
+    prior_authorizations: tuple[PriorAuthorization, ...] = ()
+    conditions_text: tuple[str, ...] = ()  # free-text problem list entries (for MAS, pneumonia, infections)
+    procedures: tuple[tuple[str, str, date | None], ...] = ()   # (label, source, date)
+    unavailable: frozenset[str] = frozenset()   # data needs that could not be obtained (prefetch keys)
+
+    @property
+    def age_years(self) -> int | None:
+        if self.birth_date is None:
+            return None
+        d, b = self.as_of, self.birth_date
+        return d.year - b.year - ((d.month, d.day) < (b.month, b.day))
+
+    @property
+    def age_days(self) -> int | None:
+        if self.birth_date is None:
+            return None
+        return (self.as_of - self.birth_date).days
+
+    def labs_of(self, kind: str) -> tuple[LabValue, ...]:
+        """Labs of one kind, newest first."""
+        found = [lab for lab in self.labs if lab.kind == kind]
+        found.sort(key=lambda lab: lab.observed_on or date.min, reverse=True)
+        return tuple(found)
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """Everything the policy sees for one anakinra order."""
+
+    patient: PatientFacts
+    order: OrderFacts
+    other_drafts: tuple[TherapySpan, ...] = ()   # other draft orders in the same bundle (not anakinra)
+    hook: str = "order-sign"

@@ -1,0 +1,275 @@
+"""Terminology lookups, loaded once from `valuesets.json` beside this file.
+
+Functions here answer "what is this code / name?" for the facts layer. They never decide
+coverage: that is the policy layer's job.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+_DATA_FILE = Path(__file__).with_name("valuesets.json")
+
+
+@lru_cache(maxsize=1)
+def data() -> dict:
+    with _DATA_FILE.open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def system(name: str) -> str:
+    return data()["systems"][name]
+
+
+def normalize_ndc(code: str) -> str | None:
+    """Normalise an NDC to its 11-digit 5-4-2 form without hyphens.
+
+    Accepts 11 digits with or without hyphens, and the 10-digit labelled forms 4-4-2, 5-3-2
+    and 5-4-1 (hyphens required to know where the zero goes). A 10-digit string without
+    hyphens is ambiguous and is returned as None unless it is also a known product prefix.
+    """
+    raw = code.strip()
+    if "-" in raw:
+        parts = raw.split("-")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            return None
+        a, b, c = parts
+        if (len(a), len(b), len(c)) == (5, 4, 2):
+            return a + b + c
+        if (len(a), len(b), len(c)) == (4, 4, 2):
+            return "0" + a + b + c
+        if (len(a), len(b), len(c)) == (5, 3, 2):
+            return a + "0" + b + c
+        if (len(a), len(b), len(c)) == (5, 4, 1):
+            return a + b + "0" + c
+        return None
+    digits = re.sub(r"\D", "", raw)
+    if len(digits) == 11:
+        return digits
+    if len(digits) == 10:
+        # Unhyphenated 10-digit NDC: try each padding, keep the ones we know.
+        known = set(data()["anakinra"]["ndc11"])
+        for candidate in (digits[:5] + "0" + digits[5:], "0" + digits, digits[:9] + "0" + digits[9:]):
+            if candidate in known:
+                return candidate
+    return None
+
+
+def is_anakinra_code(system_url: str | None, code: str | None) -> bool:
+    if not code:
+        return False
+    a = data()["anakinra"]
+    sysn = (system_url or "").strip()
+    if sysn == system("rxnorm"):
+        return code.strip() in a["rxnorm"]
+    if sysn == system("ndc"):
+        ndc = normalize_ndc(code)
+        if ndc is None:
+            return False
+        return ndc in a["ndc11"] or any(ndc.startswith(p) for p in a["ndc_product"])
+    if sysn == system("snomed"):
+        return code.strip() in a["snomed_substance"]
+    return False
+
+
+def is_single_100mg_syringe_code(system_url: str | None, code: str | None) -> bool:
+    a = data()["anakinra"]
+    if system_url == system("rxnorm"):
+        return (code or "").strip() in a["rxnorm_single_syringe_100mg"]
+    if system_url == system("ndc") and code:
+        ndc = normalize_ndc(code)
+        return bool(ndc) and any(ndc.startswith(p) for p in a["ndc_product"])
+    return False
+
+
+def _words(text: str) -> str:
+    return " " + re.sub(r"[^a-z0-9.%'-]+", " ", text.lower()) + " "
+
+
+def name_mentions(text: str | None, names: list[str]) -> bool:
+    if not text:
+        return False
+    hay = _words(text)
+    return any(_boundary(hay, n) for n in names)
+
+
+def _boundary(hay: str, needle: str) -> bool:
+    idx = hay.find(" " + needle)
+    while idx >= 0:
+        end = idx + 1 + len(needle)
+        if end >= len(hay) or not hay[end].isalnum():
+            return True
+        idx = hay.find(" " + needle, idx + 1)
+    return False
+
+
+def is_anakinra_name(text: str | None) -> bool:
+    return name_mentions(text, data()["anakinra"]["names"])
+
+
+@lru_cache(maxsize=1)
+def _rxnorm_to_drug() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, entry in data()["drugs"].items():
+        for code in entry.get("rxnorm", []):
+            out[code] = key
+    return out
+
+
+@lru_cache(maxsize=1)
+def _cvx_to_drug() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, entry in data()["drugs"].items():
+        for code in entry.get("cvx", []):
+            out[code] = key
+    return out
+
+
+def drug_for_code(system_url: str | None, code: str | None) -> str | None:
+    if not code:
+        return None
+    if system_url == system("rxnorm"):
+        return _rxnorm_to_drug().get(code.strip())
+    if system_url == system("cvx"):
+        return _cvx_to_drug().get(code.strip())
+    return None
+
+
+def drug_for_name(text: str | None) -> str | None:
+    if not text:
+        return None
+    best: tuple[int, str] | None = None
+    for key, entry in data()["drugs"].items():
+        for n in entry["names"]:
+            if _boundary(_words(text), n):
+                # prefer the longest (most specific) name
+                if best is None or len(n) > best[0]:
+                    best = (len(n), key)
+    return best[1] if best else None
+
+
+def drug_classes(drug: str) -> frozenset[str]:
+    entry = data()["drugs"].get(drug)
+    return frozenset(entry["classes"]) if entry else frozenset()
+
+
+def ra_preferred_product(drug: str | None, text: str | None) -> str | None:
+    """Which preferred RA product (table1.ra.preferred) a medication is, if any."""
+    prefs = data()["ra_preferred_products"]
+    hay = _words(text or "")
+    for key, entry in prefs.items():
+        if key.startswith("_"):
+            continue
+        if any(_boundary(hay, n) for n in entry.get("exclude_names", [])):
+            continue
+        if any(_boundary(hay, n) for n in entry["names"]):
+            # "adalimumab-aaty" also contains the word adalimumab: names are specific enough.
+            return key
+    if drug:
+        for key, entry in prefs.items():
+            if key.startswith("_"):
+                continue
+            if entry.get("drug") == drug and entry.get("fallback_for_drug"):
+                return key
+        for key, entry in prefs.items():
+            if key.startswith("_"):
+                continue
+            if entry.get("drug") == drug and drug in ("etanercept", "upadacitinib", "tofacitinib"):
+                if not any(_boundary(hay, n) for n in entry.get("exclude_names", [])):
+                    return key
+    return None
+
+
+def observation_kind(system_url: str | None, code: str | None) -> str | None:
+    if system_url != system("loinc") or not code:
+        return None
+    return _loinc_to_kind().get(code.strip())
+
+
+@lru_cache(maxsize=1)
+def _loinc_to_kind() -> dict[str, str]:
+    out = {}
+    for kind, codes in data()["observations"].items():
+        for c in codes:
+            out[c] = kind
+    return out
+
+
+def observation_loincs() -> list[str]:
+    seen: list[str] = []
+    for codes in data()["observations"].values():
+        for c in codes:
+            if c not in seen:
+                seen.append(c)
+    return seen
+
+
+def observation_kind_by_name(text: str | None) -> str | None:
+    for kind, names in data()["observation_names"].items():
+        if name_mentions(text, names):
+            return kind
+    return None
+
+
+def _icd_key(code: str) -> str:
+    return code.upper().replace(".", "").strip()
+
+
+def indications_for_icd10(code: str | None) -> frozenset[str]:
+    if not code:
+        return frozenset()
+    key = _icd_key(code)
+    table = data()["icd10_indications"]
+    best = None
+    for prefix in table:
+        if prefix.startswith("_"):
+            continue
+        if key.startswith(prefix) and (best is None or len(prefix) > len(best)):
+            best = prefix
+    return frozenset(table[best]) if best else frozenset()
+
+
+def indications_for_snomed(code: str | None) -> frozenset[str]:
+    if not code:
+        return frozenset()
+    return frozenset(data()["snomed_indications"].get(code.strip(), []))
+
+
+def indications_for_text(text: str | None) -> frozenset[str]:
+    if not text:
+        return frozenset()
+    found = set()
+    for key, names in data()["indication_names"].items():
+        if key.startswith("_"):
+            continue
+        if name_mentions(text, names):
+            found.add(key)
+    # "systemic juvenile idiopathic arthritis" also says "arthritis" but not RA; keep the specific one.
+    if "still" in found:
+        found.discard("ra")
+    return frozenset(found)
+
+
+def specialty_for(system_url: str | None, code: str | None, text: str | None = None) -> str | None:
+    sp = data()["specialties"]
+    if code and system_url == system("nucc"):
+        hit = sp["nucc"].get(code.strip())
+        if hit:
+            return hit
+    if code and system_url == system("snomed"):
+        hit = sp["snomed"].get(code.strip())
+        if hit:
+            return hit
+    if text:
+        low = text.lower()
+        for name, key in sp["names"].items():
+            if name in low:
+                return key
+    return None
+
+
+def is_live_vaccine_cvx(code: str | None) -> bool:
+    return bool(code) and code.strip().zfill(2) in data()["live_vaccines_cvx"]

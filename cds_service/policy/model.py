@@ -1,0 +1,193 @@
+"""The vocabulary of a coverage decision: three-valued clause outcomes with their evidence.
+
+Nothing here knows about FHIR or HTTP. A clause evaluator looks at the typed facts
+(`cds_service.facts.model`) and returns a `ClauseResult`; combinators (`logic.py`) fold
+results the way the guideline's ALL / ANY / ONE read; the engine turns the tree into a
+`Decision` that the respond layer renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+
+
+class Outcome(str, Enum):
+    MET = "met"
+    NOT_MET = "not-met"
+    UNKNOWN = "unknown"
+    NOT_APPLICABLE = "not-applicable"
+
+
+class Need(str, Enum):
+    """What kind of thing would settle an UNKNOWN clause (feeds CRD doc-needed / info-needed)."""
+
+    CLINICAL_DOC = "clinical"      # chart notes / medical records (doc-needed=clinical)
+    ADMIN_DOC = "admin"            # an attestation or form from the prescriber (doc-needed=admin)
+    INFO = "info"                  # a data element the order or chart lacks (info-needed)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One thing a clause looked at: where it came from and what it said."""
+
+    description: str
+    reference: str | None = None      # e.g. "Observation/wt-1" (never a business identifier)
+    value: str | None = None          # e.g. "23.1 kg"
+    date: str | None = None           # ISO date of the fact
+
+    def to_json(self) -> dict:
+        out = {"description": self.description}
+        if self.reference:
+            out["reference"] = self.reference
+        if self.value:
+            out["value"] = self.value
+        if self.date:
+            out["date"] = self.date
+        return out
+
+
+@dataclass(frozen=True)
+class Missing:
+    """What would decide an UNKNOWN clause."""
+
+    text: str
+    need: Need = Need.CLINICAL_DOC
+    info_code: str = "OTH"           # CRD info-needed code when need is INFO
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "need": self.need.value, "infoCode": self.info_code}
+
+
+@dataclass(frozen=True)
+class ClauseResult:
+    clause_id: str
+    outcome: Outcome
+    evidence: tuple[Evidence, ...] = ()
+    missing: tuple[Missing, ...] = ()
+    note: str = ""                                  # one human sentence on why
+    combinator: str | None = None                   # "ALL" / "ANY" / "ONE" when composite
+    children: tuple["ClauseResult", ...] = ()
+
+    @property
+    def met(self) -> bool:
+        return self.outcome is Outcome.MET
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def find(self, clause_id: str) -> "ClauseResult | None":
+        for node in self.walk():
+            if node.clause_id == clause_id:
+                return node
+        return None
+
+    def to_json(self) -> dict:
+        out: dict = {"clause": self.clause_id, "outcome": self.outcome.value}
+        if self.combinator:
+            out["combinator"] = self.combinator
+        if self.note:
+            out["note"] = self.note
+        if self.evidence:
+            out["evidence"] = [e.to_json() for e in self.evidence]
+        if self.missing:
+            out["missing"] = [m.to_json() for m in self.missing]
+        if self.children:
+            out["children"] = [c.to_json() for c in self.children]
+        return out
+
+
+class Determination(str, Enum):
+    COVERED = "covered"
+    NOT_COVERED = "not-covered"
+    CONDITIONAL = "conditional"
+    INDETERMINATE = "indeterminate"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something a clinician should act on, derived from the clause tree.
+
+    `kind` names the card it becomes (site-of-care, combination, dose, step-therapy,
+    renal, ...). `clause_ids` are the leaves it rests on. `data` carries what the respond
+    layer needs to build suggestions (e.g. the id of a conflicting draft order).
+    """
+
+    kind: str
+    severity: str                    # info | warning | critical
+    summary: str
+    detail: str
+    clause_ids: tuple[str, ...]
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The decision for one anakinra order."""
+
+    order_id: str
+    order_label: str
+    determination: Determination
+    pa_needed: str | None              # CRD pa-needed code, None when not-covered
+    tree: tuple[ClauseResult, ...]     # top-level results (position, initiation/continuation, dosage, ...)
+    findings: tuple[Finding, ...]
+    policy_id: str
+    policy_revision: str
+    pathway: str                       # "initiation" | "continuation"
+    indication: str | None = None      # indication key from the policy data
+    reasons: tuple[str, ...] = ()      # short texts for the coverage-information reason
+    program: str | None = None         # program key when a program exception applies
+    approval_months: int | None = None
+    as_of: date | None = None
+    existing_authorization: str | None = None   # satisfied-pa-id of a current plan approval
+
+    @property
+    def missing(self) -> tuple[Missing, ...]:
+        seen: dict[str, Missing] = {}
+        for top in self.tree:
+            for node in top.walk():
+                if node.outcome is Outcome.UNKNOWN and not node.children:
+                    for m in node.missing:
+                        seen.setdefault(m.text, m)
+        return tuple(seen.values())
+
+    def cited_clauses(self) -> tuple[str, ...]:
+        ids: list[str] = []
+        for f in self.findings:
+            for cid in f.clause_ids:
+                if cid not in ids:
+                    ids.append(cid)
+        return tuple(ids)
+
+    def to_json(self) -> dict:
+        out = {
+            "order": self.order_id,
+            "orderLabel": self.order_label,
+            "determination": self.determination.value,
+            "pathway": self.pathway,
+            "policy": {"id": self.policy_id, "revision": self.policy_revision},
+            "clauses": [t.to_json() for t in self.tree],
+            "findings": [
+                {"kind": f.kind, "severity": f.severity, "summary": f.summary, "clauses": list(f.clause_ids)}
+                for f in self.findings
+            ],
+        }
+        if self.pa_needed:
+            out["paNeeded"] = self.pa_needed
+        if self.indication:
+            out["indication"] = self.indication
+        if self.program:
+            out["program"] = self.program
+        if self.reasons:
+            out["reasons"] = list(self.reasons)
+        if self.approval_months:
+            out["approvalMonths"] = self.approval_months
+        if self.as_of:
+            out["asOf"] = self.as_of.isoformat()
+        missing = self.missing
+        if missing:
+            out["missing"] = [m.to_json() for m in missing]
+        return out
