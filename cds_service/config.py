@@ -1,0 +1,166 @@
+"""Settings, read once from the environment into a frozen dataclass.
+
+Two profiles:
+- `demo` (the embedded default of `anakinra-cds serve`): auth off (with a loud log line), the
+  CDS Hooks Sandbox issuer accepted when auth is turned on, the embedded FHIR server on
+  loopback allowed, SQLite in ./var.
+- `production` (the default for gunicorn through `cds_service.wsgi`): auth on, nothing trusted
+  unless configured.
+
+Every variable is documented in README.md ("Configuration").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _list(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+@dataclass(frozen=True)
+class TrustedIssuer:
+    iss: str
+    jwks_file: str | None = None              # a local JWKS file (pinned keys)
+    jwks_url: str | None = None               # fetched (cached) from this URL only
+    jku_allow: tuple[str, ...] = ()           # jku header values accepted for this issuer
+    # A jku in a token is only ever fetched when it is in jku_allow.
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: str = "production"               # production | demo
+    # Public identity
+    external_base_url: str = "http://127.0.0.1:8080"   # what EHRs call; JWT aud is checked against it
+    plan_name: str = ""                       # source.label; empty -> the policy data's plan name
+    # Auth (CDS Hooks "Trusting CDS Clients")
+    auth_enabled: bool = True
+    trusted_issuers: tuple[TrustedIssuer, ...] = ()
+    allow_sandbox_issuer: bool = False        # https://sandbox.cds-hooks.org, pinned JWKS (demo only)
+    jwt_algorithms: tuple[str, ...] = ("ES384", "RS384", "ES256", "RS256", "PS384")
+    jwt_leeway_seconds: int = 60
+    tenant_allow: tuple[str, ...] = ()
+    replay_cache_url: str = ""                # redis://... or sqlite path; empty -> var/replay.sqlite
+    # Outbound FHIR (fhirServer is untrusted input)
+    fhir_allow: tuple[str, ...] = ()          # allowed FHIR base URLs (prefix match on scheme://host:port/path)
+    fhir_timeout_seconds: float = 2.0         # per request
+    fhir_budget_seconds: float = 3.0          # total per hook call
+    fhir_max_bytes: int = 5_000_000           # per response body
+    fhir_max_pages: int = 10                  # per search
+    fhir_max_workers: int = 8
+    # Inbound limits
+    max_body_bytes: int = 2_000_000
+    max_json_depth: int = 64
+    max_draft_orders: int = 50
+    # Persistence
+    database_url: str = ""                    # empty -> sqlite:///var/anakinra-cds.sqlite
+    patient_hash_key: str = ""                # HMAC key for patient/member hashes; empty -> per-install random file
+    # Demo
+    demo_draft_card: bool = False             # offer "Draft Kineret order" when a draft has no medication
+    embedded_fhir_url: str = ""               # set by `serve` when it starts the embedded FHIR server
+    var_dir: str = "var"
+    log_level: str = "INFO"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_demo(self) -> bool:
+        return self.profile == "demo"
+
+    def with_overrides(self, **kw) -> "Settings":
+        return replace(self, **kw)
+
+
+def _issuers_from_env(raw: str | None) -> tuple[TrustedIssuer, ...]:
+    """CDS_TRUSTED_ISSUERS is a JSON list: [{"iss": ..., "jwks_file"| "jwks_url": ..., "jku_allow": [...]}]."""
+    if not raw:
+        return ()
+    items = json.loads(raw)
+    out = []
+    for it in items:
+        out.append(TrustedIssuer(
+            iss=it["iss"], jwks_file=it.get("jwks_file"), jwks_url=it.get("jwks_url"),
+            jku_allow=tuple(it.get("jku_allow", ())),
+        ))
+    return tuple(out)
+
+
+def demo_settings(host: str = "127.0.0.1", port: int = 8080, **overrides) -> Settings:
+    base = Settings(
+        profile="demo",
+        external_base_url=f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}",
+        auth_enabled=False,
+        allow_sandbox_issuer=True,
+        demo_draft_card=True,
+        fhir_allow=("http://127.0.0.1:8913/fhir", "http://localhost:8913/fhir"),
+    )
+    return replace(base, **overrides)
+
+
+def from_env(env: dict[str, str] | None = None, profile: str | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    prof = profile or env.get("CDS_PROFILE", "production")
+    base = demo_settings() if prof == "demo" else Settings()
+    kw: dict = {}
+    if "CDS_EXTERNAL_BASE_URL" in env:
+        kw["external_base_url"] = env["CDS_EXTERNAL_BASE_URL"].rstrip("/")
+    if "CDS_PLAN_NAME" in env:
+        kw["plan_name"] = env["CDS_PLAN_NAME"]
+    if "CDS_AUTH" in env:
+        kw["auth_enabled"] = _bool(env["CDS_AUTH"], base.auth_enabled)
+    if "CDS_TRUSTED_ISSUERS" in env:
+        kw["trusted_issuers"] = _issuers_from_env(env["CDS_TRUSTED_ISSUERS"])
+    if "CDS_ALLOW_SANDBOX_ISSUER" in env:
+        kw["allow_sandbox_issuer"] = _bool(env["CDS_ALLOW_SANDBOX_ISSUER"], base.allow_sandbox_issuer)
+    if "CDS_JWT_ALGORITHMS" in env:
+        kw["jwt_algorithms"] = _list(env["CDS_JWT_ALGORITHMS"])
+    if "CDS_JWT_LEEWAY_SECONDS" in env:
+        kw["jwt_leeway_seconds"] = int(env["CDS_JWT_LEEWAY_SECONDS"])
+    if "CDS_TENANT_ALLOW" in env:
+        kw["tenant_allow"] = _list(env["CDS_TENANT_ALLOW"])
+    if "CDS_REPLAY_CACHE_URL" in env:
+        kw["replay_cache_url"] = env["CDS_REPLAY_CACHE_URL"]
+    if "CDS_FHIR_ALLOW" in env:
+        kw["fhir_allow"] = _list(env["CDS_FHIR_ALLOW"])
+    if "CDS_FHIR_TIMEOUT_SECONDS" in env:
+        kw["fhir_timeout_seconds"] = float(env["CDS_FHIR_TIMEOUT_SECONDS"])
+    if "CDS_FHIR_BUDGET_SECONDS" in env:
+        kw["fhir_budget_seconds"] = float(env["CDS_FHIR_BUDGET_SECONDS"])
+    if "CDS_FHIR_MAX_BYTES" in env:
+        kw["fhir_max_bytes"] = int(env["CDS_FHIR_MAX_BYTES"])
+    if "CDS_FHIR_MAX_PAGES" in env:
+        kw["fhir_max_pages"] = int(env["CDS_FHIR_MAX_PAGES"])
+    if "CDS_MAX_BODY_BYTES" in env:
+        kw["max_body_bytes"] = int(env["CDS_MAX_BODY_BYTES"])
+    if "DATABASE_URL" in env:
+        kw["database_url"] = env["DATABASE_URL"]
+    if "CDS_PATIENT_HASH_KEY" in env:
+        kw["patient_hash_key"] = env["CDS_PATIENT_HASH_KEY"]
+    if "CDS_DEMO_DRAFT_CARD" in env:
+        kw["demo_draft_card"] = _bool(env["CDS_DEMO_DRAFT_CARD"], base.demo_draft_card) and prof == "demo"
+    if "CDS_VAR_DIR" in env:
+        kw["var_dir"] = env["CDS_VAR_DIR"]
+    if "CDS_LOG_LEVEL" in env:
+        kw["log_level"] = env["CDS_LOG_LEVEL"]
+    settings = replace(base, **kw)
+    if not settings.is_demo:
+        # Never in production: the demo draft card and the public Sandbox key.
+        settings = replace(settings, demo_draft_card=False)
+    return settings
+
+
+def var_path(settings: Settings, name: str) -> Path:
+    p = Path(settings.var_dir)
+    p.mkdir(parents=True, exist_ok=True)
+    return p / name
