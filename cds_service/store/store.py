@@ -1,0 +1,708 @@
+"""The Store: audit trail, feedback and the plan's authorizations on SQLite or PostgreSQL.
+
+Usage from the web layer (one Store per app; safe to create before gunicorn forks):
+
+    store = Store.from_settings(settings)
+    store.migrate()                       # idempotent; serialised across processes
+    call_id = store.record_call(AuditEntry(...))
+    store.record_feedback(service_id, body["feedback"])
+    auth = store.current_authorization(store.member_ref(member_id), "anakinra", as_of)
+
+Every method the hook path calls (record_call, record_feedback, current_authorization,
+previous_authorizations, issue_authorization) raises only `StoreUnavailable` when the
+database cannot be used (unreachable, locked past the busy timeout, schema missing, ...),
+so the caller can answer without issuing approvals. Wrong arguments are programming
+errors and raise ValueError / TypeError (`InvalidFeedback` for bad feedback items).
+`health()` never raises.
+
+Processes: the SQLAlchemy engine is created lazily, once per process. A Store created in a
+gunicorn master and used in forked workers disposes the inherited pool in the child
+(`engine.dispose(close=False)`) before first use, so no connection crosses a fork.
+SQLite runs in WAL mode with a busy timeout, and every write transaction starts with
+BEGIN IMMEDIATE, so concurrent writers queue instead of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import logging
+import math
+import os
+import secrets
+import threading
+import weakref
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
+
+from .authorization_files import read_authorization_file
+from .models import AuditCallRow, AuditCardRow, AuthorizationRow, FeedbackRow
+from .pseudonyms import load_hash_key, member_ref, patient_hash
+from .records import (
+    AUTHORIZATION_SOURCES,
+    FEEDBACK_OUTCOMES,
+    AuditEntry,
+    Authorization,
+    FeedbackRecord,
+    ImportResult,
+    RecordedCall,
+    is_keyed_hash,
+)
+from .redaction import redact_json
+
+log = logging.getLogger(__name__)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ALEMBIC_INI = PACKAGE_DIR / "alembic.ini"
+MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+DEFAULT_SQLITE_NAME = "anakinra-cds.sqlite"
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+_WRITE_OPTION = "anakinra_write"            # execution option: this connection will write
+_MIGRATION_LOCK_KEY = 0x616E616B            # pg advisory lock id ("anak")
+
+
+class StoreUnavailable(RuntimeError):
+    """The database cannot be used right now. `reason` is one short line, safe to log
+    (driver message only: no SQL, no parameters, no password)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InvalidFeedback(ValueError):
+    """A feedback item is malformed; the message names the item and field."""
+
+
+def normalize_database_url(url: str, var_dir: str | os.PathLike = "var") -> str:
+    """The SQLAlchemy URL to use for a DATABASE_URL value.
+
+    Empty -> `sqlite:///<var_dir>/anakinra-cds.sqlite` (absolute path); `postgres://` and
+    `postgresql://` -> `postgresql+psycopg://` (psycopg 3). Other URLs are returned unchanged.
+    """
+    url = (url or "").strip()
+    if not url:
+        path = (Path(var_dir) / DEFAULT_SQLITE_NAME).resolve()
+        return f"sqlite:///{path}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def database_url_from_settings(settings: Any) -> str:
+    """`normalize_database_url(settings.database_url, settings.var_dir)`."""
+    return normalize_database_url(settings.database_url, settings.var_dir)
+
+
+def _reason(exc: BaseException) -> str:
+    """One short line describing a database failure, without SQL text or parameters."""
+    inner = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    message = str(inner).strip().splitlines()[0] if str(inner).strip() else ""
+    if isinstance(inner, SQLAlchemyError) and "[SQL:" in message:
+        message = message.split("[SQL:")[0].strip()
+    reason = f"{type(inner).__name__}: {message}" if message else type(inner).__name__
+    return reason[:300]
+
+
+def _guarded(method):
+    """Turn database and filesystem failures into StoreUnavailable."""
+
+    @functools.wraps(method)
+    def wrapper(self: "Store", *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except StoreUnavailable:
+            raise
+        except (SQLAlchemyError, OSError) as exc:
+            reason = _reason(exc)
+            log.warning("store unavailable (%s): %s", method.__name__, reason)
+            raise StoreUnavailable(reason) from exc
+
+    return wrapper
+
+
+_STORES: "weakref.WeakSet[Store]" = weakref.WeakSet()
+
+
+def _reset_locks_after_fork() -> None:
+    for store in list(_STORES):
+        store._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_locks_after_fork)
+
+
+@dataclass(frozen=True)
+class _Feedback:
+    card: str
+    outcome: str
+    outcome_timestamp: datetime
+    accepted_suggestions: list[str]
+    override_reason: dict | None
+
+
+def _parse_feedback(item: Any, index: int) -> _Feedback:
+    where = f"feedback[{index}]"
+    if not isinstance(item, dict):
+        raise InvalidFeedback(f"{where} must be an object")
+    card = item.get("card")
+    if not isinstance(card, str) or not card.strip() or len(card) > 128:
+        raise InvalidFeedback(f"{where}.card must be the card's uuid (a non-empty string up to 128 characters)")
+    outcome = item.get("outcome")
+    if outcome not in FEEDBACK_OUTCOMES:
+        raise InvalidFeedback(f"{where}.outcome must be one of {', '.join(FEEDBACK_OUTCOMES)}")
+    raw_ts = item.get("outcomeTimestamp")
+    if not isinstance(raw_ts, str) or not raw_ts.strip():
+        raise InvalidFeedback(f"{where}.outcomeTimestamp is required (ISO 8601, UTC)")
+    try:
+        ts = datetime.fromisoformat(raw_ts.strip().replace("z", "Z"))
+    except ValueError:
+        raise InvalidFeedback(f"{where}.outcomeTimestamp is not an ISO 8601 date-time") from None
+    ts = ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+    accepted = item.get("acceptedSuggestions") or []
+    if not isinstance(accepted, list):
+        raise InvalidFeedback(f"{where}.acceptedSuggestions must be a list")
+    ids: list[str] = []
+    for j, s in enumerate(accepted):
+        sid = s.get("id") if isinstance(s, dict) else None
+        if not isinstance(sid, str) or not sid:
+            raise InvalidFeedback(f"{where}.acceptedSuggestions[{j}].id must be a suggestion uuid")
+        ids.append(sid)
+    reason = item.get("overrideReason")
+    if reason is not None and not isinstance(reason, dict):
+        raise InvalidFeedback(f"{where}.overrideReason must be an object")
+    return _Feedback(card.strip(), outcome, ts, ids, redact_json(reason) if reason else None)
+
+
+def _to_authorization(row: AuthorizationRow) -> Authorization:
+    return Authorization(
+        pa_id=row.pa_id,
+        member_ref=row.member_ref,
+        drug=row.drug,
+        indication=row.indication,
+        start=row.period_start,
+        end=row.period_end,
+        status=row.status,
+        coverage_assertion_id=row.coverage_assertion_id,
+        created_at=row.created_at,
+        source=row.source,
+    )
+
+
+def _to_recorded_call(row: AuditCallRow) -> RecordedCall:
+    return RecordedCall(
+        id=row.id,
+        kind=row.kind,
+        service_id=row.service_id,
+        hook_instance=row.hook_instance,
+        called_at=row.called_at,
+        http_status=row.http_status,
+        latency_ms=row.latency_ms,
+        patient_hash=row.patient_hash,
+        policy_id=row.policy_id,
+        policy_revision=row.policy_revision,
+        determinations=list(row.determinations or []),
+        clause_outcomes=row.clause_outcomes if row.clause_outcomes is not None else [],
+        coverage_assertion_ids=list(row.coverage_assertion_ids or []),
+        card_uuids=[c.card_uuid for c in row.cards],
+    )
+
+
+def _json_checked(name: str, value: Any) -> Any:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} is not JSON-serialisable: {exc}") from None
+    return redact_json(value)
+
+
+def _new_pa_id() -> str:
+    return "PA-" + base64.b32encode(secrets.token_bytes(10)).decode("ascii")
+
+
+class Store:
+    """Persistence for the audit trail, feedback and authorizations. See the module doc."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        hash_key: bytes | None = None,
+        connect_timeout: float = 3.0,
+        busy_timeout_ms: int = 5000,
+        statement_timeout_ms: int = 5000,
+        pool_size: int = 5,
+    ):
+        """`url`: a SQLAlchemy URL (run DATABASE_URL values through `normalize_database_url`
+        first; `from_settings` does). `hash_key`: the HMAC key for member/patient pseudonyms
+        (needed by `member_ref`, `patient_hash` and imports of raw member ids).
+        Raises ValueError for a URL that is not SQLite or PostgreSQL. Connects lazily."""
+        url = normalize_database_url(url) if url.startswith(("postgres://", "postgresql://")) else url
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise ValueError("DATABASE_URL is not a valid database URL") from None
+        backend = parsed.get_backend_name()
+        if backend not in SUPPORTED_BACKENDS:
+            raise ValueError(f"unsupported database {backend!r}: use SQLite or PostgreSQL (postgresql+psycopg://)")
+        self._url = parsed
+        self.backend: str = backend
+        self._hash_key = hash_key
+        self._connect_timeout = connect_timeout
+        self._busy_timeout_ms = busy_timeout_ms
+        self._statement_timeout_ms = statement_timeout_ms
+        self._pool_size = pool_size
+        self._engine: Engine | None = None
+        self._engine_pid: int | None = None
+        self._lock = threading.Lock()
+        self._head: str | None = None
+        _STORES.add(self)
+
+    @classmethod
+    def from_settings(cls, settings: Any, **kwargs) -> "Store":
+        """A Store for `settings.database_url` (empty -> SQLite in settings.var_dir) with the
+        key from `settings.patient_hash_key` or `<var_dir>/patient-hash.key`.
+        Raises ValueError (bad URL) or pseudonyms.HashKeyError (bad key)."""
+        url = database_url_from_settings(settings)
+        key = load_hash_key(settings.patient_hash_key, settings.var_dir)
+        store = cls(url, hash_key=key, **kwargs)
+        if store.backend != "sqlite" and not settings.patient_hash_key:
+            log.warning(
+                "CDS_PATIENT_HASH_KEY is not set: using a per-host key file; hosts sharing this "
+                "database will compute different member/patient hashes"
+            )
+        return store
+
+    # ------------------------------------------------------------------ engine
+
+    @property
+    def url(self) -> str:
+        """The database URL with the password hidden."""
+        return self._url.render_as_string(hide_password=True)
+
+    @property
+    def engine(self) -> Engine:
+        """This process's engine (created on first use; re-pooled after a fork)."""
+        pid = os.getpid()
+        engine = self._engine
+        if engine is not None and self._engine_pid == pid:
+            return engine
+        with self._lock:
+            if self._engine is None:
+                self._engine = self._create_engine()
+            elif self._engine_pid != pid:
+                # Inherited from the parent: leave its connections to it, start a fresh pool.
+                self._engine.dispose(close=False)
+            self._engine_pid = pid
+            return self._engine
+
+    def _create_engine(self) -> Engine:
+        if self.backend == "sqlite":
+            database = self._url.database
+            if database and database != ":memory:" and not database.startswith("file:"):
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(
+                self._url, connect_args={"timeout": self._busy_timeout_ms / 1000.0}
+            )
+            busy_ms = int(self._busy_timeout_ms)
+
+            @event.listens_for(engine, "connect")
+            def _sqlite_connect(dbapi_conn, _record):
+                dbapi_conn.isolation_level = None          # SQLAlchemy emits BEGIN itself
+                cur = dbapi_conn.cursor()
+                try:
+                    cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
+                    cur.execute("PRAGMA journal_mode = WAL")
+                    cur.execute("PRAGMA synchronous = NORMAL")
+                    cur.execute("PRAGMA foreign_keys = ON")
+                finally:
+                    cur.close()
+
+            @event.listens_for(engine, "begin")
+            def _sqlite_begin(conn):
+                immediate = conn.get_execution_options().get(_WRITE_OPTION)
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+            return engine
+
+        engine = create_engine(
+            self._url,
+            pool_pre_ping=True,
+            pool_size=self._pool_size,
+            max_overflow=10,
+            pool_timeout=max(self._connect_timeout, 1.0),
+            connect_args={"connect_timeout": max(1, math.ceil(self._connect_timeout))},
+        )
+        statement_ms = int(self._statement_timeout_ms)
+
+        @event.listens_for(engine, "connect")
+        def _pg_connect(dbapi_conn, _record):
+            with dbapi_conn.cursor() as cur:
+                cur.execute(f"SET statement_timeout = {statement_ms}")
+            dbapi_conn.commit()
+
+        return engine
+
+    def dispose(self) -> None:
+        """Close this process's pooled connections (the Store stays usable)."""
+        if self._engine is not None and self._engine_pid == os.getpid():
+            self._engine.dispose()
+
+    @contextmanager
+    def _session(self, write: bool) -> Iterator[Session]:
+        with self.engine.connect() as conn:
+            if write:
+                conn = conn.execution_options(**{_WRITE_OPTION: True})
+            with Session(bind=conn, expire_on_commit=False, autoflush=False) as session:
+                yield session
+
+    # ------------------------------------------------------------------ pseudonyms
+
+    def member_ref(self, member_id: str) -> str:
+        """`pseudonyms.member_ref` with this Store's key (for Coverage subscriber/member ids)."""
+        if not self._hash_key:
+            raise ValueError("this Store has no hash key (create it with Store.from_settings)")
+        return member_ref(self._hash_key, member_id)
+
+    def patient_hash(self, patient_id: str) -> str:
+        """`pseudonyms.patient_hash` with this Store's key."""
+        if not self._hash_key:
+            raise ValueError("this Store has no hash key (create it with Store.from_settings)")
+        return patient_hash(self._hash_key, patient_id)
+
+    # ------------------------------------------------------------------ schema
+
+    def _alembic_config(self):
+        from alembic.config import Config
+
+        cfg = Config(str(ALEMBIC_INI))
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg.attributes["store"] = self
+        return cfg
+
+    def head_revision(self) -> str:
+        """The newest migration revision shipped with this package."""
+        if self._head is None:
+            from alembic.script import ScriptDirectory
+
+            self._head = ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+        return self._head
+
+    def _run_alembic(self, action: str, revision: str) -> None:
+        from alembic import command
+
+        cfg = self._alembic_config()
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{_WRITE_OPTION: True})   # SQLite: BEGIN IMMEDIATE
+            with conn.begin():
+                if self.backend == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+                cfg.attributes["connection"] = conn
+                getattr(command, action)(cfg, revision)
+
+    @_guarded
+    def migrate(self, revision: str = "head") -> str | None:
+        """Run `alembic upgrade <revision>` (default head) in one transaction and return the
+        revision now current. Idempotent; concurrent callers (several workers starting) are
+        serialised by an advisory lock (PostgreSQL) or the write lock (SQLite)."""
+        self._run_alembic("upgrade", revision)
+        return self.current_revision()
+
+    @_guarded
+    def downgrade(self, revision: str = "base") -> str | None:
+        """Run `alembic downgrade <revision>` ("base" drops every table). For operators and tests."""
+        self._run_alembic("downgrade", revision)
+        return self.current_revision()
+
+    @_guarded
+    def current_revision(self) -> str | None:
+        """The migration revision the database is at (None for an empty database)."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def health(self) -> dict:
+        """`{"status": "ok"}`, or `{"status": "degraded", "reason": "..."}` when the database
+        cannot be reached (short connect timeout) or its schema is not at head. Never raises."""
+        try:
+            revision = self.current_revision()
+            head = self.head_revision()
+        except StoreUnavailable as exc:
+            return {"status": "degraded", "reason": exc.reason}
+        except Exception as exc:                      # noqa: BLE001 - health must answer
+            return {"status": "degraded", "reason": _reason(exc)}
+        if revision != head:
+            return {
+                "status": "degraded",
+                "reason": f"database schema at {revision or 'nothing'}, expected {head} "
+                          "(run `anakinra-cds db upgrade`)",
+            }
+        return {"status": "ok"}
+
+    # ------------------------------------------------------------------ audit
+
+    @_guarded
+    def record_call(self, entry: AuditEntry) -> int:
+        """Store one hook/explain call and return its audit row id (committed on return).
+
+        JSON fields go through `redaction.redact_json` first. Raises StoreUnavailable when the
+        database cannot be written, ValueError when the entry holds non-JSON values."""
+        if not isinstance(entry, AuditEntry):
+            raise TypeError("record_call takes an AuditEntry")
+        row = AuditCallRow(
+            kind=entry.kind,
+            service_id=entry.service_id,
+            hook_instance=entry.hook_instance,
+            called_at=entry.called_at,
+            determinations=_json_checked("determinations", entry.determinations),
+            clause_outcomes=_json_checked("clause_outcomes", entry.clause_outcomes),
+            coverage_assertion_ids=list(entry.coverage_assertion_ids),
+            policy_id=entry.policy_id,
+            policy_revision=entry.policy_revision,
+            latency_ms=int(round(entry.latency_ms)),
+            http_status=entry.http_status,
+            patient_hash=entry.patient_hash,
+        )
+        row.cards = [AuditCardRow(card_uuid=u, position=i) for i, u in enumerate(entry.card_uuids)]
+        with self._session(write=True) as session:
+            session.add(row)
+            session.flush()
+            row_id = row.id
+            session.commit()
+        return row_id
+
+    @_guarded
+    def list_calls(
+        self, since: datetime, until: datetime | None = None, limit: int | None = None
+    ) -> list[RecordedCall]:
+        """Audit rows with since <= called_at < until (until None: no upper bound), oldest first.
+        `since` / `until` must be timezone-aware."""
+        for name, value in (("since", since), ("until", until)):
+            if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+                raise ValueError(f"{name} must be a timezone-aware datetime")
+        stmt = (
+            select(AuditCallRow)
+            .options(selectinload(AuditCallRow.cards))
+            .where(AuditCallRow.called_at >= since)
+            .order_by(AuditCallRow.called_at, AuditCallRow.id)
+        )
+        if until is not None:
+            stmt = stmt.where(AuditCallRow.called_at < until)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._session(write=False) as session:
+            return [_to_recorded_call(r) for r in session.scalars(stmt)]
+
+    # ------------------------------------------------------------------ feedback
+
+    @_guarded
+    def record_feedback(self, service_id: str, items: list[dict]) -> int:
+        """Store CDS Hooks feedback items and return how many were new.
+
+        Idempotent on (card uuid, outcome, outcomeTimestamp): repeats, also concurrent ones,
+        are ignored by the unique constraint (INSERT ... ON CONFLICT DO NOTHING). Each row
+        is linked to the latest audit row that returned that card (None if unknown).
+        All items are checked first: a malformed item raises InvalidFeedback (naming
+        `feedback[i].field`) and nothing is stored."""
+        if not isinstance(items, list):
+            raise InvalidFeedback("feedback must be a list")
+        parsed = [_parse_feedback(item, i) for i, item in enumerate(items)]
+        if not parsed:
+            return 0
+        if self.backend == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        table = FeedbackRow.__table__
+        now = datetime.now(timezone.utc)
+        stored = 0
+        with self._session(write=True) as session:
+            for fb in parsed:
+                audit_id = session.scalar(
+                    select(AuditCardRow.audit_id)
+                    .where(AuditCardRow.card_uuid == fb.card)
+                    .order_by(AuditCardRow.audit_id.desc())
+                    .limit(1)
+                )
+                stmt = (
+                    dialect_insert(table)
+                    .values(
+                        service_id=service_id,
+                        card_uuid=fb.card,
+                        outcome=fb.outcome,
+                        outcome_timestamp=fb.outcome_timestamp,
+                        accepted_suggestions=fb.accepted_suggestions,
+                        override_reason=fb.override_reason,
+                        received_at=now,
+                        audit_id=audit_id,
+                    )
+                    .on_conflict_do_nothing(index_elements=["card_uuid", "outcome", "outcome_timestamp"])
+                )
+                stored += session.execute(stmt).rowcount or 0
+            session.commit()
+        return stored
+
+    @_guarded
+    def list_feedback(self, card_uuid: str | None = None) -> list[FeedbackRecord]:
+        """Stored feedback (all, or for one card), oldest first."""
+        stmt = select(FeedbackRow).order_by(FeedbackRow.id)
+        if card_uuid is not None:
+            stmt = stmt.where(FeedbackRow.card_uuid == card_uuid)
+        with self._session(write=False) as session:
+            return [
+                FeedbackRecord(
+                    id=r.id, service_id=r.service_id, card_uuid=r.card_uuid, outcome=r.outcome,
+                    outcome_timestamp=r.outcome_timestamp,
+                    accepted_suggestions=list(r.accepted_suggestions or []),
+                    override_reason=r.override_reason, received_at=r.received_at, audit_id=r.audit_id,
+                )
+                for r in session.scalars(stmt)
+            ]
+
+    # ------------------------------------------------------------------ authorizations
+
+    @staticmethod
+    def _check_member_ref(value: str) -> None:
+        if not is_keyed_hash(value):
+            raise ValueError("member_ref must be a keyed hash (Store.member_ref(member_id)), never a raw id")
+
+    @_guarded
+    def current_authorization(self, member_ref: str, drug: str, as_of: date) -> Authorization | None:
+        """The plan's approval for this member and drug whose period contains `as_of`
+        (status approved, start <= as_of <= end); the one ending last when several do."""
+        self._check_member_ref(member_ref)
+        stmt = (
+            select(AuthorizationRow)
+            .where(
+                AuthorizationRow.member_ref == member_ref,
+                AuthorizationRow.drug == drug.lower(),
+                AuthorizationRow.status == "approved",
+                AuthorizationRow.period_start <= as_of,
+                AuthorizationRow.period_end >= as_of,
+            )
+            .order_by(
+                AuthorizationRow.period_end.desc(), AuthorizationRow.created_at.desc(), AuthorizationRow.id.desc()
+            )
+            .limit(1)
+        )
+        with self._session(write=False) as session:
+            row = session.scalar(stmt)
+            return _to_authorization(row) if row is not None else None
+
+    @_guarded
+    def previous_authorizations(self, member_ref: str, drug: str) -> list[Authorization]:
+        """Every record (any status, any period) for this member and drug, newest period first.
+        Continuation of therapy looks here for an earlier approval by the plan."""
+        self._check_member_ref(member_ref)
+        stmt = (
+            select(AuthorizationRow)
+            .where(AuthorizationRow.member_ref == member_ref, AuthorizationRow.drug == drug.lower())
+            .order_by(
+                AuthorizationRow.period_end.desc(), AuthorizationRow.created_at.desc(), AuthorizationRow.id.desc()
+            )
+        )
+        with self._session(write=False) as session:
+            return [_to_authorization(r) for r in session.scalars(stmt)]
+
+    @_guarded
+    def list_authorizations(self, member_ref: str | None = None) -> list[Authorization]:
+        """All records (or one member's), newest created first. For the CLI and auditors."""
+        stmt = select(AuthorizationRow).order_by(AuthorizationRow.created_at.desc(), AuthorizationRow.id.desc())
+        if member_ref is not None:
+            stmt = stmt.where(AuthorizationRow.member_ref == member_ref.lower())
+        with self._session(write=False) as session:
+            return [_to_authorization(r) for r in session.scalars(stmt)]
+
+    @_guarded
+    def issue_authorization(
+        self,
+        member_ref: str,
+        drug: str,
+        indication: str | None,
+        start: date,
+        end: date,
+        coverage_assertion_id: str | None,
+    ) -> Authorization:
+        """Record an approval issued by this service and return it AFTER it is committed
+        (store first, then answer). The pa_id is "PA-" + 16 random base32 characters
+        (80 bits), unique by constraint. Raises StoreUnavailable when it cannot be stored:
+        the caller must then not tell the EHR that an authorization exists."""
+        self._check_member_ref(member_ref)
+        if not drug or not isinstance(drug, str):
+            raise ValueError("drug is required")
+        if not isinstance(start, date) or not isinstance(end, date) or start > end:
+            raise ValueError("start and end must be dates with start <= end")
+        for attempt in range(3):
+            row = AuthorizationRow(
+                pa_id=_new_pa_id(),
+                member_ref=member_ref,
+                drug=drug.lower(),
+                indication=indication,
+                period_start=start,
+                period_end=end,
+                status="approved",
+                coverage_assertion_id=coverage_assertion_id,
+                created_at=datetime.now(timezone.utc),
+                source=AUTHORIZATION_SOURCES[0],
+            )
+            try:
+                with self._session(write=True) as session:
+                    session.add(row)
+                    session.commit()
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                continue                            # pa_id collision: draw again
+            return _to_authorization(row)
+        raise AssertionError("unreachable")
+
+    @_guarded
+    def import_authorizations(self, path: str | os.PathLike) -> ImportResult:
+        """Load authorization records from a CSV or JSON file (format: authorization_files).
+
+        Raw `member_id` values are hashed with this Store's key; `member_ref` values are taken
+        as already hashed. A record whose pa_id exists is updated (e.g. a revocation), others
+        are inserted, all in one transaction. The file is fully validated first: a bad file
+        raises AuthorizationImportError and nothing is stored."""
+        rows = read_authorization_file(path, self._hash_key)
+        inserted = updated = 0
+        now = datetime.now(timezone.utc)
+        with self._session(write=True) as session:
+            existing: dict[str, AuthorizationRow] = {}
+            pa_ids = [r.pa_id for r in rows]
+            for i in range(0, len(pa_ids), 500):
+                chunk = pa_ids[i:i + 500]
+                for found in session.scalars(select(AuthorizationRow).where(AuthorizationRow.pa_id.in_(chunk))):
+                    existing[found.pa_id] = found
+            for r in rows:
+                target = existing.get(r.pa_id)
+                if target is None:
+                    target = AuthorizationRow(pa_id=r.pa_id, created_at=now)
+                    session.add(target)
+                    inserted += 1
+                else:
+                    updated += 1
+                target.member_ref = r.member_ref
+                target.drug = r.drug
+                target.indication = r.indication
+                target.period_start = r.start
+                target.period_end = r.end
+                target.status = r.status
+                target.coverage_assertion_id = r.coverage_assertion_id
+                target.source = AUTHORIZATION_SOURCES[1]
+            session.commit()
+        return ImportResult(inserted=inserted, updated=updated)
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
