@@ -548,8 +548,9 @@ class Store:
                         audit_id=audit_id,
                     )
                     .on_conflict_do_nothing(index_elements=["card_uuid", "outcome", "outcome_timestamp"])
+                    .returning(table.c.id)
                 )
-                stored += session.execute(stmt).rowcount or 0
+                stored += len(session.execute(stmt).all())      # no row back: a duplicate
             session.commit()
         return stored
 

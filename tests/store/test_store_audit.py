@@ -1,0 +1,185 @@
+"""The audit trail: what a hook call leaves behind, and the keyed pseudonyms it uses."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+
+from cds_service.store import AuditEntry, HashKeyError, load_hash_key, member_ref, patient_hash
+HASH_KEY = b"audit-tests-key-0123456789abcdef"
+
+T0 = datetime(2026, 3, 1, 14, 30, 0, tzinfo=timezone.utc)
+PATIENT_ID = "pat-RA-7731"
+JWT = (
+    "eyJhbGciOiJFUzM4NCIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2VociIsInN1YiI6InBhdC1SQS03NzMxIn0"
+    ".c2lnbmF0dXJlLWJ5dGVz"
+)
+
+
+def entry(**kw) -> AuditEntry:
+    base = dict(
+        service_id="anakinra-crd-order-sign",
+        hook_instance="d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        called_at=T0,
+        http_status=200,
+        latency_ms=87.4,
+        patient_hash=patient_hash(HASH_KEY, PATIENT_ID),
+        policy_id="kineret-mcg-09-J0000-45",
+        policy_revision="2025-10",
+        determinations=[
+            {"order": "MedicationRequest/mr-1", "determination": "conditional", "paNeeded": "auth-needed"}
+        ],
+        clause_outcomes=[{"order": "MedicationRequest/mr-1", "clauses": {"initiation.1": "met", "initiation.2": "unknown"}}],
+        coverage_assertion_ids=["ca-1111"],
+        card_uuids=["card-a", "card-b"],
+    )
+    base.update(kw)
+    return AuditEntry(**base)
+
+
+def test_record_call_round_trips_every_field(store):
+    call_id = store.record_call(entry())
+    (got,) = store.list_calls(T0 - timedelta(seconds=1))
+    assert got.id == call_id
+    assert got.service_id == "anakinra-crd-order-sign"
+    assert got.hook_instance == "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"
+    assert got.called_at == T0 and got.called_at.tzinfo is not None
+    assert got.http_status == 200 and got.latency_ms == 87
+    assert got.patient_hash == patient_hash(HASH_KEY, PATIENT_ID)
+    assert (got.policy_id, got.policy_revision) == ("kineret-mcg-09-J0000-45", "2025-10")
+    assert got.determinations == entry().determinations
+    assert got.clause_outcomes == entry().clause_outcomes
+    assert got.coverage_assertion_ids == ["ca-1111"]
+    assert got.card_uuids == ["card-a", "card-b"]
+    assert got.kind == "hook"
+
+
+def test_called_at_is_stored_in_utc(store):
+    paris = timezone(timedelta(hours=1))
+    store.record_call(entry(called_at=datetime(2026, 3, 1, 15, 30, tzinfo=paris), kind="explain"))
+    (got,) = store.list_calls(T0)
+    assert got.called_at == T0 and got.called_at.utcoffset() == timedelta(0)
+    assert got.kind == "explain"
+
+
+def test_list_calls_window_is_since_inclusive_until_exclusive(store):
+    for minutes in (0, 10, 20, 30):
+        store.record_call(entry(called_at=T0 + timedelta(minutes=minutes), hook_instance=f"h{minutes}"))
+    got = store.list_calls(T0 + timedelta(minutes=10), T0 + timedelta(minutes=30))
+    assert [c.hook_instance for c in got] == ["h10", "h20"]
+    assert [c.hook_instance for c in store.list_calls(T0 + timedelta(minutes=15))] == ["h20", "h30"]
+    assert store.list_calls(T0 + timedelta(hours=1)) == []
+
+
+def test_no_patient_id_or_token_anywhere_in_the_stored_row(store):
+    """Even when the caller slips them into the JSON, the raw row holds neither."""
+    leaky = entry(
+        determinations=[{
+            "order": "MedicationRequest/mr-1", "determination": "covered",
+            "evidence": f"Patient/{PATIENT_ID} weight from http://ehr/fhir/Patient/{PATIENT_ID}",
+            "auth": f"Bearer {JWT}", "note": JWT, "patientId": PATIENT_ID,
+        }],
+        clause_outcomes={"subject": {"reference": f"Patient/{PATIENT_ID}"}, "fhirAuthorization": {"x": 1}},
+    )
+    store.record_call(leaky)
+    with store.engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text("SELECT * FROM audit_calls"))]
+        rows += [tuple(r) for r in conn.execute(text("SELECT * FROM audit_cards"))]
+    dump = repr(rows)
+    assert len(rows) == 3
+    assert PATIENT_ID not in dump
+    assert "eyJ" not in dump and JWT.split(".")[1] not in dump
+    assert patient_hash(HASH_KEY, PATIENT_ID) in dump          # the keyed hash is what links calls
+    assert "MedicationRequest/mr-1" in dump                   # the rest is kept
+
+
+def test_audit_entry_refuses_a_raw_patient_id():
+    with pytest.raises(ValueError, match="never a raw id"):
+        entry(patient_hash=PATIENT_ID)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"called_at": datetime(2026, 3, 1, 14, 30)},        # naive
+        {"http_status": 42},
+        {"latency_ms": -1},
+        {"kind": "guess"},
+        {"service_id": ""},
+        {"card_uuids": [""]},
+        {"determinations": {"order": "x"}},
+    ],
+)
+def test_audit_entry_validates_its_fields(bad):
+    with pytest.raises(ValueError):
+        entry(**bad)
+
+
+def test_record_call_refuses_non_json_values(store):
+    with pytest.raises(ValueError, match="JSON"):
+        store.record_call(entry(determinations=[{"when": datetime.now(timezone.utc)}]))
+    assert store.list_calls(T0 - timedelta(days=1)) == []
+
+
+def test_list_calls_wants_aware_datetimes(store):
+    with pytest.raises(ValueError):
+        store.list_calls(datetime(2026, 1, 1))
+
+
+# ----------------------------------------------------------------------- pseudonyms
+
+def test_patient_hash_is_keyed_and_stable():
+    h = patient_hash(b"k1" * 16, "pat-1")
+    assert h == patient_hash(b"k1" * 16, "pat-1")
+    assert h != patient_hash(b"k2" * 16, "pat-1")
+    assert h != patient_hash(b"k1" * 16, "pat-2")
+    assert len(h) == 64 and "pat-1" not in h
+    # a member id equal to a patient id still gets a different pseudonym
+    assert member_ref(b"k1" * 16, "pat-1") != h
+    assert member_ref(b"k1" * 16, " MBR-1 ") == member_ref(b"k1" * 16, "MBR-1")
+
+
+def test_key_file_is_created_once_with_mode_0600(tmp_path):
+    key = load_hash_key("", tmp_path / "var")
+    path = tmp_path / "var" / "patient-hash.key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(key) == 32
+    assert load_hash_key("", tmp_path / "var") == key
+    assert [p.name for p in (tmp_path / "var").iterdir()] == ["patient-hash.key"]   # no temp files left
+
+
+def test_configured_key_wins_and_must_be_long_enough(tmp_path):
+    assert load_hash_key("a-configured-key-of-32-characters", tmp_path) == b"a-configured-key-of-32-characters"
+    assert not (tmp_path / "patient-hash.key").exists()
+    with pytest.raises(HashKeyError, match="at least 16"):
+        load_hash_key("short", tmp_path)
+
+
+def test_corrupt_key_file_is_reported(tmp_path):
+    (tmp_path / "patient-hash.key").write_text("not hex\n")
+    with pytest.raises(HashKeyError, match="corrupt"):
+        load_hash_key("", tmp_path)
+
+
+def _load_key_in_child(var_dir, barrier, queue) -> None:
+    barrier.wait(timeout=10)
+    queue.put(load_hash_key("", var_dir).hex())
+
+
+def test_workers_starting_together_share_one_key(tmp_path):
+    ctx = multiprocessing.get_context("fork")
+    barrier, queue = ctx.Barrier(6), ctx.Queue()
+    procs = [ctx.Process(target=_load_key_in_child, args=(tmp_path, barrier, queue)) for _ in range(6)]
+    for p in procs:
+        p.start()
+    keys = {queue.get(timeout=20) for _ in procs}
+    for p in procs:
+        p.join(timeout=20)
+    assert len(keys) == 1
+    assert bytes.fromhex(keys.pop()) == load_hash_key("", tmp_path)
+    assert os.listdir(tmp_path) == ["patient-hash.key"]

@@ -1,0 +1,130 @@
+"""Alembic migrations, URL handling and SQLite settings of the Store."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from cds_service.config import Settings
+from cds_service.store import Store, database_url_from_settings, normalize_database_url
+from cds_service.store.models import Base
+
+TABLES = {"audit_calls", "audit_cards", "feedback", "authorizations"}
+
+
+def _tables(store: Store) -> set[str]:
+    return set(inspect(store.engine).get_table_names())
+
+
+def test_upgrade_head_on_empty_database_creates_the_schema(empty_store):
+    assert _tables(empty_store) & TABLES == set()
+    assert empty_store.current_revision() is None
+    assert empty_store.health()["status"] == "degraded"
+
+    revision = empty_store.migrate()
+
+    assert revision == empty_store.head_revision()
+    assert TABLES <= _tables(empty_store)
+    assert empty_store.health() == {"status": "ok"}
+
+
+def test_migrate_is_idempotent(empty_store):
+    first = empty_store.migrate()
+    assert empty_store.migrate() == first
+    assert TABLES <= _tables(empty_store)
+
+
+def test_models_match_the_migrations(store):
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+
+
+def test_downgrade_base_drops_everything(store):
+    assert store.downgrade("base") is None
+    assert _tables(store) & TABLES == set()
+    health = store.health()
+    assert health["status"] == "degraded"
+    assert "db upgrade" in health["reason"]
+    # and back up again
+    assert store.migrate() == store.head_revision()
+
+
+def _migrate_in_child(store: Store, queue) -> None:
+    try:
+        queue.put(store.migrate())
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        queue.put(f"ERROR {type(exc).__name__}: {exc}")
+
+
+def test_concurrent_first_start_migrations_do_not_collide(empty_store):
+    """Several workers calling migrate() on a fresh database at once all succeed."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_migrate_in_child, args=(empty_store, queue)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=30) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    assert results == [empty_store.head_revision()] * 4
+    assert TABLES <= _tables(empty_store)
+
+
+def test_sqlite_runs_in_wal_mode_with_busy_timeout(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'sub' / 'dir' / 'db.sqlite'}")
+    store.migrate()
+    assert (tmp_path / "sub" / "dir" / "db.sqlite").is_file()       # parent folders created
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1      # NORMAL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    store.dispose()
+
+
+def test_default_url_is_sqlite_in_var_dir(tmp_path):
+    settings = Settings(database_url="", var_dir=str(tmp_path / "var"))
+    url = database_url_from_settings(settings)
+    assert url == f"sqlite:///{(tmp_path / 'var' / 'anakinra-cds.sqlite').resolve()}"
+
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("postgres://u:p@db:5432/cds", "postgresql+psycopg://u:p@db:5432/cds"),
+        ("postgresql://u@db/cds?sslmode=require", "postgresql+psycopg://u@db/cds?sslmode=require"),
+        ("postgresql+psycopg://u@db/cds", "postgresql+psycopg://u@db/cds"),
+        ("sqlite:////tmp/x.sqlite", "sqlite:////tmp/x.sqlite"),
+    ],
+)
+def test_database_urls_are_rewritten_to_psycopg(given, expected):
+    assert normalize_database_url(given) == expected
+    assert Store(given).backend in ("sqlite", "postgresql")
+
+
+def test_store_url_hides_the_password():
+    store = Store("postgres://cds:s3cret@db.example:5432/cds")
+    assert "s3cret" not in store.url and "s3cret" not in repr(store)
+    assert store.url.startswith("postgresql+psycopg://")
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "not a url"])
+def test_unsupported_urls_are_refused_clearly(url):
+    with pytest.raises(ValueError, match="database"):
+        Store(url)
+
+
+def test_postgres_tables_land_in_the_configured_schema(pg_url):
+    """The schema follows the URL's search_path (how a shared database is partitioned)."""
+    store = Store(pg_url)
+    store.migrate()
+    with store.engine.connect() as conn:
+        schema = conn.execute(text("SELECT current_schema()")).scalar()
+    assert schema.startswith("anakinra_test_")
+    assert TABLES <= set(inspect(store.engine).get_table_names(schema=schema))
+    store.dispose()
