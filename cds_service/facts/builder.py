@@ -1,0 +1,97 @@
+"""Build the typed picture (`CaseFacts`) for each anakinra order in a hook call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable
+
+from .allergies import read_allergies
+from .coverage import read_coverage
+from .diagnoses import order_reasons, problem_list
+from .dosing import read_dose
+from .fhir_models import validation_notes
+from .fhir_reading import parse_date, reference
+from .labs import lab_values, latest_weight
+from .medication import MedicationInfo, draft_span, medication_of, therapy_history
+from .model import CaseFacts, OrderFacts, PatientFacts
+from .prescriber import read_prescriber
+from .setting import read_setting
+from .extra_history import encounters, immunizations, prior_authorizations, procedures
+
+
+@dataclass(frozen=True)
+class DraftOrder:
+    resource: dict
+    medication: MedicationInfo
+    selected: bool
+
+    @property
+    def reference(self) -> str:
+        rid = self.resource.get("id") if isinstance(self.resource.get("id"), str) else "draft"
+        return f"MedicationRequest/{rid}"
+
+
+def classify_drafts(entries: list[dict], selections: tuple[str, ...], hook: str,
+                    lookup: Callable[[str], dict | None]) -> list[DraftOrder]:
+    out = []
+    for res in entries:
+        if res.get("resourceType") != "MedicationRequest":
+            continue
+        info = medication_of(res, lookup)
+        rid = res.get("id") if isinstance(res.get("id"), str) else None
+        selected = hook != "order-select" or (rid is not None and (
+            f"MedicationRequest/{rid}" in selections or rid in selections))
+        out.append(DraftOrder(res, info, selected))
+    return out
+
+
+def _order_facts(order: dict, info: MedicationInfo, lookup) -> OrderFacts:
+    oid = order.get("id") if isinstance(order.get("id"), str) else "draft"
+    return OrderFacts(
+        id=oid, reference=f"MedicationRequest/{oid}", label=info.label or "anakinra",
+        authored_on=parse_date(order.get("authoredOn")),
+        status=order.get("status") if isinstance(order.get("status"), str) else None,
+        intent=order.get("intent") if isinstance(order.get("intent"), str) else None,
+        dose=read_dose(order, info.single_100mg_syringe), setting=read_setting(order),
+        reasons=order_reasons(order, lookup), requester=reference(order.get("requester")),
+        single_100mg_syringe=info.single_100mg_syringe, validation_notes=validation_notes(order), raw=order,
+    )
+
+
+def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict]], patient_id: str, user_id: str,
+                hook: str, today: date, hasher: Callable[[str], str], lookup: Callable[[str], dict | None],
+                unavailable: frozenset[str] = frozenset()) -> list[CaseFacts]:
+    """One CaseFacts per selected anakinra draft. `today` is the call date (the fallback as-of date)."""
+    targets = [d for d in drafts if d.medication.is_anakinra and d.selected]
+    if not targets:
+        return []
+    patients = resources.get("Patient", [])
+    patient = next((p for p in patients if p.get("id") == patient_id), patients[0] if patients else {})
+    birth = parse_date(patient.get("birthDate"))
+    sex = patient.get("gender") if isinstance(patient.get("gender"), str) else None
+    diagnoses, texts = problem_list(resources.get("Condition", []))
+    allergies = read_allergies(resources.get("AllergyIntolerance", []))
+    coverage = read_coverage(resources.get("Coverage", []), hasher)
+    cases = []
+    for draft in targets:
+        order = _order_facts(draft.resource, draft.medication, lookup)
+        as_of = order.authored_on or today
+        observations = resources.get("Observation", [])
+        meds = therapy_history(resources, lookup, as_of)
+        prescriber = read_prescriber(order.requester, user_id, resources.get("PractitionerRole", []),
+                                     resources.get("Practitioner", []), lookup)
+        others = tuple(s for s in (draft_span(d.resource, d.medication, as_of) for d in drafts
+                                   if d is not draft) if s is not None)
+        pf = PatientFacts(
+            reference=f"Patient/{patient_id}", as_of=as_of, birth_date=birth, sex=sex,
+            weight=latest_weight(observations, as_of), labs=lab_values(observations, as_of),
+            diagnoses=diagnoses, medications=meds, allergies=allergies, prescriber=prescriber, coverage=coverage,
+            encounters=encounters(resources.get("Encounter", []), as_of),
+            immunizations=immunizations(resources.get("Immunization", []), drafts),
+            prior_authorizations=prior_authorizations(resources.get("ClaimResponse", []), lookup),
+            conditions_text=texts, procedures=procedures(resources.get("Procedure", [])),
+            unavailable=unavailable,
+        )
+        cases.append(CaseFacts(patient=pf, order=order, other_drafts=others, hook=hook))
+    return cases

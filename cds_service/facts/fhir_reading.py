@@ -1,0 +1,152 @@
+"""Defensive readers for raw FHIR JSON (dicts): dates, codings, quantities, references.
+
+Every reader accepts anything (wrong types included) and returns None / empty rather than
+raising: odd but valid resources must never crash the facts layer.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any, Iterator
+
+from .model import Code
+
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def parse_date(value: Any, *, end_of_period: bool = False) -> date | None:
+    """A FHIR date/dateTime/instant to a date. Partial dates ("2024", "2024-05") take the first
+    day of the period, or the last when `end_of_period` (for the end of an effectivePeriod)."""
+    if not isinstance(value, str):
+        return None
+    m = _DATE_RE.match(value.strip())
+    if not m:
+        return None
+    y, mo, d = m.group(1), m.group(2), m.group(3)
+    try:
+        year = int(y)
+        if mo is None:
+            return date(year, 12, 31) if end_of_period else date(year, 1, 1)
+        month = int(mo)
+        if d is None:
+            if end_of_period:
+                nxt = date(year + (month == 12), month % 12 + 1, 1)
+                return date.fromordinal(nxt.toordinal() - 1)
+            return date(year, month, 1)
+        # A full dateTime with an offset: the local date as written is what the clinician meant.
+        return date(year, month, int(d))
+    except ValueError:
+        return None
+
+
+def parse_instant(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def as_list(value: Any) -> list:
+    """FHIR arrays, tolerating a single object where an array belongs (the Sandbox's category)."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def dicts(value: Any) -> Iterator[dict]:
+    for v in as_list(value):
+        if isinstance(v, dict):
+            yield v
+
+
+def codings(concept: Any) -> list[Code]:
+    out = []
+    for cc in dicts(concept):
+        for c in dicts(cc.get("coding")):
+            system = c.get("system") if isinstance(c.get("system"), str) else None
+            code = c.get("code") if isinstance(c.get("code"), str) else None
+            display = c.get("display") if isinstance(c.get("display"), str) else None
+            out.append(Code(system, code, display))
+    return out
+
+
+def concept_text(concept: Any) -> str:
+    """All human text of a CodeableConcept (or a list of them): text + coding displays."""
+    parts: list[str] = []
+    for cc in dicts(concept):
+        t = cc.get("text")
+        if isinstance(t, str):
+            parts.append(t)
+        for c in dicts(cc.get("coding")):
+            d = c.get("display")
+            if isinstance(d, str):
+                parts.append(d)
+    return " | ".join(parts)
+
+
+def first_text(concept: Any) -> str:
+    for cc in dicts(concept):
+        t = cc.get("text")
+        if isinstance(t, str) and t:
+            return t
+        for c in dicts(cc.get("coding")):
+            d = c.get("display")
+            if isinstance(d, str) and d:
+                return d
+            code = c.get("code")
+            if isinstance(code, str) and code:
+                return code
+    return ""
+
+
+def has_code(concept: Any, system: str, codes: set[str] | frozenset[str] | tuple[str, ...]) -> bool:
+    return any(c.system == system and c.code in codes for c in codings(concept))
+
+
+def number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def quantity(q: Any) -> tuple[float | None, str | None]:
+    """(value, unit code or unit text) of a Quantity."""
+    if not isinstance(q, dict):
+        return None, None
+    v = number(q.get("value"))
+    unit = q.get("code") if isinstance(q.get("code"), str) else None
+    if unit is None and isinstance(q.get("unit"), str):
+        unit = q["unit"]
+    return v, unit
+
+
+def reference(ref: Any) -> str | None:
+    if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
+        return ref["reference"]
+    return None
+
+
+def ref_of(resource: dict) -> str:
+    rt = resource.get("resourceType") if isinstance(resource.get("resourceType"), str) else "Resource"
+    rid = resource.get("id") if isinstance(resource.get("id"), str) else "?"
+    return f"{rt}/{rid}"
+
+
+def status_code(concept: Any) -> str | None:
+    """The code of a status CodeableConcept (clinicalStatus / verificationStatus)."""
+    for c in codings(concept):
+        if c.code:
+            return c.code
+    return None

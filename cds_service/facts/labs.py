@@ -1,0 +1,139 @@
+"""Observations: body weight, renal function, neutrophils, SARS-CoV-2 tests, suPAR."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from .fhir_reading import codings, concept_text, parse_date, quantity, ref_of
+from .model import LabValue, Weight
+from .terminology import valuesets as vs
+
+_FINAL = {"final", "amended", "corrected", "preliminary", "registered", None}
+_LB_UNITS = {"[lb_av]", "lb", "lbs", "[lb]", "pound", "pounds"}
+_POSITIVE_CODES = {"260373001", "10828004", "POS", "DET", "A", "H"}
+_NEGATIVE_CODES = {"260415000", "260385009", "NEG", "ND", "N"}
+
+
+def _obs_date(obs: dict) -> date | None:
+    d = parse_date(obs.get("effectiveDateTime")) or parse_date(obs.get("issued"))
+    if d is None and isinstance(obs.get("effectivePeriod"), dict):
+        d = parse_date(obs["effectivePeriod"].get("start"))
+    return d
+
+
+def _kind(obs: dict) -> str | None:
+    for c in codings(obs.get("code")):
+        k = vs.observation_kind(c.system, c.code)
+        if k:
+            return k
+    return vs.observation_kind_by_name(concept_text(obs.get("code")))
+
+
+def _usable(obs: dict, as_of: date) -> bool:
+    status = obs.get("status") if isinstance(obs.get("status"), str) else None
+    if status not in _FINAL:
+        return False
+    d = _obs_date(obs)
+    return d is None or d <= as_of
+
+
+def to_kg(value: float, unit: str | None) -> float | None:
+    u = (unit or "").strip()
+    low = u.lower()
+    if low in ("kg", "kilogram", "kilograms"):
+        return value
+    if low in ("g", "gram", "grams"):
+        return value / 1000.0
+    if low in _LB_UNITS:
+        return value * 0.45359237
+    if low in ("[oz_av]", "oz"):
+        return value * 0.028349523125
+    return None
+
+
+def latest_weight(observations: list[dict], as_of: date) -> Weight | None:
+    best: tuple[date, Weight] | None = None
+    for obs in observations:
+        if _kind(obs) != "weight" or not _usable(obs, as_of):
+            continue
+        v, unit = quantity(obs.get("valueQuantity"))
+        if v is None or v <= 0:
+            continue
+        kg = to_kg(v, unit)
+        if kg is None:
+            continue
+        d = _obs_date(obs)
+        w = Weight(kg=round(kg, 3), observed_on=d, source=ref_of(obs), original=f"{v:g} {unit}")
+        key = d or date.min
+        if best is None or key > best[0]:
+            best = (key, w)
+    return best[1] if best else None
+
+
+def _normalise(kind: str, v: float, unit: str | None) -> tuple[float | None, str | None]:
+    u = (unit or "").strip()
+    low = u.lower()
+    if kind == "creatinine_molar" or (kind == "creatinine_mass" and low in ("umol/l", "µmol/l")):
+        return v / 88.42, "mg/dL"
+    if kind == "creatinine_mass":
+        if low in ("mg/dl",):
+            return v, "mg/dL"
+        if low == "mg/l":
+            return v / 10, "mg/dL"
+        return None, None
+    if kind in ("crcl",):
+        if low in ("ml/min", "ml/min/{1.73_m2}", "ml/min/1.73m2"):
+            return v, "mL/min"
+        return None, None
+    if kind == "egfr":
+        return v, "mL/min/{1.73_m2}"
+    if kind == "anc":
+        if low in ("10*3/ul", "10^3/ul", "k/ul", "10*9/l", "10^9/l", "x10e3/ul", "thou/ul"):
+            return v, "10*3/uL"
+        if low in ("/ul", "cells/ul", "{cells}/ul", "/mm3", "cells/mm3"):
+            return v / 1000.0, "10*3/uL"
+        return None, None
+    return v, u or None
+
+
+def _qualitative(obs: dict) -> bool | None:
+    cc = obs.get("valueCodeableConcept")
+    for c in codings(cc):
+        if c.code in _POSITIVE_CODES:
+            return True
+        if c.code in _NEGATIVE_CODES:
+            return False
+    text = (concept_text(cc) + " " + (obs.get("valueString") if isinstance(obs.get("valueString"), str) else "")).lower()
+    if any(w in text for w in ("not detected", "negative", "undetected")):
+        return False
+    if any(w in text for w in ("detected", "positive")):
+        return True
+    for c in codings(obs.get("interpretation")):
+        if c.code in ("POS", "DET", "A"):
+            return True
+        if c.code in ("NEG", "ND", "N"):
+            return False
+    return None
+
+
+def lab_values(observations: list[dict], as_of: date) -> tuple[LabValue, ...]:
+    out: list[LabValue] = []
+    for obs in observations:
+        kind = _kind(obs)
+        if kind is None or kind == "weight" or not _usable(obs, as_of):
+            continue
+        d = _obs_date(obs)
+        src = ref_of(obs)
+        if kind == "sars_cov_2":
+            pos = _qualitative(obs)
+            out.append(LabValue("sars_cov_2", None, None, d, src, pos, concept_text(obs.get("code"))))
+            continue
+        v, unit = quantity(obs.get("valueQuantity"))
+        if v is None:
+            continue
+        nv, nu = _normalise(kind, v, unit)
+        if nv is None:
+            continue
+        out_kind = "creatinine" if kind.startswith("creatinine") else kind
+        out.append(LabValue(out_kind, round(nv, 4), nu, d, src, None, f"{v:g} {unit or ''}".strip()))
+    return tuple(out)

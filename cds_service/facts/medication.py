@@ -1,0 +1,271 @@
+"""Is it anakinra? And the medication history as therapy spans."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Callable
+
+from .fhir_reading import (as_list, codings, concept_text, dicts, first_text, number, parse_date,
+                           quantity, ref_of, reference)
+from .model import Code, TherapySpan
+from .terminology import valuesets as vs
+
+
+@dataclass(frozen=True)
+class MedicationInfo:
+    is_anakinra: bool
+    label: str
+    codes: tuple[Code, ...]
+    drug: str | None                 # ingredient key for non-anakinra drugs
+    single_100mg_syringe: bool
+    text: str
+    has_medication: bool             # the resource names a medication at all
+
+
+NO_MEDICATION = MedicationInfo(False, "", (), None, False, "", False)
+
+
+def _info_from_concept(concept) -> MedicationInfo:
+    codes = tuple(codings(concept))
+    text = concept_text(concept)
+    if not codes and not text:
+        return NO_MEDICATION
+    is_ana = any(vs.is_anakinra_code(c.system, c.code) for c in codes)
+    if not is_ana and not any(vs.drug_for_code(c.system, c.code) for c in codes):
+        # Names as a last resort (product codes we do not know, local codes, text only).
+        is_ana = vs.is_anakinra_name(text)
+    drug = None
+    if not is_ana:
+        for c in codes:
+            drug = vs.drug_for_code(c.system, c.code)
+            if drug:
+                break
+        if drug is None:
+            drug = vs.drug_for_name(text)
+    single = is_ana and (
+        any(vs.is_single_100mg_syringe_code(c.system, c.code) for c in codes)
+        or bool(re.search(r"100\s*mg|149\s*mg/ml|0\.67\s*ml", text.lower()))
+        or not codes  # name-only anakinra: the only marketed form is the 100 mg syringe
+        or any(c.system == vs.system("rxnorm") and c.code in ("72435", "1157701", "1170741", "727708", "727713")
+               for c in codes)
+    )
+    label = first_text(concept) or (codes[0].label() if codes else "")
+    return MedicationInfo(is_ana, label, codes, drug, single, text, True)
+
+
+def medication_of(resource: dict, lookup: Callable[[str], dict | None]) -> MedicationInfo:
+    """The medication of a MedicationRequest/Statement/Dispense/Administration.
+
+    `lookup(reference)` resolves a medicationReference (prefetch, then the FHIR server).
+    A `#id` reference is resolved from `contained`.
+    """
+    if "medicationCodeableConcept" in resource:
+        return _info_from_concept(resource.get("medicationCodeableConcept"))
+    ref = reference(resource.get("medicationReference"))
+    display = resource.get("medicationReference", {}).get("display") if isinstance(
+        resource.get("medicationReference"), dict) else None
+    med = None
+    if ref and ref.startswith("#"):
+        for c in dicts(resource.get("contained")):
+            if c.get("resourceType") == "Medication" and c.get("id") == ref[1:]:
+                med = c
+                break
+    elif ref:
+        med = lookup(ref)
+    if med is not None:
+        info = _info_from_concept(med.get("code"))
+        if info.has_medication:
+            return info
+    if isinstance(display, str) and display:
+        return _info_from_concept({"text": display})
+    return NO_MEDICATION
+
+
+_INEFFECTIVE = re.compile(r"inadequate|ineffective|not effective|lack of (effect|efficacy|response)|"
+                          r"no response|failure|failed|insufficient response|non-?response|primary failure|"
+                          r"secondary failure|loss of response|refractory", re.I)
+_ADVERSE = re.compile(r"adverse|intoleran|side effect|reaction|allerg|hypersensitiv|toxicity|not tolerated|"
+                      r"elevated (lft|liver)|hepatotox|nausea|rash|cytopenia", re.I)
+_SAMPLE = re.compile(r"\bsamples?\b", re.I)
+
+
+def classify_stop_reason(text: str) -> str | None:
+    if not text:
+        return None
+    if _ADVERSE.search(text) and not _INEFFECTIVE.search(text):
+        return "adverse"
+    if _INEFFECTIVE.search(text):
+        return "ineffective"
+    if _ADVERSE.search(text):
+        return "adverse"
+    return "other"
+
+
+def _period(p) -> tuple[date | None, date | None]:
+    if not isinstance(p, dict):
+        return None, None
+    return parse_date(p.get("start")), parse_date(p.get("end"), end_of_period=True)
+
+
+def _days(q) -> float | None:
+    v, unit = quantity(q)
+    if v is None:
+        return None
+    factor = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "mo": 30, "month": 30, "months": 30,
+              "h": 1 / 24, "a": 365, "year": 365}.get((unit or "d").lower())
+    return v * factor if factor else None
+
+
+def _dose_text(resource: dict) -> str:
+    parts = []
+    for d in dicts(resource.get("dosage")) if "dosage" in resource else dicts(resource.get("dosageInstruction")):
+        if isinstance(d.get("text"), str):
+            parts.append(d["text"])
+    if isinstance(resource.get("dosage"), dict) and isinstance(resource["dosage"].get("text"), str):
+        parts.append(resource["dosage"]["text"])
+    return "; ".join(parts)
+
+
+_MG_WEEK = re.compile(r"(\d+(?:\.\d+)?)\s*mg\b[^;]*?(weekly|once a week|per week|every week|/\s*w(ee)?k|q\s?week)", re.I)
+
+
+def _mg_per_week(resource: dict) -> float | None:
+    dosages = list(dicts(resource.get("dosageInstruction"))) + list(dicts(resource.get("dosage")))
+    for d in dosages:
+        rep = d.get("timing", {}).get("repeat", {}) if isinstance(d.get("timing"), dict) else {}
+        unit = rep.get("periodUnit") if isinstance(rep, dict) else None
+        period = number(rep.get("period")) if isinstance(rep, dict) else None
+        freq = number(rep.get("frequency")) if isinstance(rep, dict) else None
+        for dr in dicts(d.get("doseAndRate")):
+            v, u = quantity(dr.get("doseQuantity"))
+            if v is not None and (u or "").lower() == "mg" and unit == "wk":
+                return v * (freq or 1) / (period or 1)
+        text = d.get("text") if isinstance(d.get("text"), str) else ""
+        m = _MG_WEEK.search(text)
+        if m:
+            return float(m.group(1))
+    return None
+
+
+def _statement_span(res: dict, lookup, as_of: date) -> TherapySpan | None:
+    status = res.get("status") if isinstance(res.get("status"), str) else None
+    if status in ("entered-in-error", "not-taken", "intended"):
+        return None
+    start, end = _period(res.get("effectivePeriod"))
+    if start is None:
+        start = parse_date(res.get("effectiveDateTime"))
+    reason = concept_text(res.get("statusReason"))
+    return _span(res, lookup, "statement", status, start, end, as_of, reason)
+
+
+def _request_span(res: dict, lookup, as_of: date) -> TherapySpan | None:
+    status = res.get("status") if isinstance(res.get("status"), str) else None
+    if status in ("entered-in-error", "draft", "cancelled"):
+        return None
+    if res.get("intent") in ("proposal", "plan"):
+        return None
+    start = parse_date(res.get("authoredOn"))
+    end = None
+    for d in dicts(res.get("dosageInstruction")):
+        t = d.get("timing")
+        if isinstance(t, dict) and isinstance(t.get("repeat"), dict):
+            s, e = _period(t["repeat"].get("boundsPeriod"))
+            start = s or start
+            end = e or end
+    dr = res.get("dispenseRequest") if isinstance(res.get("dispenseRequest"), dict) else {}
+    vs_, ve = _period(dr.get("validityPeriod"))
+    start = start or vs_
+    if end is None and status in ("completed", "stopped"):
+        end = ve
+        if end is None and start is not None:
+            supply = _days(dr.get("expectedSupplyDuration"))
+            repeats = number(dr.get("numberOfRepeatsAllowed")) or 0
+            if supply:
+                end = start + timedelta(days=int(supply * (repeats + 1)))
+    reason = concept_text(res.get("statusReason"))
+    return _span(res, lookup, "request", status, start, end, as_of, reason)
+
+
+def _dispense_span(res: dict, lookup, as_of: date) -> TherapySpan | None:
+    status = res.get("status") if isinstance(res.get("status"), str) else None
+    if status not in (None, "completed", "in-progress"):
+        return None
+    start = parse_date(res.get("whenHandedOver")) or parse_date(res.get("whenPrepared"))
+    supply = _days(res.get("daysSupply"))
+    end = start + timedelta(days=int(supply)) if start and supply else None
+    span = _span(res, lookup, "dispense", status, start, end, as_of, "")
+    return span
+
+
+def _administration_span(res: dict, lookup, as_of: date) -> TherapySpan | None:
+    status = res.get("status") if isinstance(res.get("status"), str) else None
+    if status not in (None, "completed", "in-progress"):
+        return None
+    start, end = _period(res.get("effectivePeriod"))
+    if start is None:
+        start = parse_date(res.get("effectiveDateTime"))
+        end = start
+    return _span(res, lookup, "administration", status, start, end, as_of, "")
+
+
+def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, end: date | None,
+          as_of: date, reason: str) -> TherapySpan | None:
+    info = medication_of(res, lookup)
+    if not info.has_medication:
+        return None
+    drug = "anakinra" if info.is_anakinra else info.drug
+    if drug is None:
+        return None
+    classes = frozenset({"anakinra", "biologic"}) if drug == "anakinra" else vs.drug_classes(drug)
+    if kind == "statement":
+        active = status in ("active", "on-hold", None, "unknown") and (end is None or end >= as_of) and (
+            start is None or start <= as_of)
+        if status in ("completed", "stopped"):
+            active = False
+    elif kind == "request":
+        active = status in ("active", "on-hold") and (end is None or end >= as_of)
+    else:
+        active = end is not None and start is not None and start <= as_of <= end
+    notes = " ".join(str(n.get("text", "")) for n in dicts(res.get("note")))
+    sample = bool(_SAMPLE.search(notes)) or bool(_SAMPLE.search(concept_text(res.get("type")))) or bool(
+        _SAMPLE.search(concept_text(res.get("category"))))
+    preferred = vs.ra_preferred_product(drug, info.text) if drug in (
+        "adalimumab", "etanercept", "upadacitinib", "tofacitinib") else None
+    stop_text = reason or notes
+    return TherapySpan(
+        drug=drug, classes=classes, label=info.label or drug, source=ref_of(res), kind=kind, status=status,
+        start=start, end=end if not active else end, active=active, preferred_product=preferred,
+        stopped_reason=classify_stop_reason(stop_text) if status in ("stopped", "completed", "on-hold") or reason else None,
+        reason_text=stop_text.strip(), is_sample=sample, dose_text=_dose_text(res),
+        mg_per_week=_mg_per_week(res) if drug == "methotrexate" else None,
+    )
+
+
+def therapy_history(resources_by_type: dict[str, list[dict]], lookup, as_of: date) -> tuple[TherapySpan, ...]:
+    spans: list[TherapySpan] = []
+    readers = (("MedicationStatement", _statement_span), ("MedicationRequest", _request_span),
+               ("MedicationDispense", _dispense_span), ("MedicationAdministration", _administration_span))
+    for rtype, reader in readers:
+        for res in resources_by_type.get(rtype, []):
+            try:
+                span = reader(res, lookup, as_of)
+            except (TypeError, ValueError, AttributeError):
+                span = None
+            if span is not None:
+                spans.append(span)
+    return tuple(spans)
+
+
+def draft_span(res: dict, info: MedicationInfo, as_of: date) -> TherapySpan | None:
+    """Another draft order in the same bundle, as a (future) therapy span."""
+    if info.is_anakinra or not info.drug:
+        return None
+    return TherapySpan(drug=info.drug, classes=vs.drug_classes(info.drug), label=info.label or info.drug,
+                       source=ref_of(res), kind="draft", status="draft", start=as_of, end=None, active=True,
+                       preferred_product=vs.ra_preferred_product(info.drug, info.text))
+
+
+def as_concepts(values) -> list:
+    return as_list(values)

@@ -1,0 +1,160 @@
+"""Gather what one hook call needs: prefetch first, then the EHR's FHIR server for the rest.
+
+Rules (CDS Hooks 2.0 + CRD):
+- a prefetch key that is absent or an OperationOutcome is fetched from `fhirServer`;
+- `null` means the client has no such data: nothing is fetched;
+- a paged prefetch Bundle has its `next` pages followed;
+- fetches run in parallel, under one time budget for the whole call;
+- when a *required* key can be had from neither prefetch nor a FHIR server because the
+  request has no `fhirServer`, `DataUnavailable` is raised (the web layer answers 412);
+- when a FHIR server was named but refused, failed or is not on the allow-list, the record
+  notes a technical error and the keys stay unavailable (CRD: coverage `indeterminate`,
+  reason `technical`).
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from ..config import Settings
+from ..protocol.request import HookRequest
+from ..protocol.services import DataNeed, data_needs
+from .fhir_client import Budget, FhirAccessError, FhirClient
+from .prefetch import PrefetchState, classify, context_tokens, render_template
+from .record import PatientRecord
+
+log = logging.getLogger(__name__)
+
+
+class DataUnavailable(Exception):
+    def __init__(self, keys: list[str]):
+        self.keys = keys
+        super().__init__(
+            "Required data is neither prefetched nor retrievable (no fhirServer in the request): "
+            + ", ".join(keys)
+        )
+
+
+_SESSION: requests.Session | None = None
+
+
+def shared_session() -> requests.Session:
+    """One connection pool per process (created lazily, so after a gunicorn fork)."""
+    global _SESSION
+    if _SESSION is None:
+        s = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=16, max_retries=0)
+        s.mount("http://", adapter)
+        s.mount("https://", adapter)
+        s.trust_env = False   # never route through a proxy from the environment
+        _SESSION = s
+    return _SESSION
+
+
+def _fetch(client: FhirClient, need: DataNeed, query: str) -> list[dict]:
+    if need.single:
+        res = client.read(query)
+        return [res] if res else []
+    return client.search(query)
+
+
+def collect(request: HookRequest, settings: Settings, session: requests.Session | None = None,
+            extra_medication_refs: tuple[str, ...] = ()) -> PatientRecord:
+    record = PatientRecord(patient_id=request.patient_id)
+    tokens = context_tokens(request.patient_id, request.user_id, request.encounter_id)
+    to_fetch: list[tuple[DataNeed, str]] = []
+    to_follow: list[tuple[DataNeed, str]] = []
+
+    for need in data_needs():
+        query = render_template(need.template, tokens)
+        value = classify(request.prefetch, need.key)
+        if value.state is PrefetchState.PRESENT:
+            for res in value.resources:
+                record.add(res)
+            record.sources[need.key] = "prefetch"
+            if value.next_link:
+                to_follow.append((need, value.next_link))
+        elif value.state is PrefetchState.EMPTY:
+            record.sources[need.key] = "null"
+        elif query is None:
+            # The template's tokens cannot be filled for this call (e.g. userId is not a Practitioner).
+            record.sources[need.key] = "not-applicable"
+        else:
+            to_fetch.append((need, query))
+
+    if not to_fetch and not to_follow:
+        return record
+
+    if not request.fhir_server:
+        missing_required = [n.key for n, _ in to_fetch if n.required]
+        if missing_required:
+            raise DataUnavailable(missing_required)
+        for need, _ in to_fetch:
+            record.unavailable.add(need.key)
+        for need, _ in to_follow:
+            record.unavailable.add(need.key)
+        return record
+
+    budget = Budget(settings.fhir_budget_seconds)
+    try:
+        client = FhirClient(request.fhir_server, request.access_token, settings, budget,
+                            session=session or shared_session())
+    except FhirAccessError as exc:
+        record.technical_errors.append(exc.message)
+        for need, _ in to_fetch + to_follow:
+            record.unavailable.add(need.key)
+        log.warning("fhir server refused: %s", exc.kind)
+        return record
+
+    def run(item):
+        need, query = item
+        try:
+            return need, _fetch(client, need, query), None
+        except FhirAccessError as exc:
+            return need, [], exc
+
+    def follow(item):
+        need, link = item
+        try:
+            return need, client.expand_bundle({"resourceType": "Bundle", "link": [{"relation": "next", "url": link}]}), None
+        except FhirAccessError as exc:
+            return need, [], exc
+
+    jobs = [(run, it) for it in to_fetch] + [(follow, it) for it in to_follow]
+    workers = max(1, min(settings.fhir_max_workers, len(jobs)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda job: job[0](job[1]), jobs))
+    for need, resources, error in results:
+        if error is not None:
+            record.unavailable.add(need.key)
+            text = f"{need.key}: {error.message}"
+            if text not in record.technical_errors:
+                record.technical_errors.append(text)
+            continue
+        for res in resources:
+            record.add(res)
+        record.sources.setdefault(need.key, "fhir")
+    return record
+
+
+def resolve_medication(record: PatientRecord, request: HookRequest, settings: Settings, reference: str,
+                       session: requests.Session | None = None) -> dict | None:
+    """Find a Medication named by a draft order's medicationReference outside `contained`."""
+    found = record.get(reference)
+    if found is not None:
+        return found
+    if not request.fhir_server or not reference.startswith("Medication/"):
+        return None
+    try:
+        client = FhirClient(request.fhir_server, request.access_token, settings,
+                            Budget(min(1.0, settings.fhir_budget_seconds)), session=session or shared_session())
+        res = client.read(reference)
+    except FhirAccessError as exc:
+        record.technical_errors.append(f"{reference}: {exc.message}")
+        return None
+    if res:
+        record.add(res)
+    return res

@@ -1,0 +1,49 @@
+"""initiation.4 / continuation.5 and precautions.tnf: no combination with other immunomodulators."""
+
+from __future__ import annotations
+
+from ...facts.model import CaseFacts, TherapySpan
+from ..data_loader import Policy
+from ..logic import leaf
+from ..model import ClauseResult, Outcome
+from .common import span_evidence
+
+
+def conflicting(case: CaseFacts, policy: Policy) -> list[TherapySpan]:
+    prohibited = set(policy.data["combination"]["prohibited_classes"])
+    out = []
+    seen: set[tuple[str, str]] = set()
+    for span in tuple(case.other_drafts) + tuple(case.patient.medications):
+        if span.drug == "anakinra" or not span.active:
+            continue
+        if span.classes & prohibited:
+            key = (span.drug, span.source)
+            if key not in seen:
+                seen.add(key)
+                out.append(span)
+    return out
+
+
+def evaluate(case: CaseFacts, policy: Policy, clause_id: str = "initiation.4") -> ClauseResult:
+    found = conflicting(case, policy)
+    labels = policy.data["combination"]["class_labels"]
+    if found:
+        names = sorted({f"{s.drug} ({', '.join(labels[c] for c in sorted(s.classes & set(labels)))})" for s in found})
+        return leaf(clause_id, Outcome.NOT_MET, "Active use with " + "; ".join(names) + ".",
+                    [span_evidence(s) for s in found])
+    unavailable = {"medicationStatements", "medicationRequests"} & set(case.patient.unavailable)
+    if unavailable:
+        from ..model import Missing, Need
+        return leaf(clause_id, Outcome.UNKNOWN, "Current medications could not be read.",
+                    missing=[Missing("current medication list (to rule out other biologics, JAK inhibitors, "
+                                     "apremilast, deucravacitinib, S1P modulators)", Need.CLINICAL_DOC)])
+    return leaf(clause_id, Outcome.MET, "No active biologic immunomodulator, JAK inhibitor, apremilast, "
+                                        "deucravacitinib or S1P modulator in the medication list or draft orders.")
+
+
+def evaluate_tnf(case: CaseFacts, policy: Policy) -> ClauseResult:
+    found = [s for s in conflicting(case, policy) if "tnf" in s.classes]
+    if found:
+        return leaf("precautions.tnf", Outcome.NOT_MET, "Concomitant TNF antagonist therapy.",
+                    [span_evidence(s) for s in found])
+    return leaf("precautions.tnf", Outcome.MET, "No active TNF antagonist.")

@@ -1,0 +1,22 @@
+"""position.site-of-care: coverage in a provider-administered setting is not medically necessary."""
+
+from __future__ import annotations
+
+from ...facts.model import CaseFacts
+from ..data_loader import Policy
+from ..logic import leaf
+from ..model import ClauseResult, Evidence, Outcome
+
+CLAUSE = "position.site-of-care"
+
+
+def evaluate(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseResult:
+    setting = case.order.setting
+    ev = tuple(Evidence(r, case.order.reference) for r in setting.reasons)
+    if indication in ("covid-19", "mis-c"):
+        return leaf(CLAUSE, Outcome.NOT_APPLICABLE, policy.reading("site_of_care_vs_inpatient_indications"), ev)
+    if setting.provider_administered:
+        return leaf(CLAUSE, Outcome.NOT_MET,
+                    "The order is for administration in a provider-administered setting; Kineret is FDA-approved "
+                    "for self-administration.", ev)
+    return leaf(CLAUSE, Outcome.MET, "Self-administered (not a provider-administered setting).", ev)

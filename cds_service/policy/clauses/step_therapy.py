@@ -1,0 +1,179 @@
+"""table1.ra: RA step therapy (conventional agents, then preferred products)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...facts.model import AllergyFact, CaseFacts, TherapySpan
+from ..data_loader import Policy
+from ..logic import all_of, any_of, leaf, one_of
+from ..model import ClauseResult, Evidence, Missing, Need, Outcome
+from .common import lasted_months, span_evidence
+
+
+def _intolerances(case: CaseFacts, match) -> list[tuple[str, Evidence]]:
+    out = []
+    for a in case.patient.allergies:
+        if a.refuted or not a.active:
+            continue
+        key = match(a)
+        if key:
+            out.append((key, Evidence(f"{a.kind} to {a.label}" + (f" ({', '.join(a.reactions)})" if a.reactions else ""),
+                                      a.source)))
+    for s in case.patient.medications:
+        if s.stopped_reason == "adverse":
+            key = match(s)
+            if key:
+                out.append((key, span_evidence(s, "stopped for an adverse reaction")))
+    return out
+
+
+@dataclass
+class TrialSummary:
+    key: str
+    adequate_trial: bool | None            # >= 3 months (None: dates do not say)
+    inadequate_response: bool | None        # stopped as ineffective (None: not documented)
+    evidence: list[Evidence]
+
+
+def _trials(spans: list[TherapySpan], key_of, months: int, as_of) -> dict[str, TrialSummary]:
+    out: dict[str, TrialSummary] = {}
+    for s in spans:
+        if s.is_sample:
+            continue
+        key = key_of(s)
+        if not key:
+            continue
+        t = out.setdefault(key, TrialSummary(key, None, None, []))
+        lasted = lasted_months(s, months, as_of)
+        if lasted:
+            t.adequate_trial = True
+        elif lasted is False and t.adequate_trial is None:
+            t.adequate_trial = False
+        if s.stopped_reason == "ineffective":
+            t.inadequate_response = True
+        t.evidence.append(span_evidence(s))
+    return out
+
+
+def ra_conventional(case: CaseFacts, policy: Policy) -> ClauseResult:
+    months = policy.limit("min_trial_months")
+    meds = list(case.patient.medications)
+    as_of = case.patient.as_of
+    conventional = policy.data["ra_conventional_agents"]
+    trials = _trials(meds, lambda s: s.drug if s.drug in conventional else None, months, as_of)
+
+    def trial_clause(cid: str, agents: list[str], what: str) -> ClauseResult:
+        found = [trials[a] for a in agents if a in trials]
+        ev = [e for t in found for e in t.evidence]
+        if any(t.adequate_trial and t.inadequate_response for t in found):
+            return leaf(cid, Outcome.MET, f"{what}: at least {months} months with inadequate response.", ev)
+        if any(t.adequate_trial and t.inadequate_response is None for t in found):
+            return leaf(cid, Outcome.UNKNOWN, f"{what} for at least {months} months, but the response is not documented.",
+                        ev, [Missing(f"Chart notes documenting inadequate response to {what}", Need.CLINICAL_DOC)])
+        if any(t.adequate_trial is None for t in found):
+            return leaf(cid, Outcome.UNKNOWN, f"{what} was used, but its duration is not documented.", ev,
+                        [Missing(f"Start and stop dates of {what} (at least {months} months)", Need.CLINICAL_DOC)])
+        if found:
+            return leaf(cid, Outcome.NOT_MET, f"{what} was used for less than {months} months.", ev)
+        return leaf(cid, Outcome.NOT_MET, f"No {what} in the medication history.")
+
+    a = trial_clause("table1.ra.1.a", ["methotrexate"], "methotrexate")
+    mtx = trials.get("methotrexate")
+    if a.outcome is Outcome.MET:
+        doses = [s.mg_per_week for s in meds if s.drug == "methotrexate" and s.mg_per_week]
+        if doses:
+            top = max(doses)
+            target = policy.limit("mtx_target_mg_per_week")
+            note = a.note + f" Highest documented dose {top:g} mg weekly" + (
+                "." if top >= target else f" (below the {target} mg target; accepted as maximally tolerated).")
+            a = leaf(a.clause_id, a.outcome, note, a.evidence)
+    b = trial_clause("table1.ra.1.b", ["hydroxychloroquine", "leflunomide", "sulfasalazine"],
+                     "hydroxychloroquine, leflunomide or sulfasalazine")
+    intol = _intolerances(case, lambda x: x.substance if isinstance(x, AllergyFact) and x.substance in conventional
+                          else (x.drug if isinstance(x, TherapySpan) and x.drug in conventional else None))
+    c = leaf("table1.ra.1.c", Outcome.MET if intol else Outcome.NOT_MET,
+             "Intolerance or hypersensitivity to a conventional agent." if intol
+             else "No intolerance or hypersensitivity to methotrexate, hydroxychloroquine, leflunomide or sulfasalazine recorded.",
+             [e for _, e in intol])
+    d = leaf("table1.ra.1.d", Outcome.UNKNOWN, "A contraindication to all four conventional agents is not recorded.",
+             missing=[Missing("Documentation of an FDA-labeled contraindication to methotrexate, hydroxychloroquine, "
+                              "leflunomide and sulfasalazine (only if none was tried)", Need.CLINICAL_DOC)])
+    bio = [s for s in meds if "biologic" in s.classes and s.drug != "anakinra" or "jak" in s.classes]
+    bio = [s for s in bio if ("ra-biologic" in s.classes or "tnf" in s.classes or s.drug in ("upadacitinib", "tofacitinib", "baricitinib"))]
+    e = leaf("table1.ra.1.e", Outcome.MET if bio else Outcome.NOT_MET,
+             "Medication history shows another biologic or targeted agent labeled for RA." if bio
+             else "No other biologic immunomodulator labeled for RA in the medication history.",
+             [span_evidence(s) for s in bio[:5]])
+    if any(ch.outcome is Outcome.MET for ch in (a, b, c, e)):
+        d = leaf("table1.ra.1.d", Outcome.NOT_APPLICABLE, "Not needed: another option is met.")
+    del mtx
+    return one_of("table1.ra.1", (a, b, c, d, e), "ONE of a to e.")
+
+
+def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
+    months = policy.limit("min_trial_months")
+    labels = policy.data["ra_preferred_products"]
+    meds = list(case.patient.medications)
+    trials = _trials(meds, lambda s: s.preferred_product, months, case.patient.as_of)
+    failed = sorted(k for k, t in trials.items() if t.adequate_trial and t.inadequate_response)
+    undocumented = sorted(k for k, t in trials.items() if not (t.adequate_trial and t.inadequate_response))
+    intol = _intolerances(case, lambda x: x.preferred_product)
+    intolerant = sorted({k for k, _ in intol} - set(failed))
+    ev_failed = [e for k in failed for e in trials[k].evidence]
+    ev_intol = [e for _, e in intol]
+    nf, ni = len(failed), len(intolerant)
+
+    def name(keys):
+        return ", ".join(labels[k] for k in keys) or "none"
+
+    summary = f"Inadequate response (>= {months} months): {name(failed)}. Intolerance or hypersensitivity: {name(intolerant)}."
+    a = leaf("table1.ra.2.a", Outcome.MET if nf >= 3 else Outcome.NOT_MET,
+             f"{nf} of 3 preferred products with inadequate response.", ev_failed)
+    b = leaf("table1.ra.2.b", Outcome.MET if nf >= 2 and ni >= 1 else Outcome.NOT_MET,
+             f"{nf} of 2 with inadequate response and {ni} of 1 with intolerance.", ev_failed + ev_intol)
+    c = leaf("table1.ra.2.c", Outcome.MET if nf >= 1 and ni >= 2 else Outcome.NOT_MET,
+             f"{nf} of 1 with inadequate response and {ni} of 2 with intolerance.", ev_failed + ev_intol)
+    d = leaf("table1.ra.2.d", Outcome.MET if ni >= 3 else Outcome.NOT_MET,
+             f"{ni} of 3 preferred products with intolerance or hypersensitivity.", ev_intol)
+    doc_needed = []
+    for k in undocumented:
+        t = trials[k]
+        if t.adequate_trial and t.inadequate_response is None:
+            doc_needed.append(Missing(f"Chart notes documenting the response to {labels[k]}", Need.CLINICAL_DOC))
+        elif t.adequate_trial is None:
+            doc_needed.append(Missing(f"Start and stop dates of {labels[k]} (at least {months} months)", Need.CLINICAL_DOC))
+    e = leaf("table1.ra.2.e", Outcome.UNKNOWN, "A contraindication to every preferred product is not recorded.",
+             missing=[Missing("Documentation of an FDA-labeled contraindication to all preferred products", Need.CLINICAL_DOC)])
+    f = leaf("table1.ra.2.f", Outcome.UNKNOWN,
+             "Not recorded that all preferred products are clinically inappropriate with a complete list of those tried.",
+             missing=[Missing("Prescriber statement that all preferred products are clinically inappropriate, with the "
+                              "complete list of preferred products tried", Need.ADMIN_DOC)] + doc_needed)
+    if any(x.outcome is Outcome.MET for x in (a, b, c, d)):
+        na = "Not needed: another option is met."
+        e = leaf("table1.ra.2.e", Outcome.NOT_APPLICABLE, na)
+        f = leaf("table1.ra.2.f", Outcome.NOT_APPLICABLE, na)
+    return any_of("table1.ra.2", (a, b, c, d, e, f), summary)
+
+
+def ra(case: CaseFacts, policy: Policy) -> ClauseResult:
+    return all_of("table1.ra", (ra_conventional(case, policy), ra_preferred(case, policy)), "BOTH ra.1 and ra.2.")
+
+
+def preferred_status(case: CaseFacts, policy: Policy) -> dict:
+    """For the step-therapy card: which preferred products are documented and how."""
+    months = policy.limit("min_trial_months")
+    trials = _trials(list(case.patient.medications), lambda s: s.preferred_product, months, case.patient.as_of)
+    intol = {k for k, _ in _intolerances(case, lambda x: x.preferred_product)}
+    out = {}
+    for key, label in policy.data["ra_preferred_products"].items():
+        t = trials.get(key)
+        if t and t.adequate_trial and t.inadequate_response:
+            out[key] = (label, "inadequate response")
+        elif key in intol:
+            out[key] = (label, "intolerance or hypersensitivity")
+        elif t:
+            out[key] = (label, "tried, response or duration not documented")
+        else:
+            out[key] = (label, "not tried")
+    return out

@@ -1,0 +1,214 @@
+"""CDS Hooks 2.0 request shapes and validation with errors that name the field.
+
+`parse_hook_request` turns raw JSON (already size-checked by the web layer) into a
+`HookRequest`, or raises `RequestError` (400, an OperationOutcome naming the field).
+It tolerates what real clients send: a missing Bundle.type, no encounterId, prefetch
+keys absent, null or OperationOutcome, and extra fields it does not know.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+ORDER_HOOKS = ("order-sign", "order-select")
+
+
+class RequestError(Exception):
+    def __init__(self, message: str, field_path: str | None = None, status: int = 400, code: str = "invalid"):
+        super().__init__(message)
+        self.message = message
+        self.field = field_path
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True)
+class HookRequest:
+    hook: str
+    hook_instance: str
+    user_id: str
+    patient_id: str
+    encounter_id: str | None
+    draft_orders: dict
+    selections: tuple[str, ...]
+    fhir_server: str | None
+    access_token: str | None = field(repr=False, default=None)
+    prefetch: dict = field(default_factory=dict)
+    crd_configuration: dict = field(default_factory=dict)
+    raw: dict = field(default_factory=dict, repr=False)
+
+    def draft_entries(self) -> list[dict]:
+        out = []
+        for entry in self.draft_orders.get("entry") or []:
+            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                out.append(entry["resource"])
+        return out
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """Depth of a parsed JSON value, stopping early once past `limit` (iterative: no recursion bomb)."""
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return deepest
+
+
+def load_json(body: bytes, max_depth: int) -> Any:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(f"The request body is not valid JSON: {exc.args[0] if exc.args else exc}", None) from None
+    if json_depth(data, max_depth) > max_depth:
+        raise RequestError(f"The request body nests deeper than {max_depth} levels.", None)
+    return data
+
+
+def _str(obj: dict, key: str, path: str, required: bool = True) -> str | None:
+    if key not in obj or obj[key] is None:
+        if required:
+            raise RequestError(f"`{path}` is required.", path)
+        return None
+    value = obj[key]
+    if not isinstance(value, str) or not value.strip():
+        raise RequestError(f"`{path}` must be a non-empty string.", path)
+    return value
+
+
+def parse_hook_request(data: Any, expected_hook: str, max_draft_orders: int = 50) -> HookRequest:
+    if not isinstance(data, dict):
+        raise RequestError("The request body must be a JSON object.", None)
+    hook = _str(data, "hook", "hook")
+    hook_instance = _str(data, "hookInstance", "hookInstance")
+    if hook != expected_hook:
+        raise RequestError(f"This service answers the `{expected_hook}` hook, not `{hook}`.", "hook")
+    context = data.get("context")
+    if context is None:
+        raise RequestError("`context` is required.", "context")
+    if not isinstance(context, dict):
+        raise RequestError("`context` must be an object.", "context")
+    user_id = _str(context, "userId", "context.userId")
+    patient_id = _str(context, "patientId", "context.patientId")
+    encounter_id = _str(context, "encounterId", "context.encounterId", required=False)
+    draft = context.get("draftOrders")
+    if draft is None:
+        raise RequestError("`context.draftOrders` is required.", "context.draftOrders")
+    if not isinstance(draft, dict):
+        raise RequestError("`context.draftOrders` must be a FHIR Bundle object.", "context.draftOrders")
+    if draft.get("resourceType", "Bundle") != "Bundle":
+        raise RequestError("`context.draftOrders.resourceType` must be `Bundle`.", "context.draftOrders.resourceType")
+    entries = draft.get("entry", [])
+    if entries is None:
+        entries = []
+    if not isinstance(entries, list):
+        raise RequestError("`context.draftOrders.entry` must be an array.", "context.draftOrders.entry")
+    if len(entries) > max_draft_orders:
+        raise RequestError(f"`context.draftOrders` holds {len(entries)} orders; at most {max_draft_orders} are accepted.",
+                           "context.draftOrders.entry")
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise RequestError(f"`context.draftOrders.entry[{i}]` must be an object.", f"context.draftOrders.entry[{i}]")
+        res = entry.get("resource")
+        if res is not None and not isinstance(res, dict):
+            raise RequestError(f"`context.draftOrders.entry[{i}].resource` must be an object.",
+                               f"context.draftOrders.entry[{i}].resource")
+        if isinstance(res, dict) and not isinstance(res.get("resourceType"), str):
+            raise RequestError(f"`context.draftOrders.entry[{i}].resource.resourceType` must be a string.",
+                               f"context.draftOrders.entry[{i}].resource.resourceType")
+    selections: tuple[str, ...] = ()
+    if hook == "order-select":
+        sel = context.get("selections")
+        if sel is None:
+            raise RequestError("`context.selections` is required for order-select.", "context.selections")
+        if not isinstance(sel, list) or not all(isinstance(s, str) and s for s in sel):
+            raise RequestError("`context.selections` must be an array of `Type/id` strings.", "context.selections")
+        selections = tuple(sel)
+    fhir_server = _str(data, "fhirServer", "fhirServer", required=False)
+    token = None
+    auth = data.get("fhirAuthorization")
+    if auth is not None:
+        if not isinstance(auth, dict):
+            raise RequestError("`fhirAuthorization` must be an object.", "fhirAuthorization")
+        token = _str(auth, "access_token", "fhirAuthorization.access_token")
+        ttype = auth.get("token_type", "Bearer")
+        if not isinstance(ttype, str) or ttype.lower() != "bearer":
+            raise RequestError("`fhirAuthorization.token_type` must be `Bearer`.", "fhirAuthorization.token_type")
+        if fhir_server is None:
+            raise RequestError("`fhirServer` is required when `fhirAuthorization` is given.", "fhirServer")
+    prefetch = data.get("prefetch")
+    if prefetch is None:
+        prefetch = {}
+    if not isinstance(prefetch, dict):
+        raise RequestError("`prefetch` must be an object.", "prefetch")
+    for key, value in prefetch.items():
+        if value is not None and not isinstance(value, dict):
+            raise RequestError(f"`prefetch.{key}` must be a FHIR resource, a Bundle or null.", f"prefetch.{key}")
+    config: dict = {}
+    ext = data.get("extension")
+    if isinstance(ext, dict) and isinstance(ext.get("davinci-crd.configuration"), dict):
+        config = ext["davinci-crd.configuration"]
+    return HookRequest(
+        hook=hook, hook_instance=hook_instance, user_id=user_id, patient_id=patient_id,
+        encounter_id=encounter_id, draft_orders=draft, selections=selections, fhir_server=fhir_server,
+        access_token=token, prefetch=prefetch, crd_configuration=config, raw=data,
+    )
+
+
+FEEDBACK_OUTCOMES = ("accepted", "overridden")
+
+
+def parse_feedback(data: Any) -> list[dict]:
+    """Validate a CDS Hooks 2.0 feedback body; return the items."""
+    if not isinstance(data, dict):
+        raise RequestError("The feedback body must be a JSON object.", None)
+    items = data.get("feedback")
+    if not isinstance(items, list) or not items:
+        raise RequestError("`feedback` must be a non-empty array.", "feedback")
+    for i, item in enumerate(items):
+        p = f"feedback[{i}]"
+        if not isinstance(item, dict):
+            raise RequestError(f"`{p}` must be an object.", p)
+        _str(item, "card", f"{p}.card")
+        outcome = _str(item, "outcome", f"{p}.outcome")
+        if outcome not in FEEDBACK_OUTCOMES:
+            raise RequestError(f"`{p}.outcome` must be one of accepted, overridden.", f"{p}.outcome")
+        ts = _str(item, "outcomeTimestamp", f"{p}.outcomeTimestamp")
+        from datetime import datetime
+        try:
+            datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        except ValueError:
+            raise RequestError(f"`{p}.outcomeTimestamp` must be an ISO 8601 instant.", f"{p}.outcomeTimestamp") from None
+        acc = item.get("acceptedSuggestions")
+        if outcome == "accepted":
+            if not isinstance(acc, list) or not acc:
+                raise RequestError(f"`{p}.acceptedSuggestions` is required when outcome is accepted.",
+                                   f"{p}.acceptedSuggestions")
+        if acc is not None:
+            if not isinstance(acc, list) or not all(isinstance(a, dict) and isinstance(a.get("id"), str) and a["id"]
+                                                    for a in acc):
+                raise RequestError(f"`{p}.acceptedSuggestions` must be an array of {{\"id\": suggestion uuid}}.",
+                                   f"{p}.acceptedSuggestions")
+        reason = item.get("overrideReason")
+        if reason is not None:
+            if not isinstance(reason, dict):
+                raise RequestError(f"`{p}.overrideReason` must be an object.", f"{p}.overrideReason")
+            r = reason.get("reason")
+            comment = reason.get("userComment")
+            if r is None and comment is None:
+                raise RequestError(f"`{p}.overrideReason` needs a reason or a userComment.", f"{p}.overrideReason")
+            if r is not None and (not isinstance(r, dict) or not isinstance(r.get("code"), str)):
+                raise RequestError(f"`{p}.overrideReason.reason` must be a Coding with a code.", f"{p}.overrideReason.reason")
+            if comment is not None and not isinstance(comment, str):
+                raise RequestError(f"`{p}.overrideReason.userComment` must be a string.", f"{p}.overrideReason.userComment")
+    return items

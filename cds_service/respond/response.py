@@ -1,0 +1,84 @@
+"""Assemble the CDS Hooks response: cards plus one coverage-information systemAction per order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from ..policy.model import Decision, Finding
+from .cards import CONFIG_OPTION, card_for
+from .coverage_information import coverage_information, system_action
+
+SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass
+class OrderOutcome:
+    decision: Decision
+    order: dict
+    coverage_ref: str | None
+    technical_reason: str | None = None
+    satisfied_pa_id: str | None = None
+    expiry: date | None = None
+    cards: list[dict] = field(default_factory=list)
+    coverage_extension: dict | None = None
+
+
+def prune(value):
+    """Drop null, "", [] and {} recursively (CDS Hooks: optional elements are omitted, never empty)."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            pv = prune(v)
+            if pv is None or pv == "" or pv == [] or pv == {}:
+                continue
+            out[k] = pv
+        return out
+    if isinstance(value, list):
+        out_list = []
+        for v in value:
+            pv = prune(v)
+            if pv is None or pv == "" or pv == [] or pv == {}:
+                continue
+            out_list.append(pv)
+        return out_list
+    return value
+
+
+def _enabled(config: dict, option: str, default=True):
+    value = config.get(option, default)
+    return value if isinstance(value, bool) else default
+
+
+def build_response(outcomes: list[OrderOutcome], *, hook: str, hook_instance: str, today: date, plan_name: str,
+                   policy_url: str, patient_id: str, config: dict | None = None,
+                   extra_findings: list[Finding] | None = None, extra_order: dict | None = None) -> dict:
+    config = config or {}
+    cards: list[dict] = []
+    actions: list[dict] = []
+    for oc in outcomes:
+        for finding in oc.decision.findings:
+            option = CONFIG_OPTION.get(finding.kind)
+            if option and not _enabled(config, option):
+                continue
+            card = card_for(finding, oc.decision, oc.order, plan_name=plan_name, policy_url=policy_url,
+                            patient_id=patient_id)
+            oc.cards.append(card)
+            cards.append(card)
+        ext = coverage_information(oc.decision, hook=hook, hook_instance=hook_instance, coverage_ref=oc.coverage_ref,
+                                   today=today, policy_url=policy_url, technical_reason=oc.technical_reason,
+                                   satisfied_pa_id=oc.satisfied_pa_id, expiry=oc.expiry)
+        oc.coverage_extension = ext
+        if _enabled(config, "coverage-info"):
+            actions.append(system_action(oc.order, ext))
+    for finding in extra_findings or []:
+        cards.append(card_for(finding, None, extra_order, plan_name=plan_name, policy_url=policy_url,
+                              patient_id=patient_id))
+    max_cards = config.get("max-cards")
+    cards.sort(key=lambda c: SEVERITY_RANK.get(c["indicator"], 3))
+    if isinstance(max_cards, int) and not isinstance(max_cards, bool) and max_cards >= 0:
+        cards = cards[:max_cards]
+    body: dict = {"cards": [prune(c) for c in cards]}
+    if actions:
+        body["systemActions"] = [prune(a) for a in actions]
+    return body

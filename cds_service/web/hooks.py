@@ -1,0 +1,79 @@
+"""POST /cds-services/{id}: validate, decide, answer."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+
+from flask import Blueprint, current_app, g, request
+
+from ..gather.collector import DataUnavailable
+from ..protocol.request import RequestError, load_json, parse_hook_request
+from ..protocol.services import SERVICES_BY_ID
+from .call_log import log_call
+from .errors import outcome_response
+from .json_response import json_response
+from .pipeline import run_hook
+
+bp = Blueprint("hooks", __name__)
+log = logging.getLogger(__name__)
+
+JSON_TYPES = ("application/json", "application/fhir+json", "application/json+fhir")
+
+
+def read_json_body():
+    """The request body as JSON, or an error response (415 / 413 / 400)."""
+    ctype = (request.mimetype or "").lower()
+    if ctype not in JSON_TYPES:
+        return None, outcome_response(415, "Content-Type must be application/json.", "not-supported")
+    settings = current_app.config["CDS_SETTINGS"]
+    length = request.content_length
+    if length is not None and length > settings.max_body_bytes:
+        return None, outcome_response(413, f"The request body exceeds {settings.max_body_bytes} bytes.", "too-long")
+    raw = request.get_data(cache=False)
+    if len(raw) > settings.max_body_bytes:
+        return None, outcome_response(413, f"The request body exceeds {settings.max_body_bytes} bytes.", "too-long")
+    try:
+        return load_json(raw, settings.max_json_depth), None
+    except RequestError as exc:
+        return None, outcome_response(exc.status, exc.message, exc.code, exc.field)
+
+
+def now() -> datetime:
+    clock = current_app.config.get("CDS_CLOCK")
+    return clock() if clock else datetime.now(timezone.utc)
+
+
+def handle_hook(service_id: str, explain: bool = False):
+    started = time.perf_counter()
+    service = SERVICES_BY_ID.get(service_id)
+    if service is None:
+        return outcome_response(404, f"No CDS service with id `{service_id}`.", "not-found")
+    data, error = read_json_body()
+    if error is not None:
+        return error
+    settings = current_app.config["CDS_SETTINGS"]
+    try:
+        req = parse_hook_request(data, service.hook, settings.max_draft_orders)
+    except RequestError as exc:
+        return outcome_response(exc.status, exc.message, exc.code, exc.field)
+    services = current_app.extensions["cds"]
+    try:
+        result = run_hook(req, settings, now(), services.hash_key,
+                          authorization_hook=None if explain else services.authorization_hook(req))
+    except DataUnavailable as exc:
+        log_call(service_id, req, None, 412, started, services.hash_key)
+        return outcome_response(412, str(exc), "incomplete")
+    status = result.status
+    services.audit(service_id, req, result, status, started, explain=explain)
+    log_call(service_id, req, result, status, started, services.hash_key)
+    if explain:
+        from .explain import explanation
+        return json_response(explanation(req, result), status)
+    return json_response(result.body, status)
+
+
+@bp.post("/cds-services/<service_id>")
+def call_service(service_id: str):
+    return handle_hook(service_id)

@@ -1,0 +1,146 @@
+"""One hook call, start to finish: validate -> gather -> facts -> policy -> respond.
+
+Used by the hook route, the explain route and `anakinra-cds explain`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timezone
+from typing import Callable
+
+import requests
+
+from ..config import Settings
+from ..facts.builder import build_cases, classify_drafts
+from ..facts.model import CaseFacts
+from ..gather.collector import DataUnavailable, collect, resolve_medication
+from ..gather.prefetch import classify
+from ..policy.data_loader import load_policy
+from ..policy.engine import evaluate
+from ..policy.model import Decision, Determination, Finding
+from ..protocol.request import HookRequest
+from ..pseudonym import pseudonym
+from ..respond.response import OrderOutcome, build_response
+
+log = logging.getLogger(__name__)
+
+REQUIRED_FOR_DECISION = ("patient", "coverage", "conditions", "medicationRequests", "medicationStatements", "allergies",
+                         "observations")
+
+
+@dataclass
+class CallResult:
+    status: int
+    body: dict
+    decisions: list[Decision] = field(default_factory=list)
+    cases: list[CaseFacts] = field(default_factory=list)
+    outcomes: list[OrderOutcome] = field(default_factory=list)
+    technical_errors: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)
+
+
+def _prefetch_index(prefetch: dict) -> dict[str, dict]:
+    index: dict[str, dict] = {}
+    for key in prefetch:
+        value = classify(prefetch, key)
+        for res in value.resources:
+            rt, rid = res.get("resourceType"), res.get("id")
+            if isinstance(rt, str) and isinstance(rid, str):
+                index.setdefault(f"{rt}/{rid}", res)
+    return index
+
+
+def policy_url(settings: Settings) -> str:
+    return settings.external_base_url.rstrip("/") + "/policy/09-J0000-45"
+
+
+def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: bytes,
+             session: requests.Session | None = None,
+             authorization_hook: Callable | None = None) -> CallResult:
+    policy = load_policy()
+    today = now.astimezone(timezone.utc).date() if now.tzinfo else now.date()
+    plan_name = settings.plan_name or policy.plan
+    purl = policy_url(settings)
+    index = _prefetch_index(req.prefetch)
+
+    def lookup_prefetch(ref: str) -> dict | None:
+        return index.get(ref)
+
+    def lookup_medication(ref: str) -> dict | None:
+        found = index.get(ref)
+        if found is None and ref.startswith("Medication/") and req.fhir_server:
+            from ..gather.record import PatientRecord
+            scratch = PatientRecord(patient_id=req.patient_id)
+            found = resolve_medication(scratch, req, settings, ref, session)
+            if found is not None:
+                index[ref] = found
+        return found
+
+    drafts = classify_drafts(req.draft_entries(), req.selections, req.hook, lookup_medication)
+    targets = [d for d in drafts if d.medication.is_anakinra and d.selected]
+    if not targets:
+        empty = [d for d in drafts if not d.medication.has_medication and d.selected]
+        if settings.demo_draft_card and (empty or not drafts):
+            order = empty[0].resource if empty else {"resourceType": "MedicationRequest", "id": "request-123"}
+            finding = Finding(
+                "demo-draft", "info",
+                "Demo: draft a Kineret (anakinra) order to see this plan's coverage requirements.",
+                "This service checks anakinra (Kineret) orders against the plan's coverage guideline 09-J0000-45. "
+                "The Sandbox's medication list has no injectable drugs, so use the suggestion below to draft "
+                "Kineret 100 mg subcutaneously once daily (28 syringes per 28 days), then open **Rx Sign** and "
+                "press **Sign Order**.\n\n(Shown only in the demo configuration.)",
+                (), {})
+            body = build_response([], hook=req.hook, hook_instance=req.hook_instance, today=today,
+                                  plan_name=plan_name, policy_url=purl, patient_id=req.patient_id,
+                                  extra_findings=[finding], extra_order=order)
+            return CallResult(200, body)
+        return CallResult(200, {"cards": []})
+
+    record = collect(req, settings, session)   # raises DataUnavailable -> 412
+    # Index everything we gathered, for references (PractitionerRole, Condition, Medication ...).
+    for rtype, items in record.resources.items():
+        for rid, res in items.items():
+            index.setdefault(f"{rtype}/{rid}", res)
+
+    def lookup(ref: str) -> dict | None:
+        if not ref:
+            return None
+        if ref in index:
+            return index[ref]
+        parts = ref.rstrip("/").split("/")
+        if len(parts) >= 2:
+            return index.get(f"{parts[-2]}/{parts[-1]}")
+        return None
+
+    key = hash_key
+    resources = {rt: list(items.values()) for rt, items in record.resources.items()}
+    cases = build_cases(drafts=drafts, resources=resources, patient_id=req.patient_id, user_id=req.user_id,
+                        hook=req.hook, today=today, hasher=lambda v: pseudonym(key, v), lookup=lookup,
+                        unavailable=frozenset(record.unavailable))
+    technical = None
+    lost = [k for k in record.unavailable if k in REQUIRED_FOR_DECISION]
+    if record.technical_errors and lost:
+        technical = "The EHR's FHIR server could not be read: " + "; ".join(record.technical_errors)[:500]
+    outcomes: list[OrderOutcome] = []
+    decisions: list[Decision] = []
+    for case in cases:
+        decision = evaluate(case, policy)
+        if technical and decision.determination is not Determination.NOT_COVERED:
+            decision = replace(decision, determination=Determination.INDETERMINATE, pa_needed="indeterminate",
+                               reasons=(technical,) + decision.reasons)
+        expiry = None
+        satisfied = None
+        if authorization_hook is not None:
+            decision, satisfied, expiry = authorization_hook(case, decision)
+        decisions.append(decision)
+        outcomes.append(OrderOutcome(decision, case.order.raw, case.patient.coverage.source, technical,
+                                     satisfied, expiry))
+    body = build_response(outcomes, hook=req.hook, hook_instance=req.hook_instance, today=today,
+                          plan_name=plan_name, policy_url=purl, patient_id=req.patient_id,
+                          config=req.crd_configuration)
+    return CallResult(200, body, decisions, cases, outcomes, list(record.technical_errors), sorted(record.unavailable))
+
+
+__all__ = ["run_hook", "CallResult", "DataUnavailable", "policy_url", "date"]
