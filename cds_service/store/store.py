@@ -32,6 +32,7 @@ import math
 import os
 import secrets
 import threading
+import time
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -242,10 +243,16 @@ class Store:
         busy_timeout_ms: int = 5000,
         statement_timeout_ms: int = 5000,
         pool_size: int = 5,
+        retry_after_seconds: float = 2.0,
     ):
         """`url`: a SQLAlchemy URL (run DATABASE_URL values through `normalize_database_url`
         first; `from_settings` does). `hash_key`: the HMAC key for member/patient pseudonyms
         (needed by `member_ref`, `patient_hash` and imports of raw member ids).
+        `connect_timeout` (PostgreSQL, whole seconds, libpq minimum 2), `busy_timeout_ms`
+        (SQLite), `statement_timeout_ms` (PostgreSQL) bound how long a call can hang.
+        After a failed connection attempt, calls fail fast with StoreUnavailable for
+        `retry_after_seconds` instead of each waiting for the timeout again (0 disables);
+        `health()` and `migrate()` always try for real.
         Raises ValueError for a URL that is not SQLite or PostgreSQL. Connects lazily."""
         url = normalize_database_url(url) if url.startswith(("postgres://", "postgresql://")) else url
         try:
@@ -266,6 +273,9 @@ class Store:
         self._engine_pid: int | None = None
         self._lock = threading.Lock()
         self._head: str | None = None
+        self._retry_after = retry_after_seconds
+        self._down_until = 0.0
+        self._down_reason = ""
         _STORES.add(self)
 
     @classmethod
@@ -358,9 +368,26 @@ class Store:
         if self._engine is not None and self._engine_pid == os.getpid():
             self._engine.dispose()
 
+    def _connect(self, probe: bool = False):
+        """A pooled connection. After a failed attempt, non-probe callers get StoreUnavailable
+        at once until the retry window has passed (a hung database then costs one timeout per
+        window, not one per hook call)."""
+        if not probe and self._retry_after > 0:
+            remaining = self._down_until - time.monotonic()
+            if remaining > 0:
+                raise StoreUnavailable(f"{self._down_reason} (next try in {remaining:.1f} s)")
+        try:
+            conn = self.engine.connect()
+        except (SQLAlchemyError, OSError) as exc:
+            self._down_reason = _reason(exc)
+            self._down_until = time.monotonic() + self._retry_after
+            raise
+        self._down_until = 0.0
+        return conn
+
     @contextmanager
     def _session(self, write: bool) -> Iterator[Session]:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             if write:
                 conn = conn.execution_options(**{_WRITE_OPTION: True})
             with Session(bind=conn, expire_on_commit=False, autoflush=False) as session:
@@ -402,7 +429,7 @@ class Store:
         from alembic import command
 
         cfg = self._alembic_config()
-        with self.engine.connect() as conn:
+        with self._connect(probe=True) as conn:
             conn = conn.execution_options(**{_WRITE_OPTION: True})   # SQLite: BEGIN IMMEDIATE
             with conn.begin():
                 if self.backend == "postgresql":
@@ -416,20 +443,23 @@ class Store:
         revision now current. Idempotent; concurrent callers (several workers starting) are
         serialised by an advisory lock (PostgreSQL) or the write lock (SQLite)."""
         self._run_alembic("upgrade", revision)
-        return self.current_revision()
+        return self._revision(probe=True)
 
     @_guarded
     def downgrade(self, revision: str = "base") -> str | None:
         """Run `alembic downgrade <revision>` ("base" drops every table). For operators and tests."""
         self._run_alembic("downgrade", revision)
-        return self.current_revision()
+        return self._revision(probe=True)
 
     @_guarded
     def current_revision(self) -> str | None:
         """The migration revision the database is at (None for an empty database)."""
+        return self._revision(probe=True)
+
+    def _revision(self, probe: bool) -> str | None:
         from alembic.runtime.migration import MigrationContext
 
-        with self.engine.connect() as conn:
+        with self._connect(probe=probe) as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
     def health(self) -> dict:
