@@ -1,0 +1,1 @@
+"""Alembic migration environment of the store (shipped with the package)."""
