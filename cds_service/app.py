@@ -17,17 +17,12 @@ def create_app(settings: Settings | None = None, *, clock=None, store=None) -> F
     app.config["CDS_CLOCK"] = clock
     app.json.sort_keys = False
 
-    from .web import cors, discovery, errors, explain, feedback, hooks, info
+    from .web import auth, cors, discovery, errors, explain, feedback, hooks, info
     from .web.runtime import CdsRuntime
 
     app.extensions["cds"] = CdsRuntime(settings, store)
     cors.install(app)          # first: preflight answers before auth runs
-    try:
-        from .web import auth
-    except ImportError:        # pragma: no cover - the auth module ships with the package
-        auth = None
-    if auth is not None:
-        auth.install(app, settings)
+    auth.install(app, settings)   # before_request: every route but OPTIONS, /health, /openapi.json
     errors.install(app)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(hooks.bp)

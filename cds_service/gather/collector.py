@@ -22,7 +22,7 @@ import requests
 from ..config import Settings
 from ..protocol.request import HookRequest
 from ..protocol.services import DataNeed, data_needs
-from .fhir_client import Budget, FhirAccessError, FhirClient
+from .fhir_client import Budget, FhirAccessError, FhirClient, shared_session
 from .prefetch import PrefetchState, classify, context_tokens, render_template
 from .record import PatientRecord
 
@@ -36,22 +36,6 @@ class DataUnavailable(Exception):
             "Required data is neither prefetched nor retrievable (no fhirServer in the request): "
             + ", ".join(keys)
         )
-
-
-_SESSION: requests.Session | None = None
-
-
-def shared_session() -> requests.Session:
-    """One connection pool per process (created lazily, so after a gunicorn fork)."""
-    global _SESSION
-    if _SESSION is None:
-        s = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=16, max_retries=0)
-        s.mount("http://", adapter)
-        s.mount("https://", adapter)
-        s.trust_env = False   # never route through a proxy from the environment
-        _SESSION = s
-    return _SESSION
 
 
 def _fetch(client: FhirClient, need: DataNeed, query: str) -> list[dict]:
@@ -101,7 +85,7 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
     budget = Budget(settings.fhir_budget_seconds)
     try:
         client = FhirClient(request.fhir_server, request.access_token, settings, budget,
-                            session=session or shared_session())
+                            session=session or shared_session(settings))
     except FhirAccessError as exc:
         record.technical_errors.append(exc.message)
         for need, _ in to_fetch + to_follow:
@@ -150,7 +134,7 @@ def resolve_medication(record: PatientRecord, request: HookRequest, settings: Se
         return None
     try:
         client = FhirClient(request.fhir_server, request.access_token, settings,
-                            Budget(min(1.0, settings.fhir_budget_seconds)), session=session or shared_session())
+                            Budget(min(1.0, settings.fhir_budget_seconds)), session=session or shared_session(settings))
         res = client.read(reference)
     except FhirAccessError as exc:
         record.technical_errors.append(f"{reference}: {exc.message}")

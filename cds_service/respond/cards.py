@@ -65,7 +65,7 @@ def card_for(finding: Finding, decision: Decision | None, order: dict | None, *,
         "source": {"label": plan_name, "url": policy_url,
                    "topic": {"system": TEMP_CS, "code": topic_code, "display": topic_display}},
         "links": [{"label": "Coverage guideline 09-J0000-45: Anakinra (Kineret)", "url": policy_url, "type": "absolute"}],
-        "extension": {CLAUSES_KEY: list(finding.clause_ids)},
+        "extension": {CLAUSES_KEY: list(finding.clause_ids), "anakinra-cds.finding": finding.kind},
     }
     if decision is not None:
         card["extension"]["davinci-crd.associated-resource"] = f"MedicationRequest/{decision.order_id}"

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: starts the FHIR test server (sekmet-fhir, loopback) loaded with the
+# fixture patients, makes sure PostgreSQL is reachable (starting or installing it when missing),
+# then runs pytest. A missing server is a failure, never a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+FHIR_PORT="${FHIR_TEST_PORT:-8923}"
+VAR="$(mktemp -d "${TMPDIR:-/tmp}/anakinra-test.XXXXXX")"
+export ANAKINRA_TEST_FHIR_BASE="http://127.0.0.1:${FHIR_PORT}/fhir"
+
+cleanup() {
+  if [ -f "$VAR/fhir.pid" ]; then kill "$(cat "$VAR/fhir.pid")" 2>/dev/null || true; fi
+  rm -rf "$VAR"
+}
+trap cleanup EXIT
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+pg_ok() { "$BIN/python" - "$1" <<'PY'
+import sys, psycopg
+try:
+    psycopg.connect(sys.argv[1].replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3).close()
+except Exception as exc:
+    sys.exit(1)
+PY
+}
+PG_URL="${TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
+if ! pg_ok "$PG_URL"; then
+  echo "PostgreSQL not reachable at $PG_URL: starting it" >&2
+  if ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  elif command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  fi
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -q 2>/dev/null && break; sleep 1; done
+  if ! pg_ok "$PG_URL"; then
+    # A fresh Debian install uses password auth on TCP: give postgres a password and a test database.
+    su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null 2>&1 || true
+    su postgres -c "createdb test" >/dev/null 2>&1 || true
+    PG_URL="postgresql+psycopg://postgres:postgres@127.0.0.1:5432/test"
+  fi
+  pg_ok "$PG_URL" || { echo "PostgreSQL is required for the test suite and could not be started" >&2; exit 1; }
+fi
+export TEST_POSTGRES_URL="$PG_URL"
+
+# --- FHIR test server ----------------------------------------------------------------------------
+"$BIN/anakinra-cds" fhir-server --port "$FHIR_PORT" --var-dir "$VAR" --detach --pid-file "$VAR/fhir.pid"
+
+# --- the suite -----------------------------------------------------------------------------------
+set +e
+"$BIN/python" -m pytest -q -p no:cacheprovider "$@"
+rc=$?
+set -e
+exit $rc
