@@ -1107,7 +1107,7 @@ def s_ra_no_specialist() -> Fixture:
         "RA complete history (reported by the patient from outside records, MedicationStatements only); the "
         "prescriber is a family physician (NUCC 207Q00000X) and nothing in the chart shows a rheumatology "
         "consultation.",
-        expect("conditional", ["specialist"], ["initiation.2"],
+        expect("conditional", ["documentation"], ["initiation.2"],
                "initiation.2: the prescriber must be, or have consulted, a specialist (rheumatologist for RA); "
                "attestation of a consult is needed."),
         chart, role_user(chart), [draft_anakinra(chart)])
@@ -1135,7 +1135,7 @@ def s_ra_renal() -> Fixture:
 
 def s_ra_allergy() -> Fixture:
     chart = ra_complete_chart("ra-anakinra-allergy", mrn_no=1000117, given="Franklin", family="Osei-Mensah",
-                              gender="male", birth="1969-02-27")
+                              gender="male", birth="1969-02-07")
     chart.add_allergy(suffix="ai-anakinra", code=concept(coding("rxnorm", "72435", "anakinra"),
                                                          text="Kineret (anakinra)"),
                       kind="allergy", criticality="high", onset="2019-06-11",
@@ -1193,16 +1193,16 @@ def s_covid_inpatient() -> Fixture:
         "Hospitalised 58-year-old man (Encounter IMP in-progress), SARS-CoV-2 PCR 94500-6 Detected, COVID-19 "
         "pneumonia (J12.82) on low-flow oxygen (Procedure 57485005). Draft: 100 mg SC daily for 10 days, "
         "category inpatient; userId is a Practitioner (infectious disease). The guideline contradicts itself: "
-        "Table 1 covers COVID-19 only for a hospitalised member, while the position statement says a "
-        "provider-administered setting is not medically necessary. We expect the conflict to be surfaced "
-        "(site-of-care finding) but not to deny: the decision is conditional, and table1.covid-19.4 (risk of "
-        "respiratory failure) and .5 (likely elevated suPAR, no LOINC exists) need documentation. Criteria 1-3 "
-        "and 6 are met by the chart.",
-        expect("conditional", ["site-of-care", "indication"],
-               ["position.site-of-care", "table1.covid-19.4", "table1.covid-19.5"],
+        "Table 1 covers COVID-19 only for a hospitalised member (EUA), while the position statement calls a "
+        "provider-administered setting not medically necessary. We read the position statement as not applying "
+        "to an indication that itself requires hospitalisation (position.site-of-care not applicable, the "
+        "conflict explained in the trace, no 'self-administer instead' card for a hypoxic inpatient). Criteria "
+        "1-3 and 6 are met by the chart; 4 (risk of progressing to respiratory failure) and 5 (likely elevated "
+        "suPAR: no LOINC code exists, nothing in the chart) need documentation, so the decision is conditional.",
+        expect("conditional", ["documentation"], ["table1.covid-19.4", "table1.covid-19.5"],
                "COVID-19 under the EUA: hospitalised, positive direct test, pneumonia on oxygen and 100 mg x 10 days "
-               "are shown; risk of progression and elevated suPAR need records; the inpatient setting conflicts with "
-               "the self-administration position and is flagged rather than denied. Approval would be 1 month."),
+               "are shown; risk of progression and likely elevated suPAR need records. Approval would be 1 month "
+               "(initiation.duration)."),
         chart, practitioner_user(chart), [draft])
 
 
@@ -1256,11 +1256,13 @@ def s_misc_child() -> Fixture:
         "(MedicationAdministration + MedicationRequest + MedicationStatement) without response: CRP 182 -> 215 "
         "mg/L. Pediatric rheumatologist; draft 100 mg SC daily (3.3 mg/kg), category inpatient. Every "
         "table1.mis-c criterion is shown by the chart (age < 18, prior infection, hospitalised, refractory to IVIG "
-        "and glucocorticoids). As for covid-inpatient, the inpatient setting conflicts with the self-administration "
-        "position while the indication itself requires hospitalisation: we expect conditional with the conflict "
-        "surfaced, not a denial. Approval would be 1 month.",
-        expect("conditional", ["site-of-care"], ["position.site-of-care", "table1.mis-c"],
-               "MIS-C criteria met; the hospital setting conflicts with the position statement and needs review."),
+        "and glucocorticoids: stop reasons 'Inadequate response', CRP rising). As for covid-inpatient, the position "
+        "statement on provider-administered settings is read as not applying to an indication that requires "
+        "hospitalisation. MIS-C criteria need no medical records beyond the chart, the pediatric rheumatologist is "
+        "a specialist for MIS-C, 100 mg daily is within initiation.5.a, and MIS-C is not an FDA-labeled indication "
+        "(initiation.1.c.ii does not apply): covered, for 1 month.",
+        expect("covered", ["none"], ["table1.mis-c"],
+               "Every table1.mis-c criterion is shown by the chart; approval for 1 month (initiation.duration)."),
         chart, role_user(chart), [draft])
 
 
