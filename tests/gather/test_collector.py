@@ -1,0 +1,110 @@
+"""Gathering: prefetch first, the FHIR server for what is absent or an OperationOutcome, 412 only
+when required data can be had from neither."""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import pytest
+
+from cds_service.config import demo_settings
+from cds_service.gather.collector import DataUnavailable, collect
+from cds_service.protocol.request import parse_hook_request
+from tests.conftest import load_request
+from tests.gather.recording_fhir import RecordingFhir
+
+
+def bundle_resources(req: dict) -> list[dict]:
+    out = []
+    for value in req["prefetch"].values():
+        if not value:
+            continue
+        if value["resourceType"] == "Bundle":
+            out.extend(e["resource"] for e in value.get("entry", []))
+        else:
+            out.append(value)
+    return out
+
+
+def make(req: dict):
+    return parse_hook_request(req, req["hook"])
+
+
+def test_full_prefetch_needs_no_server():
+    req = load_request("ra-complete")
+    req.pop("fhirServer", None)
+    record = collect(make(req), demo_settings())
+    assert record.of("Patient") and record.of("MedicationStatement")
+    assert not record.unavailable and not record.technical_errors
+
+
+def test_absent_required_key_without_server_is_412():
+    req = load_request("ra-complete")
+    req.pop("fhirServer", None)
+    del req["prefetch"]["conditions"]
+    with pytest.raises(DataUnavailable) as info:
+        collect(make(req), demo_settings())
+    assert info.value.keys == ["conditions"]
+
+
+def test_absent_optional_key_without_server_is_only_unavailable():
+    req = load_request("ra-complete")
+    req.pop("fhirServer", None)
+    del req["prefetch"]["immunizations"]
+    record = collect(make(req), demo_settings())
+    assert record.unavailable == {"immunizations"}
+
+
+def test_null_means_no_data_and_is_not_fetched():
+    req = load_request("ra-complete")
+    with RecordingFhir(bundle_resources(req)) as fhir:
+        req["fhirServer"] = fhir.url
+        req["prefetch"]["allergies"] = None
+        record = collect(make(req), demo_settings().with_overrides(fhir_allow=(fhir.url,)))
+        assert fhir.paths() == []
+    assert record.sources["allergies"] == "null" and not record.of("AllergyIntolerance")
+
+
+def test_absent_and_operation_outcome_keys_are_fetched_with_the_token(caplog):
+    req = load_request("ra-complete")
+    expected_conditions = len(req["prefetch"]["conditions"]["entry"])
+    with RecordingFhir(bundle_resources(req), page_size=2) as fhir:
+        req["fhirServer"] = fhir.url
+        req["fhirAuthorization"] = {"access_token": "tok-SECRET-42", "token_type": "Bearer", "expires_in": 300,
+                                    "scope": "patient/*.read", "subject": "anakinra-cds"}
+        del req["prefetch"]["conditions"]
+        req["prefetch"]["medicationStatements"] = {"resourceType": "OperationOutcome", "issue": [
+            {"severity": "error", "code": "timeout"}]}
+        caplog.set_level(logging.DEBUG)
+        record = collect(make(req), demo_settings().with_overrides(fhir_allow=(fhir.url,)))
+        paths = fhir.paths()
+        headers = [r["headers"] for r in fhir.requests]
+    assert any(p.startswith("/fhir/Condition?patient=") for p in paths)
+    assert any(p.startswith("/fhir/MedicationStatement?patient=") for p in paths)
+    assert any("_page=2" in p for p in paths)          # paging followed
+    assert all(h.get("Authorization") == "Bearer tok-SECRET-42" for h in headers)
+    assert len(record.of("Condition")) == expected_conditions
+    assert record.sources["conditions"] == "fhir"
+    assert "tok-SECRET-42" not in caplog.text
+
+
+def test_paged_prefetch_bundle_is_followed():
+    req = load_request("ra-complete")
+    extra = {"resourceType": "Condition", "id": "extra-page-cond", "subject": {"reference": "Patient/x"}}
+    with RecordingFhir([extra]) as fhir:
+        req["fhirServer"] = fhir.url
+        req["prefetch"]["conditions"]["link"] = [{"relation": "next", "url": f"{fhir.url}/Condition?_page=1"}]
+        record = collect(make(req), demo_settings().with_overrides(fhir_allow=(fhir.url,)))
+    assert "extra-page-cond" in {c["id"] for c in record.of("Condition")}
+
+
+def test_server_not_on_allow_list_is_a_technical_failure_without_connection():
+    req = load_request("ra-complete")
+    with RecordingFhir(bundle_resources(req)) as fhir:
+        req["fhirServer"] = fhir.url
+        del req["prefetch"]["conditions"]
+        record = collect(make(req), demo_settings().with_overrides(fhir_allow=("http://127.0.0.1:1/fhir",)))
+        assert fhir.paths() == []
+    assert "conditions" in record.unavailable
+    assert record.technical_errors
