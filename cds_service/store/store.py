@@ -486,25 +486,27 @@ class Store:
     def record_call(self, entry: AuditEntry) -> int:
         """Store one hook/explain call and return its audit row id (committed on return).
 
-        JSON fields go through `redaction.redact_json` first. Raises StoreUnavailable when the
+        JSON fields go through `redaction.redact_json` first; text columns are cut to their
+        width (hookInstance comes from the client: a 10 kB one must not make the write fail).
+        Raises StoreUnavailable when the
         database cannot be written, ValueError when the entry holds non-JSON values."""
         if not isinstance(entry, AuditEntry):
             raise TypeError("record_call takes an AuditEntry")
         row = AuditCallRow(
             kind=entry.kind,
-            service_id=entry.service_id,
-            hook_instance=entry.hook_instance,
+            service_id=entry.service_id[:128],
+            hook_instance=entry.hook_instance[:128] if entry.hook_instance else entry.hook_instance,
             called_at=entry.called_at,
             determinations=_json_checked("determinations", entry.determinations),
             clause_outcomes=_json_checked("clause_outcomes", entry.clause_outcomes),
             coverage_assertion_ids=list(entry.coverage_assertion_ids),
-            policy_id=entry.policy_id,
-            policy_revision=entry.policy_revision,
+            policy_id=entry.policy_id[:128] if entry.policy_id else entry.policy_id,
+            policy_revision=entry.policy_revision[:64] if entry.policy_revision else entry.policy_revision,
             latency_ms=int(round(entry.latency_ms)),
             http_status=entry.http_status,
             patient_hash=entry.patient_hash,
         )
-        row.cards = [AuditCardRow(card_uuid=u, position=i) for i, u in enumerate(entry.card_uuids)]
+        row.cards = [AuditCardRow(card_uuid=u[:128], position=i) for i, u in enumerate(entry.card_uuids)]
         with self._session(write=True) as session:
             session.add(row)
             session.flush()

@@ -183,3 +183,12 @@ def test_workers_starting_together_share_one_key(tmp_path):
     assert len(keys) == 1
     assert bytes.fromhex(keys.pop()) == load_hash_key("", tmp_path)
     assert os.listdir(tmp_path) == ["patient-hash.key"]
+
+
+def test_oversized_client_values_are_cut_not_fatal(store):
+    """hookInstance comes from the EHR: an absurd one must not make the audit write fail."""
+    store.record_call(entry(hook_instance="h" * 5000, policy_revision="r" * 500, card_uuids=["c" * 300]))
+    (got,) = store.list_calls(T0)
+    assert got.hook_instance == "h" * 128
+    assert got.policy_revision == "r" * 64
+    assert got.card_uuids == ["c" * 128]
