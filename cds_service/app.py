@@ -9,8 +9,29 @@ from flask import Flask
 from .config import Settings, from_env
 
 
-def create_app(settings: Settings | None = None, *, clock=None, store=None) -> Flask:
+_AUTO = object()
+log = logging.getLogger(__name__)
+
+
+def open_store(settings: Settings):
+    """The audit / feedback / authorization store, migrated to the newest schema. A database that is
+    down at start is not fatal: the service answers without it and /health says degraded."""
+    from .store import Store, StoreUnavailable
+
+    store = Store.from_settings(settings)
+    try:
+        store.migrate()
+    except StoreUnavailable as exc:
+        log.error("database unavailable at start (answers continue, no audit or approvals): %s", exc)
+    return store
+
+
+def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO) -> Flask:
+    """The WSGI app. `store` defaults to the one `settings` names (SQLite in var_dir unless DATABASE_URL);
+    pass `store=None` for none (explain offline)."""
     settings = settings or from_env()
+    if store is _AUTO:
+        store = open_store(settings)
     app = Flask("cds_service")
     app.config["CDS_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes

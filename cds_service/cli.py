@@ -78,7 +78,6 @@ def _explain(args) -> int:
     from .gather.collector import DataUnavailable
     from .protocol.request import RequestError, load_json, parse_hook_request
     from .protocol.services import SERVICES
-    from .pseudonym import pseudonym  # noqa: F401
     from .web.explain import explanation
     from .web.pipeline import run_hook
 
@@ -106,7 +105,7 @@ def _explain(args) -> int:
     now = datetime.fromisoformat(args.now).replace(tzinfo=timezone.utc) if args.now else datetime.now(timezone.utc)
     settings = demo_settings()
     try:
-        result = run_hook(req, settings, now, b"explain-offline")
+        result = run_hook(req, settings, now, b"explain-offline-key-not-for-storage")
     except DataUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
@@ -144,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--now", help="evaluate as of this date (YYYY-MM-DD) when the order has no authoredOn")
     e.add_argument("--online", action="store_true", help="allow fetching from the request's fhirServer")
     e.set_defaults(func=_explain)
+
+    from .config import from_env
+    from .store import commands as store_commands
+    store_commands.add_subcommands(sub, get_settings=from_env)
     return p
 
 

@@ -6,7 +6,7 @@ import json
 import logging
 import time
 
-from ..pseudonym import pseudonym
+from ..store import patient_hash
 
 log = logging.getLogger("anakinra_cds.calls")
 
@@ -16,7 +16,7 @@ def log_call(service_id, req, result, status: int, started: float, hash_key: byt
         "event": "hook-call",
         "service": service_id,
         "hookInstance": req.hook_instance,
-        "patient": pseudonym(hash_key, req.patient_id),
+        "patient": patient_hash(hash_key, req.patient_id)[:24],
         "status": status,
         "ms": round((time.perf_counter() - started) * 1000, 2),
     }

@@ -27,6 +27,11 @@ def feedback(service_id: str):
         items = parse_feedback(data)
     except RequestError as exc:
         return outcome_response(exc.status, exc.message, exc.code, exc.field)
-    stored = current_app.extensions["cds"].record_feedback(service_id, items)
+    runtime = current_app.extensions["cds"]
+    stored = runtime.record_feedback(service_id, items)
+    if stored is None and runtime.store is not None:
+        # The database is down: say so, so that the client can send it again (nothing silently lost).
+        return outcome_response(503, "Feedback could not be stored right now; please send it again later.",
+                                "transient")
     return json_response({"received": len(items), "stored": stored}
                          if stored is not None else {"received": len(items)})

@@ -21,7 +21,7 @@ from ..policy.data_loader import load_policy
 from ..policy.engine import evaluate
 from ..policy.model import Decision, Determination, Finding
 from ..protocol.request import HookRequest
-from ..pseudonym import pseudonym
+from ..store import member_ref
 from ..respond.response import OrderOutcome, build_response
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
     key = hash_key
     resources = {rt: list(items.values()) for rt, items in record.resources.items()}
     cases = build_cases(drafts=drafts, resources=resources, patient_id=req.patient_id, user_id=req.user_id,
-                        hook=req.hook, today=today, hasher=lambda v: pseudonym(key, v), lookup=lookup,
+                        hook=req.hook, today=today, hasher=lambda v: member_ref(key, v), lookup=lookup,
                         unavailable=frozenset(record.unavailable))
     technical = None
     lost = [k for k in record.unavailable if k in REQUIRED_FOR_DECISION]

@@ -7,7 +7,7 @@ import logging
 import time
 
 from ..config import Settings
-from ..pseudonym import load_key
+from ..store import load_hash_key, member_ref, patient_hash
 
 log = logging.getLogger(__name__)
 
@@ -15,14 +15,20 @@ log = logging.getLogger(__name__)
 class CdsRuntime:
     def __init__(self, settings: Settings, store=None):
         self.settings = settings
-        self.hash_key = load_key(settings)
+        self.hash_key = load_hash_key(settings.patient_hash_key, settings.var_dir)
         self.store = store
+
+    def patient_hash(self, patient_id: str) -> str:
+        return patient_hash(self.hash_key, patient_id)
+
+    def member_ref(self, member_id: str) -> str:
+        return member_ref(self.hash_key, member_id)
 
     # -- audit ---------------------------------------------------------------------------------
     def audit(self, service_id, req, result, status: int, started: float, explain: bool = False) -> None:
         if self.store is None:
             return
-        from .audit_bridge import record_call
+        from .store_bridge import record_call
         record_call(self, service_id, req, result, status, started, explain)
 
     # -- feedback ------------------------------------------------------------------------------
@@ -30,14 +36,14 @@ class CdsRuntime:
         if self.store is None:
             log.info("feedback received (no store configured): %d item(s)", len(items))
             return None
-        from .audit_bridge import record_feedback
+        from .store_bridge import record_feedback
         return record_feedback(self, service_id, items)
 
     # -- authorizations ------------------------------------------------------------------------
     def authorization_hook(self, req):
         if self.store is None:
             return None
-        from .audit_bridge import authorization_hook
+        from .store_bridge import authorization_hook
         return authorization_hook(self, req)
 
     def health(self) -> dict:

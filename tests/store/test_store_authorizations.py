@@ -12,7 +12,7 @@ import pytest
 from cds_service.store import AuthorizationImportError, Store, member_ref
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fhir_fixtures" / "authorizations.json"
-AS_OF = date(2026, 11, 28)
+AS_OF = date(2026, 3, 2)   # the fixtures' order date
 
 
 def test_issue_then_current(store):
@@ -63,7 +63,7 @@ def test_fixture_import_current_and_expired(store):
     expired = store.member_ref("MBR-RA-EXP-002")
 
     current = store.current_authorization(cont, "anakinra", AS_OF)
-    assert current is not None and current.pa_id == "PA-SYN-CONT-0001"
+    assert current is not None and current.pa_id == "PA-2025-0310-0042"
     assert current.source == "imported" and current.indication == "ra"
     assert current.coverage_assertion_id == "CA-SYN-CONT-0001"
 

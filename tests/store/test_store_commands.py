@@ -122,16 +122,16 @@ def test_import_fixture_then_list(settings, capsys):
 
     assert run(settings, "authorizations", "list") == 0
     out = capsys.readouterr().out
-    assert "PA-SYN-CONT-0001" in out and "PA-SYN-EXP-0002" in out and "2 record(s)" in out
+    assert "PA-2025-0310-0042" in out and "PA-SYN-EXP-0002" in out and "2 record(s)" in out
     assert "MBR-RA-CONT-001" not in out                       # only keyed hashes are shown
 
     assert run(settings, "authorizations", "list", "--member-id", "MBR-RA-CONT-001") == 0
     out = capsys.readouterr().out
-    assert "PA-SYN-CONT-0001" in out and "PA-SYN-EXP-0002" not in out
+    assert "PA-2025-0310-0042" in out and "PA-SYN-EXP-0002" not in out
     ref = Store.from_settings(settings).member_ref("MBR-RA-EXP-002")
     assert run(settings, "authorizations", "list", "--member-ref", ref) == 0
     out = capsys.readouterr().out
-    assert "PA-SYN-EXP-0002" in out and "PA-SYN-CONT-0001" not in out and ref in out
+    assert "PA-SYN-EXP-0002" in out and "PA-2025-0310-0042" not in out and ref in out
 
 
 def test_import_missing_file_exits_2(settings, tmp_path, capsys):

@@ -1,0 +1,97 @@
+"""Between the hook path and the store: audit rows, feedback, and the plan's authorizations.
+
+The store may be down: then the answer is still given (without issuing an approval), the
+failure is logged, and /health reports the degraded state. An approval is stored first and
+only then answered (`issue_authorization` commits before returning).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from datetime import date, datetime, timedelta, timezone
+
+from ..policy.model import Decision, Determination
+from ..respond.coverage_information import add_months, assertion_id
+from ..store import AuditEntry, StoreUnavailable
+
+log = logging.getLogger(__name__)
+DRUG = "anakinra"
+
+
+def record_call(runtime, service_id, req, result, status: int, started: float, explain: bool) -> None:
+    determinations, clauses, assertion_ids, card_uuids = [], [], [], []
+    if result is not None:
+        for oc in result.outcomes:
+            d = oc.decision
+            determinations.append({
+                "order": f"MedicationRequest/{d.order_id}", "determination": d.determination.value,
+                "pathway": d.pathway, **({"indication": d.indication} if d.indication else {}),
+                **({"paNeeded": "satisfied" if oc.satisfied_pa_id else d.pa_needed} if d.pa_needed or oc.satisfied_pa_id else {}),
+                **({"satisfiedPaId": oc.satisfied_pa_id} if oc.satisfied_pa_id else {}),
+            })
+            clauses.append({"order": f"MedicationRequest/{d.order_id}",
+                            "clauses": {n.clause_id: n.outcome.value for t in d.tree for n in t.walk()}})
+            assertion_ids.append(assertion_id(req.hook_instance, d.order_id, d.policy_revision))
+            card_uuids.extend(c["uuid"] for c in oc.cards if "uuid" in c)
+        card_uuids.extend(c["uuid"] for c in result.body.get("cards", []) if "uuid" in c and c["uuid"] not in card_uuids)
+    from ..policy.data_loader import load_policy
+    policy = load_policy()
+    entry = AuditEntry(
+        service_id=service_id, hook_instance=req.hook_instance, called_at=datetime.now(timezone.utc),
+        http_status=status, latency_ms=(time.perf_counter() - started) * 1000, kind="explain" if explain else "hook",
+        patient_hash=runtime.store.patient_hash(req.patient_id), policy_id=policy.id, policy_revision=policy.revision,
+        determinations=determinations, clause_outcomes=clauses, coverage_assertion_ids=assertion_ids,
+        card_uuids=card_uuids,
+    )
+    try:
+        runtime.store.record_call(entry)
+    except StoreUnavailable as exc:
+        log.error("audit row not stored (database unavailable): %s", exc)
+
+
+def record_feedback(runtime, service_id: str, items: list[dict]) -> int | None:
+    try:
+        return runtime.store.record_feedback(service_id, items)
+    except StoreUnavailable as exc:
+        log.error("feedback not stored (database unavailable): %s", exc)
+        return None
+
+
+def authorization_hook(runtime, req):
+    """For each decision: report a current plan approval as satisfied, or issue one when every
+    clause is met at order-sign (unless the client turned unsolicited determinations off)."""
+    unsolicited = req.crd_configuration.get("unsolicited-determ", True) is not False
+
+    def apply(case, decision: Decision):
+        member = case.patient.coverage.member_ref
+        if member is None or decision.determination in (Determination.NOT_COVERED, Determination.INDETERMINATE):
+            return decision, None, None
+        as_of: date = case.patient.as_of
+        try:
+            current = runtime.store.current_authorization(member, DRUG, as_of)
+        except StoreUnavailable as exc:
+            log.error("authorizations not readable (database unavailable): %s", exc)
+            return decision, None, None
+        if current is not None:
+            reasons = decision.reasons + (
+                f"A current plan approval ({current.pa_id}, {current.start.isoformat()} to {current.end.isoformat()}) "
+                "covers this order.",)
+            return (replace(decision, determination=Determination.COVERED, pa_needed="satisfied",
+                            existing_authorization=current.pa_id, reasons=reasons),
+                    current.pa_id, current.end)
+        if decision.determination is not Determination.COVERED or req.hook != "order-sign" or not unsolicited:
+            return decision, None, None
+        months = decision.approval_months or 12
+        end = add_months(as_of, months) - timedelta(days=1)
+        try:
+            issued = runtime.store.issue_authorization(
+                member, DRUG, decision.indication, as_of, end,
+                assertion_id(req.hook_instance, decision.order_id, decision.policy_revision))
+        except StoreUnavailable as exc:
+            log.error("approval not issued (database unavailable): %s", exc)
+            return decision, None, None
+        return replace(decision, pa_needed="satisfied"), issued.pa_id, issued.end
+
+    return apply

@@ -1,0 +1,137 @@
+"""The hook path with the store: approvals issued (stored first), current approvals honoured,
+audit rows without identifiers, feedback linked, and answers kept when the database is down."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+
+import pytest
+
+from cds_service.app import create_app
+from cds_service.store import Store, StoreUnavailable
+from tests.conftest import FIXTURES, load_request, pinned_clock
+from tests.e2e.helpers import coverage_infos
+
+
+def values(body):
+    return next(iter(coverage_infos(body).values()))
+
+
+@pytest.fixture
+def store_app(settings):
+    app = create_app(settings, clock=pinned_clock)
+    return app, app.extensions["cds"].store
+
+
+def test_covered_order_sign_issues_a_stored_approval(store_app):
+    app, store = store_app
+    client = app.test_client()
+    req = load_request("ra-complete")
+    v = values(client.post("/cds-services/anakinra-order-sign", json=req).get_json())
+    assert v["covered"] == ["covered"] and v["pa-needed"] == ["satisfied"]
+    pa_id = v["satisfied-pa-id"][0]
+    assert v["expiry-date"] == ["2027-03-01"]           # 12 months from the order date 2026-03-02
+    member = req["prefetch"]["coverage"]["entry"][0]["resource"]["subscriberId"]
+    stored = store.current_authorization(store.member_ref(member), "anakinra", date(2026, 3, 2))
+    assert stored is not None and stored.pa_id == pa_id and stored.source == "issued-by-service"
+    # the same order again: the current approval is reported, not a second one issued
+    again = values(client.post("/cds-services/anakinra-order-sign", json=req).get_json())
+    assert again["satisfied-pa-id"] == [pa_id]
+    assert len(store.list_authorizations(store.member_ref(member))) == 1
+
+
+def test_no_approval_when_unsolicited_determinations_are_off_or_on_order_select(store_app):
+    app, store = store_app
+    client = app.test_client()
+    req = copy.deepcopy(load_request("ra-complete"))
+    req["extension"] = {"davinci-crd.configuration": {"unsolicited-determ": False}}
+    v = values(client.post("/cds-services/anakinra-order-sign", json=req).get_json())
+    assert v["covered"] == ["covered"] and v["pa-needed"] == ["auth-needed"] and "satisfied-pa-id" not in v
+    sel = copy.deepcopy(load_request("ra-complete"))
+    sel["hook"] = "order-select"
+    sel["context"]["selections"] = [f"MedicationRequest/{sel['context']['draftOrders']['entry'][0]['resource']['id']}"]
+    v = values(client.post("/cds-services/anakinra-order-select", json=sel).get_json())
+    assert "satisfied-pa-id" not in v
+    assert store.list_authorizations() == []
+
+
+def test_imported_current_approval_is_reported_as_satisfied(store_app):
+    app, store = store_app
+    store.import_authorizations(FIXTURES / "authorizations.json")
+    v = values(app.test_client().post("/cds-services/anakinra-order-sign",
+                                      json=load_request("ra-continuation")).get_json())
+    assert v["pa-needed"] == ["satisfied"] and v["satisfied-pa-id"] == ["PA-2025-0310-0042"]
+    assert v["covered"] == ["covered"]
+
+
+def test_audit_rows_hold_no_identifiers(store_app):
+    app, store = store_app
+    client = app.test_client()
+    req = load_request("ra-missing-preferred")
+    body = client.post("/cds-services/anakinra-order-sign", json=req).get_json()
+    client.post("/explain/anakinra-order-sign", json=req)
+    calls = store.list_calls(since=__import__("datetime").datetime(2000, 1, 1, tzinfo=__import__("datetime").timezone.utc))
+    assert [c.kind for c in calls] == ["hook", "explain"]
+    row = calls[0]
+    assert row.hook_instance == req["hookInstance"] and row.http_status == 200
+    assert row.determinations[0]["determination"] == "conditional"
+    assert row.policy_revision == "2026-01-01"
+    assert set(row.card_uuids) == {c["uuid"] for c in body["cards"]}
+    dumped = json.dumps([c.__dict__ for c in calls], default=str)
+    assert req["context"]["patientId"] not in dumped
+    assert "Smith" not in dumped and "MBR-" not in dumped
+
+
+def test_feedback_is_stored_once_and_linked(store_app):
+    app, store = store_app
+    client = app.test_client()
+    body = client.post("/cds-services/anakinra-order-sign", json=load_request("office-administered")).get_json()
+    card = body["cards"][0]
+    item = {"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-03-02T15:01:00Z",
+            "acceptedSuggestions": [{"id": card["suggestions"][0]["uuid"]}]}
+    first = client.post("/cds-services/anakinra-order-sign/feedback", json={"feedback": [item]}).get_json()
+    second = client.post("/cds-services/anakinra-order-sign/feedback", json={"feedback": [item]}).get_json()
+    assert first["stored"] == 1 and second["stored"] == 0
+    stored = store.list_feedback(card["uuid"])
+    assert len(stored) == 1 and stored[0].audit_id is not None
+
+
+class DownStore:
+    """A store whose database is unreachable."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def __getattr__(self, name):
+        if name in ("patient_hash", "member_ref"):
+            return getattr(self.real, name)
+        if name == "health":
+            return lambda: {"status": "degraded", "reason": "connection refused"}
+
+        def fail(*a, **k):
+            raise StoreUnavailable("connection refused")
+        return fail
+
+
+def test_database_down_answers_without_approval_and_health_is_degraded(settings):
+    real = Store.from_settings(settings)
+    app = create_app(settings, clock=pinned_clock, store=DownStore(real))
+    client = app.test_client()
+    resp = client.post("/cds-services/anakinra-order-sign", json=load_request("ra-complete"))
+    assert resp.status_code == 200
+    v = values(resp.get_json())
+    assert v["covered"] == ["covered"] and v["pa-needed"] == ["auth-needed"] and "satisfied-pa-id" not in v
+    health = client.get("/health").get_json()
+    assert health["status"] == "degraded" and health["database"]["status"] == "degraded"
+    fb = client.post("/cds-services/anakinra-order-sign/feedback", json={"feedback": [
+        {"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-03-02T10:00:00Z",
+         "overrideReason": {"userComment": "n/a"}}]})
+    assert fb.status_code == 503 and fb.get_json()["resourceType"] == "OperationOutcome"
+
+
+def test_health_ok(store_app):
+    app, _ = store_app
+    body = app.test_client().get("/health").get_json()
+    assert body["status"] == "ok" and body["database"]["status"] == "ok"
