@@ -402,6 +402,9 @@ def install(app: Flask, settings: Settings, verifier: JwtVerifier | None = None)
         return None
     if verifier is None:
         verifier = JwtVerifier(settings, make_replay_cache(settings))
+    if not verifier.issuers:
+        log.warning("Authentication is on but no CDS Client is trusted (CDS_TRUSTED_ISSUERS is empty): "
+                    "every request except OPTIONS, %s will be answered 401", ", ".join(sorted(EXEMPT_PATHS)))
     base = settings.external_base_url.rstrip("/")
     app.extensions["cds_jwt_verifier"] = verifier
 

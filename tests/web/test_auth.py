@@ -8,6 +8,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -355,6 +356,24 @@ def test_jwks_url_unknown_kid_is_401(client, keys):
     assert client.post(SERVICE_PATH, json={}, headers=bearer(token)).status_code == 401
 
 
+def test_unreachable_jwks_url_is_401_within_its_timeout(settings, keys, listener):
+    s = settings.with_overrides(trusted_issuers=(TrustedIssuer(iss=ISS_URL, jwks_url=listener.url()),))
+    v = JwtVerifier(s, MemoryReplayCache(), clock=lambda: NOW, jwks_timeout_seconds=0.3)
+    app = make_app(s, v).test_client()
+    started = time.monotonic()
+    resp = app.post(SERVICE_PATH, json={}, headers=bearer(keys["url"].sign(K.claims(ISS_URL, AUD, NOW))))
+    assert resp.status_code == 401 and resp.data == b""
+    assert time.monotonic() - started < 2.0
+
+
+def test_no_trusted_issuer_warns_and_rejects(settings, keys, caplog):
+    caplog.set_level(logging.WARNING, logger=AUTH_LOGGER)
+    s = settings.with_overrides(trusted_issuers=(), allow_sandbox_issuer=False)
+    app = make_app(s, JwtVerifier(s, MemoryReplayCache(), clock=lambda: NOW)).test_client()
+    assert any("no CDS Client is trusted" in r.getMessage() for r in caplog.records)
+    assert app.post(SERVICE_PATH, json={}, headers=bearer(keys["es384"].sign(good_claims()))).status_code == 401
+
+
 def _block_network(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("no network access expected")
@@ -480,8 +499,7 @@ def test_install_builds_a_sqlite_replay_cache_from_settings(settings, keys, tmp_
     assert isinstance(verifier, JwtVerifier)
     assert (tmp_path / "replay.sqlite").exists()
     # Real clock here: mint a token valid now.
-    import time as _time
-    now = int(_time.time())
+    now = int(time.time())
     token = keys["es384"].sign(K.claims(ISS, AUD, now))
     c = app.test_client()
     assert c.post(SERVICE_PATH, json={}, headers=bearer(token)).status_code == 200
