@@ -50,6 +50,8 @@ SANDBOX_JWKS_FILE = Path(__file__).parent / "keys" / "sandbox-jwks.json"
 
 #: Paths that never need a JWT (probes and the API description).
 EXEMPT_PATHS = frozenset({"/health", "/openapi.json"})
+# The guideline as data (linked from every card) holds no patient data: readable without a JWT.
+EXEMPT_PREFIXES = ("/policy/",)
 
 #: Asymmetric JWS algorithms we can verify. `none` and HS* are never accepted, whatever is configured.
 ASYMMETRIC_ALGORITHMS = frozenset({
@@ -410,7 +412,7 @@ def install(app: Flask, settings: Settings, verifier: JwtVerifier | None = None)
 
     @app.before_request
     def require_cds_client_jwt():
-        if request.method == "OPTIONS" or request.path in EXEMPT_PATHS:
+        if request.method == "OPTIONS" or request.path in EXEMPT_PATHS or request.path.startswith(EXEMPT_PREFIXES):
             return None
         try:
             g.jwt_claims = verifier.verify(request.headers.get("Authorization"), base + request.path)
