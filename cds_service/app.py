@@ -50,7 +50,6 @@ def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO) -> 
     app.register_blueprint(feedback.bp)
     app.register_blueprint(explain.bp)
     app.register_blueprint(info.bp)
-    logging.getLogger("anakinra_cds").setLevel(settings.log_level)
     return app
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import signal
 import sys
 from datetime import datetime, timezone
@@ -18,7 +17,11 @@ def _serve(args) -> int:
     from .config import demo_settings, from_env
     from . import embedded_fhir
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    import logging
+
+    from .log_setup import configure
+    configure("INFO")
+    logging.getLogger("werkzeug").setLevel("INFO")
     if args.profile == "production":
         settings = from_env(profile="production")
     else:

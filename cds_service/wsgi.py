@@ -6,6 +6,10 @@
 from __future__ import annotations
 
 from .app import create_app, warm_up
+from .config import from_env
+from .log_setup import configure
 
-app = create_app()
+_settings = from_env()
+configure(_settings.log_level)
+app = create_app(_settings)
 warm_up(app)

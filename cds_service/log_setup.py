@@ -1,0 +1,45 @@
+"""Logging for the service: one JSON object per line on stderr.
+
+Never log tokens, JWTs, names or identifiers: the call log (`anakinra_cds.calls`) carries the
+patient only as a keyed hash, and no module logs request bodies or headers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+_CONFIGURED = False
+
+
+class JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
+                 "level": record.levelname, "logger": record.name}
+        if msg.startswith("{") and msg.endswith("}"):
+            try:
+                entry.update(json.loads(msg))
+            except ValueError:
+                entry["message"] = msg
+        else:
+            entry["message"] = msg
+        if record.exc_info and record.levelno >= logging.ERROR:
+            entry["error"] = self.formatException(record.exc_info).splitlines()[-1]
+        return json.dumps(entry, separators=(",", ":"))
+
+
+def configure(level: str = "INFO") -> None:
+    global _CONFIGURED
+    if _CONFIGURED:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    for name in ("anakinra_cds", "cds_service"):
+        logging.getLogger(name).setLevel(level)
+    _CONFIGURED = True
