@@ -1,4 +1,5 @@
-"""AllergyIntolerance: hypersensitivity to anakinra / E. coli-derived proteins, and drug intolerances."""
+"""AllergyIntolerance: hypersensitivity to anakinra, its inactive ingredients or E. coli-derived proteins, and drug
+intolerances (with whether the intolerance is only to the route: needles, injections)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ def read_allergies(resources: list[dict]) -> tuple[AllergyFact, ...]:
             substance = "anakinra"
         elif vs.name_mentions(text, names["ecoli_protein_names"]):
             substance = "ecoli-protein"
+        elif vs.name_mentions(text, names["excipient_names"]):
+            substance = "kineret-excipient"
         else:
             drug = None
             for c in codes:
@@ -39,6 +42,7 @@ def read_allergies(resources: list[dict]) -> tuple[AllergyFact, ...]:
                     reactions.append(t)
             if isinstance(r.get("description"), str):
                 reactions.append(r["description"])
+        notes = " ".join(n["text"] for n in dicts(res.get("note")) if isinstance(n.get("text"), str))
         kind = res.get("type") if res.get("type") in ("allergy", "intolerance") else "allergy"
         preferred = vs.ra_preferred_product(substance, text) if substance in (
             "adalimumab", "etanercept", "upadacitinib", "tofacitinib") else None
@@ -48,5 +52,8 @@ def read_allergies(resources: list[dict]) -> tuple[AllergyFact, ...]:
             refuted=verification == "refuted",
             criticality=res.get("criticality") if isinstance(res.get("criticality"), str) else None,
             reactions=tuple(reactions), preferred_product=preferred,
+            classes=vs.drug_classes(substance),
+            unconfirmed=verification in ("unconfirmed", "presumed", "provisional"),
+            route_only=vs.is_route_intolerance(" ".join([text, *reactions, notes])),
         ))
     return tuple(out)

@@ -11,10 +11,11 @@ from .coverage import read_coverage
 from .diagnoses import order_reasons, problem_list
 from .dosing import read_dose
 from .fhir_models import validation_notes
-from .fhir_reading import parse_date, reference
+from .fhir_reading import dicts, parse_date, reference
 from .labs import lab_values, latest_weight
 from .medication import MedicationInfo, draft_span, medication_of, therapy_history
-from .model import CaseFacts, OrderFacts, PatientFacts
+from .model import CaseFacts, OrderFacts, PatientFacts, PrescriberStatement
+from .terminology import valuesets as vs
 from .prescriber import read_prescriber
 from .setting import read_setting
 from .extra_history import encounters, immunizations, prior_authorizations, procedures
@@ -55,8 +56,20 @@ def _order_facts(order: dict, info: MedicationInfo, lookup) -> OrderFacts:
         intent=order.get("intent") if isinstance(order.get("intent"), str) else None,
         dose=read_dose(order, info.single_100mg_syringe), setting=read_setting(order),
         reasons=order_reasons(order, lookup), requester=reference(order.get("requester")),
-        single_100mg_syringe=info.single_100mg_syringe, validation_notes=validation_notes(order), raw=order,
+        single_100mg_syringe=info.single_100mg_syringe, prescriber_statement=read_prescriber_statements(order),
+        validation_notes=validation_notes(order), raw=order,
     )
+
+
+def read_prescriber_statements(order: dict) -> dict:
+    """What the prescriber states in the order's notes, by statement key (first sentence wins)."""
+    oid = order.get("id") if isinstance(order.get("id"), str) else "draft"
+    out: dict[str, PrescriberStatement] = {}
+    for i, note in enumerate(dicts(order.get("note"))):
+        text = note.get("text") if isinstance(note.get("text"), str) else ""
+        for key, sentence in vs.prescriber_statements(text):
+            out.setdefault(key, PrescriberStatement(key, sentence, f"MedicationRequest/{oid}.note[{i}]"))
+    return out
 
 
 def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict]], patient_id: str, user_id: str,

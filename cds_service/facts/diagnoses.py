@@ -10,24 +10,66 @@ _ACTIVE = {"active", "recurrence", "relapse"}
 _UNCONFIRMED = {"provisional", "differential", "unconfirmed"}
 
 
-def indications_of(concept) -> tuple[frozenset[str], Code | None]:
-    found: set[str] = set()
-    first: Code | None = None
+def _is_icd10(c: Code) -> bool:
+    return c.system == vs.system("icd10cm") or (c.system or "").endswith("icd-10-cm")
+
+
+def classify(concept) -> tuple[frozenset[str], frozenset[str], Code | None]:
+    """(indications, qualified indications, the coding that named them) of a condition's code.
+
+    Codes name indications; the text refines them (M04.2 + "Muckle-Wells" is CAPS, not NOMID) and is
+    the last resort when no code is known. A qualified code (billing.icd10 "for X only": G03.1, L50.8,
+    Q87.89, D47.2, M04.8) names its indication only when the text also names it; otherwise the
+    indication is kept apart as `qualified` (the policy asks for the diagnosis to be documented).
+    """
+    strong: set[str] = set()
+    qualified: set[str] = set()
+    first_strong: Code | None = None
+    first_qualified: Code | None = None
     for c in codings(concept):
-        hit = frozenset()
-        if c.system == vs.system("icd10cm") or (c.system or "").endswith("icd-10-cm"):
+        hit: frozenset[str] = frozenset()
+        if _is_icd10(c):
             hit = vs.indications_for_icd10(c.code)
+            q = vs.qualified_indications_for_icd10(c.code)
+            if q and first_qualified is None:
+                first_qualified = c
+            qualified |= q
         elif c.system == vs.system("snomed"):
             hit = vs.indications_for_snomed(c.code)
-        if hit and first is None:
-            first = c
-        found |= hit
-    if not found:
-        found |= vs.indications_for_text(concept_text(concept))
+        if hit and first_strong is None:
+            first_strong = c
+        strong |= hit
+    first = first_strong or first_qualified
+    text_hits = set(vs.indications_for_text(concept_text(concept)))
+    found: set[str]
+    refined = text_hits & (strong | qualified)
+    if refined:
+        found = refined
+    elif strong:
+        found = strong
+    else:
+        found = text_hits
+    qualified_only = frozenset(qualified - found) if not found else frozenset()
     if first is None:
         cs = codings(concept)
         first = cs[0] if cs else Code(None, None, concept_text(concept) or None)
-    return frozenset(found), first
+    return frozenset(found), qualified_only, first
+
+
+def indications_of(concept) -> tuple[frozenset[str], Code | None]:
+    found, _, code = classify(concept)
+    return found, code
+
+
+def _diagnosis(concept, source: str, *, from_order: bool, active: bool, confirmed: bool, onset=None,
+               clinical_status: str | None = None) -> Diagnosis:
+    indications, qualified, code = classify(concept)
+    cs = tuple(codings(concept))
+    text = concept_text(concept)
+    return Diagnosis(indications=indications, code=code or Code(None, None), source=source, from_order=from_order,
+                     active=active, confirmed=confirmed, onset=onset, text=text,
+                     kinds=vs.condition_kinds(cs, text), qualified=qualified, codes=cs,
+                     clinical_status=clinical_status)
 
 
 def condition_diagnosis(cond: dict, from_order: bool = False) -> Diagnosis | None:
@@ -35,24 +77,19 @@ def condition_diagnosis(cond: dict, from_order: bool = False) -> Diagnosis | Non
     verification = status_code(cond.get("verificationStatus"))
     if verification in ("refuted", "entered-in-error"):
         return None
-    indications, code = indications_of(cond.get("code"))
-    return Diagnosis(
-        indications=indications, code=code or Code(None, None), source=ref_of(cond), from_order=from_order,
-        active=(clinical is None or clinical in _ACTIVE) or from_order and clinical is None,
-        confirmed=verification not in _UNCONFIRMED,
-        onset=parse_date(cond.get("onsetDateTime")) or parse_date(
-            (cond.get("onsetPeriod") or {}).get("start") if isinstance(cond.get("onsetPeriod"), dict) else None),
-        text=concept_text(cond.get("code")),
-    )
+    onset = parse_date(cond.get("onsetDateTime")) or parse_date(
+        (cond.get("onsetPeriod") or {}).get("start") if isinstance(cond.get("onsetPeriod"), dict) else None)
+    return _diagnosis(cond.get("code"), ref_of(cond), from_order=from_order,
+                      active=(clinical is None or clinical in _ACTIVE),
+                      confirmed=verification not in _UNCONFIRMED, onset=onset, clinical_status=clinical)
 
 
 def order_reasons(order: dict, lookup) -> tuple[Diagnosis, ...]:
     out: list[Diagnosis] = []
     oid = order.get("id") if isinstance(order.get("id"), str) else "draft"
     for i, rc in enumerate(dicts(order.get("reasonCode"))):
-        indications, code = indications_of(rc)
-        out.append(Diagnosis(indications, code or Code(None, None), f"MedicationRequest/{oid}.reasonCode[{i}]",
-                             True, True, True, None, concept_text(rc)))
+        out.append(_diagnosis(rc, f"MedicationRequest/{oid}.reasonCode[{i}]", from_order=True, active=True,
+                              confirmed=True))
     for rr in dicts(order.get("reasonReference")):
         ref = reference(rr)
         cond = None
@@ -67,9 +104,8 @@ def order_reasons(order: dict, lookup) -> tuple[Diagnosis, ...]:
             if d:
                 out.append(d)
         elif isinstance(rr.get("display"), str):
-            ind = vs.indications_for_text(rr["display"])
-            out.append(Diagnosis(ind, Code(None, None, rr["display"]), ref or f"MedicationRequest/{oid}.reasonReference",
-                                 True, True, True, None, rr["display"]))
+            out.append(_diagnosis({"text": rr["display"]}, ref or f"MedicationRequest/{oid}.reasonReference",
+                                  from_order=True, active=True, confirmed=True))
     return tuple(out)
 
 

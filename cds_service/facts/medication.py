@@ -92,8 +92,12 @@ _SAMPLE = re.compile(r"\bsamples?\b", re.I)
 
 
 def classify_stop_reason(text: str) -> str | None:
+    """ineffective | adverse | route | other. 'route' is an intolerance of the route (needles, injections),
+    which the guideline does not count as an intolerance to the drug (table1.ra.2.d)."""
     if not text:
         return None
+    if vs.is_route_intolerance(text) and not _INEFFECTIVE.search(text):
+        return "route"
     if _ADVERSE.search(text) and not _INEFFECTIVE.search(text):
         return "adverse"
     if _INEFFECTIVE.search(text):
@@ -240,6 +244,7 @@ def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, 
         stopped_reason=classify_stop_reason(stop_text) if status in ("stopped", "completed", "on-hold") or reason else None,
         reason_text=stop_text.strip(), is_sample=sample, dose_text=_dose_text(res),
         mg_per_week=_mg_per_week(res) if drug == "methotrexate" else None,
+        response=vs.response_of(" ".join(t for t in (reason, notes) if t)),
     )
 
 

@@ -51,6 +51,11 @@ class Diagnosis:
     confirmed: bool                    # verification status confirmed (or absent: treated as confirmed by EHRs)
     onset: date | None = None
     text: str = ""
+    kinds: frozenset[str] = frozenset()       # clinical kinds from the terminology: infection, pneumonia, mas, ...
+    qualified: frozenset[str] = frozenset()   # indications a qualified code supports only once the indication is
+                                              # otherwise documented (billing.icd10 qualifiers: G03.1 -> NOMID only)
+    codes: tuple[Code, ...] = ()              # every coding of the concept (billing.icd10 reads the ICD-10-CM ones)
+    clinical_status: str | None = None        # as recorded (active, resolved, ...), for evidence
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class TherapySpan:
     is_sample: bool = False
     dose_text: str = ""
     mg_per_week: float | None = None   # methotrexate titration, when the dose is readable
+    response: str | None = None        # benefit | no-benefit | None: a response statement in the notes
 
     @property
     def days(self) -> int | None:
@@ -91,6 +97,9 @@ class AllergyFact:
     criticality: str | None = None
     reactions: tuple[str, ...] = ()
     preferred_product: str | None = None
+    classes: frozenset[str] = frozenset()   # the substance's drug classes (glucocorticoid, tnf, ...)
+    unconfirmed: bool = False          # verificationStatus unconfirmed / presumed
+    route_only: bool = False           # the intolerance is to the route (needles, injections), not the drug
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,7 @@ class OrderFacts:
     reasons: tuple[Diagnosis, ...] = ()  # from reasonCode / reasonReference
     requester: str | None = None
     single_100mg_syringe: bool = True    # the product is the 100 mg single-use syringe
-    prescriber_statement: dict = field(default_factory=dict)  # extensions/notes a prescriber attested
+    prescriber_statement: dict = field(default_factory=dict)  # statement key -> PrescriberStatement (order notes)
     validation_notes: tuple[str, ...] = ()  # what fhir.resources (R4B) found wrong with the order, if anything
     raw: dict = field(default_factory=dict, repr=False, compare=False)  # the order as received (respond echoes it)
 
@@ -154,12 +163,34 @@ class CoverageFacts:
 
 
 @dataclass(frozen=True)
+class PrescriberStatement:
+    """Something the prescriber wrote on the order (a note), classified by the terminology's patterns."""
+
+    key: str                             # recent_anakinra | at_risk_if_changed | specialist_consult | ...
+    text: str
+    source: str                          # "MedicationRequest/x.note[0]"
+
+
+@dataclass(frozen=True)
 class EncounterFact:
     source: str
-    inpatient: bool
+    inpatient: bool                      # an inpatient admission (class IMP, ACUTE, NONAC)
     active: bool
     start: date | None
     text: str = ""
+    class_code: str | None = None        # v3 ActCode as recorded (IMP, EMER, OBSENC, AMB, ...)
+    end: date | None = None
+    review: bool = False                 # an emergency or observation stay (admission not yet recorded)
+
+
+@dataclass(frozen=True)
+class ProcedureFact:
+    label: str
+    source: str
+    performed: date | None
+    active: bool                         # status in-progress
+    kinds: frozenset[str] = frozenset()  # oxygen, ...
+    codes: tuple[Code, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,7 +230,7 @@ class PatientFacts:
     immunizations: tuple[ImmunizationFact, ...] = ()
     prior_authorizations: tuple[PriorAuthorization, ...] = ()
     conditions_text: tuple[str, ...] = ()  # free-text problem list entries (for MAS, pneumonia, infections)
-    procedures: tuple[tuple[str, str, date | None], ...] = ()   # (label, source, date)
+    procedures: tuple[ProcedureFact, ...] = ()
     unavailable: frozenset[str] = frozenset()   # data needs that could not be obtained (prefetch keys)
 
     @property

@@ -1,53 +1,161 @@
-"""Evaluate one anakinra order against the guideline: the clause tree, the determination, the findings."""
+"""Evaluate one anakinra order against the guideline: the clause tree, the determination, the findings.
+
+The tree's top-level groups (policy data `groups`) are either *coverage* groups, which decide the
+determination, or *information* groups (reminders, billing notes, the approval duration, the pathway not
+applied), which never do:
+
+- no active coverage -> not-covered (indeterminate when coverage could not be read);
+- the member's program is decided elsewhere (FEP, SAO, Medicare Part D) -> conditional, never covered;
+- a hard exclusion (policy data `hard_exclusions`: site of care, contraindication, prohibited combination)
+  NOT_MET -> not-covered;
+- every coverage group MET or NOT_APPLICABLE -> covered;
+- otherwise conditional, with the UNKNOWN leaves' `missing` as documentation / information needed.
+"""
 
 from __future__ import annotations
 
-from ..facts.model import CaseFacts
-from .clauses import combination, dose, initiation, site_of_care
-from .clauses.indication import choose_indication
+from dataclasses import replace
+
+from ..facts.model import CaseFacts, PriorAuthorization
+from .clauses import (combination, continuation, dose, infection, initiation, programs, reminders, renal,
+                      site_of_care)
+from .clauses.indication import IndicationChoice, choose_indication
 from .data_loader import Policy, load_policy
 from .findings import findings_for
 from .logic import all_of, leaf
 from .model import ClauseResult, Decision, Determination, Outcome
 
-# Clauses whose NOT_MET makes the order not covered outright (no documentation can fix them).
-HARD_EXCLUSIONS = ("position.site-of-care", "initiation.3", "initiation.4")
 
-
-def initiation_tree(case: CaseFacts, policy: Policy, indication: str | None, diagnoses) -> ClauseResult:
+def initiation_tree(case: CaseFacts, policy: Policy, choice: IndicationChoice) -> ClauseResult:
     return all_of("initiation", (
-        initiation.treatment_history(case, policy, indication, diagnoses),
-        initiation.specialist(case, policy, indication),
+        initiation.treatment_history(case, policy, choice),
+        initiation.specialist(case, policy, choice.key),
         initiation.no_contraindication(case, policy),
         combination.evaluate(case, policy, "initiation.4"),
-        dose.dose_route(case, policy, indication),
+        dose.dose_route(case, policy, choice.key),
     ), "ALL of 1 to 5.")
 
 
-def evaluate(case: CaseFacts, policy: Policy | None = None) -> Decision:
+def continuation_tree(case: CaseFacts, policy: Policy, indication: str | None,
+                      found: list[PriorAuthorization]) -> ClauseResult:
+    return all_of("continuation", (
+        continuation.previous_approval(case, policy, found),
+        continuation.clinical_benefit(case, policy),
+        initiation.specialist(case, policy, indication, "continuation.3"),
+        initiation.no_contraindication(case, policy, "continuation.4"),
+        combination.evaluate(case, policy, "continuation.5"),
+        dose.dose_route(case, policy, indication, prefix="continuation.6"),
+    ), "ALL of 1 to 6.")
+
+
+def choose_pathway(case: CaseFacts, policy: Policy, indication: str | None,
+                   plan_authorizations=()) -> tuple[str, list[PriorAuthorization]]:
+    """Continuation for a member the plan approved before (chart ClaimResponse or the plan's own records),
+    except for COVID-19 and MIS-C, which always use initiation."""
+    found = continuation.approvals(case, policy, plan_authorizations)
+    if found and indication not in policy.section("pathways")["continuation_excluded_indications"]:
+        return "continuation", found
+    return "initiation", found
+
+
+def _with_texts(node: ClauseResult, policy: Policy) -> ClauseResult:
+    text = policy.clause_text(node.clause_id) or policy.group_text(node.clause_id)
+    kids = tuple(_with_texts(c, policy) for c in node.children)
+    return replace(node, text=text, children=kids)
+
+
+def _readings(case: CaseFacts, policy: Policy, choice: IndicationChoice, pathway: str) -> list[str]:
+    triggers = policy.data["readings"].get("reading_triggers", {})
+    out: list[str] = []
+    key = choice.key
+    t = triggers.get("still_codes_listed_with_ra")
+    if t and key == "still":
+        prefixes = [p.upper().replace(".", "") for p in t["icd10_prefixes"]]
+        if any((c.code or "").upper().replace(".", "").startswith(tuple(prefixes))
+               for d in choice.diagnoses for c in d.codes):
+            out.append("still_codes_listed_with_ra")
+    t = triggers.get("site_of_care_vs_inpatient_indications")
+    if t and key in t["indications"] and bool(case.order.setting.provider_administered) == t["provider_administered"]:
+        out.append("site_of_care_vs_inpatient_indications")
+    t = triggers.get("eua_age")
+    if t and key in t["indications"]:
+        min_age = policy.indication(key).get("min_age_years")
+        age = case.patient.age_years
+        if min_age is not None and (age is None or age < min_age):
+            out.append("eua_age")
+    if triggers.get("qualified_icd10_codes") and choice.qualified_only:
+        out.append("qualified_icd10_codes")
+    if triggers.get("continuation_pathway") and pathway == "continuation":
+        out.append("continuation_pathway")
+    return out
+
+
+def evaluate(case: CaseFacts, policy: Policy | None = None,
+             plan_authorizations: tuple[PriorAuthorization, ...] | list[PriorAuthorization] = ()) -> Decision:
+    """The decision for one order. `plan_authorizations` are the plan's own approvals for this member (a Store),
+    added to the ClaimResponse preauthorizations found in the chart."""
     policy = policy or load_policy()
-    indication, diagnoses = choose_indication(case, policy)
+    choice = choose_indication(case, policy)
+    indication = choice.key
+    pathway, found = choose_pathway(case, policy, indication, plan_authorizations)
+
     site = site_of_care.evaluate(case, policy, indication)
-    pathway = "initiation"
-    criteria = initiation_tree(case, policy, indication, diagnoses)
+    init = initiation_tree(case, policy, choice)
+    information: list[ClauseResult] = []
+    alternative = None
+    if pathway == "continuation":
+        criteria = continuation_tree(case, policy, indication, found)
+        alternative = ClauseResult("alternative-pathway", Outcome.NOT_APPLICABLE, (), (),
+                                   policy.reading("continuation_pathway"), None, (init,))
+    else:
+        criteria = init
+        note = ("No previous plan approval for anakinra: initial review (initiation) applies." if not found else
+                f"{policy.indication(indication)['label']} always uses the initiation criteria (continuation.1).")
+        information.append(leaf("continuation.1", Outcome.NOT_APPLICABLE, note))
     dosing = all_of("dosage", (dose.weight_based(case, policy, indication),), "Dosage within labeling.")
     precautions = all_of("precautions", (
         combination.evaluate_tnf(case, policy),
+        infection.evaluate(case, policy, indication, pathway),
     ), "Precautions that bear on coverage.")
-    advisories = all_of("advisories", (dose.ra_dose(case, policy, indication),), "Reminders (do not affect coverage).")
-    tree = (site, criteria, dosing, precautions, advisories)
+    program = programs.program_clauses(case, policy)
+    duration, approval_months = programs.duration(policy, indication, pathway)
+    approval = all_of("approval", (duration,), "Approval duration.")
+    advisories = all_of("advisories", (
+        dose.ra_dose(case, policy, indication),
+        renal.evaluate(case, policy),
+        reminders.dosage_form(case, policy),
+        reminders.neutrophils(case, policy, pathway),
+        reminders.live_vaccines(case, policy),
+        reminders.amyloidosis(case, policy, indication, pathway),
+        reminders.hypersensitivity(case, policy),
+    ), "Reminders (do not affect coverage).")
+    information = [
+        programs.hcpcs(case, policy),
+        programs.icd10(case, policy, indication, choice.diagnoses),
+        programs.step_therapy_exemption(criteria, policy),
+        *information,
+    ]
+    info = all_of("information", information, "Billing and program notes (do not affect coverage).")
+    tree = tuple(t for t in (site, criteria, dosing, precautions, program, approval, advisories, info, alternative)
+                 if t is not None)
+    tree = tuple(_with_texts(t, policy) for t in tree)
+    coverage_groups = tuple(t.clause_id for t in tree if policy.group_role(t.clause_id) == "coverage")
+    coverage = [t for t in tree if t.clause_id in coverage_groups]
 
     program_key = case.patient.coverage.program
-    program = policy.data["programs"].get(program_key or "", None)
+    program_spec = policy.data["programs"].get(program_key or "", None)
+    defers = program_spec is not None and program_spec.get("decides") is False
     reasons: list[str] = []
 
-    def not_met(cid: str) -> bool:
-        for top in tree:
-            node = top.find(cid)
-            if node is not None:
-                return node.outcome is Outcome.NOT_MET
-        return False
+    def node(cid: str) -> ClauseResult | None:
+        for top in coverage:
+            found_node = top.find(cid)
+            if found_node is not None:
+                return found_node
+        return None
 
+    hard_failed = [cid for cid in policy.data["hard_exclusions"]
+                   if (n := node(cid)) is not None and n.outcome is Outcome.NOT_MET]
     if not case.patient.coverage.present:
         if "coverage" in case.patient.unavailable:
             determination = Determination.INDETERMINATE
@@ -55,29 +163,24 @@ def evaluate(case: CaseFacts, policy: Policy | None = None) -> Decision:
         else:
             determination = Determination.NOT_COVERED
             reasons.append("No active coverage for this member was found.")
-    elif any(not_met(cid) for cid in HARD_EXCLUSIONS):
+    elif defers:
+        # This guideline does not decide for the program: never covered, never denied on its terms.
+        determination = Determination.CONDITIONAL
+        reasons.append(f"{program_spec['label']}: {program_spec['process']}")
+    elif hard_failed:
         determination = Determination.NOT_COVERED
-        for cid in HARD_EXCLUSIONS:
-            if not_met(cid):
-                node = next(t.find(cid) for t in tree if t.find(cid) is not None)
-                reasons.append(f"{cid}: {node.note}")
-    elif all(t.outcome in (Outcome.MET, Outcome.NOT_APPLICABLE) for t in (site, criteria, dosing, precautions)):
+        for cid in hard_failed:
+            reasons.append(f"{cid}: {node(cid).note}")
+    elif all(t.outcome in (Outcome.MET, Outcome.NOT_APPLICABLE) for t in coverage):
         determination = Determination.COVERED
     else:
         determination = Determination.CONDITIONAL
-    if program is not None and not program.get("decides", True) and determination is Determination.COVERED:
-        # This guideline does not decide for the program: never answer covered.
-        determination = Determination.CONDITIONAL
-    if program is not None and not program.get("decides", True):
-        reasons.append(f"{program['label']}: {program['process']}")
 
-    approval_months = None
-    if indication is not None:
-        approval_months = policy.limit("approval_months_short") if policy.indication(indication).get(
-            "approval") == "short" else policy.limit("approval_months")
-    if determination is Determination.COVERED:
-        pa_needed = "auth-needed"
-    elif determination is Determination.NOT_COVERED:
+    readings = _readings(case, policy, choice, pathway)
+    reading_texts = tuple(policy.reading(k) for k in readings)
+    reasons.extend(f"How the guideline was read: {t}" for t in reading_texts)
+
+    if determination is Determination.NOT_COVERED:
         pa_needed = None
     elif determination is Determination.INDETERMINATE:
         pa_needed = "indeterminate"
@@ -87,14 +190,10 @@ def evaluate(case: CaseFacts, policy: Policy | None = None) -> Decision:
         order_id=case.order.id, order_label=case.order.label, determination=determination, pa_needed=pa_needed,
         tree=tree, findings=(), policy_id=policy.id, policy_revision=policy.revision, pathway=pathway,
         indication=indication, reasons=tuple(reasons), program=program_key, approval_months=approval_months,
-        as_of=case.patient.as_of,
+        as_of=case.patient.as_of, readings=tuple(readings), reading_texts=reading_texts,
+        policy_effective=policy.effective.get("start"), coverage_groups=coverage_groups,
     )
-    return _with_findings(decision, case, policy)
-
-
-def _with_findings(decision: Decision, case: CaseFacts, policy: Policy) -> Decision:
-    from dataclasses import replace
     return replace(decision, findings=tuple(findings_for(decision, case, policy)))
 
 
-__all__ = ["evaluate", "HARD_EXCLUSIONS", "leaf"]
+__all__ = ["evaluate", "choose_pathway", "initiation_tree", "continuation_tree"]

@@ -1,4 +1,11 @@
-"""From the clause tree to what a clinician should act on (one Finding per card)."""
+"""From the clause tree to what a clinician should act on (one Finding per card).
+
+Kinds: site-of-care, combination, contraindication, dose, weight-dose, missing-weight, step-therapy,
+infection, criteria (a coverage criterion not met that no other card explains), renal and reminder
+(advice: never change the determination), documentation (what the plan still needs), program
+(another process decides), reading (how the service read an ambiguous part of the guideline).
+Every card's detail ends with the readings applied to the order, if any.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,10 @@ from .data_loader import Policy
 from .model import ClauseResult, Decision, Finding, Missing, Need, Outcome
 
 
-def _node(decision: Decision, cid: str) -> ClauseResult | None:
+def _node(decision: Decision, cid: str, groups: tuple[str, ...] | None = None) -> ClauseResult | None:
     for top in decision.tree:
+        if groups is not None and top.clause_id not in groups:
+            continue
         n = top.find(cid)
         if n is not None:
             return n
@@ -25,29 +34,39 @@ def _evidence_md(node: ClauseResult, limit: int = 8) -> str:
     return "\n".join(lines)
 
 
-def _leaves(node: ClauseResult, outcome: Outcome) -> list[ClauseResult]:
-    return [n for n in node.walk() if not n.children and n.outcome is outcome]
+def _quantity_text(policy: Policy) -> str:
+    lim = policy.limits
+    return (f"{fmt(lim['max_mg_per_day'])} mg once daily; quantity limit {lim['max_syringes_per_28_days']} syringes "
+            f"({fmt(lim['quantity_limit_ml_per_28_days'])} mL) per {lim['quantity_period_days']} days")
 
 
 def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Finding]:
     out: list[Finding] = []
     order = f"**{case.order.label}** ({case.order.reference})"
     covered_ids: set[str] = set()
+    groups = decision.coverage_groups or None
+    cont = decision.pathway == "continuation"
+    combo_id, contra_id, dose_prefix = (("continuation.5", "continuation.4", "continuation.6") if cont
+                                        else ("initiation.4", "initiation.3", "initiation.5"))
+    lim = policy.limits
 
-    site = _node(decision, "position.site-of-care")
+    def node(cid: str) -> ClauseResult | None:
+        return _node(decision, cid, groups)
+
+    site = node("position.site-of-care")
     if site is not None and site.outcome is Outcome.NOT_MET:
         out.append(Finding(
             "site-of-care", "warning",
             "Kineret is not covered when given in a clinic or hospital: order it for self-administration at home.",
             f"{order} is written for a provider-administered setting:\n\n{_evidence_md(site)}\n\n"
-            "Under guideline 09-J0000-45 Kineret is FDA-approved for self-administration, so coverage in a "
+            f"Under guideline {policy.id} Kineret is FDA-approved for self-administration, so coverage in a "
             "provider-administered setting (outpatient hospital, ambulatory surgical suite, physician office, "
             "emergency facility) is not medically necessary. Changing the order to a community (self-administered) "
             "prescription with patient injection teaching resolves this.",
             ("position.site-of-care",), {"action": "self-administer"}))
         covered_ids.add("position.site-of-care")
 
-    combo = _node(decision, "initiation.4")
+    combo = node(combo_id)
     if combo is not None and combo.outcome is Outcome.NOT_MET:
         spans = combination.conflicting(case, policy)
         tnf = [s for s in spans if "tnf" in s.classes]
@@ -58,68 +77,74 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
         summary = (f"Do not combine Kineret with {names[0] if len(names) == 1 else 'other biologic therapy'}: "
                    f"stop it or cancel this order.")
         detail = (f"{order} would be used with {', '.join(names)} ({', '.join(classes)}):\n\n{_evidence_md(combo)}\n\n"
-                  "Guideline 09-J0000-45 (initiation criterion 4) does not cover anakinra in combination with another "
+                  f"Guideline {policy.id} ({combo_id}) does not cover anakinra in combination with another "
                   "biologic immunomodulator, a JAK inhibitor, apremilast, deucravacitinib or an S1P modulator"
                   + (", and the label warns against combining it with TNF antagonists (serious infections, "
                      "neutropenia)." if tnf else "."))
-        ids = ("initiation.4", "precautions.tnf") if tnf else ("initiation.4",)
+        ids = (combo_id, "precautions.tnf") if tnf else (combo_id,)
         out.append(Finding("combination", "critical" if tnf else "warning", summary[:140], detail, ids,
-                           {"drafts": [s.source for s in drafts], "labels": names}))
+                           {"drafts": [s.source for s in drafts], "labels": names,
+                            "draft_labels": [s.label for s in drafts]}))
         covered_ids.update(ids)
 
-    contra = _node(decision, "precautions.contraindication")
+    contra = node("precautions.contraindication")
     if contra is not None and contra.outcome is Outcome.NOT_MET:
         out.append(Finding(
             "contraindication", "critical",
             "Documented hypersensitivity to anakinra or E. coli-derived proteins: Kineret is contraindicated.",
             f"{order}: the chart records\n\n{_evidence_md(contra)}\n\nKineret is contraindicated in patients with known "
-            "hypersensitivity to E. coli-derived proteins, anakinra or any inactive ingredient (initiation criterion 3).",
-            ("initiation.3", "precautions.contraindication"), {}))
-        covered_ids.update(("initiation.3", "precautions.contraindication"))
+            "hypersensitivity to E. coli-derived proteins, anakinra or any inactive ingredient "
+            f"({contra_id}).", (contra_id, "precautions.contraindication"), {}))
+        covered_ids.update((contra_id, "precautions.contraindication"))
 
-    qty = _node(decision, "initiation.5.a")
-    route = _node(decision, "initiation.5")
+    qty = node(f"{dose_prefix}.a")
+    route = node(dose_prefix)
     if qty is not None and qty.outcome is Outcome.NOT_MET:
         d = case.order.dose
-        summary = (f"Dose above the limit ({fmt(d.mg_per_day, 'mg/day')}, {fmt(d.syringes_per_28_days)} syringes/28 days): "
-                   "change to 100 mg once daily, 28 syringes.")
+        summary = (f"Dose above the limit ({fmt(d.mg_per_day, 'mg/day')}, {fmt(d.syringes_per_28_days)} syringes/"
+                   f"{lim['quantity_period_days']} days): change to {fmt(lim['max_mg_per_day'])} mg once daily, "
+                   f"{lim['max_syringes_per_28_days']} syringes.")
         if len(summary) > 140:
-            summary = "Dose or quantity above the limit: change to 100 mg once daily, 28 syringes per 28 days."
+            summary = (f"Dose or quantity above the limit: change to {fmt(lim['max_mg_per_day'])} mg once daily, "
+                       f"{lim['max_syringes_per_28_days']} syringes per {lim['quantity_period_days']} days.")
         extra = ""
         if route is not None and route.outcome is Outcome.UNKNOWN:
-            missing = sorted({m.text for n in _leaves(route, Outcome.UNKNOWN) for m in n.missing})
+            missing = sorted({m.text for n in route.pending() if n.outcome is Outcome.UNKNOWN for m in n.missing})
             extra = "\n\nTo keep the higher dose, the plan needs:\n" + "\n".join(f"- {m}" for m in missing)
+            covered_ids.update(n.clause_id for n in route.walk())
         out.append(Finding(
             "dose", "warning", summary,
-            f"{order}: {qty.note}\n\n{_evidence_md(qty)}\n\nThe guideline's limit is 100 mg once daily; quantity limit "
-            f"28 syringes (18.76 mL) per 28 days (initiation criterion 5.a).{extra}",
-            ("initiation.5.a", "initiation.5"), {"action": "standard-dose"}))
-        covered_ids.update(("initiation.5.a",))
+            f"{order}: {qty.note}\n\n{_evidence_md(qty)}\n\nThe guideline's limit is {_quantity_text(policy)} "
+            f"({dose_prefix}.a).{extra}",
+            (f"{dose_prefix}.a", dose_prefix), {"action": "standard-dose"}))
+        covered_ids.add(f"{dose_prefix}.a")
 
-    wd = _node(decision, "dosage.nomid-dira")
+    wd = node("dosage.nomid-dira")
+    max_kg = policy.limit("nomid_dira_max_mg_per_kg_day")
+    start = policy.limit("nomid_dira_start_mg_per_kg_day")
     if wd is not None and wd.outcome is Outcome.NOT_MET:
         w = case.patient.weight
-        max_mg = round(policy.limit("nomid_dira_max_mg_per_kg_day") * w.kg) if w else None
+        max_mg = round(max_kg * w.kg) if w else None
         out.append(Finding(
             "weight-dose", "warning",
-            f"Dose above 8 mg/kg/day for this patient's weight: at most {max_mg} mg daily."[:140],
-            f"{order}: {wd.note}\n\n{_evidence_md(wd)}\n\nFor NOMID and DIRA the labeled starting dose is 1 to 2 mg/kg "
-            "daily, adjusted in 0.5 to 1 mg/kg steps to at most 8 mg/kg daily.",
-            ("dosage.nomid-dira",), {"max_mg": max_mg}))
+            f"Dose above {fmt(max_kg)} mg/kg/day for this patient's weight: at most {max_mg} mg daily."[:140],
+            f"{order}: {wd.note}\n\n{_evidence_md(wd)}\n\nFor NOMID and DIRA the labeled starting dose is "
+            f"{fmt(start[0])} to {fmt(start[1])} mg/kg daily, adjusted in 0.5 to 1 mg/kg steps to at most "
+            f"{fmt(max_kg)} mg/kg daily (dosage.nomid-dira).", ("dosage.nomid-dira",), {"max_mg": max_mg}))
         covered_ids.add("dosage.nomid-dira")
     elif wd is not None and wd.outcome is Outcome.UNKNOWN:
         out.append(Finding(
             "missing-weight", "info",
-            "Record a current body weight: the NOMID/DIRA dose limit is 8 mg/kg/day.",
+            f"Record a current body weight: the NOMID/DIRA dose limit is {fmt(max_kg)} mg/kg/day.",
             f"{order}: {wd.note}\n\n{_evidence_md(wd)}\n\nCoverage needs the dose checked against the labeled maximum "
-            "of 8 mg/kg daily; enter a current weight (kg or lb) and re-sign.",
+            f"of {fmt(max_kg)} mg/kg daily (dosage.nomid-dira); enter a current weight (kg or lb) and re-sign.",
             ("dosage.nomid-dira",), {}))
         covered_ids.add("dosage.nomid-dira")
 
-    ra = _node(decision, "table1.ra")
+    ra = node("table1.ra")
     if ra is not None and ra.outcome is not Outcome.MET:
         status = step_therapy.preferred_status(case, policy)
-        ra1, ra2 = _node(decision, "table1.ra.1"), _node(decision, "table1.ra.2")
+        ra1, ra2 = node("table1.ra.1"), node("table1.ra.2")
         done = [f"- {label}: {how}" for label, how in status.values() if how in (
             "inadequate response", "intolerance or hypersensitivity")]
         todo = [f"- {label}: {how}" for label, how in status.values() if how not in (
@@ -127,29 +152,60 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
         conv = "met" if ra1 and ra1.outcome is Outcome.MET else (
             "not documented" if ra1 and ra1.outcome is Outcome.UNKNOWN else "not met")
         hard = ra2 is not None and not any(n.outcome is Outcome.MET for n in ra2.children[:4])
-        summary = ("Step therapy not met: document 3 preferred RA products tried (e.g. Humira, Enbrel, Xeljanz) or request an exemption."
-                   if hard else "Step therapy for RA needs documentation before Kineret can be approved.")
+        months = policy.limit("min_trial_months")
+        summary = ("Step therapy not met: document 3 preferred RA products tried (e.g. Humira, Enbrel, Xeljanz) or "
+                   "request an exemption." if hard else
+                   "Step therapy for RA needs documentation before Kineret can be approved.")
         detail = (
             f"{order} for rheumatoid arthritis requires step therapy (Table 1).\n\n"
-            f"**Step 1, a conventional agent (methotrexate, hydroxychloroquine, leflunomide or sulfasalazine) for at least "
-            f"3 months, an intolerance, or prior RA biologic: {conv}.** {ra1.note if ra1 else ''}\n\n"
-            f"**Step 2, preferred products (three with inadequate response after 3 months each, or the intolerance "
-            f"combinations):** {ra2.note if ra2 else ''}\n\nDocumented:\n" + ("\n".join(done) or "- none") +
+            f"**Step 1, a conventional agent (methotrexate, hydroxychloroquine, leflunomide or sulfasalazine) for at "
+            f"least {months} months, an intolerance, or prior RA biologic: {conv}.** {ra1.note if ra1 else ''}\n\n"
+            f"**Step 2, preferred products (three with inadequate response after {months} months each, or the "
+            f"intolerance combinations):** {ra2.note if ra2 else ''}\n\nDocumented:\n" + ("\n".join(done) or "- none") +
             "\n\nNot documented:\n" + ("\n".join(todo) or "- none") +
-            f"\n\n{policy.data['step_therapy_exemption']}")
+            f"\n\n{policy.data['step_therapy_exemption']} (program.step-therapy-exemption)")
         ids = tuple(dict.fromkeys(["table1.ra.1", "table1.ra.2"] + [n.clause_id for n in (ra1, ra2) if n] +
                                   ["program.step-therapy-exemption"]))
         out.append(Finding("step-therapy", "warning" if hard else "info", summary[:140], detail, ids,
                            {"preferred": status}))
         covered_ids.update(n.clause_id for n in ra.walk())
 
+    infection = node("precautions.serious-infections")
+    if infection is not None and infection.outcome is Outcome.NOT_MET:
+        out.append(Finding(
+            "infection", "warning",
+            "Active infection on the chart: anakinra should not be started during an active infection.",
+            f"{order}: {infection.note}\n\n{_evidence_md(infection)}\n\nThe label (precautions.serious-infections) "
+            "says not to initiate anakinra in persons with active infections, and to discontinue it in RA if a "
+            "serious infection develops. Coverage can be reviewed once the infection has resolved, or with the "
+            "prescriber's documentation that it is not active.",
+            ("precautions.serious-infections",), {}))
+        covered_ids.add("precautions.serious-infections")
+
+    # Coverage criteria not met that no card above explains (e.g. MIS-C age, a COVID-19 course over the limit).
+    if decision.determination.value != "covered":
+        unexplained = []
+        for top in decision.coverage_tree():
+            for n in top.blocking():
+                if n.clause_id not in covered_ids and not any(
+                        n.clause_id.startswith(c + ".") for c in covered_ids):
+                    unexplained.append(n)
+        if unexplained:
+            ids = tuple(dict.fromkeys(n.clause_id for n in unexplained))
+            lines = "\n".join(f"- **{n.clause_id}**: {n.note}" for n in unexplained)
+            evidence = "\n".join(_evidence_md(n, 4) for n in unexplained if n.evidence)
+            out.append(Finding(
+                "criteria", "warning",
+                "Coverage criteria of the guideline are not met by this order or chart.",
+                f"{order}: guideline {policy.id} criteria not met:\n\n{lines}" + (f"\n\n{evidence}" if evidence else ""),
+                ids, {}))
+            covered_ids.update(ids)
+
     # Documentation / information still needed for clauses not already explained by a card above.
     missing: list[tuple[str, Missing]] = []
-    for top in decision.tree:
-        if top.clause_id == "advisories":
-            continue
-        for n in top.walk():
-            if n.children or n.outcome is not Outcome.UNKNOWN or n.clause_id in covered_ids:
+    for top in decision.coverage_tree():
+        for n in top.pending():
+            if n.outcome is not Outcome.UNKNOWN or n.clause_id in covered_ids:
                 continue
             if any(n.clause_id.startswith(c + ".") for c in covered_ids):
                 continue
@@ -163,14 +219,64 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
             "documentation", "info",
             ("Coverage preview: more information will be needed for prior authorization."
              if order_select else "Prior authorization needs documentation: see what is missing."),
-            f"{order}: these criteria of guideline 09-J0000-45 could not be confirmed from the chart:\n\n" +
+            f"{order}: these criteria of guideline {policy.id} could not be confirmed from the chart:\n\n" +
             "\n".join(texts), ids,
             {"needs": sorted({m.need.value for _, m in missing})}))
 
     if decision.program and policy.data["programs"].get(decision.program, {}).get("decides") is False:
         prog = policy.data["programs"][decision.program]
         out.append(Finding("program", "info", f"{prog['label']} member: {prog['process']}"[:140],
-                           f"{order}: {prog['process']}", (prog["clause"],), {}))
+                           f"{order}: {prog['process']} Guideline {policy.id} does not decide coverage for this "
+                           f"program ({prog['clause']}).", (prog["clause"],), {}))
+
+    out.extend(_advice(decision, case, policy, order))
+
+    cards_for = policy.data["readings"].get("reading_triggers", {})
+    for key, text in zip(decision.readings, decision.reading_texts):
+        if cards_for.get(key, {}).get("card"):
+            out.append(Finding("reading", "info", _reading_summary(decision, policy, key),
+                               f"{order}: how the guideline was read: {text}", tuple(cards_for[key].get("cites", ())),
+                               {"reading": key}))
+    if decision.reading_texts:
+        suffix = "\n\n" + "\n\n".join(f"How the guideline was read: {t}" for t in decision.reading_texts)
+        out = [f if f.kind == "reading" else Finding(f.kind, f.severity, f.summary, f.detail + suffix, f.clause_ids,
+                                                     f.data) for f in out]
+    return out
+
+
+def _reading_summary(decision: Decision, policy: Policy, key: str) -> str:
+    label = policy.indication(decision.indication)["label"] if decision.indication else "the indication"
+    return f"Evaluated as {label}: see how the guideline was read."[:140]
+
+
+def _advice(decision: Decision, case: CaseFacts, policy: Policy, order: str) -> list[Finding]:
+    """renal and reminder cards from the advisories group (they never change the determination)."""
+    out: list[Finding] = []
+    advisories = next((t for t in decision.tree if t.clause_id == "advisories"), None)
+    if advisories is None:
+        return out
+    renal = advisories.find("dosage.renal")
+    if renal is not None and renal.outcome is Outcome.NOT_MET:
+        out.append(Finding(
+            "renal", "info",
+            f"Creatinine clearance below {fmt(policy.limit('renal_crcl_threshold_ml_min'))} mL/min: consider the "
+            "prescribed dose every other day.",
+            f"{order}: {renal.note}\n\n{_evidence_md(renal)}\n\nThe guideline's dose adjustment (dosage.renal): "
+            "physicians should consider giving the prescribed dose every other day in severe renal insufficiency or "
+            "end-stage renal disease. This is advice; it does not change coverage.",
+            ("dosage.renal",), {"action": "every-other-day"}))
+    titles = {
+        "precautions.neutrophils": "Check the neutrophil count before starting Kineret, then on schedule.",
+        "precautions.live-vaccines": "A live vaccine is ordered or recent: do not give live vaccines with Kineret.",
+        "precautions.amyloidosis": "NOMID at higher doses: rotate injection sites (injection-site amyloid).",
+        "dosage.form": "Single-use syringes: the quantity does not give a new syringe for each dose.",
+    }
+    for cid, title in titles.items():
+        n = advisories.find(cid)
+        if n is not None and n.outcome is Outcome.NOT_MET:
+            out.append(Finding("reminder", "info", title[:140],
+                               f"{order}: {n.note}\n\n{_evidence_md(n)}\n\n({cid}; a reminder: it does not change "
+                               "coverage.)", (cid,), {"clause": cid}))
     return out
 
 

@@ -69,6 +69,7 @@ class ClauseResult:
     note: str = ""                                  # one human sentence on why
     combinator: str | None = None                   # "ALL" / "ANY" / "ONE" when composite
     children: tuple["ClauseResult", ...] = ()
+    text: str = ""                                  # the clause's text from the clause map (filled by the engine)
 
     @property
     def met(self) -> bool:
@@ -85,8 +86,39 @@ class ClauseResult:
                 return node
         return None
 
+    def pending(self):
+        """The UNKNOWN / NOT_MET leaves that keep this node from being met.
+
+        A subtree that is MET or NOT_APPLICABLE is settled: its unknown alternatives (an ANY with a met
+        option) ask for nothing. Everything else is walked, so an unmet ALL still lists what is unknown.
+        """
+        if self.outcome in (Outcome.MET, Outcome.NOT_APPLICABLE):
+            return
+        if not self.children:
+            yield self
+            return
+        for child in self.children:
+            yield from child.pending()
+
+    def blocking(self):
+        """The NOT_MET leaves that make this node fail or keep it open: every child of an ALL, but under an
+        ANY / ONE that is still UNKNOWN only the open alternatives (a failed alternative blocks nothing)."""
+        if self.outcome in (Outcome.MET, Outcome.NOT_APPLICABLE):
+            return
+        if not self.children:
+            if self.outcome is Outcome.NOT_MET:
+                yield self
+            return
+        alternatives = self.combinator in ("ANY", "ONE")
+        for child in self.children:
+            if alternatives and self.outcome is Outcome.UNKNOWN and child.outcome is not Outcome.UNKNOWN:
+                continue
+            yield from child.blocking()
+
     def to_json(self) -> dict:
         out: dict = {"clause": self.clause_id, "outcome": self.outcome.value}
+        if self.text:
+            out["text"] = self.text
         if self.combinator:
             out["combinator"] = self.combinator
         if self.note:
@@ -143,13 +175,24 @@ class Decision:
     approval_months: int | None = None
     as_of: date | None = None
     existing_authorization: str | None = None   # satisfied-pa-id of a current plan approval
+    readings: tuple[str, ...] = ()      # keys of the policy's readings applied to this order
+    reading_texts: tuple[str, ...] = ()  # their texts, as the cards and coverage information state them
+    policy_effective: str | None = None
+    coverage_groups: tuple[str, ...] = ()   # top-level groups whose outcome decides coverage
+
+    def coverage_tree(self) -> tuple[ClauseResult, ...]:
+        """The top-level groups that decide coverage (reminders, billing notes and the trace of the
+        pathway not applied are left out)."""
+        if not self.coverage_groups:
+            return self.tree
+        return tuple(t for t in self.tree if t.clause_id in self.coverage_groups)
 
     @property
     def missing(self) -> tuple[Missing, ...]:
         seen: dict[str, Missing] = {}
-        for top in self.tree:
-            for node in top.walk():
-                if node.outcome is Outcome.UNKNOWN and not node.children:
+        for top in self.coverage_tree():
+            for node in top.pending():
+                if node.outcome is Outcome.UNKNOWN:
                     for m in node.missing:
                         seen.setdefault(m.text, m)
         return tuple(seen.values())
@@ -168,7 +211,8 @@ class Decision:
             "orderLabel": self.order_label,
             "determination": self.determination.value,
             "pathway": self.pathway,
-            "policy": {"id": self.policy_id, "revision": self.policy_revision},
+            "policy": {"id": self.policy_id, "revision": self.policy_revision,
+                       **({"effective": self.policy_effective} if self.policy_effective else {})},
             "clauses": [t.to_json() for t in self.tree],
             "findings": [
                 {"kind": f.kind, "severity": f.severity, "summary": f.summary, "clauses": list(f.clause_ids)}
@@ -185,6 +229,10 @@ class Decision:
             out["reasons"] = list(self.reasons)
         if self.approval_months:
             out["approvalMonths"] = self.approval_months
+        if self.readings:
+            out["readings"] = [{"key": k, "text": t} for k, t in zip(self.readings, self.reading_texts)]
+        if self.coverage_groups:
+            out["coverageGroups"] = list(self.coverage_groups)
         if self.as_of:
             out["asOf"] = self.as_of.isoformat()
         missing = self.missing

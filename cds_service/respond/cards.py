@@ -25,6 +25,9 @@ TOPICS = {
     "reminder": ("clinical-reminder", "Clinical reminder"),
     "specialist": ("appropriate-use", "Appropriate use"),
     "demo-draft": ("guideline", "Guideline"),
+    "infection": ("contraindication", "Contraindication"),
+    "criteria": ("guideline", "Guideline"),
+    "reading": ("guideline", "Guideline"),
 }
 
 # Which CRD configuration option (card type) switches a finding's card off.
@@ -33,6 +36,7 @@ CONFIG_OPTION = {
     "dose": "limits", "weight-dose": "limits", "missing-weight": "limits", "step-therapy": "therapy-alternatives-req",
     "documentation": "appropriate-use", "program": "appropriate-use", "renal": "appropriate-use",
     "reminder": "clinical-reminder", "specialist": "appropriate-use",
+    "infection": "contraindication", "criteria": "appropriate-use", "reading": "appropriate-use",
 }
 
 OVERRIDES = {

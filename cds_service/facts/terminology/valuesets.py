@@ -273,3 +273,121 @@ def specialty_for(system_url: str | None, code: str | None, text: str | None = N
 
 def is_live_vaccine_cvx(code: str | None) -> bool:
     return bool(code) and code.strip().zfill(2) in data()["live_vaccines_cvx"]
+
+
+def qualified_indications_for_icd10(code: str | None) -> frozenset[str]:
+    """Indications a qualified code supports only once the indication is documented (billing.icd10 'for X only')."""
+    if not code:
+        return frozenset()
+    key = _icd_key(code)
+    table = data()["icd10_qualified_indications"]
+    best = None
+    for prefix in table:
+        if prefix.startswith("_"):
+            continue
+        if key.startswith(prefix) and (best is None or len(prefix) > len(best)):
+            best = prefix
+    return frozenset(table[best]) if best else frozenset()
+
+
+def _kind_matches(entry: dict, codes, text: str | None) -> bool:
+    for c in codes:
+        if not c.code:
+            continue
+        if c.system == system("icd10cm") or (c.system or "").endswith("icd-10-cm"):
+            key = _icd_key(c.code)
+            if any(key.startswith(p) for p in entry.get("icd10", [])) and not any(
+                    key.startswith(p) for p in entry.get("icd10_exclude", [])):
+                return True
+        elif c.system == system("snomed") and c.code.strip() in entry.get("snomed", []):
+            return True
+    return name_mentions(text, entry.get("names", []))
+
+
+def condition_kinds(codes, text: str | None) -> frozenset[str]:
+    """Clinical kinds (infection, pneumonia, sars_cov_2_prior, mas, oxygen ...) of a condition's codes and text."""
+    out = set()
+    for kind, entry in data()["condition_kinds"].items():
+        if kind.startswith("_"):
+            continue
+        if _kind_matches(entry, codes, text):
+            out.add(kind)
+    return frozenset(out)
+
+
+def procedure_kinds(codes, text: str | None) -> frozenset[str]:
+    out = set()
+    for kind, entry in data()["procedure_kinds"].items():
+        if kind.startswith("_"):
+            continue
+        if _kind_matches(entry, codes, text):
+            out.add(kind)
+    return frozenset(out)
+
+
+def encounter_class_kind(code: str | None) -> str | None:
+    """'inpatient' (an admission), 'review' (emergency / observation) or None."""
+    if not code:
+        return None
+    classes = data()["encounter_classes"]
+    for kind in ("inpatient", "review"):
+        if code.strip() in classes[kind]:
+            return kind
+    return None
+
+
+@lru_cache(maxsize=1)
+def _statement_patterns() -> tuple[dict[str, list[re.Pattern]], list[re.Pattern]]:
+    raw = data()["prescriber_statements"]
+    pats = {k: [re.compile(p, re.I) for p in v] for k, v in raw.items() if not k.startswith("_") and k != "negations"}
+    neg = [re.compile(p, re.I) for p in raw.get("negations", [])]
+    return pats, neg
+
+
+_SENTENCE = re.compile(r"(?<=[.;!?])\s+|\n+")
+
+
+def prescriber_statements(text: str | None) -> list[tuple[str, str]]:
+    """(key, sentence) for every statement the text makes; a sentence with a negation makes none."""
+    if not text:
+        return []
+    pats, neg = _statement_patterns()
+    out: list[tuple[str, str]] = []
+    for sentence in _SENTENCE.split(text):
+        s = sentence.strip()
+        if not s:
+            continue
+        for key, patterns in pats.items():
+            for p in patterns:
+                m = p.search(s)
+                if m and not any(n.search(s[max(0, m.start() - 40):m.start()]) or n.search(m.group(0)) for n in neg):
+                    out.append((key, s))
+                    break
+    return out
+
+
+@lru_cache(maxsize=1)
+def _response_patterns() -> tuple[list[re.Pattern], list[re.Pattern]]:
+    raw = data()["response_patterns"]
+    return ([re.compile(p, re.I) for p in raw["no_benefit"]], [re.compile(p, re.I) for p in raw["benefit"]])
+
+
+def response_of(text: str | None) -> str | None:
+    """'no-benefit', 'benefit' or None for a medication record's notes."""
+    if not text:
+        return None
+    no, yes = _response_patterns()
+    if any(p.search(text) for p in no):
+        return "no-benefit"
+    if any(p.search(text) for p in yes):
+        return "benefit"
+    return None
+
+
+def is_route_intolerance(text: str | None) -> bool:
+    """An intolerance of the route (needles, injections), which the guideline does not count (table1.ra.2.d)."""
+    return name_mentions(text, data()["route_intolerance_names"])
+
+
+def is_live_vaccine_name(text: str | None) -> bool:
+    return name_mentions(text, data()["live_vaccine_names"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from calendar import monthrange
 from datetime import date
 
-from ...facts.model import TherapySpan
+from ...facts.model import Diagnosis, LabValue, PrescriberStatement, TherapySpan
 from ..model import Evidence
 
 
@@ -42,3 +42,31 @@ def fmt(x: float | None, unit: str = "") -> str:
         return "unknown"
     s = f"{x:.2f}".rstrip("0").rstrip(".")
     return f"{s} {unit}".strip()
+
+
+def diagnosis_evidence(d: Diagnosis) -> Evidence:
+    system = d.code.system.rsplit("/", 1)[-1] if d.code.system else "text"
+    code = f"{system} {d.code.code or ''}".strip()
+    status = f", {d.clinical_status}" if d.clinical_status and d.clinical_status != "active" else ""
+    text = d.text.split(" | ")[0] if d.text else d.code.label()
+    return Evidence(f"{text} ({code}{status})" + (" stated as the order's reason" if d.from_order else ""),
+                    d.source, d.code.code, d.onset.isoformat() if d.onset else None)
+
+
+def statement_evidence(st: PrescriberStatement) -> Evidence:
+    return Evidence(f"prescriber's note: \"{st.text}\"", st.source, st.key)
+
+
+def lab_evidence(lab: LabValue, label: str) -> Evidence:
+    if lab.value is not None:
+        value = f"{fmt(lab.value)} {lab.unit or ''}".strip()
+    elif lab.positive is not None:
+        value = "positive" if lab.positive else "negative"
+    else:
+        value = lab.text or "recorded"
+    shown = f" (recorded as {lab.text})" if lab.text and lab.value is not None and lab.text != value else ""
+    return Evidence(f"{label}: {value}{shown}", lab.source, value, lab.observed_on.isoformat() if lab.observed_on else None)
+
+
+def days_before(as_of: date, when: date | None) -> int | None:
+    return None if when is None else (as_of - when).days

@@ -37,15 +37,17 @@ def quantity_limit(case: CaseFacts, policy: Policy, clause_id: str = "initiation
     if d.syringes_per_28_days is None:
         unknown.append("the quantity (syringes) and days supply")
     elif d.syringes_per_28_days > lim["max_syringes_per_28_days"] + 1e-9:
-        over.append(f"{fmt(d.syringes_per_28_days)} syringes per 28 days exceeds the quantity limit of "
-                    f"{lim['max_syringes_per_28_days']} syringes ({lim['quantity_limit_ml_per_28_days']} mL)")
+        over.append(f"{fmt(d.syringes_per_28_days)} syringes per {lim['quantity_period_days']} days exceeds the "
+                    f"quantity limit of {lim['max_syringes_per_28_days']} syringes "
+                    f"({lim['quantity_limit_ml_per_28_days']} mL)")
     if over:
         return leaf(clause_id, Outcome.NOT_MET, "; ".join(over) + ".", ev)
     if unknown:
         return leaf(clause_id, Outcome.UNKNOWN, "The order does not state " + " and ".join(unknown) + ".", ev,
                     [Missing(u[0].upper() + u[1:] + " on the order", Need.INFO, "OTH") for u in unknown])
     return leaf(clause_id, Outcome.MET, f"At most {lim['max_mg_per_day']} mg once daily and at most "
-                                        f"{lim['max_syringes_per_28_days']} syringes per 28 days.", ev)
+                                        f"{lim['max_syringes_per_28_days']} syringes per {lim['quantity_period_days']} "
+                                        "days.", ev)
 
 
 def weight_is_current(case: CaseFacts, policy: Policy) -> tuple[bool, str]:
@@ -55,8 +57,8 @@ def weight_is_current(case: CaseFacts, policy: Policy) -> tuple[bool, str]:
     if w.observed_on is None:
         return False, f"the latest weight ({w.original}) has no date"
     age_days = case.patient.age_days
-    max_days = policy.limit("weight_max_age_days_under_2_years") if age_days is not None and age_days < 730 \
-        else policy.limit("weight_max_age_days")
+    young = age_days is not None and age_days < policy.limit("weight_under_2_years_age_days")
+    max_days = policy.limit("weight_max_age_days_under_2_years") if young else policy.limit("weight_max_age_days")
     if case.patient.as_of - w.observed_on > timedelta(days=max_days):
         return False, f"the latest weight ({w.original}, {w.observed_on.isoformat()}) is older than {max_days} days"
     return True, ""
@@ -86,7 +88,8 @@ def weight_based(case: CaseFacts, policy: Policy, indication: str | None) -> Cla
                            w.observed_on.isoformat() if w.observed_on else None))
     if not current:
         return leaf(cid, Outcome.UNKNOWN, f"Weight-based dosing cannot be checked: {why}.", ev,
-                    [Missing("A current body weight (kg or lb) to check the dose against 8 mg/kg/day", Need.INFO, "OTH")])
+                    [Missing(f"A current body weight (kg or lb) to check the dose against {max_kg} mg/kg/day",
+                             Need.INFO, "OTH")])
     per_kg = mg_per_kg_day(case)
     if per_kg is None:
         return leaf(cid, Outcome.UNKNOWN, "The daily dose is not stated on the order.", ev,
@@ -99,15 +102,22 @@ def weight_based(case: CaseFacts, policy: Policy, indication: str | None) -> Cla
 
 
 def ra_dose(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseResult:
+    """dosage.ra (advice): 100 mg/day subcutaneously at about the same time every day."""
     cid = "dosage.ra"
-    if indication != "ra":
+    if not indication or policy.indication(indication).get("dosage_clause") != cid:
         return leaf(cid, Outcome.NOT_APPLICABLE, "Not RA.")
+    ra = policy.section("ra_dose")
     d = case.order.dose
-    if d.mg_per_day is None:
-        return leaf(cid, Outcome.UNKNOWN, "Daily dose not stated.", dose_evidence(case))
-    ok = abs(d.mg_per_day - 100) < 1e-6 and (d.doses_per_day or 1) == 1 and d.route in (None, "subcutaneous")
-    return leaf(cid, Outcome.MET if ok else Outcome.NOT_MET,
-                "RA dosing is 100 mg/day subcutaneously at about the same time every day.", dose_evidence(case))
+    label = f"RA dosing is {ra['mg_per_day']} mg/day {ra['route']}ly at about the same time every day"
+    if d.mg_per_dose is None or d.doses_per_day is None:
+        return leaf(cid, Outcome.UNKNOWN, "Dose or timing not stated.", dose_evidence(case))
+    every_other = policy.section("renal")["every_other_day_doses_per_day"]
+    if abs(d.mg_per_dose - ra["mg_per_day"]) < 1e-6 and abs(d.doses_per_day - every_other) < 1e-6:
+        return leaf(cid, Outcome.MET, f"{label}; every other day is the renal adjustment (dosage.renal).",
+                    dose_evidence(case))
+    ok = (abs(d.mg_per_dose - ra["mg_per_day"]) < 1e-6 and abs(d.doses_per_day - ra["doses_per_day"]) < 1e-6
+          and d.route in (None, ra["route"]))
+    return leaf(cid, Outcome.MET if ok else Outcome.NOT_MET, label + ".", dose_evidence(case))
 
 
 def _quantity_beyond_dose(case: CaseFacts, policy: Policy) -> ClauseResult | None:
@@ -117,7 +127,7 @@ def _quantity_beyond_dose(case: CaseFacts, policy: Policy) -> ClauseResult | Non
     if d.syringes_per_28_days is None or d.mg_per_dose is None or d.doses_per_day is None:
         return None
     per_dose = max(1, -(-d.mg_per_dose // policy.limit("syringe_mg")))
-    needed = per_dose * d.doses_per_day * 28
+    needed = per_dose * d.doses_per_day * policy.limit("quantity_period_days")
     if d.syringes_per_28_days > needed + 1e-9:
         return leaf("fda-max", Outcome.NOT_MET,
                     f"{fmt(d.syringes_per_28_days)} syringes per 28 days is more than the {fmt(needed)} the ordered dose needs.",
@@ -144,7 +154,8 @@ def dose_route(case: CaseFacts, policy: Policy, indication: str | None, prefix: 
     """initiation.5 (or continuation.6): ANY of a to d."""
     a = quantity_limit(case, policy, f"{prefix}.a")
     ind = policy.indications.get(indication or "", {})
-    higher_strength = "no higher strength exists (only the 100 mg/0.67 mL single-use syringe), so fewer units cannot give the dose"
+    higher_strength = (f"no higher strength exists (only the {fmt(policy.limit('syringe_mg'))} mg/"
+                       f"{fmt(policy.limit('syringe_ml'))} mL single-use syringe), so fewer units cannot give the dose")
     evidence_doc = Missing("Submitted clinical trials, phase III studies or guidelines supporting the higher dose or "
                            "shorter interval", Need.CLINICAL_DOC)
     # b: FDA-labeled indication
@@ -186,6 +197,7 @@ def dose_route(case: CaseFacts, policy: Policy, indication: str | None, prefix: 
                  missing=[evidence_doc])
     if a.outcome is Outcome.MET:
         # 5.a met: the other routes are not needed; show them as not applicable to keep the trace short.
-        na = "Not needed: the dose is within 100 mg once daily and the quantity limit (5.a)."
+        na = (f"Not needed: the dose is within {policy.limit('max_mg_per_day')} mg once daily and the quantity limit "
+              f"({prefix}.a).")
         b, c, d = (leaf(x.clause_id, Outcome.NOT_APPLICABLE, na) for x in (b, c, d))
     return any_of(prefix, (a, b, c, d), "ANY of a to d.")

@@ -1,50 +1,82 @@
-"""Which Table 1 indication the order is for, and the indication-specific criteria (table1.*)."""
+"""Which Table 1 indication the order is for, and the indication-specific criteria (initiation.1.c.i, table1.*)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from ...facts.model import CaseFacts, Diagnosis
 from ..data_loader import Policy
 from ..logic import leaf
-from ..model import ClauseResult, Evidence, Missing, Need, Outcome
-from . import step_therapy
+from ..model import ClauseResult, Missing, Need, Outcome
+from . import covid, mis_c, step_therapy, table1_other
+from .common import diagnosis_evidence
 
 
-def diagnosis_evidence(d: Diagnosis) -> Evidence:
-    code = f"{d.code.system.rsplit('/', 1)[-1] if d.code.system else 'text'} {d.code.code or ''}".strip()
-    return Evidence(f"{d.text or d.code.label()} ({code})" + (" stated as the order's reason" if d.from_order else ""),
-                    d.source, d.code.code, d.onset.isoformat() if d.onset else None)
+@dataclass(frozen=True)
+class IndicationChoice:
+    key: str | None
+    diagnoses: tuple[Diagnosis, ...] = ()
+    qualified_only: bool = False        # only a qualified code (G03.1, L50.8, Q87.89, D47.2, M04.8) points to it
+    candidates: tuple[Diagnosis, ...] = field(default=())   # what was looked at when nothing was found
 
 
-def choose_indication(case: CaseFacts, policy: Policy) -> tuple[str | None, list[Diagnosis]]:
-    """The order's stated reason wins; otherwise the active, confirmed problem list. Ties: policy priority."""
+def choose_indication(case: CaseFacts, policy: Policy) -> IndicationChoice:
+    """The order's stated reason wins; otherwise the active, confirmed problem list. Ties: policy priority.
+
+    A qualified code alone (billing.icd10 "for NOMID only" ...) never establishes the indication: it is
+    returned with `qualified_only`, and initiation.1.c.i asks for the diagnosis to be documented.
+    """
     priority = policy.data["indication_priority"]
-    stated = [d for d in case.order.reasons if d.indications]
-    pool = stated or [d for d in case.patient.diagnoses if d.indications and d.active and d.confirmed]
-    if not pool:
-        return None, []
-    keys = {k for d in pool for k in d.indications}
-    for key in priority:
-        if key in keys:
-            return key, [d for d in pool if key in d.indications]
-    return None, []
+    active = [d for d in case.patient.diagnoses if d.active and d.confirmed]
+    for pool in ([d for d in case.order.reasons if d.indications], [d for d in active if d.indications]):
+        if pool:
+            keys = {k for d in pool for k in d.indications}
+            for key in priority:
+                if key in keys:
+                    return IndicationChoice(key, tuple(d for d in pool if key in d.indications))
+    for pool in ([d for d in case.order.reasons if d.qualified], [d for d in active if d.qualified]):
+        if pool:
+            keys = {k for d in pool for k in d.qualified}
+            for key in priority:
+                if key in keys:
+                    return IndicationChoice(key, tuple(d for d in pool if key in d.qualified), qualified_only=True)
+    listed = tuple(case.order.reasons) or tuple(d for d in case.patient.diagnoses if d.active)
+    return IndicationChoice(None, candidates=listed[:5])
 
 
-def table1(case: CaseFacts, policy: Policy, indication: str | None, diagnoses: list[Diagnosis]) -> ClauseResult:
+def _criteria(case: CaseFacts, policy: Policy, key: str, ev) -> ClauseResult:
+    spec = policy.indication(key)
+    kind = spec["criteria"]
+    if kind == "ra-step-therapy":
+        return step_therapy.ra(case, policy)
+    if kind == "diagnosis-only":
+        return leaf(spec["clause"], Outcome.MET, f"Diagnosis of {spec['label']} (diagnosis only).", ev)
+    if kind == "mis-c":
+        return mis_c.evaluate(case, policy, key)
+    if kind == "covid-19":
+        return covid.evaluate(case, policy, key)
+    if kind == "compendia":
+        return table1_other.evaluate(case, policy, key, ev)
+    raise ValueError(f"indication '{key}' has unknown criteria '{kind}' in policy {policy.id}@{policy.revision}")
+
+
+def table1(case: CaseFacts, policy: Policy, choice: IndicationChoice) -> ClauseResult:
     """initiation.1.c.i: the indication is in Table 1 and ALL its criteria are met."""
     cid = "initiation.1.c.i"
-    if indication is None:
-        listed = [d for d in case.order.reasons] or [d for d in case.patient.diagnoses if d.active]
+    if choice.key is None:
         return leaf(cid, Outcome.UNKNOWN,
                     "No Table 1 indication is stated on the order or found among active, confirmed conditions.",
-                    [diagnosis_evidence(d) for d in listed[:5]],
+                    [diagnosis_evidence(d) for d in choice.candidates],
                     [Missing("The diagnosis (ICD-10-CM) for which anakinra is prescribed", Need.CLINICAL_DOC)])
-    spec = policy.indication(indication)
-    ev = [diagnosis_evidence(d) for d in diagnoses]
-    from .table1_other import evaluate_indication  # the remaining indications (MIS-C, COVID-19, compendia)
-    if indication == "ra":
-        inner = step_therapy.ra(case, policy)
-    elif indication in ("nomid", "dira"):
-        inner = leaf(spec["clause"], Outcome.MET, f"Diagnosis of {spec['label']} (diagnosis only).", ev)
+    spec = policy.indication(choice.key)
+    ev = tuple(diagnosis_evidence(d) for d in choice.diagnoses)
+    if choice.qualified_only:
+        codes = ", ".join(sorted({d.code.code or "?" for d in choice.diagnoses}))
+        inner = leaf(spec["clause"], Outcome.UNKNOWN,
+                     f"{codes} supports {spec['label']} only when that diagnosis is documented; the chart does not "
+                     f"name it. " + policy.reading("qualified_icd10_codes"), ev,
+                     [Missing(f"Documentation of the diagnosis of {spec['label']} (the code {codes} alone does not "
+                              "establish it)", Need.CLINICAL_DOC)])
     else:
-        inner = evaluate_indication(case, policy, indication, ev)
-    return ClauseResult(cid, inner.outcome, tuple(ev), (), f"Indication: {spec['label']}.", "ALL", (inner,))
+        inner = _criteria(case, policy, choice.key, list(ev))
+    return ClauseResult(cid, inner.outcome, ev, (), f"Indication: {spec['label']}.", "ALL", (inner,))

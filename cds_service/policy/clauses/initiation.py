@@ -1,91 +1,128 @@
-"""Initiation criteria 1 to 3 (4 and 5 live in combination.py and dose.py)."""
+"""Initiation criteria 1 to 3 (4 and 5 live in combination.py and dose.py); 2 and 3 are reused by continuation."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from ...facts.model import CaseFacts, Diagnosis
+from ...facts.model import CaseFacts
 from ..data_loader import Policy
 from ..logic import all_of, any_of, leaf, one_of
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
-from .common import span_evidence
-from .indication import table1
+from .common import span_evidence, statement_evidence
+from .indication import IndicationChoice, table1
 
 
 def recent_anakinra(case: CaseFacts, policy: Policy) -> ClauseResult:
+    """initiation.1.a: anakinra dispensed or administered within the past 90 days; samples do not count."""
     cid = "initiation.1.a"
     days = policy.limit("recent_anakinra_days")
+    kinds = policy.data["recent_anakinra_kinds"]
     since = case.patient.as_of - timedelta(days=days)
     spans = [s for s in case.patient.medications if s.drug == "anakinra"]
-    counted = [s for s in spans if s.kind in ("dispense", "administration") and not s.is_sample
-               and ((s.end or s.start) is not None and (s.end or s.start) >= since)]
+
+    def recent(s) -> bool:
+        last = s.end or s.start
+        return last is not None and since <= last and (s.start is None or s.start <= case.patient.as_of)
+
+    counted = [s for s in spans if s.kind in kinds and not s.is_sample and recent(s)]
     samples = [s for s in spans if s.is_sample]
     if counted:
-        return leaf(cid, Outcome.MET, f"Anakinra dispensed or administered within the past {days} days.",
+        return leaf(cid, Outcome.MET, f"Anakinra {' or '.join(kinds)} within the past {days} days.",
                     [span_evidence(s) for s in counted])
-    other = [span_evidence(s, "not a dispense or administration record" if not s.is_sample else "samples do not count")
+    other = [span_evidence(s, "samples do not count" if s.is_sample else
+                           (f"not a {' or '.join(kinds)} record" if s.kind not in kinds else f"not within {days} days"))
              for s in spans]
-    if {"medicationDispenses", "medicationAdministrations"} & set(case.patient.unavailable):
+    unavailable = {"medicationDispenses", "medicationAdministrations"} & set(case.patient.unavailable)
+    if unavailable:
         return leaf(cid, Outcome.UNKNOWN, "Dispensing and administration history could not be read.", other,
                     [Missing(f"Anakinra dispensing history for the past {days} days", Need.CLINICAL_DOC)])
-    note = f"No anakinra dispensed or administered within the past {days} days"
+    note = f"No anakinra {' or '.join(kinds)} within the past {days} days"
     if samples:
         note += " (samples do not count)"
     return leaf(cid, Outcome.NOT_MET, note + ".", other)
 
 
 def prescriber_statement(case: CaseFacts, policy: Policy) -> ClauseResult:
+    """initiation.1.b: the prescriber states treatment within 90 days AND risk if therapy changes."""
+    cid = "initiation.1.b"
     days = policy.limit("recent_anakinra_days")
-    return leaf("initiation.1.b", Outcome.UNKNOWN,
-                f"No prescriber statement of anakinra treatment in the past {days} days with risk if therapy changes.",
-                missing=[Missing(f"Prescriber statement that the member was treated with anakinra (not samples) in the past "
-                                 f"{days} days and is at risk if therapy is changed", Need.ADMIN_DOC)])
+    treated = case.order.prescriber_statement.get("recent_anakinra")
+    at_risk = case.order.prescriber_statement.get("at_risk_if_changed")
+    ev = [statement_evidence(s) for s in (treated, at_risk) if s is not None]
+    if treated is not None and at_risk is not None:
+        return leaf(cid, Outcome.MET, f"The prescriber states anakinra treatment within the past {days} days and a "
+                                      "risk if therapy is changed.", ev)
+    lacking = [what for what, s in ((f"anakinra treatment (not samples) in the past {days} days", treated),
+                                    ("the member is at risk if therapy is changed", at_risk)) if s is None]
+    return leaf(cid, Outcome.UNKNOWN, "No prescriber statement that " + " and that ".join(lacking) + ".", ev,
+                [Missing(f"Prescriber statement that the member was treated with anakinra (not samples) in the past "
+                         f"{days} days and is at risk if therapy is changed", Need.ADMIN_DOC)])
 
 
 def age_rule(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseResult:
+    """initiation.1.c.ii: for an FDA-approved indication, the age within labeling (I) or the prescriber's support (II).
+
+    COVID-19 (EUA): the authorization's adult age is checked the same way (readings.eua_age)."""
     cid = "initiation.1.c.ii"
     if indication is None:
         return leaf(cid, Outcome.UNKNOWN, "The indication is not established.")
     spec = policy.indication(indication)
-    if not spec.get("fda_labeled"):
+    if not (spec.get("fda_labeled") or spec.get("eua")):
         return leaf(cid, Outcome.NOT_APPLICABLE, f"{spec['label']} is not an FDA-approved indication.")
     min_age = spec.get("min_age_years")
+    basis = spec.get("age_basis", "FDA labeling")
     age = case.patient.age_years
     birth = case.patient.birth_date
-    ev = [Evidence(f"age {age} at {case.patient.as_of.isoformat()}", case.patient.reference,
+    ev = [Evidence(f"age {age} on {case.patient.as_of.isoformat()} (the order date)", case.patient.reference,
                    str(age), birth.isoformat() if birth else None)] if age is not None else []
     if min_age is None:
-        first = leaf(cid + ".I", Outcome.MET, f"FDA labeling for {spec['label']} has no age limit.", ev)
+        first = leaf(cid + ".I", Outcome.MET, f"{spec['label']}: {basis}.", ev)
     elif age is None:
         first = leaf(cid + ".I", Outcome.UNKNOWN, "Date of birth unknown.", missing=[
             Missing("The member's date of birth", Need.INFO, "OTH")])
     elif age >= min_age:
-        first = leaf(cid + ".I", Outcome.MET, f"Age {age} is within FDA labeling ({min_age} or older).", ev)
+        first = leaf(cid + ".I", Outcome.MET, f"Age {age}: within {basis}.", ev)
     else:
-        first = leaf(cid + ".I", Outcome.NOT_MET, f"Age {age} is below the FDA-labeled {min_age} years.", ev)
+        first = leaf(cid + ".I", Outcome.NOT_MET, f"Age {age}: below {min_age} years, outside {basis}.", ev)
+    stated = case.order.prescriber_statement.get("age_support")
     if first.outcome is Outcome.MET:
         second = leaf(cid + ".II", Outcome.NOT_APPLICABLE, "Not needed: age within labeling.")
+    elif stated is not None:
+        second = leaf(cid + ".II", Outcome.MET, "The prescriber supports use at this age.", [statement_evidence(stated)])
     else:
         second = leaf(cid + ".II", Outcome.UNKNOWN, "No prescriber information supporting use at this age.",
                       missing=[Missing(f"Prescriber information supporting anakinra for {spec['label']} at age "
                                        f"{age if age is not None else 'unknown'}", Need.ADMIN_DOC)])
-    return any_of(cid, (first, second), "EITHER I or II (FDA-approved indication).")
+    note = "EITHER I or II (FDA-approved indication)."
+    if spec.get("eua") and not spec.get("fda_labeled"):
+        note = "EITHER I or II. " + policy.reading("eua_age")
+    return any_of(cid, (first, second), note)
 
 
-def treatment_history(case: CaseFacts, policy: Policy, indication: str | None,
-                      diagnoses: list[Diagnosis]) -> ClauseResult:
+def treatment_history(case: CaseFacts, policy: Policy, choice: IndicationChoice) -> ClauseResult:
+    """initiation.1: ONE of a (recent anakinra), b (prescriber statement), c (Table 1 and age)."""
     a = recent_anakinra(case, policy)
-    c = all_of("initiation.1.c", (table1(case, policy, indication, diagnoses), age_rule(case, policy, indication)),
+    c = all_of("initiation.1.c", (table1(case, policy, choice), age_rule(case, policy, choice.key)),
                "BOTH i and ii.")
     b = prescriber_statement(case, policy)
-    if a.outcome is Outcome.MET or c.outcome is Outcome.MET:
-        b = leaf("initiation.1.b", Outcome.NOT_APPLICABLE, "Not needed: 1.a or 1.c is met.")
+    if b.outcome is not Outcome.MET and (a.outcome is Outcome.MET or c.outcome is Outcome.MET):
+        b = leaf("initiation.1.b", Outcome.NOT_APPLICABLE, "Not needed: 1.a or 1.c is met.", b.evidence)
+    elif (b.outcome is Outcome.UNKNOWN and c.outcome is Outcome.UNKNOWN
+          and not any(s.drug == "anakinra" for s in case.patient.medications)):
+        # Ask for the documentation of 1.c, not for a statement about anakinra use the chart never shows.
+        b = leaf("initiation.1.b", Outcome.UNKNOWN, b.note + " Not requested: no anakinra use is recorded, and "
+                 "the documentation for 1.c is requested instead.", b.evidence)
     return one_of("initiation.1", (a, b, c), "ONE of a, b, c.")
 
 
 def specialist(case: CaseFacts, policy: Policy, indication: str | None, clause_id: str = "initiation.2") -> ClauseResult:
+    """initiation.2 / continuation.3: a specialist prescriber (PractitionerRole specialty), or a consultation."""
     p = case.patient.prescriber
-    ev = [Evidence("prescriber specialties: " + (", ".join(sorted(p.specialties)) or "none recorded"), p.source)]
+    ev = [Evidence("prescriber specialties: " + (", ".join(sorted(p.specialties)) or "none recorded"), p.source,
+                   ", ".join(c.code for c in p.codes if c.code) or None)]
+    consult = case.order.prescriber_statement.get("specialist_consult")
+    if consult is not None:
+        ev.append(statement_evidence(consult))
     if indication is None:
         return leaf(clause_id, Outcome.UNKNOWN, "The indication (and so the specialty needed) is not established.", ev,
                     [Missing("The diagnosis for this order", Need.CLINICAL_DOC)])
@@ -93,6 +130,8 @@ def specialist(case: CaseFacts, policy: Policy, indication: str | None, clause_i
     label = policy.indication(indication)["label"]
     if p.specialties & wanted:
         return leaf(clause_id, Outcome.MET, f"Prescriber specialty matches {label}.", ev)
+    if consult is not None:
+        return leaf(clause_id, Outcome.MET, f"The prescriber states a specialist consultation for {label}.", ev)
     return leaf(clause_id, Outcome.UNKNOWN,
                 f"The prescriber is not recorded as a specialist for {label}"
                 + ("" if p.known else " (no PractitionerRole found for the prescriber)") + "; a consultation may apply.",
@@ -101,20 +140,34 @@ def specialist(case: CaseFacts, policy: Policy, indication: str | None, clause_i
 
 
 def contraindication(case: CaseFacts, policy: Policy) -> ClauseResult:
-    hits = [a for a in case.patient.allergies
-            if a.substance in ("anakinra", "ecoli-protein") and a.active and not a.refuted]
-    if hits:
-        return leaf("precautions.contraindication", Outcome.NOT_MET,
-                    "Known hypersensitivity to anakinra or E. coli-derived proteins.",
-                    [Evidence(f"{a.kind}: {a.label}" + (f" ({', '.join(a.reactions)})" if a.reactions else ""), a.source,
-                              a.criticality) for a in hits])
+    """precautions.contraindication: known hypersensitivity to E. coli-derived proteins, anakinra or an inactive
+    ingredient (coded or named allergens). An unconfirmed entry asks for clarification instead of denying."""
+    cid = "precautions.contraindication"
+    substances = set(policy.data["contraindication_substances"])
+    relevant = [a for a in case.patient.allergies if a.substance in substances and a.active and not a.refuted]
+
+    def ev(a) -> Evidence:
+        status = " (unconfirmed)" if a.unconfirmed else ""
+        return Evidence(f"{a.kind} to {a.label}{status}" + (f": {', '.join(a.reactions)}" if a.reactions else ""),
+                        a.source, a.criticality)
+
+    confirmed = [a for a in relevant if not a.unconfirmed]
+    if confirmed:
+        return leaf(cid, Outcome.NOT_MET, "Known hypersensitivity to anakinra, an inactive ingredient or E. coli-derived "
+                                          "proteins.", [ev(a) for a in relevant])
+    if relevant:
+        return leaf(cid, Outcome.UNKNOWN, "An unconfirmed hypersensitivity to anakinra, an inactive ingredient or "
+                                          "E. coli-derived proteins is recorded.", [ev(a) for a in relevant],
+                    [Missing("Clarification of the unconfirmed hypersensitivity entry (anakinra, inactive ingredients, "
+                             "E. coli-derived proteins)", Need.CLINICAL_DOC)])
     if "allergies" in case.patient.unavailable:
-        return leaf("precautions.contraindication", Outcome.UNKNOWN, "The allergy list could not be read.",
+        return leaf(cid, Outcome.UNKNOWN, "The allergy list could not be read.",
                     missing=[Missing("The member's allergy list", Need.CLINICAL_DOC)])
-    return leaf("precautions.contraindication", Outcome.MET,
+    return leaf(cid, Outcome.MET,
                 "No hypersensitivity to anakinra, its inactive ingredients or E. coli-derived proteins recorded.")
 
 
 def no_contraindication(case: CaseFacts, policy: Policy, clause_id: str = "initiation.3") -> ClauseResult:
+    """initiation.3 / continuation.4: no FDA-labeled contraindication (precautions.contraindication)."""
     inner = contraindication(case, policy)
     return ClauseResult(clause_id, inner.outcome, inner.evidence, (), inner.note, "ALL", (inner,))

@@ -10,10 +10,15 @@ from ..model import ClauseResult, Evidence, Outcome
 CLAUSE = "position.site-of-care"
 
 
+def inpatient_indication(policy: Policy, indication: str | None) -> bool:
+    """COVID-19 and MIS-C require a hospitalised member (policy data `site_of_care.inpatient_indications`)."""
+    return indication in policy.section("site_of_care")["inpatient_indications"]
+
+
 def evaluate(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseResult:
     setting = case.order.setting
     ev = tuple(Evidence(r, case.order.reference) for r in setting.reasons)
-    if indication in ("covid-19", "mis-c"):
+    if inpatient_indication(policy, indication):
         return leaf(CLAUSE, Outcome.NOT_APPLICABLE, policy.reading("site_of_care_vs_inpatient_indications"), ev)
     if setting.provider_administered:
         return leaf(CLAUSE, Outcome.NOT_MET,

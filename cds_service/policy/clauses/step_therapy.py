@@ -12,9 +12,11 @@ from .common import lasted_months, span_evidence
 
 
 def _intolerances(case: CaseFacts, match) -> list[tuple[str, Evidence]]:
+    """Intolerance or hypersensitivity: an AllergyIntolerance, or a medication stopped for an adverse reaction.
+    An intolerance of the route only (needles, injections) does not count (table1.ra.2.d)."""
     out = []
     for a in case.patient.allergies:
-        if a.refuted or not a.active:
+        if a.refuted or not a.active or a.route_only:
             continue
         key = match(a)
         if key:
@@ -50,7 +52,7 @@ def _trials(spans: list[TherapySpan], key_of, months: int, as_of) -> dict[str, T
             t.adequate_trial = True
         elif lasted is False and t.adequate_trial is None:
             t.adequate_trial = False
-        if s.stopped_reason == "ineffective":
+        if s.stopped_reason == "ineffective" or s.response == "no-benefit":
             t.inadequate_response = True
         t.evidence.append(span_evidence(s))
     return out
@@ -99,8 +101,9 @@ def ra_conventional(case: CaseFacts, policy: Policy) -> ClauseResult:
     d = leaf("table1.ra.1.d", Outcome.UNKNOWN, "A contraindication to all four conventional agents is not recorded.",
              missing=[Missing("Documentation of an FDA-labeled contraindication to methotrexate, hydroxychloroquine, "
                               "leflunomide and sulfasalazine (only if none was tried)", Need.CLINICAL_DOC)])
-    bio = [s for s in meds if "biologic" in s.classes and s.drug != "anakinra" or "jak" in s.classes]
-    bio = [s for s in bio if ("ra-biologic" in s.classes or "tnf" in s.classes or s.drug in ("upadacitinib", "tofacitinib", "baricitinib"))]
+    ra_bio = policy.section("ra_biologic")
+    bio = [s for s in meds if s.drug != "anakinra" and not s.is_sample and s.kind != "draft"
+           and (s.classes & set(ra_bio["classes"]) or s.drug in ra_bio["drugs"])]
     e = leaf("table1.ra.1.e", Outcome.MET if bio else Outcome.NOT_MET,
              "Medication history shows another biologic or targeted agent labeled for RA." if bio
              else "No other biologic immunomodulator labeled for RA in the medication history.",
@@ -109,6 +112,17 @@ def ra_conventional(case: CaseFacts, policy: Policy) -> ClauseResult:
         d = leaf("table1.ra.1.d", Outcome.NOT_APPLICABLE, "Not needed: another option is met.")
     del mtx
     return one_of("table1.ra.1", (a, b, c, d, e), "ONE of a to e.")
+
+
+def preferred_list(case: CaseFacts, policy: Policy) -> ClauseResult:
+    """table1.ra.preferred: the list of preferred products (a definition), with what the chart shows for each.
+
+    Always MET: it is the list ra.2 counts against, shown so the explanation names every product once."""
+    status = preferred_status(case, policy)
+    ev = [Evidence(f"{label}: {how}", None, how) for label, how in status.values()]
+    return leaf("table1.ra.preferred", Outcome.MET,
+                "The preferred RA products (each counted once, however many orders or records): "
+                + ", ".join(label for label, _ in status.values()) + ".", ev)
 
 
 def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
@@ -129,13 +143,13 @@ def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
 
     summary = f"Inadequate response (>= {months} months): {name(failed)}. Intolerance or hypersensitivity: {name(intolerant)}."
     a = leaf("table1.ra.2.a", Outcome.MET if nf >= 3 else Outcome.NOT_MET,
-             f"{nf} of 3 preferred products with inadequate response.", ev_failed)
+             f"{nf} preferred product(s) with inadequate response (3 needed).", ev_failed)
     b = leaf("table1.ra.2.b", Outcome.MET if nf >= 2 and ni >= 1 else Outcome.NOT_MET,
-             f"{nf} of 2 with inadequate response and {ni} of 1 with intolerance.", ev_failed + ev_intol)
+             f"{nf} with inadequate response (2 needed) and {ni} other with intolerance (1 needed).", ev_failed + ev_intol)
     c = leaf("table1.ra.2.c", Outcome.MET if nf >= 1 and ni >= 2 else Outcome.NOT_MET,
-             f"{nf} of 1 with inadequate response and {ni} of 2 with intolerance.", ev_failed + ev_intol)
+             f"{nf} with inadequate response (1 needed) and {ni} other with intolerance (2 needed).", ev_failed + ev_intol)
     d = leaf("table1.ra.2.d", Outcome.MET if ni >= 3 else Outcome.NOT_MET,
-             f"{ni} of 3 preferred products with intolerance or hypersensitivity.", ev_intol)
+             f"{ni} preferred product(s) with intolerance or hypersensitivity (3 needed).", ev_intol)
     doc_needed = []
     for k in undocumented:
         t = trials[k]
@@ -157,7 +171,8 @@ def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
 
 
 def ra(case: CaseFacts, policy: Policy) -> ClauseResult:
-    return all_of("table1.ra", (ra_conventional(case, policy), ra_preferred(case, policy)), "BOTH ra.1 and ra.2.")
+    return all_of("table1.ra", (ra_conventional(case, policy), ra_preferred(case, policy), preferred_list(case, policy)),
+                  "BOTH ra.1 and ra.2 (against the preferred list).")
 
 
 def preferred_status(case: CaseFacts, policy: Policy) -> dict:

@@ -1,4 +1,4 @@
-"""Table 1 criteria for MIS-C, COVID-19 (EUA) and the other compendia-supported indications."""
+"""table1.other: another FDA-labeled indication, or one supported by DrugDex 1/2a, AHFS or NCCN 1/2a."""
 
 from __future__ import annotations
 
@@ -8,11 +8,21 @@ from ..logic import leaf
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
 
 
-def evaluate_indication(case: CaseFacts, policy: Policy, indication: str, ev: list[Evidence]) -> ClauseResult:
+def evaluate(case: CaseFacts, policy: Policy, indication: str, ev: list[Evidence]) -> ClauseResult:
+    """The indication table says which indications the allowed compendia support (`compendia: true`).
+
+    Where the support is for a particular use only (NCCN: a line of therapy or a refractory setting,
+    `compendia_use` in the data), the diagnosis alone does not show it: the use is asked for.
+    """
     spec = policy.indication(indication)
-    if spec["clause"] == "table1.other":
-        return leaf("table1.other", Outcome.MET,
+    cid = spec["clause"]
+    if not (spec.get("compendia") or spec.get("fda_labeled")):
+        return leaf(cid, Outcome.NOT_MET, f"{spec['label']} is neither FDA-labeled nor compendia-supported.", ev)
+    use = spec.get("compendia_use")
+    if not use:
+        return leaf(cid, Outcome.MET,
                     f"{spec['label']} is supported by the allowed compendia (AHFS, DrugDex 1/2a, NCCN 1/2a).", ev)
-    # MIS-C and COVID-19 criteria: evaluated in full by the policy issue; until then documentation is required.
-    return leaf(spec["clause"], Outcome.UNKNOWN, f"The criteria for {spec['label']} need documentation.", ev,
-                [Missing(f"Documentation of each criterion for {spec['label']}", Need.CLINICAL_DOC)])
+    return leaf(cid, Outcome.UNKNOWN,
+                f"{spec['label']} is compendia-supported for a particular use only: {use}.", ev,
+                [Missing(f"Chart notes showing the compendia-supported use for {spec['label']}: {use}",
+                         Need.CLINICAL_DOC)])

@@ -1,0 +1,54 @@
+"""precautions.serious-infections: do not initiate with an active infection; in RA, stop for a serious infection.
+
+How an active infection is detected (facts layer, terminology `condition_kinds.infection`): an active,
+non-refuted Condition (or the order's reason) coded in ICD-10-CM chapter 1 (A00-B99, without sequelae and
+agent-only codes), COVID-19 (U07.1), pneumonia (J12-J18), cellulitis/abscess, severe sepsis, or named
+sepsis / bacteremia / pneumonia / cellulitis / abscess / tuberculosis / endocarditis / pyelonephritis.
+The indication itself is excluded (policy data `serious_infection.exclude_kinds_for_indication`): COVID-19
+and its pneumonia for the COVID-19 EUA, SARS-CoV-2 for MIS-C.
+"""
+
+from __future__ import annotations
+
+from ...facts.model import CaseFacts
+from ..data_loader import Policy
+from ..logic import leaf
+from ..model import ClauseResult, Missing, Need, Outcome
+from .common import diagnosis_evidence
+
+CLAUSE = "precautions.serious-infections"
+
+
+def active_infections(case: CaseFacts, policy: Policy, indication: str | None):
+    cfg = policy.section("serious_infection")
+    kinds = set(cfg["kinds"])
+    excluded = set(cfg["exclude_kinds_for_indication"].get(indication or "", []))
+    seen, out = set(), []
+    for d in (*case.order.reasons, *case.patient.diagnoses):
+        if not d.active or not (d.kinds & kinds) or d.kinds & excluded:
+            continue
+        if indication and indication in d.indications:
+            continue
+        if d.source not in seen:
+            seen.add(d.source)
+            out.append(d)
+    return out
+
+
+def evaluate(case: CaseFacts, policy: Policy, indication: str | None, pathway: str) -> ClauseResult:
+    found = active_infections(case, policy, indication)
+    ev = [diagnosis_evidence(d) for d in found]
+    if found:
+        if pathway == "continuation" and indication in policy.section("serious_infection")["continuation_weigh_indications"]:
+            return leaf(CLAUSE, Outcome.NOT_APPLICABLE,
+                        "Active infection recorded. In NOMID and DIRA the risk of a disease flare when stopping is "
+                        "weighed against the risk of continued treatment (prescriber's judgement).", ev)
+        if pathway == "continuation":
+            return leaf(CLAUSE, Outcome.NOT_MET, "Active infection recorded: the label says to discontinue anakinra in RA "
+                                                 "if a serious infection develops.", ev)
+        return leaf(CLAUSE, Outcome.NOT_MET, "Active infection recorded: do not initiate anakinra in a person with an "
+                                             "active infection.", ev)
+    if "conditions" in case.patient.unavailable:
+        return leaf(CLAUSE, Outcome.UNKNOWN, "The problem list could not be read.", (),
+                    [Missing("The member's active problems (to rule out an active infection)", Need.CLINICAL_DOC)])
+    return leaf(CLAUSE, Outcome.MET, "No active infection on the problem list or the order.")
