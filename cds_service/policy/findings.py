@@ -151,16 +151,19 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
             "inadequate response", "intolerance or hypersensitivity")]
         conv = "met" if ra1 and ra1.outcome is Outcome.MET else (
             "not documented" if ra1 and ra1.outcome is Outcome.UNKNOWN else "not met")
-        hard = ra2 is not None and not any(n.outcome is Outcome.MET for n in ra2.children[:4])
+        counts = {k: v for k, v in policy.section("ra_preferred_counts").items() if not k.startswith("_")}
+        count_ids = {f"table1.ra.2.{k}" for k in counts}
+        hard = ra2 is not None and not any(n.outcome is Outcome.MET for n in ra2.children if n.clause_id in count_ids)
         months = policy.limit("min_trial_months")
-        summary = ("Step therapy not met: document 3 preferred RA products tried (e.g. Humira, Enbrel, Xeljanz) or "
-                   "request an exemption." if hard else
+        most = max(v.get("inadequate_response", 0) for v in counts.values())
+        summary = (f"Step therapy not met: document {most} preferred RA products tried (e.g. Humira, Enbrel, Xeljanz) "
+                   "or request an exemption." if hard else
                    "Step therapy for RA needs documentation before Kineret can be approved.")
         detail = (
             f"{order} for rheumatoid arthritis requires step therapy (Table 1).\n\n"
             f"**Step 1, a conventional agent (methotrexate, hydroxychloroquine, leflunomide or sulfasalazine) for at "
             f"least {months} months, an intolerance, or prior RA biologic: {conv}.** {ra1.note if ra1 else ''}\n\n"
-            f"**Step 2, preferred products (three with inadequate response after {months} months each, or the "
+            f"**Step 2, preferred products ({most} with inadequate response after {months} months each, or the "
             f"intolerance combinations):** {ra2.note if ra2 else ''}\n\nDocumented:\n" + ("\n".join(done) or "- none") +
             "\n\nNot documented:\n" + ("\n".join(todo) or "- none") +
             f"\n\n{policy.data['step_therapy_exemption']} (program.step-therapy-exemption)")

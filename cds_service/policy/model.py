@@ -101,8 +101,11 @@ class ClauseResult:
             yield from child.pending()
 
     def blocking(self):
-        """The NOT_MET leaves that make this node fail or keep it open: every child of an ALL, but under an
-        ANY / ONE that is still UNKNOWN only the open alternatives (a failed alternative blocks nothing)."""
+        """The NOT_MET leaves that make this node fail or keep it open.
+
+        Every child of an ALL counts. Under an ANY / ONE that is still UNKNOWN, a failed alternative that is a
+        single leaf ("no anakinra in the past 90 days") only says that route is closed and is left out, while a
+        failed composite alternative (1.c: Table 1 and age) keeps the reasons it failed."""
         if self.outcome in (Outcome.MET, Outcome.NOT_APPLICABLE):
             return
         if not self.children:
@@ -111,7 +114,8 @@ class ClauseResult:
             return
         alternatives = self.combinator in ("ANY", "ONE")
         for child in self.children:
-            if alternatives and self.outcome is Outcome.UNKNOWN and child.outcome is not Outcome.UNKNOWN:
+            if alternatives and self.outcome is Outcome.UNKNOWN and child.outcome is Outcome.NOT_MET \
+                    and not child.children:
                 continue
             yield from child.blocking()
 

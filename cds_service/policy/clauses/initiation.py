@@ -107,7 +107,7 @@ def treatment_history(case: CaseFacts, policy: Policy, choice: IndicationChoice)
     b = prescriber_statement(case, policy)
     if b.outcome is not Outcome.MET and (a.outcome is Outcome.MET or c.outcome is Outcome.MET):
         b = leaf("initiation.1.b", Outcome.NOT_APPLICABLE, "Not needed: 1.a or 1.c is met.", b.evidence)
-    elif (b.outcome is Outcome.UNKNOWN and c.outcome is Outcome.UNKNOWN
+    elif (b.outcome is Outcome.UNKNOWN and c.outcome is Outcome.UNKNOWN and not b.evidence
           and not any(s.drug == "anakinra" for s in case.patient.medications)):
         # Ask for the documentation of 1.c, not for a statement about anakinra use the chart never shows.
         b = leaf("initiation.1.b", Outcome.UNKNOWN, b.note + " Not requested: no anakinra use is recorded, and "

@@ -142,14 +142,17 @@ def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
         return ", ".join(labels[k] for k in keys) or "none"
 
     summary = f"Inadequate response (>= {months} months): {name(failed)}. Intolerance or hypersensitivity: {name(intolerant)}."
-    a = leaf("table1.ra.2.a", Outcome.MET if nf >= 3 else Outcome.NOT_MET,
-             f"{nf} preferred product(s) with inadequate response (3 needed).", ev_failed)
-    b = leaf("table1.ra.2.b", Outcome.MET if nf >= 2 and ni >= 1 else Outcome.NOT_MET,
-             f"{nf} with inadequate response (2 needed) and {ni} other with intolerance (1 needed).", ev_failed + ev_intol)
-    c = leaf("table1.ra.2.c", Outcome.MET if nf >= 1 and ni >= 2 else Outcome.NOT_MET,
-             f"{nf} with inadequate response (1 needed) and {ni} other with intolerance (2 needed).", ev_failed + ev_intol)
-    d = leaf("table1.ra.2.d", Outcome.MET if ni >= 3 else Outcome.NOT_MET,
-             f"{ni} preferred product(s) with intolerance or hypersensitivity (3 needed).", ev_intol)
+    options = []
+    for letter, need in policy.section("ra_preferred_counts").items():
+        if letter.startswith("_"):
+            continue
+        want_f, want_i = need.get("inadequate_response", 0), need.get("intolerance", 0)
+        ok = nf >= want_f and ni >= want_i
+        parts = [f"{nf} with inadequate response ({want_f} needed)"] if want_f else []
+        parts += [f"{ni} {'other ' if want_f else ''}with intolerance or hypersensitivity ({want_i} needed)"] if want_i else []
+        ev = (ev_failed if want_f else []) + (ev_intol if want_i else [])
+        options.append(leaf(f"table1.ra.2.{letter}", Outcome.MET if ok else Outcome.NOT_MET,
+                            "Preferred products: " + " and ".join(parts) + ".", ev))
     doc_needed = []
     for k in undocumented:
         t = trials[k]
@@ -163,11 +166,11 @@ def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
              "Not recorded that all preferred products are clinically inappropriate with a complete list of those tried.",
              missing=[Missing("Prescriber statement that all preferred products are clinically inappropriate, with the "
                               "complete list of preferred products tried", Need.ADMIN_DOC)] + doc_needed)
-    if any(x.outcome is Outcome.MET for x in (a, b, c, d)):
+    if any(x.outcome is Outcome.MET for x in options):
         na = "Not needed: another option is met."
         e = leaf("table1.ra.2.e", Outcome.NOT_APPLICABLE, na)
         f = leaf("table1.ra.2.f", Outcome.NOT_APPLICABLE, na)
-    return any_of("table1.ra.2", (a, b, c, d, e, f), summary)
+    return any_of("table1.ra.2", (*options, e, f), summary)
 
 
 def ra(case: CaseFacts, policy: Policy) -> ClauseResult:

@@ -1,0 +1,121 @@
+"""table1.ra: every sub-clause of both steps, and the preferred list (each product counted once)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.policy.builders import (M, NA, NM, U, ago, allergy, case, decide, failed, mtx_failed, node, outcome,
+                                   preferred_failed, span)
+
+THREE = (preferred_failed("humira", ended_months_ago=14), preferred_failed("enbrel", ended_months_ago=8),
+         preferred_failed("xeljanz", ended_months_ago=1))
+
+
+def ra(meds, allergies=()):
+    return decide(case(medications=meds, allergies=allergies))
+
+
+@pytest.mark.parametrize("meds, expected", [
+    ((mtx_failed(),), M),
+    ((failed("methotrexate", ("csdmard",), months=2),), NM),                      # under 3 months
+    ((span("methotrexate", classes=("csdmard",), start=ago(months=8), end=ago(months=1)),), U),   # no response noted
+    ((span("methotrexate", classes=("csdmard",)),), U),                            # dates unknown
+    ((mtx_failed(sample=True),), NM),                                              # samples are not a trial
+    ((), NM),
+])
+def test_ra_1a_methotrexate(meds, expected):
+    assert node(ra(meds + THREE), "table1.ra.1.a").outcome is expected
+
+
+@pytest.mark.parametrize("drug, expected", [("hydroxychloroquine", M), ("leflunomide", M), ("sulfasalazine", M),
+                                            ("azathioprine", NM)])
+def test_ra_1b_other_conventional(drug, expected):
+    assert node(ra((failed(drug, ("csdmard",), months=4),) + THREE), "table1.ra.1.b").outcome is expected
+
+
+@pytest.mark.parametrize("meds, allergies, expected", [
+    ((), (allergy("methotrexate", kind="intolerance"),), M),
+    ((span("sulfasalazine", classes=("csdmard",), start=ago(200), end=ago(180), stopped="adverse"),), (), M),
+    ((span("sulfasalazine", classes=("csdmard",), start=ago(200), end=ago(180), stopped="route"),), (), NM),
+    ((), (allergy("methotrexate", refuted=True),), NM),
+    ((), (), NM),
+])
+def test_ra_1c_intolerance(meds, allergies, expected):
+    assert node(ra(meds + THREE, allergies), "table1.ra.1.c").outcome is expected
+
+
+def test_ra_1d_contraindication_is_asked_only_when_nothing_else_met():
+    assert node(ra((mtx_failed(),) + THREE), "table1.ra.1.d").outcome is NA
+    d = ra(THREE[:0])
+    n = node(d, "table1.ra.1.d")
+    assert n.outcome is U and n.missing
+
+
+@pytest.mark.parametrize("meds, expected", [
+    ((failed("abatacept", ("biologic", "ra-biologic")),), M),
+    ((failed("baricitinib", ("jak",)),), M),
+    ((failed("secukinumab", ("biologic",)),), NM),     # a biologic, but not labeled for RA
+    ((), NM),
+])
+def test_ra_1e_prior_ra_biologic(meds, expected):
+    assert node(ra(meds), "table1.ra.1.e").outcome is expected
+
+
+def test_ra_1e_counts_a_prior_preferred_tnf():
+    assert node(ra(THREE), "table1.ra.1.e").outcome is M
+
+
+@pytest.mark.parametrize("meds, allergies, a, b, c, d", [
+    (THREE, (), M, NM, NM, NM),
+    (THREE[:2], (allergy("tofacitinib", preferred="xeljanz"),), NM, M, NM, NM),
+    (THREE[:1], (allergy("etanercept", preferred="enbrel"), allergy("tofacitinib", preferred="xeljanz")), NM, NM, M, NM),
+    ((), (allergy("adalimumab", preferred="humira"), allergy("etanercept", preferred="enbrel"),
+          allergy("tofacitinib", preferred="xeljanz")), NM, NM, NM, M),
+    # an intolerance of needles is not an intolerance of the drug
+    ((), (allergy("adalimumab", preferred="humira", route_only=True), allergy("etanercept", preferred="enbrel"),
+          allergy("tofacitinib", preferred="xeljanz")), NM, NM, NM, NM),
+])
+def test_ra_2_a_to_d(meds, allergies, a, b, c, d):
+    dec = ra((mtx_failed(),) + tuple(meds), allergies)
+    got = [node(dec, f"table1.ra.2.{x}").outcome for x in "abcd"]
+    assert got == [a, b, c, d]
+
+
+def test_ra_2_each_preferred_product_counted_once():
+    # Humira recorded four times (statement, request, two dispenses) is still one product
+    humira = [preferred_failed("humira", ended_months_ago=m) for m in (14, 13, 12, 11)]
+    dec = ra((mtx_failed(), *humira, preferred_failed("enbrel")))
+    assert node(dec, "table1.ra.2.a").outcome is NM
+    assert "2 with inadequate response (3 needed)" in node(dec, "table1.ra.2.a").note
+
+
+def test_ra_2_e_f_documentation_when_not_enough_products():
+    dec = ra((mtx_failed(), preferred_failed("humira")))
+    assert node(dec, "table1.ra.2.e").outcome is U
+    f = node(dec, "table1.ra.2.f")
+    assert f.outcome is U and any(m.need.value == "admin" for m in f.missing)
+    assert node(dec, "table1.ra.2").outcome is U
+    assert dec.determination.value == "conditional"
+    card = next(x for x in dec.findings if x.kind == "step-therapy")
+    assert "program.step-therapy-exemption" in card.clause_ids
+    assert "627.42393" in card.detail
+
+
+def test_ra_2_e_f_not_applicable_once_met():
+    dec = ra((mtx_failed(),) + THREE)
+    assert node(dec, "table1.ra.2.e").outcome is NA and node(dec, "table1.ra.2.f").outcome is NA
+
+
+def test_ra_preferred_lists_every_product_with_its_status():
+    n = node(ra((mtx_failed(), preferred_failed("humira"))), "table1.ra.preferred")
+    assert n.outcome is M
+    statuses = {e.description.split(":")[0]: e.value for e in n.evidence}
+    assert statuses["Humira (adalimumab)"] == "inadequate response"
+    assert statuses["Rinvoq (upadacitinib)"] == "not tried"
+    assert len(n.evidence) == 8
+
+
+def test_ra_both_steps():
+    assert outcome(case(), "table1.ra") is M
+    assert outcome(case(medications=THREE), "table1.ra") is M     # ra.1 via prior RA biologic (1.e)
+    assert outcome(case(medications=(mtx_failed(),)), "table1.ra") is U
