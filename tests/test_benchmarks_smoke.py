@@ -1,0 +1,138 @@
+"""The load benchmark's machinery on a very short setting (benchmarks/README.md).
+
+Only the shape of the JSON report and the benchmark's own logic are checked, never a timing:
+the figures of a 0.5 s run on a shared machine mean nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from benchmarks import chart
+from benchmarks.load import TARGETS, evaluate_targets, main
+from benchmarks.loadgen import PhaseResult, percentile, summarize
+
+TINY = ["--duration", "0.5", "--rounds", "1", "--clients", "1", "--warmup", "0.2", "--iterations", "3",
+        "--nofetch-duration", "0.5", "--starts", "1", "--quiet"]
+STATS_KEYS = {"clients", "duration_s", "requests", "ok", "errors", "throughput_rps", "p50_ms", "p95_ms", "p99_ms",
+              "max_ms", "server_cpu_ms_per_request", "client_cpu_ms_per_request"}
+
+
+def _only_report(out_dir) -> dict:
+    files = list(out_dir.glob("*.json"))
+    assert len(files) == 1, files
+    return json.loads(files[0].read_text())
+
+
+def _check_common_shape(report: dict) -> None:
+    assert report["schema"] == "anakinra-cds-load-benchmark/1"
+    assert report["workloads"]["large-chart"]["resources"]["total"] >= 40
+    for wname in ("large-chart", "fixture-mix"):
+        res = report["full_prefetch"][wname]
+        for target in ("service", "baseline"):
+            assert STATS_KEYS <= res[target].keys()
+            assert res[target]["requests"] > 0
+            assert res[target]["errors"] == 0, res[target]["error_statuses"]   # every call answered 200
+        assert set(res["ratios_service_over_baseline"]) == {"throughput", "p50", "p95", "p99", "server_cpu_per_request"}
+    ip = report["in_process"]
+    assert {"parse_ms", "decision_ms", "validation_ms", "validation_share", "validation_calls"} <= ip["large_chart"].keys()
+    assert ip["large_chart"]["validation_calls"] >= 1                       # the timer really wrapped validation
+    assert len(ip["per_fixture"]) == len(report["workloads"]["fixture-mix"]["requests"])
+    assert ip["flask_path_large_chart"]["profile_top_own_time"]
+    assert len({w["pid"] for w in report["memory"]["service_workers"]}) == 2  # -w 2
+    assert all(w["rss_mb"] > 0 for w in report["memory"]["service_workers"])
+    assert len(report["startup"]["service_first_answer_s"]) == 1
+    names = [t["name"] for t in report["targets"]]
+    assert len(names) == 7
+    for t in report["targets"]:
+        assert {"name", "limit", "measured", "unit", "comparison", "pass"} <= t.keys()
+
+
+def test_benchmark_runs_end_to_end_without_fhir_server(tmp_path, capsys):
+    assert main(TINY + ["--no-fhir", "--out", str(tmp_path)]) == 0
+    report = _only_report(tmp_path)
+    _check_common_shape(report)
+    assert report["no_prefetch"] == {"skipped": "--no-fhir"}
+    nf_target = next(t for t in report["targets"] if "no-prefetch" in t["name"])
+    assert nf_target["pass"] is None
+    assert report["all_targets_pass"] is False            # an unmeasured target is never a pass
+    out = capsys.readouterr().out
+    assert "service/baseline" in out and "Targets" in out
+
+
+@pytest.mark.fhirserver
+def test_benchmark_no_prefetch_path_against_the_fhir_test_server(tmp_path, fhir_base):
+    assert main(TINY + ["--fhir-base", fhir_base, "--out", str(tmp_path)]) == 0
+    report = _only_report(tmp_path)
+    _check_common_shape(report)
+    nf = report["no_prefetch"]
+    assert STATS_KEYS <= nf["clients_1"].keys()
+    assert nf["clients_1"]["requests"] > 0 and nf["clients_1"]["errors"] == 0, nf["clients_1"]["error_statuses"]
+    assert "fixture requests" in nf["description"]          # the large chart is not loaded on a shared server
+
+
+def test_large_chart_is_a_renamed_enlarged_fixture():
+    request, bundle = chart.large_chart("http://127.0.0.1:1234/fhir")
+    counts = chart.count_resources(request)
+    source = chart.count_resources(chart.load_request(chart.SOURCE_SLUG))
+    assert counts["total"] >= 40 and counts["total"] > source["total"]
+    text = json.dumps(request) + json.dumps(bundle)
+    assert chart.SOURCE_PREFIX not in text                 # never writes over a fixture patient
+    assert "127.0.0.1:8913" not in text and "127.0.0.1:1234/fhir" in text
+    ids = [f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in bundle["entry"]]
+    assert len(ids) == len(set(ids))
+    assert all(e["request"]["method"] == "PUT" for e in bundle["entry"])
+    # every prefetched resource of the request is in the transaction Bundle for the FHIR server
+    prefetched = set()
+    for value in request["prefetch"].values():
+        if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+            prefetched |= {f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in value.get("entry") or []}
+    assert prefetched <= set(ids)
+    # added history is older than the chart's own results, newest first as _sort=-date promises
+    dates = [e["resource"]["effectiveDateTime"] for e in request["prefetch"]["observations"]["entry"]]
+    own = chart.load_request(chart.SOURCE_SLUG)["prefetch"]["observations"]["entry"]
+    assert min(e["resource"]["effectiveDateTime"] for e in own) >= max(dates[len(own):])
+
+
+def test_percentile_and_summary():
+    values = sorted(float(i) for i in range(1, 101))
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 100) == 100.0
+    assert math.isnan(percentile([], 50))
+    ph = PhaseResult(workload="w", target="t", clients=1, duration=1.0,
+                     starts=[0.0, 0.5, 0.95], latencies=[0.01, 0.02, 0.10])
+    ph.statuses.update({200: 3, 401: 1})
+    s = summarize([ph])
+    assert s["requests"] == 4 and s["errors"] == 1 and s["error_statuses"] == {"401": 1}
+    assert s["throughput_rps"] == 2.0                      # the third request ended after the window
+    assert s["p50_ms"] == 20.0 and s["max_ms"] == 100.0
+
+
+def _fake_report(p99: float, ratio: float, nofetch_p99: float | None, rss: float, first: float, errors: int = 0):
+    stats = {"p99_ms": p99, "errors": errors}
+    return {
+        "workloads": {"large-chart": {"resources": {"total": 69}}},
+        "full_prefetch": {w: {"service": stats, "ratios_service_over_baseline": {"throughput": ratio}}
+                          for w in ("large-chart", "fixture-mix")},
+        "no_prefetch": ({"clients_1": {"p99_ms": nofetch_p99, "errors": 0}, "clients_4": {"p99_ms": 1.0}}
+                        if nofetch_p99 is not None else {"skipped": "--no-fhir"}),
+        "memory": {"service_workers": [{"rss_mb": rss}, {"rss_mb": rss - 1}]},
+        "startup": {"service_first_answer_s": [first, first / 2]},
+    }
+
+
+def test_targets_pass_and_fail_on_the_limits():
+    ok = evaluate_targets(_fake_report(TARGETS["full_prefetch_p99_ms"], TARGETS["throughput_vs_baseline"],
+                                       TARGETS["no_prefetch_p99_ms"], TARGETS["rss_mb_per_worker"],
+                                       TARGETS["first_answer_s"]), 4)
+    assert [t["pass"] for t in ok] == [True] * 7
+    bad = evaluate_targets(_fake_report(25.1, 0.24, 151.0, 151.0, 2.1), 4)
+    assert [t["pass"] for t in bad] == [False] * 7
+    with_errors = evaluate_targets(_fake_report(1.0, 1.0, 1.0, 1.0, 0.1, errors=3), 4)
+    assert [t["pass"] for t in with_errors][:4] == [False] * 4
+    skipped = evaluate_targets(_fake_report(1.0, 1.0, None, 1.0, 0.1), 4)
+    assert skipped[4]["pass"] is None
