@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     fhir.add_argument("--fhir-base", help="use this FHIR server (already loaded with the fixtures) "
                                           "instead of starting one; the large chart is then not loaded")
     fhir.add_argument("--no-fhir", action="store_true", help="skip the FHIR server and the no-prefetch path")
+    p.add_argument("--database-url", default="",
+                   help="DATABASE_URL for the service's audit store (default: SQLite in the temporary "
+                        "CDS_VAR_DIR, the production profile's default)")
     p.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
                    help="first wait up to this long for the machine to be idle (other work below "
                         f"{int(BUSY_SHARE * 100)}%% of the CPUs for 3 s); default 0: start at once")
@@ -117,9 +120,11 @@ def machine_info() -> dict:
             "platform": platform.platform(), "loadavg_at_start": loadavg}
 
 
-def service_env(port: int, jwks_file: Path, fhir_allow: str, var_dir: Path) -> dict[str, str]:
+def service_env(port: int, jwks_file: Path, fhir_allow: str, var_dir: Path, database_url: str = "") -> dict[str, str]:
     """The production profile, configured only through the environment (cds_service.config.from_env)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_") and k != "DATABASE_URL"}
+    if database_url:
+        env["DATABASE_URL"] = database_url
     env.update({
         "CDS_PROFILE": "production",
         "CDS_EXTERNAL_BASE_URL": f"http://127.0.0.1:{port}",
@@ -186,6 +191,7 @@ def run(args) -> dict:
                      "warmup_s": args.warmup, "workers": args.workers, "jwt_alg": args.alg,
                      "iterations": args.iterations, "nofetch_duration_s": args.nofetch_duration,
                      "starts": args.starts, "load_generator": "python http.client, one process per client",
+                     "audit_store": "DATABASE_URL given" if args.database_url else "SQLite in CDS_VAR_DIR (default)",
                      "gunicorn": f"gunicorn -w {args.workers} --preload -b 127.0.0.1:PORT"},
     }
     if args.wait_idle > 0:
@@ -243,7 +249,7 @@ def run(args) -> dict:
 
         from . import inprocess
         inproc_port = free_port()
-        inproc_settings = from_env(service_env(inproc_port, jwks, fhir_base, tmp / "var-inprocess"))
+        inproc_settings = from_env(service_env(inproc_port, jwks, fhir_base, tmp / "var-inprocess", args.database_url))
         source_body = orjson.dumps(chart.with_fhir_server(chart.load_request(chart.SOURCE_SLUG), fhir_base))
         sig_large = inprocess.decision_signature(large_body, inproc_settings, PINNED_NOW)
         sig_source = inprocess.decision_signature(source_body, inproc_settings, PINNED_NOW)
@@ -267,7 +273,7 @@ def run(args) -> dict:
         # -- servers and time to first answer ------------------------------------------------------
         _say(args, "starting the service and the baseline under gunicorn ...")
         svc_port = free_port()
-        svc_env = service_env(svc_port, jwks, fhir_base, tmp / "var-service")
+        svc_env = service_env(svc_port, jwks, fhir_base, tmp / "var-service", args.database_url)
         audience = f"http://127.0.0.1:{svc_port}{ORDER_SIGN_PATH}"
         json_headers = {"Content-Type": "application/json", "Accept": "application/json"}
 
@@ -380,7 +386,7 @@ def run(args) -> dict:
             _say(args, f"cold start {i + 1}/{args.starts} ...")
             port = free_port()
             extra = Gunicorn(f"service-start{i + 1}", "cds_service.wsgi:app",
-                             service_env(port, jwks, fhir_base, tmp / f"var-start{i + 1}"), tmp, args.workers,
+                             service_env(port, jwks, fhir_base, tmp / f"var-start{i + 1}", args.database_url), tmp, args.workers,
                              port).start()
             servers.append(extra)
             try:
