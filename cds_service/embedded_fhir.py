@@ -6,12 +6,15 @@ It binds to 127.0.0.1 only and answers CORS itself, so the CDS Hooks Sandbox can
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import requests
@@ -75,11 +78,44 @@ def start(var_dir: str = "var", port: int = DEFAULT_PORT, fresh: bool = True) ->
     raise RuntimeError("the embedded FHIR server did not start within 60 s")
 
 
-def load_fixtures(url: str, directory: Path | None = None) -> int:
+# Demo charts (fhir_fixtures/bundles/demo-*.json) are written as of Bundle.timestamp and carry this tag:
+# they are loaded with every date shifted so that the timestamp's day becomes the load day, because the
+# CDS Hooks Sandbox dates its draft orders today (a weight two weeks old stays two weeks old).
+RELATIVE_DATES_TAG = ("urn:anakinra-cds:fixtures", "dates-relative-to-timestamp")
+_FHIR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?")
+_NOT_DATES = frozenset({"id", "reference", "url", "fullUrl", "system", "code"})
+
+
+def _shift(node, days: timedelta):
+    if isinstance(node, dict):
+        return {k: (v if k in _NOT_DATES else _shift(v, days)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_shift(v, days) for v in node]
+    if isinstance(node, str) and _FHIR_DATE.fullmatch(node):
+        return (date.fromisoformat(node[:10]) + days).isoformat() + node[10:]
+    return node
+
+
+def rebase_dates(bundle: dict, today: date) -> dict:
+    """The bundle with its dates moved so that Bundle.timestamp falls on `today`, when it is tagged
+    RELATIVE_DATES_TAG; any other bundle unchanged. Times of day and offsets are kept."""
+    tags = (bundle.get("meta") or {}).get("tag") or []
+    if not any((t.get("system"), t.get("code")) == RELATIVE_DATES_TAG for t in tags if isinstance(t, dict)):
+        return bundle
+    days = today - date.fromisoformat(str(bundle["timestamp"])[:10])
+    out = copy.deepcopy(bundle)
+    out["timestamp"] = _shift(out["timestamp"], days)
+    out["entry"] = _shift(out.get("entry", []), days)
+    return out
+
+
+def load_fixtures(url: str, directory: Path | None = None, today: date | None = None) -> int:
+    """POST every fixture bundle to the FHIR server at `url`; demo charts are rebased to `today`."""
     directory = directory or fixtures_dir() / "bundles"
+    today = today or date.today()
     count = 0
     for path in sorted(directory.glob("*.json")):
-        bundle = json.loads(path.read_text(encoding="utf-8"))
+        bundle = rebase_dates(json.loads(path.read_text(encoding="utf-8")), today)
         resp = requests.post(url, json=bundle, timeout=60,
                              headers={"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"})
         if resp.status_code >= 300:
