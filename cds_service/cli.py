@@ -44,9 +44,15 @@ def _serve(args) -> int:
     app = create_app(settings)
     warm_up(app)
     print(f"anakinra-cds {__version__} ({settings.profile}) on http://{args.host}:{args.port}/cds-services", flush=True)
+    def _stop(signum, frame):          # SIGTERM stops the service and its embedded FHIR server alike
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
         from werkzeug.serving import run_simple
         run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:
+        pass
     finally:
         if proc is not None:
             proc.terminate()
