@@ -290,18 +290,27 @@ def qualified_indications_for_icd10(code: str | None) -> frozenset[str]:
     return frozenset(table[best]) if best else frozenset()
 
 
-def _kind_matches(entry: dict, codes, text: str | None) -> bool:
-    for c in codes:
-        if not c.code:
-            continue
-        if c.system == system("icd10cm") or (c.system or "").endswith("icd-10-cm"):
-            key = _icd_key(c.code)
-            if any(key.startswith(p) for p in entry.get("icd10", [])) and not any(
-                    key.startswith(p) for p in entry.get("icd10_exclude", [])):
-                return True
-        elif c.system == system("snomed") and c.code.strip() in entry.get("snomed", []):
-            return True
-    return name_mentions(text, entry.get("names", []))
+def _icd10_coded(codes) -> bool:
+    return any(c.code and (c.system == system("icd10cm") or (c.system or "").endswith("icd-10-cm")) for c in codes)
+
+
+def _kind_matches(entry: dict, codes, text: str | None, *, names_with_icd10: bool = False) -> bool:
+    """ICD-10-CM is a complete classification: when the concept carries an ICD-10-CM code, its code decides
+    (so "Post COVID-19 condition", U09.9, is not read as an active COVID-19 infection). Our SNOMED lists are
+    partial, so SNOMED-only, locally coded and text-only concepts are also matched by name."""
+    if not (names_with_icd10 or entry.get("names_with_icd10")) and _icd10_coded(codes):
+        return any(_code_matches(entry, c) for c in codes)
+    return any(_code_matches(entry, c) for c in codes) or name_mentions(text, entry.get("names", []))
+
+
+def _code_matches(entry: dict, c) -> bool:
+    if not c.code:
+        return False
+    if c.system == system("icd10cm") or (c.system or "").endswith("icd-10-cm"):
+        key = _icd_key(c.code)
+        return any(key.startswith(p) for p in entry.get("icd10", [])) and not any(
+            key.startswith(p) for p in entry.get("icd10_exclude", []))
+    return c.system == system("snomed") and c.code.strip() in entry.get("snomed", [])
 
 
 def condition_kinds(codes, text: str | None) -> frozenset[str]:
@@ -320,7 +329,7 @@ def procedure_kinds(codes, text: str | None) -> frozenset[str]:
     for kind, entry in data()["procedure_kinds"].items():
         if kind.startswith("_"):
             continue
-        if _kind_matches(entry, codes, text):
+        if _kind_matches(entry, codes, text, names_with_icd10=True):
             out.add(kind)
     return frozenset(out)
 
