@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .fhir_reading import codings, concept_text, dicts, reference
+from .fhir_reading import codings, dicts, reference
 from .model import SettingFacts
 from .terminology import valuesets as vs
 

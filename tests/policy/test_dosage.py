@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policy.builders import (M, NA, NM, U, case, decide, dose, dx, lab, node, nomid_case, order, outcome,
+from tests.policy.builders import (M, NA, NM, U, case, decide, dose, lab, node, nomid_case, order, outcome,
                                    still_case)
 
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from cds_service.facts.model import ProcedureFact
-from tests.policy.builders import (COMMUNITY, INPATIENT_ORDER, M, NA, NM, U, ago, allergy, case, covid_case, decide,
+from tests.policy.builders import (COMMUNITY, INPATIENT_ORDER, M, NM, U, ago, allergy, case, covid_case, decide,
                                    dose, dx, inpatient, lab, misc_case, node, nomid_case, order, outcome, span,
                                    statement, still_case)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from calendar import monthrange
 from datetime import date
 
-from ...facts.model import Diagnosis, LabValue, PrescriberStatement, TherapySpan
+from ...facts.model import Diagnosis, LabValue, PrescriberStatement, TherapySpan, Weight
 from ..model import Evidence
 
 
@@ -70,3 +70,10 @@ def lab_evidence(lab: LabValue, label: str) -> Evidence:
 
 def days_before(as_of: date, when: date | None) -> int | None:
     return None if when is None else (as_of - when).days
+
+
+def weight_evidence(w: Weight) -> Evidence:
+    shown = fmt(w.kg, "kg")
+    text = f"body weight {shown}" if w.original.replace(" ", "") in (shown.replace(" ", ""), f"{w.kg:g}kg") \
+        else f"body weight {w.original} = {shown}"
+    return Evidence(text, w.source, shown, w.observed_on.isoformat() if w.observed_on else None)

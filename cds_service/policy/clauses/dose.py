@@ -8,7 +8,7 @@ from ...facts.model import CaseFacts
 from ..data_loader import Policy
 from ..logic import any_of, leaf
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
-from .common import fmt
+from .common import fmt, weight_evidence
 
 
 def dose_evidence(case: CaseFacts) -> list[Evidence]:
@@ -84,8 +84,7 @@ def weight_based(case: CaseFacts, policy: Policy, indication: str | None) -> Cla
     ev = dose_evidence(case)
     w = case.patient.weight
     if w is not None:
-        ev.append(Evidence(f"body weight {w.original} = {fmt(w.kg, 'kg')}", w.source, fmt(w.kg, "kg"),
-                           w.observed_on.isoformat() if w.observed_on else None))
+        ev.append(weight_evidence(w))
     if not current:
         return leaf(cid, Outcome.UNKNOWN, f"Weight-based dosing cannot be checked: {why}.", ev,
                     [Missing(f"A current body weight (kg or lb) to check the dose against {max_kg} mg/kg/day",

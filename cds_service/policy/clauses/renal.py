@@ -13,7 +13,7 @@ from ...facts.model import CaseFacts, LabValue
 from ..data_loader import Policy
 from ..logic import leaf
 from ..model import ClauseResult, Evidence, Outcome
-from .common import fmt, lab_evidence
+from .common import fmt, lab_evidence, weight_evidence
 
 CLAUSE = "dosage.renal"
 
@@ -69,8 +69,7 @@ def clearance(case: CaseFacts, policy: Policy) -> tuple[Clearance | None, list[E
     if creat.value is None or creat.value <= 0:
         return None, ev + context, "the serum creatinine is not a usable number"
     w = p.weight
-    ev.append(Evidence(f"body weight {w.original} = {fmt(w.kg, 'kg')}", w.source, fmt(w.kg, "kg"),
-                       w.observed_on.isoformat() if w.observed_on else None))
+    ev.append(weight_evidence(w))
     ev.append(Evidence(f"age {age}, sex {p.sex or 'unknown'}", p.reference, str(age)))
     values = {female: cockcroft_gault(creat.value, age, w.kg, female, cg) for female in (False, True)}
     if p.sex in ("female", "male"):
