@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO) -> 
     app.config["CDS_CLOCK"] = clock
     app.json.sort_keys = False
 
-    from .web import auth, cors, discovery, errors, explain, feedback, hooks, info
+    from .web import auth, cors, discovery, errors, explain, feedback, hooks, info, openapi
     from .web.runtime import CdsRuntime
 
     app.extensions["cds"] = CdsRuntime(settings, store)
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO) -> 
     app.register_blueprint(feedback.bp)
     app.register_blueprint(explain.bp)
     app.register_blueprint(info.bp)
+    app.register_blueprint(openapi.bp)
     return app
 
 

@@ -144,6 +144,14 @@ def parse_hook_request(data: Any, expected_hook: str, max_draft_orders: int = 50
         ttype = auth.get("token_type", "Bearer")
         if not isinstance(ttype, str) or ttype.lower() != "bearer":
             raise RequestError("`fhirAuthorization.token_type` must be `Bearer`.", "fhirAuthorization.token_type")
+        expires_in = auth.get("expires_in")
+        if expires_in is not None and (isinstance(expires_in, bool) or not (
+                isinstance(expires_in, int) or (isinstance(expires_in, float) and expires_in.is_integer()))):
+            raise RequestError("`fhirAuthorization.expires_in` must be an integer (seconds).",
+                               "fhirAuthorization.expires_in")
+        for member in ("scope", "subject", "patient"):
+            if auth.get(member) is not None and not isinstance(auth[member], str):
+                raise RequestError(f"`fhirAuthorization.{member}` must be a string.", f"fhirAuthorization.{member}")
         if fhir_server is None:
             raise RequestError("`fhirServer` is required when `fhirAuthorization` is given.", "fhirServer")
     prefetch = data.get("prefetch")
@@ -156,8 +164,15 @@ def parse_hook_request(data: Any, expected_hook: str, max_draft_orders: int = 50
             raise RequestError(f"`prefetch.{key}` must be a FHIR resource, a Bundle or null.", f"prefetch.{key}")
     config: dict = {}
     ext = data.get("extension")
-    if isinstance(ext, dict) and isinstance(ext.get("davinci-crd.configuration"), dict):
-        config = ext["davinci-crd.configuration"]
+    if ext is not None:
+        if not isinstance(ext, dict):
+            raise RequestError("`extension` must be an object.", "extension")
+        config = ext.get("davinci-crd.configuration")
+        if config is None:
+            config = {}
+        elif not isinstance(config, dict):
+            raise RequestError("`extension.davinci-crd.configuration` must be an object.",
+                               "extension.davinci-crd.configuration")
     return HookRequest(
         hook=hook, hook_instance=hook_instance, user_id=user_id, patient_id=patient_id,
         encounter_id=encounter_id, draft_orders=draft, selections=selections, fhir_server=fhir_server,
@@ -209,6 +224,10 @@ def parse_feedback(data: Any) -> list[dict]:
                 raise RequestError(f"`{p}.overrideReason` needs a reason or a userComment.", f"{p}.overrideReason")
             if r is not None and (not isinstance(r, dict) or not isinstance(r.get("code"), str)):
                 raise RequestError(f"`{p}.overrideReason.reason` must be a Coding with a code.", f"{p}.overrideReason.reason")
+            for member in ("system", "display"):
+                if r is not None and r.get(member) is not None and not isinstance(r[member], str):
+                    raise RequestError(f"`{p}.overrideReason.reason.{member}` must be a string.",
+                                       f"{p}.overrideReason.reason.{member}")
             if comment is not None and not isinstance(comment, str):
                 raise RequestError(f"`{p}.overrideReason.userComment` must be a string.", f"{p}.overrideReason.userComment")
     return items
