@@ -61,7 +61,7 @@ def handle_hook(service_id: str, explain: bool = False):
     services = current_app.extensions["cds"]
     try:
         result = run_hook(req, settings, now(), services.hash_key,
-                          authorization_hook=None if explain else services.authorization_hook(req))
+                          authorizations=services.authorizations(req), explain=explain)
     except DataUnavailable as exc:
         log_call(service_id, req, None, 412, started, services.hash_key)
         return outcome_response(412, str(exc), "incomplete")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
-from typing import Callable
 
 import requests
 
@@ -58,7 +57,9 @@ def policy_url(settings: Settings) -> str:
 
 def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: bytes,
              session: requests.Session | None = None,
-             authorization_hook: Callable | None = None) -> CallResult:
+             authorizations=None, explain: bool = False) -> CallResult:
+    """`authorizations` (store_bridge.PlanAuthorizations or None) supplies the plan's approvals for
+    continuation and issues new ones; an explain call reads them but never issues one."""
     policy = load_policy()
     today = now.astimezone(timezone.utc).date() if now.tzinfo else now.date()
     plan_name = settings.plan_name or policy.plan
@@ -126,14 +127,15 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
     outcomes: list[OrderOutcome] = []
     decisions: list[Decision] = []
     for case in cases:
-        decision = evaluate(case, policy)
+        previous = authorizations.previous(case) if authorizations is not None else ()
+        decision = evaluate(case, policy, plan_authorizations=previous)
         if technical and decision.determination is not Determination.NOT_COVERED:
             decision = replace(decision, determination=Determination.INDETERMINATE, pa_needed="indeterminate",
                                reasons=(technical,) + decision.reasons)
         expiry = None
         satisfied = None
-        if authorization_hook is not None:
-            decision, satisfied, expiry = authorization_hook(case, decision)
+        if authorizations is not None and not explain:
+            decision, satisfied, expiry = authorizations.apply(case, decision)
         decisions.append(decision)
         outcomes.append(OrderOutcome(decision, case.order.raw, case.patient.coverage.source, technical,
                                      satisfied, expiry))

@@ -40,11 +40,12 @@ class CdsRuntime:
         return record_feedback(self, service_id, items)
 
     # -- authorizations ------------------------------------------------------------------------
-    def authorization_hook(self, req):
+    def authorizations(self, req):
+        """The plan's authorization records for this call, or None without a store."""
         if self.store is None:
             return None
-        from .store_bridge import authorization_hook
-        return authorization_hook(self, req)
+        from .store_bridge import PlanAuthorizations
+        return PlanAuthorizations(self, req)
 
     def health(self) -> dict:
         out = {"status": "ok", "policy": "09-J0000-45"}

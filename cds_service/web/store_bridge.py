@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
+from ..facts.model import PriorAuthorization
 from ..policy.model import Decision, Determination
 from ..respond.coverage_information import add_months, assertion_id
 from ..store import AuditEntry, StoreUnavailable
@@ -59,18 +60,38 @@ def record_feedback(runtime, service_id: str, items: list[dict]) -> int | None:
         return None
 
 
-def authorization_hook(runtime, req):
-    """For each decision: report a current plan approval as satisfied, or issue one when every
-    clause is met at order-sign (unless the client turned unsolicited determinations off)."""
-    unsolicited = req.crd_configuration.get("unsolicited-determ", True) is not False
+class PlanAuthorizations:
+    """The plan's authorization records for one hook call (from the store)."""
 
-    def apply(case, decision: Decision):
+    def __init__(self, runtime, req):
+        self.store = runtime.store
+        self.req = req
+        self.unsolicited = req.crd_configuration.get("unsolicited-determ", True) is not False
+
+    def previous(self, case) -> tuple[PriorAuthorization, ...]:
+        """The member's anakinra approvals, as facts for continuation.1."""
+        member = case.patient.coverage.member_ref
+        if member is None:
+            return ()
+        try:
+            found = self.store.previous_authorizations(member, DRUG)
+        except StoreUnavailable as exc:
+            log.error("authorizations not readable (database unavailable): %s", exc)
+            return ()
+        return tuple(PriorAuthorization(source=f"plan-authorization/{a.pa_id}", drug=a.drug, status=a.status,
+                                        start=a.start, end=a.end, pa_id=a.pa_id, indication=a.indication)
+                     for a in found)
+
+    def apply(self, case, decision: Decision):
+        """Report a current plan approval as satisfied, or issue one when every clause is met at
+        order-sign (unless the client turned unsolicited determinations off). Returns
+        (decision, satisfied_pa_id, expiry)."""
         member = case.patient.coverage.member_ref
         if member is None or decision.determination in (Determination.NOT_COVERED, Determination.INDETERMINATE):
             return decision, None, None
         as_of: date = case.patient.as_of
         try:
-            current = runtime.store.current_authorization(member, DRUG, as_of)
+            current = self.store.current_authorization(member, DRUG, as_of)
         except StoreUnavailable as exc:
             log.error("authorizations not readable (database unavailable): %s", exc)
             return decision, None, None
@@ -81,17 +102,15 @@ def authorization_hook(runtime, req):
             return (replace(decision, determination=Determination.COVERED, pa_needed="satisfied",
                             existing_authorization=current.pa_id, reasons=reasons),
                     current.pa_id, current.end)
-        if decision.determination is not Determination.COVERED or req.hook != "order-sign" or not unsolicited:
+        if decision.determination is not Determination.COVERED or self.req.hook != "order-sign" or not self.unsolicited:
             return decision, None, None
         months = decision.approval_months or 12
         end = add_months(as_of, months) - timedelta(days=1)
         try:
-            issued = runtime.store.issue_authorization(
+            issued = self.store.issue_authorization(
                 member, DRUG, decision.indication, as_of, end,
-                assertion_id(req.hook_instance, decision.order_id, decision.policy_revision))
+                assertion_id(self.req.hook_instance, decision.order_id, decision.policy_revision))
         except StoreUnavailable as exc:
             log.error("approval not issued (database unavailable): %s", exc)
             return decision, None, None
         return replace(decision, pa_needed="satisfied"), issued.pa_id, issued.end
-
-    return apply

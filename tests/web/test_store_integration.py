@@ -135,3 +135,42 @@ def test_health_ok(store_app):
     app, _ = store_app
     body = app.test_client().get("/health").get_json()
     assert body["status"] == "ok" and body["database"]["status"] == "ok"
+
+
+def test_previous_plan_approval_selects_the_continuation_pathway(store_app):
+    app, store = store_app
+    store.import_authorizations(FIXTURES / "authorizations.json")
+    req = copy.deepcopy(load_request("ra-missing-preferred"))
+    cov = req["prefetch"]["coverage"]["entry"][0]["resource"]
+    cov["subscriberId"] = "MBR-RA-EXP-002"          # approved 2024-04-01 to 2025-03-31 (expired)
+    explained = app.test_client().post("/explain/anakinra-order-sign", json=req).get_json()
+    order = explained["orders"][0]
+    assert order["pathway"] == "continuation"
+    tops = {c["clause"]: c for c in order["clauses"]}
+    assert "continuation" in tops
+    cont1 = next(n for n in [tops["continuation"]] + tops["continuation"].get("children", [])
+                 if n["clause"] == "continuation.1")
+    assert cont1["outcome"] == "met"
+    assert any("PA-SYN-EXP-0002" in (e.get("reference", "") + e.get("description", ""))
+               for e in cont1.get("evidence", []))
+    # explain never issues an approval
+    assert store.list_authorizations(store.member_ref("MBR-RA-EXP-002"))[0].pa_id == "PA-SYN-EXP-0002"
+    assert len(store.list_authorizations()) == 2
+
+
+def test_an_approval_that_cannot_be_stored_is_never_answered(settings):
+    real = Store.from_settings(settings)
+    real.migrate()
+
+    class FailingIssue:
+        def __getattr__(self, name):
+            if name == "issue_authorization":
+                def fail(*a, **k):
+                    raise StoreUnavailable("disk full")
+                return fail
+            return getattr(real, name)
+
+    app = create_app(settings, clock=pinned_clock, store=FailingIssue())
+    v = values(app.test_client().post("/cds-services/anakinra-order-sign", json=load_request("ra-complete")).get_json())
+    assert v["covered"] == ["covered"] and v["pa-needed"] == ["auth-needed"] and "satisfied-pa-id" not in v
+    assert real.list_authorizations() == []
