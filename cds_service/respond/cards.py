@@ -59,7 +59,7 @@ def _override_reasons(kind: str) -> list[dict]:
 
 
 def card_for(finding: Finding, decision: Decision | None, order: dict | None, *, plan_name: str, policy_url: str,
-             patient_id: str) -> dict:
+             patient_id: str, limits: sg.Limits) -> dict:
     topic_code, topic_display = TOPICS.get(finding.kind, ("guideline", "Guideline"))
     card: dict = {
         "uuid": str(uuid.uuid4()),
@@ -81,14 +81,14 @@ def card_for(finding: Finding, decision: Decision | None, order: dict | None, *,
         if finding.kind == "site-of-care":
             sugg.append(sg.self_administered(order))
         elif finding.kind == "dose":
-            sugg.append(sg.standard_dose(order))
+            sugg.append(sg.standard_dose(order, limits))
         elif finding.kind == "combination" and finding.data.get("drafts"):
             labels = dict(zip(finding.data["drafts"], finding.data.get("draft_labels", finding.data["drafts"])))
             sugg.extend(sg.delete_drafts(list(finding.data["drafts"]), labels))
         elif finding.kind == "renal":
-            sugg.append(sg.every_other_day(order))
+            sugg.append(sg.every_other_day(order, limits))
         elif finding.kind == "demo-draft":
-            sugg.append(sg.draft_kineret(order, patient_id))
+            sugg.append(sg.draft_kineret(order, patient_id, limits))
     if sugg:
         card["suggestions"] = sugg
         card["selectionBehavior"] = "at-most-one"

@@ -38,7 +38,7 @@ def add_months(d: date, months: int) -> date:
 
 def coverage_information(decision: Decision, *, hook: str, hook_instance: str, coverage_ref: str | None,
                          today: date, policy_url: str, technical_reason: str | None = None,
-                         satisfied_pa_id: str | None = None, expiry: date | None = None) -> dict:
+                         satisfied_pa_id: str | None = None, expiry: date | None = None, limits=None) -> dict:
     ext: list[dict] = []
     ext.append({"url": "coverage", "valueReference": (
         {"reference": coverage_ref} if coverage_ref else {"display": "No active coverage found for this member"})})
@@ -93,13 +93,14 @@ def coverage_information(decision: Decision, *, hook: str, hook_instance: str, c
         {"url": "value", "valueUrl": policy_url},
         {"url": "qualification", "valueString": f"Guideline {decision.policy_id}, revision {decision.policy_revision}"},
     ]})
-    if decision.determination is not Determination.NOT_COVERED:
+    if decision.determination is not Determination.NOT_COVERED and limits is not None:
         ext.append({"url": "detail", "extension": [
             {"url": "category", "valueCodeableConcept": {"coding": [{"system": TEMP_CS, "code": "cat-limitation"}]}},
             {"url": "code", "valueCodeableConcept": {"coding": [{"system": TEMP_CS, "code": "allowed-quantity"}]}},
-            {"url": "value", "valueQuantity": {"value": 28, "unit": "syringe", "system": "http://unitsofmeasure.org",
-                                               "code": "{syringe}"}},
-            {"url": "qualification", "valueString": "Quantity limit: 28 syringes of 100 mg (18.76 mL) per 28 days"},
+            {"url": "value", "valueQuantity": {"value": limits.syringes, "unit": "syringe",
+                                               "system": "http://unitsofmeasure.org", "code": "{syringe}"}},
+            {"url": "qualification", "valueString": f"Quantity limit: {limits.syringes} syringes "
+                                                    f"({limits.ml} mL) per {limits.days} days"},
         ]})
     ext.append({"url": "date", "valueDate": today.isoformat()})
     ext.append({"url": "coverage-assertion-id",

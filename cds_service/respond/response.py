@@ -7,6 +7,7 @@ from datetime import date
 
 from ..policy.model import Decision, Finding
 from .cards import CONFIG_OPTION, card_for
+from .suggestions import Limits
 from .coverage_information import coverage_information, system_action
 
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
@@ -51,7 +52,7 @@ def _enabled(config: dict, option: str, default=True):
 
 
 def build_response(outcomes: list[OrderOutcome], *, hook: str, hook_instance: str, today: date, plan_name: str,
-                   policy_url: str, patient_id: str, config: dict | None = None,
+                   policy_url: str, patient_id: str, limits: Limits, config: dict | None = None,
                    extra_findings: list[Finding] | None = None, extra_order: dict | None = None) -> dict:
     config = config or {}
     cards: list[dict] = []
@@ -61,18 +62,18 @@ def build_response(outcomes: list[OrderOutcome], *, hook: str, hook_instance: st
             option = CONFIG_OPTION.get(finding.kind)
             if option and not _enabled(config, option):
                 continue
-            card = card_for(finding, oc.decision, oc.order, plan_name=plan_name, policy_url=policy_url,
+            card = card_for(finding, oc.decision, oc.order, plan_name=plan_name, policy_url=policy_url, limits=limits,
                             patient_id=patient_id)
             oc.cards.append(card)
             cards.append(card)
         ext = coverage_information(oc.decision, hook=hook, hook_instance=hook_instance, coverage_ref=oc.coverage_ref,
                                    today=today, policy_url=policy_url, technical_reason=oc.technical_reason,
-                                   satisfied_pa_id=oc.satisfied_pa_id, expiry=oc.expiry)
+                                   satisfied_pa_id=oc.satisfied_pa_id, expiry=oc.expiry, limits=limits)
         oc.coverage_extension = ext
         if _enabled(config, "coverage-info"):
             actions.append(system_action(oc.order, ext))
     for finding in extra_findings or []:
-        cards.append(card_for(finding, None, extra_order, plan_name=plan_name, policy_url=policy_url,
+        cards.append(card_for(finding, None, extra_order, plan_name=plan_name, policy_url=policy_url, limits=limits,
                               patient_id=patient_id))
     max_cards = config.get("max-cards")
     cards.sort(key=lambda c: SEVERITY_RANK.get(c["indicator"], 3))

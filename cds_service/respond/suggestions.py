@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from dataclasses import dataclass
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 UCUM = "http://unitsofmeasure.org"
@@ -11,19 +12,38 @@ SNOMED = "http://snomed.info/sct"
 CATEGORY_CS = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
 
 
-def standard_dosage() -> list[dict]:
+@dataclass(frozen=True)
+class Limits:
+    """The guideline's dose and quantity limits, as the suggestions and coverage details use them."""
+
+    mg_per_day: float
+    syringes: int
+    days: int
+    ml: float
+
+    @classmethod
+    def from_policy(cls, limits: dict) -> "Limits":
+        return cls(limits["max_mg_per_day"], limits["max_syringes_per_28_days"], limits["quantity_period_days"],
+                   limits["quantity_limit_ml_per_28_days"])
+
+
+def _n(x: float):
+    return int(x) if float(x).is_integer() else x
+
+
+def standard_dosage(lim: Limits) -> list[dict]:
     return [{
-        "text": "Inject 100 mg subcutaneously once daily, at about the same time every day",
+        "text": f"Inject {_n(lim.mg_per_day)} mg subcutaneously once daily, at about the same time every day",
         "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
         "route": {"coding": [{"system": SNOMED, "code": "34206005", "display": "Subcutaneous route"}]},
-        "doseAndRate": [{"doseQuantity": {"value": 100, "unit": "mg", "system": UCUM, "code": "mg"}}],
+        "doseAndRate": [{"doseQuantity": {"value": _n(lim.mg_per_day), "unit": "mg", "system": UCUM, "code": "mg"}}],
     }]
 
 
-def standard_dispense(existing: dict | None) -> dict:
+def standard_dispense(existing: dict | None, lim: Limits) -> dict:
     out = copy.deepcopy(existing) if isinstance(existing, dict) else {}
-    out["quantity"] = {"value": 28, "unit": "syringe", "system": UCUM, "code": "{syringe}"}
-    out["expectedSupplyDuration"] = {"value": 28, "unit": "days", "system": UCUM, "code": "d"}
+    out["quantity"] = {"value": lim.syringes, "unit": "syringe", "system": UCUM, "code": "{syringe}"}
+    out["expectedSupplyDuration"] = {"value": lim.days, "unit": "days", "system": UCUM, "code": "d"}
     return out
 
 
@@ -44,13 +64,14 @@ def self_administered(order: dict) -> dict:
                          "resource": res}])
 
 
-def standard_dose(order: dict) -> dict:
+def standard_dose(order: dict, lim: Limits) -> dict:
     res = copy.deepcopy(order)
-    res["dosageInstruction"] = standard_dosage()
-    res["dispenseRequest"] = standard_dispense(order.get("dispenseRequest"))
-    return _suggestion("Change to 100 mg subcutaneously once daily, 28 syringes per 28 days",
-                       [{"type": "update", "description": "Set the anakinra dose to 100 mg SC once daily and the "
-                                                          "quantity to 28 syringes for 28 days",
+    res["dosageInstruction"] = standard_dosage(lim)
+    res["dispenseRequest"] = standard_dispense(order.get("dispenseRequest"), lim)
+    mg = _n(lim.mg_per_day)
+    return _suggestion(f"Change to {mg} mg subcutaneously once daily, {lim.syringes} syringes per {lim.days} days",
+                       [{"type": "update", "description": f"Set the anakinra dose to {mg} mg SC once daily and the "
+                                                          f"quantity to {lim.syringes} syringes for {lim.days} days",
                          "resource": res}])
 
 
@@ -64,11 +85,11 @@ def delete_drafts(references: list[str], labels: dict[str, str]) -> list[dict]:
     return out
 
 
-def every_other_day(order: dict) -> dict:
+def every_other_day(order: dict, lim: Limits) -> dict:
     res = copy.deepcopy(order)
-    dosages = res.get("dosageInstruction") if isinstance(res.get("dosageInstruction"), list) else standard_dosage()
+    dosages = res.get("dosageInstruction") if isinstance(res.get("dosageInstruction"), list) else standard_dosage(lim)
     if not dosages:
-        dosages = standard_dosage()
+        dosages = standard_dosage(lim)
     first = copy.deepcopy(dosages[0]) if isinstance(dosages[0], dict) else {}
     first["timing"] = {"repeat": {"frequency": 1, "period": 2, "periodUnit": "d"}}
     text = first.get("text") if isinstance(first.get("text"), str) else "Inject subcutaneously"
@@ -77,15 +98,16 @@ def every_other_day(order: dict) -> dict:
     res["dosageInstruction"] = [first] + dosages[1:]
     disp = res.get("dispenseRequest") if isinstance(res.get("dispenseRequest"), dict) else {}
     disp = copy.deepcopy(disp)
-    disp["quantity"] = {"value": 14, "unit": "syringe", "system": UCUM, "code": "{syringe}"}
-    disp["expectedSupplyDuration"] = {"value": 28, "unit": "days", "system": UCUM, "code": "d"}
+    half = lim.days // 2
+    disp["quantity"] = {"value": half, "unit": "syringe", "system": UCUM, "code": "{syringe}"}
+    disp["expectedSupplyDuration"] = {"value": lim.days, "unit": "days", "system": UCUM, "code": "d"}
     res["dispenseRequest"] = disp
     return _suggestion("Give the prescribed dose every other day (CrCl below 30 mL/min)",
                        [{"type": "update", "description": "Change the anakinra timing to every other day "
-                                                          "(14 syringes per 28 days)", "resource": res}])
+                                                          f"({half} syringes per {lim.days} days)", "resource": res}])
 
 
-def draft_kineret(order: dict, patient_id: str) -> dict:
+def draft_kineret(order: dict, patient_id: str, lim: Limits) -> dict:
     """Demo only: fill an empty Sandbox draft with a Kineret order (RxNorm 727711)."""
     res = copy.deepcopy(order) if isinstance(order, dict) else {}
     res.setdefault("resourceType", "MedicationRequest")
@@ -98,8 +120,8 @@ def draft_kineret(order: dict, patient_id: str) -> dict:
         "coding": [{"system": RXNORM, "code": "727711", "display": "0.67 ML anakinra 149 MG/ML Prefilled Syringe"}],
     }
     res["category"] = [{"coding": [{"system": CATEGORY_CS, "code": "community", "display": "Community"}]}]
-    res["dosageInstruction"] = standard_dosage()
-    res["dispenseRequest"] = standard_dispense(None)
-    return _suggestion("Draft Kineret order (100 mg SC daily, 28 syringes per 28 days)",
+    res["dosageInstruction"] = standard_dosage(lim)
+    res["dispenseRequest"] = standard_dispense(None, lim)
+    return _suggestion(f"Draft Kineret order ({_n(lim.mg_per_day)} mg SC daily, {lim.syringes} syringes per {lim.days} days)",
                        [{"type": "create", "description": "Draft an anakinra (Kineret) 100 mg/0.67 mL prefilled "
                                                           "syringe order, 100 mg SC once daily", "resource": res}])

@@ -22,6 +22,7 @@ from ..policy.model import Decision, Determination, Finding
 from ..protocol.request import HookRequest
 from ..store import member_ref
 from ..respond.response import OrderOutcome, build_response
+from ..respond.suggestions import Limits
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
                 (), {})
             body = build_response([], hook=req.hook, hook_instance=req.hook_instance, today=today,
                                   plan_name=plan_name, policy_url=purl, patient_id=req.patient_id,
+                                  limits=Limits.from_policy(policy.limits),
                                   extra_findings=[finding], extra_order=order)
             return CallResult(200, body)
         return CallResult(200, {"cards": []})
@@ -141,7 +143,7 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
                                      satisfied, expiry))
     body = build_response(outcomes, hook=req.hook, hook_instance=req.hook_instance, today=today,
                           plan_name=plan_name, policy_url=purl, patient_id=req.patient_id,
-                          config=req.crd_configuration)
+                          limits=Limits.from_policy(policy.limits), config=req.crd_configuration)
     return CallResult(200, body, decisions, cases, outcomes, list(record.technical_errors), sorted(record.unavailable))
 
 
