@@ -22,8 +22,18 @@ def render_table(doc: dict) -> str:
         lines.append(f"Order {order['order']} ({order['orderLabel']}): {order['determination'].upper()}"
                      f"  pathway {order['pathway']}  indication {order.get('indication', 'unknown')}"
                      f"  as of {order.get('asOf', '?')}")
+        extra = []
+        if order.get("paNeeded"):
+            extra.append(f"prior authorization: {order['paNeeded']}")
+        if order.get("approvalMonths"):
+            extra.append(f"approval duration: {order['approvalMonths']} month(s)")
+        if order.get("program"):
+            extra.append(f"program: {order['program']}")
+        if extra:
+            lines.append("  " + "  |  ".join(extra))
         for r in order.get("reasons", []):
             lines.append(f"  reason: {r}")
+
         rows: list[tuple[str, str, str, str]] = []
         for top in order["clauses"]:
             _rows(top, 0, rows)
