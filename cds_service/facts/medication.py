@@ -153,6 +153,19 @@ def _mg_per_week(resource: dict) -> float | None:
     return None
 
 
+_MAX_SUPPLY_DAYS = 3660   # a supply or course longer than ten years is not a supply: treat it as unstated
+
+
+def _plus_days(start: date, days: float) -> date | None:
+    """start + days, or None when the number is not a plausible supply (negative, NaN, absurdly large)."""
+    if not (0 <= days <= _MAX_SUPPLY_DAYS):
+        return None
+    try:
+        return start + timedelta(days=int(days))
+    except OverflowError:
+        return None
+
+
 def _statement_span(res: dict, lookup, as_of: date) -> TherapySpan | None:
     status = res.get("status") if isinstance(res.get("status"), str) else None
     if status in ("entered-in-error", "not-taken", "intended"):
@@ -187,7 +200,7 @@ def _request_span(res: dict, lookup, as_of: date) -> TherapySpan | None:
             supply = _days(dr.get("expectedSupplyDuration"))
             repeats = number(dr.get("numberOfRepeatsAllowed")) or 0
             if supply:
-                end = start + timedelta(days=int(supply * (repeats + 1)))
+                end = _plus_days(start, supply * (repeats + 1))
     reason = concept_text(res.get("statusReason"))
     return _span(res, lookup, "request", status, start, end, as_of, reason)
 
@@ -198,7 +211,7 @@ def _dispense_span(res: dict, lookup, as_of: date) -> TherapySpan | None:
         return None
     start = parse_date(res.get("whenHandedOver")) or parse_date(res.get("whenPrepared"))
     supply = _days(res.get("daysSupply"))
-    end = start + timedelta(days=int(supply)) if start and supply else None
+    end = _plus_days(start, supply) if start and supply else None
     span = _span(res, lookup, "dispense", status, start, end, as_of, "")
     return span
 
@@ -256,7 +269,7 @@ def therapy_history(resources_by_type: dict[str, list[dict]], lookup, as_of: dat
         for res in resources_by_type.get(rtype, []):
             try:
                 span = reader(res, lookup, as_of)
-            except (TypeError, ValueError, AttributeError):
+            except (TypeError, ValueError, AttributeError, OverflowError):
                 span = None
             if span is not None:
                 spans.append(span)

@@ -49,19 +49,24 @@ class HookRequest:
 
 
 def json_depth(value: Any, limit: int) -> int:
-    """Depth of a parsed JSON value, stopping early once past `limit` (iterative: no recursion bomb)."""
+    """Depth of a parsed JSON value (a scalar is 1, `[1]` is 2), stopping early once past `limit`.
+    Iterative (no recursion bomb); only containers are pushed, a scalar child counts as depth + 1."""
+    if not isinstance(value, (dict, list)):
+        return 1
     stack = [(value, 1)]
-    deepest = 0
+    deepest = 1
     while stack:
         node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+            elif depth + 1 > deepest:
+                deepest = depth + 1
         if depth > deepest:
             deepest = depth
-            if deepest > limit:
-                return deepest
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
+        if deepest > limit:
+            return deepest
     return deepest
 
 

@@ -67,6 +67,12 @@ class PlanAuthorizations:
         self.store = runtime.store
         self.req = req
         self.unsolicited = req.crd_configuration.get("unsolicited-determ", True) is not False
+        self._records: dict[str, list] = {}     # member_ref -> the store's records (one read per member)
+
+    def _read(self, member: str) -> list:
+        if member not in self._records:
+            self._records[member] = self.store.previous_authorizations(member, DRUG)
+        return self._records[member]
 
     def previous(self, case) -> tuple[PriorAuthorization, ...]:
         """The member's anakinra approvals, as facts for continuation.1."""
@@ -74,7 +80,7 @@ class PlanAuthorizations:
         if member is None:
             return ()
         try:
-            found = self.store.previous_authorizations(member, DRUG)
+            found = self._read(member)
         except StoreUnavailable as exc:
             log.error("authorizations not readable (database unavailable): %s", exc)
             return ()
@@ -91,7 +97,8 @@ class PlanAuthorizations:
             return decision, None, None
         as_of: date = case.patient.as_of
         try:
-            current = self.store.current_authorization(member, DRUG, as_of)
+            current = next((a for a in sorted(self._read(member), key=lambda a: a.start, reverse=True)
+                            if a.covers(as_of)), None)
         except StoreUnavailable as exc:
             log.error("authorizations not readable (database unavailable): %s", exc)
             return decision, None, None
@@ -113,4 +120,5 @@ class PlanAuthorizations:
         except StoreUnavailable as exc:
             log.error("approval not issued (database unavailable): %s", exc)
             return decision, None, None
+        self._records.setdefault(member, []).append(issued)
         return replace(decision, pa_needed="satisfied"), issued.pa_id, issued.end

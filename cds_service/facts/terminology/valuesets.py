@@ -85,8 +85,13 @@ def is_single_100mg_syringe_code(system_url: str | None, code: str | None) -> bo
     return False
 
 
+_NON_WORD = re.compile(r"[^a-z0-9.%'-]+")
+
+
+@lru_cache(maxsize=8192)
 def _words(text: str) -> str:
-    return " " + re.sub(r"[^a-z0-9.%'-]+", " ", text.lower()) + " "
+    """Lower-cased text with every run of other characters as one space, padded with spaces."""
+    return " " + _NON_WORD.sub(" ", text.lower()) + " "
 
 
 def name_mentions(text: str | None, names: list[str]) -> bool:
@@ -138,17 +143,22 @@ def drug_for_code(system_url: str | None, code: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _drug_names() -> tuple[tuple[str, str], ...]:
+    """(name, drug) pairs, longest name first: the most specific name wins."""
+    pairs = [(n, key) for key, entry in data()["drugs"].items() for n in entry["names"]]
+    return tuple(sorted(pairs, key=lambda p: -len(p[0])))
+
+
+@lru_cache(maxsize=8192)
 def drug_for_name(text: str | None) -> str | None:
     if not text:
         return None
-    best: tuple[int, str] | None = None
-    for key, entry in data()["drugs"].items():
-        for n in entry["names"]:
-            if _boundary(_words(text), n):
-                # prefer the longest (most specific) name
-                if best is None or len(n) > best[0]:
-                    best = (len(n), key)
-    return best[1] if best else None
+    hay = _words(text)
+    for name, key in _drug_names():
+        if (" " + name) in hay and _boundary(hay, name):
+            return key
+    return None
 
 
 def drug_classes(drug: str) -> frozenset[str]:
