@@ -88,6 +88,16 @@ class Policy:
                 return g["role"]
         return None
 
+    @property
+    def texts(self) -> dict[str, str]:
+        """Clause id or group id -> the guideline's words (built once per policy)."""
+        cached = self.__dict__.get("_texts")
+        if cached is None:
+            cached = {g["id"]: g.get("text", "") for g in self.data["groups"]}
+            cached.update({k: v for k, v in self.clauses.items() if v})
+            object.__setattr__(self, "_texts", cached)
+        return cached
+
     def group_text(self, group_id: str) -> str:
         for g in self.data["groups"]:
             if g["id"] == group_id:

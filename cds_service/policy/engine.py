@@ -58,12 +58,6 @@ def choose_pathway(case: CaseFacts, policy: Policy, indication: str | None,
     return "initiation", found
 
 
-def _with_texts(node: ClauseResult, policy: Policy) -> ClauseResult:
-    text = policy.clause_text(node.clause_id) or policy.group_text(node.clause_id)
-    kids = tuple(_with_texts(c, policy) for c in node.children)
-    return replace(node, text=text, children=kids)
-
-
 def _readings(case: CaseFacts, policy: Policy, choice: IndicationChoice, pathway: str) -> list[str]:
     triggers = policy.data["readings"].get("reading_triggers", {})
     out: list[str] = []
@@ -138,7 +132,6 @@ def evaluate(case: CaseFacts, policy: Policy | None = None,
     info = all_of("information", information, "Billing and program notes (do not affect coverage).")
     tree = tuple(t for t in (site, criteria, dosing, precautions, program, approval, advisories, info, alternative)
                  if t is not None)
-    tree = tuple(_with_texts(t, policy) for t in tree)
     coverage_groups = tuple(t.clause_id for t in tree if policy.group_role(t.clause_id) == "coverage")
     coverage = [t for t in tree if t.clause_id in coverage_groups]
 
@@ -191,7 +184,7 @@ def evaluate(case: CaseFacts, policy: Policy | None = None,
         tree=tree, findings=(), policy_id=policy.id, policy_revision=policy.revision, pathway=pathway,
         indication=indication, reasons=tuple(reasons), program=program_key, approval_months=approval_months,
         as_of=case.patient.as_of, readings=tuple(readings), reading_texts=reading_texts,
-        policy_effective=policy.effective.get("start"), coverage_groups=coverage_groups,
+        policy_effective=policy.effective.get("start"), coverage_groups=coverage_groups, texts=policy.texts,
     )
     return replace(decision, findings=tuple(findings_for(decision, case, policy)))
 

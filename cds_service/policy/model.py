@@ -8,6 +8,7 @@ results the way the guideline's ALL / ANY / ONE read; the engine turns the tree 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
@@ -119,10 +120,12 @@ class ClauseResult:
                 continue
             yield from child.blocking()
 
-    def to_json(self) -> dict:
+    def to_json(self, texts: Mapping[str, str] | None = None) -> dict:
+        """`texts` supplies the guideline's words for clauses built without them (filled at explain time only)."""
         out: dict = {"clause": self.clause_id, "outcome": self.outcome.value}
-        if self.text:
-            out["text"] = self.text
+        text = self.text or (texts.get(self.clause_id, "") if texts else "")
+        if text:
+            out["text"] = text
         if self.combinator:
             out["combinator"] = self.combinator
         if self.note:
@@ -132,7 +135,7 @@ class ClauseResult:
         if self.missing:
             out["missing"] = [m.to_json() for m in self.missing]
         if self.children:
-            out["children"] = [c.to_json() for c in self.children]
+            out["children"] = [c.to_json(texts) for c in self.children]
         return out
 
 
@@ -183,6 +186,7 @@ class Decision:
     reading_texts: tuple[str, ...] = ()  # their texts, as the cards and coverage information state them
     policy_effective: str | None = None
     coverage_groups: tuple[str, ...] = ()   # top-level groups whose outcome decides coverage
+    texts: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)  # clause id -> guideline text
 
     def coverage_tree(self) -> tuple[ClauseResult, ...]:
         """The top-level groups that decide coverage (reminders, billing notes and the trace of the
@@ -217,7 +221,7 @@ class Decision:
             "pathway": self.pathway,
             "policy": {"id": self.policy_id, "revision": self.policy_revision,
                        **({"effective": self.policy_effective} if self.policy_effective else {})},
-            "clauses": [t.to_json() for t in self.tree],
+            "clauses": [t.to_json(self.texts) for t in self.tree],
             "findings": [
                 {"kind": f.kind, "severity": f.severity, "summary": f.summary, "clauses": list(f.clause_ids)}
                 for f in self.findings

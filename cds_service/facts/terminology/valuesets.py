@@ -94,11 +94,17 @@ def _words(text: str) -> str:
     return " " + _NON_WORD.sub(" ", text.lower()) + " "
 
 
-def name_mentions(text: str | None, names: list[str]) -> bool:
-    if not text:
+def name_mentions(text: str | None, names) -> bool:
+    """Does `text` mention one of `names` as whole words (case-insensitive)?"""
+    if not text or not names:
         return False
+    return _mentions(text, tuple(names))
+
+
+@lru_cache(maxsize=32768)
+def _mentions(text: str, names: tuple[str, ...]) -> bool:
     hay = _words(text)
-    return any(_boundary(hay, n) for n in names)
+    return any((" " + n) in hay and _boundary(hay, n) for n in names)
 
 
 def _boundary(hay: str, needle: str) -> bool:
@@ -228,6 +234,7 @@ def _icd_key(code: str) -> str:
     return code.upper().replace(".", "").strip()
 
 
+@lru_cache(maxsize=8192)
 def indications_for_icd10(code: str | None) -> frozenset[str]:
     if not code:
         return frozenset()
@@ -248,6 +255,7 @@ def indications_for_snomed(code: str | None) -> frozenset[str]:
     return frozenset(data()["snomed_indications"].get(code.strip(), []))
 
 
+@lru_cache(maxsize=8192)
 def indications_for_text(text: str | None) -> frozenset[str]:
     if not text:
         return frozenset()
@@ -285,6 +293,7 @@ def is_live_vaccine_cvx(code: str | None) -> bool:
     return bool(code) and code.strip().zfill(2) in data()["live_vaccines_cvx"]
 
 
+@lru_cache(maxsize=8192)
 def qualified_indications_for_icd10(code: str | None) -> frozenset[str]:
     """Indications a qualified code supports only once the indication is documented (billing.icd10 'for X only')."""
     if not code:
@@ -325,6 +334,11 @@ def _code_matches(entry: dict, c) -> bool:
 
 def condition_kinds(codes, text: str | None) -> frozenset[str]:
     """Clinical kinds (infection, pneumonia, sars_cov_2_prior, mas, oxygen ...) of a condition's codes and text."""
+    return _condition_kinds(tuple(codes), text)
+
+
+@lru_cache(maxsize=8192)
+def _condition_kinds(codes: tuple, text: str | None) -> frozenset[str]:
     out = set()
     for kind, entry in data()["condition_kinds"].items():
         if kind.startswith("_"):
