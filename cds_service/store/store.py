@@ -40,7 +40,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import create_engine, event, select, text
+from sqlalchemy import create_engine, event, insert, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
@@ -492,7 +492,7 @@ class Store:
         database cannot be written, ValueError when the entry holds non-JSON values."""
         if not isinstance(entry, AuditEntry):
             raise TypeError("record_call takes an AuditEntry")
-        row = AuditCallRow(
+        values = dict(
             kind=entry.kind,
             service_id=entry.service_id[:128],
             hook_instance=entry.hook_instance[:128] if entry.hook_instance else entry.hook_instance,
@@ -506,12 +506,15 @@ class Store:
             http_status=entry.http_status,
             patient_hash=entry.patient_hash,
         )
-        row.cards = [AuditCardRow(card_uuid=u[:128], position=i) for i, u in enumerate(entry.card_uuids)]
-        with self._session(write=True) as session:
-            session.add(row)
-            session.flush()
-            row_id = row.id
-            session.commit()
+        # Core inserts (no ORM unit of work): this runs on every hook call.
+        with self._connect() as conn:
+            conn = conn.execution_options(**{_WRITE_OPTION: True})
+            with conn.begin():
+                row_id = conn.execute(insert(AuditCallRow.__table__).values(**values)).inserted_primary_key[0]
+                if entry.card_uuids:
+                    conn.execute(insert(AuditCardRow.__table__), [
+                        {"audit_id": row_id, "card_uuid": u[:128], "position": i}
+                        for i, u in enumerate(entry.card_uuids)])
         return row_id
 
     @_guarded
