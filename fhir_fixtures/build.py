@@ -1428,7 +1428,7 @@ SCENARIOS = (
 
 
 # --------------------------------------------------------------------------------------
-# Demo patients for the CDS Hooks Sandbox (docs/demo.md)
+# Demo patients for the CDS Hooks Sandbox (README.md, "Demo in the CDS Hooks Sandbox")
 # --------------------------------------------------------------------------------------
 #
 # The Sandbox drafts every order the same way: `1 {pill}` once daily, a 30-day supply, no
@@ -1627,7 +1627,7 @@ def build_demo_bundle(slug: str, resources: list[dict]) -> dict:
 
 def build_demo_manifest(demos: list[DemoPatient]) -> dict:
     return {
-        "about": "Demo patients for the CDS Hooks Sandbox (docs/demo.md). `expect` says what the Sandbox shows for "
+        "about": "Demo patients for the CDS Hooks Sandbox (README.md, section Demo in the CDS Hooks Sandbox). `expect` says what the Sandbox shows for "
                  "its own draft of Kineret (1 {pill} daily, 30-day supply, community, no requester), per hook, in "
                  "the vocabulary of index.json. Dates in the bundles are relative to `datesRelativeTo`.",
         "datesRelativeTo": AUTHORED_ON,

@@ -1,4 +1,4 @@
-"""The demo in the CDS Hooks Sandbox (issue 7, docs/demo.md), replayed request by request.
+"""The demo in the CDS Hooks Sandbox (issue 7, README.md, "Demo in the CDS Hooks Sandbox"), replayed request by request.
 
 Every request here is what the Sandbox sends (shared/reference/cds-hooks-2.0.md §8 and the
 issue's observations of a local Sandbox build driven in Chromium):
@@ -52,7 +52,7 @@ PATIENTS = {p["patientId"]: p for p in MANIFEST["patients"]}
 FIXTURE_DAY = date.fromisoformat(MANIFEST["datesRelativeTo"])
 LATER_DAY = date(2027, 8, 19)           # a demo run long after the fixtures were written
 SANDBOX_USER = MANIFEST["sandboxUser"]  # Practitioner/COREPRACTITIONER1, fixed in the Sandbox
-SANDBOX_FHIR = "http://127.0.0.1:8913/fhir"   # fhirServiceUrl of docs/demo.md: the embedded server
+SANDBOX_FHIR = "http://127.0.0.1:8913/fhir"   # fhirServiceUrl of README.md, "Demo in the CDS Hooks Sandbox": the embedded server
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 UCUM = "http://unitsofmeasure.org"
 CATEGORY_CS = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"

@@ -80,7 +80,7 @@ def test_fixture_import_current_and_expired(store):
 
 def test_fixture_documents_its_records():
     doc = json.loads(FIXTURE.read_text())
-    assert "docs/persistence.md" in doc["description"]
+    assert "README.md" in doc["description"]
     assert {a["member_id"] for a in doc["authorizations"]} == {"MBR-RA-CONT-001", "MBR-RA-EXP-002"}
 
 
