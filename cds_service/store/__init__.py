@@ -1,7 +1,7 @@
 """Persistence: the audit trail of hook and explain calls, CDS Hooks feedback, and the plan's
 prior authorization records, on SQLite (embedded default, WAL) or PostgreSQL.
 
-Public API (stable; see README.md ("Persistence")):
+Public API (stable; see README.md, section Persistence):
 - `Store` (`Store.from_settings(settings)`, `migrate`, `health`, `record_call`, `list_calls`,
   `record_feedback`, `list_feedback`, `current_authorization`, `previous_authorizations`,
   `list_authorizations`, `issue_authorization`, `import_authorizations`, `member_ref`,

@@ -1,6 +1,6 @@
 """Reading the plan's prior authorization records from a CSV or JSON file.
 
-Columns (CSV header / JSON object keys), documented in README.md ("Persistence"):
+Columns (CSV header / JSON object keys), documented in README.md, section Persistence:
 
 | column                  | required | meaning                                                        |
 |-------------------------|----------|----------------------------------------------------------------|

@@ -63,7 +63,7 @@ def add_subcommands(subparsers: Any, get_settings: Callable[[], Any]) -> None:
     auth_sub = auth.add_subparsers(dest="authorizations_command", metavar="{import,list}")
     auth.set_defaults(func=_usage(auth))
     imp = auth_sub.add_parser(
-        "import", help="import records from a CSV or JSON file (see README.md ("Persistence"))",
+        "import", help="import records from a CSV or JSON file (see README.md, section Persistence)",
         description="Import authorization records. Columns: pa_id, member_id | member_ref, drug, "
                     "indication, start, end, status, coverage_assertion_id. Raw member_id values "
                     "are hashed with the service's key; existing pa_ids are updated.",
