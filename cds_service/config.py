@@ -155,8 +155,8 @@ def from_env(env: dict[str, str] | None = None, profile: str | None = None) -> S
         kw["log_level"] = env["CDS_LOG_LEVEL"]
     settings = replace(base, **kw)
     if not settings.is_demo:
-        # Never in production: the demo draft card and the public Sandbox key.
-        settings = replace(settings, demo_draft_card=False)
+        # Never in production: the demo draft card and the public Sandbox key (its private key is published).
+        settings = replace(settings, demo_draft_card=False, allow_sandbox_issuer=False)
     return settings
 
 

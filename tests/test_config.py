@@ -1,0 +1,23 @@
+"""Settings from the environment: the production profile never trusts demo-only things."""
+
+from cds_service.config import from_env
+
+
+def test_production_never_accepts_the_sandbox_issuer_or_the_demo_card():
+    s = from_env({"CDS_ALLOW_SANDBOX_ISSUER": "true", "CDS_DEMO_DRAFT_CARD": "true"}, profile="production")
+    assert s.auth_enabled and not s.allow_sandbox_issuer and not s.demo_draft_card
+
+
+def test_demo_profile_defaults():
+    s = from_env({}, profile="demo")
+    assert not s.auth_enabled and s.allow_sandbox_issuer and s.demo_draft_card
+    assert any("8913" in u for u in s.fhir_allow)
+
+
+def test_environment_overrides():
+    s = from_env({"CDS_EXTERNAL_BASE_URL": "https://cds.example.org/", "CDS_FHIR_ALLOW": "https://a/fhir, https://b/fhir",
+                  "CDS_FHIR_BUDGET_SECONDS": "1.5", "CDS_TRUSTED_ISSUERS": '[{"iss": "https://ehr", "jwks_file": "k.json"}]'},
+                 profile="production")
+    assert s.external_base_url == "https://cds.example.org"
+    assert s.fhir_allow == ("https://a/fhir", "https://b/fhir") and s.fhir_budget_seconds == 1.5
+    assert s.trusted_issuers[0].iss == "https://ehr" and s.trusted_issuers[0].jwks_file == "k.json"
