@@ -82,13 +82,37 @@ class Settings:
         return replace(self, **kw)
 
 
+class ConfigError(ValueError):
+    """An environment variable has a value the service cannot use (the message names it)."""
+
+
+def _num(env: dict, name: str, kind):
+    raw = env[name]
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a valid {'integer' if kind is int else 'number'}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative")
+    return value
+
+
 def _issuers_from_env(raw: str | None) -> tuple[TrustedIssuer, ...]:
     """CDS_TRUSTED_ISSUERS is a JSON list: [{"iss": ..., "jwks_file"| "jwks_url": ..., "jku_allow": [...]}]."""
     if not raw:
         return ()
-    items = json.loads(raw)
+    try:
+        items = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"CDS_TRUSTED_ISSUERS is not valid JSON: {exc}") from None
+    if not isinstance(items, list):
+        raise ConfigError("CDS_TRUSTED_ISSUERS must be a JSON list of issuer objects")
     out = []
-    for it in items:
+    for i, it in enumerate(items):
+        if not isinstance(it, dict) or not isinstance(it.get("iss"), str) or not it["iss"]:
+            raise ConfigError(f"CDS_TRUSTED_ISSUERS[{i}] needs an \"iss\" string")
+        if not (it.get("jwks_file") or it.get("jwks_url")):
+            raise ConfigError(f"CDS_TRUSTED_ISSUERS[{i}] ({it['iss']}) needs \"jwks_file\" or \"jwks_url\"")
         out.append(TrustedIssuer(
             iss=it["iss"], jwks_file=it.get("jwks_file"), jwks_url=it.get("jwks_url"),
             jku_allow=tuple(it.get("jku_allow", ())),
@@ -126,7 +150,7 @@ def from_env(env: dict[str, str] | None = None, profile: str | None = None) -> S
     if "CDS_JWT_ALGORITHMS" in env:
         kw["jwt_algorithms"] = _list(env["CDS_JWT_ALGORITHMS"])
     if "CDS_JWT_LEEWAY_SECONDS" in env:
-        kw["jwt_leeway_seconds"] = int(env["CDS_JWT_LEEWAY_SECONDS"])
+        kw["jwt_leeway_seconds"] = _num(env, "CDS_JWT_LEEWAY_SECONDS", int)
     if "CDS_TENANT_ALLOW" in env:
         kw["tenant_allow"] = _list(env["CDS_TENANT_ALLOW"])
     if "CDS_REPLAY_CACHE_URL" in env:
@@ -134,15 +158,15 @@ def from_env(env: dict[str, str] | None = None, profile: str | None = None) -> S
     if "CDS_FHIR_ALLOW" in env:
         kw["fhir_allow"] = _list(env["CDS_FHIR_ALLOW"])
     if "CDS_FHIR_TIMEOUT_SECONDS" in env:
-        kw["fhir_timeout_seconds"] = float(env["CDS_FHIR_TIMEOUT_SECONDS"])
+        kw["fhir_timeout_seconds"] = _num(env, "CDS_FHIR_TIMEOUT_SECONDS", float)
     if "CDS_FHIR_BUDGET_SECONDS" in env:
-        kw["fhir_budget_seconds"] = float(env["CDS_FHIR_BUDGET_SECONDS"])
+        kw["fhir_budget_seconds"] = _num(env, "CDS_FHIR_BUDGET_SECONDS", float)
     if "CDS_FHIR_MAX_BYTES" in env:
-        kw["fhir_max_bytes"] = int(env["CDS_FHIR_MAX_BYTES"])
+        kw["fhir_max_bytes"] = _num(env, "CDS_FHIR_MAX_BYTES", int)
     if "CDS_FHIR_MAX_PAGES" in env:
-        kw["fhir_max_pages"] = int(env["CDS_FHIR_MAX_PAGES"])
+        kw["fhir_max_pages"] = _num(env, "CDS_FHIR_MAX_PAGES", int)
     if "CDS_MAX_BODY_BYTES" in env:
-        kw["max_body_bytes"] = int(env["CDS_MAX_BODY_BYTES"])
+        kw["max_body_bytes"] = _num(env, "CDS_MAX_BODY_BYTES", int)
     if "DATABASE_URL" in env:
         kw["database_url"] = env["DATABASE_URL"]
     if "CDS_PATIENT_HASH_KEY" in env:

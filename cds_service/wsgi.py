@@ -5,11 +5,16 @@
 
 from __future__ import annotations
 
+import sys
+
 from .app import create_app, warm_up
-from .config import from_env
+from .config import ConfigError, from_env
 from .log_setup import configure
 
-_settings = from_env()
+try:
+    _settings = from_env()
+except ConfigError as exc:
+    sys.exit(f"anakinra-cds: configuration error: {exc}")
 configure(_settings.log_level)
 app = create_app(_settings)
 warm_up(app)

@@ -21,3 +21,28 @@ def test_environment_overrides():
     assert s.external_base_url == "https://cds.example.org"
     assert s.fhir_allow == ("https://a/fhir", "https://b/fhir") and s.fhir_budget_seconds == 1.5
     assert s.trusted_issuers[0].iss == "https://ehr" and s.trusted_issuers[0].jwks_file == "k.json"
+
+
+def test_bad_values_name_the_variable():
+    import pytest
+
+    from cds_service.config import ConfigError
+    with pytest.raises(ConfigError, match="CDS_FHIR_BUDGET_SECONDS"):
+        from_env({"CDS_FHIR_BUDGET_SECONDS": "soon"}, profile="production")
+    with pytest.raises(ConfigError, match="CDS_TRUSTED_ISSUERS"):
+        from_env({"CDS_TRUSTED_ISSUERS": "[{"}, profile="production")
+    with pytest.raises(ConfigError, match=r"CDS_TRUSTED_ISSUERS\[0\].*jwks"):
+        from_env({"CDS_TRUSTED_ISSUERS": '[{"iss": "https://ehr"}]'}, profile="production")
+
+
+def test_gunicorn_entry_point_exits_with_one_clear_line_on_bad_config():
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, CDS_MAX_BODY_BYTES="lots")
+    proc = subprocess.run([sys.executable, "-c", "import cds_service.wsgi"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines()[-1] == \
+        "anakinra-cds: configuration error: CDS_MAX_BODY_BYTES='lots' is not a valid integer"
+    assert "Traceback" not in proc.stderr
