@@ -31,6 +31,7 @@ from tests.conftest import pinned_clock
 from tests.e2e.helpers import coverage_infos
 from tests.gather.misbehaving_fhir import MisbehavingFhir
 from tests.web import jwt_keys as K
+from tests.loopback import SilentListener
 
 BUDGET = 0.5
 SAFETY_BOUND = BUDGET + 2.0
@@ -44,31 +45,6 @@ BASE = "https://cds.fault.test"
 ISS = "https://ehr.fault.test"
 
 
-class SilentListener:
-    """A TCP listener on 127.0.0.1 that never answers; counts the connections that reached it."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.setblocking(False)
-        self.port = self.sock.getsockname()[1]
-        self._count = 0
-
-    def url(self, path: str = "/fhir") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def connections(self) -> int:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except (BlockingIOError, InterruptedError):
-                return self._count
-            conn.close()
-            self._count += 1
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import pytest
 from cds_service.config import Settings
 from cds_service.gather.fhir_client import (Budget, FhirAccessError, FhirClient, SearchResult, is_allowed,
                                             make_session)
+from tests.loopback import SilentListener
 
 try:  # tests/gather may or may not be a package
     from .misbehaving_fhir import MisbehavingFhir
@@ -25,31 +26,6 @@ BUDGET = 0.5
 SAFETY_BOUND = BUDGET + 1.0       # a safety bound on "no hang", not a performance assertion
 
 
-class SilentListener:
-    """A TCP listener on 127.0.0.1 that never answers; counts connections that reached it."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.setblocking(False)
-        self.port = self.sock.getsockname()[1]
-        self._count = 0
-
-    def url(self, path: str = "/fhir") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def connections(self) -> int:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except (BlockingIOError, InterruptedError):
-                return self._count
-            conn.close()
-            self._count += 1
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from cds_service.config import Settings, TrustedIssuer
 from cds_service.web import auth
 from cds_service.web.auth import SANDBOX_ISSUER, SANDBOX_JKU, SANDBOX_JWKS_FILE, AuthError, JwtVerifier, install
 from cds_service.web.replay_cache import MemoryReplayCache
+from tests.loopback import SilentListener
 
 try:  # tests/web may or may not be a package
     from . import jwt_keys as K
@@ -36,31 +37,6 @@ AUTH_LOGGER = "cds_service.web.auth"
 
 # -- loopback helpers ----------------------------------------------------------------------------
 
-class SilentListener:
-    """A TCP listener on 127.0.0.1 that never answers; counts connections that reached it."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.setblocking(False)
-        self.port = self.sock.getsockname()[1]
-        self._count = 0
-
-    def url(self, path: str = "/jwks.json") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def connections(self) -> int:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except (BlockingIOError, InterruptedError):
-                return self._count
-            conn.close()
-            self._count += 1
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 class JwksServer:
@@ -117,7 +93,7 @@ def keys():
 
 @pytest.fixture(scope="module")
 def listener():
-    lst = SilentListener()
+    lst = SilentListener("/jwks.json")
     yield lst
     lst.close()
 

@@ -234,12 +234,11 @@ def _icd_key(code: str) -> str:
     return code.upper().replace(".", "").strip()
 
 
-@lru_cache(maxsize=8192)
-def indications_for_icd10(code: str | None) -> frozenset[str]:
+def _longest_prefix(table: dict, code: str | None) -> frozenset[str]:
+    """The entry of `table` (ICD-10-CM prefix -> indications) whose prefix is the longest match of `code`."""
     if not code:
         return frozenset()
     key = _icd_key(code)
-    table = data()["icd10_indications"]
     best = None
     for prefix in table:
         if prefix.startswith("_"):
@@ -247,6 +246,11 @@ def indications_for_icd10(code: str | None) -> frozenset[str]:
         if key.startswith(prefix) and (best is None or len(prefix) > len(best)):
             best = prefix
     return frozenset(table[best]) if best else frozenset()
+
+
+@lru_cache(maxsize=8192)
+def indications_for_icd10(code: str | None) -> frozenset[str]:
+    return _longest_prefix(data()["icd10_indications"], code)
 
 
 def indications_for_snomed(code: str | None) -> frozenset[str]:
@@ -296,17 +300,7 @@ def is_live_vaccine_cvx(code: str | None) -> bool:
 @lru_cache(maxsize=8192)
 def qualified_indications_for_icd10(code: str | None) -> frozenset[str]:
     """Indications a qualified code supports only once the indication is documented (billing.icd10 'for X only')."""
-    if not code:
-        return frozenset()
-    key = _icd_key(code)
-    table = data()["icd10_qualified_indications"]
-    best = None
-    for prefix in table:
-        if prefix.startswith("_"):
-            continue
-        if key.startswith(prefix) and (best is None or len(prefix) > len(best)):
-            best = prefix
-    return frozenset(table[best]) if best else frozenset()
+    return _longest_prefix(data()["icd10_qualified_indications"], code)
 
 
 def _icd10_coded(codes) -> bool:
