@@ -64,14 +64,23 @@ def dicts(value: Any) -> Iterator[dict]:
             yield v
 
 
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def codings(concept: Any) -> list[Code]:
-    out = []
-    for cc in dicts(concept):
-        for c in dicts(cc.get("coding")):
-            system = c.get("system") if isinstance(c.get("system"), str) else None
-            code = c.get("code") if isinstance(c.get("code"), str) else None
-            display = c.get("display") if isinstance(c.get("display"), str) else None
-            out.append(Code(system, code, display))
+    """Every Coding of a CodeableConcept (or a list of them) as a Code (hot path: plain loops)."""
+    out: list[Code] = []
+    for cc in (concept if isinstance(concept, list) else (concept,)):
+        if not isinstance(cc, dict):
+            continue
+        coding = cc.get("coding")
+        if coding is None:
+            continue
+        for c in (coding if isinstance(coding, list) else (coding,)):
+            if isinstance(c, dict):
+                out.append(Code(_str_or_none(c.get("system")), _str_or_none(c.get("code")),
+                                _str_or_none(c.get("display"))))
     return out
 
 

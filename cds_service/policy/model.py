@@ -82,10 +82,14 @@ class ClauseResult:
             yield from child.walk()
 
     def find(self, clause_id: str) -> "ClauseResult | None":
-        for node in self.walk():
-            if node.clause_id == clause_id:
-                return node
-        return None
+        """The first node (pre-order) with this id; the index is built once per (immutable) tree."""
+        index = self.__dict__.get("_index")
+        if index is None:
+            index = {}
+            for node in self.walk():
+                index.setdefault(node.clause_id, node)
+            object.__setattr__(self, "_index", index)
+        return index.get(clause_id)
 
     def pending(self):
         """The UNKNOWN / NOT_MET leaves that keep this node from being met.
