@@ -49,25 +49,24 @@ class HookRequest:
 
 
 def json_depth(value: Any, limit: int) -> int:
-    """Depth of a parsed JSON value (a scalar is 1, `[1]` is 2), stopping early once past `limit`.
-    Iterative (no recursion bomb); only containers are pushed, a scalar child counts as depth + 1."""
+    """Depth of a parsed JSON value (a scalar is 1, `[1]` is 2, `[]` is 1), stopping early once past
+    `limit`. Level by level (no recursion); each level's containers are gathered by a comprehension."""
     if not isinstance(value, (dict, list)):
         return 1
-    stack = [(value, 1)]
-    deepest = 1
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node
-        for child in children:
-            if isinstance(child, (dict, list)):
-                stack.append((child, depth + 1))
-            elif depth + 1 > deepest:
-                deepest = depth + 1
-        if depth > deepest:
-            deepest = depth
-        if deepest > limit:
-            return deepest
-    return deepest
+    level = [value]
+    depth = 1
+    while True:
+        below: list = []
+        for node in level:
+            below.extend([v for v in (node.values() if isinstance(node, dict) else node)
+                          if isinstance(v, (dict, list))])
+        if not below:
+            # the deepest containers: a scalar inside one adds a level
+            return depth + 1 if any(level) else depth
+        depth += 1
+        if depth > limit:
+            return depth
+        level = below
 
 
 def load_json(body: bytes, max_depth: int) -> Any:
