@@ -641,15 +641,14 @@ class Store:
         """Every record (any status, any period) for this member and drug, newest period first.
         Continuation of therapy looks here for an earlier approval by the plan."""
         self._check_member_ref(member_ref)
+        table = AuthorizationRow.__table__      # Core select: this runs on every hook call
         stmt = (
-            select(AuthorizationRow)
-            .where(AuthorizationRow.member_ref == member_ref, AuthorizationRow.drug == drug.lower())
-            .order_by(
-                AuthorizationRow.period_end.desc(), AuthorizationRow.created_at.desc(), AuthorizationRow.id.desc()
-            )
+            select(table)
+            .where(table.c.member_ref == member_ref, table.c.drug == drug.lower())
+            .order_by(table.c.period_end.desc(), table.c.created_at.desc(), table.c.id.desc())
         )
-        with self._session(write=False) as session:
-            return [_to_authorization(r) for r in session.scalars(stmt)]
+        with self._connect() as conn:
+            return [_to_authorization(r) for r in conn.execute(stmt)]
 
     @_guarded
     def list_authorizations(self, member_ref: str | None = None) -> list[Authorization]:
