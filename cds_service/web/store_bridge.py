@@ -13,12 +13,27 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 from ..facts.model import PriorAuthorization
-from ..policy.model import Decision, Determination
+from ..policy.model import Decision, Determination, Outcome
 from ..respond.coverage_information import add_months, assertion_id
 from ..store import AuditEntry, StoreUnavailable
 
 log = logging.getLogger(__name__)
 DRUG = "anakinra"
+
+# What an existing approval cannot vouch for: the order itself must still be within these clauses
+# (where it is given, contraindications, combinations, the dose and quantity).
+ORDER_CLAUSES = ("position.site-of-care", "initiation.3", "initiation.4", "initiation.5", "continuation.4",
+                 "continuation.5", "continuation.6", "dosage.nomid-dira", "table1.covid-19.6")
+
+
+def order_within_approval(decision: Decision) -> bool:
+    """True when every order-level clause the decision evaluated is met (or not applicable)."""
+    for top in decision.coverage_tree():
+        for cid in ORDER_CLAUSES:
+            node = top.find(cid)
+            if node is not None and node.outcome not in (Outcome.MET, Outcome.NOT_APPLICABLE):
+                return False
+    return True
 
 
 def record_call(runtime, service_id, req, result, status: int, started: float, explain: bool) -> None:
@@ -102,7 +117,7 @@ class PlanAuthorizations:
         except StoreUnavailable as exc:
             log.error("authorizations not readable (database unavailable): %s", exc)
             return decision, None, None
-        if current is not None:
+        if current is not None and order_within_approval(decision):
             reasons = decision.reasons + (
                 f"A current plan approval ({current.pa_id}, {current.start.isoformat()} to {current.end.isoformat()}) "
                 "covers this order.",)

@@ -174,3 +174,14 @@ def test_an_approval_that_cannot_be_stored_is_never_answered(settings):
     v = values(app.test_client().post("/cds-services/anakinra-order-sign", json=load_request("ra-complete")).get_json())
     assert v["covered"] == ["covered"] and v["pa-needed"] == ["auth-needed"] and "satisfied-pa-id" not in v
     assert real.list_authorizations() == []
+
+
+def test_a_current_approval_does_not_cover_an_order_beyond_the_limits(store_app):
+    app, store = store_app
+    store.import_authorizations(FIXTURES / "authorizations.json")
+    req = copy.deepcopy(load_request("ra-continuation"))
+    draft = req["context"]["draftOrders"]["entry"][0]["resource"]
+    draft["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] = 200
+    draft["dispenseRequest"]["quantity"]["value"] = 56
+    v = values(app.test_client().post("/cds-services/anakinra-order-sign", json=req).get_json())
+    assert v["covered"] != ["covered"] and "satisfied-pa-id" not in v
