@@ -61,10 +61,10 @@ def read_coverage(coverages: list[dict], hasher: Callable[[str], str]) -> Covera
     active.sort(key=lambda c: c.get("order") if isinstance(c.get("order"), int) else 99)
     cov = active[0]
     program, evidence = _program(cov)
-    member = cov.get("subscriberId") if isinstance(cov.get("subscriberId"), str) else None
+    member = cov.get("subscriberId") if isinstance(cov.get("subscriberId"), str) and cov["subscriberId"].strip() else None
     if member is None:
         for ident in dicts(cov.get("identifier")):
-            if isinstance(ident.get("value"), str):
+            if isinstance(ident.get("value"), str) and ident["value"].strip():
                 member = ident["value"]
                 break
     payor = None

@@ -13,7 +13,7 @@ from ..facts.model import CaseFacts
 from .clauses import combination, step_therapy
 from .clauses.common import fmt
 from .data_loader import Policy
-from .model import ClauseResult, Decision, Finding, Missing, Need, Outcome
+from .model import ClauseResult, Decision, Finding, Missing, Outcome
 
 
 def _node(decision: Decision, cid: str, groups: tuple[str, ...] | None = None) -> ClauseResult | None:
@@ -283,4 +283,4 @@ def _advice(decision: Decision, case: CaseFacts, policy: Policy, order: str) -> 
     return out
 
 
-__all__ = ["findings_for", "Need"]
+__all__ = ["findings_for"]

@@ -6,7 +6,7 @@ import logging
 import time
 from datetime import datetime, timezone
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, request
 
 from ..gather.collector import DataUnavailable
 from ..protocol.request import RequestError, load_json, parse_hook_request

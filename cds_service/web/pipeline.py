@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 import requests
 
@@ -147,4 +147,4 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
     return CallResult(200, body, decisions, cases, outcomes, list(record.technical_errors), sorted(record.unavailable))
 
 
-__all__ = ["run_hook", "CallResult", "DataUnavailable", "policy_url", "date"]
+__all__ = ["run_hook", "CallResult", "DataUnavailable", "policy_url"]

@@ -54,17 +54,19 @@ def record_call(runtime, service_id, req, result, status: int, started: float, e
         card_uuids.extend(c["uuid"] for c in result.body.get("cards", []) if "uuid" in c and c["uuid"] not in card_uuids)
     from ..policy.data_loader import load_policy
     policy = load_policy()
-    entry = AuditEntry(
-        service_id=service_id, hook_instance=req.hook_instance, called_at=datetime.now(timezone.utc),
-        http_status=status, latency_ms=(time.perf_counter() - started) * 1000, kind="explain" if explain else "hook",
-        patient_hash=runtime.store.patient_hash(req.patient_id), policy_id=policy.id, policy_revision=policy.revision,
-        determinations=determinations, clause_outcomes=clauses, coverage_assertion_ids=assertion_ids,
-        card_uuids=card_uuids,
-    )
     try:
+        entry = AuditEntry(
+            service_id=service_id, hook_instance=req.hook_instance, called_at=datetime.now(timezone.utc),
+            http_status=status, latency_ms=(time.perf_counter() - started) * 1000, kind="explain" if explain else "hook",
+            patient_hash=runtime.store.patient_hash(req.patient_id), policy_id=policy.id, policy_revision=policy.revision,
+            determinations=determinations, clause_outcomes=clauses, coverage_assertion_ids=assertion_ids,
+            card_uuids=card_uuids,
+        )
         runtime.store.record_call(entry)
     except StoreUnavailable as exc:
         log.error("audit row not stored (database unavailable): %s", exc)
+    except (ValueError, TypeError) as exc:     # an entry the store refuses: log it, still answer
+        log.error("audit row not stored (refused by the store): %s", type(exc).__name__)
 
 
 def record_feedback(runtime, service_id: str, items: list[dict]) -> int | None:
@@ -96,8 +98,8 @@ class PlanAuthorizations:
             return ()
         try:
             found = self._read(member)
-        except StoreUnavailable as exc:
-            log.error("authorizations not readable (database unavailable): %s", exc)
+        except (StoreUnavailable, ValueError) as exc:
+            log.error("authorizations not readable: %s", exc)
             return ()
         return tuple(PriorAuthorization(source=f"plan-authorization/{a.pa_id}", drug=a.drug, status=a.status,
                                         start=a.start, end=a.end, pa_id=a.pa_id, indication=a.indication)
@@ -114,8 +116,8 @@ class PlanAuthorizations:
         try:
             current = next((a for a in sorted(self._read(member), key=lambda a: a.start, reverse=True)
                             if a.covers(as_of)), None)
-        except StoreUnavailable as exc:
-            log.error("authorizations not readable (database unavailable): %s", exc)
+        except (StoreUnavailable, ValueError) as exc:
+            log.error("authorizations not readable: %s", exc)
             return decision, None, None
         if current is not None and order_within_approval(decision):
             reasons = decision.reasons + (
@@ -132,8 +134,8 @@ class PlanAuthorizations:
             issued = self.store.issue_authorization(
                 member, DRUG, decision.indication, as_of, end,
                 assertion_id(self.req.hook_instance, decision.order_id, decision.policy_revision))
-        except StoreUnavailable as exc:
-            log.error("approval not issued (database unavailable): %s", exc)
+        except (StoreUnavailable, ValueError) as exc:
+            log.error("approval not issued: %s", exc)
             return decision, None, None
         self._records.setdefault(member, []).append(issued)
         return replace(decision, pa_needed="satisfied"), issued.pa_id, issued.end

@@ -3,7 +3,6 @@ when required data can be had from neither."""
 
 from __future__ import annotations
 
-import copy
 import logging
 
 import pytest

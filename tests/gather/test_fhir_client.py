@@ -5,7 +5,6 @@ endless paging) within a bounded time, the happy path, and no token in logs."""
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 

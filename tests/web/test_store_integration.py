@@ -185,3 +185,18 @@ def test_a_current_approval_does_not_cover_an_order_beyond_the_limits(store_app)
     draft["dispenseRequest"]["quantity"]["value"] = 56
     v = values(app.test_client().post("/cds-services/anakinra-order-sign", json=req).get_json())
     assert v["covered"] != ["covered"] and "satisfied-pa-id" not in v
+
+
+@pytest.mark.parametrize("member", [" ", "\t\n"])
+def test_a_blank_subscriber_id_is_no_member_not_a_crash(store_app, member):
+    # Found by Hypothesis: a whitespace-only subscriberId reached the keyed hash and answered 500.
+    app, store = store_app
+    req = copy.deepcopy(load_request("ra-complete"))
+    cov = req["prefetch"]["coverage"]["entry"][0]["resource"]
+    cov["subscriberId"] = member
+    cov["identifier"] = [{"value": "   "}]
+    resp = app.test_client().post("/cds-services/anakinra-order-sign", json=req)
+    assert resp.status_code == 200
+    v = values(resp.get_json())
+    assert "satisfied-pa-id" not in v          # no member to hold an approval
+    assert store.list_authorizations() == []
