@@ -58,12 +58,13 @@ def main() -> None:
         req = json.loads((ROOT / "fhir_fixtures" / "requests" / f"{slug}.json").read_text())
         service = "anakinra-order-select" if req["hook"] == "order-select" else "anakinra-order-sign"
         body = client.post(f"/cds-services/{service}", json=req).get_json()
-        print(f"#### {title}\n")
+        print(f"### {title}\n")
         print("```bash")
         print("curl -s -X POST -H 'Content-Type: application/json' \\")
         print(f"     --data @fhir_fixtures/requests/{slug}.json \\")
         print(f"     http://127.0.0.1:8080/cds-services/{service}")
         print("```\n")
+        print("<details><summary>Response</summary>\n")
         print("```json")
         body = shorten(body)
         for card in body["cards"]:          # the long markdown detail and suggestion resources, abridged
@@ -74,6 +75,7 @@ def main() -> None:
                                               "...": "the order with the change applied"}
         print(pretty(body, expand=6))
         print("```\n")
+        print("</details>\n")
 
 
 if __name__ == "__main__":
