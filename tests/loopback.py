@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 
 class SilentListener:
     """A TCP listener on 127.0.0.1 that never answers; counts the connections that reached it."""
@@ -31,3 +33,19 @@ class SilentListener:
 
     def close(self) -> None:
         self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def listener():
+    """A silent listener that no outbound request may reach (SSRF tests)."""
+    lst = SilentListener()
+    yield lst
+    lst.close()
+
+
+@pytest.fixture(scope="module")
+def fhir(listener):
+    """A misbehaving FHIR server on loopback whose redirects point at `listener`."""
+    from tests.gather.misbehaving_fhir import MisbehavingFhir
+    with MisbehavingFhir(slow_seconds=3.0, redirect_to=listener.url("/fhir/Patient/1")) as srv:
+        yield srv

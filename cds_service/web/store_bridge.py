@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 from ..facts.model import PriorAuthorization
+from ..policy.data_loader import load_policy
 from ..policy.model import Decision, Determination, Outcome
 from ..respond.coverage_information import add_months, assertion_id
 from ..store import AuditEntry, StoreUnavailable
@@ -52,7 +53,6 @@ def record_call(runtime, service_id, req, result, status: int, started: float, e
             assertion_ids.append(assertion_id(req.hook_instance, d.order_id, d.policy_revision))
             card_uuids.extend(c["uuid"] for c in oc.cards if "uuid" in c)
         card_uuids.extend(c["uuid"] for c in result.body.get("cards", []) if "uuid" in c and c["uuid"] not in card_uuids)
-    from ..policy.data_loader import load_policy
     policy = load_policy()
     try:
         entry = AuditEntry(

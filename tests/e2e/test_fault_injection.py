@@ -30,7 +30,7 @@ from tests.conftest import pinned_clock
 from tests.e2e.helpers import coverage_infos
 from tests.gather.misbehaving_fhir import MisbehavingFhir
 from tests.web import jwt_keys as K
-from tests.loopback import SilentListener
+from tests.loopback import fhir, listener  # noqa: F401  (module-scoped fixtures: a silent listener, a misbehaving FHIR server redirecting to it)
 
 BUDGET = 0.5
 SAFETY_BOUND = BUDGET + 2.0
@@ -42,21 +42,6 @@ HASH_KEY = "fault-injection-test-key"
 TEMP_CS = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
 BASE = "https://cds.fault.test"
 ISS = "https://ehr.fault.test"
-
-
-
-
-@pytest.fixture(scope="module")
-def listener():
-    lst = SilentListener()
-    yield lst
-    lst.close()
-
-
-@pytest.fixture(scope="module")
-def fhir(listener):
-    with MisbehavingFhir(slow_seconds=3.0, redirect_to=listener.url("/fhir/Patient/1")) as srv:
-        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 from cds_service.config import Settings
 from cds_service.gather.fhir_client import (Budget, FhirAccessError, FhirClient, SearchResult, is_allowed,
                                             make_session)
-from tests.loopback import SilentListener
+from tests.loopback import fhir, listener  # noqa: F401  (module-scoped fixtures: a silent listener, a misbehaving FHIR server redirecting to it)
 
 try:  # tests/gather may or may not be a package
     from .misbehaving_fhir import MisbehavingFhir
@@ -23,21 +23,6 @@ except ImportError:
 TOKEN = "synthetic-access-token-7f3a9c1e5b2d4086"
 BUDGET = 0.5
 SAFETY_BOUND = BUDGET + 1.0       # a safety bound on "no hang", not a performance assertion
-
-
-
-
-@pytest.fixture(scope="module")
-def listener():
-    lst = SilentListener()
-    yield lst
-    lst.close()
-
-
-@pytest.fixture(scope="module")
-def fhir(listener):
-    with MisbehavingFhir(slow_seconds=3.0, redirect_to=listener.url("/fhir/Patient/1")) as srv:
-        yield srv
 
 
 def settings_for(fhir: MisbehavingFhir, **kw) -> Settings:
