@@ -54,3 +54,25 @@ def test_console_script_help_lists_every_command():
     out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60).stdout
     for cmd in ("serve", "fhir-server", "explain", "audit", "authorizations", "db"):
         assert cmd in out
+
+
+def test_explanations_list_what_fhir_validation_finds_in_the_order(client):
+    req = json.loads((FIXTURES / "requests" / "ra-complete.json").read_text())
+    clean = client.post("/explain/anakinra-order-sign", json=req).get_json()
+    assert clean["orders"][0]["fhirValidation"] == []
+    order = req["context"]["draftOrders"]["entry"][0]["resource"]
+    order["authoredOn"] = "02/03/2026"                          # not a FHIR dateTime
+    order["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] = "one hundred"
+    order["dosageInstruction"][0]["text"] = "Inject as directed"      # no dose to fall back on
+    broken = client.post("/explain/anakinra-order-sign", json=req).get_json()
+    notes = broken["orders"][0]["fhirValidation"]
+    assert any("authoredOn" in n for n in notes)
+    assert any("doseQuantity" in n for n in notes)
+    # The unreadable dose is unknown (documentation needed), never covered.
+    assert broken["orders"][0]["determination"] != "covered"
+    dose = next(c for t in broken["orders"][0]["clauses"] for c in [t, *t.get("children", [])]
+                if c["clause"] == "dosage.ra")
+    assert dose["outcome"] == "unknown"
+    # The hook answer itself carries the decision, not the validation notes.
+    hook = client.post("/cds-services/anakinra-order-sign", json=req).get_json()
+    assert "fhirValidation" not in json.dumps(hook)

@@ -10,7 +10,6 @@ from .allergies import read_allergies
 from .coverage import read_coverage
 from .diagnoses import order_reasons, problem_list
 from .dosing import read_dose
-from .fhir_models import validation_notes
 from .fhir_reading import dicts, parse_date, reference
 from .labs import lab_values, latest_weight
 from .medication import MedicationInfo, draft_span, medication_of, therapy_history
@@ -57,7 +56,7 @@ def _order_facts(order: dict, info: MedicationInfo, lookup) -> OrderFacts:
         dose=read_dose(order, info.single_100mg_syringe), setting=read_setting(order),
         reasons=order_reasons(order, lookup), requester=reference(order.get("requester")),
         single_100mg_syringe=info.single_100mg_syringe, prescriber_statement=read_prescriber_statements(order),
-        validation_notes=validation_notes(order), raw=order,
+        raw=order,
     )
 
 

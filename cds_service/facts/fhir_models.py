@@ -1,10 +1,13 @@
-"""Structural validation of the resources the rules read most, with fhir.resources (R4B models).
+"""Structural validation of the draft order with fhir.resources (R4B models), for explanations.
 
 R4B accepts R4 4.0.1 payloads for every resource type used here (see README); the top-level
-`fhir.resources` package is R5 and must not be used. Validation is limited to the draft orders,
-Patient and Coverage: validating whole charts costs ~0.5 ms per resource (measured in
-`benchmarks/`). A validation failure never drops a resource (dropping an active TNF
-antagonist could turn a combination into "covered"); it is reported in the evidence.
+`fhir.resources` package is R5 and must not be used. The rules read raw JSON with the defensive
+readers of `fhir_reading` (a malformed element reads as "not stated", so its clause is unknown),
+so validation never changes a decision. It runs where someone reads it: `POST /explain/{id}` and
+`anakinra-cds explain` list what is structurally wrong with each order (`fhirValidation`). On the
+hook path it would be the largest single cost of a decision (~0.3 ms of ~2.5 ms for a 69-resource
+chart, measured with `benchmarks/`). A validation failure never drops a resource (dropping an
+active TNF antagonist could turn a combination into "covered").
 """
 
 from __future__ import annotations

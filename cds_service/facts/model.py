@@ -139,7 +139,6 @@ class OrderFacts:
     requester: str | None = None
     single_100mg_syringe: bool = True    # the product is the 100 mg single-use syringe
     prescriber_statement: dict = field(default_factory=dict)  # statement key -> PrescriberStatement (order notes)
-    validation_notes: tuple[str, ...] = ()  # what fhir.resources (R4B) found wrong with the order, if anything
     raw: dict = field(default_factory=dict, repr=False, compare=False)  # the order as received (respond echoes it)
 
 

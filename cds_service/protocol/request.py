@@ -69,12 +69,57 @@ def json_depth(value: Any, limit: int) -> int:
         level = below
 
 
-def load_json(body: bytes, max_depth: int) -> Any:
+# Bytes that are neither a bracket nor a quote (deleted), and {} read as [] (translated).
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
+_BRACES_AS_BRACKETS = bytes.maketrans(b"{}", b"[]")
+
+
+def container_depth(body: bytes, limit: int) -> int:
+    """How deeply the containers of a *valid* JSON text nest (`[]` and `[1]` are 1, `{"a": [[]]}`
+    is 3), read from the bytes with a few C-level passes instead of walking the parsed objects
+    (5x faster on a 76 KB chart; the hook path pays it on every call). Stops once past `limit`.
+
+    Only for text that already parsed as JSON: then backslashes and quotes occur only in strings,
+    so dropping the escaped backslashes, then the escaped quotes, leaves quotes that open and close
+    strings; brackets between an odd and the next even quote are inside a string and do not count.
+    What is left is a balanced bracket word, and peeling every innermost `[]` at once takes as
+    many passes as the word nests."""
+    if b"\\\\" in body:
+        body = body.replace(b"\\\\", b"")
+    if b'\\"' in body:
+        body = body.replace(b'\\"', b"")
+    # Keep brackets and quotes only. Adjacent quotes enclose nothing structural (an empty
+    # string, or the close of one string and the open of the next), so removing a pair keeps
+    # every other quote's parity.
+    word = body.translate(_BRACES_AS_BRACKETS, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in word:
+        word = b"".join(word.split(b'"')[::2])      # brackets inside strings (rare) dropped
+    depth = 0
+    while word:
+        depth += 1
+        if depth > limit:
+            return depth
+        peeled = word.replace(b"[]", b"")
+        if len(peeled) == len(word):                 # not a balanced word: not valid JSON text
+            raise ValueError("unbalanced brackets")
+        word = peeled
+    return depth
+
+
+def load_json(body: bytes | str, max_depth: int) -> Any:
+    """Parse a request body and bound its nesting (`json_depth(value) <= max_depth`)."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise RequestError(f"The request body is not valid JSON: {exc.args[0] if exc.args else exc}", None) from None
-    if json_depth(data, max_depth) > max_depth:
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else bytes(body)
+    # json_depth is the container depth, plus one when a scalar sits in a deepest container:
+    # only a body whose containers nest exactly max_depth deep needs the exact (slower) walk.
+    try:
+        containers = container_depth(raw, max_depth)
+    except ValueError:                          # cannot happen for text orjson accepted; be exact anyway
+        containers = max_depth
+    if containers > max_depth or (containers == max_depth and json_depth(data, max_depth) > max_depth):
         raise RequestError(f"The request body nests deeper than {max_depth} levels.", None)
     return data
 

@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,8 @@ MIN_RSA_BITS = 2048
 DEFAULT_MAX_LIFETIME_SECONDS = 3600   # CDS Hooks best practice: JWT lifetime <= 1 h
 DEFAULT_JWKS_TIMEOUT_SECONDS = 2.0
 
+_UNVERIFIED = jwt.PyJWT()
+_MAX_CACHED_KEYS = 64
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 Clock = Callable[[], float]
@@ -227,6 +230,8 @@ class JwtVerifier:
         self._replay = replay_cache
         self._clock = clock
         self._max_lifetime = int(max_lifetime_seconds)
+        self._keys: dict[tuple[str, str], Any] = {}     # (alg, JWK as JSON) -> public key object
+        self._keys_lock = threading.Lock()
         self._issuers: dict[str, _IssuerTrust] = {}
         for ti in settings.trusted_issuers:
             if ti.iss in self._issuers:
@@ -266,10 +271,11 @@ class JwtVerifier:
         token = self._bearer_token(authorization_header)
 
         try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+            # One unverified parse for header and claims (they only choose the issuer and key).
+            unverified_token = _UNVERIFIED.decode_complete(token, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
             raise AuthError(f"malformed JWT ({type(exc).__name__})") from exc
+        header, unverified = unverified_token["header"], unverified_token["payload"]
         seen["kid"] = header.get("kid")
         seen["iss"] = unverified.get("iss")
         seen["jti"] = unverified.get("jti")
@@ -308,7 +314,7 @@ class JwtVerifier:
         if not fitting:
             raise AuthError(f"no key for this kid and alg {alg} in {source.description}")
         try:
-            key = jwt.PyJWK(fitting[0], algorithm=alg).key
+            key = self._public_key(fitting[0], alg)
         except jwt.PyJWTError as exc:
             raise AuthError(f"unusable key in {source.description} ({type(exc).__name__})") from exc
         if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
@@ -353,6 +359,19 @@ class JwtVerifier:
         if replayed:
             raise AuthError("jti replayed")
         return claims
+
+    def _public_key(self, jwk: dict, alg: str):
+        """The key object of a JWK, built once per JWK content and alg (a JWK Set refresh that
+        changes a key changes the content, so a new object is built)."""
+        cache_key = (alg, json.dumps(jwk, sort_keys=True, default=str))
+        key = self._keys.get(cache_key)
+        if key is None:
+            key = jwt.PyJWK(jwk, algorithm=alg).key
+            with self._keys_lock:
+                if len(self._keys) >= _MAX_CACHED_KEYS:
+                    self._keys.clear()
+                self._keys[cache_key] = key
+        return key
 
     @staticmethod
     def _bearer_token(authorization_header: str | None) -> str:

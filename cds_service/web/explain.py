@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from ..facts.fhir_models import validation_notes
 from ..policy.data_loader import load_policy
 
 bp = Blueprint("explain", __name__)
@@ -15,11 +16,21 @@ def explanation(req, result) -> dict:
         "hookInstance": req.hook_instance,
         "hook": req.hook,
         "policy": {"id": policy.id, "revision": policy.revision, "title": policy.data["title"]},
-        "orders": [d.to_json() for d in result.decisions],
+        "orders": [_order_json(d, case) for d, case in zip(result.decisions, result.cases)],
         "response": result.body,
         **({"unavailable": result.unavailable} if result.unavailable else {}),
         **({"technicalErrors": result.technical_errors} if result.technical_errors else {}),
     }
+
+
+def _order_json(decision, case) -> dict:
+    """The decision, plus what fhir.resources (R4B) finds structurally wrong with the order.
+    Validation runs here, not on the hook path: the rules read the order with defensive readers
+    (a malformed element reads as not stated, so the clause is unknown), and the notes never
+    changed a decision; they tell the auditor why an element was not read."""
+    out = decision.to_json()
+    out["fhirValidation"] = list(validation_notes(case.order.raw))
+    return out
 
 
 @bp.post("/explain/<service_id>")
