@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from .app import create_app, warm_up
@@ -18,3 +19,7 @@ except ConfigError as exc:
 configure(_settings.log_level)
 app = create_app(_settings)
 warm_up(app)
+# Everything loaded so far (modules, policy, value sets, validators) lives as long as the process:
+# keep it out of the cyclic collector's full passes (each scanned ~90k objects, 0.25 ms per call
+# on average, measured with benchmarks/) and, under --preload, out of copy-on-write in the workers.
+gc.freeze()

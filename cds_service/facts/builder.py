@@ -11,7 +11,7 @@ from .coverage import read_coverage
 from .diagnoses import order_reasons, problem_list
 from .dosing import read_dose
 from .fhir_reading import dicts, parse_date, reference
-from .labs import lab_values, latest_weight
+from .labs import lab_values, latest_weight, observation_kinds
 from .medication import MedicationInfo, draft_span, medication_of, therapy_history
 from .model import CaseFacts, OrderFacts, PatientFacts, PrescriberStatement
 from .terminology import valuesets as vs
@@ -85,11 +85,12 @@ def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict]], p
     diagnoses, texts = problem_list(resources.get("Condition", []))
     allergies = read_allergies(resources.get("AllergyIntolerance", []))
     coverage = read_coverage(resources.get("Coverage", []), hasher)
+    observations = resources.get("Observation", [])
+    kinds = observation_kinds(observations)
     cases = []
     for draft in targets:
         order = _order_facts(draft.resource, draft.medication, lookup)
         as_of = order.authored_on or today
-        observations = resources.get("Observation", [])
         meds = therapy_history(resources, lookup, as_of)
         prescriber = read_prescriber(order.requester, user_id, resources.get("PractitionerRole", []),
                                      resources.get("Practitioner", []), lookup)
@@ -97,7 +98,7 @@ def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict]], p
                                    if d is not draft) if s is not None)
         pf = PatientFacts(
             reference=f"Patient/{patient_id}", as_of=as_of, birth_date=birth, sex=sex,
-            weight=latest_weight(observations, as_of), labs=lab_values(observations, as_of),
+            weight=latest_weight(observations, as_of, kinds), labs=lab_values(observations, as_of, kinds),
             diagnoses=diagnoses, medications=meds, allergies=allergies, prescriber=prescriber, coverage=coverage,
             encounters=encounters(resources.get("Encounter", []), as_of),
             immunizations=immunizations(resources.get("Immunization", []), drafts),

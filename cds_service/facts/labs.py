@@ -51,10 +51,18 @@ def to_kg(value: float, unit: str | None) -> float | None:
     return None
 
 
-def latest_weight(observations: list[dict], as_of: date) -> Weight | None:
+def observation_kinds(observations: list[dict]) -> list[str | None]:
+    """The kind of each observation (weight, crcl, anc, ...; None: not one the rules read), in order.
+    Computed once per call and shared by `latest_weight` and `lab_values`."""
+    return [_kind(obs) for obs in observations]
+
+
+def latest_weight(observations: list[dict], as_of: date, kinds: list[str | None] | None = None) -> Weight | None:
     best: tuple[date, Weight] | None = None
-    for obs in observations:
-        if _kind(obs) != "weight" or not _usable(obs, as_of):
+    if kinds is None:
+        kinds = observation_kinds(observations)
+    for obs, kind in zip(observations, kinds):
+        if kind != "weight" or not _usable(obs, as_of):
             continue
         v, unit = quantity(obs.get("valueQuantity"))
         if v is None or v <= 0:
@@ -116,10 +124,11 @@ def _qualitative(obs: dict) -> bool | None:
     return None
 
 
-def lab_values(observations: list[dict], as_of: date) -> tuple[LabValue, ...]:
+def lab_values(observations: list[dict], as_of: date, kinds: list[str | None] | None = None) -> tuple[LabValue, ...]:
     out: list[LabValue] = []
-    for obs in observations:
-        kind = _kind(obs)
+    if kinds is None:
+        kinds = observation_kinds(observations)
+    for obs, kind in zip(observations, kinds):
         if kind is None or kind == "weight" or not _usable(obs, as_of):
             continue
         d = _obs_date(obs)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Code:
+class Code(NamedTuple):
+    """One coding. A NamedTuple, not a frozen dataclass: the facts layer makes a few hundred per call
+    and a tuple is built ~3x faster (immutable all the same)."""
     system: str | None
     code: str | None
     display: str | None = None

@@ -53,7 +53,6 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
     to_follow: list[tuple[DataNeed, str]] = []
 
     for need in data_needs():
-        query = render_template(need.template, tokens)
         value = classify(request.prefetch, need.key)
         if value.state is PrefetchState.PRESENT:
             for res in value.resources:
@@ -63,7 +62,7 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
                 to_follow.append((need, value.next_link))
         elif value.state is PrefetchState.EMPTY:
             record.sources[need.key] = "null"
-        elif query is None:
+        elif (query := render_template(need.template, tokens)) is None:
             # The template's tokens cannot be filled for this call (e.g. userId is not a Practitioner).
             record.sources[need.key] = "not-applicable"
         else:

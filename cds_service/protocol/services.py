@@ -9,6 +9,7 @@ null / an OperationOutcome) the gather layer runs the same query against `fhirSe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..facts.terminology import valuesets
 
@@ -27,6 +28,7 @@ def _loinc_list() -> str:
     return ",".join(f"http://loinc.org|{c}" for c in codes)
 
 
+@lru_cache(maxsize=1)
 def data_needs() -> tuple[DataNeed, ...]:
     pid = "{{context.patientId}}"
     return (

@@ -13,7 +13,6 @@ The action changes nothing in the order except the coverage-information extensio
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from datetime import date
 
@@ -114,7 +113,7 @@ def coverage_information(decision: Decision, *, hook: str, hook_instance: str, c
 
 def system_action(order: dict, coverage_ext: dict) -> dict:
     """An `update` of the order that adds the coverage-information extension and changes nothing else."""
-    resource = copy.deepcopy(order)
+    resource = dict(order)      # only `extension` is replaced: the rest is echoed as received
     kept = [e for e in resource.get("extension", []) if not (isinstance(e, dict) and e.get("url") == EXT_URL)] \
         if isinstance(resource.get("extension"), list) else []
     resource["extension"] = kept + [coverage_ext]
