@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .fhir_reading import codings, concept_text, dicts, parse_date, ref_of, reference, status_code
 from .model import Code, Diagnosis
 from .terminology import valuesets as vs
@@ -22,11 +24,17 @@ def classify(concept) -> tuple[frozenset[str], frozenset[str], Code | None]:
     Q87.89, D47.2, M04.8) names its indication only when the text also names it; otherwise the
     indication is kept apart as `qualified` (the policy asks for the diagnosis to be documented).
     """
+    return _classify(tuple(codings(concept)), concept_text(concept))
+
+
+@lru_cache(maxsize=8192)
+def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], frozenset[str], Code | None]:
+    """`classify` of a concept's codings and text: pure, so each distinct concept is classified once."""
     strong: set[str] = set()
     qualified: set[str] = set()
     first_strong: Code | None = None
     first_qualified: Code | None = None
-    for c in codings(concept):
+    for c in codes:
         hit: frozenset[str] = frozenset()
         if _is_icd10(c):
             hit = vs.indications_for_icd10(c.code)
@@ -40,7 +48,7 @@ def classify(concept) -> tuple[frozenset[str], frozenset[str], Code | None]:
             first_strong = c
         strong |= hit
     first = first_strong or first_qualified
-    text_hits = set(vs.indications_for_text(concept_text(concept)))
+    text_hits = set(vs.indications_for_text(text))
     found: set[str]
     refined = text_hits & (strong | qualified)
     if refined:
@@ -51,8 +59,7 @@ def classify(concept) -> tuple[frozenset[str], frozenset[str], Code | None]:
         found = text_hits
     qualified_only = frozenset(qualified - found) if not found else frozenset()
     if first is None:
-        cs = codings(concept)
-        first = cs[0] if cs else Code(None, None, concept_text(concept) or None)
+        first = codes[0] if codes else Code(None, None, text or None)
     return frozenset(found), qualified_only, first
 
 
@@ -63,9 +70,9 @@ def indications_of(concept) -> tuple[frozenset[str], Code | None]:
 
 def _diagnosis(concept, source: str, *, from_order: bool, active: bool, confirmed: bool, onset=None,
                clinical_status: str | None = None) -> Diagnosis:
-    indications, qualified, code = classify(concept)
     cs = tuple(codings(concept))
     text = concept_text(concept)
+    indications, qualified, code = _classify(cs, text)
     return Diagnosis(indications=indications, code=code or Code(None, None), source=source, from_order=from_order,
                      active=active, confirmed=confirmed, onset=onset, text=text,
                      kinds=vs.condition_kinds(cs, text), qualified=qualified, codes=cs,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Iterator
 
 from .model import Code
@@ -20,6 +21,12 @@ def parse_date(value: Any, *, end_of_period: bool = False) -> date | None:
     day of the period, or the last when `end_of_period` (for the end of an effectivePeriod)."""
     if not isinstance(value, str):
         return None
+    return _parse_date(value, end_of_period)
+
+
+@lru_cache(maxsize=16384)
+def _parse_date(value: str, end_of_period: bool) -> date | None:
+    """`parse_date` of a string: charts repeat their dates, so each distinct one is parsed once."""
     m = _DATE_RE.match(value.strip())
     if not m:
         return None

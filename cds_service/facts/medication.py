@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Callable
 
 from .fhir_reading import (as_list, codings, concept_text, dicts, first_text, number, parse_date,
@@ -32,6 +33,13 @@ def _info_from_concept(concept) -> MedicationInfo:
     text = concept_text(concept)
     if not codes and not text:
         return NO_MEDICATION
+    return _medication_info(codes, text, first_text(concept))
+
+
+@lru_cache(maxsize=8192)
+def _medication_info(codes: tuple[Code, ...], text: str, first: str) -> MedicationInfo:
+    """What a medication concept is, from its codings, text and first label: a pure function of
+    those (and of the value sets, loaded once), so a chart's recurring drugs are classified once."""
     is_ana = any(vs.is_anakinra_code(c.system, c.code) for c in codes)
     if not is_ana and not any(vs.drug_for_code(c.system, c.code) for c in codes):
         # Names as a last resort (product codes we do not know, local codes, text only).
@@ -51,7 +59,7 @@ def _info_from_concept(concept) -> MedicationInfo:
         or any(c.system == vs.system("rxnorm") and c.code in ("72435", "1157701", "1170741", "727708", "727713")
                for c in codes)
     )
-    label = first_text(concept) or (codes[0].label() if codes else "")
+    label = first or (codes[0].label() if codes else "")
     return MedicationInfo(is_ana, label, codes, drug, single, text, True)
 
 
