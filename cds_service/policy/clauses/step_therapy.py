@@ -46,7 +46,9 @@ def _trials(spans: list[TherapySpan], key_of, months: int, as_of) -> dict[str, T
         key = key_of(s)
         if not key:
             continue
-        t = out.setdefault(key, TrialSummary(key, None, None, []))
+        t = out.get(key)
+        if t is None:
+            t = out[key] = TrialSummary(key, None, None, [])
         lasted = lasted_months(s, months, as_of)
         if lasted:
             t.adequate_trial = True
