@@ -40,7 +40,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy import bindparam, create_engine, event, insert, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
@@ -225,6 +225,20 @@ def _json_checked(name: str, value: Any) -> Any:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} is not JSON-serialisable: {exc}") from None
     return redact_json(value)
+
+
+# Hot-path statements (every hook call), built once: a statement built per call costs more CPU
+# (expression construction, a fresh cache key) than executing it. Values go in as parameter dicts.
+_AUDIT_CALLS = AuditCallRow.__table__
+_AUDIT_CARDS = AuditCardRow.__table__
+_AUTHORIZATIONS = AuthorizationRow.__table__
+_INSERT_AUDIT_CALL = insert(_AUDIT_CALLS)        # columns: the keys of the parameter dict
+_INSERT_AUDIT_CARDS = insert(_AUDIT_CARDS)       # executemany with a list of dicts
+_SELECT_PREVIOUS_AUTHORIZATIONS = (
+    select(_AUTHORIZATIONS)
+    .where(_AUTHORIZATIONS.c.member_ref == bindparam("member_ref"), _AUTHORIZATIONS.c.drug == bindparam("drug"))
+    .order_by(_AUTHORIZATIONS.c.period_end.desc(), _AUTHORIZATIONS.c.created_at.desc(), _AUTHORIZATIONS.c.id.desc())
+)
 
 
 def _new_pa_id() -> str:
@@ -510,9 +524,9 @@ class Store:
         with self._connect() as conn:
             conn = conn.execution_options(**{_WRITE_OPTION: True})
             with conn.begin():
-                row_id = conn.execute(insert(AuditCallRow.__table__).values(**values)).inserted_primary_key[0]
+                row_id = conn.execute(_INSERT_AUDIT_CALL, values).inserted_primary_key[0]
                 if entry.card_uuids:
-                    conn.execute(insert(AuditCardRow.__table__), [
+                    conn.execute(_INSERT_AUDIT_CARDS, [
                         {"audit_id": row_id, "card_uuid": u[:128], "position": i}
                         for i, u in enumerate(entry.card_uuids)])
         return row_id
@@ -641,14 +655,9 @@ class Store:
         """Every record (any status, any period) for this member and drug, newest period first.
         Continuation of therapy looks here for an earlier approval by the plan."""
         self._check_member_ref(member_ref)
-        table = AuthorizationRow.__table__      # Core select: this runs on every hook call
-        stmt = (
-            select(table)
-            .where(table.c.member_ref == member_ref, table.c.drug == drug.lower())
-            .order_by(table.c.period_end.desc(), table.c.created_at.desc(), table.c.id.desc())
-        )
+        params = {"member_ref": member_ref, "drug": drug.lower()}   # prebuilt Core select: every hook call
         with self._connect() as conn:
-            return [_to_authorization(r) for r in conn.execute(stmt)]
+            return [_to_authorization(r) for r in conn.execute(_SELECT_PREVIOUS_AUTHORIZATIONS, params)]
 
     @_guarded
     def list_authorizations(self, member_ref: str | None = None) -> list[Authorization]:
