@@ -31,6 +31,7 @@ import logging
 import math
 import os
 import secrets
+import sqlite3
 import threading
 import time
 import weakref
@@ -392,8 +393,15 @@ class Store:
 
             @event.listens_for(engine, "begin")
             def _sqlite_begin(conn):
-                immediate = conn.get_execution_options().get(_WRITE_OPTION)
-                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+                statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE_OPTION) else "BEGIN"
+                # Straight to the driver (every hook call begins twice): conn.exec_driver_sql would
+                # cost a whole SQLAlchemy execution. A failure is wrapped the way exec_driver_sql
+                # wraps it (e.g. OperationalError "database is locked"), so callers still get
+                # StoreUnavailable.
+                try:
+                    conn.connection.driver_connection.execute(statement)
+                except sqlite3.Error as exc:
+                    raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
 
             return engine
 
