@@ -31,6 +31,7 @@ import logging
 import math
 import os
 import secrets
+import sqlite3
 import threading
 import time
 import weakref
@@ -40,7 +41,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import create_engine, event, insert, select, text
+import orjson
+from sqlalchemy import bindparam, create_engine, event, insert, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
@@ -58,7 +60,7 @@ from .records import (
     RecordedCall,
     is_keyed_hash,
 )
-from .redaction import redact_json
+from .redaction import NotPlainJSON, redact_json, redact_plain_json
 
 log = logging.getLogger(__name__)
 
@@ -219,12 +221,62 @@ def _to_recorded_call(row: AuditCallRow) -> RecordedCall:
     )
 
 
+class _PlainJSON:
+    """A value `redaction.redact_plain_json` accepted, on its way to a JSON column: the engine's
+    serializer writes it with orjson. Every other JSON value is written with json.dumps as before."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"_PlainJSON({self.value!r})"
+
+
+def _json_serializer(value: Any) -> str:
+    """The engines' JSON serializer (SQLAlchemy's JSON type and psycopg call it)."""
+    if type(value) is _PlainJSON:
+        # Hot path (every audit row): orjson is several times faster than json.dumps; the
+        # document differs only in whitespace and escapes, so it reads back identically.
+        try:
+            return orjson.dumps(value.value).decode()
+        except TypeError:                # e.g. a lone surrogate: orjson refuses it, json escapes it
+            return json.dumps(value.value)
+    return json.dumps(value)
+
+
 def _json_checked(name: str, value: Any) -> Any:
+    try:
+        # Hot path: exact JSON types are checked and redacted in one walk (json.dumps cannot fail on them).
+        return _PlainJSON(redact_plain_json(value))
+    except NotPlainJSON:
+        pass                             # anything else: the general check and redaction, as before
     try:
         json.dumps(value)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} is not JSON-serialisable: {exc}") from None
     return redact_json(value)
+
+
+def _str_list(values: Any) -> Any:
+    """`list(values)`, marked for orjson when every item is exactly a str (coverage_assertion_ids)."""
+    values = list(values)
+    return _PlainJSON(values) if all(type(v) is str for v in values) else values
+
+
+# Hot-path statements (every hook call), built once: a statement built per call costs more CPU
+# (expression construction, a fresh cache key) than executing it. Values go in as parameter dicts.
+_AUDIT_CALLS = AuditCallRow.__table__
+_AUDIT_CARDS = AuditCardRow.__table__
+_AUTHORIZATIONS = AuthorizationRow.__table__
+_INSERT_AUDIT_CALL = insert(_AUDIT_CALLS)        # columns: the keys of the parameter dict
+_INSERT_AUDIT_CARDS = insert(_AUDIT_CARDS)       # executemany with a list of dicts
+_SELECT_PREVIOUS_AUTHORIZATIONS = (
+    select(_AUTHORIZATIONS)
+    .where(_AUTHORIZATIONS.c.member_ref == bindparam("member_ref"), _AUTHORIZATIONS.c.drug == bindparam("drug"))
+    .order_by(_AUTHORIZATIONS.c.period_end.desc(), _AUTHORIZATIONS.c.created_at.desc(), _AUTHORIZATIONS.c.id.desc())
+)
 
 
 def _new_pa_id() -> str:
@@ -322,7 +374,8 @@ class Store:
             if database and database != ":memory:" and not database.startswith("file:"):
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(
-                self._url, connect_args={"timeout": self._busy_timeout_ms / 1000.0}
+                self._url, connect_args={"timeout": self._busy_timeout_ms / 1000.0},
+                json_serializer=_json_serializer,
             )
             busy_ms = int(self._busy_timeout_ms)
 
@@ -340,8 +393,15 @@ class Store:
 
             @event.listens_for(engine, "begin")
             def _sqlite_begin(conn):
-                immediate = conn.get_execution_options().get(_WRITE_OPTION)
-                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+                statement = "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE_OPTION) else "BEGIN"
+                # Straight to the driver (every hook call begins twice): conn.exec_driver_sql would
+                # cost a whole SQLAlchemy execution. A failure is wrapped the way exec_driver_sql
+                # wraps it (e.g. OperationalError "database is locked"), so callers still get
+                # StoreUnavailable.
+                try:
+                    conn.connection.driver_connection.execute(statement)
+                except sqlite3.Error as exc:
+                    raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
 
             return engine
 
@@ -352,6 +412,7 @@ class Store:
             max_overflow=10,
             pool_timeout=max(self._connect_timeout, 1.0),
             connect_args={"connect_timeout": max(1, math.ceil(self._connect_timeout))},
+            json_serializer=_json_serializer,
         )
         statement_ms = int(self._statement_timeout_ms)
 
@@ -499,7 +560,7 @@ class Store:
             called_at=entry.called_at,
             determinations=_json_checked("determinations", entry.determinations),
             clause_outcomes=_json_checked("clause_outcomes", entry.clause_outcomes),
-            coverage_assertion_ids=list(entry.coverage_assertion_ids),
+            coverage_assertion_ids=_str_list(entry.coverage_assertion_ids),
             policy_id=entry.policy_id[:128] if entry.policy_id else entry.policy_id,
             policy_revision=entry.policy_revision[:64] if entry.policy_revision else entry.policy_revision,
             latency_ms=int(round(entry.latency_ms)),
@@ -510,9 +571,9 @@ class Store:
         with self._connect() as conn:
             conn = conn.execution_options(**{_WRITE_OPTION: True})
             with conn.begin():
-                row_id = conn.execute(insert(AuditCallRow.__table__).values(**values)).inserted_primary_key[0]
+                row_id = conn.execute(_INSERT_AUDIT_CALL, values).inserted_primary_key[0]
                 if entry.card_uuids:
-                    conn.execute(insert(AuditCardRow.__table__), [
+                    conn.execute(_INSERT_AUDIT_CARDS, [
                         {"audit_id": row_id, "card_uuid": u[:128], "position": i}
                         for i, u in enumerate(entry.card_uuids)])
         return row_id
@@ -641,14 +702,9 @@ class Store:
         """Every record (any status, any period) for this member and drug, newest period first.
         Continuation of therapy looks here for an earlier approval by the plan."""
         self._check_member_ref(member_ref)
-        table = AuthorizationRow.__table__      # Core select: this runs on every hook call
-        stmt = (
-            select(table)
-            .where(table.c.member_ref == member_ref, table.c.drug == drug.lower())
-            .order_by(table.c.period_end.desc(), table.c.created_at.desc(), table.c.id.desc())
-        )
+        params = {"member_ref": member_ref, "drug": drug.lower()}   # prebuilt Core select: every hook call
         with self._connect() as conn:
-            return [_to_authorization(r) for r in conn.execute(stmt)]
+            return [_to_authorization(r) for r in conn.execute(_SELECT_PREVIOUS_AUTHORIZATIONS, params)]
 
     @_guarded
     def list_authorizations(self, member_ref: str | None = None) -> list[Authorization]:
