@@ -84,10 +84,8 @@ def container_depth(body: bytes, limit: int) -> int:
     strings; brackets between an odd and the next even quote are inside a string and do not count.
     What is left is a balanced bracket word, and peeling every innermost `[]` at once takes as
     many passes as the word nests."""
-    if b"\\\\" in body:
-        body = body.replace(b"\\\\", b"")
-    if b'\\"' in body:
-        body = body.replace(b'\\"', b"")
+    if b"\\" in body:          # one-byte search (memchr); most bodies have no escapes at all
+        body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
     # Keep brackets and quotes only. Adjacent quotes enclose nothing structural (an empty
     # string, or the close of one string and the open of the next), so removing a pair keeps
     # every other quote's parity.
