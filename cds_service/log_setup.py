@@ -16,9 +16,13 @@ _CONFIGURED = False
 
 class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        msg = record.getMessage()
         entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
                  "level": record.levelname, "logger": record.name}
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):          # the call log hands its object over as it is
+            entry.update(fields)
+            return json.dumps(entry, separators=(",", ":"))
+        msg = record.getMessage()
         if msg.startswith("{") and msg.endswith("}"):
             try:
                 entry.update(json.loads(msg))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
+
+import orjson
 
 from ..store import patient_hash
 
@@ -25,4 +26,6 @@ def log_call(service_id, req, result, status: int, started: float, hash_key: byt
         entry["cards"] = len(result.body.get("cards", []))
         if result.technical_errors:
             entry["fhirErrors"] = len(result.technical_errors)
-    log.info(json.dumps(entry, separators=(",", ":")))
+    if log.isEnabledFor(logging.INFO):
+        # The message is the JSON object; `fields` spares the JSON-lines formatter parsing it back.
+        log.info(orjson.dumps(entry).decode(), extra={"fields": entry})

@@ -4,6 +4,7 @@ key), exemptions (OPTIONS, /health), auth off, replay, and what gets logged."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import socket
@@ -172,6 +173,10 @@ def client(settings, verifier):
     return make_app(settings, verifier).test_client()
 
 
+def _b64u(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
@@ -195,6 +200,13 @@ NEGATIVE = {
     "malformed token": ('not a compact JWS', lambda k, lst: {"headers": bearer("not-a-jwt")}),
     "garbage segments": ('malformed JWT', lambda k, lst: {"headers": bearer("abc.def.ghi")}),
     "five segments (JWE shape)": ('not a compact JWS', lambda k, lst: {"headers": bearer("a.b.c.d.e")}),
+    "header not a JSON object": ('malformed JWT', lambda k, lst: {"headers": bearer(
+        _b64u(b"[1]") + "." + _b64u(json.dumps(good_claims()).encode()) + ".c2ln")}),
+    "claims not JSON": ('malformed JWT', lambda k, lst: {"headers": bearer(
+        _b64u(json.dumps({"alg": "ES384", "typ": "JWT", "kid": k["es384"].kid}).encode()) + "." + _b64u(b"not json")
+        + ".c2ln")}),
+    "absurdly nested header": ('malformed JWT', lambda k, lst: {"headers": bearer(
+        _b64u(b"[" * 4000 + b"]" * 4000) + "." + _b64u(json.dumps(good_claims()).encode()) + ".c2ln")}),
     "alg none": ("alg 'none'", lambda k, lst: {"headers": bearer(K.unsigned_token(
         {"alg": "none", "typ": "JWT", "kid": k["es384"].kid}, good_claims()))}),
     "HS256 with the public key PEM as secret": ("alg 'HS256'", lambda k, lst: {"headers": bearer(K.hs256_token(
