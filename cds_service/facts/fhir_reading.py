@@ -93,15 +93,23 @@ def codings(concept: Any) -> list[Code]:
 
 def concept_text(concept: Any) -> str:
     """All human text of a CodeableConcept (or a list of them): text + coding displays."""
+    if concept is None:
+        return ""
     parts: list[str] = []
-    for cc in dicts(concept):
+    for cc in (concept if isinstance(concept, list) else (concept,)):     # hot path: plain loops
+        if not isinstance(cc, dict):
+            continue
         t = cc.get("text")
         if isinstance(t, str):
             parts.append(t)
-        for c in dicts(cc.get("coding")):
-            d = c.get("display")
-            if isinstance(d, str):
-                parts.append(d)
+        coding = cc.get("coding")
+        if coding is None:
+            continue
+        for c in (coding if isinstance(coding, list) else (coding,)):
+            if isinstance(c, dict):
+                d = c.get("display")
+                if isinstance(d, str):
+                    parts.append(d)
     return " | ".join(parts)
 
 

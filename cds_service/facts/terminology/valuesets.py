@@ -167,13 +167,16 @@ def drug_for_name(text: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def drug_classes(drug: str) -> frozenset[str]:
     entry = data()["drugs"].get(drug)
     return frozenset(entry["classes"]) if entry else frozenset()
 
 
+@lru_cache(maxsize=8192)
 def ra_preferred_product(drug: str | None, text: str | None) -> str | None:
-    """Which preferred RA product (table1.ra.preferred) a medication is, if any."""
+    """Which preferred RA product (table1.ra.preferred) a medication is, if any (memoised: a medication's
+    text and ingredient, never notes)."""
     prefs = data()["ra_preferred_products"]
     hay = _words(text or "")
     for key, entry in prefs.items():
@@ -223,6 +226,7 @@ def observation_loincs() -> list[str]:
     return seen
 
 
+@lru_cache(maxsize=8192)
 def observation_kind_by_name(text: str | None) -> str | None:
     for kind, names in data()["observation_names"].items():
         if name_mentions(text, names):
