@@ -23,7 +23,7 @@ from ..config import Settings
 from ..protocol.request import HookRequest
 from ..protocol.services import DataNeed, data_needs
 from .fhir_client import Budget, FhirAccessError, FhirClient, shared_session
-from .prefetch import PrefetchState, classify, context_tokens, render_template
+from .prefetch import PrefetchState, PrefetchValue, classify, context_tokens, render_template
 from .record import PatientRecord
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,18 @@ def _fetch(client: FhirClient, need: DataNeed, query: str) -> list[dict]:
 
 
 def collect(request: HookRequest, settings: Settings, session: requests.Session | None = None,
-            extra_medication_refs: tuple[str, ...] = ()) -> PatientRecord:
+            extra_medication_refs: tuple[str, ...] = (),
+            classified: dict[str, PrefetchValue] | None = None) -> PatientRecord:
+    """The patient's record: prefetch first, then the FHIR server for what is missing.
+    `classified`: `prefetch.classify` of the request's prefetch keys, when the caller has it already."""
     record = PatientRecord(patient_id=request.patient_id)
     tokens = context_tokens(request.patient_id, request.user_id, request.encounter_id)
     to_fetch: list[tuple[DataNeed, str]] = []
     to_follow: list[tuple[DataNeed, str]] = []
 
     for need in data_needs():
-        value = classify(request.prefetch, need.key)
+        value = classified[need.key] if classified is not None and need.key in classified \
+            else classify(request.prefetch, need.key)
         if value.state is PrefetchState.PRESENT:
             for res in value.resources:
                 record.add(res)

@@ -32,7 +32,10 @@ def add_months(d: date, months: int) -> date:
     from calendar import monthrange
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
-    return date(year, month, min(d.day, monthrange(year, month)[1]))
+    try:
+        return date(year, month, d.day)
+    except ValueError:       # no such day in that month (31 April): its last day (monthrange is slow)
+        return date(year, month, monthrange(year, month)[1])
 
 
 def coverage_information(decision: Decision, *, hook: str, hook_instance: str, coverage_ref: str | None,

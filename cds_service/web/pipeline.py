@@ -41,10 +41,10 @@ class CallResult:
     unavailable: list[str] = field(default_factory=list)
 
 
-def _prefetch_index(prefetch: dict) -> dict[str, dict]:
+def _prefetch_index(prefetch: dict, classified: dict) -> dict[str, dict]:
     index: dict[str, dict] = {}
     for key in prefetch:
-        value = classify(prefetch, key)
+        value = classified[key] = classify(prefetch, key)
         for res in value.resources:
             rt, rid = res.get("resourceType"), res.get("id")
             if isinstance(rt, str) and isinstance(rid, str):
@@ -65,7 +65,8 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
     today = now.astimezone(timezone.utc).date() if now.tzinfo else now.date()
     plan_name = settings.plan_name or policy.plan
     purl = policy_url(settings)
-    index = _prefetch_index(req.prefetch)
+    classified: dict = {}
+    index = _prefetch_index(req.prefetch, classified)
 
     def lookup_prefetch(ref: str) -> dict | None:
         return index.get(ref)
@@ -101,7 +102,7 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
             return CallResult(200, body)
         return CallResult(200, {"cards": []})
 
-    record = collect(req, settings, session)   # raises DataUnavailable -> 412
+    record = collect(req, settings, session, classified=classified)   # raises DataUnavailable -> 412
     # Index everything we gathered, for references (PractitionerRole, Condition, Medication ...).
     for rtype, items in record.resources.items():
         for rid, res in items.items():

@@ -12,7 +12,10 @@ from ..model import Evidence
 def add_months(d: date, months: int) -> date:
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
-    return date(year, month, min(d.day, monthrange(year, month)[1]))
+    try:
+        return date(year, month, d.day)
+    except ValueError:       # no such day in that month (31 April): its last day (monthrange is slow)
+        return date(year, month, monthrange(year, month)[1])
 
 
 def lasted_months(span: TherapySpan, months: int, as_of: date) -> bool | None:
