@@ -279,6 +279,84 @@ _SELECT_PREVIOUS_AUTHORIZATIONS = (
 )
 
 
+# The audit_calls columns record_call writes (the keys of its parameter dict).
+_AUDIT_CALL_KEYS = (
+    "kind", "service_id", "hook_instance", "called_at", "determinations", "clause_outcomes",
+    "coverage_assertion_ids", "policy_id", "policy_revision", "latency_ms", "http_status", "patient_hash",
+)
+_AUDIT_CARD_KEYS = ("audit_id", "card_uuid", "position")
+
+
+def _positional_params(compiled, dialect):
+    """A function turning a parameter dict into the DB-API tuple for `compiled`: keys in the
+    compiled statement's positional order, each value through its type's bind processor (what
+    SQLAlchemy applies when it executes the statement: UTCDateTime -> naive UTC, JSON -> the
+    engine's json_serializer). Processors are looked up once, here."""
+    steps = tuple(
+        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for name in compiled.positiontup
+    )
+
+    def params(values: dict) -> tuple:
+        return tuple([values[name] if proc is None else proc(values[name]) for name, proc in steps])
+
+    return params
+
+
+class _RowAttrs:
+    """Attribute access to one result row by column key (what `_to_authorization` reads)."""
+
+    def __init__(self, names, values):
+        self.__dict__.update(zip(names, values))
+
+
+class _SQLiteStatements:
+    """record_call's and previous_authorizations' statements compiled once for an SQLite engine's
+    dialect, to run on the pooled DB-API connection (`Store._sqlite_direct`). Compiled from the same
+    Core statements the SQLAlchemy path executes, with the same column keys, and values converted by
+    the same type processors, so the rows written and the objects read back are identical."""
+
+    def __init__(self, dialect):
+        self.dialect = dialect
+        # Compiled the way Connection.execute compiles them: column keys sorted, executemany flagged.
+        call = _INSERT_AUDIT_CALL.compile(dialect=dialect, column_keys=sorted(_AUDIT_CALL_KEYS))
+        cards = _INSERT_AUDIT_CARDS.compile(dialect=dialect, column_keys=sorted(_AUDIT_CARD_KEYS),
+                                            for_executemany=True)
+        select_ = _SELECT_PREVIOUS_AUTHORIZATIONS.compile(dialect=dialect)
+        for compiled in (call, cards, select_):
+            if compiled.positiontup is None:              # sqlite3 is qmark: always positional
+                raise RuntimeError(f"{dialect.name}: expected a positional paramstyle")
+        self.insert_call = call.string
+        self.call_params = _positional_params(call, dialect)
+        self.insert_cards = cards.string
+        self.card_params = _positional_params(cards, dialect)
+        self.select_previous = select_.string
+        self.select_params = _positional_params(select_, dialect)
+        columns = _SELECT_PREVIOUS_AUTHORIZATIONS.selected_columns
+        self._names = tuple(c.key for c in columns)
+        # sqlite3 reports no column types (cursor.description type_code is None), as SQLAlchemy sees it.
+        self._result_procs = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
+
+    def authorization(self, row: tuple) -> Authorization:
+        """One select row -> Authorization (Date -> date, UTCDateTime -> aware UTC, as SQLAlchemy reads them)."""
+        values = [value if proc is None else proc(value) for proc, value in zip(self._result_procs, row)]
+        return _to_authorization(_RowAttrs(self._names, values))
+
+
+def _driver_error(statement: str | None, exc: sqlite3.Error) -> DBAPIError:
+    """A sqlite3 error wrapped the way SQLAlchemy wraps it (so `_guarded` / `_reason` see the same thing)."""
+    return DBAPIError.instance(statement, None, exc, sqlite3.Error)
+
+
+def _rollback_quietly(conn) -> None:
+    """Roll back a pooled DB-API connection after a failure; one that cannot roll back is
+    invalidated (closed, not reused). The original error is what the caller reports."""
+    try:
+        conn.rollback()
+    except Exception:                               # noqa: BLE001 - already failing
+        conn.invalidate()
+
+
 def _new_pa_id() -> str:
     return "PA-" + base64.b32encode(secrets.token_bytes(10)).decode("ascii")
 
@@ -328,6 +406,12 @@ class Store:
         self._retry_after = retry_after_seconds
         self._down_until = 0.0
         self._down_reason = ""
+        # SQLite: record_call and previous_authorizations (every hook call) run on the pooled DB-API
+        # connection with statements compiled once, skipping SQLAlchemy's per-execution work (measured
+        # in process: record_call ~350 -> ~250 us CPU, previous_authorizations ~77 -> ~25 us).
+        # False: the SQLAlchemy Core path (PostgreSQL always; tests compare both on SQLite).
+        self._sqlite_direct = backend == "sqlite"
+        self._sqlite_statements: _SQLiteStatements | None = None
         _STORES.add(self)
 
     @classmethod
@@ -429,22 +513,37 @@ class Store:
         if self._engine is not None and self._engine_pid == os.getpid():
             self._engine.dispose()
 
-    def _connect(self, probe: bool = False):
-        """A pooled connection. After a failed attempt, non-probe callers get StoreUnavailable
-        at once until the retry window has passed (a hung database then costs one timeout per
-        window, not one per hook call)."""
+    def _connect(self, probe: bool = False, raw: bool = False):
+        """A pooled connection (`raw`: the pool's DB-API connection, `close()` returns it). After
+        a failed attempt, non-probe callers get StoreUnavailable at once until the retry window
+        has passed (a hung database then costs one timeout per window, not one per hook call)."""
         if not probe and self._retry_after > 0:
             remaining = self._down_until - time.monotonic()
             if remaining > 0:
                 raise StoreUnavailable(f"{self._down_reason} (next try in {remaining:.1f} s)")
         try:
-            conn = self.engine.connect()
+            if not raw:
+                conn = self.engine.connect()
+            else:
+                try:
+                    conn = self.engine.raw_connection()
+                except sqlite3.Error as exc:        # engine.connect() wraps driver errors; the pool does not
+                    raise _driver_error(None, exc) from exc
         except (SQLAlchemyError, OSError) as exc:
             self._down_reason = _reason(exc)
             self._down_until = time.monotonic() + self._retry_after
             raise
         self._down_until = 0.0
         return conn
+
+    def _compiled_for_sqlite(self) -> _SQLiteStatements:
+        """The direct path's statements for this engine's dialect, compiled on first use (after a
+        connection exists, so the dialect has been initialised against the database)."""
+        statements = self._sqlite_statements
+        dialect = self.engine.dialect
+        if statements is None or statements.dialect is not dialect:
+            statements = self._sqlite_statements = _SQLiteStatements(dialect)
+        return statements
 
     @contextmanager
     def _session(self, write: bool) -> Iterator[Session]:
@@ -553,7 +652,7 @@ class Store:
         database cannot be written, ValueError when the entry holds non-JSON values."""
         if not isinstance(entry, AuditEntry):
             raise TypeError("record_call takes an AuditEntry")
-        values = dict(
+        values = dict(                                  # keys: _AUDIT_CALL_KEYS (the direct path's insert)
             kind=entry.kind,
             service_id=entry.service_id[:128],
             hook_instance=entry.hook_instance[:128] if entry.hook_instance else entry.hook_instance,
@@ -567,6 +666,8 @@ class Store:
             http_status=entry.http_status,
             patient_hash=entry.patient_hash,
         )
+        if self._sqlite_direct:
+            return self._record_call_sqlite(values, entry.card_uuids)
         # Core inserts (no ORM unit of work): this runs on every hook call.
         with self._connect() as conn:
             conn = conn.execution_options(**{_WRITE_OPTION: True})
@@ -576,6 +677,37 @@ class Store:
                     conn.execute(_INSERT_AUDIT_CARDS, [
                         {"audit_id": row_id, "card_uuid": u[:128], "position": i}
                         for i, u in enumerate(entry.card_uuids)])
+        return row_id
+
+    def _record_call_sqlite(self, values: dict, card_uuids: list[str]) -> int:
+        """record_call on SQLite through the pooled DB-API connection: BEGIN IMMEDIATE (writers
+        queue on the busy timeout), both inserts, COMMIT; the same statements and values as the
+        Core path. On any failure: rollback, connection back to the pool; sqlite3 errors are
+        wrapped as SQLAlchemy would wrap them, so `_guarded` raises StoreUnavailable."""
+        conn = self._connect(raw=True)
+        try:
+            statements = self._compiled_for_sqlite()
+            db = conn.driver_connection
+            statement = "BEGIN IMMEDIATE"
+            try:
+                db.execute(statement)
+                statement = statements.insert_call
+                row_id = db.execute(statement, statements.call_params(values)).lastrowid
+                if card_uuids:
+                    statement = statements.insert_cards
+                    card_params = statements.card_params
+                    db.executemany(statement, [
+                        card_params({"audit_id": row_id, "card_uuid": u[:128], "position": i})
+                        for i, u in enumerate(card_uuids)])
+                statement = "COMMIT"
+                db.commit()
+            except BaseException as exc:
+                _rollback_quietly(conn)
+                if isinstance(exc, sqlite3.Error):
+                    raise _driver_error(statement, exc) from exc
+                raise
+        finally:
+            conn.close()
         return row_id
 
     @_guarded
@@ -703,8 +835,25 @@ class Store:
         Continuation of therapy looks here for an earlier approval by the plan."""
         self._check_member_ref(member_ref)
         params = {"member_ref": member_ref, "drug": drug.lower()}   # prebuilt Core select: every hook call
+        if self._sqlite_direct:
+            return self._previous_authorizations_sqlite(params)
         with self._connect() as conn:
             return [_to_authorization(r) for r in conn.execute(_SELECT_PREVIOUS_AUTHORIZATIONS, params)]
+
+    def _previous_authorizations_sqlite(self, params: dict) -> list[Authorization]:
+        """previous_authorizations on SQLite through the pooled DB-API connection. One SELECT in
+        autocommit mode reads one snapshot by itself, so no BEGIN / ROLLBACK around it."""
+        conn = self._connect(raw=True)
+        try:
+            statements = self._compiled_for_sqlite()
+            try:
+                rows = conn.driver_connection.execute(
+                    statements.select_previous, statements.select_params(params)).fetchall()
+            except sqlite3.Error as exc:
+                raise _driver_error(statements.select_previous, exc) from exc
+        finally:
+            conn.close()                            # the pool's reset-on-return rolls back (a no-op here)
+        return [statements.authorization(row) for row in rows]
 
     @_guarded
     def list_authorizations(self, member_ref: str | None = None) -> list[Authorization]:

@@ -1,0 +1,225 @@
+"""SQLite: record_call and previous_authorizations run on the pooled DB-API connection
+(`Store._sqlite_direct`). They must store and return exactly what the SQLAlchemy Core path does,
+and fail the same way."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import insert
+
+from cds_service.store import AuditEntry, Store, StoreUnavailable, member_ref, patient_hash
+from cds_service.store.models import AuditCallRow, AuditCardRow, AuthorizationRow
+from cds_service.store.store import _AUDIT_CALL_KEYS, _AUDIT_CARD_KEYS
+
+KEY = b"direct-tests-key-0123456789abcde"
+REF = member_ref(KEY, "MBR-1")
+T0 = datetime(2026, 3, 1, 14, 30, 0, tzinfo=timezone.utc)
+JWT = "eyJhbGciOiJFUzM4NCJ9.eyJzdWIiOiJwYXQtMSJ9.c2lnbmF0dXJl"
+
+ENTRIES = [
+    AuditEntry(
+        service_id="anakinra-crd-order-sign", hook_instance="d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        called_at=T0, http_status=200, latency_ms=87.4, patient_hash=patient_hash(KEY, "pat-1"),
+        policy_id="kineret-mcg-09-J0000-45", policy_revision="2025-10",
+        determinations=[{"order": "MedicationRequest/mr-1", "determination": "covered", "paNeeded": "no-auth"}],
+        clause_outcomes=[{"order": "MedicationRequest/mr-1",
+                          "clauses": {f"initiation.{i}": "met" if i % 3 else "not-met" for i in range(80)}}],
+        coverage_assertion_ids=["ca-1111"], card_uuids=[f"card-{i}" for i in range(5)],
+    ),
+    # Nones, empty lists, no cards, an explain call
+    AuditEntry(service_id="svc", hook_instance=None, called_at=T0 + timedelta(microseconds=1),
+               http_status=400, latency_ms=0.5, kind="explain"),
+    # a non-UTC offset with microseconds; client values cut to their column width
+    AuditEntry(service_id="s" * 300, hook_instance="h" * 300, policy_id="p" * 300, policy_revision="r" * 100,
+               called_at=datetime(2026, 3, 1, 20, 0, 0, 123456, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+               http_status=200, latency_ms=1234.5, card_uuids=["u" * 200, "x"]),
+    # redaction, non-ASCII, a dict of outcomes, values orjson refuses (huge int, lone surrogate),
+    # values only the general JSON path takes (a tuple)
+    AuditEntry(service_id="svc", hook_instance="hi", called_at=T0, http_status=200, latency_ms=3,
+               determinations=[{"order": "MedicationRequest/é✓", "note": "see Patient/pat-1 " + JWT,
+                                "n": 2 ** 70, "f": 0.1, "t": (1, 2), "nothing": None}],
+               clause_outcomes={"initiation.1": "met", "lone": "\ud800", "nested": [[], {}, [1.5, True]]},
+               coverage_assertion_ids=["ca-é", "ca-2"], card_uuids=["c1"]),
+]
+
+
+def _rows(path, table: str) -> list[tuple]:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+    finally:
+        db.close()
+
+
+def _store(path, direct: bool, **kwargs) -> Store:
+    store = Store(f"sqlite:///{path}", hash_key=KEY, **kwargs)
+    store._sqlite_direct = direct
+    return store
+
+
+def test_the_direct_path_is_the_default_on_sqlite_only(tmp_path):
+    assert Store(f"sqlite:///{tmp_path / 'a.sqlite'}")._sqlite_direct is True
+    assert Store("postgresql+psycopg://u@127.0.0.1:1/x")._sqlite_direct is False
+
+
+def test_the_direct_inserts_name_every_column_but_the_id():
+    # record_call's parameter dict and the direct path's compiled inserts must not drift from the schema
+    for table, keys in ((AuditCallRow.__table__, _AUDIT_CALL_KEYS), (AuditCardRow.__table__, _AUDIT_CARD_KEYS)):
+        assert sorted(keys) == sorted(c.key for c in table.columns if c.key != "id")
+
+
+def test_record_call_stores_byte_for_byte_what_the_sqlalchemy_path_stores(tmp_path):
+    paths = {direct: tmp_path / f"direct-{direct}.sqlite" for direct in (True, False)}
+    ids = {}
+    for direct, path in paths.items():
+        store = _store(path, direct)
+        store.migrate()
+        ids[direct] = [store.record_call(e) for e in ENTRIES]
+        if direct:
+            assert store._sqlite_statements is not None          # the direct path really ran
+        store.dispose()
+    assert ids[True] == ids[False] == [1, 2, 3, 4]
+    for table in ("audit_calls", "audit_cards"):
+        direct_rows, core_rows = _rows(paths[True], table), _rows(paths[False], table)
+        assert direct_rows == core_rows
+        assert [[type(v) for v in r] for r in direct_rows] == [[type(v) for v in r] for r in core_rows]
+    # and both read back alike
+    stores = {direct: _store(path, direct) for direct, path in paths.items()}
+    calls = {direct: s.list_calls(T0 - timedelta(days=1)) for direct, s in stores.items()}
+    assert calls[True] == calls[False] and len(calls[True]) == len(ENTRIES)
+    for s in stores.values():
+        s.dispose()
+
+
+def test_previous_authorizations_returns_what_the_sqlalchemy_path_returns(tmp_path):
+    store = _store(tmp_path / "auth.sqlite", True)
+    store.migrate()
+    other = member_ref(KEY, "MBR-2")
+    base = dict(member_ref=REF, drug="anakinra", indication="ra", status="approved",
+                coverage_assertion_id="ca", source="imported")
+    rows = [
+        dict(base, pa_id="PA-1", period_start=date(2025, 1, 1), period_end=date(2025, 12, 31),
+             created_at=T0 - timedelta(days=400)),
+        # same period end: created_at (microseconds) then id decide the order
+        dict(base, pa_id="PA-2", period_start=date(2026, 1, 1), period_end=date(2026, 12, 31),
+             created_at=T0 + timedelta(microseconds=7), status="revoked", indication=None),
+        dict(base, pa_id="PA-3", period_start=date(2026, 2, 1), period_end=date(2026, 12, 31),
+             created_at=T0 + timedelta(microseconds=7), coverage_assertion_id=None),
+        dict(base, pa_id="PA-4", period_start=date(2026, 1, 1), period_end=date(2026, 6, 30),
+             created_at=T0, status="denied"),
+        dict(base, pa_id="PA-5", member_ref=other, period_start=date(2026, 1, 1), period_end=date(2026, 6, 30),
+             created_at=T0),
+    ]
+    with store.engine.begin() as conn:
+        conn.execute(insert(AuthorizationRow.__table__), rows)
+    store.issue_authorization(REF, "Anakinra", "ra", date(2026, 3, 1), date(2027, 2, 28), "ca-new")
+
+    got = {}
+    for direct in (True, False):
+        store._sqlite_direct = direct
+        got[direct] = [store.previous_authorizations(ref, drug)
+                       for ref, drug in ((REF, "anakinra"), (REF, "ANAKINRA"), (other, "anakinra"), (REF, "x"))]
+    assert got[True] == got[False]
+    mine = got[True][0]
+    assert [a.pa_id for a in mine][1:] == ["PA-3", "PA-2", "PA-4", "PA-1"]
+    assert got[True][3] == []
+    for a in mine:
+        assert type(a.start) is date and type(a.end) is date
+        assert type(a.created_at) is datetime and a.created_at.tzinfo is timezone.utc
+    store.dispose()
+
+
+def test_a_failed_card_insert_rolls_back_the_call_and_returns_the_connection(tmp_path):
+    path = tmp_path / "db.sqlite"
+    store = _store(path, True)
+    store.migrate()
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE audit_cards")
+    db.close()
+    with pytest.raises(StoreUnavailable, match="no such table: audit_cards"):
+        store.record_call(ENTRIES[0])
+    assert store.engine.pool.checkedout() == 0
+    assert _rows(path, "audit_calls") == []                      # the audit row went with the cards
+    assert store.record_call(ENTRIES[1]) == 1                    # no cards: works, connection reusable
+    store.dispose()
+
+
+def _reasons(tmp_path, setup, call) -> dict[bool, str]:
+    """The StoreUnavailable reason from each path, on identically broken databases."""
+    reasons = {}
+    for direct in (True, False):
+        where = tmp_path / f"direct-{direct}"
+        where.mkdir()
+        store = setup(where, direct)
+        with pytest.raises(StoreUnavailable) as info:
+            call(store)
+        assert store._engine is None or store.engine.pool.checkedout() == 0
+        reasons[direct] = info.value.reason
+        store.dispose()
+    return reasons
+
+
+CALLS = {
+    "record_call": lambda s: s.record_call(ENTRIES[0]),
+    "previous_authorizations": lambda s: s.previous_authorizations(REF, "anakinra"),
+}
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_missing_schema_fails_alike(tmp_path, call):
+    reasons = _reasons(tmp_path, lambda where, direct: _store(where / "db.sqlite", direct), CALLS[call])
+    assert reasons[True] == reasons[False]
+    assert reasons[True].startswith("OperationalError: no such table")
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_unopenable_database_fails_alike_and_opens_the_retry_window(tmp_path, call):
+    def setup(where, direct):
+        (where / "db.sqlite").mkdir()                           # a directory: sqlite3 cannot open it
+        return _store(where / "db.sqlite", direct)
+
+    reasons = _reasons(tmp_path, setup, CALLS[call])
+    assert reasons[True] == reasons[False] == "OperationalError: unable to open database file"
+
+    (tmp_path / "again").mkdir()
+    store = setup(tmp_path / "again", True)
+    with pytest.raises(StoreUnavailable):
+        CALLS[call](store)
+    with pytest.raises(StoreUnavailable, match="next try in"):  # fails fast inside the window
+        CALLS[call](store)
+
+
+def test_locked_past_the_busy_timeout_fails_alike_and_recovers(tmp_path):
+    holders = []
+
+    def setup(where, direct):
+        store = _store(where / "db.sqlite", direct, busy_timeout_ms=100)
+        store.migrate()
+        holder = sqlite3.connect(where / "db.sqlite", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        holders.append((store, holder))
+        return store
+
+    reasons = _reasons(tmp_path, setup, CALLS["record_call"])
+    assert reasons[True] == reasons[False] == "OperationalError: database is locked"
+    for store, holder in holders:
+        assert store.previous_authorizations(REF, "anakinra") == []     # WAL: reads go on
+        holder.execute("ROLLBACK")
+        holder.close()
+        assert store.record_call(ENTRIES[0]) == 1                       # not within a retry window
+        store.dispose()
+
+
+def test_bad_entries_are_refused_before_the_database(tmp_path):
+    store = _store(tmp_path / "never.sqlite", True)
+    with pytest.raises(TypeError):
+        store.record_call({"service_id": "svc"})
+    with pytest.raises(ValueError, match="not JSON-serialisable"):
+        store.record_call(AuditEntry(service_id="svc", hook_instance="h", called_at=T0, http_status=200,
+                                     latency_ms=1, determinations=[{"x": object()}]))
+    with pytest.raises(ValueError, match="keyed hash"):
+        store.previous_authorizations("MBR-1", "anakinra")
+    assert store._engine is None
