@@ -26,22 +26,29 @@ class OrderOutcome:
 
 
 def prune(value):
-    """Drop null, "", [] and {} recursively (CDS Hooks: optional elements are omitted, never empty)."""
+    """Drop null, "", [] and {} recursively (CDS Hooks: optional elements are omitted, never empty).
+    Recurses into containers only (the hot path: a response has a few hundred scalars)."""
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
-            pv = prune(v)
-            if pv is None or pv == "" or pv == [] or pv == {}:
+            if isinstance(v, (dict, list)):
+                v = prune(v)
+                if not v:
+                    continue
+            elif v is None or v == "":
                 continue
-            out[k] = pv
+            out[k] = v
         return out
     if isinstance(value, list):
         out_list = []
         for v in value:
-            pv = prune(v)
-            if pv is None or pv == "" or pv == [] or pv == {}:
+            if isinstance(v, (dict, list)):
+                v = prune(v)
+                if not v:
+                    continue
+            elif v is None or v == "":
                 continue
-            out_list.append(pv)
+            out_list.append(v)
         return out_list
     return value
 
