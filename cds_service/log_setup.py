@@ -11,6 +11,8 @@ import logging
 import sys
 import time
 
+import orjson
+
 _CONFIGURED = False
 
 
@@ -21,7 +23,7 @@ class JsonLines(logging.Formatter):
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):          # the call log hands its object over as it is
             entry.update(fields)
-            return json.dumps(entry, separators=(",", ":"))
+            return orjson.dumps(entry).decode()
         msg = record.getMessage()
         if msg.startswith("{") and msg.endswith("}"):
             try:

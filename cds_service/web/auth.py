@@ -243,7 +243,7 @@ class JwtVerifier:
         self._replay = replay_cache
         self._clock = clock
         self._max_lifetime = int(max_lifetime_seconds)
-        self._keys: dict[tuple[str, str], Any] = {}     # (alg, JWK as JSON) -> public key object
+        self._keys: dict[tuple, Any] = {}     # (alg, the JWK's members) -> public key object
         self._keys_lock = threading.Lock()
         self._issuers: dict[str, _IssuerTrust] = {}
         for ti in settings.trusted_issuers:
@@ -374,7 +374,7 @@ class JwtVerifier:
     def _public_key(self, jwk: dict, alg: str):
         """The key object of a JWK, built once per JWK content and alg (a JWK Set refresh that
         changes a key changes the content, so a new object is built)."""
-        cache_key = (alg, json.dumps(jwk, sort_keys=True, default=str))
+        cache_key = (alg, tuple(sorted((k, repr(v)) for k, v in jwk.items())))
         key = self._keys.get(cache_key)
         if key is None:
             key = jwt.PyJWK(jwk, algorithm=alg).key

@@ -38,7 +38,8 @@ class TrialSummary:
     evidence: list[Evidence]
 
 
-def _trials(spans: list[TherapySpan], key_of, months: int, as_of) -> dict[str, TrialSummary]:
+def _trials(spans: list[TherapySpan], key_of, months: int, as_of, evidence: bool = True) -> dict[str, TrialSummary]:
+    """Trials per product or agent; `evidence=False` when only the summary is read (no Evidence built)."""
     out: dict[str, TrialSummary] = {}
     for s in spans:
         if s.is_sample:
@@ -56,7 +57,8 @@ def _trials(spans: list[TherapySpan], key_of, months: int, as_of) -> dict[str, T
             t.adequate_trial = False
         if s.stopped_reason == "ineffective" or s.response == "no-benefit":
             t.inadequate_response = True
-        t.evidence.append(span_evidence(s))
+        if evidence:
+            t.evidence.append(span_evidence(s))
     return out
 
 
@@ -183,7 +185,8 @@ def ra(case: CaseFacts, policy: Policy) -> ClauseResult:
 def preferred_status(case: CaseFacts, policy: Policy) -> dict:
     """For the step-therapy card: which preferred products are documented and how."""
     months = policy.limit("min_trial_months")
-    trials = _trials(list(case.patient.medications), lambda s: s.preferred_product, months, case.patient.as_of)
+    trials = _trials(list(case.patient.medications), lambda s: s.preferred_product, months, case.patient.as_of,
+                     evidence=False)
     intol = {k for k, _ in _intolerances(case, lambda x: x.preferred_product)}
     out = {}
     for key, label in policy.data["ra_preferred_products"].items():
