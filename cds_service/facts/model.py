@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
+from ..frozen_records import fast_init
+
 
 class Code(NamedTuple):
     """One coding. A NamedTuple, not a frozen dataclass: the facts layer makes a few hundred per call
@@ -24,6 +26,7 @@ class Code(NamedTuple):
         return self.display or self.code or "?"
 
 
+@fast_init
 @dataclass(frozen=True)
 class Weight:
     kg: float
@@ -32,6 +35,7 @@ class Weight:
     original: str                      # as recorded, e.g. "44 [lb_av]"
 
 
+@fast_init
 @dataclass(frozen=True)
 class LabValue:
     kind: str                          # crcl | creatinine | egfr | anc | sars_cov_2 | supar | crp | esr
@@ -43,6 +47,7 @@ class LabValue:
     text: str = ""                     # what was recorded, for evidence
 
 
+@fast_init
 @dataclass(frozen=True)
 class Diagnosis:
     indications: frozenset[str]        # indication keys (policy data names them): ra, nomid, dira, ...
@@ -60,6 +65,7 @@ class Diagnosis:
     clinical_status: str | None = None        # as recorded (active, resolved, ...), for evidence
 
 
+@fast_init
 @dataclass(frozen=True)
 class TherapySpan:
     """One piece of medication history: a statement, request, dispense or administration."""
@@ -88,6 +94,7 @@ class TherapySpan:
         return None
 
 
+@fast_init
 @dataclass(frozen=True)
 class AllergyFact:
     substance: str                     # drug key, "anakinra", "ecoli-protein" or "other"

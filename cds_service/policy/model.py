@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 
+from ..frozen_records import fast_init
+
 
 class Outcome(str, Enum):
     MET = "met"
@@ -29,6 +31,7 @@ class Need(str, Enum):
     INFO = "info"                  # a data element the order or chart lacks (info-needed)
 
 
+@fast_init
 @dataclass(frozen=True)
 class Evidence:
     """One thing a clause looked at: where it came from and what it said."""
@@ -49,6 +52,7 @@ class Evidence:
         return out
 
 
+@fast_init
 @dataclass(frozen=True)
 class Missing:
     """What would decide an UNKNOWN clause."""
@@ -61,6 +65,7 @@ class Missing:
         return {"text": self.text, "need": self.need.value, "infoCode": self.info_code}
 
 
+@fast_init
 @dataclass(frozen=True)
 class ClauseResult:
     clause_id: str
