@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .fhir_reading import codings, concept_text, dicts, parse_date, ref_of, reference, status_code
+from .fhir_reading import ConceptMemo, codings, concept_text, dicts, parse_date, ref_of, reference, status_code
 from .model import Code, Diagnosis
 from .terminology import valuesets as vs
 
@@ -68,15 +68,23 @@ def indications_of(concept) -> tuple[frozenset[str], Code | None]:
     return found, code
 
 
-def _diagnosis(concept, source: str, *, from_order: bool, active: bool, confirmed: bool, onset=None,
-               clinical_status: str | None = None) -> Diagnosis:
+def _read_condition_concept(concept) -> tuple:
+    """What a condition's code says (codings, text, indications, qualified, naming code, kinds)."""
     cs = tuple(codings(concept))
     text = concept_text(concept)
     indications, qualified, code = _classify(cs, text)
-    return Diagnosis(indications=indications, code=code or Code(None, None), source=source, from_order=from_order,
+    return cs, text, indications, qualified, code or Code(None, None), vs.condition_kinds(cs, text)
+
+
+_condition_concept = ConceptMemo(_read_condition_concept)
+
+
+def _diagnosis(concept, source: str, *, from_order: bool, active: bool, confirmed: bool, onset=None,
+               clinical_status: str | None = None) -> Diagnosis:
+    cs, text, indications, qualified, code, kinds = _condition_concept(concept)
+    return Diagnosis(indications=indications, code=code, source=source, from_order=from_order,
                      active=active, confirmed=confirmed, onset=onset, text=text,
-                     kinds=vs.condition_kinds(cs, text), qualified=qualified, codes=cs,
-                     clinical_status=clinical_status)
+                     kinds=kinds, qualified=qualified, codes=cs, clinical_status=clinical_status)
 
 
 def condition_diagnosis(cond: dict, from_order: bool = False) -> Diagnosis | None:

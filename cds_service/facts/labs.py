@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from .fhir_reading import codings, concept_text, parse_date, quantity, ref_of
+from .fhir_reading import ConceptMemo, codings, concept_text, parse_date, quantity, ref_of
 from .model import LabValue, Weight
 from .terminology import valuesets as vs
 
@@ -21,12 +21,20 @@ def _obs_date(obs: dict) -> date | None:
     return d
 
 
-def _kind(obs: dict) -> str | None:
-    for c in codings(obs.get("code")):
+def _code_kind(code) -> str | None:
+    for c in codings(code):
         k = vs.observation_kind(c.system, c.code)
         if k:
             return k
-    return vs.observation_kind_by_name(concept_text(obs.get("code")))
+    return vs.observation_kind_by_name(concept_text(code))
+
+
+_code_kind_memo = ConceptMemo(_code_kind)
+
+
+def _kind(obs: dict) -> str | None:
+    """What an Observation measures (weight, crcl, anc, ...), from its code alone."""
+    return _code_kind_memo(obs.get("code"))
 
 
 def _usable(obs: dict, as_of: date) -> bool:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import Callable
 
-from .fhir_reading import (as_list, codings, concept_text, dicts, first_text, number, parse_date,
+from .fhir_reading import (ConceptMemo, as_list, codings, concept_text, dicts, first_text, number, parse_date,
                            quantity, ref_of, reference)
 from .model import Code, TherapySpan
 from .terminology import valuesets as vs
@@ -28,12 +28,15 @@ class MedicationInfo:
 NO_MEDICATION = MedicationInfo(False, "", (), None, False, "", False)
 
 
-def _info_from_concept(concept) -> MedicationInfo:
+def _read_medication_concept(concept) -> MedicationInfo:
     codes = tuple(codings(concept))
     text = concept_text(concept)
     if not codes and not text:
         return NO_MEDICATION
     return _medication_info(codes, text, first_text(concept))
+
+
+_info_from_concept = ConceptMemo(_read_medication_concept)
 
 
 @lru_cache(maxsize=8192)
