@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 
-from .fhir_reading import ConceptMemo, codings, concept_text, dicts, parse_date, ref_of, reference, status_code
+from .fhir_reading import codings, concept_text, dicts, parse_date, ref_of, reference, status_code
+from .memo import ConceptMemo, text_memo
 from .model import Code, Diagnosis
 from .terminology import valuesets as vs
 
@@ -27,7 +27,7 @@ def classify(concept) -> tuple[frozenset[str], frozenset[str], Code | None]:
     return _classify(tuple(codings(concept)), concept_text(concept))
 
 
-@lru_cache(maxsize=8192)
+@text_memo(maxsize=8192)
 def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], frozenset[str], Code | None]:
     """`classify` of a concept's codings and text: pure, so each distinct concept is classified once."""
     strong: set[str] = set()

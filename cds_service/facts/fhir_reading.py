@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from functools import lru_cache
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
-import orjson
-
+from .memo import text_memo
 from .model import Code
 
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
@@ -26,7 +24,7 @@ def parse_date(value: Any, *, end_of_period: bool = False) -> date | None:
     return _parse_date(value, end_of_period)
 
 
-@lru_cache(maxsize=16384)
+@text_memo(maxsize=16384)
 def _parse_date(value: str, end_of_period: bool) -> date | None:
     """`parse_date` of a string: charts repeat their dates, so each distinct one is parsed once."""
     m = _DATE_RE.match(value.strip())
@@ -177,34 +175,3 @@ def status_code(concept: Any) -> str | None:
             return c.code
     return None
 
-
-_MISS = object()
-
-
-class ConceptMemo:
-    """A bounded memo of a pure function of one CodeableConcept (or Coding list), keyed by the
-    concept's JSON: a chart names the same drugs, lab codes and problems again and again, and the
-    JSON key (orjson, ~0.5 us) costs less than reading the codings and text again. The function must
-    depend on nothing but the concept (and data loaded once), and return an immutable value.
-    Memory only; cleared when full."""
-
-    def __init__(self, fn: Callable[[Any], Any], maxsize: int = 8192):
-        self._fn = fn
-        self._maxsize = maxsize
-        self._cache: dict[bytes, Any] = {}
-
-    def __call__(self, concept: Any) -> Any:
-        try:
-            key = orjson.dumps(concept)
-        except TypeError:               # not JSON (cannot come from a request): compute
-            return self._fn(concept)
-        hit = self._cache.get(key, _MISS)
-        if hit is _MISS:
-            hit = self._fn(concept)
-            if len(self._cache) >= self._maxsize:
-                self._cache.clear()
-            self._cache[key] = hit
-        return hit
-
-    def cache_clear(self) -> None:
-        self._cache.clear()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from .fhir_reading import ConceptMemo, codings, concept_text, parse_date, quantity, ref_of
+from .fhir_reading import codings, concept_text, parse_date, quantity, ref_of
+from .memo import ConceptMemo
 from .model import LabValue, Weight
 from .terminology import valuesets as vs
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
 from typing import Callable
 
-from .fhir_reading import (ConceptMemo, as_list, codings, concept_text, dicts, first_text, number, parse_date,
+from .fhir_reading import (as_list, codings, concept_text, dicts, first_text, number, parse_date,
                            quantity, ref_of, reference)
+from .memo import ConceptMemo, text_memo
 from .model import Code, TherapySpan
 from .terminology import valuesets as vs
 
@@ -39,7 +39,7 @@ def _read_medication_concept(concept) -> MedicationInfo:
 _info_from_concept = ConceptMemo(_read_medication_concept)
 
 
-@lru_cache(maxsize=8192)
+@text_memo(maxsize=8192)
 def _medication_info(codes: tuple[Code, ...], text: str, first: str) -> MedicationInfo:
     """What a medication concept is, from its codings, text and first label: a pure function of
     those (and of the value sets, loaded once), so a chart's recurring drugs are classified once."""

@@ -1,11 +1,12 @@
-"""ConceptMemo: the memoised concept readers answer exactly what the readers answer, bounded, for any input."""
+"""The facts memos: the memoised readers answer exactly what the readers answer, bounded in entries and in
+the size of what one entry may hold, for any input."""
 
 from __future__ import annotations
 
 import pytest
 
 from cds_service.facts import diagnoses, labs, medication
-from cds_service.facts.fhir_reading import ConceptMemo
+from cds_service.facts.memo import MAX_KEY_CHARS, ConceptMemo, text_memo
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 CONCEPTS = [
@@ -43,3 +44,25 @@ def test_a_value_that_is_not_json_is_computed_not_cached():
     memo = ConceptMemo(lambda c: "computed")
     assert memo({"text": object()}) == "computed"
     assert memo._cache == {}
+
+
+def test_outsized_keys_are_computed_never_stored():
+    memo = ConceptMemo(lambda c: "read")
+    assert memo({"text": "x" * (MAX_KEY_CHARS + 1)}) == "read"
+    assert memo._cache == {}
+    calls = []
+
+    @text_memo(maxsize=16)
+    def reader(text, codes=()):
+        calls.append(text)
+        return len(text)
+
+    long_text = "y" * (MAX_KEY_CHARS + 1)
+    assert reader(long_text) == reader(long_text) == MAX_KEY_CHARS + 1
+    assert len(calls) == 2 and reader.cache_info().currsize == 0       # computed twice, stored never
+    assert reader("short") == reader("short") == 5
+    assert len(calls) == 3 and reader.cache_info().currsize == 1
+    # Text inside a tuple of Codes counts too.
+    big_codes = (("http://snomed.info/sct", "1", "z" * (MAX_KEY_CHARS + 1)),)
+    reader("a", big_codes)
+    assert reader.cache_info().currsize == 1

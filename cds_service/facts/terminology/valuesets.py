@@ -11,6 +11,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from ..memo import text_memo
+
 _DATA_FILE = Path(__file__).with_name("valuesets.json")
 
 
@@ -88,7 +90,7 @@ def is_single_100mg_syringe_code(system_url: str | None, code: str | None) -> bo
 _NON_WORD = re.compile(r"[^a-z0-9.%'-]+")
 
 
-@lru_cache(maxsize=8192)
+@text_memo(maxsize=8192)
 def _words(text: str) -> str:
     """Lower-cased text with every run of other characters as one space, padded with spaces."""
     return " " + _NON_WORD.sub(" ", text.lower()) + " "
@@ -101,7 +103,7 @@ def name_mentions(text: str | None, names) -> bool:
     return _mentions(text, tuple(names))
 
 
-@lru_cache(maxsize=32768)
+@text_memo(maxsize=32768)
 def _mentions(text: str, names: tuple[str, ...]) -> bool:
     hay = _words(text)
     return any((" " + n) in hay and _boundary(hay, n) for n in names)
@@ -156,7 +158,7 @@ def _drug_names() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(pairs, key=lambda p: -len(p[0])))
 
 
-@lru_cache(maxsize=8192)
+@text_memo(maxsize=8192)
 def drug_for_name(text: str | None) -> str | None:
     if not text:
         return None
@@ -173,7 +175,7 @@ def drug_classes(drug: str) -> frozenset[str]:
     return frozenset(entry["classes"]) if entry else frozenset()
 
 
-@lru_cache(maxsize=8192)
+@text_memo(maxsize=8192)
 def ra_preferred_product(drug: str | None, text: str | None) -> str | None:
     """Which preferred RA product (table1.ra.preferred) a medication is, if any (memoised: a medication's
     text and ingredient, never notes)."""
@@ -226,7 +228,7 @@ def observation_loincs() -> list[str]:
     return seen
 
 
-@lru_cache(maxsize=8192)
+@text_memo(maxsize=8192)
 def observation_kind_by_name(text: str | None) -> str | None:
     for kind, names in data()["observation_names"].items():
         if name_mentions(text, names):
@@ -252,7 +254,7 @@ def _longest_prefix(table: dict, code: str | None) -> frozenset[str]:
     return frozenset(table[best]) if best else frozenset()
 
 
-@lru_cache(maxsize=8192)
+@text_memo(maxsize=8192)
 def indications_for_icd10(code: str | None) -> frozenset[str]:
     return _longest_prefix(data()["icd10_indications"], code)
 
@@ -263,7 +265,7 @@ def indications_for_snomed(code: str | None) -> frozenset[str]:
     return frozenset(data()["snomed_indications"].get(code.strip(), []))
 
 
-@lru_cache(maxsize=8192)
+@text_memo(maxsize=8192)
 def indications_for_text(text: str | None) -> frozenset[str]:
     if not text:
         return frozenset()
@@ -301,7 +303,7 @@ def is_live_vaccine_cvx(code: str | None) -> bool:
     return bool(code) and code.strip().zfill(2) in data()["live_vaccines_cvx"]
 
 
-@lru_cache(maxsize=8192)
+@text_memo(maxsize=8192)
 def qualified_indications_for_icd10(code: str | None) -> frozenset[str]:
     """Indications a qualified code supports only once the indication is documented (billing.icd10 'for X only')."""
     return _longest_prefix(data()["icd10_qualified_indications"], code)
@@ -335,7 +337,7 @@ def condition_kinds(codes, text: str | None) -> frozenset[str]:
     return _condition_kinds(tuple(codes), text)
 
 
-@lru_cache(maxsize=8192)
+@text_memo(maxsize=8192)
 def _condition_kinds(codes: tuple, text: str | None) -> frozenset[str]:
     out = set()
     for kind, entry in data()["condition_kinds"].items():
