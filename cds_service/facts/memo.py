@@ -20,31 +20,39 @@ MAX_KEY_CHARS = 2048
 _MISS = object()
 
 
-def _key_chars(args: tuple) -> int:
-    """The text in the arguments: strings, and strings inside tuples (of Codes) one level down."""
-    n = 0
+def _oversized(args: tuple) -> bool:
+    """Does one argument carry more than MAX_KEY_CHARS of text (a string, or the strings of a tuple
+    of Codes)? Per argument, so an entry holds at most a few times MAX_KEY_CHARS. Hot path (hundreds
+    of calls per hook call): plain loops, exact type checks."""
     for a in args:
-        if isinstance(a, str):
-            n += len(a)
-        elif isinstance(a, tuple):
+        cls = a.__class__
+        if cls is str:
+            if len(a) > MAX_KEY_CHARS:
+                return True
+        elif cls is tuple or isinstance(a, tuple):
+            n = 0
             for item in a:
-                if isinstance(item, str):
+                if item.__class__ is str:
                     n += len(item)
                 elif isinstance(item, tuple):
-                    n += sum(len(s) for s in item if isinstance(s, str))
-    return n
+                    for s in item:
+                        if s.__class__ is str:
+                            n += len(s)
+            if n > MAX_KEY_CHARS:
+                return True
+    return False
 
 
 def text_memo(maxsize: int):
     """`functools.lru_cache(maxsize)` for a pure function of short texts (positional arguments);
-    calls whose text exceeds MAX_KEY_CHARS are computed without being stored."""
+    a call with an argument over MAX_KEY_CHARS of text is computed without being stored."""
 
     def decorate(fn: Callable) -> Callable:
         cached = functools.lru_cache(maxsize=maxsize)(fn)
 
         @functools.wraps(fn)
         def memoised(*args):
-            if _key_chars(args) > MAX_KEY_CHARS:
+            if _oversized(args):
                 return fn(*args)
             return cached(*args)
 
