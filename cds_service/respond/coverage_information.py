@@ -28,16 +28,6 @@ def assertion_id(hook_instance: str, order_id: str, policy_revision: str) -> str
     return f"AKR-{digest.upper()}"
 
 
-def add_months(d: date, months: int) -> date:
-    from calendar import monthrange
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    try:
-        return date(year, month, d.day)
-    except ValueError:       # no such day in that month (31 April): its last day (monthrange is slow)
-        return date(year, month, monthrange(year, month)[1])
-
-
 def coverage_information(decision: Decision, *, hook: str, hook_instance: str, coverage_ref: str | None,
                          today: date, policy_url: str, technical_reason: str | None = None,
                          satisfied_pa_id: str | None = None, expiry: date | None = None, limits=None) -> dict:

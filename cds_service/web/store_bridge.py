@@ -13,9 +13,10 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 from ..facts.model import PriorAuthorization
+from ..policy.clauses.common import add_months
 from ..policy.data_loader import load_policy
 from ..policy.model import Decision, Determination, Outcome
-from ..respond.coverage_information import add_months, assertion_id
+from ..respond.coverage_information import assertion_id
 from ..store import AuditEntry, StoreUnavailable
 
 log = logging.getLogger(__name__)
