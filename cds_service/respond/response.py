@@ -25,31 +25,23 @@ class OrderOutcome:
     coverage_extension: dict | None = None
 
 
+_DROP = object()
+
+
+def _kept(value):
+    """`value` pruned, or _DROP when it is null, "" or a container left empty."""
+    if isinstance(value, (dict, list)):
+        value = prune(value)
+        return value if value else _DROP
+    return _DROP if value is None or value == "" else value
+
+
 def prune(value):
-    """Drop null, "", [] and {} recursively (CDS Hooks: optional elements are omitted, never empty).
-    Recurses into containers only (the hot path: a response has a few hundred scalars)."""
+    """Drop null, "", [] and {} recursively (CDS Hooks: optional elements are omitted, never empty)."""
     if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if isinstance(v, (dict, list)):
-                v = prune(v)
-                if not v:
-                    continue
-            elif v is None or v == "":
-                continue
-            out[k] = v
-        return out
+        return {k: kept for k, v in value.items() if (kept := _kept(v)) is not _DROP}
     if isinstance(value, list):
-        out_list = []
-        for v in value:
-            if isinstance(v, (dict, list)):
-                v = prune(v)
-                if not v:
-                    continue
-            elif v is None or v == "":
-                continue
-            out_list.append(v)
-        return out_list
+        return [kept for v in value if (kept := _kept(v)) is not _DROP]
     return value
 
 
