@@ -128,3 +128,28 @@ def test_precautions_hypersensitivity_lists_prior_severe_reactions():
     n = node(decide(case(allergies=(a,))), "precautions.hypersensitivity")
     assert n.outcome is M and n.evidence and "anaphylaxis" in n.note
     assert not node(decide(case()), "precautions.hypersensitivity").evidence
+
+
+def test_precautions_tnf_unknown_when_medications_unreadable():
+    c = case(medications=(), unavailable=("medicationRequests",))
+    tnf = node(decide(c), "precautions.tnf")
+    assert tnf.outcome is U
+    assert any("medication list" in m.text for m in tnf.missing)
+
+
+def test_absence_findings_say_what_was_read():
+    d = decide(case())
+    for cid in ("precautions.tnf", "initiation.4", "precautions.contraindication", "precautions.serious-infections",
+                "precautions.live-vaccines"):
+        n = node(d, cid)
+        assert n.outcome is M, cid
+        assert n.evidence and "record(s) read" in n.evidence[-1].description, cid
+    assert node(d, "precautions.tnf").evidence[-1].value == "4 record(s)"       # the builder's four therapy spans
+
+
+def test_live_vaccines_unknown_when_immunizations_unreadable_and_still_a_reminder():
+    unread = case(unavailable=("immunizations",))
+    assert outcome(unread, "precautions.live-vaccines") is U
+    assert decide(unread).determination is decide(case()).determination
+    ordered = ImmunizationFact("MedicationRequest/varicella", "Varivax", True, None, "ordered")
+    assert outcome(case(immunizations=(ordered,), unavailable=("immunizations",)), "precautions.live-vaccines") is NM

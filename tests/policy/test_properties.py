@@ -4,7 +4,8 @@
 - not-covered => no coverage, or a hard exclusion (site of care, contraindication, combination) is not met;
 - a program decided elsewhere is never covered and never denied on this guideline;
 - composites fold their children (Kleene); reminders never change the determination;
-- a conditional decision always says why (missing documentation, a card, or a reason).
+- a conditional decision always says why (missing documentation, a card, or a reason);
+- a met coverage leaf carries evidence (what it read, also when it is met because nothing was found).
 """
 
 from __future__ import annotations
@@ -116,6 +117,15 @@ def test_safety_properties(c):
     check_not_covered_only_for_no_coverage_or_a_hard_exclusion(c, d)
     check_composites_fold_and_conditional_says_why(c, d)
     check_reminders_never_change_the_determination(c, d)
+    check_met_coverage_leaves_carry_evidence(d)
+
+
+def check_met_coverage_leaves_carry_evidence(d):
+    """A coverage clause met by the chart says what it read, a clause met by absence included."""
+    for top in d.coverage_tree():
+        for n in top.walk():
+            if not n.children and n.outcome is Outcome.MET:
+                assert n.evidence, (n.clause_id, n.note)
 
 
 def check_covered_rests_only_on_met_leaves(c, d):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ...facts.model import CaseFacts, TherapySpan
 from ..data_loader import Policy
 from ..logic import leaf
-from ..model import ClauseResult, Outcome
-from .common import span_evidence
+from ..model import ClauseResult, Missing, Need, Outcome
+from .common import records_read, span_evidence
 
 
 def conflicting(case: CaseFacts, policy: Policy) -> list[TherapySpan]:
@@ -31,14 +31,13 @@ def evaluate(case: CaseFacts, policy: Policy, clause_id: str = "initiation.4") -
         names = sorted({f"{s.drug} ({', '.join(labels[c] for c in sorted(s.classes & set(labels)))})" for s in found})
         return leaf(clause_id, Outcome.NOT_MET, "Active use with " + "; ".join(names) + ".",
                     [span_evidence(s) for s in found])
-    unavailable = {"medicationStatements", "medicationRequests"} & set(case.patient.unavailable)
-    if unavailable:
-        from ..model import Missing, Need
-        return leaf(clause_id, Outcome.UNKNOWN, "Current medications could not be read.",
-                    missing=[Missing("current medication list (to rule out other biologics, JAK inhibitors, "
-                                     "apremilast, deucravacitinib, S1P modulators)", Need.CLINICAL_DOC)])
+    unreadable = _medications_unreadable(case, clause_id)
+    if unreadable is not None:
+        return unreadable
     return leaf(clause_id, Outcome.MET, "No active biologic immunomodulator, JAK inhibitor, apremilast, "
-                                        "deucravacitinib or S1P modulator in the medication list or draft orders.")
+                                        "deucravacitinib or S1P modulator in the medication list or draft orders.",
+                [_medications_read(case, "none is an active biologic, JAK inhibitor, apremilast, deucravacitinib "
+                                         "or S1P modulator")])
 
 
 def evaluate_tnf(case: CaseFacts, policy: Policy) -> ClauseResult:
@@ -46,4 +45,22 @@ def evaluate_tnf(case: CaseFacts, policy: Policy) -> ClauseResult:
     if found:
         return leaf("precautions.tnf", Outcome.NOT_MET, "Concomitant TNF antagonist therapy.",
                     [span_evidence(s) for s in found])
-    return leaf("precautions.tnf", Outcome.MET, "No active TNF antagonist.")
+    unreadable = _medications_unreadable(case, "precautions.tnf")
+    if unreadable is not None:
+        return unreadable
+    return leaf("precautions.tnf", Outcome.MET, "No active TNF antagonist.",
+                [_medications_read(case, "none is an active TNF antagonist")])
+
+
+def _medications_unreadable(case: CaseFacts, clause_id: str) -> ClauseResult | None:
+    """UNKNOWN when the current medication lists could not be read: no conflict found is then no evidence."""
+    if not {"medicationStatements", "medicationRequests"} & set(case.patient.unavailable):
+        return None
+    return leaf(clause_id, Outcome.UNKNOWN, "Current medications could not be read.",
+                missing=[Missing("current medication list (to rule out other biologics, JAK inhibitors, "
+                                 "apremilast, deucravacitinib, S1P modulators)", Need.CLINICAL_DOC)])
+
+
+def _medications_read(case: CaseFacts, finding: str):
+    return records_read("medication history and other draft orders",
+                        len(case.patient.medications) + len(case.other_drafts), finding)

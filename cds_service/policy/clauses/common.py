@@ -40,6 +40,12 @@ def span_evidence(span: TherapySpan, extra: str = "") -> Evidence:
     return Evidence(text, span.source, when or None, span.start.isoformat() if span.start else None)
 
 
+def records_read(what: str, count: int, finding: str) -> Evidence:
+    """Evidence for a clause met by absence: what was read (and how much) and that nothing matched,
+    so "none found" is never confused with "not looked at" (unreadable data makes those clauses unknown)."""
+    return Evidence(f"{what}: {count} record(s) read; {finding}", None, f"{count} record(s)")
+
+
 def fmt(x: float | None, unit: str = "") -> str:
     if x is None:
         return "unknown"

@@ -146,7 +146,8 @@ def _fda_max(case: CaseFacts, policy: Policy, indication: str) -> ClauseResult:
         return leaf("fda-max", Outcome.UNKNOWN, "Daily dose not stated.",
                     missing=[Missing("The daily dose on the order", Need.INFO, "OTH")])
     return leaf("fda-max", Outcome.MET if d.mg_per_day <= policy.limit("max_mg_per_day") else Outcome.NOT_MET,
-                f"{fmt(d.mg_per_day, 'mg/day')} against the FDA maximum of {policy.limit('max_mg_per_day')} mg/day.")
+                f"{fmt(d.mg_per_day, 'mg/day')} against the FDA maximum of {policy.limit('max_mg_per_day')} mg/day.",
+                dose_evidence(case))
 
 
 def dose_route(case: CaseFacts, policy: Policy, indication: str | None, prefix: str = "initiation.5") -> ClauseResult:

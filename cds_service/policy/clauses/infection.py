@@ -14,7 +14,7 @@ from ...facts.model import CaseFacts
 from ..data_loader import Policy
 from ..logic import leaf
 from ..model import ClauseResult, Missing, Need, Outcome
-from .common import diagnosis_evidence
+from .common import diagnosis_evidence, records_read
 
 CLAUSE = "precautions.serious-infections"
 
@@ -51,4 +51,6 @@ def evaluate(case: CaseFacts, policy: Policy, indication: str | None, pathway: s
     if "conditions" in case.patient.unavailable:
         return leaf(CLAUSE, Outcome.UNKNOWN, "The problem list could not be read.", (),
                     [Missing("The member's active problems (to rule out an active infection)", Need.CLINICAL_DOC)])
-    return leaf(CLAUSE, Outcome.MET, "No active infection on the problem list or the order.")
+    return leaf(CLAUSE, Outcome.MET, "No active infection on the problem list or the order.",
+                [records_read("problem list and the order's reasons",
+                              len(case.patient.diagnoses) + len(case.order.reasons), "no active infection")])

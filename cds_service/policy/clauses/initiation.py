@@ -8,7 +8,7 @@ from ...facts.model import CaseFacts
 from ..data_loader import Policy
 from ..logic import all_of, any_of, leaf, one_of
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
-from .common import span_evidence, statement_evidence
+from .common import records_read, span_evidence, statement_evidence
 from .indication import IndicationChoice, table1
 
 
@@ -75,8 +75,9 @@ def age_rule(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseR
     birth = case.patient.birth_date
     ev = [Evidence(f"age {age} on {case.patient.as_of.isoformat()} (the order date)", case.patient.reference,
                    str(age), birth.isoformat() if birth else None)] if age is not None else []
-    if min_age is None:
-        first = leaf(cid + ".I", Outcome.MET, f"{spec['label']}: {basis}.", ev)
+    if min_age is None:     # met whatever the age: the evidence is the labeling's missing age limit (and the age)
+        first = leaf(cid + ".I", Outcome.MET, f"{spec['label']}: {basis}.",
+                     [Evidence(f"{spec['label']}: {basis}", None, "no minimum age"), *ev])
     elif age is None:
         first = leaf(cid + ".I", Outcome.UNKNOWN, "Date of birth unknown.", missing=[
             Missing("The member's date of birth", Need.INFO, "OTH")])
@@ -164,7 +165,9 @@ def contraindication(case: CaseFacts, policy: Policy) -> ClauseResult:
         return leaf(cid, Outcome.UNKNOWN, "The allergy list could not be read.",
                     missing=[Missing("The member's allergy list", Need.CLINICAL_DOC)])
     return leaf(cid, Outcome.MET,
-                "No hypersensitivity to anakinra, its inactive ingredients or E. coli-derived proteins recorded.")
+                "No hypersensitivity to anakinra, its inactive ingredients or E. coli-derived proteins recorded.",
+                [records_read("allergy list", len(case.patient.allergies),
+                              "none to anakinra, its inactive ingredients or E. coli-derived proteins")])
 
 
 def no_contraindication(case: CaseFacts, policy: Policy, clause_id: str = "initiation.3") -> ClauseResult:

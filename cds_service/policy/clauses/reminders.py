@@ -11,8 +11,8 @@ from datetime import timedelta
 from ...facts.model import CaseFacts
 from ..data_loader import Policy
 from ..logic import leaf
-from ..model import ClauseResult, Evidence, Outcome
-from .common import add_months, fmt, lab_evidence
+from ..model import ClauseResult, Evidence, Missing, Need, Outcome
+from .common import add_months, fmt, lab_evidence, records_read
 
 
 def monitoring_schedule(policy: Policy) -> str:
@@ -52,7 +52,12 @@ def live_vaccines(case: CaseFacts, policy: Policy) -> ClauseResult:
                     + ": live vaccines should not be given to members receiving anakinra.",
                     [Evidence(f"{'ordered' if i.kind == 'ordered' else 'given'}: {i.label}", i.source, None,
                               i.occurred.isoformat() if i.occurred else None) for i in hits])
-    return leaf(cid, Outcome.MET, f"No live vaccine ordered or given within the past {days} days.")
+    if "immunizations" in case.patient.unavailable:
+        return leaf(cid, Outcome.UNKNOWN, "The immunization history could not be read.",
+                    missing=[Missing(f"Immunizations given in the past {days} days (live vaccines)", Need.CLINICAL_DOC)])
+    return leaf(cid, Outcome.MET, f"No live vaccine ordered or given within the past {days} days.",
+                [records_read("immunizations and vaccine orders", len(case.patient.immunizations),
+                              f"no live vaccine ordered or given in the past {days} days")])
 
 
 def amyloidosis(case: CaseFacts, policy: Policy, indication: str | None, pathway: str) -> ClauseResult:
