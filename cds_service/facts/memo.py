@@ -12,7 +12,7 @@ Real keys are names, codes and dates: a few hundred characters at most. Memory o
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import orjson
 
@@ -43,21 +43,45 @@ def _oversized(args: tuple) -> bool:
     return False
 
 
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    maxsize: int
+    currsize: int
+
+
 def text_memo(maxsize: int):
-    """`functools.lru_cache(maxsize)` for a pure function of short texts (positional arguments);
-    a call with an argument over MAX_KEY_CHARS of text is computed without being stored."""
+    """A bounded memo of a pure function of short texts (positional arguments), cleared when full;
+    a call with an argument over MAX_KEY_CHARS of text is computed without being stored. A hit
+    costs one dict lookup: the size guard runs only on a miss (a stored key passed it)."""
 
     def decorate(fn: Callable) -> Callable:
-        cached = functools.lru_cache(maxsize=maxsize)(fn)
+        cache: dict[tuple, Any] = {}
+        stats = [0, 0]          # hits, misses
 
         @functools.wraps(fn)
         def memoised(*args):
-            if _oversized(args):
-                return fn(*args)
-            return cached(*args)
+            hit = cache.get(args, _MISS)
+            if hit is not _MISS:
+                stats[0] += 1
+                return hit
+            stats[1] += 1
+            value = fn(*args)
+            if not _oversized(args):
+                if len(cache) >= maxsize:
+                    cache.clear()
+                cache[args] = value
+            return value
 
-        memoised.cache_clear = cached.cache_clear        # type: ignore[attr-defined]
-        memoised.cache_info = cached.cache_info          # type: ignore[attr-defined]
+        def cache_info() -> CacheInfo:
+            return CacheInfo(stats[0], stats[1], maxsize, len(cache))
+
+        def cache_clear() -> None:
+            cache.clear()
+            stats[:] = [0, 0]
+
+        memoised.cache_clear = cache_clear        # type: ignore[attr-defined]
+        memoised.cache_info = cache_info          # type: ignore[attr-defined]
         return memoised
 
     return decorate

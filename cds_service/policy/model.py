@@ -82,17 +82,28 @@ class ClauseResult:
         return self.outcome is Outcome.MET
 
     def walk(self):
-        yield self
-        for child in self.children:
-            yield from child.walk()
+        """This node and every node below it, pre-order (one loop, not a generator per level)."""
+        stack = [self]
+        pop, extend = stack.pop, stack.extend
+        while stack:
+            node = pop()
+            yield node
+            children = node.children
+            if children:
+                extend(reversed(children))
 
     def find(self, clause_id: str) -> "ClauseResult | None":
-        """The first node (pre-order) with this id; the index is built once per (immutable) tree."""
+        """The first node (pre-order) with this id; the index of the nodes below is built once per
+        (immutable) tree. It holds descendants only, so a tree never refers to itself and is freed
+        as soon as it is dropped (no work left for the cyclic collector)."""
+        if clause_id == self.clause_id:
+            return self
         index = self.__dict__.get("_index")
         if index is None:
             index = {}
-            for node in self.walk():
-                index.setdefault(node.clause_id, node)
+            for child in self.children:
+                for node in child.walk():
+                    index.setdefault(node.clause_id, node)
             object.__setattr__(self, "_index", index)
         return index.get(clause_id)
 

@@ -25,23 +25,30 @@ class OrderOutcome:
     coverage_extension: dict | None = None
 
 
-_DROP = object()
-
-
-def _kept(value):
-    """`value` pruned, or _DROP when it is null, "" or a container left empty."""
-    if isinstance(value, (dict, list)):
-        value = prune(value)
-        return value if value else _DROP
-    return _DROP if value is None or value == "" else value
-
-
 def prune(value):
     """Drop null, "", [] and {} recursively (CDS Hooks: optional elements are omitted, never empty)."""
     if isinstance(value, dict):
-        return {k: kept for k, v in value.items() if (kept := _kept(v)) is not _DROP}
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, (dict, list)):
+                v = prune(v)
+                if not v:
+                    continue
+            elif v is None or v == "":
+                continue
+            out[k] = v
+        return out
     if isinstance(value, list):
-        return [kept for v in value if (kept := _kept(v)) is not _DROP]
+        kept = []
+        for v in value:
+            if isinstance(v, (dict, list)):
+                v = prune(v)
+                if not v:
+                    continue
+            elif v is None or v == "":
+                continue
+            kept.append(v)
+        return kept
     return value
 
 
