@@ -107,12 +107,11 @@ def classify_stop_reason(text: str) -> str | None:
     which the guideline does not count as an intolerance to the drug (table1.ra.2.d)."""
     if not text:
         return None
-    if vs.is_route_intolerance(text) and not _INEFFECTIVE.search(text):
-        return "route"
-    if _ADVERSE.search(text) and not _INEFFECTIVE.search(text):
-        return "adverse"
+    # Lack of effect wins over everything else named in the same text.
     if _INEFFECTIVE.search(text):
         return "ineffective"
+    if vs.is_route_intolerance(text):
+        return "route"
     if _ADVERSE.search(text):
         return "adverse"
     return "other"

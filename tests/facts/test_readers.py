@@ -4,9 +4,12 @@ vaccines being ordered, preauthorizations, and the prescriber's statements on th
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cds_service.facts.allergies import read_allergies
 from cds_service.facts.builder import read_prescriber_statements
@@ -201,3 +204,54 @@ def test_prescriber_statements_on_the_order(note, keys):
     assert set(found) == keys
     for st in found.values():
         assert st.source == "MedicationRequest/o1.note[0]" and st.text
+
+
+_RESPONSE_WORDS = ["no", "clinical", "response", "benefit", "improvement", "inadequate", "not", "responding",
+                   "improved", "effective", "ineffective", "lack", "of", "efficacy", "effect", "loss", "worsening",
+                   "good", "significant", "marked", "sustained", "partial", "excellent", "remission", "disease",
+                   "symptoms", "flares", "is", "are", "well", "controlled", "low", "activity", "to", "unimproved",
+                   "Remission.", "NO", "Clinical", "Response:", "x"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_RESPONSE_WORDS), max_size=8), st.sampled_from([" ", "", "  ", ", "]))
+def test_one_alternation_matches_exactly_when_one_of_the_patterns_does(words, sep):
+    """response_of scans once per group with an alternation; it must agree with trying each pattern."""
+    text = sep.join(words)
+    raw = vs.data()["response_patterns"]
+    for group in ("no_benefit", "benefit"):
+        each = any(re.search(p, text, re.I) for p in raw[group])
+        assert bool(vs.any_of_patterns(raw[group]).search(text)) is each, (group, text)
+    expected = ("no-benefit" if any(re.search(p, text, re.I) for p in raw["no_benefit"]) else
+                "benefit" if any(re.search(p, text, re.I) for p in raw["benefit"]) else None)
+    assert vs.response_of(text) == (expected if text else None)
+
+
+_STOP_WORDS = ["inadequate", "response", "ineffective", "not", "effective", "failure", "failed", "adverse", "reaction",
+               "rash", "nausea", "needle", "phobia", "injection", "site", "pain", "cannot", "self-inject",
+               "insurance", "change", "hepatotoxicity", "elevated", "LFT", "loss", "of", "refractory", "allergy",
+               "intolerance", "afraid", "needles", "and", "x"]
+
+
+def _stop_reason_reference(text):
+    """The rule as first written (five searches): the single pass must agree with it."""
+    import re as _re
+    from cds_service.facts import medication as m
+    if not text:
+        return None
+    if vs.is_route_intolerance(text) and not m._INEFFECTIVE.search(text):
+        return "route"
+    if m._ADVERSE.search(text) and not m._INEFFECTIVE.search(text):
+        return "adverse"
+    if m._INEFFECTIVE.search(text):
+        return "ineffective"
+    if _re.search(m._ADVERSE, text):
+        return "adverse"
+    return "other"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_STOP_WORDS), max_size=7))
+def test_stop_reason_single_pass_agrees_with_the_rule(words):
+    text = " ".join(words)
+    assert classify_stop_reason(text) == _stop_reason_reference(text)

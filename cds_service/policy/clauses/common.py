@@ -47,10 +47,11 @@ def records_read(what: str, count: int, finding: str) -> Evidence:
 
 
 def fmt(x: float | None, unit: str = "") -> str:
+    """A number with at most two decimals and no trailing zeros ("100", "1.5", "0.33"), then the unit."""
     if x is None:
         return "unknown"
-    s = f"{x:.2f}".rstrip("0").rstrip(".")
-    return f"{s} {unit}".strip()
+    s = str(x) if x.__class__ is int else f"{x:.2f}".rstrip("0").rstrip(".")
+    return f"{s} {unit}".strip() if unit else s
 
 
 def diagnosis_evidence(d: Diagnosis) -> Evidence:
