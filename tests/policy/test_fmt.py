@@ -22,7 +22,12 @@ def test_examples():
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True)),
+@given(st.one_of(st.none(), st.booleans(), st.integers(-2**53, 2**53), st.floats(allow_nan=True, allow_infinity=True)),
        st.sampled_from(["", "kg", "mg/day", " mL/min ", "syringes/28 d"]))
 def test_same_text_as_the_two_decimal_rule(x, unit):
     assert fmt(x, unit) == _reference(x, unit)
+
+
+def test_large_integers_are_written_exactly():
+    """(The two-decimal rule went through a float and lost digits past 2**53.)"""
+    assert fmt(2**53 + 1) == "9007199254740993"
