@@ -77,7 +77,8 @@ def build_response(outcomes: list[OrderOutcome], *, hook: str, hook_instance: st
                                    satisfied_pa_id=oc.satisfied_pa_id, expiry=oc.expiry, limits=limits)
         oc.coverage_extension = ext
         if _enabled(config, "coverage-info"):
-            actions.append(system_action(oc.order, ext))
+            # Only our extension is pruned: the order itself is echoed as received.
+            actions.append(system_action(oc.order, prune(ext)))
     for finding in extra_findings or []:
         cards.append(card_for(finding, None, extra_order, plan_name=plan_name, policy_url=policy_url, limits=limits,
                               patient_id=patient_id))
@@ -87,5 +88,5 @@ def build_response(outcomes: list[OrderOutcome], *, hook: str, hook_instance: st
         cards = cards[:max_cards]
     body: dict = {"cards": [prune(c) for c in cards]}
     if actions:
-        body["systemActions"] = [prune(a) for a in actions]
+        body["systemActions"] = actions
     return body

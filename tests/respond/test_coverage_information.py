@@ -79,6 +79,29 @@ def test_system_action_changes_only_the_extension(client):
     assert len([e for e in exts if e["url"] == EXT]) == 1
 
 
+def test_system_action_echoes_the_order_as_received(client):
+    """Only our extension is pruned: elements the EHR sent (even an empty note list or an empty
+    display) come back exactly as they were, and the extension we add has no empty values."""
+    req = copy.deepcopy(load_request("office-administered"))
+    draft = req["context"]["draftOrders"]["entry"][0]["resource"]
+    draft["note"] = []
+    draft["dosageInstruction"][0]["text"] = ""
+    draft["extension"] = [{"url": "http://example.org/ehr-flag", "valueString": ""}]
+    body = client.post("/cds-services/anakinra-order-sign", json=req).get_json()
+    resource = copy.deepcopy(body["systemActions"][0]["resource"])
+    ours = [e for e in resource["extension"] if e["url"] == EXT]
+    resource["extension"] = [e for e in resource["extension"] if e["url"] != EXT]
+    assert resource == draft and len(ours) == 1
+
+    def no_empty(v):
+        if isinstance(v, dict):
+            return all(x not in (None, "", [], {}) and no_empty(x) for x in v.values())
+        if isinstance(v, list):
+            return all(x not in (None, "", [], {}) and no_empty(x) for x in v)
+        return True
+    assert no_empty(ours[0])
+
+
 def test_assertion_id_is_stable_and_distinct_per_order(client):
     req = load_request("ra-complete")
     a = coverage_infos(client.post("/cds-services/anakinra-order-sign", json=req).get_json())

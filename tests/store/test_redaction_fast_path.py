@@ -184,3 +184,22 @@ def test_plain_json_written_with_orjson_reads_back_identically(store):
     assert got.determinations == json.loads(json.dumps(redact_json(determinations)))
     assert got.clause_outcomes == [{"order": "MedicationRequest/mr-1", "clauses": clauses}]
     assert got.coverage_assertion_ids == ["ca-1", "ca-\u00e9"]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_flat_string_maps_take_one_check_and_agree_with_redact_json(text):
+    """Dicts of plain strings (the clause outcome maps) are checked as one joined text; hints in a
+    key, in a value, or only across two strings, and secret keys all give what redact_json gives."""
+    for value in ({"a": text, "b": "met"}, {text: "met", "initiation.1": "not-met"}, {"ey": "J" + text},
+                  {"clauses": {"x": text, "y": "met"}}, {"token": text, "x": "met"}):
+        got = redact_plain_json(value)
+        assert got == redact_json(value) and json.dumps(got) == json.dumps(redact_json(value))
+        assert got is not value
+    with pytest.raises(NotPlainJSON):           # a str subclass is not plain, flat map or not
+        redact_plain_json({"a": Tagged(text), "b": "met"})
+
+
+def test_a_clean_flat_map_comes_back_as_an_equal_copy():
+    value = {f"initiation.{i}": "met" for i in range(200)}
+    got = redact_plain_json(value)
+    assert got == value and got is not value and type(got) is dict
