@@ -136,13 +136,16 @@ def service_env(port: int, jwks_file: Path, fhir_allow: str, var_dir: Path, data
 
 
 def _target(name: str, limit: float, measured, higher_is_better: bool = False, unit: str = "",
-            note: str = "") -> dict:
+            note: str = "", issue_target: bool = True) -> dict:
+    """One limit checked. `issue_target=False`: the same limit applied to a workload the issue does
+    not set it for (shown PASS/FAIL as "ref", left out of all_targets_pass)."""
     if measured is None or (isinstance(measured, float) and math.isnan(measured)):
         ok = None
     else:
         ok = measured >= limit if higher_is_better else measured <= limit
     return {"name": name, "limit": limit, "measured": measured, "unit": unit,
-            "comparison": ">=" if higher_is_better else "<=", "pass": ok, "note": note}
+            "comparison": ">=" if higher_is_better else "<=", "pass": ok, "note": note,
+            "issue_target": issue_target}
 
 
 def _ratios(service: dict, baseline: dict) -> dict:
@@ -416,10 +419,18 @@ def run(args) -> dict:
     report["max_other_cpu_share"] = max(shares) if shares else None
     report["machine_was_busy"] = bool(shares) and max(shares) > BUSY_SHARE
     report["targets"] = evaluate_targets(report, args.clients)
-    decided = [t["pass"] for t in report["targets"] if t["pass"] is not None]
-    report["all_targets_pass"] = bool(decided) and all(decided) and len(decided) == len(report["targets"])
+    report["all_targets_pass"] = all_targets_pass(report["targets"])
     report["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return report
+
+
+FIXTURE_MIX_NOTE = "reference: the issue's limits are for a chart of at least 40 resources"
+
+
+def all_targets_pass(targets: list[dict]) -> bool:
+    """Every target the issue sets was measured and met (reference limits do not count)."""
+    issue = [t for t in targets if t.get("issue_target", True)]
+    return bool(issue) and all(t["pass"] is True for t in issue)
 
 
 def evaluate_targets(report: dict, clients: int) -> list[dict]:
@@ -432,11 +443,14 @@ def evaluate_targets(report: dict, clients: int) -> list[dict]:
         _target("order-sign, full prefetch, large chart, throughput / baseline",
                 TARGETS["throughput_vs_baseline"], large["ratios_service_over_baseline"]["throughput"],
                 higher_is_better=True, unit="x"),
+        # The issue sets these limits for a realistic chart (at least 40 resources). The fixture mix
+        # (charts of 9 to 28 resources) is held to the same limits for reference only.
         _target(f"order-sign, full prefetch, fixture mix, p99 at {clients} clients",
-                TARGETS["full_prefetch_p99_ms"], fp["fixture-mix"]["service"]["p99_ms"], unit="ms"),
+                TARGETS["full_prefetch_p99_ms"], fp["fixture-mix"]["service"]["p99_ms"], unit="ms",
+                note=FIXTURE_MIX_NOTE, issue_target=False),
         _target("order-sign, full prefetch, fixture mix, throughput / baseline",
                 TARGETS["throughput_vs_baseline"], fp["fixture-mix"]["ratios_service_over_baseline"]["throughput"],
-                higher_is_better=True, unit="x"),
+                higher_is_better=True, unit="x", note=FIXTURE_MIX_NOTE, issue_target=False),
     ]
     nf = report.get("no_prefetch", {})
     if "clients_1" in nf:
@@ -551,9 +565,12 @@ def render_table(report: dict) -> str:
     lines.append("Targets")
     for t in report["targets"]:
         mark = {True: "PASS", False: "FAIL", None: "n/a "}[t["pass"]]
+        if not t.get("issue_target", True):
+            mark = "ref "
         meas = _fmt(t["measured"], ".3f" if t["unit"] == "x" else ".2f")
-        lines.append(f"  {mark}  {t['name']}: {meas} {t['unit']} (target {t['comparison']} {t['limit']:g} {t['unit']})"
-                     + (f"  [{t['note']}]" if t.get("note") else ""))
+        verdict = "" if t.get("issue_target", True) else {True: " met", False: " NOT met", None: " n/a"}[t["pass"]]
+        lines.append(f"  {mark}  {t['name']}: {meas} {t['unit']} (target {t['comparison']} {t['limit']:g} {t['unit']}"
+                     f"{verdict})" + (f"  [{t['note']}]" if t.get("note") else ""))
     return "\n".join(lines)
 
 
