@@ -80,7 +80,8 @@ def latest_weight(observations: list[dict], as_of: date, kinds: list[str | None]
         if kg is None:
             continue
         d = _obs_date(obs)
-        w = Weight(kg=round(kg, 3), observed_on=d, source=ref_of(obs), original=f"{v:g} {unit}")
+        w = Weight(kg=kg if kg.__class__ is int else round(kg, 3), observed_on=d, source=ref_of(obs),
+                   original=f"{v:g} {unit}")
         key = d or date.min
         if best is None or key > best[0]:
             best = (key, w)
@@ -153,5 +154,6 @@ def lab_values(observations: list[dict], as_of: date, kinds: list[str | None] | 
         if nv is None:
             continue
         out_kind = "creatinine" if kind.startswith("creatinine") else kind
-        out.append(LabValue(out_kind, round(nv, 4), nu, d, src, None, f"{v:g} {unit or ''}".strip()))
+        out.append(LabValue(out_kind, nv if nv.__class__ is int else round(nv, 4), nu, d, src, None,
+                            f"{v:g} {unit or ''}".strip()))
     return tuple(out)

@@ -102,6 +102,10 @@ _ADVERSE = re.compile(r"adverse|intoleran|side effect|reaction|allerg|hypersensi
 _SAMPLE = re.compile(r"\bsamples?\b", re.I)
 
 
+def _mentions_samples(text: str) -> bool:
+    return bool(text) and _SAMPLE.search(text) is not None
+
+
 def classify_stop_reason(text: str) -> str | None:
     """ineffective | adverse | route | other. 'route' is an intolerance of the route (needles, injections),
     which the guideline does not count as an intolerance to the drug (table1.ra.2.d)."""
@@ -256,8 +260,8 @@ def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, 
     else:
         active = end is not None and start is not None and start <= as_of <= end
     notes = " ".join(str(n.get("text", "")) for n in dicts(res.get("note")))
-    sample = bool(_SAMPLE.search(notes)) or bool(_SAMPLE.search(concept_text(res.get("type")))) or bool(
-        _SAMPLE.search(concept_text(res.get("category"))))
+    sample = _mentions_samples(notes) or _mentions_samples(concept_text(res.get("type"))) or _mentions_samples(
+        concept_text(res.get("category")))
     preferred = vs.ra_preferred_product(drug, info.text) if drug in (
         "adalimumab", "etanercept", "upadacitinib", "tofacitinib") else None
     stop_text = reason or notes

@@ -8,7 +8,6 @@ a guessed id, so keep the key out of the database (it lives in the environment o
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import secrets
@@ -25,7 +24,7 @@ def patient_hash(key: bytes, patient_id: str) -> str:
         raise ValueError("patient_hash needs a non-empty key")
     if not patient_id:
         raise ValueError("patient_hash needs a patient id")
-    return hmac.new(key, patient_id.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, patient_id.encode("utf-8"), "sha256").hex()     # one-shot: same digest
 
 
 def member_ref(key: bytes, member_id: str) -> str:
@@ -41,7 +40,7 @@ def member_ref(key: bytes, member_id: str) -> str:
     member_id = (member_id or "").strip()
     if not member_id:
         raise ValueError("member_ref needs a member id")
-    return hmac.new(key, _MEMBER_PREFIX + member_id.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, _MEMBER_PREFIX + member_id.encode("utf-8"), "sha256").hex()
 
 
 class HashKeyError(RuntimeError):

@@ -144,6 +144,16 @@ def test_patient_hash_is_keyed_and_stable():
     assert member_ref(b"k1" * 16, " MBR-1 ") == member_ref(b"k1" * 16, "MBR-1")
 
 
+def test_pseudonyms_are_hmac_sha256_hex_so_stored_rows_keep_matching():
+    """Rows already stored hold these hashes: they must stay HMAC-SHA256(key, id) in lowercase hex."""
+    import hashlib
+    import hmac
+    key = b"k1" * 16
+    assert patient_hash(key, "pat-\u00e9") == hmac.new(key, "pat-\u00e9".encode(), hashlib.sha256).hexdigest()
+    assert member_ref(key, "MBR-1") == hmac.new(key, b"member:MBR-1", hashlib.sha256).hexdigest()
+    assert patient_hash(b"key-for-known-answer", "p") == "03f5f9e659e995355215b7093641dc6cbcebeac635d06f154c4364edbfb4ddd1"
+
+
 def test_key_file_is_created_once_with_mode_0600(tmp_path):
     key = load_hash_key("", tmp_path / "var")
     path = tmp_path / "var" / "patient-hash.key"
