@@ -26,7 +26,10 @@ class OrderOutcome:
 
 
 def prune(value):
-    """Drop null, "", [] and {} recursively (CDS Hooks: optional elements are omitted, never empty)."""
+    """Drop null, "", [] and {} recursively (CDS Hooks: optional elements are omitted, never empty).
+
+    The dict and list loops apply the same keep-or-drop rule, written out twice on purpose: one
+    shared loop over (key, value) pairs measured 39 us per response against 25 us."""
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
