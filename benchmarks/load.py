@@ -152,8 +152,14 @@ def _ratios(service: dict, baseline: dict) -> dict:
     def r(key):
         s, b = service.get(key), baseline.get(key)
         return round(s / b, 3) if s and b else None
-    return {"throughput": r("throughput_rps"), "p50": r("p50_ms"), "p95": r("p95_ms"), "p99": r("p99_ms"),
-            "server_cpu_per_request": r("server_cpu_ms_per_request")}
+    out = {"throughput": r("throughput_rps"), "p50": r("p50_ms"), "p95": r("p95_ms"), "p99": r("p99_ms"),
+           "server_cpu_per_request": r("server_cpu_ms_per_request")}
+    # Round i of the service ran next to round i of the baseline (S B, B S, ...): the spread of these
+    # ratios shows how far one run's figure can be trusted.
+    pairs = zip(service.get("rounds") or [], baseline.get("rounds") or [])
+    out["throughput_per_round"] = [round(a["throughput_rps"] / b["throughput_rps"], 3) for a, b in pairs
+                                   if a.get("throughput_rps") and b.get("throughput_rps")]
+    return out
 
 
 def _tokens_per_client(rate: float, clients: int, seconds: float) -> int:
@@ -522,6 +528,9 @@ def render_table(report: dict) -> str:
         if rounds:
             lines.append("  service per round: " + ", ".join(
                 f"{x['throughput_rps']:.0f} req/s p99 {_fmt(x['p99_ms'], '.1f')} ms" for x in rounds))
+        if q.get("throughput_per_round"):
+            lines.append("  throughput ratio per round (service round / the baseline round beside it): "
+                         + ", ".join(f"{x:.3f}" for x in q["throughput_per_round"]))
         lines.append("")
     nf = report.get("no_prefetch", {})
     if "clients_1" in nf:

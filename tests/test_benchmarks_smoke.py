@@ -36,7 +36,9 @@ def _check_common_shape(report: dict) -> None:
             assert STATS_KEYS <= res[target].keys()
             assert res[target]["requests"] > 0
             assert res[target]["errors"] == 0, res[target]["error_statuses"]   # every call answered 200
-        assert set(res["ratios_service_over_baseline"]) == {"throughput", "p50", "p95", "p99", "server_cpu_per_request"}
+        q = res["ratios_service_over_baseline"]
+        assert set(q) == {"throughput", "p50", "p95", "p99", "server_cpu_per_request", "throughput_per_round"}
+        assert len(q["throughput_per_round"]) == len(res["service"].get("rounds", []))
     ip = report["in_process"]
     assert {"parse_ms", "decision_ms", "json_parse_share", "explain_validation_ms"} <= ip["large_chart"].keys()
     assert ip["large_chart"]["explain_validation_orders"] == 1               # the chart's one draft was validated
@@ -152,3 +154,14 @@ def test_the_fixture_mix_limits_are_a_reference_not_an_issue_target():
     assert not all_targets_pass(evaluate_targets(report, 4))
     unmeasured = evaluate_targets(_fake_report(10.0, 0.30, None, 100.0, 1.0), 4)
     assert not all_targets_pass(unmeasured)                 # a target not measured is not met
+
+
+def test_ratios_per_round_pair_each_service_round_with_its_baseline_round():
+    from benchmarks.load import _ratios
+    service = {"throughput_rps": 600.0, "p50_ms": 6.0, "p95_ms": 9.0, "p99_ms": 12.0, "server_cpu_ms_per_request": 2.7,
+               "rounds": [{"throughput_rps": 620.0}, {"throughput_rps": 580.0}]}
+    baseline = {"throughput_rps": 2400.0, "p50_ms": 1.5, "p95_ms": 2.3, "p99_ms": 4.8, "server_cpu_ms_per_request": 0.55,
+                "rounds": [{"throughput_rps": 2400.0}, {"throughput_rps": 2400.0}]}
+    q = _ratios(service, baseline)
+    assert q["throughput"] == 0.25 and q["throughput_per_round"] == [0.258, 0.242]
+    assert _ratios({"throughput_rps": 1.0}, {"throughput_rps": 2.0})["throughput_per_round"] == []
