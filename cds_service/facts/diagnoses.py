@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-
 from .fhir_reading import codings, concept_text, dicts, parse_date, ref_of, reference, status_code
-from .memo import ConceptMemo, text_memo
+from .memo import ConceptMemo
 from .model import Code, Diagnosis
 from .terminology import valuesets as vs
 
@@ -27,9 +26,8 @@ def classify(concept) -> tuple[frozenset[str], frozenset[str], Code | None]:
     return _classify(tuple(codings(concept)), concept_text(concept))
 
 
-@text_memo(maxsize=8192)
 def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], frozenset[str], Code | None]:
-    """`classify` of a concept's codings and text: pure, so each distinct concept is classified once."""
+    """`classify` of a concept's codings and text (on the hook path memoised per concept by `_condition_concept`)."""
     strong: set[str] = set()
     qualified: set[str] = set()
     first_strong: Code | None = None

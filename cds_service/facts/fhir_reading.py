@@ -174,4 +174,3 @@ def status_code(concept: Any) -> str | None:
         if c.code:
             return c.code
     return None
-

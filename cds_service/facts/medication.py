@@ -9,7 +9,7 @@ from typing import Callable
 
 from .fhir_reading import (as_list, codings, concept_text, dicts, first_text, number, parse_date,
                            quantity, ref_of, reference)
-from .memo import ConceptMemo, text_memo
+from .memo import ConceptMemo
 from .model import Code, TherapySpan
 from .terminology import valuesets as vs
 
@@ -39,10 +39,9 @@ def _read_medication_concept(concept) -> MedicationInfo:
 _info_from_concept = ConceptMemo(_read_medication_concept)
 
 
-@text_memo(maxsize=8192)
 def _medication_info(codes: tuple[Code, ...], text: str, first: str) -> MedicationInfo:
-    """What a medication concept is, from its codings, text and first label: a pure function of
-    those (and of the value sets, loaded once), so a chart's recurring drugs are classified once."""
+    """What a medication concept is, from its codings, text and first label (and the value sets,
+    loaded once). Memoised per concept by `_info_from_concept`."""
     is_ana = any(vs.is_anakinra_code(c.system, c.code) for c in codes)
     if not is_ana and not any(vs.drug_for_code(c.system, c.code) for c in codes):
         # Names as a last resort (product codes we do not know, local codes, text only).

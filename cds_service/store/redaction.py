@@ -36,10 +36,14 @@ _SECRET_KEYS = frozenset(
 _BEARER_HINT_RE = re.compile(r"(?i)bearer")
 
 
+def _has_hint(text: str) -> bool:
+    """Could one of the patterns above match in `text`? (False: redaction leaves it unchanged.)"""
+    return "eyJ" in text or "Patient/" in text or _BEARER_HINT_RE.search(text) is not None
+
+
 def redact_text(text: str) -> str:
     """`text` with JWTs, bearer credentials and Patient references replaced."""
-    if (type(text) is str and "eyJ" not in text and "Patient/" not in text
-            and _BEARER_HINT_RE.search(text) is None):
+    if type(text) is str and not _has_hint(text):
         return text               # (a str subclass takes the subs below, which return a plain str)
     text = _JWT_RE.sub(REDACTED, text)
     text = _BEARER_RE.sub("Bearer " + REDACTED, text)
@@ -84,8 +88,7 @@ def _flat_clean_copy(value: dict) -> dict | None:
             return None
         parts.append(k)
         parts.append(v)
-    joined = "\x00".join(parts)
-    if "eyJ" in joined or "Patient/" in joined or _BEARER_HINT_RE.search(joined) is not None:
+    if _has_hint("\x00".join(parts)):
         return None
     return dict(value)
 

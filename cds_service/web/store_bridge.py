@@ -53,7 +53,8 @@ def record_call(runtime, service_id, req, result, status: int, started: float, e
                 **({"satisfiedPaId": oc.satisfied_pa_id} if oc.satisfied_pa_id else {}),
             })
             clauses.append({"order": f"MedicationRequest/{d.order_id}",
-                            "clauses": {n.clause_id: _OUTCOME_TEXT.get(n.outcome, n.outcome) for t in d.tree for n in t.walk()}})
+                            "clauses": {n.clause_id: _OUTCOME_TEXT.get(n.outcome, n.outcome)
+                                        for t in d.tree for n in t.walk()}})
             assertion_ids.append(assertion_id(req.hook_instance, d.order_id, d.policy_revision))
             card_uuids.extend(c["uuid"] for c in oc.cards if "uuid" in c)
         card_uuids.extend(c["uuid"] for c in result.body.get("cards", []) if "uuid" in c and c["uuid"] not in card_uuids)
