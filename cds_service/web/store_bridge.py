@@ -22,18 +22,26 @@ from ..store import AuditEntry, StoreUnavailable
 log = logging.getLogger(__name__)
 DRUG = "anakinra"
 
-# What an existing approval cannot vouch for: the order itself must still be within these clauses
-# (where it is given, contraindications, combinations, the dose and quantity).
-ORDER_CLAUSES = ("position.site-of-care", "initiation.3", "initiation.4", "initiation.5", "continuation.4",
-                 "continuation.5", "continuation.6", "dosage.nomid-dira", "table1.covid-19.6")
+# An approval on file vouches for the pathway's criteria as they were assessed (diagnosis, step therapy,
+# previous approval, response, specialist), not for the order in hand. Within the pathway group these
+# order-level clauses must still hold: contraindications, combinations, the dose and quantity.
+ORDER_CLAUSES = ("initiation.3", "initiation.4", "initiation.5", "continuation.4", "continuation.5",
+                 "continuation.6", "table1.covid-19.6")
 
 
 def order_within_approval(decision: Decision) -> bool:
-    """True when every order-level clause the decision evaluated is met (or not applicable)."""
+    """True when the order stays within a current approval: every coverage group other than the
+    pathway's criteria (site of care, dosage, precautions such as an active serious infection, the
+    program) is met or not applicable, and so is every order-level clause within the criteria."""
+    settled = (Outcome.MET, Outcome.NOT_APPLICABLE)
     for top in decision.coverage_tree():
+        if top.clause_id != decision.pathway:
+            if top.outcome not in settled:
+                return False
+            continue
         for cid in ORDER_CLAUSES:
             node = top.find(cid)
-            if node is not None and node.outcome not in (Outcome.MET, Outcome.NOT_APPLICABLE):
+            if node is not None and node.outcome not in settled:
                 return False
     return True
 

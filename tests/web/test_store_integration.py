@@ -200,3 +200,33 @@ def test_a_blank_subscriber_id_is_no_member_not_a_crash(store_app, member):
     v = values(resp.get_json())
     assert "satisfied-pa-id" not in v          # no member to hold an approval
     assert store.list_authorizations() == []
+
+
+def test_a_current_approval_does_not_cover_an_order_for_a_member_with_an_active_serious_infection(store_app):
+    """An approval vouches for the criteria assessed when it was given, not for the member's state
+    today: RA on continuation with an active pneumonia (precautions.serious-infections not met) must
+    not be answered covered / satisfied on the strength of the approval on file."""
+    app, store = store_app
+    store.import_authorizations(FIXTURES / "authorizations.json")
+    req = copy.deepcopy(load_request("ra-continuation"))
+    conditions = req["prefetch"]["conditions"]
+    pneumonia = copy.deepcopy(conditions["entry"][0]["resource"])
+    pneumonia["id"] = "ra-continuation-pneumonia"
+    pneumonia["code"] = {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "J18.9",
+                                     "display": "Pneumonia, unspecified organism"}],
+                         "text": "Community-acquired pneumonia"}
+    pneumonia["onsetDateTime"] = "2026-02-24"
+    conditions["entry"].append({"fullUrl": "Condition/ra-continuation-pneumonia", "resource": pneumonia})
+    resp = app.test_client().post("/explain/anakinra-order-sign", json=req)
+    order = resp.get_json()["orders"][0]
+    infection = next(n for n in _walk(order["clauses"]) if n["clause"] == "precautions.serious-infections")
+    assert infection["outcome"] == "not-met"
+    assert order["determination"] != "covered" and order.get("paNeeded") != "satisfied"
+    v = values(app.test_client().post("/cds-services/anakinra-order-sign", json=req).get_json())
+    assert v["covered"] != ["covered"] and "satisfied-pa-id" not in v
+
+
+def _walk(nodes):
+    for n in nodes:
+        yield n
+        yield from _walk(n.get("children", []))
