@@ -1,6 +1,6 @@
-"""SQLite: record_call and previous_authorizations run on the pooled DB-API connection
-(`Store._sqlite_direct`). They must store and return exactly what the SQLAlchemy Core path does,
-and fail the same way."""
+"""SQLite: record_call and previous_authorizations run on a DB-API connection of their own, kept
+open between calls (`Store._sqlite_direct`, `Store._direct_connection`). They must store and return
+exactly what the SQLAlchemy Core path does, and fail the same way."""
 
 from __future__ import annotations
 
@@ -139,11 +139,103 @@ def test_a_failed_card_insert_rolls_back_the_call_and_returns_the_connection(tmp
     db = sqlite3.connect(path)
     db.execute("DROP TABLE audit_cards")
     db.close()
+    assert store.previous_authorizations(REF, "anakinra") == []   # opens the direct connection
+    [used] = store._direct_free
     with pytest.raises(StoreUnavailable, match="no such table: audit_cards"):
         store.record_call(ENTRIES[0])
     assert store.engine.pool.checkedout() == 0
+    assert store._direct_free == []                              # the failed connection is not kept...
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        used.execute("SELECT 1")                                 # ...but closed
     assert _rows(path, "audit_calls") == []                      # the audit row went with the cards
-    assert store.record_call(ENTRIES[1]) == 1                    # no cards: works, connection reusable
+    assert store.record_call(ENTRIES[1]) == 1                    # no cards: works on a fresh connection
+    store.dispose()
+
+
+def test_one_connection_serves_call_after_call_with_the_pools_settings(tmp_path):
+    store = _store(tmp_path / "db.sqlite", True)
+    store.migrate()
+    store.record_call(ENTRIES[0])
+    [conn] = store._direct_free
+    for entry in ENTRIES[1:]:
+        store.record_call(entry)
+        assert store.previous_authorizations(REF, "anakinra") == []
+        assert store._direct_free == [conn]                      # the same connection, back after each call
+    assert store.engine.pool.checkedout() == 0                   # detached: the pool does not count it
+    # opened through the pool's connect event: the same settings as every pooled connection
+    assert conn.isolation_level is None                          # autocommit; BEGIN IMMEDIATE is explicit
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert conn.execute("PRAGMA busy_timeout").fetchone() == (5000,)
+    assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+    assert len(_rows(tmp_path / "db.sqlite", "audit_calls")) == len(ENTRIES)
+    store.dispose()                                              # closes the idle connection
+    assert store._direct_free == []
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        conn.execute("SELECT 1")
+    assert store.record_call(ENTRIES[0]) == len(ENTRIES) + 1    # and the Store stays usable
+
+
+def test_threads_never_share_a_connection_at_once(tmp_path):
+    import threading
+
+    store = _store(tmp_path / "db.sqlite", True)
+    store.migrate()
+    barrier = threading.Barrier(4)
+    in_use: list = []
+    errors: list = []
+    real = store._direct_connection
+
+    def taking():
+        conn = real()
+        in_use.append(conn)
+        return conn
+
+    store._direct_connection = taking
+
+    def work():
+        try:
+            barrier.wait()
+            for _ in range(25):
+                store.record_call(ENTRIES[1])
+        except Exception as exc:                                # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(_rows(tmp_path / "db.sqlite", "audit_calls")) == 100
+    # every connection handed out is back, each once (no connection was handed to two threads and kept twice)
+    assert len(store._direct_free) == len({id(c) for c in store._direct_free}) <= 4
+    assert {id(c) for c in in_use} == {id(c) for c in store._direct_free}
+    store.dispose()
+
+
+def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(tmp_path):
+    import multiprocessing
+
+    store = _store(tmp_path / "db.sqlite", True)
+    store.migrate()
+    store.record_call(ENTRIES[1])
+    [parent_conn] = store._direct_free
+
+    def child(queue):
+        inherited = list(store._direct_free)
+        store.record_call(ENTRIES[1])
+        queue.put((inherited, len(store._direct_free), id(store._direct_free[0]) != id(parent_conn)))
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=child, args=(queue,))
+    proc.start()
+    inherited, idle, fresh = queue.get(timeout=30)
+    proc.join(30)
+    assert proc.exitcode == 0
+    assert inherited == [] and idle == 1 and fresh               # the child's list started empty
+    assert store.record_call(ENTRIES[1]) == 3                    # the parent's connection still works
+    assert store._direct_free == [parent_conn]
     store.dispose()
 
 
