@@ -8,6 +8,7 @@ a guessed id, so keep the key out of the database (it lives in the environment o
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import secrets
@@ -16,6 +17,24 @@ from pathlib import Path
 KEY_FILE_NAME = "patient-hash.key"
 MIN_KEY_CHARS = 16
 _MEMBER_PREFIX = b"member:"
+_KEYED: dict[bytes, "hmac.HMAC"] = {}      # key -> HMAC-SHA256 with the key set up, to copy
+_MAX_KEYS = 16
+
+
+def _hmac_sha256_hex(key: bytes, message: bytes) -> str:
+    """HMAC-SHA256(key, message) in hex, from a copy of an HMAC object keyed once per key.
+    Measured inside a hook call: `hmac.digest` took 30 to 50 us there (OpenSSL looks the HMAC and
+    the digest up again on every one-shot call, from cold caches), a copy of the keyed object 14 to
+    22 us. Three pseudonyms are made per hook call."""
+    keyed = _KEYED.get(key)
+    if keyed is None:
+        keyed = hmac.new(key, digestmod=hashlib.sha256)
+        if len(_KEYED) >= _MAX_KEYS:
+            _KEYED.clear()
+        _KEYED[key] = keyed
+    h = keyed.copy()
+    h.update(message)
+    return h.hexdigest()
 
 
 def patient_hash(key: bytes, patient_id: str) -> str:
@@ -24,7 +43,7 @@ def patient_hash(key: bytes, patient_id: str) -> str:
         raise ValueError("patient_hash needs a non-empty key")
     if not patient_id:
         raise ValueError("patient_hash needs a patient id")
-    return hmac.digest(key, patient_id.encode("utf-8"), "sha256").hex()     # one-shot: same digest
+    return _hmac_sha256_hex(key, patient_id.encode("utf-8"))
 
 
 def member_ref(key: bytes, member_id: str) -> str:
@@ -40,7 +59,7 @@ def member_ref(key: bytes, member_id: str) -> str:
     member_id = (member_id or "").strip()
     if not member_id:
         raise ValueError("member_ref needs a member id")
-    return hmac.digest(key, _MEMBER_PREFIX + member_id.encode("utf-8"), "sha256").hex()
+    return _hmac_sha256_hex(key, _MEMBER_PREFIX + member_id.encode("utf-8"))
 
 
 class HashKeyError(RuntimeError):

@@ -152,6 +152,14 @@ def test_pseudonyms_are_hmac_sha256_hex_so_stored_rows_keep_matching():
     assert patient_hash(key, "pat-\u00e9") == hmac.new(key, "pat-\u00e9".encode(), hashlib.sha256).hexdigest()
     assert member_ref(key, "MBR-1") == hmac.new(key, b"member:MBR-1", hashlib.sha256).hexdigest()
     assert patient_hash(b"key-for-known-answer", "p") == "03f5f9e659e995355215b7093641dc6cbcebeac635d06f154c4364edbfb4ddd1"
+    # Each hash starts from a fresh copy of the keyed HMAC: repeating, interleaving keys and messages,
+    # and more keys than the per-process table keeps (it is cleared when full) change nothing.
+    keys = [bytes([i]) * 32 for i in range(40)]
+    for _ in range(2):
+        for k in keys:
+            for pid in ("a", "pat-\u00e9", "a"):
+                assert patient_hash(k, pid) == hmac.new(k, pid.encode(), hashlib.sha256).hexdigest()
+            assert member_ref(k, " a ") == hmac.new(k, b"member:a", hashlib.sha256).hexdigest()
 
 
 def test_key_file_is_created_once_with_mode_0600(tmp_path):
