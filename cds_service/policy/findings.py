@@ -3,11 +3,14 @@
 Kinds: site-of-care, combination, contraindication, dose, weight-dose, missing-weight, step-therapy,
 infection, criteria (a coverage criterion not met that no other card explains), renal and reminder
 (advice: never change the determination), documentation (what the plan still needs), program
-(another process decides), reading (how the service read an ambiguous part of the guideline).
+(another process decides), reading (how the service read an ambiguous part of the guideline), and
+renewal (under a current plan approval, what its renewal will need: `under_approval`).
 Every card's detail ends with the readings applied to the order, if any.
 """
 
 from __future__ import annotations
+
+from datetime import date
 
 from ..facts.model import CaseFacts
 from .clauses import combination, step_therapy
@@ -245,6 +248,33 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
         out = [f if f.kind == "reading" else Finding(f.kind, f.severity, f.summary, f.detail + suffix, f.clause_ids,
                                                      f.data) for f in out]
     return out
+
+
+# Findings about the pathway's own criteria (what a plan approval vouches for): under a current
+# approval they concern its renewal, not the order in hand.
+_RENEWAL_KINDS = ("documentation", "criteria", "step-therapy", "specialist")
+
+
+def under_approval(findings: tuple[Finding, ...], pa_id: str, start: date, end: date) -> tuple[Finding, ...]:
+    """The findings of an order that a current plan approval covers (CRD `pa-needed` satisfied).
+
+    What the chart could not confirm within the approved pathway's criteria (documentation still
+    missing, a criterion not shown) is what the plan will look for when the approval is renewed,
+    not a reason to ask for prior authorization now: those cards become one `renewal` note naming
+    the approval. Every other card (dose, combination, reminders, readings ...) stays as it is."""
+    renewal = [f for f in findings if f.kind in _RENEWAL_KINDS]
+    if not renewal:
+        return findings
+    kept = [f for f in findings if f.kind not in _RENEWAL_KINDS]
+    detail = (f"This order is covered under the plan's current approval {pa_id} ({start.isoformat()} to "
+              f"{end.isoformat()}); no prior authorization is needed for it. For the renewal, the plan will look "
+              "for what the chart does not show yet:\n\n" + "\n\n".join(f.detail for f in renewal))
+    note = Finding("renewal", "info",
+                   f"Covered under plan approval {pa_id} until {end.isoformat()}; its renewal will need more "
+                   "documentation."[:140],
+                   detail, tuple(dict.fromkeys(c for f in renewal for c in f.clause_ids)),
+                   {"authorization": pa_id, "expires": end.isoformat()})
+    return tuple([note] + kept)
 
 
 def _reading_summary(decision: Decision, policy: Policy, key: str) -> str:

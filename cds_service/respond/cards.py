@@ -28,6 +28,7 @@ TOPICS = {
     "infection": ("contraindication", "Contraindication"),
     "criteria": ("guideline", "Guideline"),
     "reading": ("guideline", "Guideline"),
+    "renewal": ("guideline", "Guideline"),
 }
 
 # Which CRD configuration option (card type) switches a finding's card off.
@@ -37,6 +38,7 @@ CONFIG_OPTION = {
     "documentation": "appropriate-use", "program": "appropriate-use", "renal": "appropriate-use",
     "reminder": "clinical-reminder", "specialist": "appropriate-use",
     "infection": "contraindication", "criteria": "appropriate-use", "reading": "appropriate-use",
+    "renewal": "appropriate-use",
 }
 
 OVERRIDES = {
@@ -74,7 +76,7 @@ def card_for(finding: Finding, decision: Decision | None, order: dict | None, *,
     if decision is not None:
         card["extension"]["davinci-crd.associated-resource"] = f"MedicationRequest/{decision.order_id}"
         card["extension"]["anakinra-cds.policy"] = f"{decision.policy_id}@{decision.policy_revision}"
-    if finding.kind != "demo-draft":
+    if finding.kind not in ("demo-draft", "renewal"):     # notes that ask nothing of the prescriber
         card["overrideReasons"] = _override_reasons(finding.kind)
     sugg: list[dict] = []
     if order is not None:

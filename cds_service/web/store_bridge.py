@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 from ..facts.model import PriorAuthorization
 from ..policy.clauses.common import add_months
 from ..policy.data_loader import load_policy
+from ..policy.findings import under_approval
 from ..policy.model import Decision, Determination, Outcome
 from ..respond.coverage_information import assertion_id
 from ..store import AuditEntry, StoreUnavailable
@@ -136,8 +137,9 @@ class PlanAuthorizations:
             reasons = decision.reasons + (
                 f"A current plan approval ({current.pa_id}, {current.start.isoformat()} to {current.end.isoformat()}) "
                 "covers this order.",)
+            findings = under_approval(decision.findings, current.pa_id, current.start, current.end)
             return (replace(decision, determination=Determination.COVERED, pa_needed="satisfied",
-                            existing_authorization=current.pa_id, reasons=reasons),
+                            existing_authorization=current.pa_id, reasons=reasons, findings=findings),
                     current.pa_id, current.end)
         if decision.determination is not Determination.COVERED or self.req.hook != "order-sign" or not self.unsolicited:
             return decision, None, None

@@ -42,6 +42,28 @@ def test_covered_order_sign_issues_a_stored_approval(store_app):
     assert len(store.list_authorizations(store.member_ref(member))) == 1
 
 
+def test_an_order_covered_by_the_current_approval_gets_a_renewal_note_not_a_request_for_documentation(store_app):
+    """The second signing of the same order falls under the approval the first one was given: the
+    coverage information says satisfied, so no card may ask for prior authorization documentation.
+    What the renewal will need (continuation.2, clinical benefit) is said once, naming the approval."""
+    app, _store = store_app
+    client = app.test_client()
+    req = load_request("ra-complete")
+    first = client.post("/cds-services/anakinra-order-sign", json=req).get_json()
+    pa_id = values(first)["satisfied-pa-id"][0]
+    body = client.post("/cds-services/anakinra-order-sign", json=req).get_json()
+    v = values(body)
+    assert v["covered"] == ["covered"] and v["pa-needed"] == ["satisfied"] and v["satisfied-pa-id"] == [pa_id]
+    kinds = [c["extension"]["anakinra-cds.finding"] for c in body["cards"]]
+    assert "documentation" not in kinds and "criteria" not in kinds
+    assert not any("Prior authorization" in c["summary"] for c in body["cards"])
+    [note] = [c for c in body["cards"] if c["extension"]["anakinra-cds.finding"] == "renewal"]
+    assert note["indicator"] == "info" and pa_id in note["summary"] and "2027-03-01" in note["summary"]
+    assert "continuation.2" in note["extension"]["anakinra-cds.clauses"]
+    assert "clinical benefit" in note["detail"]
+    assert "overrideReasons" not in note                       # a note: nothing to override
+
+
 def test_no_approval_when_unsolicited_determinations_are_off_or_on_order_select(store_app):
     app, store = store_app
     client = app.test_client()
