@@ -46,21 +46,3 @@ def test_gunicorn_entry_point_exits_with_one_clear_line_on_bad_config():
     assert proc.stderr.strip().splitlines()[-1] == \
         "anakinra-cds: configuration error: CDS_MAX_BODY_BYTES='lots' is not a valid integer"
     assert "Traceback" not in proc.stderr
-
-
-def test_gunicorn_entry_point_freezes_what_it_loaded_and_raises_the_young_generation_threshold(tmp_path):
-    import os
-    import subprocess
-    import sys
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_") and k != "DATABASE_URL"}
-    env.update(CDS_PROFILE="production", CDS_EXTERNAL_BASE_URL="https://cds.example.org",
-               CDS_TRUSTED_ISSUERS='[{"iss": "https://ehr.example.org", "jwks_file": '
-                                   '"cds_service/web/keys/sandbox-jwks.json"}]',
-               CDS_VAR_DIR=str(tmp_path / "var"))
-    code = ("import gc, cds_service.wsgi as w; "
-            "print(gc.get_threshold()[0], gc.get_freeze_count() > 10000, w.YOUNG_GENERATION_THRESHOLD)")
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
-                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    threshold, frozen, configured = proc.stdout.split()
-    assert int(threshold) == int(configured) == 10_000 and frozen == "True"
