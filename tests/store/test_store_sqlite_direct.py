@@ -152,11 +152,17 @@ def test_a_failed_card_insert_rolls_back_the_call_and_returns_the_connection(tmp
     store.dispose()
 
 
-def test_one_connection_serves_call_after_call_with_the_pools_settings(tmp_path):
+def _store_after_one_call(tmp_path, entry: AuditEntry) -> tuple[Store, sqlite3.Connection]:
+    """A migrated direct-path store that has recorded `entry`, and the one connection it now keeps."""
     store = _store(tmp_path / "db.sqlite", True)
     store.migrate()
-    store.record_call(ENTRIES[0])
+    store.record_call(entry)
     [conn] = store._direct_free
+    return store, conn
+
+
+def test_one_connection_serves_call_after_call_with_the_pools_settings(tmp_path):
+    store, conn = _store_after_one_call(tmp_path, ENTRIES[0])
     for entry in ENTRIES[1:]:
         store.record_call(entry)
         assert store.previous_authorizations(REF, "anakinra") == []
@@ -216,10 +222,7 @@ def test_threads_never_share_a_connection_at_once(tmp_path):
 def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(tmp_path):
     import multiprocessing
 
-    store = _store(tmp_path / "db.sqlite", True)
-    store.migrate()
-    store.record_call(ENTRIES[1])
-    [parent_conn] = store._direct_free
+    store, parent_conn = _store_after_one_call(tmp_path, ENTRIES[1])
 
     def child(queue):
         inherited = list(store._direct_free)
