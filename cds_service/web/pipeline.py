@@ -60,7 +60,8 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
              session: requests.Session | None = None,
              authorizations=None, explain: bool = False) -> CallResult:
     """`authorizations` (store_bridge.PlanAuthorizations or None) supplies the plan's approvals for
-    continuation and issues new ones; an explain call reads them but never issues one."""
+    continuation, reports a current one as satisfied and issues new ones; an explain call reads and
+    reports them, as the hook would, but never issues one."""
     policy = load_policy()
     today = now.astimezone(timezone.utc).date() if now.tzinfo else now.date()
     plan_name = settings.plan_name or policy.plan
@@ -137,8 +138,8 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
                                reasons=(technical,) + decision.reasons)
         expiry = None
         satisfied = None
-        if authorizations is not None and not explain:
-            decision, satisfied, expiry = authorizations.apply(case, decision)
+        if authorizations is not None:         # an explanation reports approvals on file, never issues one
+            decision, satisfied, expiry = authorizations.apply(case, decision, issue=not explain)
         decisions.append(decision)
         outcomes.append(OrderOutcome(decision, case.order.raw, case.patient.coverage.source, technical,
                                      satisfied, expiry))

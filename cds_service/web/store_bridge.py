@@ -119,9 +119,10 @@ class PlanAuthorizations:
                                         start=a.start, end=a.end, pa_id=a.pa_id, indication=a.indication)
                      for a in found)
 
-    def apply(self, case, decision: Decision):
+    def apply(self, case, decision: Decision, issue: bool = True):
         """Report a current plan approval as satisfied, or issue one when every clause is met at
-        order-sign (unless the client turned unsolicited determinations off). Returns
+        order-sign (unless the client turned unsolicited determinations off, or `issue` is False:
+        an explanation reports what is on file and changes nothing). Returns
         (decision, satisfied_pa_id, expiry)."""
         member = case.patient.coverage.member_ref
         if member is None or decision.determination in (Determination.NOT_COVERED, Determination.INDETERMINATE):
@@ -141,7 +142,8 @@ class PlanAuthorizations:
             return (replace(decision, determination=Determination.COVERED, pa_needed="satisfied",
                             existing_authorization=current.pa_id, reasons=reasons, findings=findings),
                     current.pa_id, current.end)
-        if decision.determination is not Determination.COVERED or self.req.hook != "order-sign" or not self.unsolicited:
+        if (not issue or decision.determination is not Determination.COVERED or self.req.hook != "order-sign"
+                or not self.unsolicited):
             return decision, None, None
         months = decision.approval_months or 12
         end = add_months(as_of, months) - timedelta(days=1)

@@ -62,6 +62,22 @@ def test_an_order_covered_by_the_current_approval_gets_a_renewal_note_not_a_requ
     assert "continuation.2" in note["extension"]["anakinra-cds.clauses"]
     assert "clinical benefit" in note["detail"]
     assert "overrideReasons" not in note                       # a note: nothing to override
+    # The explanation of that call says the same (it reads the approval on file) and issues nothing.
+    explained = client.post("/explain/anakinra-order-sign", json=req).get_json()
+    [order] = explained["orders"]
+    assert order["determination"] == "covered"
+    assert values(explained["response"])["satisfied-pa-id"] == [pa_id]
+    assert [c["extension"]["anakinra-cds.finding"] for c in explained["response"]["cards"]] == kinds
+    assert len(_store.list_authorizations()) == 1
+
+
+def test_an_explanation_never_issues_an_approval_even_where_the_hook_would(store_app):
+    app, store = store_app
+    explained = app.test_client().post("/explain/anakinra-order-sign", json=load_request("ra-complete")).get_json()
+    assert explained["orders"][0]["determination"] == "covered"
+    v = values(explained["response"])
+    assert v["pa-needed"] == ["auth-needed"] and "satisfied-pa-id" not in v
+    assert store.list_authorizations() == []
 
 
 def test_no_approval_when_unsolicited_determinations_are_off_or_on_order_select(store_app):
