@@ -61,11 +61,6 @@ def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], froze
     return frozenset(found), qualified_only, first
 
 
-def indications_of(concept) -> tuple[frozenset[str], Code | None]:
-    found, _, code = classify(concept)
-    return found, code
-
-
 def _read_condition_concept(concept) -> tuple:
     """What a condition's code says (codings, text, indications, qualified, naming code, kinds)."""
     cs = tuple(codings(concept))
