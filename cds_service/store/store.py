@@ -568,8 +568,9 @@ class Store:
         """A DB-API connection for the SQLite direct path, kept open between calls: an idle one from
         this process's free list, else a new pool connection detached from the pool (so every connect
         setting, the retry window and the error wrapping of `_connect` apply to it). Hand it back with
-        `_direct_release`, or close it after a failure. Measured in process: checking a connection out
-        of SQLAlchemy's pool and back in, twice per hook call, cost 4 to 7% of the call's CPU.
+        `_direct_release`, or close it after a failure. Measured in process (two apps sharing one
+        database, as two workers do): checking a connection out of SQLAlchemy's pool and back in,
+        twice per hook call, cost 3 to 5% of the call's CPU.
         The list is per process (emptied in a forked child) and shared by threads: `pop` and `append`
         are atomic, and a connection is used by one thread at a time."""
         try:
