@@ -266,12 +266,16 @@ def under_approval(findings: tuple[Finding, ...], pa_id: str, start: date, end: 
     if not renewal:
         return findings
     kept = [f for f in findings if f.kind not in _RENEWAL_KINDS]
+    # A criterion the chart shows as not met (a warning card, e.g. no benefit from anakinra) is not
+    # "documentation still needed": the note says so and keeps the warning.
+    unmet = any(f.severity != "info" for f in renewal)
+    outlook = ("the chart does not meet every renewal criterion yet" if unmet
+               else "its renewal will need more documentation")
     detail = (f"This order is covered under the plan's current approval {pa_id} ({start.isoformat()} to "
               f"{end.isoformat()}); no prior authorization is needed for it. For the renewal, the plan will look "
-              "for what the chart does not show yet:\n\n" + "\n\n".join(f.detail for f in renewal))
-    note = Finding("renewal", "info",
-                   f"Covered under plan approval {pa_id} until {end.isoformat()}; its renewal will need more "
-                   "documentation."[:140],
+              "at what the chart does not show or does not meet yet:\n\n" + "\n\n".join(f.detail for f in renewal))
+    note = Finding("renewal", "warning" if unmet else "info",
+                   f"Covered under plan approval {pa_id} until {end.isoformat()}; {outlook}."[:140],
                    detail, tuple(dict.fromkeys(c for f in renewal for c in f.clause_ids)),
                    {"authorization": pa_id, "expires": end.isoformat()})
     return tuple([note] + kept)

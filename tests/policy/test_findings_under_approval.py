@@ -29,6 +29,16 @@ def test_missing_continuation_documentation_becomes_a_renewal_note_naming_the_ap
     assert [f for f in out if f.kind != "renewal"] == [f for f in d.findings if f.kind != "documentation"]
 
 
+def test_a_criterion_the_chart_shows_unmet_is_a_renewal_warning_not_a_request_for_documentation():
+    d = decide(cont_case(response="no-benefit"))                  # continuation.2 not met: no benefit recorded
+    assert [(f.kind, f.severity) for f in d.findings if f.kind == "criteria"] == [("criteria", "warning")]
+    note = next(f for f in under_approval(d.findings, "PA-7", START, END) if f.kind == "renewal")
+    assert note.severity == "warning"
+    assert "does not meet every renewal criterion" in note.summary and "documentation" not in note.summary
+    assert "PA-7" in note.summary and len(note.summary) <= 140
+    assert "continuation.2" in note.clause_ids
+
+
 def test_order_level_cards_are_never_turned_into_renewal_notes():
     d = decide(cont_case(response=None, order_facts=order(dose_facts=dose(mg=200, syringes=56))))
     out = under_approval(d.findings, "PA-7", START, END)
