@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 from ..facts.model import PriorAuthorization
+from ..policy.approvals import order_within_approval
 from ..policy.clauses.common import add_months
 from ..policy.data_loader import load_policy
 from ..policy.findings import under_approval
@@ -22,30 +23,6 @@ from ..store import AuditEntry, StoreUnavailable
 
 log = logging.getLogger(__name__)
 DRUG = "anakinra"
-
-# An approval on file vouches for the pathway's criteria as they were assessed (diagnosis, step therapy,
-# previous approval, response, specialist), not for the order in hand. Within the pathway group these
-# order-level clauses must still hold: contraindications, combinations, the dose and quantity.
-ORDER_CLAUSES = ("initiation.3", "initiation.4", "initiation.5", "continuation.4", "continuation.5",
-                 "continuation.6", "table1.covid-19.6")
-
-
-def order_within_approval(decision: Decision) -> bool:
-    """True when the order stays within a current approval: every coverage group other than the
-    pathway's criteria (site of care, dosage, precautions such as an active serious infection, the
-    program) is met or not applicable, and so is every order-level clause within the criteria."""
-    settled = (Outcome.MET, Outcome.NOT_APPLICABLE)
-    for top in decision.coverage_tree():
-        if top.clause_id != decision.pathway:
-            if top.outcome not in settled:
-                return False
-            continue
-        for cid in ORDER_CLAUSES:
-            node = top.find(cid)
-            if node is not None and node.outcome not in settled:
-                return False
-    return True
-
 
 _OUTCOME_TEXT = {o: o.value for o in Outcome}     # (an Enum's .value is a descriptor call; ~125 per order)
 
