@@ -20,7 +20,7 @@ def open_store(settings: Settings):
 
     store = Store.from_settings(settings)
     try:
-        store.migrate()
+        store.ensure_schema()
     except StoreUnavailable as exc:
         log.error("database unavailable at start (answers continue, no audit or approvals): %s", exc)
     return store

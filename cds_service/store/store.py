@@ -3,7 +3,7 @@
 Usage from the web layer (one Store per app; safe to create before gunicorn forks):
 
     store = Store.from_settings(settings)
-    store.migrate()                       # idempotent; serialised across processes
+    store.ensure_schema()                 # migrate() unless already at head; serialised across processes
     call_id = store.record_call(AuditEntry(...))
     store.record_feedback(service_id, body["feedback"])
     auth = store.current_authorization(store.member_ref(member_id), "anakinra", as_of)
@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import orjson
-from sqlalchemy import bindparam, create_engine, event, insert, select, text
+from sqlalchemy import bindparam, create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
@@ -68,6 +68,12 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 ALEMBIC_INI = PACKAGE_DIR / "alembic.ini"
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 DEFAULT_SQLITE_NAME = "anakinra-cds.sqlite"
+# The newest migration's revision (migrations/versions). A test checks it against alembic's own
+# head, so a new migration cannot ship without it. Knowing it lets the service start, and /health
+# answer, without importing alembic when the database is already at head (0.12 to 0.25 s of the
+# start, measured with `python -X importtime`).
+SCHEMA_HEAD = "0001"
+_VERSION_TABLE = "alembic_version"
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 _WRITE_OPTION = "anakinra_write"            # execution option: this connection will write
 _MIGRATION_LOCK_KEY = 0x616E616B            # pg advisory lock id ("anak")
@@ -650,6 +656,23 @@ class Store:
                 getattr(command, action)(cfg, revision)
 
     @_guarded
+    def ensure_schema(self) -> str | None:
+        """The database at the newest schema, as at start: when it already is (one row in
+        alembic_version, equal to SCHEMA_HEAD) nothing more is read or imported; otherwise
+        `migrate()` runs. Returns the revision now current."""
+        if self.schema_revisions() == [SCHEMA_HEAD]:
+            return SCHEMA_HEAD
+        return self.migrate()
+
+    @_guarded
+    def schema_revisions(self) -> list[str]:
+        """The rows of alembic_version ([] when the table is missing), read without alembic."""
+        with self._connect(probe=True) as conn:
+            if not inspect(conn).has_table(_VERSION_TABLE):
+                return []
+            return [row[0] for row in conn.execute(text(f"SELECT version_num FROM {_VERSION_TABLE}"))]
+
+    @_guarded
     def migrate(self, revision: str = "head") -> str | None:
         """Run `alembic upgrade <revision>` (default head) in one transaction and return the
         revision now current. Idempotent; concurrent callers (several workers starting) are
@@ -678,16 +701,15 @@ class Store:
         """`{"status": "ok"}`, or `{"status": "degraded", "reason": "..."}` when the database
         cannot be reached (short connect timeout) or its schema is not at head. Never raises."""
         try:
-            revision = self.current_revision()
-            head = self.head_revision()
+            revisions = self.schema_revisions()
         except StoreUnavailable as exc:
             return {"status": "degraded", "reason": exc.reason}
         except Exception as exc:                      # noqa: BLE001 - health must answer
             return {"status": "degraded", "reason": _reason(exc)}
-        if revision != head:
+        if revisions != [SCHEMA_HEAD]:
             return {
                 "status": "degraded",
-                "reason": f"database schema at {revision or 'nothing'}, expected {head} "
+                "reason": f"database schema at {', '.join(revisions) or 'nothing'}, expected {SCHEMA_HEAD} "
                           "(run `anakinra-cds db upgrade`)",
             }
         return {"status": "ok"}
