@@ -61,7 +61,6 @@ from .records import (
     is_keyed_hash,
 )
 from .redaction import NotPlainJSON, redact_json, redact_plain_json
-from .wal_checkpoints import WalCheckpointer, backstop_pragma
 
 log = logging.getLogger(__name__)
 
@@ -441,11 +440,6 @@ class Store:
         self._sqlite_statements: _SQLiteStatements | None = None
         # The direct path's own connections, idle, in this process (see `_direct_connection`).
         self._direct_free: list = []
-        # SQLite file: WAL checkpoints from a background thread, not inside a hook call's COMMIT.
-        database = parsed.database if backend == "sqlite" else None
-        self._checkpointer = (WalCheckpointer(database, busy_timeout_seconds=busy_timeout_ms / 1000.0)
-                              if database and database != ":memory:" and not database.startswith("file:")
-                              else None)
         _STORES.add(self)
 
     @classmethod
@@ -496,7 +490,6 @@ class Store:
                 json_serializer=_json_serializer,
             )
             busy_ms = int(self._busy_timeout_ms)
-            checkpointer = self._checkpointer
 
             @event.listens_for(engine, "connect")
             def _sqlite_connect(dbapi_conn, _record):
@@ -506,8 +499,6 @@ class Store:
                     cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
                     cur.execute("PRAGMA journal_mode = WAL")
                     cur.execute("PRAGMA synchronous = NORMAL")
-                    if checkpointer is not None:
-                        cur.execute(backstop_pragma())
                     cur.execute("PRAGMA foreign_keys = ON")
                 finally:
                     cur.close()
@@ -523,11 +514,6 @@ class Store:
                     conn.connection.driver_connection.execute(statement)
                 except sqlite3.Error as exc:
                     raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
-
-            if checkpointer is not None:
-                @event.listens_for(engine, "commit")
-                def _sqlite_commit(_conn):
-                    checkpointer.wrote()
 
             return engine
 
@@ -551,16 +537,13 @@ class Store:
         return engine
 
     def dispose(self) -> None:
-        """Close this process's pooled connections and the direct path's idle ones, and stop its WAL
-        checkpoint thread (the Store stays usable)."""
+        """Close this process's pooled connections and the direct path's idle ones (the Store stays usable)."""
         while self._direct_free:
             try:
                 conn = self._direct_free.pop()
             except IndexError:                          # another thread took the last one
                 break
             _close_quietly(conn)
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
         if self._engine is not None and self._engine_pid == os.getpid():
             self._engine.dispose()
 
@@ -797,8 +780,6 @@ class Store:
                 raise _driver_error(statement, exc) from exc
             raise
         self._direct_release(db)
-        if self._checkpointer is not None:
-            self._checkpointer.wrote()
         return row_id
 
     @_guarded

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from cds_service.config import Settings, var_path
-from cds_service.store.wal_checkpoints import WalCheckpointer, backstop_pragma
 
 Clock = Callable[[], float]
 
@@ -87,7 +86,6 @@ class SqliteReplayCache:
         self._busy_timeout = busy_timeout_seconds
         self._local = threading.local()
         self._writes = 0
-        self._checkpointer = WalCheckpointer(self.path, busy_timeout_seconds=busy_timeout_seconds)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         conn = self._connection()
         conn.execute("PRAGMA journal_mode=WAL")
@@ -107,7 +105,6 @@ class SqliteReplayCache:
                                    check_same_thread=True)
             conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(backstop_pragma())          # checkpoints run in the background
             self._local.conn = conn
             self._local.pid = pid
         return conn
@@ -123,7 +120,6 @@ class SqliteReplayCache:
             (iss, jti, keep_until, now),
         )
         recorded = cur.rowcount == 1
-        self._checkpointer.wrote()
         self._writes += 1
         if self._writes % self.PURGE_EVERY == 0:
             self.purge_expired()
@@ -139,7 +135,6 @@ class SqliteReplayCache:
         if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             conn.close()
         self._local = threading.local()
-        self._checkpointer.stop()
 
 
 class RedisReplayCache:
