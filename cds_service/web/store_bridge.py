@@ -119,11 +119,17 @@ class PlanAuthorizations:
             return (replace(decision, determination=Determination.COVERED, pa_needed="satisfied",
                             existing_authorization=current.pa_id, reasons=reasons, findings=findings),
                     current.pa_id, current.end)
-        if (not issue or decision.determination is not Determination.COVERED or self.req.hook != "order-sign"
-                or not self.unsolicited):
+        if decision.determination is not Determination.COVERED or self.req.hook != "order-sign" or not self.unsolicited:
             return decision, None, None
         months = decision.approval_months or 12
         end = add_months(as_of, months) - timedelta(days=1)
+        if not issue:
+            # An explanation changes nothing, but says what the call it explains would have done.
+            reasons = decision.reasons + (
+                f"At order-sign the service would record a plan approval for this order ({months} months, "
+                f"{as_of.isoformat()} to {end.isoformat()}) and answer pa-needed satisfied; "
+                "an explanation records none.",)
+            return replace(decision, reasons=reasons), None, None
         try:
             issued = self.store.issue_authorization(
                 member, DRUG, decision.indication, as_of, end,

@@ -78,6 +78,25 @@ def test_an_explanation_never_issues_an_approval_even_where_the_hook_would(store
     v = values(explained["response"])
     assert v["pa-needed"] == ["auth-needed"] and "satisfied-pa-id" not in v
     assert store.list_authorizations() == []
+    # ... but it says what the order-sign call would have done (ra-complete: 2026-03-02, 12 months)
+    [note] = [r for r in explained["orders"][0]["reasons"] if "would record a plan approval" in r]
+    assert "12 months, 2026-03-02 to 2027-03-01" in note and "an explanation records none" in note
+    # and the hook itself then does exactly that
+    v = values(app.test_client().post("/cds-services/anakinra-order-sign", json=load_request("ra-complete")).get_json())
+    assert v["pa-needed"] == ["satisfied"] and len(store.list_authorizations()) == 1
+    assert store.list_authorizations()[0].end.isoformat() == "2027-03-01"
+
+
+def test_an_explanation_promises_no_approval_the_hook_would_not_give(store_app):
+    app, store = store_app
+    req = copy.deepcopy(load_request("ra-complete"))
+    req["extension"] = {"davinci-crd.configuration": {"unsolicited-determ": False}}
+    explained = app.test_client().post("/explain/anakinra-order-sign", json=req).get_json()
+    assert explained["orders"][0]["determination"] == "covered"
+    assert not any("would record a plan approval" in r for r in explained["orders"][0].get("reasons", []))
+    incomplete = app.test_client().post("/explain/anakinra-order-sign",
+                                        json=load_request("ra-missing-preferred")).get_json()
+    assert not any("would record a plan approval" in r for o in incomplete["orders"] for r in o.get("reasons", []))
 
 
 def test_no_approval_when_unsolicited_determinations_are_off_or_on_order_select(store_app):
