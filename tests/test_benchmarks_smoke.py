@@ -12,7 +12,7 @@ import math
 import pytest
 
 from benchmarks import chart
-from benchmarks.load import TARGETS, all_targets_pass, evaluate_targets, main
+from benchmarks.load import STEAL_SHARE, TARGETS, all_targets_pass, evaluate_targets, main, render_table, steal_summary
 from benchmarks.loadgen import PhaseResult, percentile, summarize
 
 TINY = ["--duration", "0.5", "--rounds", "1", "--clients", "1", "--warmup", "0.2", "--iterations", "3",
@@ -48,6 +48,7 @@ def _check_common_shape(report: dict) -> None:
     assert len({w["pid"] for w in report["memory"]["service_workers"]}) == 2  # -w 2
     assert all(w["rss_mb"] > 0 for w in report["memory"]["service_workers"])
     assert len(report["startup"]["service_first_answer_s"]) == 1
+    assert "max_steal_share" in report and isinstance(report["rounds_with_steal"], list)
     names = [t["name"] for t in report["targets"]]
     assert len(names) == 7
     for t in report["targets"]:
@@ -165,3 +166,29 @@ def test_ratios_per_round_pair_each_service_round_with_its_baseline_round():
     q = _ratios(service, baseline)
     assert q["throughput"] == 0.25 and q["throughput_per_round"] == [0.258, 0.242]
     assert _ratios({"throughput_rps": 1.0}, {"throughput_rps": 2.0})["throughput_per_round"] == []
+
+
+def _rounds_report(steals: list[float]) -> dict:
+    rounds = [{"throughput_rps": 300.0, "p99_ms": 20.0 + 10 * st, "steal_share": st} for st in steals]
+    res = {"service": {"rounds": rounds}, "baseline": {"steal_share": 0.0, "p99_ms": 8.0}}
+    return {"full_prefetch": {"large-chart": res}}
+
+
+def test_steal_summary_names_the_rounds_the_host_stalled():
+    summary = steal_summary(_rounds_report([0.01, 0.194, STEAL_SHARE, 0.02]))
+    assert summary["max_steal_share"] == 0.194
+    assert [(r["target"], r["round"]) for r in summary["rounds_with_steal"]] == [("service", 2), ("service", 3)]
+    assert summary["rounds_with_steal"][0]["p99_ms"] == 20.0 + 1.94
+    # one round without a rounds list (--rounds 1): the summary itself is the round
+    assert steal_summary(_rounds_report([0.0]))["rounds_with_steal"] == []
+    assert steal_summary({})["max_steal_share"] is None
+
+
+def test_the_table_shows_steal_per_round_and_notes_stalled_rounds(tmp_path):
+    assert main(TINY + ["--no-fhir", "--rounds", "2", "--out", str(tmp_path)]) == 0
+    report = _only_report(tmp_path)
+    table = render_table(report)
+    assert "service per round:" in table and "(steal " in table
+    report["rounds_with_steal"] = [{"workload": "large-chart", "target": "service", "round": 2,
+                                    "steal_share": 0.194, "p99_ms": 50.85}]
+    assert "large-chart service round 2 (19%, p99 50.9 ms)" in render_table(report)
