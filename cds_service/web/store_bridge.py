@@ -107,11 +107,11 @@ class PlanAuthorizations:
         as_of: date = case.patient.as_of
         try:
             current = next((a for a in sorted(self._read(member), key=lambda a: a.start, reverse=True)
-                            if a.covers(as_of)), None)
+                            if a.covers(as_of) and order_within_approval(decision, a.indication)), None)
         except (StoreUnavailable, ValueError) as exc:
             log.error("authorizations not readable: %s", exc)
             return decision, None, None
-        if current is not None and order_within_approval(decision):
+        if current is not None:
             reasons = decision.reasons + (
                 f"A current plan approval ({current.pa_id}, {current.start.isoformat()} to {current.end.isoformat()}) "
                 "covers this order.",)

@@ -233,6 +233,30 @@ def test_an_approval_that_cannot_be_stored_is_never_answered(settings):
     assert real.list_authorizations() == []
 
 
+def _import(store, tmp_path, *records):
+    path = tmp_path / "approvals.json"
+    path.write_text(json.dumps({"authorizations": list(records)}))
+    store.import_authorizations(path)
+
+
+def test_a_current_approval_for_another_indication_does_not_cover_the_order(store_app, tmp_path):
+    """A COVID-19 course approved for ten days says nothing of rheumatoid arthritis: an RA order with
+    its step therapy not shown stays conditional under it, and the answer cites no approval."""
+    app, store = store_app
+    req = load_request("ra-missing-preferred")
+    member = req["prefetch"]["coverage"]["entry"][0]["resource"]["subscriberId"]
+    covid = {"pa_id": "PA-SYN-COVID-1", "member_id": member, "drug": "anakinra", "indication": "covid-19",
+             "start": "2026-02-27", "end": "2026-03-08", "status": "approved"}
+    _import(store, tmp_path, covid, {**covid, "pa_id": "PA-SYN-NOIND-1", "indication": None})
+    v = values(app.test_client().post("/cds-services/anakinra-order-sign", json=req).get_json())
+    assert v["covered"] == ["conditional"] and v["pa-needed"] == ["auth-needed"] and "satisfied-pa-id" not in v
+    # the same member's current RA approval does cover it
+    _import(store, tmp_path, {**covid, "pa_id": "PA-SYN-RA-1", "indication": "ra", "start": "2026-01-05",
+                              "end": "2027-01-04"})
+    v = values(app.test_client().post("/cds-services/anakinra-order-sign", json=req).get_json())
+    assert v["covered"] == ["covered"] and v["satisfied-pa-id"] == ["PA-SYN-RA-1"]
+
+
 def test_a_current_approval_does_not_cover_an_order_beyond_the_limits(store_app):
     app, store = store_app
     store.import_authorizations(FIXTURES / "authorizations.json")
