@@ -15,13 +15,13 @@ Rules (CDS Hooks 2.0 + CRD):
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
 from ..config import Settings
 from ..protocol.request import HookRequest
 from ..protocol.services import DataNeed, data_needs
+from .fetch_pool import borrowed_executor
 from .fhir_client import Budget, FhirAccessError, FhirClient, shared_session
 from .prefetch import PrefetchState, PrefetchValue, classify, context_tokens, render_template
 from .record import PatientRecord
@@ -111,9 +111,11 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
             return need, [], exc
 
     jobs = [(run, it) for it in to_fetch] + [(follow, it) for it in to_follow]
-    workers = max(1, min(settings.fhir_max_workers, len(jobs)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda job: job[0](job[1]), jobs))
+    if len(jobs) == 1:
+        results = [jobs[0][0](jobs[0][1])]
+    else:
+        with borrowed_executor(settings.fhir_max_workers) as pool:
+            results = list(pool.map(lambda job: job[0](job[1]), jobs))
     for need, resources, error in results:
         if error is not None:
             record.unavailable.add(need.key)
