@@ -42,13 +42,26 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import orjson
-from sqlalchemy import bindparam, create_engine, event, insert, inspect, select, text
+from sqlalchemy import (
+    Column,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from .authorization_files import read_authorization_file
-from .models import AuditCallRow, AuditCardRow, AuthorizationRow, FeedbackRow
+from .models import AuditCallRow, AuditCardRow, AuthorizationRow, Base, FeedbackRow
 from .pseudonyms import load_hash_key, member_ref, patient_hash
 from .records import (
     AUTHORIZATION_SOURCES,
@@ -657,12 +670,41 @@ class Store:
 
     @_guarded
     def ensure_schema(self) -> str | None:
-        """The database at the newest schema, as at start: when it already is (one row in
-        alembic_version, equal to SCHEMA_HEAD) nothing more is read or imported; otherwise
-        `migrate()` runs. Returns the revision now current."""
+        """The database at the newest schema, as at start. Returns the revision now current.
+        - Already there (one row in alembic_version, equal to SCHEMA_HEAD): nothing more is read or
+          imported.
+        - Empty (none of the store's tables, no alembic_version): the tables are created from the
+          models and stamped at SCHEMA_HEAD (`_create_at_head`), without alembic. A test checks
+          that this gives the same schema as running every migration.
+        - Anything else (below head, an unknown revision, tables without a stamp): `migrate()`."""
         if self.schema_revisions() == [SCHEMA_HEAD]:
             return SCHEMA_HEAD
+        if self._create_at_head() or self.schema_revisions() == [SCHEMA_HEAD]:
+            return SCHEMA_HEAD
         return self.migrate()
+
+    def _create_at_head(self) -> bool:
+        """On an empty database, the head schema from the models plus alembic_version stamped at
+        SCHEMA_HEAD, in one transaction under the migration lock (as `migrate`, so workers starting
+        together are serialised). This is Alembic's own recipe for a new database (create_all, then
+        stamp head), minus importing and running alembic: 0.2 to 0.3 s of a first start on a slow
+        VM. Returns False, changing nothing, when any of the store's tables or alembic_version
+        already exists."""
+        with self._connect(probe=True) as conn:
+            conn = conn.execution_options(**{_WRITE_OPTION: True})   # SQLite: BEGIN IMMEDIATE
+            with conn.begin():
+                if self.backend == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+                existing = set(inspect(conn).get_table_names())
+                if existing & (set(Base.metadata.tables) | {_VERSION_TABLE}):
+                    return False
+                Base.metadata.create_all(conn)
+                # The version table as alembic defines it (alembic.runtime.migration), stamped.
+                version = Table(_VERSION_TABLE, MetaData(), Column("version_num", String(32), nullable=False),
+                                PrimaryKeyConstraint("version_num", name=f"{_VERSION_TABLE}_pkc"))
+                version.create(conn)
+                conn.execute(version.insert().values(version_num=SCHEMA_HEAD))
+        return True
 
     @_guarded
     def schema_revisions(self) -> list[str]:

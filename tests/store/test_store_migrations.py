@@ -46,12 +46,98 @@ def test_schema_head_constant_is_alembics_head(empty_store):
     assert SCHEMA_HEAD == empty_store.head_revision()
 
 
-def test_ensure_schema_migrates_a_fresh_database(empty_store):
+def test_ensure_schema_creates_a_fresh_database_at_head_without_migrating(empty_store, monkeypatch):
+    def no_migration(*_a, **_k):
+        raise AssertionError("an empty database is created from the models, not migrated")
+
+    monkeypatch.setattr(Store, "migrate", no_migration)
     assert empty_store.schema_revisions() == []
     assert empty_store.ensure_schema() == SCHEMA_HEAD
     assert TABLES <= _tables(empty_store)
     assert empty_store.schema_revisions() == [SCHEMA_HEAD]
     assert empty_store.health() == {"status": "ok"}
+    monkeypatch.undo()
+    assert empty_store.current_revision() == empty_store.head_revision()   # alembic agrees
+    assert empty_store.migrate() == SCHEMA_HEAD                            # and has nothing to do
+
+
+def _schema(store: Store) -> dict:
+    """Everything the database says about the store's tables and alembic_version."""
+    insp = inspect(store.engine)
+    out: dict = {}
+    for table in sorted(TABLES | {"alembic_version"}):
+        out[table] = {
+            "columns": [(c["name"], str(c["type"]), c["nullable"], str(c.get("default")), c.get("autoincrement"))
+                        for c in insp.get_columns(table)],
+            "pk": insp.get_pk_constraint(table),
+            "fks": sorted(map(repr, insp.get_foreign_keys(table))),
+            "indexes": sorted(map(repr, insp.get_indexes(table))),
+            "unique": sorted(map(repr, insp.get_unique_constraints(table))),
+            "checks": sorted(map(repr, insp.get_check_constraints(table))),
+        }
+    with store.engine.connect() as conn:
+        if store.backend == "sqlite":
+            out["ddl"] = [tuple(r) for r in conn.execute(text(
+                "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"))]
+        else:
+            out["ddl"] = sorted(tuple(r) for r in conn.execute(text(
+                "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+                "JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = current_schema()")))
+            out["ddl"] += sorted(tuple(r) for r in conn.execute(text(
+                "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()")))
+    return out
+
+
+def test_a_database_created_at_head_equals_one_migrated_to_head(db_url, tmp_path):
+    """The start path's shortcut for an empty database (tables from the models, then stamped) must
+    give exactly the schema that running every migration gives: on SQLite the same CREATE
+    statements byte for byte, on PostgreSQL the same columns, keys, indexes and constraints."""
+    migrated = Store(db_url)
+    migrated.migrate()
+    expected = _schema(migrated)
+    migrated.downgrade("base")
+    with migrated.engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
+    migrated.dispose()
+
+    created = Store(db_url)
+    assert created.schema_revisions() == []
+    assert created.ensure_schema() == SCHEMA_HEAD
+    assert _schema(created) == expected
+    with created.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+    created.dispose()
+
+
+def test_tables_without_a_stamp_are_left_to_alembic(empty_store):
+    """Not empty, not stamped: no shortcut. Alembic runs and refuses to create a table that exists."""
+    with empty_store.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE feedback (id INTEGER PRIMARY KEY)"))
+    with pytest.raises(Exception, match="feedback"):
+        empty_store.ensure_schema()
+    assert "audit_calls" not in _tables(empty_store)
+
+
+def _ensure_in_child(store: Store, queue) -> None:
+    try:
+        queue.put(store.ensure_schema())
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        queue.put(f"ERROR {type(exc).__name__}: {exc}")
+
+
+def test_workers_starting_together_on_an_empty_database_create_it_once(empty_store):
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_ensure_in_child, args=(empty_store, queue)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    assert results == [SCHEMA_HEAD] * 4
+    assert empty_store.schema_revisions() == [SCHEMA_HEAD]
+    assert TABLES <= _tables(empty_store)
 
 
 def test_ensure_schema_at_head_runs_no_migration(store, monkeypatch):
@@ -80,11 +166,14 @@ def test_ensure_schema_passes_an_unknown_revision_to_alembic(store):
         store.ensure_schema()
 
 
-def test_service_starts_on_a_migrated_database_without_importing_alembic(tmp_path):
-    """The start path (create_app, then /health) reads the schema revision without alembic
-    (measured: importing and running it took 0.12-0.25 s of the start)."""
+@pytest.mark.parametrize("database", ["migrated", "empty"])
+def test_service_starts_without_importing_alembic(tmp_path, database):
+    """The start path (create_app, then /health) reads the schema revision without alembic, and
+    creates an empty database without it (measured: importing and running alembic took 0.12 to
+    0.3 s of the start)."""
     db = f"sqlite:///{tmp_path / 'start.sqlite'}"
-    Store(db).migrate()
+    if database == "migrated":
+        Store(db).migrate()
     code = (
         "import sys\n"
         "from cds_service.app import create_app\n"
