@@ -58,7 +58,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, configure_mappers, selectinload
 
 from .authorization_files import read_authorization_file
 from .models import AuditCallRow, AuditCardRow, AuthorizationRow, Base, FeedbackRow
@@ -615,6 +615,20 @@ class Store:
         if statements is None or statements.dialect is not dialect:
             statements = self._sqlite_statements = _SQLiteStatements(dialect)
         return statements
+
+    def warm_up(self) -> None:
+        """What the first call would do once, done at start (before gunicorn forks the workers):
+        configure the ORM mappers (about 27 ms, on the first approval issued) and, for the SQLite
+        direct path, compile its statements (about 9 ms). The statements are compiled on a fresh
+        connection, as on first use, so the dialect has met the database; that connection is closed,
+        not kept: each worker opens its own. Raises what connecting raises (the caller logs it)."""
+        configure_mappers()
+        if self._sqlite_direct:
+            db = self._direct_connection()
+            try:
+                self._compiled_for_sqlite()
+            finally:
+                _close_quietly(db)
 
     @contextmanager
     def _session(self, write: bool) -> Iterator[Session]:

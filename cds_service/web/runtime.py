@@ -47,6 +47,17 @@ class CdsRuntime:
         from .store_bridge import PlanAuthorizations
         return PlanAuthorizations(self, req)
 
+    def warm_up(self) -> None:
+        """The store's side of a call, made ready at start: the bridge module and the store's own
+        preparation (`Store.warm_up`). Nothing here may stop the service from starting."""
+        if self.store is None:
+            return
+        from . import store_bridge  # noqa: F401 - imported once here, not in the first call
+        try:
+            self.store.warm_up()
+        except Exception as exc:  # noqa: BLE001 - the first call will meet and report the problem
+            log.warning("store warm-up skipped: %s", type(exc).__name__)
+
     def health(self) -> dict:
         out = {"status": "ok", "policy": "09-J0000-45"}
         if self.store is not None:

@@ -430,3 +430,15 @@ def is_route_intolerance(text: str | None) -> bool:
 
 def is_live_vaccine_name(text: str | None) -> bool:
     return name_mentions(text, data()["live_vaccine_names"])
+
+
+def warm_up() -> None:
+    """Load the data and build every lazily built table and pattern now (at start), not in the
+    first call that needs it."""
+    data()
+    _rxnorm_to_drug()
+    _cvx_to_drug()
+    _drug_names()
+    _loinc_to_kind()
+    _statement_patterns()
+    _response_patterns()
