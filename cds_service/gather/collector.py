@@ -9,7 +9,11 @@ Rules (CDS Hooks 2.0 + CRD):
   request has no `fhirServer`, `DataUnavailable` is raised (the web layer answers 412);
 - when a FHIR server was named but refused, failed or is not on the allow-list, the record
   notes a technical error and the keys stay unavailable (CRD: coverage `indeterminate`,
-  reason `technical`).
+  reason `technical`);
+- a search (or a paged prefetch Bundle) cut short, at the page limit (`fhir_max_pages`) or by a
+  `next` link that repeats a page, keeps what it read, but its key is unavailable too, with a
+  technical error: a list with pages missing is not the patient's whole list, so nothing absent
+  from it may count as absent (a TNF antagonist on an unread page must not let the order pass).
 """
 
 from __future__ import annotations
@@ -118,15 +122,24 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
             results = list(pool.map(lambda job: job[0](job[1]), jobs))
     for need, resources, error in results:
         if error is not None:
-            record.unavailable.add(need.key)
-            text = f"{need.key}: {error.message}"
-            if text not in record.technical_errors:
-                record.technical_errors.append(text)
+            _not_read(record, need.key, error.message)
             continue
         for res in resources:
             record.add(res)
         record.sources.setdefault(need.key, "fhir")
+        if getattr(resources, "truncated", False):
+            # What was read still counts (a conflicting drug found is found), but the list is not the
+            # patient's whole list: absence in it proves nothing, so the key is unavailable.
+            _not_read(record, need.key, resources.stop_reason or "the search stopped early")
     return record
+
+
+def _not_read(record: PatientRecord, key: str, message: str) -> None:
+    """`key` could not be read (whole or in part): unavailable, with a technical error (once)."""
+    record.unavailable.add(key)
+    text = f"{key}: {message}"
+    if text not in record.technical_errors:
+        record.technical_errors.append(text)
 
 
 def resolve_medication(record: PatientRecord, request: HookRequest, settings: Settings, reference: str,

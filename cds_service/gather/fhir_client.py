@@ -176,12 +176,15 @@ def shared_session(settings: Settings | None = None) -> requests.Session:
 
 class SearchResult(list):
     """The resources of a searchset (all pages read), plus how it went.
-    `truncated` is True when paging stopped early (page limit hit, or a `next` link repeated)."""
+    `truncated` is True when paging stopped early (page limit hit, or a `next` link repeated): the
+    list is then incomplete, and `stop_reason` says why (for messages; no ids, no query)."""
 
-    def __init__(self, resources: Iterable[dict] = (), *, pages: int = 0, truncated: bool = False) -> None:
+    def __init__(self, resources: Iterable[dict] = (), *, pages: int = 0, truncated: bool = False,
+                 stop_reason: str | None = None) -> None:
         super().__init__(resources)
         self.pages = pages
         self.truncated = truncated
+        self.stop_reason = stop_reason
 
 
 def _entries(bundle: dict) -> list[dict]:
@@ -292,7 +295,7 @@ class FhirClient:
     def _collect(self, bundle: Any, *, first_url: str, seen: set[str]) -> SearchResult:
         self._require_bundle(bundle, first_url)
         resources = _entries(bundle)
-        pages, truncated = 1, False
+        pages, stop_reason = 1, None
         max_pages = max(1, int(self._settings.fhir_max_pages))
         while True:
             link = _next_link(bundle)
@@ -302,12 +305,14 @@ class FhirClient:
             if url in seen:
                 log.warning("FHIR %s: next link repeats an earlier page; stopping after %d page(s)",
                             self._what(url), pages)
-                truncated = True
+                stop_reason = (f"{self._what(url)}: a next link repeated an earlier page; "
+                               f"stopped after {pages} page(s), the rest was not read")
                 break
             if pages >= max_pages:
                 log.warning("FHIR %s: stopping at the page limit (%d); results are incomplete",
                             self._what(url), max_pages)
-                truncated = True
+                stop_reason = (f"{self._what(url)}: stopped at the page limit ({max_pages} pages, "
+                               "CDS_FHIR_MAX_PAGES); later pages were not read")
                 break
             self._check_allowed(url)
             seen.add(url)
@@ -315,7 +320,7 @@ class FhirClient:
             self._require_bundle(bundle, url)
             resources.extend(_entries(bundle))
             pages += 1
-        return SearchResult(resources, pages=pages, truncated=truncated)
+        return SearchResult(resources, pages=pages, truncated=stop_reason is not None, stop_reason=stop_reason)
 
     def _require_bundle(self, doc: Any, url: str) -> None:
         if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle":

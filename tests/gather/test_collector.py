@@ -107,3 +107,46 @@ def test_server_not_on_allow_list_is_a_technical_failure_without_connection():
         assert fhir.paths() == []
     assert "conditions" in record.unavailable
     assert record.technical_errors
+
+
+def _conditions(n: int) -> list[dict]:
+    return [{"resourceType": "Condition", "id": f"cond-{i}", "subject": {"reference": "Patient/ra-complete-pat"},
+             "code": {"text": f"condition {i}"}} for i in range(n)]
+
+
+def test_a_search_cut_at_the_page_limit_keeps_what_it_read_but_is_unavailable():
+    req = load_request("ra-complete")
+    with RecordingFhir(_conditions(7), page_size=2) as fhir:
+        req["fhirServer"] = fhir.url
+        del req["prefetch"]["conditions"]
+        record = collect(make(req), demo_settings().with_overrides(fhir_allow=(fhir.url,), fhir_max_pages=3))
+        read = [p for p in fhir.paths() if p.startswith("/fhir/Condition")]
+    assert len(read) == 3                                   # 4 pages were there
+    assert sorted(c["id"] for c in record.of("Condition")) == [f"cond-{i}" for i in range(6)]
+    assert record.unavailable == {"conditions"}
+    assert record.technical_errors == [
+        f"conditions: Condition request to 127.0.0.1:{fhir.url.split(':')[2].split('/')[0]}: stopped at the "
+        "page limit (3 pages, CDS_FHIR_MAX_PAGES); later pages were not read"]
+
+
+def test_a_complete_search_on_the_last_allowed_page_is_not_cut():
+    req = load_request("ra-complete")
+    with RecordingFhir(_conditions(6), page_size=2) as fhir:
+        req["fhirServer"] = fhir.url
+        del req["prefetch"]["conditions"]
+        record = collect(make(req), demo_settings().with_overrides(fhir_allow=(fhir.url,), fhir_max_pages=3))
+    assert len(record.of("Condition")) == 6
+    assert not record.unavailable and not record.technical_errors
+
+
+def test_a_paged_prefetch_bundle_cut_at_the_page_limit_is_unavailable_too():
+    req = load_request("ra-complete")
+    prefetched = {e["resource"]["id"] for e in req["prefetch"]["conditions"]["entry"]}
+    with RecordingFhir(_conditions(5), page_size=1) as fhir:
+        req["fhirServer"] = fhir.url
+        req["prefetch"]["conditions"]["link"] = [{"relation": "next", "url": f"{fhir.url}/Condition?_page=1"}]
+        record = collect(make(req), demo_settings().with_overrides(fhir_allow=(fhir.url,), fhir_max_pages=2))
+    ids = {c["id"] for c in record.of("Condition")}
+    assert prefetched and ids == prefetched | {"cond-0"}     # the bundle and one page: 2 pages
+    assert record.unavailable == {"conditions"}
+    assert any(e.startswith("conditions: ") and "page limit" in e for e in record.technical_errors)
