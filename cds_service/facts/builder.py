@@ -91,7 +91,8 @@ def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict]], p
     for draft in targets:
         order = _order_facts(draft.resource, draft.medication, lookup)
         as_of = order.authored_on or today
-        meds = therapy_history(resources, lookup, as_of)
+        unidentified: list[str] = []
+        meds = therapy_history(resources, lookup, as_of, unidentified)
         prescriber = read_prescriber(order.requester, user_id, resources.get("PractitionerRole", []),
                                      resources.get("Practitioner", []), lookup)
         others = tuple(s for s in (draft_span(d.resource, d.medication, as_of) for d in drafts
@@ -104,7 +105,7 @@ def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict]], p
             immunizations=immunizations(resources.get("Immunization", []), drafts),
             prior_authorizations=prior_authorizations(resources.get("ClaimResponse", []), lookup),
             conditions_text=texts, procedures=procedures(resources.get("Procedure", [])),
-            unavailable=unavailable,
+            unavailable=unavailable, unidentified_medications=tuple(dict.fromkeys(unidentified)),
         )
         cases.append(CaseFacts(patient=pf, order=order, other_drafts=others, hook=hook))
     return cases

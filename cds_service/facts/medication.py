@@ -179,7 +179,7 @@ def _plus_days(start: date, days: float) -> date | None:
         return None
 
 
-def _statement_span(res: dict, lookup, as_of: date) -> TherapySpan | None:
+def _statement_span(res: dict, lookup, as_of: date, unidentified: list[str] | None = None) -> TherapySpan | None:
     status = res.get("status") if isinstance(res.get("status"), str) else None
     if status in ("entered-in-error", "not-taken", "intended"):
         return None
@@ -187,10 +187,10 @@ def _statement_span(res: dict, lookup, as_of: date) -> TherapySpan | None:
     if start is None:
         start = parse_date(res.get("effectiveDateTime"))
     reason = concept_text(res.get("statusReason"))
-    return _span(res, lookup, "statement", status, start, end, as_of, reason)
+    return _span(res, lookup, "statement", status, start, end, as_of, reason, unidentified)
 
 
-def _request_span(res: dict, lookup, as_of: date) -> TherapySpan | None:
+def _request_span(res: dict, lookup, as_of: date, unidentified: list[str] | None = None) -> TherapySpan | None:
     status = res.get("status") if isinstance(res.get("status"), str) else None
     if status in ("entered-in-error", "draft", "cancelled"):
         return None
@@ -215,21 +215,21 @@ def _request_span(res: dict, lookup, as_of: date) -> TherapySpan | None:
             if supply:
                 end = _plus_days(start, supply * (repeats + 1))
     reason = concept_text(res.get("statusReason"))
-    return _span(res, lookup, "request", status, start, end, as_of, reason)
+    return _span(res, lookup, "request", status, start, end, as_of, reason, unidentified)
 
 
-def _dispense_span(res: dict, lookup, as_of: date) -> TherapySpan | None:
+def _dispense_span(res: dict, lookup, as_of: date, unidentified: list[str] | None = None) -> TherapySpan | None:
     status = res.get("status") if isinstance(res.get("status"), str) else None
     if status not in (None, "completed", "in-progress"):
         return None
     start = parse_date(res.get("whenHandedOver")) or parse_date(res.get("whenPrepared"))
     supply = _days(res.get("daysSupply"))
     end = _plus_days(start, supply) if start and supply else None
-    span = _span(res, lookup, "dispense", status, start, end, as_of, "")
+    span = _span(res, lookup, "dispense", status, start, end, as_of, "", unidentified)
     return span
 
 
-def _administration_span(res: dict, lookup, as_of: date) -> TherapySpan | None:
+def _administration_span(res: dict, lookup, as_of: date, unidentified: list[str] | None = None) -> TherapySpan | None:
     status = res.get("status") if isinstance(res.get("status"), str) else None
     if status not in (None, "completed", "in-progress"):
         return None
@@ -237,27 +237,28 @@ def _administration_span(res: dict, lookup, as_of: date) -> TherapySpan | None:
     if start is None:
         start = parse_date(res.get("effectiveDateTime"))
         end = start
-    return _span(res, lookup, "administration", status, start, end, as_of, "")
+    return _span(res, lookup, "administration", status, start, end, as_of, "", unidentified)
+
+
+def _is_active(kind: str, status: str | None, start: date | None, end: date | None, as_of: date) -> bool:
+    if kind == "statement":
+        return (status in ("active", "on-hold", None, "unknown") and (end is None or end >= as_of)
+                and (start is None or start <= as_of))
+    if kind == "request":
+        return status in ("active", "on-hold") and (end is None or end >= as_of)
+    return end is not None and start is not None and start <= as_of <= end
 
 
 def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, end: date | None,
-          as_of: date, reason: str) -> TherapySpan | None:
+          as_of: date, reason: str, unidentified: list[str] | None = None) -> TherapySpan | None:
     info = medication_of(res, lookup)
-    if not info.has_medication:
-        return None
     drug = "anakinra" if info.is_anakinra else info.drug
     if drug is None:
+        if unidentified is not None and not info.text.strip() and _is_active(kind, status, start, end, as_of):
+            unidentified.append(ref_of(res))
         return None
     classes = frozenset({"anakinra", "biologic"}) if drug == "anakinra" else vs.drug_classes(drug)
-    if kind == "statement":
-        active = status in ("active", "on-hold", None, "unknown") and (end is None or end >= as_of) and (
-            start is None or start <= as_of)
-        if status in ("completed", "stopped"):
-            active = False
-    elif kind == "request":
-        active = status in ("active", "on-hold") and (end is None or end >= as_of)
-    else:
-        active = end is not None and start is not None and start <= as_of <= end
+    active = _is_active(kind, status, start, end, as_of)
     notes = " ".join(str(n.get("text", "")) for n in dicts(res.get("note")))
     sample = _mentions_samples(notes) or _mentions_samples(concept_text(res.get("type"))) or _mentions_samples(
         concept_text(res.get("category")))
@@ -274,14 +275,20 @@ def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, 
     )
 
 
-def therapy_history(resources_by_type: dict[str, list[dict]], lookup, as_of: date) -> tuple[TherapySpan, ...]:
+def therapy_history(resources_by_type: dict[str, list[dict]], lookup, as_of: date,
+                    unidentified: list[str] | None = None) -> tuple[TherapySpan, ...]:
+    """Every medication record as a therapy span (drugs the value sets know). With `unidentified`, the
+    references of active records whose medication cannot be identified at all are added to it: no
+    code the value sets know and no name (say, a medicationReference that was neither included nor
+    given a display). A named drug the value sets do not list (ibuprofen) is identified: it is simply
+    not one the guideline names."""
     spans: list[TherapySpan] = []
     readers = (("MedicationStatement", _statement_span), ("MedicationRequest", _request_span),
                ("MedicationDispense", _dispense_span), ("MedicationAdministration", _administration_span))
     for rtype, reader in readers:
         for res in resources_by_type.get(rtype, []):
             try:
-                span = reader(res, lookup, as_of)
+                span = reader(res, lookup, as_of, unidentified)
             except (TypeError, ValueError, AttributeError, OverflowError):
                 span = None
             if span is not None:

@@ -240,6 +240,9 @@ class PatientFacts:
     conditions_text: tuple[str, ...] = ()  # free-text problem list entries (for MAS, pneumonia, infections)
     procedures: tuple[ProcedureFact, ...] = ()
     unavailable: frozenset[str] = frozenset()   # data needs that could not be obtained (prefetch keys)
+    # Active medication records whose medication could not be identified at all (no code the value
+    # sets know, no name: e.g. a medicationReference that was not included and has no display).
+    unidentified_medications: tuple[str, ...] = ()
 
     @property
     def age_years(self) -> int | None:

@@ -255,3 +255,48 @@ def _stop_reason_reference(text):
 def test_stop_reason_single_pass_agrees_with_the_rule(words):
     text = " ".join(words)
     assert classify_stop_reason(text) == _stop_reason_reference(text)
+
+
+# -- active medication records whose medication cannot be identified -----------------------------------
+
+_RX = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+
+def _mr(rid: str, medication: dict, status: str = "active") -> dict:
+    return {"resourceType": "MedicationRequest", "id": rid, "status": status, "intent": "order",
+            "authoredOn": "2026-02-01", "subject": {"reference": "Patient/p1"}, **medication}
+
+
+@pytest.mark.parametrize("medication, status, unidentified", [
+    ({"medicationReference": {"reference": "Medication/not-included"}}, "active", True),
+    ({"medicationReference": {"reference": "Medication/not-included"}}, "completed", False),   # not active
+    ({"medicationReference": {"reference": "Medication/not-included", "display": "ibuprofen 600 mg"}}, "active",
+     False),                                                                  # named: not a drug we rule out
+    ({"medicationCodeableConcept": {"coding": [{"system": "http://hl7.org/fhir/sid/ndc",
+                                                "code": "99999-9999-99"}]}}, "active", True),   # unknown code only
+    ({"medicationCodeableConcept": {"text": "ibuprofen 600 mg tablet"}}, "active", False),
+    ({"medicationCodeableConcept": {"coding": [{"system": _RX, "code": "327361"}]}}, "active", False),  # adalimumab
+    ({"medicationReference": {"reference": "Medication/known"}}, "active", False),            # resolved
+    ({}, "active", True),                                                     # no medication at all
+])
+def test_active_records_without_an_identifiable_medication_are_listed(medication, status, unidentified):
+    known = {"Medication/known": {"resourceType": "Medication", "id": "known",
+                                  "code": {"coding": [{"system": _RX, "code": "1602603", "display": "etanercept"}]}}}
+    found: list[str] = []
+    therapy_history({"MedicationRequest": [_mr("rx-1", medication, status)]}, known.get, AS_OF, found)
+    assert found == (["MedicationRequest/rx-1"] if unidentified else [])
+
+
+def test_unidentified_records_of_every_kind_are_listed_once_each():
+    unnamed = {"medicationReference": {"reference": "Medication/gone"}}
+    resources = {
+        "MedicationRequest": [_mr("rx-1", unnamed)],
+        "MedicationStatement": [{"resourceType": "MedicationStatement", "id": "ms-1", "status": "active",
+                                 "effectivePeriod": {"start": "2025-06-01"}, **unnamed}],
+        "MedicationDispense": [{"resourceType": "MedicationDispense", "id": "md-1", "status": "completed",
+                                "whenHandedOver": "2026-02-20", "daysSupply": {"value": 28}, **unnamed}],
+    }
+    found: list[str] = []
+    spans = therapy_history(resources, lambda r: None, AS_OF, found)
+    assert spans == ()
+    assert found == ["MedicationStatement/ms-1", "MedicationRequest/rx-1", "MedicationDispense/md-1"]

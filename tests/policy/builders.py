@@ -150,7 +150,7 @@ def patient(*, age: int | None = 50, sex: str | None = "female", weight_kg: floa
             weight_days_ago: int = 10, labs=None, diagnoses=(dx(),), medications=None, allergies=(),
             specialties=("rheumatology",), program: str | None = "commercial", coverage_present: bool = True,
             encounters=(), immunizations=(), prior_authorizations=(), procedures=(), unavailable=(),
-            prescriber_known: bool = True) -> PatientFacts:
+            prescriber_known: bool = True, unidentified_medications=()) -> PatientFacts:
     if labs is None:
         labs = (lab("anc", 4.2, "10*3/uL", 14), lab("creatinine", 0.8, "mg/dL", 14))
     if medications is None:
@@ -163,7 +163,8 @@ def patient(*, age: int | None = 50, sex: str | None = "female", weight_kg: floa
         allergies=tuple(allergies), prescriber=prescriber(*specialties, known=prescriber_known),
         coverage=coverage(program, coverage_present), encounters=tuple(encounters),
         immunizations=tuple(immunizations), prior_authorizations=tuple(prior_authorizations),
-        procedures=tuple(procedures), unavailable=frozenset(unavailable))
+        procedures=tuple(procedures), unavailable=frozenset(unavailable),
+        unidentified_medications=tuple(unidentified_medications))
 
 
 def case(*, drafts=(), hook: str = "order-sign", order_facts: OrderFacts | None = None, **patient_kw) -> CaseFacts:

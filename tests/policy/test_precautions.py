@@ -42,6 +42,35 @@ def test_initiation_4_unknown_when_medications_unreadable():
     assert outcome(case(medications=(), unavailable=("medicationStatements",)), "initiation.4") is U
 
 
+UNIDENTIFIED = ("MedicationRequest/rx-unnamed-1",)
+
+
+@pytest.mark.parametrize("cid", ["initiation.4", "precautions.tnf"])
+def test_an_active_medication_that_cannot_be_identified_leaves_the_combination_unknown(cid):
+    """It could be the very drug the clause rules out: no conflict found then proves nothing."""
+    d = decide(case(unidentified_medications=UNIDENTIFIED))
+    n = node(d, cid)
+    assert n.outcome is U
+    assert [e.reference for e in n.evidence] == list(UNIDENTIFIED)
+    assert n.missing and "MedicationRequest/rx-unnamed-1" in n.missing[0].text
+    assert n.missing[0].need.value == "info"
+    assert d.determination.value == "conditional"           # never covered; the default case is covered
+    assert decide(case()).determination.value == "covered"
+
+
+def test_a_conflict_found_is_not_met_whatever_else_cannot_be_identified():
+    d = decide(case(medications=(HUMIRA_ACTIVE,), unidentified_medications=UNIDENTIFIED))
+    assert node(d, "initiation.4").outcome is NM and node(d, "precautions.tnf").outcome is NM
+    assert d.determination.value == "not-covered"
+
+
+def test_many_unidentified_records_are_summarised():
+    refs = tuple(f"MedicationStatement/ms-{i}" for i in range(8))
+    n = node(decide(case(unidentified_medications=refs)), "initiation.4")
+    assert n.outcome is U and "8 active medication record(s)" in n.note
+    assert len(n.evidence) == 5 and n.missing[0].text.endswith("and 3 more")
+
+
 INFECTION = dx((), "A41.9", text="Sepsis", kinds=("infection",))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...facts.model import CaseFacts, TherapySpan
 from ..data_loader import Policy
 from ..logic import leaf
-from ..model import ClauseResult, Missing, Need, Outcome
+from ..model import ClauseResult, Evidence, Missing, Need, Outcome
 from .common import records_read, span_evidence
 
 
@@ -31,7 +31,7 @@ def evaluate(case: CaseFacts, policy: Policy, clause_id: str = "initiation.4") -
         names = sorted({f"{s.drug} ({', '.join(labels[c] for c in sorted(s.classes & set(labels)))})" for s in found})
         return leaf(clause_id, Outcome.NOT_MET, "Active use with " + "; ".join(names) + ".",
                     [span_evidence(s) for s in found])
-    unreadable = _medications_unreadable(case, clause_id)
+    unreadable = _medications_unreadable(case, clause_id) or _medications_unidentified(case, clause_id)
     if unreadable is not None:
         return unreadable
     return leaf(clause_id, Outcome.MET, "No active biologic immunomodulator, JAK inhibitor, apremilast, "
@@ -45,7 +45,8 @@ def evaluate_tnf(case: CaseFacts, policy: Policy) -> ClauseResult:
     if found:
         return leaf("precautions.tnf", Outcome.NOT_MET, "Concomitant TNF antagonist therapy.",
                     [span_evidence(s) for s in found])
-    unreadable = _medications_unreadable(case, "precautions.tnf")
+    unreadable = (_medications_unreadable(case, "precautions.tnf")
+                  or _medications_unidentified(case, "precautions.tnf"))
     if unreadable is not None:
         return unreadable
     return leaf("precautions.tnf", Outcome.MET, "No active TNF antagonist.",
@@ -59,6 +60,20 @@ def _medications_unreadable(case: CaseFacts, clause_id: str) -> ClauseResult | N
     return leaf(clause_id, Outcome.UNKNOWN, "Current medications could not be read.",
                 missing=[Missing("current medication list (to rule out other biologics, JAK inhibitors, "
                                  "apremilast, deucravacitinib, S1P modulators)", Need.CLINICAL_DOC)])
+
+
+def _medications_unidentified(case: CaseFacts, clause_id: str) -> ClauseResult | None:
+    """UNKNOWN when an active medication record names no medication the service can identify (no
+    known code, no name): it could be the very drug the clause rules out, so none found proves nothing."""
+    refs = case.patient.unidentified_medications
+    if not refs:
+        return None
+    shown = ", ".join(refs[:5]) + (f" and {len(refs) - 5} more" if len(refs) > 5 else "")
+    return leaf(clause_id, Outcome.UNKNOWN,
+                f"{len(refs)} active medication record(s) name no medication that could be identified "
+                "(no known code, no name): they could be a drug this clause rules out.",
+                [Evidence("active medication record without an identifiable medication", ref) for ref in refs[:5]],
+                [Missing(f"the medication (name, or RxNorm or NDC code) of {shown}", Need.INFO)])
 
 
 def _medications_read(case: CaseFacts, finding: str):
