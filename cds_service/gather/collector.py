@@ -13,7 +13,11 @@ Rules (CDS Hooks 2.0 + CRD):
 - a search (or a paged prefetch Bundle) cut short, at the page limit (`fhir_max_pages`) or by a
   `next` link that repeats a page, keeps what it read, but its key is unavailable too, with a
   technical error: a list with pages missing is not the patient's whole list, so nothing absent
-  from it may count as absent (a TNF antagonist on an unread page must not let the order pass).
+  from it may count as absent (a TNF antagonist on an unread page must not let the order pass);
+- a Medication that a medication record names by reference (`Medication/<id>`) but that neither the
+  prefetch nor the searches included is read from `fhirServer` afterwards (at most
+  MAX_MEDICATION_READS per call, same budget); one that cannot be had leaves its records
+  unidentified, which the policy reads as "could be any drug".
 """
 
 from __future__ import annotations
@@ -77,6 +81,14 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
             to_fetch.append((need, query))
 
     if not to_fetch and not to_follow:
+        if request.fhir_server and unresolved_medications(record):
+            try:
+                client = FhirClient(request.fhir_server, request.access_token, settings,
+                                    Budget(settings.fhir_budget_seconds), session=session or shared_session(settings))
+            except FhirAccessError as exc:
+                log.info("medication references not read: %s", exc.kind)
+                return record
+            _read_medications(client, record, settings)
         return record
 
     if not request.fhir_server:
@@ -115,12 +127,7 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
             return need, [], exc
 
     jobs = [(run, it) for it in to_fetch] + [(follow, it) for it in to_follow]
-    if len(jobs) == 1:
-        results = [jobs[0][0](jobs[0][1])]
-    else:
-        with borrowed_executor(settings.fhir_max_workers) as pool:
-            results = list(pool.map(lambda job: job[0](job[1]), jobs))
-    for need, resources, error in results:
+    for need, resources, error in _in_parallel(jobs, settings):
         if error is not None:
             _not_read(record, need.key, error.message)
             continue
@@ -131,7 +138,61 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
             # What was read still counts (a conflicting drug found is found), but the list is not the
             # patient's whole list: absence in it proves nothing, so the key is unavailable.
             _not_read(record, need.key, resources.stop_reason or "the search stopped early")
+    _read_medications(client, record, settings)
     return record
+
+
+def _in_parallel(jobs: list, settings: Settings) -> list:
+    if len(jobs) == 1:
+        return [jobs[0][0](jobs[0][1])]
+    with borrowed_executor(settings.fhir_max_workers) as pool:
+        return list(pool.map(lambda job: job[0](job[1]), jobs))
+
+
+#: Medication records whose medicationReference may name a Medication to read.
+MEDICATION_RECORD_TYPES = ("MedicationRequest", "MedicationStatement", "MedicationDispense", "MedicationAdministration")
+#: At most this many Medication resources are read per call; the rest stay unidentified (and say so).
+MAX_MEDICATION_READS = 25
+
+
+def unresolved_medications(record: PatientRecord) -> list[str]:
+    """`Medication/<id>` references of the record's medication records that the record does not hold
+    (not included in the prefetch or the search results), each once, in order."""
+    out: dict[str, None] = {}
+    for rtype in MEDICATION_RECORD_TYPES:
+        for res in record.of(rtype):
+            ref = res.get("medicationReference")
+            target = ref.get("reference") if isinstance(ref, dict) else None
+            if (isinstance(target, str) and target.startswith("Medication/") and target.count("/") == 1
+                    and record.get(target) is None):
+                out[target] = None
+    return list(out)
+
+
+def _read_medications(client: FhirClient, record: PatientRecord, settings: Settings) -> None:
+    """Read the Medications that medication records name but the record lacks (same client, same time
+    budget). One that cannot be read leaves its records unidentified, which the policy treats as
+    possibly any drug (`initiation.4` unknown), and is noted as a technical error."""
+    refs = unresolved_medications(record)[:MAX_MEDICATION_READS]
+    if not refs:
+        return
+
+    def read(ref: str):
+        try:
+            return ref, client.read(ref), None
+        except FhirAccessError as exc:
+            return ref, None, exc
+
+    failed: list[str] = []
+    for ref, res, error in _in_parallel([(read, ref) for ref in refs], settings):
+        if error is not None:
+            failed.append(error.message)
+        elif res is not None and res.get("resourceType") == "Medication":
+            record.add(res)
+    if failed:
+        text = f"medications: {len(failed)} of {len(refs)} Medication resources could not be read ({failed[0]})"
+        if text not in record.technical_errors:
+            record.technical_errors.append(text)
 
 
 def _not_read(record: PatientRecord, key: str, message: str) -> None:

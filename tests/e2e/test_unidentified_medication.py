@@ -49,3 +49,20 @@ def test_the_same_record_named_is_read_as_that_drug(tmp_path):
     req["prefetch"]["medicationRequests"].setdefault("entry", []).append({"resource": named})
     body, _ = _post(tmp_path, req)
     assert determinations(body) == ["not-covered"]             # an active TNF antagonist (initiation.4)
+
+
+def test_a_medication_named_by_reference_is_read_from_the_ehr_and_identified(tmp_path):
+    from tests.gather.recording_fhir import RecordingFhir
+
+    humira = {"resourceType": "Medication", "id": "med-not-included-9931", "code": {
+        "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "327361",
+                    "display": "adalimumab"}], "text": "Humira 40 mg/0.4 mL pen"}}
+    req = copy.deepcopy(load_request("ra-complete"))
+    req["prefetch"]["medicationRequests"].setdefault("entry", []).append({"resource": UNNAMED})
+    with RecordingFhir([humira]) as fhir:
+        req["fhirServer"] = fhir.url
+        app = create_app(demo_settings().with_overrides(var_dir=str(tmp_path / "var"), auth_enabled=False,
+                                                        fhir_allow=(fhir.url,)), clock=pinned_clock)
+        body = app.test_client().post("/cds-services/anakinra-order-sign", json=req).get_json()
+        assert "/fhir/Medication/med-not-included-9931" in fhir.paths()
+    assert determinations(body) == ["not-covered"]             # the active adalimumab, read by reference

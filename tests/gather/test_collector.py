@@ -150,3 +150,69 @@ def test_a_paged_prefetch_bundle_cut_at_the_page_limit_is_unavailable_too():
     assert prefetched and ids == prefetched | {"cond-0"}     # the bundle and one page: 2 pages
     assert record.unavailable == {"conditions"}
     assert any(e.startswith("conditions: ") and "page limit" in e for e in record.technical_errors)
+
+
+# -- Medications named by reference but not included --------------------------------------------------
+
+def _with_referenced_medication(req: dict, ref: str) -> dict:
+    req["prefetch"]["medicationRequests"].setdefault("entry", []).append({"resource": {
+        "resourceType": "MedicationRequest", "id": "rx-by-reference", "status": "active", "intent": "order",
+        "medicationReference": {"reference": ref}, "subject": {"reference": "Patient/ra-complete-pat"},
+        "authoredOn": "2026-02-20"}})
+    return req
+
+
+ADALIMUMAB_MED = {"resourceType": "Medication", "id": "med-ada-1", "code": {"coding": [
+    {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "327361", "display": "adalimumab"}]}}
+
+
+def test_a_medication_named_by_reference_is_read_from_the_fhir_server_with_full_prefetch():
+    req = _with_referenced_medication(load_request("ra-complete"), "Medication/med-ada-1")
+    with RecordingFhir([ADALIMUMAB_MED]) as fhir:
+        req["fhirServer"] = fhir.url
+        record = collect(make(req), demo_settings().with_overrides(fhir_allow=(fhir.url,)))
+        paths = fhir.paths()
+    assert paths == ["/fhir/Medication/med-ada-1"]               # nothing else: the rest was prefetched
+    assert record.get("Medication/med-ada-1") == ADALIMUMAB_MED
+    assert not record.technical_errors and not record.unavailable
+
+
+def test_a_medication_that_cannot_be_read_stays_unresolved_with_a_technical_note():
+    req = _with_referenced_medication(load_request("ra-complete"), "Medication/not-there")
+    with RecordingFhir([]) as fhir:                              # 404
+        req["fhirServer"] = fhir.url
+        record = collect(make(req), demo_settings().with_overrides(fhir_allow=(fhir.url,)))
+    assert record.get("Medication/not-there") is None
+    assert not record.technical_errors                           # 404: simply not there
+
+
+def test_medication_reads_are_bounded_per_call():
+    from cds_service.gather.collector import MAX_MEDICATION_READS
+
+    req = load_request("ra-complete")
+    for i in range(MAX_MEDICATION_READS + 5):
+        _with_referenced_medication(req, f"Medication/m-{i:02d}")
+        req["prefetch"]["medicationRequests"]["entry"][-1]["resource"]["id"] = f"rx-{i:02d}"
+    meds = [{**ADALIMUMAB_MED, "id": f"m-{i:02d}"} for i in range(MAX_MEDICATION_READS + 5)]
+    with RecordingFhir(meds) as fhir:
+        req["fhirServer"] = fhir.url
+        record = collect(make(req), demo_settings().with_overrides(fhir_allow=(fhir.url,)))
+        reads = [p for p in fhir.paths() if p.startswith("/fhir/Medication/")]
+    assert len(reads) == MAX_MEDICATION_READS
+    assert len(record.of("Medication")) >= MAX_MEDICATION_READS
+
+
+def test_a_medication_read_that_fails_is_a_technical_note(monkeypatch):
+    from cds_service.gather.fhir_client import FhirAccessError, FhirClient
+
+    def refuse(self, ref):
+        raise FhirAccessError("http-status", "Medication request to ehr answered HTTP 500", status=500)
+
+    monkeypatch.setattr(FhirClient, "read", refuse)
+    req = _with_referenced_medication(load_request("ra-complete"), "Medication/med-ada-1")
+    with RecordingFhir([ADALIMUMAB_MED]) as fhir:
+        req["fhirServer"] = fhir.url
+        record = collect(make(req), demo_settings().with_overrides(fhir_allow=(fhir.url,)))
+    assert record.technical_errors == [
+        "medications: 1 of 1 Medication resources could not be read (Medication request to ehr answered HTTP 500)"]
+    assert not record.unavailable
