@@ -16,22 +16,10 @@ from cds_service.app import create_app
 from cds_service.config import demo_settings
 from tests.conftest import load_request, pinned_clock
 from tests.e2e.helpers import coverage_infos, determinations
-from tests.gather.recording_fhir import RecordingFhir
+from tests.gather.recording_fhir import RecordingFhir, chart_resources
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 PATIENT = "Patient/ra-complete-pat"
-
-
-def _chart_resources(req: dict) -> list[dict]:
-    out = []
-    for value in req["prefetch"].values():
-        if not value:
-            continue
-        if value["resourceType"] == "Bundle":
-            out.extend(e["resource"] for e in value.get("entry", []))
-        else:
-            out.append(value)
-    return out
 
 
 def _finished(i: int) -> dict:
@@ -54,7 +42,7 @@ ADALIMUMAB = {
 
 def _call(tmp_path, max_pages: int):
     req = copy.deepcopy(load_request("ra-complete"))
-    served = _chart_resources(req) + [_finished(i) for i in range(30)] + [ADALIMUMAB]
+    served = chart_resources(req) + [_finished(i) for i in range(30)] + [ADALIMUMAB]
     with RecordingFhir(served, page_size=10) as fhir:
         settings = demo_settings().with_overrides(var_dir=str(tmp_path / f"var{max_pages}"), auth_enabled=False,
                                                   fhir_allow=(fhir.url,), fhir_max_pages=max_pages)

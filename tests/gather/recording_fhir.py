@@ -63,3 +63,17 @@ class RecordingFhir:
 
     def paths(self) -> list[str]:
         return [r["path"] for r in self.requests]
+
+
+def chart_resources(request: dict) -> list[dict]:
+    """Every resource of a hook request's prefetch (Bundles unpacked): what a FHIR server holding
+    that chart would answer."""
+    out = []
+    for value in request["prefetch"].values():
+        if not value:
+            continue
+        if value["resourceType"] == "Bundle":
+            out.extend(e["resource"] for e in value.get("entry", []))
+        else:
+            out.append(value)
+    return out

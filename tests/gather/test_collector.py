@@ -11,19 +11,7 @@ from cds_service.config import demo_settings
 from cds_service.gather.collector import DataUnavailable, collect
 from cds_service.protocol.request import parse_hook_request
 from tests.conftest import load_request
-from tests.gather.recording_fhir import RecordingFhir
-
-
-def bundle_resources(req: dict) -> list[dict]:
-    out = []
-    for value in req["prefetch"].values():
-        if not value:
-            continue
-        if value["resourceType"] == "Bundle":
-            out.extend(e["resource"] for e in value.get("entry", []))
-        else:
-            out.append(value)
-    return out
+from tests.gather.recording_fhir import RecordingFhir, chart_resources
 
 
 def make(req: dict):
@@ -57,7 +45,7 @@ def test_absent_optional_key_without_server_is_only_unavailable():
 
 def test_null_means_no_data_and_is_not_fetched():
     req = load_request("ra-complete")
-    with RecordingFhir(bundle_resources(req)) as fhir:
+    with RecordingFhir(chart_resources(req)) as fhir:
         req["fhirServer"] = fhir.url
         req["prefetch"]["allergies"] = None
         record = collect(make(req), demo_settings().with_overrides(fhir_allow=(fhir.url,)))
@@ -68,7 +56,7 @@ def test_null_means_no_data_and_is_not_fetched():
 def test_absent_and_operation_outcome_keys_are_fetched_with_the_token(caplog):
     req = load_request("ra-complete")
     expected_conditions = len(req["prefetch"]["conditions"]["entry"])
-    with RecordingFhir(bundle_resources(req), page_size=2) as fhir:
+    with RecordingFhir(chart_resources(req), page_size=2) as fhir:
         req["fhirServer"] = fhir.url
         req["fhirAuthorization"] = {"access_token": "tok-SECRET-42", "token_type": "Bearer", "expires_in": 300,
                                     "scope": "patient/*.read", "subject": "anakinra-cds"}
@@ -100,7 +88,7 @@ def test_paged_prefetch_bundle_is_followed():
 
 def test_server_not_on_allow_list_is_a_technical_failure_without_connection():
     req = load_request("ra-complete")
-    with RecordingFhir(bundle_resources(req)) as fhir:
+    with RecordingFhir(chart_resources(req)) as fhir:
         req["fhirServer"] = fhir.url
         del req["prefetch"]["conditions"]
         record = collect(make(req), demo_settings().with_overrides(fhir_allow=("http://127.0.0.1:1/fhir",)))
@@ -114,13 +102,19 @@ def _conditions(n: int) -> list[dict]:
              "code": {"text": f"condition {i}"}} for i in range(n)]
 
 
-def test_a_search_cut_at_the_page_limit_keeps_what_it_read_but_is_unavailable():
+def _conditions_read(conditions: int, page_size: int = 2, max_pages: int = 3):
+    """ra-complete with its conditions searched on a server holding `conditions` of them."""
     req = load_request("ra-complete")
-    with RecordingFhir(_conditions(7), page_size=2) as fhir:
+    with RecordingFhir(_conditions(conditions), page_size=page_size) as fhir:
         req["fhirServer"] = fhir.url
         del req["prefetch"]["conditions"]
-        record = collect(make(req), demo_settings().with_overrides(fhir_allow=(fhir.url,), fhir_max_pages=3))
+        record = collect(make(req), demo_settings().with_overrides(fhir_allow=(fhir.url,), fhir_max_pages=max_pages))
         read = [p for p in fhir.paths() if p.startswith("/fhir/Condition")]
+    return record, read, fhir
+
+
+def test_a_search_cut_at_the_page_limit_keeps_what_it_read_but_is_unavailable():
+    record, read, fhir = _conditions_read(7)
     assert len(read) == 3                                   # 4 pages were there
     assert sorted(c["id"] for c in record.of("Condition")) == [f"cond-{i}" for i in range(6)]
     assert record.unavailable == {"conditions"}
@@ -130,12 +124,8 @@ def test_a_search_cut_at_the_page_limit_keeps_what_it_read_but_is_unavailable():
 
 
 def test_a_complete_search_on_the_last_allowed_page_is_not_cut():
-    req = load_request("ra-complete")
-    with RecordingFhir(_conditions(6), page_size=2) as fhir:
-        req["fhirServer"] = fhir.url
-        del req["prefetch"]["conditions"]
-        record = collect(make(req), demo_settings().with_overrides(fhir_allow=(fhir.url,), fhir_max_pages=3))
-    assert len(record.of("Condition")) == 6
+    record, read, _ = _conditions_read(6)
+    assert len(read) == 3 and len(record.of("Condition")) == 6
     assert not record.unavailable and not record.technical_errors
 
 

@@ -13,7 +13,7 @@ from cds_service.gather.collector import collect
 from cds_service.gather.fetch_pool import IDLE_EXECUTORS, borrowed_executor, idle_count
 from cds_service.protocol.request import parse_hook_request
 from tests.conftest import load_request
-from tests.gather.recording_fhir import RecordingFhir
+from tests.gather.recording_fhir import RecordingFhir, chart_resources
 
 # A size no other test uses, so the free list starts empty whatever ran before.
 SIZE = 7
@@ -107,19 +107,9 @@ def test_a_forked_child_starts_with_no_executors_and_makes_its_own():
     assert idle_count(SIZE) == 1            # the parent's is untouched
 
 
-def _bundle_resources(req: dict) -> list[dict]:
-    out = []
-    for value in req["prefetch"].values():
-        if value and value["resourceType"] == "Bundle":
-            out.extend(e["resource"] for e in value.get("entry", []))
-        elif value:
-            out.append(value)
-    return out
-
-
 def test_collect_hands_its_executor_back_and_reads_the_same_chart_twice():
     req = load_request("ra-complete")
-    with RecordingFhir(_bundle_resources(req)) as fhir:
+    with RecordingFhir(chart_resources(req)) as fhir:
         req["fhirServer"] = fhir.url
         req["prefetch"] = {}                # every data need is read from the FHIR server
         settings = demo_settings().with_overrides(fhir_allow=(fhir.url,), fhir_max_workers=SIZE)

@@ -119,27 +119,6 @@ def test_tables_without_a_stamp_are_left_to_alembic(empty_store):
     assert "audit_calls" not in _tables(empty_store)
 
 
-def _ensure_in_child(store: Store, queue) -> None:
-    try:
-        queue.put(store.ensure_schema())
-    except Exception as exc:  # noqa: BLE001 - reported to the parent
-        queue.put(f"ERROR {type(exc).__name__}: {exc}")
-
-
-def test_workers_starting_together_on_an_empty_database_create_it_once(empty_store):
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=_ensure_in_child, args=(empty_store, queue)) for _ in range(4)]
-    for p in procs:
-        p.start()
-    results = [queue.get(timeout=60) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
-    assert results == [SCHEMA_HEAD] * 4
-    assert empty_store.schema_revisions() == [SCHEMA_HEAD]
-    assert TABLES <= _tables(empty_store)
-
-
 def test_ensure_schema_at_head_runs_no_migration(store, monkeypatch):
     def no_migration(*_a, **_k):
         raise AssertionError("migrate() must not run on a database at head")
@@ -203,24 +182,27 @@ def test_downgrade_base_drops_everything(store):
     assert store.migrate() == store.head_revision()
 
 
-def _migrate_in_child(store: Store, queue) -> None:
+def _call_in_child(store: Store, method: str, queue) -> None:
     try:
-        queue.put(store.migrate())
+        queue.put(getattr(store, method)())
     except Exception as exc:  # noqa: BLE001 - reported to the parent
         queue.put(f"ERROR {type(exc).__name__}: {exc}")
 
 
-def test_concurrent_first_start_migrations_do_not_collide(empty_store):
-    """Several workers calling migrate() on a fresh database at once all succeed."""
+@pytest.mark.parametrize("method", ["migrate", "ensure_schema"])
+def test_workers_starting_together_on_an_empty_database_do_not_collide(empty_store, method):
+    """Several workers calling migrate() (alembic) or ensure_schema() (created at head) on a fresh
+    database at once all succeed, and the schema is made once."""
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_migrate_in_child, args=(empty_store, queue)) for _ in range(4)]
+    procs = [ctx.Process(target=_call_in_child, args=(empty_store, method, queue)) for _ in range(4)]
     for p in procs:
         p.start()
-    results = [queue.get(timeout=30) for _ in procs]
+    results = [queue.get(timeout=60) for _ in procs]
     for p in procs:
         p.join(timeout=30)
-    assert results == [empty_store.head_revision()] * 4
+    assert results == [SCHEMA_HEAD] * 4
+    assert empty_store.schema_revisions() == [SCHEMA_HEAD]
     assert TABLES <= _tables(empty_store)
 
 
