@@ -58,6 +58,13 @@ def test_an_active_medication_that_cannot_be_identified_leaves_the_combination_u
     assert decide(case()).determination.value == "covered"
 
 
+def test_on_the_continuation_pathway_continuation_5_is_unknown_too():
+    d = decide(case(prior_authorizations=(prior_auth(),), unidentified_medications=UNIDENTIFIED))
+    assert d.pathway == "continuation"
+    assert node(d, "continuation.5").outcome is U
+    assert d.determination.value == "conditional"
+
+
 def test_a_conflict_found_is_not_met_whatever_else_cannot_be_identified():
     d = decide(case(medications=(HUMIRA_ACTIVE,), unidentified_medications=UNIDENTIFIED))
     assert node(d, "initiation.4").outcome is NM and node(d, "precautions.tnf").outcome is NM
