@@ -12,7 +12,7 @@ from .diagnoses import order_reasons, problem_list
 from .dosing import read_dose
 from .fhir_reading import dicts, parse_date, reference
 from .labs import lab_values, latest_weight, observation_kinds
-from .medication import MedicationInfo, draft_span, medication_of, therapy_history
+from .medication import MedicationInfo, draft_span, medication_of, therapy_history, unidentifiable
 from .model import CaseFacts, OrderFacts, PatientFacts, PrescriberStatement
 from .terminology import valuesets as vs
 from .prescriber import read_prescriber
@@ -97,6 +97,9 @@ def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict]], p
                                      resources.get("Practitioner", []), lookup)
         others = tuple(s for s in (draft_span(d.resource, d.medication, as_of) for d in drafts
                                    if d is not draft) if s is not None)
+        # Another draft signed with this one is as good as active: one naming no identifiable drug
+        # counts as an unidentified medication, as an active record would.
+        unidentified.extend(d.reference for d in drafts if d is not draft and unidentifiable(d.medication))
         pf = PatientFacts(
             reference=f"Patient/{patient_id}", as_of=as_of, birth_date=birth, sex=sex,
             weight=latest_weight(observations, as_of, kinds), labs=lab_values(observations, as_of, kinds),

@@ -28,6 +28,12 @@ class MedicationInfo:
 NO_MEDICATION = MedicationInfo(False, "", (), None, False, "", False)
 
 
+def unidentifiable(info: MedicationInfo) -> bool:
+    """No code the value sets know and no name: the record could hold any drug. (A named drug the
+    value sets do not list, ibuprofen say, is identified: it is simply not one the guideline names.)"""
+    return not info.is_anakinra and info.drug is None and not info.text.strip()
+
+
 def _read_medication_concept(concept) -> MedicationInfo:
     codes = tuple(codings(concept))
     text = concept_text(concept)
@@ -254,7 +260,7 @@ def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, 
     info = medication_of(res, lookup)
     drug = "anakinra" if info.is_anakinra else info.drug
     if drug is None:
-        if unidentified is not None and not info.text.strip() and _is_active(kind, status, start, end, as_of):
+        if unidentified is not None and unidentifiable(info) and _is_active(kind, status, start, end, as_of):
             unidentified.append(ref_of(res))
         return None
     classes = frozenset({"anakinra", "biologic"}) if drug == "anakinra" else vs.drug_classes(drug)

@@ -66,3 +66,16 @@ def test_a_medication_named_by_reference_is_read_from_the_ehr_and_identified(tmp
         body = app.test_client().post("/cds-services/anakinra-order-sign", json=req).get_json()
         assert "/fhir/Medication/med-not-included-9931" in fhir.paths()
     assert determinations(body) == ["not-covered"]             # the active adalimumab, read by reference
+
+
+def test_another_draft_order_naming_no_identifiable_drug_is_unidentified_too(tmp_path):
+    """Signed together with the anakinra order, it could be a biologic started at the same time."""
+    req = copy.deepcopy(load_request("ra-complete"))
+    req.pop("fhirServer", None)
+    co_draft = {"resourceType": "MedicationRequest", "id": "co-draft-unnamed", "status": "draft", "intent": "order",
+                "medicationReference": {"reference": "Medication/not-in-prefetch-77"},
+                "subject": {"reference": "Patient/ra-complete-pat"}, "authoredOn": "2026-03-02"}
+    req["context"]["draftOrders"]["entry"].append({"resource": co_draft})
+    body, explained = _post(tmp_path, req)
+    assert determinations(body) == ["conditional"]
+    assert "MedicationRequest/co-draft-unnamed" in str(explained)
