@@ -83,8 +83,7 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
     if not to_fetch and not to_follow:
         if request.fhir_server and unresolved_medications(record):
             try:
-                client = FhirClient(request.fhir_server, request.access_token, settings,
-                                    Budget(settings.fhir_budget_seconds), session=session or shared_session(settings))
+                client = _client(request, settings, session)
             except FhirAccessError as exc:
                 log.info("medication references not read: %s", exc.kind)
                 return record
@@ -101,10 +100,8 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
             record.unavailable.add(need.key)
         return record
 
-    budget = Budget(settings.fhir_budget_seconds)
     try:
-        client = FhirClient(request.fhir_server, request.access_token, settings, budget,
-                            session=session or shared_session(settings))
+        client = _client(request, settings, session)
     except FhirAccessError as exc:
         record.technical_errors.append(exc.message)
         for need, _ in to_fetch + to_follow:
@@ -140,6 +137,13 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
             _not_read(record, need.key, resources.stop_reason or "the search stopped early")
     _read_medications(client, record, settings)
     return record
+
+
+def _client(request: HookRequest, settings: Settings, session: requests.Session | None) -> FhirClient:
+    """The call's client for its `fhirServer`, with the call's one time budget (raises
+    FhirAccessError when the server is not allowed)."""
+    return FhirClient(request.fhir_server, request.access_token, settings, Budget(settings.fhir_budget_seconds),
+                      session=session or shared_session(settings))
 
 
 def _in_parallel(jobs: list, settings: Settings) -> list:

@@ -2,11 +2,12 @@
 
 An approval vouches for the pathway's criteria as they were assessed (diagnosis, step therapy,
 previous approval, response, specialist) for the indication it was given for, never for the
-member's current state or the order in hand. So the order must be for that same indication (a
-COVID-19 course approved for a week says nothing of rheumatoid arthritis), and an approval that
-names no indication vouches for none. So every coverage group other than the pathway's criteria (site of care, dosage, precautions
-such as an active serious infection, the program) must be met or not applicable, and so must the
-order-level clauses within the criteria: contraindications, combinations, the dose and quantity.
+member's current state or the order in hand. So:
+- the order must be for that same indication (a COVID-19 course approved for a week says nothing of
+  rheumatoid arthritis), and an approval that names no indication vouches for none;
+- every coverage group other than the pathway's criteria (site of care, dosage, precautions such as
+  an active serious infection, the program) must be met or not applicable, and so must the
+  order-level clauses within the criteria: contraindications, combinations, the dose and quantity.
 """
 
 from __future__ import annotations
