@@ -62,9 +62,9 @@ TARGETS = {
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.split("\n")[0])
     p.add_argument("--clients", type=int, default=4, help="concurrent client processes (default 4)")
-    p.add_argument("--duration", type=float, default=16.0,
-                   help="seconds of load per workload and server, split over --rounds (default 16)")
-    p.add_argument("--rounds", type=int, default=2, help="alternating service/baseline rounds (default 2)")
+    p.add_argument("--duration", type=float, default=24.0,
+                   help="seconds of load per workload and server, split over --rounds (default 24)")
+    p.add_argument("--rounds", type=int, default=4, help="alternating service/baseline rounds (default 4)")
     p.add_argument("--warmup", type=float, default=1.0, help="untimed seconds before each workload (default 1)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers for both servers (default 2)")
     p.add_argument("--alg", choices=("ES384", "RS384"), default="ES384", help="the EHR's JWT algorithm")

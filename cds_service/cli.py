@@ -114,7 +114,7 @@ def _explain(args) -> int:
     now = datetime.fromisoformat(args.now).replace(tzinfo=timezone.utc) if args.now else datetime.now(timezone.utc)
     settings = demo_settings()
     try:
-        result = run_hook(req, settings, now, b"explain-offline-key-not-for-storage")
+        result = run_hook(req, settings, now, b"explain-offline-key-not-for-storage", explain=True)
     except DataUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3

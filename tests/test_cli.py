@@ -29,6 +29,18 @@ def test_explain_json_matches_the_http_explanation(client, capsys):
     assert doc["orders"][0]["clauses"] == over_http["orders"][0]["clauses"]
 
 
+def test_explain_offline_shows_the_pathway_not_applied(capsys):
+    """ra-continuation (a plan approval in the chart): decided by continuation; the explanation also shows
+    the initiation criteria, which do not decide."""
+    assert main(["explain", "--json", "--now", "2026-03-02T15:00:00",
+                 str(FIXTURES / "requests" / "ra-continuation.json")]) == 0
+    order = json.loads(capsys.readouterr().out)["orders"][0]
+    assert order["pathway"] == "continuation"
+    tops = {c["clause"]: c for c in order["clauses"]}
+    assert "continuation" in tops and "initiation" not in tops
+    assert [c["clause"] for c in tops["alternative-pathway"]["children"]] == ["initiation"]
+
+
 def test_explain_never_contacts_the_fhir_server_offline(tmp_path, capsys):
     req = json.loads((FIXTURES / "requests" / "ra-complete.json").read_text())
     del req["prefetch"]["conditions"]

@@ -85,24 +85,32 @@ def _readings(case: CaseFacts, policy: Policy, choice: IndicationChoice, pathway
 
 
 def evaluate(case: CaseFacts, policy: Policy | None = None,
-             plan_authorizations: tuple[PriorAuthorization, ...] | list[PriorAuthorization] = ()) -> Decision:
+             plan_authorizations: tuple[PriorAuthorization, ...] | list[PriorAuthorization] = (),
+             *, alternative_pathway: bool = True) -> Decision:
     """The decision for one order. `plan_authorizations` are the plan's own approvals for this member (a Store),
-    added to the ClaimResponse preauthorizations found in the chart."""
+    added to the ClaimResponse preauthorizations found in the chart.
+
+    `alternative_pathway`: on the continuation pathway, also evaluate the initiation criteria and keep them in
+    the tree as `alternative-pathway` (reading `continuation_pathway`: they never decide). Explanations ask for
+    them; the hook path does not, since its answer and audit row rest on the deciding pathway only (the
+    initiation tree and what follows from it were 10% of a hook call's CPU). Nothing else in the decision
+    depends on it."""
     policy = policy or load_policy()
     choice = choose_indication(case, policy)
     indication = choice.key
     pathway, found = choose_pathway(case, policy, indication, plan_authorizations)
 
     site = site_of_care.evaluate(case, policy, indication)
-    init = initiation_tree(case, policy, choice)
     information: list[ClauseResult] = []
     alternative = None
     if pathway == "continuation":
         criteria = continuation_tree(case, policy, indication, found)
-        alternative = ClauseResult("alternative-pathway", Outcome.NOT_APPLICABLE, (), (),
-                                   policy.reading("continuation_pathway"), None, (init,))
+        if alternative_pathway:
+            alternative = ClauseResult("alternative-pathway", Outcome.NOT_APPLICABLE, (), (),
+                                       policy.reading("continuation_pathway"), None,
+                                       (initiation_tree(case, policy, choice),))
     else:
-        criteria = init
+        criteria = initiation_tree(case, policy, choice)
         note = ("No previous plan approval for anakinra: initial review (initiation) applies." if not found else
                 f"{policy.indication(indication)['label']} always uses the initiation criteria (continuation.1).")
         information.append(leaf("continuation.1", Outcome.NOT_APPLICABLE, note))

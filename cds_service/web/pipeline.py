@@ -61,7 +61,8 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
              authorizations=None, explain: bool = False) -> CallResult:
     """`authorizations` (store_bridge.PlanAuthorizations or None) supplies the plan's approvals for
     continuation, reports a current one as satisfied and issues new ones; an explain call reads and
-    reports them, as the hook would, but never issues one."""
+    reports them, as the hook would, but never issues one. An explain call also evaluates the pathway
+    not applied (`alternative-pathway`: the initiation criteria of a member on continuation)."""
     policy = load_policy()
     today = now.astimezone(timezone.utc).date() if now.tzinfo else now.date()
     plan_name = settings.plan_name or policy.plan
@@ -132,7 +133,8 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
     decisions: list[Decision] = []
     for case in cases:
         previous = authorizations.previous(case) if authorizations is not None else ()
-        decision = evaluate(case, policy, plan_authorizations=previous)
+        # The pathway not applied (initiation, on continuation) is evaluated for explanations only.
+        decision = evaluate(case, policy, plan_authorizations=previous, alternative_pathway=explain)
         if technical and decision.determination is not Determination.NOT_COVERED:
             decision = replace(decision, determination=Determination.INDETERMINATE, pa_needed="indeterminate",
                                reasons=(technical,) + decision.reasons)

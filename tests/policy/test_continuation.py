@@ -89,5 +89,36 @@ def test_initiation_is_kept_for_the_record_and_does_not_decide():
     assert "alternative-pathway" not in d.coverage_groups  # ...but it does not decide
 
 
+def _without_tree(d):
+    from dataclasses import replace
+    return replace(d, tree=tuple(t for t in d.tree if t.clause_id != "alternative-pathway"))
+
+
+@pytest.mark.parametrize("kw", [
+    {},                                                                       # covered
+    {"response": None},                                                       # conditional: 2 unknown
+    {"allergies": (allergy("anakinra"),)},                                    # not-covered
+    {"specialties": ("family-medicine",), "response": "no-benefit"},          # several clauses
+    {"medications": ()},                                                      # no anakinra use on record
+])
+def test_the_pathway_not_applied_is_evaluated_only_when_asked_and_changes_nothing_else(kw):
+    """The hook path leaves out `alternative-pathway` (initiation on a continuation); every other part of the
+    decision is the same: determination, PA, reasons, findings (cards), missing items, the deciding tree."""
+    full = decide(cont_case(**kw))
+    lean = decide(cont_case(**kw), alternative_pathway=False)
+    assert full.pathway == lean.pathway == "continuation"
+    assert "alternative-pathway" in [t.clause_id for t in full.tree]
+    assert "alternative-pathway" not in [t.clause_id for t in lean.tree]
+    assert not any(n.clause_id.startswith("initiation.") for t in lean.tree for n in t.walk())
+    assert lean == _without_tree(full)
+    assert lean.missing == full.missing and lean.findings == full.findings
+
+
+def test_on_the_initiation_pathway_there_is_no_alternative_either_way():
+    c = cont_case(pas=())
+    assert decide(c) == decide(c, alternative_pathway=False)
+    assert "alternative-pathway" not in [t.clause_id for t in decide(c).tree]
+
+
 def test_site_of_care_applies_to_continuation():
     assert decide(cont_case(order_facts=order(setting=CLINIC))).determination.value == "not-covered"

@@ -141,6 +141,39 @@ def test_audit_rows_hold_no_identifiers(store_app):
     assert "Smith" not in dumped and "MBR-" not in dumped
 
 
+def test_on_continuation_the_hook_rests_on_continuation_and_explain_adds_the_pathway_not_applied(store_app):
+    """A member with a current plan approval: the hook's answer and its audit row rest on continuation 1 to 6
+    only; an explanation of the same request also shows the initiation criteria (`alternative-pathway`), which
+    do not decide, and explains the same answer."""
+    from datetime import datetime, timezone
+    app, store = store_app
+    store.import_authorizations(FIXTURES / "authorizations.json")
+    client = app.test_client()
+    req = load_request("ra-continuation")
+    body = client.post("/cds-services/anakinra-order-sign", json=req).get_json()
+    explained = client.post("/explain/anakinra-order-sign", json=req).get_json()
+    hook_row, explain_row = store.list_calls(since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    assert (hook_row.kind, explain_row.kind) == ("hook", "explain")
+    assert hook_row.determinations[0]["pathway"] == "continuation"
+    hook_clauses = hook_row.clause_outcomes[0]["clauses"]
+    assert "continuation.1" in hook_clauses and "continuation.2" in hook_clauses
+    assert "alternative-pathway" not in hook_clauses
+    assert not [c for c in hook_clauses if c.startswith("initiation")]
+    explain_clauses = explain_row.clause_outcomes[0]["clauses"]
+    assert explain_clauses["alternative-pathway"] == "not-applicable"
+    assert "initiation.1" in explain_clauses and "initiation.1.c" in explain_clauses
+    assert {k: v for k, v in explain_clauses.items() if k in hook_clauses} == hook_clauses
+    order = explained["orders"][0]
+    assert order["pathway"] == "continuation"
+    assert "alternative-pathway" in [c["clause"] for c in order["clauses"]]
+
+    def cards(b):                       # card uuids are new on every call
+        return [{k: c.get(k) for k in ("summary", "detail", "indicator", "extension")} for c in b["cards"]]
+    assert cards(body) == cards(explained["response"])
+    assert values(body) == values(explained["response"])
+    assert values(body)["covered"] == ["covered"] and values(body)["pa-needed"] == ["satisfied"]
+
+
 def test_feedback_is_stored_once_and_linked(store_app):
     app, store = store_app
     client = app.test_client()
