@@ -192,3 +192,22 @@ def test_the_table_shows_steal_per_round_and_notes_stalled_rounds(tmp_path):
     report["rounds_with_steal"] = [{"workload": "large-chart", "target": "service", "round": 2,
                                     "steal_share": 0.194, "p99_ms": 50.85}]
     assert "large-chart service round 2 (19%, p99 50.9 ms)" in render_table(report)
+    assert "signed" not in table                        # the clients had enough JWTs signed in advance
+    report["full_prefetch"]["large-chart"]["service"]["tokens_signed_during_run"] = 906
+    assert "signed 906 during the timed rounds" in render_table(report)
+
+
+def test_clients_sign_tokens_for_the_fastest_rate_seen_so_far():
+    """A warm-up during a slow second of the VM (rate 400 req/s) must not leave the later rounds, which ran at
+    700 req/s, short of JWTs: the clients then sign during the timed phase, on the servers' cores."""
+    from benchmarks.load import _expected_rate, _tokens_per_client
+    slow_round = PhaseResult(workload="w", target="service", clients=4, duration=6.0, starts=[0.1] * 2400,
+                             latencies=[0.005] * 2400)
+    fast_round = PhaseResult(workload="w", target="service", clients=4, duration=6.0, starts=[0.1] * 4200,
+                             latencies=[0.005] * 4200)
+    assert _expected_rate(400.0, []) == 400.0
+    assert _expected_rate(400.0, [slow_round, fast_round]) == 700.0
+    assert _expected_rate(900.0, [fast_round]) == 900.0
+    per_client_need = 700.0 / 4 * 6.0
+    assert _tokens_per_client(_expected_rate(400.0, [fast_round]), 4, 6.0) >= 2 * per_client_need
+    assert _tokens_per_client(400.0, 4, 6.0) < per_client_need * 1.5     # what the warm-up alone would give
