@@ -62,6 +62,8 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
     tokens = context_tokens(request.patient_id, request.user_id, request.encounter_id)
     to_fetch: list[tuple[DataNeed, str]] = []
     to_follow: list[tuple[DataNeed, str]] = []
+    to_complete: list[tuple[DataNeed, str]] = []    # prefetched Bundles cut short: searched again
+    cut_short: dict[str, str] = {}
 
     for need in data_needs():
         value = classified[need.key] if classified is not None and need.key in classified \
@@ -72,6 +74,16 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
             record.sources[need.key] = "prefetch"
             if value.next_link:
                 to_follow.append((need, value.next_link))
+            elif value.left_out:
+                # What the Bundle holds counts (a conflicting drug found is found); the rest is searched
+                # for again on the FHIR server, or the key is unavailable.
+                total = value.matches + value.left_out
+                cut_short[need.key] = (f"the prefetched Bundle holds {value.matches} of the {total} matches its "
+                                       "total counts, and links to no next page")
+                if (query := render_template(need.template, tokens)) is None:
+                    _not_read(record, need.key, cut_short[need.key])
+                else:
+                    to_complete.append((need, query))
         elif value.state is PrefetchState.EMPTY:
             record.sources[need.key] = "null"
         elif (query := render_template(need.template, tokens)) is None:
@@ -80,7 +92,7 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
         else:
             to_fetch.append((need, query))
 
-    if not to_fetch and not to_follow:
+    if not to_fetch and not to_follow and not to_complete:
         if request.fhir_server and unresolved_medications(record):
             try:
                 client = _client(request, settings, session)
@@ -98,13 +110,15 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
             record.unavailable.add(need.key)
         for need, _ in to_follow:
             record.unavailable.add(need.key)
+        for need, _ in to_complete:
+            _not_read(record, need.key, cut_short[need.key] + " (no fhirServer to read the rest from)")
         return record
 
     try:
         client = _client(request, settings, session)
     except FhirAccessError as exc:
         record.technical_errors.append(exc.message)
-        for need, _ in to_fetch + to_follow:
+        for need, _ in to_fetch + to_follow + to_complete:
             record.unavailable.add(need.key)
         log.warning("fhir server refused: %s", exc.kind)
         return record
@@ -123,7 +137,7 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
         except FhirAccessError as exc:
             return need, [], exc
 
-    jobs = [(run, it) for it in to_fetch] + [(follow, it) for it in to_follow]
+    jobs = [(run, it) for it in to_fetch + to_complete] + [(follow, it) for it in to_follow]
     for need, resources, error in _in_parallel(jobs, settings):
         if error is not None:
             _not_read(record, need.key, error.message)

@@ -19,6 +19,8 @@ class PrefetchValue:
     state: PrefetchState
     resources: tuple[dict, ...] = ()
     next_link: str | None = None   # a paginated Bundle's next page, still to follow
+    left_out: int = 0              # matches a Bundle's `total` counts but it neither holds nor links to
+    matches: int = 0               # the Bundle's match entries (search.mode match, or no mode given)
 
 
 def _next_link(bundle: dict) -> str | None:
@@ -41,13 +43,24 @@ def classify(prefetch: dict, key: str) -> PrefetchValue:
         return PrefetchValue(PrefetchState.ERROR)
     if rtype == "Bundle":
         resources = []
+        matches = 0
         for entry in value.get("entry") or []:
             if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
                 res = entry["resource"]
                 # A searchset may carry an OperationOutcome entry (search.mode outcome): ignore it.
                 if res.get("resourceType") != "OperationOutcome":
                     resources.append(res)
-        return PrefetchValue(PrefetchState.PRESENT, tuple(resources), _next_link(value))
+                    search = entry.get("search")
+                    if not isinstance(search, dict) or search.get("mode") in (None, "match"):
+                        matches += 1
+        next_link = _next_link(value)
+        total = value.get("total")
+        # `total` counts the search's matches (not _include'd resources). A Bundle that holds fewer and
+        # links to no next page was cut short by the EHR: absence in it proves nothing.
+        left_out = 0
+        if next_link is None and isinstance(total, int) and not isinstance(total, bool) and total > matches:
+            left_out = total - matches
+        return PrefetchValue(PrefetchState.PRESENT, tuple(resources), next_link, left_out, matches)
     return PrefetchValue(PrefetchState.PRESENT, (value,))
 
 

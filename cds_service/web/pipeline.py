@@ -128,7 +128,7 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
     technical = None
     lost = [k for k in record.unavailable if k in REQUIRED_FOR_DECISION]
     if record.technical_errors and lost:
-        technical = "The EHR's FHIR server could not be read: " + "; ".join(record.technical_errors)[:500]
+        technical = "The patient's record could not be read in full: " + "; ".join(record.technical_errors)[:500]
     outcomes: list[OrderOutcome] = []
     decisions: list[Decision] = []
     for case in cases:

@@ -206,3 +206,49 @@ def test_a_medication_read_that_fails_is_a_technical_note(monkeypatch):
     assert record.technical_errors == [
         "medications: 1 of 1 Medication resources could not be read (Medication request to ehr answered HTTP 500)"]
     assert not record.unavailable
+
+
+# -- A prefetched Bundle cut short (its total counts more matches than it holds, and no next link) -----------
+
+def _cut_short(req: dict, key: str = "medicationRequests") -> dict:
+    bundle = req["prefetch"][key]
+    bundle["total"] = len(bundle.get("entry") or []) + 1
+    bundle.pop("link", None)
+    return req
+
+
+def test_a_prefetch_bundle_cut_short_is_searched_again_on_the_fhir_server():
+    req = _cut_short(load_request("ra-complete"))
+    held = {e["resource"]["id"] for e in req["prefetch"]["medicationRequests"]["entry"]}
+    hidden = {"resourceType": "MedicationRequest", "id": "rx-not-in-the-prefetch", "status": "active",
+              "intent": "order", "subject": {"reference": "Patient/ra-complete-pat"}}
+    with RecordingFhir(chart_resources(req) + [hidden]) as fhir:
+        req["fhirServer"] = fhir.url
+        record = collect(make(req), demo_settings().with_overrides(fhir_allow=(fhir.url,)))
+        paths = fhir.paths()
+    assert [p for p in paths if p.startswith("/fhir/MedicationRequest?patient=")]        # searched again
+    assert not [p for p in paths if p.startswith("/fhir/Condition")]                     # complete keys are not
+    assert {r["id"] for r in record.of("MedicationRequest")} >= held | {"rx-not-in-the-prefetch"}
+    assert not record.unavailable and not record.technical_errors
+
+
+def test_a_prefetch_bundle_cut_short_without_a_fhir_server_is_unavailable_but_what_it_holds_counts():
+    req = _cut_short(load_request("ra-complete"))
+    req.pop("fhirServer", None)
+    held = {e["resource"]["id"] for e in req["prefetch"]["medicationRequests"]["entry"]}
+    record = collect(make(req), demo_settings())
+    assert {r["id"] for r in record.of("MedicationRequest")} == held
+    assert record.unavailable == {"medicationRequests"}
+    [note] = record.technical_errors
+    assert note.startswith("medicationRequests: the prefetched Bundle holds ") and "no next page" in note
+    assert "no fhirServer" in note
+
+
+def test_a_prefetch_bundle_cut_short_whose_search_fails_is_unavailable():
+    req = _cut_short(load_request("ra-complete"), "conditions")
+    with RecordingFhir(chart_resources(req)) as fhir:
+        req["fhirServer"] = fhir.url
+        record = collect(make(req), demo_settings().with_overrides(fhir_allow=("http://127.0.0.1:1/fhir",)))
+        assert fhir.paths() == []                                    # not on the allow-list: never contacted
+    assert "conditions" in record.unavailable and record.technical_errors
+    assert record.of("Condition")                                    # what the Bundle held still counts
