@@ -93,11 +93,13 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
             to_fetch.append((need, query))
 
     if not to_fetch and not to_follow and not to_complete:
-        if request.fhir_server and unresolved_medications(record):
+        if request.fhir_server and (refs := unresolved_medications(record)):
             try:
                 client = _client(request, settings, session)
             except FhirAccessError as exc:
                 log.info("medication references not read: %s", exc.kind)
+                n = len(refs[:MAX_MEDICATION_READS])
+                _medications_not_read(record, n, n, exc.message)
                 return record
             _read_medications(client, record, settings)
         return record
@@ -208,9 +210,15 @@ def _read_medications(client: FhirClient, record: PatientRecord, settings: Setti
         elif res is not None and res.get("resourceType") == "Medication":
             record.add(res)
     if failed:
-        text = f"medications: {len(failed)} of {len(refs)} Medication resources could not be read ({failed[0]})"
-        if text not in record.technical_errors:
-            record.technical_errors.append(text)
+        _medications_not_read(record, len(failed), len(refs), failed[0])
+
+
+def _medications_not_read(record: PatientRecord, failed: int, asked: int, message: str) -> None:
+    """A technical note (once) for Medications named by reference that could not be read: their records
+    stay unidentified, and the note says why."""
+    text = f"medications: {failed} of {asked} Medication resources could not be read ({message})"
+    if text not in record.technical_errors:
+        record.technical_errors.append(text)
 
 
 def _not_read(record: PatientRecord, key: str, message: str) -> None:

@@ -208,6 +208,21 @@ def test_a_medication_read_that_fails_is_a_technical_note(monkeypatch):
     assert not record.unavailable
 
 
+def test_a_medication_on_a_server_not_allowed_is_not_read_and_says_so():
+    """Full prefetch, one Medication named by reference and not included, and a fhirServer that is not on
+    the allow-list: no connection, the record stays unidentified, and a technical note says why (as for
+    any other read that fails)."""
+    req = _with_referenced_medication(load_request("ra-complete"), "Medication/med-ada-1")
+    with RecordingFhir([ADALIMUMAB_MED]) as fhir:
+        req["fhirServer"] = fhir.url
+        record = collect(make(req), demo_settings().with_overrides(fhir_allow=("http://127.0.0.1:1/fhir",)))
+        assert fhir.paths() == []
+    assert record.get("Medication/med-ada-1") is None
+    [note] = record.technical_errors
+    assert note.startswith("medications: 1 of 1 Medication resources could not be read (")
+    assert not record.unavailable
+
+
 # -- A prefetched Bundle cut short (its total counts more matches than it holds, and no next link) -----------
 
 def _cut_short(req: dict, key: str = "medicationRequests") -> dict:
