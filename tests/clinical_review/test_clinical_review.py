@@ -1,0 +1,84 @@
+"""The clinical review set: charts written from the guideline, each a near miss or a genuine pass for the
+clauses it names (see README.md beside this file)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PINNED_NOW, service_for
+from tests.e2e.helpers import cited, clause_outcomes, coverage_infos
+
+from cds_service.app import create_app
+
+HERE = Path(__file__).resolve().parent
+CHARTS = sorted((HERE / "charts").rglob("*.json"))
+CLAUSE_IDS = {c["id"] for c in json.loads(
+    (HERE.parent.parent / "cds_service" / "policy" / "data" / "clauses.json").read_text())["clauses"]}
+OUTCOMES = {"met", "not-met", "unknown", "not-applicable"}
+DETERMINATIONS = {"covered", "not-covered", "conditional", "indeterminate"}
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def _id(path: Path) -> str:
+    return str(path.relative_to(HERE / "charts").with_suffix(""))
+
+
+def test_the_set_is_large_enough_and_covers_both_kinds():
+    charts = [_load(p) for p in CHARTS]
+    assert len(charts) >= 60, len(charts)
+    assert {c["kind"] for c in charts} == {"near-miss", "pass"}
+
+
+@pytest.mark.parametrize("path", CHARTS, ids=_id)
+def test_chart_is_well_formed(path):
+    chart = _load(path)
+    assert chart["kind"] in ("near-miss", "pass")
+    assert chart["guideline"].strip() and chart["title"].strip()
+    assert chart["clauses"] and set(chart["clauses"]) <= CLAUSE_IDS, set(chart["clauses"]) - CLAUSE_IDS
+    expect = chart["expect"]
+    assert expect["determination"] and set(expect["determination"]) <= DETERMINATIONS
+    if chart["kind"] == "near-miss":
+        assert "covered" not in expect["determination"], "a near miss can never be answered covered"
+    for clause, allowed in expect.get("clauses", {}).items():
+        assert clause in CLAUSE_IDS, clause
+        assert allowed and set(allowed) <= OUTCOMES, allowed
+    assert set(expect.get("cards_cite", ())) <= CLAUSE_IDS
+
+
+@pytest.mark.parametrize("path", CHARTS, ids=_id)
+def test_chart(settings, path):
+    chart = _load(path)
+    now = datetime.fromisoformat(chart["now"].replace("Z", "+00:00")) if chart.get("now") else PINNED_NOW
+    app = create_app(settings, clock=lambda: now)
+    client = app.test_client()
+    req = chart["request"]
+    service = service_for(req)
+    resp = client.post(f"/cds-services/{service}", json=req)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    body = resp.get_json()
+    explained = client.post(f"/explain/{service}", json=req)
+    assert explained.status_code == 200, explained.get_data(as_text=True)
+    explanation = explained.get_json()
+
+    infos = coverage_infos(body)
+    assert len(infos) == 1, f"{_id(path)}: one anakinra order expected, got {list(infos)}"
+    determination = next(iter(infos.values()))["covered"][0]
+    summaries = [c["summary"] for c in body["cards"]]
+    expect = chart["expect"]
+    outcomes = clause_outcomes(explanation)
+    assert determination in expect["determination"], (
+        f"{_id(path)}: answered {determination!r}, expected one of {expect['determination']}; "
+        f"why: {chart.get('why', '')}; cards: {summaries}; "
+        f"outcomes: { {c: outcomes.get(c) for c in chart['clauses']} }")
+    for clause, allowed in expect.get("clauses", {}).items():
+        assert outcomes.get(clause) in allowed, (
+            f"{_id(path)}: {clause} is {outcomes.get(clause)!r}, expected one of {allowed}; cards: {summaries}")
+    for clause in expect.get("cards_cite", ()):
+        assert clause in cited(body), f"{_id(path)}: no card cites {clause}; cards: {summaries}"
