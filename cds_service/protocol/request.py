@@ -133,11 +133,49 @@ def _str(obj: dict, key: str, path: str, required: bool = True) -> str | None:
     return value
 
 
+# Identifiers are stored (audit, feedback) in columns of 128 characters and written to logs: longer values,
+# and control characters (a NUL cannot be stored in PostgreSQL text at all), are refused with a 400 that names
+# the field instead of failing later in the database or filling a log line.
+MAX_ID_CHARS = 128
+MAX_FEEDBACK_ITEMS = 100
+MAX_COMMENT_CHARS = 4000
+
+
+def _has_control(value: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
+
+
+def _ident(obj: dict, key: str, path: str, required: bool = True, max_chars: int = MAX_ID_CHARS) -> str | None:
+    value = _str(obj, key, path, required)
+    if value is None:
+        return None
+    if len(value) > max_chars:
+        raise RequestError(f"`{path}` is longer than {max_chars} characters.", path)
+    if _has_control(value):
+        raise RequestError(f"`{path}` contains control characters.", path)
+    return value
+
+
+def _no_nul(value: Any, path: str) -> None:
+    """Refuse a NUL character anywhere in a JSON value (PostgreSQL cannot store it in text or JSON)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                raise RequestError(f"`{path}` contains a NUL character.", path)
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
 def parse_hook_request(data: Any, expected_hook: str, max_draft_orders: int = 50) -> HookRequest:
     if not isinstance(data, dict):
         raise RequestError("The request body must be a JSON object.", None)
     hook = _str(data, "hook", "hook")
-    hook_instance = _str(data, "hookInstance", "hookInstance")
+    hook_instance = _ident(data, "hookInstance", "hookInstance")
     if hook != expected_hook:
         raise RequestError(f"This service answers the `{expected_hook}` hook, not `{hook}`.", "hook")
     context = data.get("context")
@@ -145,9 +183,9 @@ def parse_hook_request(data: Any, expected_hook: str, max_draft_orders: int = 50
         raise RequestError("`context` is required.", "context")
     if not isinstance(context, dict):
         raise RequestError("`context` must be an object.", "context")
-    user_id = _str(context, "userId", "context.userId")
-    patient_id = _str(context, "patientId", "context.patientId")
-    encounter_id = _str(context, "encounterId", "context.encounterId", required=False)
+    user_id = _ident(context, "userId", "context.userId", max_chars=1024)
+    patient_id = _ident(context, "patientId", "context.patientId", max_chars=1024)
+    encounter_id = _ident(context, "encounterId", "context.encounterId", required=False, max_chars=1024)
     draft = context.get("draftOrders")
     if draft is None:
         raise RequestError("`context.draftOrders` is required.", "context.draftOrders")
@@ -237,11 +275,15 @@ def parse_feedback(data: Any) -> list[dict]:
     items = data.get("feedback")
     if not isinstance(items, list) or not items:
         raise RequestError("`feedback` must be a non-empty array.", "feedback")
+    if len(items) > MAX_FEEDBACK_ITEMS:
+        raise RequestError(f"`feedback` holds {len(items)} items; at most {MAX_FEEDBACK_ITEMS} are accepted per call.",
+                           "feedback", status=413, code="too-long")
     for i, item in enumerate(items):
         p = f"feedback[{i}]"
         if not isinstance(item, dict):
             raise RequestError(f"`{p}` must be an object.", p)
-        _str(item, "card", f"{p}.card")
+        _no_nul(item, p)
+        _ident(item, "card", f"{p}.card")
         outcome = _str(item, "outcome", f"{p}.outcome")
         if outcome not in FEEDBACK_OUTCOMES:
             raise RequestError(f"`{p}.outcome` must be one of accepted, overridden.", f"{p}.outcome")
@@ -261,6 +303,9 @@ def parse_feedback(data: Any) -> list[dict]:
                                                     for a in acc):
                 raise RequestError(f"`{p}.acceptedSuggestions` must be an array of {{\"id\": suggestion uuid}}.",
                                    f"{p}.acceptedSuggestions")
+            if len(acc) > MAX_FEEDBACK_ITEMS or any(len(a["id"]) > MAX_ID_CHARS for a in acc):
+                raise RequestError(f"`{p}.acceptedSuggestions` holds more than {MAX_FEEDBACK_ITEMS} ids or an id longer "
+                                   f"than {MAX_ID_CHARS} characters.", f"{p}.acceptedSuggestions")
         reason = item.get("overrideReason")
         if reason is not None:
             if not isinstance(reason, dict):
@@ -277,4 +322,10 @@ def parse_feedback(data: Any) -> list[dict]:
                                        f"{p}.overrideReason.reason.{member}")
             if comment is not None and not isinstance(comment, str):
                 raise RequestError(f"`{p}.overrideReason.userComment` must be a string.", f"{p}.overrideReason.userComment")
+            if comment is not None and len(comment) > MAX_COMMENT_CHARS:
+                raise RequestError(f"`{p}.overrideReason.userComment` is longer than {MAX_COMMENT_CHARS} characters.",
+                                   f"{p}.overrideReason.userComment")
+            if r is not None and any(isinstance(r.get(m), str) and len(r[m]) > 1024 for m in ("code", "system", "display")):
+                raise RequestError(f"`{p}.overrideReason.reason` has a member longer than 1024 characters.",
+                                   f"{p}.overrideReason.reason")
     return items

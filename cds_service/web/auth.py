@@ -299,6 +299,10 @@ class JwtVerifier:
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in self._algorithms:
             raise AuthError(f"alg {_safe(alg)} not accepted")
+        if "crit" in header:
+            # RFC 7515 4.1.11: a JWS whose `crit` lists extensions the recipient does not understand is
+            # invalid. This service understands none, so any `crit` is refused.
+            raise AuthError(f"crit header names extensions this service does not understand: {_safe(header['crit'])}")
         typ = header.get("typ")
         if typ is None:
             raise AuthError("typ header missing")

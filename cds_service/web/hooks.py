@@ -31,13 +31,35 @@ def read_json_body():
     length = request.content_length
     if length is not None and length > settings.max_body_bytes:
         return None, outcome_response(413, f"The request body exceeds {settings.max_body_bytes} bytes.", "too-long")
-    raw = request.get_data(cache=False)
-    if len(raw) > settings.max_body_bytes:
+    if length is None:
+        raw = _read_unsized_body(settings.max_body_bytes)
+    else:
+        raw = request.get_data(cache=False)
+    if raw is None or len(raw) > settings.max_body_bytes:
         return None, outcome_response(413, f"The request body exceeds {settings.max_body_bytes} bytes.", "too-long")
     try:
         return load_json(raw, settings.max_json_depth), None
     except RequestError as exc:
         return None, outcome_response(exc.status, exc.message, exc.code, exc.field)
+
+
+def _read_unsized_body(limit: int) -> bytes | None:
+    """A body sent without Content-Length (chunked): read from the server's input, at most `limit` bytes;
+    None when there is more. (Werkzeug's limited stream stops quietly at the limit, so a body cut there could
+    otherwise be read as a shorter, valid document.)"""
+    environ = request.environ
+    if "wsgi.input_terminated" not in environ:
+        return b""                  # the server does not terminate the stream: nothing can be read safely
+    stream = environ["wsgi.input"]
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(65536, limit + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+    return None
 
 
 def now() -> datetime:

@@ -17,6 +17,7 @@ class CdsRuntime:
         self.settings = settings
         self.hash_key = load_hash_key(settings.patient_hash_key, settings.var_dir)
         self.store = store
+        self._health_reason: str | None = None
 
     def patient_hash(self, patient_id: str) -> str:
         return patient_hash(self.hash_key, patient_id)
@@ -59,14 +60,24 @@ class CdsRuntime:
             log.warning("store warm-up skipped: %s", type(exc).__name__)
 
     def health(self) -> dict:
+        """The state the unauthenticated /health route shows: `ok` or `degraded`, never why. The reason
+        (it can name the database host and port) goes to the log, once each time it changes."""
         out = {"status": "ok", "policy": "09-J0000-45"}
         if self.store is not None:
             try:
                 db = self.store.health()
             except Exception as exc:  # health must answer whatever the store does
                 db = {"status": "degraded", "reason": type(exc).__name__}
-            out["database"] = db
-            if db.get("status") != "ok":
+            status = db.get("status", "degraded")
+            reason = db.get("reason") if status != "ok" else None
+            if reason != self._health_reason:
+                if reason is not None:
+                    log.warning("database degraded: %s", reason)
+                else:
+                    log.info("database ok again")
+                self._health_reason = reason
+            out["database"] = {"status": status}
+            if status != "ok":
                 out["status"] = "degraded"
         return out
 

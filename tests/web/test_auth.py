@@ -273,6 +273,12 @@ NEGATIVE = {
     "sub not a string": ('sub is not a string', lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(sub=12)))}),
     "RS384 signature with a byte flipped": ('bad signature', lambda k, lst: {"headers": bearer(
         _flip_last_signature_byte(k["rs384"].sign(good_claims())))}),
+    "crit naming an extension the service does not understand (RFC 7515 4.1.11)": ('crit header', lambda k, lst: {
+        "headers": bearer(k["es384"].sign(good_claims(), headers={"crit": ["urn:example:policy"],
+                                                                  "urn:example:policy": "x"}))}),
+    "crit naming b64 (RFC 7797, not supported)": ('crit header', lambda k, lst: {"headers": bearer(
+        k["es384"].sign(good_claims(), headers={"crit": ["b64"], "b64": True}))}),
+    "crit empty": ('crit header', lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(), headers={"crit": []}))}),
     "tenant not allowed": ("tenant 'tenant-b'", lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(tenant="tenant-b")))}),
 }
 

@@ -1,0 +1,117 @@
+"""What a client can send that the service must refuse before it reaches the database or the log: a chunked body
+over the size cap, feedback too large or too long to store, NUL characters, an oversized hookInstance; and what
+/health (unauthenticated) may say during a database outage."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+
+import pytest
+
+from cds_service.app import create_app
+from cds_service.store import Store
+from tests.conftest import LiveServer, load_request, pinned_clock
+
+FEEDBACK = "/cds-services/anakinra-order-sign/feedback"
+HOOK = "/cds-services/anakinra-order-sign"
+
+
+def _item(card="card-1", **extra) -> dict:
+    return {"card": card, "outcome": "overridden", "outcomeTimestamp": "2026-03-02T10:00:00Z",
+            "overrideReason": {"userComment": "n/a"}, **extra}
+
+
+def _chunked_post(port: int, path: str, body: bytes) -> int:
+    """POST with Transfer-Encoding: chunked (no Content-Length) over a raw socket; the status code."""
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 700]), body[i:i + 700]) for i in range(0, len(body), 700))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head + chunks + b"0\r\n\r\n")
+        status_line = sock.recv(200).split(b"\r\n", 1)[0]
+    return int(status_line.split()[1])
+
+
+@pytest.mark.parametrize("path", [FEEDBACK, HOOK])
+def test_a_chunked_body_over_the_cap_is_413_even_when_the_cut_would_be_valid_json(settings, path):
+    app = create_app(settings.with_overrides(max_body_bytes=3000), clock=pinned_clock)
+    body = json.dumps({"feedback": [_item()]}).encode() + b" " * 6000   # the first 3000 bytes are valid JSON
+    with LiveServer(app) as srv:
+        assert _chunked_post(srv.port, path, body) == 413
+
+
+def test_a_chunked_body_under_the_cap_is_read_whole(settings):
+    app = create_app(settings, clock=pinned_clock)
+    body = json.dumps({"feedback": [_item()]}).encode()
+    with LiveServer(app) as srv:
+        assert _chunked_post(srv.port, FEEDBACK, body) == 200
+        req = json.dumps(load_request("ra-complete")).encode()      # ~60 kB, many chunks
+        assert _chunked_post(srv.port, HOOK, req) == 200
+
+
+@pytest.mark.parametrize("item, field", [
+    (_item(card="c" * 129), "feedback[0].card"),
+    (_item(card="bad\u0000card"), "feedback[0]"),
+    (_item(overrideReason={"userComment": "a\u0000b"}), "feedback[0]"),
+    (_item(overrideReason={"reason": {"code": "x\u0000"}}), "feedback[0]"),
+    (_item(overrideReason={"userComment": "x" * 4001}), "feedback[0].overrideReason.userComment"),
+    ({**_item(), "outcome": "accepted", "acceptedSuggestions": [{"id": "s" * 129}]}, "feedback[0].acceptedSuggestions"),
+])
+def test_feedback_the_database_could_not_store_is_a_400_naming_the_field(client, item, field):
+    resp = client.post(FEEDBACK, json={"feedback": [item]})
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert body["resourceType"] == "OperationOutcome"
+    assert body["issue"][0]["expression"] == [field]
+
+
+def test_too_many_feedback_items_is_413_and_nothing_is_stored(settings):
+    app = create_app(settings, clock=pinned_clock)
+    store = app.extensions["cds"].store
+    client = app.test_client()
+    items = [_item(card=f"card-{i}") for i in range(101)]
+    resp = client.post(FEEDBACK, json={"feedback": items})
+    assert resp.status_code == 413 and resp.get_json()["resourceType"] == "OperationOutcome"
+    assert store.list_feedback() == []
+    ok = client.post(FEEDBACK, json={"feedback": items[:100]})
+    assert ok.status_code == 200 and ok.get_json()["stored"] == 100
+    assert len(store.list_feedback()) == 100
+
+
+@pytest.mark.parametrize("hook_instance", ["h" * 129, "abc\u0000def", "line\nbreak"])
+def test_a_hook_instance_that_cannot_be_stored_or_logged_is_400(client, hook_instance):
+    req = load_request("ra-complete")
+    req["hookInstance"] = hook_instance
+    resp = client.post(HOOK, json=req)
+    assert resp.status_code == 400
+    assert resp.get_json()["issue"][0]["expression"] == ["hookInstance"]
+
+
+class _DownStore:
+    """A store whose database reports an outage that names its host and port."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def health(self):
+        return {"status": "degraded", "reason": "OperationalError: connection to db.internal.example:5432 refused"}
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def test_health_says_degraded_but_keeps_the_reason_in_the_log(settings, caplog):
+    app = create_app(settings, clock=pinned_clock, store=_DownStore(Store.from_settings(settings)))
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING):
+        first = client.get("/health")
+        second = client.get("/health")
+    for resp in (first, second):
+        assert resp.status_code == 200
+        body = resp.get_json()
+        assert body["status"] == "degraded" and body["database"] == {"status": "degraded"}
+        assert "5432" not in resp.get_data(as_text=True) and "db.internal" not in resp.get_data(as_text=True)
+    logged = [r.getMessage() for r in caplog.records if "database degraded" in r.getMessage()]
+    assert len(logged) == 1 and "db.internal.example:5432" in logged[0]
