@@ -19,4 +19,5 @@ ENV CDS_PROFILE=production \
     PYTHONUNBUFFERED=1
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=2).status == 200 else 1)"
-CMD ["gunicorn", "-w", "2", "--preload", "-b", "0.0.0.0:8080", "--timeout", "30", "--access-logfile", "-", "cds_service.wsgi:app"]
+# cds_service/gunicorn_conf.py: 2 workers, --preload, port 8080, 30 s timeout, an access log without query strings.
+CMD ["gunicorn", "-c", "python:cds_service.gunicorn_conf", "cds_service.wsgi:app"]

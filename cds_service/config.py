@@ -108,14 +108,24 @@ def _issuers_from_env(raw: str | None) -> tuple[TrustedIssuer, ...]:
     if not isinstance(items, list):
         raise ConfigError("CDS_TRUSTED_ISSUERS must be a JSON list of issuer objects")
     out = []
+    seen: set[str] = set()
     for i, it in enumerate(items):
         if not isinstance(it, dict) or not isinstance(it.get("iss"), str) or not it["iss"]:
             raise ConfigError(f"CDS_TRUSTED_ISSUERS[{i}] needs an \"iss\" string")
-        if not (it.get("jwks_file") or it.get("jwks_url")):
-            raise ConfigError(f"CDS_TRUSTED_ISSUERS[{i}] ({it['iss']}) needs \"jwks_file\" or \"jwks_url\"")
+        where = f"CDS_TRUSTED_ISSUERS[{i}] ({it['iss']})"
+        if it["iss"] in seen:
+            raise ConfigError(f"{where} is listed more than once")
+        seen.add(it["iss"])
+        jku_allow = it.get("jku_allow", [])
+        if not isinstance(jku_allow, list) or not all(isinstance(u, str) and u for u in jku_allow):
+            raise ConfigError(f"{where}: \"jku_allow\" must be a list of URLs")
+        if it.get("jwks_file") and it.get("jwks_url"):
+            raise ConfigError(f"{where}: give \"jwks_file\" or \"jwks_url\", not both")
+        # The key sources: a pinned file, one JWKS URL, or only the `jku` values allowed for this issuer.
+        if not (it.get("jwks_file") or it.get("jwks_url") or jku_allow):
+            raise ConfigError(f"{where} needs a key source: \"jwks_file\", \"jwks_url\" or \"jku_allow\"")
         out.append(TrustedIssuer(
-            iss=it["iss"], jwks_file=it.get("jwks_file"), jwks_url=it.get("jwks_url"),
-            jku_allow=tuple(it.get("jku_allow", ())),
+            iss=it["iss"], jwks_file=it.get("jwks_file"), jwks_url=it.get("jwks_url"), jku_allow=tuple(jku_allow),
         ))
     return tuple(out)
 

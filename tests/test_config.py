@@ -1,6 +1,8 @@
 """Settings from the environment: the production profile never trusts demo-only things."""
 
-from cds_service.config import from_env
+import pytest
+
+from cds_service.config import ConfigError, from_env
 
 
 def test_production_never_accepts_the_sandbox_issuer_or_the_demo_card():
@@ -31,7 +33,7 @@ def test_bad_values_name_the_variable():
         from_env({"CDS_FHIR_BUDGET_SECONDS": "soon"}, profile="production")
     with pytest.raises(ConfigError, match="CDS_TRUSTED_ISSUERS"):
         from_env({"CDS_TRUSTED_ISSUERS": "[{"}, profile="production")
-    with pytest.raises(ConfigError, match=r"CDS_TRUSTED_ISSUERS\[0\].*jwks"):
+    with pytest.raises(ConfigError, match=r"CDS_TRUSTED_ISSUERS\[0\].*key source.*jku_allow"):
         from_env({"CDS_TRUSTED_ISSUERS": '[{"iss": "https://ehr"}]'}, profile="production")
 
 
@@ -46,3 +48,20 @@ def test_gunicorn_entry_point_exits_with_one_clear_line_on_bad_config():
     assert proc.stderr.strip().splitlines()[-1] == \
         "anakinra-cds: configuration error: CDS_MAX_BODY_BYTES='lots' is not a valid integer"
     assert "Traceback" not in proc.stderr
+
+
+def test_trusted_issuers_agree_with_the_documented_rules():
+    """README: an issuer needs at least one key source (jwks_file, jwks_url or jku_allow), jwks_file or
+    jwks_url but not both, and may be listed once."""
+    only_jku = from_env({"CDS_TRUSTED_ISSUERS": '[{"iss": "https://ehr", "jku_allow": ["https://ehr/jwks.json"]}]'},
+                        profile="production")
+    assert only_jku.trusted_issuers[0].jku_allow == ("https://ehr/jwks.json",)
+    assert only_jku.trusted_issuers[0].jwks_file is None and only_jku.trusted_issuers[0].jwks_url is None
+    bad = {
+        "not both": '[{"iss": "https://ehr", "jwks_file": "k.json", "jwks_url": "https://ehr/k"}]',
+        "more than once": '[{"iss": "https://ehr", "jwks_file": "k.json"}, {"iss": "https://ehr", "jwks_file": "j.json"}]',
+        "list of URLs": '[{"iss": "https://ehr", "jku_allow": "https://ehr/jwks.json"}]',
+    }
+    for words, raw in bad.items():
+        with pytest.raises(ConfigError, match=words):
+            from_env({"CDS_TRUSTED_ISSUERS": raw}, profile="production")
