@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import json
 import logging
 import math
@@ -210,6 +211,12 @@ def _parse_feedback(item: Any, index: int) -> _Feedback:
     if reason is not None and not isinstance(reason, dict):
         raise InvalidFeedback(f"{where}.overrideReason must be an object")
     return _Feedback(card.strip(), outcome, ts, ids, redact_json(reason) if reason else None)
+
+
+def _member_lock_key(member_ref: str, drug: str) -> int:
+    """A signed 64-bit PostgreSQL advisory lock key for one member and drug."""
+    digest = hashlib.sha256(f"authorization|{member_ref}|{drug}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _to_authorization(row: AuthorizationRow) -> Authorization:
@@ -1005,7 +1012,13 @@ class Store:
         """Record an approval issued by this service and return it AFTER it is committed
         (store first, then answer). The pa_id is "PA-" + 16 random base32 characters
         (80 bits), unique by constraint. Raises StoreUnavailable when it cannot be stored:
-        the caller must then not tell the EHR that an authorization exists."""
+        the caller must then not tell the EHR that an authorization exists.
+
+        Idempotent whatever the concurrency: an approved record for the same member, drug and
+        indication whose period covers `start` (issued by another worker or instance a moment ago, or
+        imported) is returned instead of a second one. The read and the insert run in one transaction
+        under a lock per member and drug: on PostgreSQL a transaction-scoped advisory lock, on SQLite
+        the database write lock that a write transaction takes at BEGIN (IMMEDIATE)."""
         self._check_member_ref(member_ref)
         if not drug or not isinstance(drug, str):
             raise ValueError("drug is required")
@@ -1026,6 +1039,21 @@ class Store:
             )
             try:
                 with self._session(write=True) as session:
+                    if self.backend == "postgresql":
+                        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                        {"key": _member_lock_key(member_ref, row.drug)})
+                    existing = session.scalars(
+                        select(AuthorizationRow)
+                        .where(AuthorizationRow.member_ref == member_ref, AuthorizationRow.drug == row.drug,
+                               AuthorizationRow.status == "approved",
+                               AuthorizationRow.indication.is_not_distinct_from(indication),
+                               AuthorizationRow.period_start <= start, AuthorizationRow.period_end >= start)
+                        .order_by(AuthorizationRow.period_start.desc(), AuthorizationRow.id)
+                        .limit(1)
+                    ).first()
+                    if existing is not None:
+                        session.rollback()
+                        return _to_authorization(existing)
                     session.add(row)
                     session.commit()
             except IntegrityError:

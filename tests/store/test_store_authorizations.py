@@ -41,10 +41,29 @@ def test_issued_authorization_is_committed_before_it_is_returned(store, db_url):
 
 
 def test_pa_ids_are_unique(store):
-    ref = store.member_ref("MBR-1")
-    ids = {store.issue_authorization(ref, "anakinra", None, date(2026, 1, 1), date(2026, 1, 2), None).pa_id
-           for _ in range(20)}
+    ids = {store.issue_authorization(store.member_ref(f"MBR-{i}"), "anakinra", None, date(2026, 1, 1),
+                                     date(2026, 1, 2), None).pa_id
+           for i in range(20)}
     assert len(ids) == 20
+
+
+def test_issuing_is_idempotent_for_what_an_approval_is_for(store):
+    """Same member, drug and indication with a period covering the start: the approval on file is returned,
+    not a second one. Another indication, another member, or a start outside the period: a new one."""
+    ref = store.member_ref("MBR-1")
+    first = store.issue_authorization(ref, "anakinra", "ra", date(2026, 3, 2), date(2027, 3, 1), "AKR-1")
+    again = store.issue_authorization(ref, "anakinra", "ra", date(2026, 3, 2), date(2027, 3, 1), "AKR-2")
+    later = store.issue_authorization(ref, "Anakinra", "ra", date(2026, 6, 1), date(2027, 5, 31), "AKR-3")
+    assert again.pa_id == first.pa_id == later.pa_id and again.coverage_assertion_id == "AKR-1"
+    others = {
+        store.issue_authorization(ref, "anakinra", "nomid", date(2026, 3, 2), date(2027, 3, 1), None).pa_id,
+        store.issue_authorization(ref, "anakinra", None, date(2026, 3, 2), date(2027, 3, 1), None).pa_id,
+        store.issue_authorization(store.member_ref("MBR-2"), "anakinra", "ra", date(2026, 3, 2), date(2027, 3, 1),
+                                  None).pa_id,
+        store.issue_authorization(ref, "anakinra", "ra", date(2027, 3, 2), date(2028, 3, 1), None).pa_id,
+    }
+    assert len(others) == 4 and first.pa_id not in others
+    assert len(store.list_authorizations(ref)) == 4
 
 
 def test_issue_refuses_bad_arguments(store):

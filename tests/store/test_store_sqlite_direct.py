@@ -115,7 +115,7 @@ def test_previous_authorizations_returns_what_the_sqlalchemy_path_returns(tmp_pa
     ]
     with store.engine.begin() as conn:
         conn.execute(insert(AuthorizationRow.__table__), rows)
-    store.issue_authorization(REF, "Anakinra", "ra", date(2026, 3, 1), date(2027, 2, 28), "ca-new")
+    store.issue_authorization(REF, "Anakinra", "ra", date(2027, 1, 1), date(2027, 12, 31), "ca-new")
 
     got = {}
     for direct in (True, False):
