@@ -67,6 +67,7 @@ class Settings:
     # Persistence
     database_url: str = ""                    # empty -> sqlite:///var/anakinra-cds.sqlite
     patient_hash_key: str = ""                # HMAC key for patient/member hashes; empty -> per-install random file
+    audit_spool_max_bytes: int = 64 * 1024 * 1024   # local spool for audit rows while the database is down
     # Demo
     demo_draft_card: bool = False             # offer "Draft Kineret order" when a draft has no medication
     embedded_fhir_url: str = ""               # set by `serve` when it starts the embedded FHIR server
@@ -179,6 +180,8 @@ def from_env(env: dict[str, str] | None = None, profile: str | None = None) -> S
         kw["max_body_bytes"] = _num(env, "CDS_MAX_BODY_BYTES", int)
     if "DATABASE_URL" in env:
         kw["database_url"] = env["DATABASE_URL"]
+    if "CDS_AUDIT_SPOOL_MAX_BYTES" in env:
+        kw["audit_spool_max_bytes"] = _num(env, "CDS_AUDIT_SPOOL_MAX_BYTES", int)
     if "CDS_PATIENT_HASH_KEY" in env:
         kw["patient_hash_key"] = env["CDS_PATIENT_HASH_KEY"]
     if "CDS_DEMO_DRAFT_CARD" in env:

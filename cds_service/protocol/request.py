@@ -156,19 +156,17 @@ def _ident(obj: dict, key: str, path: str, required: bool = True, max_chars: int
     return value
 
 
-def _no_nul(value: Any, path: str) -> None:
-    """Refuse a NUL character anywhere in a JSON value (PostgreSQL cannot store it in text or JSON)."""
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, str):
-            if "\x00" in node:
-                raise RequestError(f"`{path}` contains a NUL character.", path)
-        elif isinstance(node, dict):
-            stack.extend(node.keys())
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
+def _without_nul(value: Any) -> Any:
+    """A copy of a JSON value with every NUL character replaced by U+FFFD (PostgreSQL stores no NUL in text
+    or JSON); used for free text the service keeps (a feedback override reason), where refusing the whole
+    feedback for one character would lose it."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
 
 
 def parse_hook_request(data: Any, expected_hook: str, max_draft_orders: int = 50) -> HookRequest:
@@ -282,7 +280,6 @@ def parse_feedback(data: Any) -> list[dict]:
         p = f"feedback[{i}]"
         if not isinstance(item, dict):
             raise RequestError(f"`{p}` must be an object.", p)
-        _no_nul(item, p)
         _ident(item, "card", f"{p}.card")
         outcome = _str(item, "outcome", f"{p}.outcome")
         if outcome not in FEEDBACK_OUTCOMES:
@@ -303,9 +300,11 @@ def parse_feedback(data: Any) -> list[dict]:
                                                     for a in acc):
                 raise RequestError(f"`{p}.acceptedSuggestions` must be an array of {{\"id\": suggestion uuid}}.",
                                    f"{p}.acceptedSuggestions")
-            if len(acc) > MAX_FEEDBACK_ITEMS or any(len(a["id"]) > MAX_ID_CHARS for a in acc):
-                raise RequestError(f"`{p}.acceptedSuggestions` holds more than {MAX_FEEDBACK_ITEMS} ids or an id longer "
-                                   f"than {MAX_ID_CHARS} characters.", f"{p}.acceptedSuggestions")
+            for j, a in enumerate(acc):
+                _ident(a, "id", f"{p}.acceptedSuggestions[{j}].id")
+            if len(acc) > MAX_FEEDBACK_ITEMS:
+                raise RequestError(f"`{p}.acceptedSuggestions` holds more than {MAX_FEEDBACK_ITEMS} ids.",
+                                   f"{p}.acceptedSuggestions")
         reason = item.get("overrideReason")
         if reason is not None:
             if not isinstance(reason, dict):
@@ -328,4 +327,5 @@ def parse_feedback(data: Any) -> list[dict]:
             if r is not None and any(isinstance(r.get(m), str) and len(r[m]) > 1024 for m in ("code", "system", "display")):
                 raise RequestError(f"`{p}.overrideReason.reason` has a member longer than 1024 characters.",
                                    f"{p}.overrideReason.reason")
+            item["overrideReason"] = _without_nul(reason)
     return items

@@ -152,3 +152,14 @@ class AuthorizationRow(Base):
     coverage_assertion_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     source: Mapped[str] = mapped_column(String(32))
+
+
+class AuditSpoolReplayRow(Base):
+    """One audit row replayed from the local spool (table `audit_spool_replays`): its spool id, so that a
+    replay interrupted between the insert and the spool's own bookkeeping never stores the row twice."""
+
+    __tablename__ = "audit_spool_replays"
+
+    spool_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    audit_id: Mapped[int] = mapped_column(IdType, ForeignKey("audit_calls.id", ondelete="CASCADE"))
+    replayed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -6,8 +6,11 @@ from __future__ import annotations
 import logging
 import time
 
+from pathlib import Path
+
 from ..config import Settings
 from ..store import load_hash_key, member_ref, patient_hash
+from ..store.spool import AuditSpool
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +21,9 @@ class CdsRuntime:
         self.hash_key = load_hash_key(settings.patient_hash_key, settings.var_dir)
         self.store = store
         self._health_reason: str | None = None
+        # Audit rows the database cannot take wait here (fsync'd) and are replayed when it is back.
+        self.spool = AuditSpool(Path(settings.var_dir) / "audit-spool",
+                                max_bytes=settings.audit_spool_max_bytes) if store is not None else None
 
     def patient_hash(self, patient_id: str) -> str:
         return patient_hash(self.hash_key, patient_id)
@@ -79,6 +85,8 @@ class CdsRuntime:
             out["database"] = {"status": status}
             if status != "ok":
                 out["status"] = "degraded"
+        if self.spool is not None:
+            out["auditSpool"] = {"pending": self.spool.depth()}
         return out
 
 

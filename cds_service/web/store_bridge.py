@@ -55,9 +55,15 @@ def record_call(runtime, service_id, req, result, status: int, started: float, e
         )
         runtime.store.record_call(entry)
     except StoreUnavailable as exc:
-        log.error("audit row not stored (database unavailable): %s", exc)
+        if runtime.spool is not None and runtime.spool.append(entry, runtime.store):
+            log.warning("audit row spooled locally (database unavailable): %s", exc)
+        else:
+            log.error("audit row not stored (database unavailable, spool unavailable): %s", exc)
     except (ValueError, TypeError) as exc:     # an entry the store refuses: log it, still answer
         log.error("audit row not stored (refused by the store): %s", type(exc).__name__)
+    else:
+        if runtime.spool is not None:
+            runtime.spool.notice_orphans(runtime.store)
 
 
 def record_feedback(runtime, service_id: str, items: list[dict]) -> int | None:

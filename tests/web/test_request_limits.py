@@ -13,6 +13,7 @@ import pytest
 from cds_service.app import create_app
 from cds_service.store import Store
 from tests.conftest import LiveServer, load_request, pinned_clock
+from tests.store.conftest import db_url, pg_url  # noqa: F401  (fixtures)
 
 FEEDBACK = "/cds-services/anakinra-order-sign/feedback"
 HOOK = "/cds-services/anakinra-order-sign"
@@ -53,11 +54,12 @@ def test_a_chunked_body_under_the_cap_is_read_whole(settings):
 
 @pytest.mark.parametrize("item, field", [
     (_item(card="c" * 129), "feedback[0].card"),
-    (_item(card="bad\u0000card"), "feedback[0]"),
-    (_item(overrideReason={"userComment": "a\u0000b"}), "feedback[0]"),
-    (_item(overrideReason={"reason": {"code": "x\u0000"}}), "feedback[0]"),
+    (_item(card="bad\u0000card"), "feedback[0].card"),
     (_item(overrideReason={"userComment": "x" * 4001}), "feedback[0].overrideReason.userComment"),
-    ({**_item(), "outcome": "accepted", "acceptedSuggestions": [{"id": "s" * 129}]}, "feedback[0].acceptedSuggestions"),
+    ({**_item(), "outcome": "accepted", "acceptedSuggestions": [{"id": "s" * 129}]},
+     "feedback[0].acceptedSuggestions[0].id"),
+    ({**_item(), "outcome": "accepted", "acceptedSuggestions": [{"id": "s\u0000"}]},
+     "feedback[0].acceptedSuggestions[0].id"),
 ])
 def test_feedback_the_database_could_not_store_is_a_400_naming_the_field(client, item, field):
     resp = client.post(FEEDBACK, json={"feedback": [item]})
@@ -115,3 +117,15 @@ def test_health_says_degraded_but_keeps_the_reason_in_the_log(settings, caplog):
         assert "5432" not in resp.get_data(as_text=True) and "db.internal" not in resp.get_data(as_text=True)
     logged = [r.getMessage() for r in caplog.records if "database degraded" in r.getMessage()]
     assert len(logged) == 1 and "db.internal.example:5432" in logged[0]
+
+
+def test_a_nul_in_an_override_reason_is_stored_as_a_replacement_character(settings, db_url):
+    """Free text the service keeps is normalised, not refused: the feedback is not lost for one character
+    (PostgreSQL cannot store a NUL in text or JSON)."""
+    app = create_app(settings.with_overrides(database_url=db_url), clock=pinned_clock)
+    store = app.extensions["cds"].store
+    resp = app.test_client().post(FEEDBACK, json={"feedback": [_item(overrideReason={
+        "reason": {"code": "clin\u0000ically", "display": "a\u0000b"}, "userComment": "x\u0000y"})]})
+    assert resp.status_code == 200 and resp.get_json()["stored"] == 1
+    stored = store.list_feedback()[0].override_reason
+    assert "\u0000" not in str(stored) and stored["userComment"] == "x\ufffdy"
