@@ -176,7 +176,8 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
             f"past {days} days\"). Either send the pharmacy dispensing records or claims for the past {days} days "
             "(initiation.1.a), or state on the order that the member was treated with anakinra, not samples, in the "
             f"past {days} days and is at risk if therapy is changed (initiation.1.b). Otherwise the Table 1 criteria "
-            "(initiation.1.c) apply.", ("initiation.1.a", "initiation.1.b"), {}))
+            "(initiation.1.c) apply.\n\nHow the guideline was read: " + policy.reading("samples_and_continuing_therapy"),
+            ("initiation.1.a", "initiation.1.b"), {}))
         covered_ids.update(("initiation.1.a", "initiation.1.b"))
 
     ra = node("table1.ra")

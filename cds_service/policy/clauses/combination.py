@@ -74,6 +74,16 @@ def _evidence(span: TherapySpan, case: CaseFacts) -> Evidence:
     return span_evidence(span, extra)
 
 
+def _class_reading(spans: list[TherapySpan], policy: Policy) -> str:
+    """The reading applied when a drug the guideline's brackets do not name counts by its class."""
+    named = set(policy.data["combination"]["named_drugs"])
+    out = ""
+    for cls, key in (("jak", "jak_inhibitor_class"), ("s1p", "s1p_modulator_class")):
+        if any(cls in s.classes and s.drug not in named for s in spans):
+            out += " How the guideline was read: " + policy.reading(key)
+    return out
+
+
 def _names(spans: list[TherapySpan], labels: dict) -> str:
     return "; ".join(sorted({f"{s.drug} ({', '.join(labels[c] for c in sorted(s.classes & set(labels)))})"
                              for s in spans}))
@@ -85,8 +95,8 @@ def evaluate(case: CaseFacts, policy: Policy, clause_id: str = "initiation.4") -
     if found:
         planned = all(_planned(s, case) for s in found)
         return leaf(clause_id, Outcome.NOT_MET, ("Planned use with " if planned else "Active use with ")
-                    + _names(found, labels) + ".", [_evidence(s, case) for s in found])
-    unknown = _unknown(case, clause_id, in_doubt(case, policy), labels)
+                    + _names(found, labels) + "." + _class_reading(found, policy), [_evidence(s, case) for s in found])
+    unknown = _unknown(case, clause_id, in_doubt(case, policy), labels, policy)
     if unknown is not None:
         return unknown
     return leaf(clause_id, Outcome.MET, "No active or planned biologic immunomodulator, JAK inhibitor, apremilast, "
@@ -101,7 +111,7 @@ def evaluate_tnf(case: CaseFacts, policy: Policy) -> ClauseResult:
         return leaf("precautions.tnf", Outcome.NOT_MET, "Concomitant TNF antagonist therapy.",
                     [_evidence(s, case) for s in found])
     labels = policy.data["combination"]["class_labels"]
-    unknown = _unknown(case, "precautions.tnf", in_doubt(case, policy, {"tnf"}), labels)
+    unknown = _unknown(case, "precautions.tnf", in_doubt(case, policy, {"tnf"}), labels, policy)
     if unknown is not None:
         return unknown
     return leaf("precautions.tnf", Outcome.MET, "No active or planned TNF antagonist.",
@@ -113,7 +123,8 @@ def unread_lists(case: CaseFacts, keys=tuple(MEDICATION_LISTS)) -> list[str]:
     return [MEDICATION_LISTS[k] for k in keys if k in case.patient.unavailable]
 
 
-def _unknown(case: CaseFacts, clause_id: str, doubtful: list[TherapySpan], labels: dict) -> ClauseResult | None:
+def _unknown(case: CaseFacts, clause_id: str, doubtful: list[TherapySpan], labels: dict,
+             policy: Policy) -> ClauseResult | None:
     """UNKNOWN, with every reason at once, when no conflict was found but none found proves nothing: a list
     the clause reads was not read in full, an active record names no identifiable medication, or records
     conflict about the current use of a drug the clause rules out."""
@@ -136,7 +147,8 @@ def _unknown(case: CaseFacts, clause_id: str, doubtful: list[TherapySpan], label
         missing.append(Missing(f"the medication (name, or RxNorm or NDC code) of {shown}", Need.INFO))
     if doubtful:
         names = _names(doubtful, labels)
-        notes.append(f"The records conflict about current use of {names}: confirm whether the member still uses it.")
+        notes.append(f"The records conflict about current use of {names}: confirm whether the member still uses it. "
+                     "How the guideline was read: " + policy.reading("conflicting_records"))
         evidence.extend(_evidence(s, case) for s in doubtful)
         missing.append(Missing(f"Confirmation whether the member still uses {names} (the records conflict: "
                                + "; ".join(f"{s.source}: {s.doubt}" for s in doubtful[:5]) + ")", Need.CLINICAL_DOC))
