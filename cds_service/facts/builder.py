@@ -92,7 +92,8 @@ def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict]], p
         order = _order_facts(draft.resource, draft.medication, lookup)
         as_of = order.authored_on or today
         unidentified: list[str] = []
-        meds = therapy_history(resources, lookup, as_of, unidentified)
+        planned: list = []
+        meds = therapy_history(resources, lookup, as_of, unidentified, planned)
         prescriber = read_prescriber(order.requester, user_id, resources.get("PractitionerRole", []),
                                      resources.get("Practitioner", []), lookup)
         others = tuple(s for s in (draft_span(d.resource, d.medication, as_of) for d in drafts
@@ -109,6 +110,7 @@ def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict]], p
             prior_authorizations=prior_authorizations(resources.get("ClaimResponse", []), lookup),
             conditions_text=texts, procedures=procedures(resources.get("Procedure", [])),
             unavailable=unavailable, unidentified_medications=tuple(dict.fromkeys(unidentified)),
+            planned_medications=tuple(planned),
         )
         cases.append(CaseFacts(patient=pf, order=order, other_drafts=others, hook=hook))
     return cases

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Callable
 
@@ -104,11 +104,25 @@ _INEFFECTIVE = re.compile(r"inadequate|ineffective|not effective|lack of (effect
                           r"secondary failure|loss of response|refractory", re.I)
 _ADVERSE = re.compile(r"adverse|intoleran|side effect|reaction|allerg|hypersensitiv|toxicity|not tolerated|"
                       r"elevated (lft|liver)|hepatotox|nausea|rash|cytopenia", re.I)
-_SAMPLE = re.compile(r"\bsamples?\b", re.I)
+def _supply(res: dict, kind: str, notes: str) -> str:
+    """Why a record is a sample, trial or free supply rather than treatment that counts for
+    initiation.1.a ("starting on samples is not approvable"), or "" when nothing says so.
 
-
-def _mentions_samples(text: str) -> bool:
-    return bool(text) and _SAMPLE.search(text) is not None
+    A MedicationDispense's `type` code decides first (v3 ActPharmacySupplyType MS manufacturer sample,
+    TF/TFS trial fill; v2 0484 S, T: terminology `supply_types`); then the words of the type, the
+    category and the notes ("samples given in clinic", "starter kit"), unless negated ("not a sample")."""
+    if kind == "dispense":
+        for c in codings(res.get("type")):
+            label = vs.supply_type_for_code(c.system, c.code)
+            if label:
+                system = "v2 0484" if "0484" in (c.system or "") else "v3 ActCode"
+                return f"{label} ({system} {c.code})"
+    for where, text in (("type", concept_text(res.get("type"))), ("category", concept_text(res.get("category"))),
+                        ("note", notes)):
+        phrase = vs.supply_type_for_text(text)
+        if phrase:
+            return f"{where} says \"{phrase}\""
+    return ""
 
 
 def classify_stop_reason(text: str) -> str | None:
@@ -187,7 +201,7 @@ def _plus_days(start: date, days: float) -> date | None:
 
 def _statement_span(res: dict, lookup, as_of: date, unidentified: list[str] | None = None) -> TherapySpan | None:
     status = res.get("status") if isinstance(res.get("status"), str) else None
-    if status in ("entered-in-error", "not-taken", "intended"):
+    if status in ("entered-in-error", "not-taken"):
         return None
     start, end = _period(res.get("effectivePeriod"))
     if start is None:
@@ -199,8 +213,6 @@ def _statement_span(res: dict, lookup, as_of: date, unidentified: list[str] | No
 def _request_span(res: dict, lookup, as_of: date, unidentified: list[str] | None = None) -> TherapySpan | None:
     status = res.get("status") if isinstance(res.get("status"), str) else None
     if status in ("entered-in-error", "draft", "cancelled"):
-        return None
-    if res.get("intent") in ("proposal", "plan"):
         return None
     start = parse_date(res.get("authoredOn"))
     end = None
@@ -221,7 +233,11 @@ def _request_span(res: dict, lookup, as_of: date, unidentified: list[str] | None
             if supply:
                 end = _plus_days(start, supply * (repeats + 1))
     reason = concept_text(res.get("statusReason"))
-    return _span(res, lookup, "request", status, start, end, as_of, reason, unidentified)
+    doubt = ""
+    if status in ("active", "on-hold") and ve is not None and ve < as_of:
+        # Still `active`, but it can no longer be filled: current use is not shown (nor ruled out).
+        doubt = f"the prescription's validity period ended on {ve.isoformat()}"
+    return _span(res, lookup, "request", status, start, end, as_of, reason, unidentified, doubt)
 
 
 def _dispense_span(res: dict, lookup, as_of: date, unidentified: list[str] | None = None) -> TherapySpan | None:
@@ -256,18 +272,18 @@ def _is_active(kind: str, status: str | None, start: date | None, end: date | No
 
 
 def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, end: date | None,
-          as_of: date, reason: str, unidentified: list[str] | None = None) -> TherapySpan | None:
+          as_of: date, reason: str, unidentified: list[str] | None = None, doubt: str = "") -> TherapySpan | None:
     info = medication_of(res, lookup)
     drug = "anakinra" if info.is_anakinra else info.drug
     if drug is None:
-        if unidentified is not None and unidentifiable(info) and _is_active(kind, status, start, end, as_of):
+        if unidentified is not None and unidentifiable(info) and (
+                _is_active(kind, status, start, end, as_of) or _is_planned(res, kind, status, start, as_of)):
             unidentified.append(ref_of(res))
         return None
     classes = frozenset({"anakinra", "biologic"}) if drug == "anakinra" else vs.drug_classes(drug)
     active = _is_active(kind, status, start, end, as_of)
     notes = " ".join(str(n.get("text", "")) for n in dicts(res.get("note")))
-    sample = _mentions_samples(notes) or _mentions_samples(concept_text(res.get("type"))) or _mentions_samples(
-        concept_text(res.get("category")))
+    supply = _supply(res, kind, notes)
     preferred = vs.ra_preferred_product(drug, info.text) if drug in (
         "adalimumab", "etanercept", "upadacitinib", "tofacitinib") else None
     stop_text = reason or notes
@@ -275,19 +291,55 @@ def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, 
         drug=drug, classes=classes, label=info.label or drug, source=ref_of(res), kind=kind, status=status,
         start=start, end=end if not active else end, active=active, preferred_product=preferred,
         stopped_reason=classify_stop_reason(stop_text) if status in ("stopped", "completed", "on-hold") or reason else None,
-        reason_text=stop_text.strip(), is_sample=sample, dose_text=_dose_text(res),
+        reason_text=stop_text.strip(), is_sample=bool(supply), dose_text=_dose_text(res),
         mg_per_week=_mg_per_week(res) if drug == "methotrexate" else None,
-        response=vs.response_of(" ".join(t for t in (reason, notes) if t)),
+        response=vs.response_of(" ".join(t for t in (reason, notes) if t)), supply=supply, doubt=doubt,
     )
 
 
+def _is_planned(res: dict, kind: str, status: str | None, start: date | None, as_of: date) -> bool:
+    """Use to come rather than use now: a MedicationStatement `intended` ("starts next week"), a
+    MedicationRequest whose intent is a plan or proposal, or an active record that starts after the
+    order date. initiation.4 / continuation.5 read "will NOT be using ... in combination": planned use
+    counts there (and nowhere else)."""
+    if kind == "statement":
+        return status == "intended" or (status in ("active", "on-hold", None, "unknown")
+                                         and start is not None and start > as_of)
+    if kind == "request":
+        return status in ("active", "on-hold", None) and res.get("intent") in ("plan", "proposal")
+    return False
+
+
+def _planned_only(res: dict, kind: str, status: str | None) -> bool:
+    """Records that are no history at all (nothing was taken yet): only the planned list holds them."""
+    return (kind == "statement" and status == "intended") or (
+        kind == "request" and res.get("intent") in ("plan", "proposal"))
+
+
+def _contradicted(span: TherapySpan, spans: list[TherapySpan]) -> str:
+    """Why an active record's current use is in doubt: a MedicationStatement of the same drug that says
+    it was stopped (or completed) on or after the active record began."""
+    for other in spans:
+        if (other is span or other.drug != span.drug or other.kind != "statement" or other.active
+                or other.status not in ("stopped", "completed") or other.end is None):
+            continue
+        if span.start is None or other.end >= span.start:
+            return f"{other.source} says it was {other.status} on {other.end.isoformat()}"
+    return ""
+
+
 def therapy_history(resources_by_type: dict[str, list[dict]], lookup, as_of: date,
-                    unidentified: list[str] | None = None) -> tuple[TherapySpan, ...]:
+                    unidentified: list[str] | None = None,
+                    planned: list[TherapySpan] | None = None) -> tuple[TherapySpan, ...]:
     """Every medication record as a therapy span (drugs the value sets know). With `unidentified`, the
-    references of active records whose medication cannot be identified at all are added to it: no
-    code the value sets know and no name (say, a medicationReference that was neither included nor
-    given a display). A named drug the value sets do not list (ibuprofen) is identified: it is simply
-    not one the guideline names."""
+    references of active (or planned) records whose medication cannot be identified at all are added to
+    it: no code the value sets know and no name (say, a medicationReference that was neither included
+    nor given a display). A named drug the value sets do not list (ibuprofen) is identified: it is
+    simply not one the guideline names. With `planned`, planned use (`_is_planned`) is added to it;
+    records that are only a plan (intended statements, plan/proposal requests) are never history.
+
+    An active record that a later "stopped" statement of the same drug contradicts, or an active
+    order that can no longer be filled, keeps `active` but says why its use is in doubt (`doubt`)."""
     spans: list[TherapySpan] = []
     readers = (("MedicationStatement", _statement_span), ("MedicationRequest", _request_span),
                ("MedicationDispense", _dispense_span), ("MedicationAdministration", _administration_span))
@@ -297,9 +349,21 @@ def therapy_history(resources_by_type: dict[str, list[dict]], lookup, as_of: dat
                 span = reader(res, lookup, as_of, unidentified)
             except (TypeError, ValueError, AttributeError, OverflowError):
                 span = None
-            if span is not None:
+            if span is None:
+                continue
+            is_planned = _is_planned(res, span.kind, span.status, span.start, as_of)
+            if is_planned and planned is not None:
+                planned.append(span)
+            if not (is_planned and _planned_only(res, span.kind, span.status)):
                 spans.append(span)
-    return tuple(spans)
+    out = []
+    for span in spans:
+        if span.active and span.drug != "anakinra" and not span.doubt:
+            why = _contradicted(span, spans)
+            if why:
+                span = replace(span, doubt=why)
+        out.append(span)
+    return tuple(out)
 
 
 def draft_span(res: dict, info: MedicationInfo, as_of: date) -> TherapySpan | None:

@@ -86,6 +86,8 @@ class TherapySpan:
     dose_text: str = ""
     mg_per_week: float | None = None   # methotrexate titration, when the dose is readable
     response: str | None = None        # benefit | no-benefit | None: a response statement in the notes
+    supply: str = ""                   # why is_sample: "manufacturer sample (v3 ActCode MS)", "note: samples" ...
+    doubt: str = ""                    # why current use is in doubt (a stale order, a later record saying stopped)
 
     @property
     def days(self) -> int | None:
@@ -243,6 +245,10 @@ class PatientFacts:
     # Active medication records whose medication could not be identified at all (no code the value
     # sets know, no name: e.g. a medicationReference that was not included and has no display).
     unidentified_medications: tuple[str, ...] = ()
+    # Use that is planned rather than current (a MedicationStatement `intended`, a MedicationRequest with
+    # intent plan/proposal, a record that starts after the order date): only the combination clauses
+    # read it ("will NOT be using"); it is no medication history for any other clause.
+    planned_medications: tuple[TherapySpan, ...] = ()
 
     @property
     def age_years(self) -> int | None:

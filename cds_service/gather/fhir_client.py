@@ -53,13 +53,14 @@ class FhirAccessError(Exception):
     """Reading from the FHIR server failed. `kind` is one of KINDS; `message` is for humans and
     logs (no token, no patient identifiers); `status` is the HTTP status when there was one."""
 
-    def __init__(self, kind: str, message: str, *, status: int | None = None) -> None:
+    def __init__(self, kind: str, message: str, *, status: int | None = None, dropped: bool = False) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown FhirAccessError kind {kind!r}")
         super().__init__(f"{kind}: {message}")
         self.kind = kind
         self.message = message
         self.status = status
+        self.dropped = dropped      # the connection was dropped (reset, closed mid-answer): worth one retry
 
 
 # -- the allow-list ----------------------------------------------------------------------------
@@ -339,6 +340,18 @@ class FhirClient:
         return FhirAccessError("timeout", f"{self._what(url)} timed out")
 
     def _get_json(self, url: str, *, missing_ok: bool) -> dict | None:
+        """GET url as FHIR JSON. Every request this client makes is an idempotent GET: when the connection
+        is dropped (refused or reset before an answer, or closed in the middle of the body) it is tried once
+        more, within the same time budget; the second failure is the error."""
+        try:
+            return self._get_json_once(url, missing_ok=missing_ok)
+        except FhirAccessError as exc:
+            if not exc.dropped or self._budget.expired:
+                raise
+            log.info("FHIR %s: connection dropped (%s); trying once more", self._what(url), exc.kind)
+        return self._get_json_once(url, missing_ok=missing_ok)
+
+    def _get_json_once(self, url: str, *, missing_ok: bool) -> dict | None:
         remaining = self._budget.remaining()
         if remaining <= 0:
             raise FhirAccessError("budget", f"time budget of {self._budget.seconds:g} s used up "
@@ -352,6 +365,9 @@ class FhirClient:
             raise self._out_of_time(url) from exc
         except requests.exceptions.SSLError as exc:
             raise FhirAccessError("connection", f"TLS error on {self._what(url)}") from exc
+        except requests.ConnectionError as exc:
+            raise FhirAccessError("connection", f"could not connect for {self._what(url)} "
+                                                f"({type(exc).__name__})", dropped=True) from exc
         except requests.RequestException as exc:
             raise FhirAccessError("connection", f"could not connect for {self._what(url)} "
                                                 f"({type(exc).__name__})") from exc
@@ -416,7 +432,7 @@ class FhirClient:
                 raise self._out_of_time(url) from exc
             except (ProtocolError, Urllib3HTTPError, OSError) as exc:
                 raise FhirAccessError("malformed", f"{self._what(url)}: the body ended early or broke "
-                                                   f"({type(exc).__name__})") from exc
+                                                   f"({type(exc).__name__})", dropped=True) from exc
             if not data:
                 break
             wire += len(data)

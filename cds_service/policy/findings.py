@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 
 from ..facts.model import CaseFacts
-from .clauses import combination, step_therapy
+from .clauses import combination, initiation, step_therapy
 from .clauses.common import fmt
 from .data_loader import Policy
 from .model import ClauseResult, Decision, Finding, Missing, Outcome
@@ -90,6 +90,18 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
                             "draft_labels": [s.label for s in drafts]}))
         covered_ids.update(ids)
 
+    if combo is not None and combo.outcome is Outcome.UNKNOWN and (doubtful := combination.in_doubt(case, policy)):
+        names = sorted({s.label for s in doubtful})
+        out.append(Finding(
+            "combination-confirm", "warning",
+            f"Confirm whether the member still takes {names[0] if len(names) == 1 else 'these drugs'}: "
+            "Kineret is not covered in combination."[:140],
+            f"{order}: the records conflict about current use of {', '.join(names)}:\n\n{_evidence_md(combo)}\n\n"
+            f"Guideline {policy.id} ({combo_id}) does not cover anakinra in combination with another biologic "
+            "immunomodulator, a JAK inhibitor, apremilast, deucravacitinib or an S1P modulator. Record whether it "
+            "was stopped (and when), or cancel it, and re-sign.", (combo_id,), {"labels": names}))
+        covered_ids.add(combo_id)
+
     contra = node("precautions.contraindication")
     if contra is not None and contra.outcome is Outcome.NOT_MET:
         out.append(Finding(
@@ -144,6 +156,30 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
             ("dosage.nomid-dira",), {}))
         covered_ids.add("dosage.nomid-dira")
 
+    # initiation.1.a UNKNOWN because statements or orders show anakinra use that no dispense shows was not
+    # samples: the shortest route is to confirm the continuing therapy (1.a or 1.b), so this card leads
+    # and any step-therapy card (the 1.c route) follows it as information.
+    continuing = []
+    one, one_a = node("initiation.1"), node("initiation.1.a")
+    if (one is not None and one.outcome is not Outcome.MET and one_a is not None
+            and one_a.outcome is Outcome.UNKNOWN and not combination.unread_lists(case)):
+        continuing = initiation.continuing_therapy(case, policy)
+    if continuing:
+        days = policy.limit("recent_anakinra_days")
+        lines = "\n".join(f"- {s.label} ({s.kind}, {s.status or 'status not given'}) ({s.source})" for s in continuing)
+        out.append(Finding(
+            "continuing-therapy", "warning",
+            f"Confirm continuing Kineret therapy (not samples) in the past {days} days: step therapy is then not needed.",
+            f"{order}: the chart shows anakinra use within the past {days} days:\n\n{lines}\n\nbut no pharmacy "
+            "dispensing record shows it was not started on samples (guideline "
+            f"{policy.id}, initiation.1: \"treated with anakinra (starting on samples is not approvable) within the "
+            f"past {days} days\"). Either send the pharmacy dispensing records or claims for the past {days} days "
+            "(initiation.1.a), or state on the order that the member was treated with anakinra, not samples, in the "
+            f"past {days} days and is at risk if therapy is changed (initiation.1.b). Otherwise the Table 1 criteria "
+            "(initiation.1.c) apply.\n\nHow the guideline was read: " + policy.reading("samples_and_continuing_therapy"),
+            ("initiation.1.a", "initiation.1.b"), {}))
+        covered_ids.update(("initiation.1.a", "initiation.1.b"))
+
     ra = node("table1.ra")
     if ra is not None and ra.outcome is not Outcome.MET:
         status = step_therapy.preferred_status(case, policy)
@@ -172,7 +208,7 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
             f"\n\n{policy.data['step_therapy_exemption']} (program.step-therapy-exemption)")
         ids = tuple(dict.fromkeys(["table1.ra.1", "table1.ra.2"] + [n.clause_id for n in (ra1, ra2) if n] +
                                   ["program.step-therapy-exemption"]))
-        out.append(Finding("step-therapy", "warning" if hard else "info", summary[:140], detail, ids,
+        out.append(Finding("step-therapy", "warning" if hard and not continuing else "info", summary[:140], detail, ids,
                            {"preferred": status}))
         covered_ids.update(n.clause_id for n in ra.walk())
 

@@ -19,6 +19,10 @@
   json-as-html/...        a valid FHIR JSON body labelled text/html
   redirect/...            302 to `redirect_to`
   offsite-next/...        a searchset whose `next` link is `redirect_to`
+  flaky/<n>/...           the first <n> requests to the same path are dropped (connection closed, no
+                          answer), then 200 Patient
+  flaky-body/<n>/...      the first <n> requests to the same path get a 200 header and half a body, then the
+                          connection is closed; then 200 Patient
 Every request is recorded (method, path, headers) in `requests`.
 """
 
@@ -51,6 +55,7 @@ class MisbehavingFhir:
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self.bytes_sent: dict[str, int] = {}
+        self.seen: dict[str, int] = {}            # requests per path (for flaky/...)
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -156,6 +161,22 @@ class MisbehavingFhir:
         if head == "offsite-next":
             return self._bundle(h, [{"resourceType": "Observation", "id": "o"}], self.redirect_to,
                                 f"{self.base}/offsite-next")
+        if head in ("flaky", "flaky-body"):
+            with self._lock:
+                count = self.seen[parts.path] = self.seen.get(parts.path, 0) + 1
+            drops = int(path.split("/")[1])
+            if count <= drops:
+                h.close_connection = True
+                if head == "flaky-body":
+                    body = b'{"resourceType": "Patient", "id": "flaky", "gender": "female"}'
+                    h.send_response(200)
+                    h.send_header("Content-Type", "application/fhir+json")
+                    h.send_header("Content-Length", str(len(body)))
+                    h.end_headers()
+                    h.wfile.write(body[:len(body) // 2])
+                    h.wfile.flush()
+                return None     # closed without (the rest of) an answer
+            return self._json(h, 200, {"resourceType": "Patient", "id": "flaky", "gender": "female"})
         if head == "slow":
             self.stopping.wait(self.slow_seconds)
             return self._json(h, 200, {"resourceType": "Patient", "id": "slow"})

@@ -13,7 +13,8 @@ from tests.policy.builders import (AS_OF, CLINIC, M, NA, NM, U, allergy, anakinr
     ((anakinra_dispense(85),), (), M),                                   # supply ends within 90 days
     ((anakinra_dispense(150),), (), NM),                                 # too long ago
     ((anakinra_dispense(20, sample=True),), (), NM),                     # samples do not count
-    ((span("anakinra", classes=("anakinra",), start=AS_OF.replace(day=1), active=True),), (), NM),  # a statement only
+    # A statement only cannot rule out samples (issue 17, class 2): unknown, never "no dispense" (not-met).
+    ((span("anakinra", classes=("anakinra",), start=AS_OF.replace(day=1), active=True),), (), U),
     ((), ("medicationDispenses",), U),                                   # dispensing history unreadable
     ((), (), NM),
 ])

@@ -428,6 +428,33 @@ def is_route_intolerance(text: str | None) -> bool:
     return name_mentions(text, data()["route_intolerance_names"])
 
 
+def supply_type_for_code(system_url: str | None, code: str | None) -> str | None:
+    """What a MedicationDispense.type code says the supply was, when it is not a paid pharmacy fill
+    (a manufacturer sample, a trial fill): the label from `supply_types`, else None."""
+    if not code:
+        return None
+    return data()["supply_types"]["codes"].get((system_url or "").strip(), {}).get(code.strip())
+
+
+@lru_cache(maxsize=1)
+def _supply_patterns() -> tuple[re.Pattern, list[re.Pattern]]:
+    raw = data()["supply_types"]
+    return any_of_patterns(raw["text"]), [re.compile(p, re.I) for p in raw["negations"]]
+
+
+def supply_type_for_text(text: str | None) -> str | None:
+    """The phrase that says a supply was a sample, starter, free or trial supply ("samples given in
+    clinic"), unless negated just before it ("not a sample", "no samples"); None otherwise."""
+    if not text:
+        return None
+    pattern, negations = _supply_patterns()
+    for m in pattern.finditer(text):
+        before = text[max(0, m.start() - 40):m.start()]
+        if not any(n.search(before) for n in negations):
+            return m.group(0).lower()
+    return None
+
+
 def is_live_vaccine_name(text: str | None) -> bool:
     return name_mentions(text, data()["live_vaccine_names"])
 
@@ -442,3 +469,4 @@ def warm_up() -> None:
     _loinc_to_kind()
     _statement_patterns()
     _response_patterns()
+    _supply_patterns()

@@ -8,12 +8,39 @@ from ...facts.model import CaseFacts
 from ..data_loader import Policy
 from ..logic import all_of, any_of, leaf, one_of
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
+from .combination import unread_lists
 from .common import records_read, span_evidence, statement_evidence
 from .indication import IndicationChoice, table1
 
 
+def continuing_therapy(case: CaseFacts, policy: Policy) -> list:
+    """Anakinra use within the past 90 days that statements or orders show but that cannot rule out samples:
+    a MedicationStatement or MedicationRequest (not a sample by its own words) that is active, or was in use
+    within the window. Such records say the member is on anakinra, not that it was dispensed rather than
+    given as samples ("starting on samples is not approvable"), so initiation.1.a is UNKNOWN for them."""
+    days = policy.limit("recent_anakinra_days")
+    since = case.patient.as_of - timedelta(days=days)
+    out = []
+    for s in case.patient.medications:
+        if s.drug != "anakinra" or s.kind not in ("statement", "request") or s.is_sample:
+            continue
+        if s.start is not None and s.start > case.patient.as_of:
+            continue
+        last = s.end or s.start
+        if s.active or (last is not None and last >= since):
+            out.append(s)
+    return out
+
+
 def recent_anakinra(case: CaseFacts, policy: Policy) -> ClauseResult:
-    """initiation.1.a: anakinra dispensed or administered within the past 90 days; samples do not count."""
+    """initiation.1.a: "The member has been treated with anakinra (starting on samples is not approvable) within
+    the past 90 days".
+
+    MET on a dispense or administration within the window that is not a sample, trial or free supply (its
+    `type` code, or its words: `TherapySpan.supply`). A MedicationDispense without a type is a pharmacy fill
+    (readings.untyped_dispense). Statements or orders of anakinra in the window without such a dispense
+    cannot rule out samples: UNKNOWN, asking to confirm the continuing therapy (1.a or 1.b). Any medication
+    list not read in full makes a clause that would otherwise be NOT_MET UNKNOWN, naming the list."""
     cid = "initiation.1.a"
     days = policy.limit("recent_anakinra_days")
     kinds = policy.data["recent_anakinra_kinds"]
@@ -27,15 +54,30 @@ def recent_anakinra(case: CaseFacts, policy: Policy) -> ClauseResult:
     counted = [s for s in spans if s.kind in kinds and not s.is_sample and recent(s)]
     samples = [s for s in spans if s.is_sample]
     if counted:
-        return leaf(cid, Outcome.MET, f"Anakinra {' or '.join(kinds)} within the past {days} days.",
+        return leaf(cid, Outcome.MET, f"Anakinra {' or '.join(kinds)} within the past {days} days (not a sample).",
                     [span_evidence(s) for s in counted])
-    other = [span_evidence(s, "samples do not count" if s.is_sample else
-                           (f"not a {' or '.join(kinds)} record" if s.kind not in kinds else f"not within {days} days"))
-             for s in spans]
-    unavailable = {"medicationDispenses", "medicationAdministrations"} & set(case.patient.unavailable)
-    if unavailable:
-        return leaf(cid, Outcome.UNKNOWN, "Dispensing and administration history could not be read.", other,
-                    [Missing(f"Anakinra dispensing history for the past {days} days", Need.CLINICAL_DOC)])
+    continuing = continuing_therapy(case, policy)
+
+    def why(s) -> str:
+        if s.is_sample:
+            return f"a sample, trial or free supply ({s.supply}): samples do not count"
+        if any(c is s for c in continuing):
+            return "shows anakinra use, but no dispensing record shows it was not samples"
+        return f"not a {' or '.join(kinds)} record" if s.kind not in kinds else f"not within {days} days"
+
+    other = [span_evidence(s, why(s)) for s in spans]
+    unread = unread_lists(case)
+    if unread:
+        return leaf(cid, Outcome.UNKNOWN, "The medication history could not be read in full: "
+                    + ", ".join(unread) + " could not be read from the EHR.", other,
+                    [Missing(f"Anakinra dispensing history for the past {days} days (the EHR's "
+                             + " and ".join(unread) + " could not be read)", Need.CLINICAL_DOC)])
+    if continuing:
+        return leaf(cid, Outcome.UNKNOWN,
+                    f"Anakinra use within the past {days} days is recorded ({len(continuing)} statement or order "
+                    "record(s)), but no dispensing record shows it was not started on samples.", other,
+                    [Missing(f"Pharmacy dispensing records (or claims) showing anakinra, not samples, within the "
+                             f"past {days} days, to confirm the continuing therapy", Need.CLINICAL_DOC)])
     note = f"No anakinra {' or '.join(kinds)} within the past {days} days"
     if samples:
         note += " (samples do not count)"
