@@ -6,10 +6,11 @@ Guarantees:
   URL (so the bearer token only ever goes to the server it was issued for). Redirects are never
   followed (a 3xx is an error). A refused URL gets no connection at all.
 - No hangs: one `Budget` (a monotonic deadline) per hook call; each request's connect/read
-  timeout is min(settings.fhir_timeout_seconds, budget.remaining()); the body is read in
-  `read1` steps with the deadline re-checked (and the socket timeout shrunk) before each step.
-  Known limit: a server that drips its *status line/headers* byte by byte is bounded only per
-  read (each recv <= the timeout), not in total; the body phase is bounded in total.
+  timeout is min(settings.fhir_timeout_seconds, budget.remaining()); the status line and headers
+  are bounded in total by a watchdog that shuts the socket down at the budget's deadline (a server
+  that drips its headers a byte at a time would otherwise reset the per-read timeout forever); the
+  body is read in `read1` steps with the deadline re-checked (and the socket timeout shrunk) before
+  each step.
 - Bounded size: at most settings.fhir_max_bytes per response (wire and decoded; gzip is decoded
   with a bounded decompressor), at most settings.fhir_max_pages pages per search.
 - Bad answers are `FhirAccessError(kind, message)`; messages name the host and the resource type,
@@ -20,10 +21,13 @@ Thread-safe: share one client (or one Session) between the threads of a ThreadPo
 
 from __future__ import annotations
 
+import heapq
 import http.cookiejar
+import itertools
 import logging
 import os
 import re
+import socket
 import threading
 import time
 import zlib
@@ -33,6 +37,8 @@ from urllib.parse import unquote, urljoin, urlsplit
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
@@ -141,6 +147,87 @@ class Budget:
         return self.remaining() <= 0.0
 
 
+# -- the deadline of the status line and headers -------------------------------------------------
+
+class _Watchdog:
+    """One thread per process that shuts down the socket of a request still waiting for its status line
+    and headers when the call's budget runs out. (A socket timeout bounds each recv, not the total: a
+    server sending one header byte per second would hold the request, and a worker, indefinitely.)"""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[list] = []             # [deadline, seq, socket, armed]
+        self._seq = itertools.count()
+        self._pid: int | None = None
+
+    def watch(self, sock: socket.socket, deadline: float) -> list:
+        ticket = [deadline, next(self._seq), sock, True]
+        with self._cond:
+            if self._pid != os.getpid():        # first use, or a forked child: the thread is not inherited
+                self._pid = os.getpid()
+                self._heap = []
+                threading.Thread(target=self._run, name="fhir-header-watchdog", daemon=True).start()
+            heapq.heappush(self._heap, ticket)
+            self._cond.notify()
+        return ticket
+
+    def release(self, ticket: list) -> None:
+        with self._cond:
+            ticket[3] = False
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and not self._heap[0][3]:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                ticket = heapq.heappop(self._heap)
+                ticket[3] = False
+                try:
+                    ticket[2].shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+_WATCHDOG = _Watchdog()
+_header_deadline = threading.local()      # .value: the monotonic deadline of this thread's current request
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def getresponse(self, *args, **kwargs):     # type: ignore[override]
+        deadline = getattr(_header_deadline, "value", None)
+        ticket = _WATCHDOG.watch(self.sock, deadline) if deadline is not None and self.sock is not None else None
+        try:
+            return super().getresponse(*args, **kwargs)
+        finally:
+            if ticket is not None:
+                _WATCHDOG.release(ticket)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    getresponse = _WatchedHTTPConnection.getresponse
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
 # -- sessions ----------------------------------------------------------------------------------
 
 def make_session(pool_size: int = 8) -> requests.Session:
@@ -153,7 +240,7 @@ def make_session(pool_size: int = 8) -> requests.Session:
     if ca_bundle:
         session.verify = ca_bundle
     session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    adapter = HTTPAdapter(pool_connections=16, pool_maxsize=max(1, int(pool_size)), max_retries=0)
+    adapter = _WatchedAdapter(pool_connections=16, pool_maxsize=max(1, int(pool_size)), max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -358,6 +445,7 @@ class FhirClient:
                                             f"before {self._what(url)}")
         timeout = min(float(self._settings.fhir_timeout_seconds), remaining)
         started = time.monotonic()
+        _header_deadline.value = started + remaining
         try:
             resp = self._session.get(url, headers=self._headers(), timeout=(timeout, timeout),
                                      allow_redirects=False, stream=True)
@@ -366,11 +454,15 @@ class FhirClient:
         except requests.exceptions.SSLError as exc:
             raise FhirAccessError("connection", f"TLS error on {self._what(url)}") from exc
         except requests.ConnectionError as exc:
+            if self._budget.expired:            # the watchdog ended a request still waiting for its headers
+                raise self._out_of_time(url) from exc
             raise FhirAccessError("connection", f"could not connect for {self._what(url)} "
                                                 f"({type(exc).__name__})", dropped=True) from exc
         except requests.RequestException as exc:
             raise FhirAccessError("connection", f"could not connect for {self._what(url)} "
                                                 f"({type(exc).__name__})") from exc
+        finally:
+            _header_deadline.value = None
         try:
             status = resp.status_code
             if 300 <= status < 400:

@@ -21,6 +21,8 @@ import logging
 import time
 import uuid
 
+from datetime import datetime, timezone
+
 import pytest
 
 from cds_service.app import create_app
@@ -107,7 +109,7 @@ def assert_indeterminate_technical(resp) -> None:
 
 # -- faults: bounded time, 200 indeterminate/technical, never a 500 -----------------------------------
 
-FAULTS = ["slow", "hang", "drip", "error", "html", "json-as-html", "truncated", "truncated-json", "huge",
+FAULTS = ["slow", "hang", "drip", "drip-headers", "error", "html", "json-as-html", "truncated", "truncated-json", "huge",
           "huge-chunked", "gzip-bomb", "offsite-next", "redirect"]
 
 
@@ -252,3 +254,20 @@ def test_logs_never_carry_the_token_the_jwt_the_patient_id_or_names(fhir, tmp_pa
         assert secret not in everything, f"{secret[:20]}... found in the logs"
     # The patient appears in the call log only as a keyed hash (stable across calls).
     assert len({e["patient"] for e in entries}) == 1 and PATIENT_ID not in entries[0]["patient"]
+
+
+def test_a_server_dripping_its_headers_is_cut_at_the_budget_and_the_call_is_audited(tmp_path):
+    """The production timings: 2 s per read, 3 s for the call. A server that sends its status line and then
+    one header byte every 1.5 s never lets a read time out; the budget ends the exchange, the answer is
+    indeterminate (technical) and the call has its audit row."""
+    with MisbehavingFhir() as slow:
+        slow.header_drip_seconds = 1.5
+        settings = make_settings(slow, tmp_path, fhir_budget_seconds=3.0, fhir_timeout_seconds=2.0)
+        app = create_app(settings, clock=pinned_clock)
+        resp, elapsed = call(app.test_client(), hook_request(f"{slow.base}/drip-headers"))
+        assert elapsed < 3.0 + 2.0, f"{elapsed:.2f} s"
+        assert_indeterminate_technical(resp)
+        store = app.extensions["cds"].store
+        rows = store.list_calls(since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+        assert [r.http_status for r in rows] == [200]
+        assert rows[0].determinations[0]["determination"] == "indeterminate"

@@ -8,6 +8,7 @@
   slow/...                answers after `slow_seconds` (default 3 s)
   hang/...                never answers (until the server stops)
   drip/...                sends a 200 header, then one body byte every 0.1 s
+  drip-headers/...        sends its status line, then one header byte every `header_drip_seconds` (0.1 s)
   error/...               500 with an OperationOutcome
   html/...                200 text/html
   truncated/...           Content-Length 1000, 20 bytes sent, connection closed
@@ -50,6 +51,7 @@ class _QuietServer(ThreadingHTTPServer):
 class MisbehavingFhir:
     def __init__(self, slow_seconds: float = 3.0, redirect_to: str = "http://127.0.0.1:9/fhir/Patient/1") -> None:
         self.slow_seconds = slow_seconds
+        self.header_drip_seconds = 0.1
         self.redirect_to = redirect_to
         self.requests: list[dict] = []
         self.stopping = threading.Event()
@@ -183,6 +185,19 @@ class MisbehavingFhir:
         if head == "hang":
             self.stopping.wait(60)
             h.close_connection = True
+            return None
+        if head == "drip-headers":
+            h.close_connection = True
+            h.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            h.wfile.flush()
+            for byte in b"X-Slow: " + b"a" * 200:
+                if self.stopping.wait(self.header_drip_seconds):
+                    break
+                try:
+                    h.wfile.write(bytes([byte]))
+                    h.wfile.flush()
+                except OSError:
+                    break
             return None
         if head == "drip":
             h.send_response(200)
