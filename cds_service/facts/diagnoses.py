@@ -62,11 +62,13 @@ def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], froze
 
 
 def _read_condition_concept(concept) -> tuple:
-    """What a condition's code says (codings, text, indications, qualified, naming code, kinds)."""
+    """What a condition's code says (codings, text, indications, qualified, naming code, kinds affirmed, kinds the
+    text names without affirming: "no supplemental oxygen requirement", "r/o sepsis")."""
     cs = tuple(codings(concept))
     text = concept_text(concept)
     indications, qualified, code = _classify(cs, text)
-    return cs, text, indications, qualified, code or Code(None, None), vs.condition_kinds(cs, text)
+    return (cs, text, indications, qualified, code or Code(None, None), vs.condition_kinds(cs, text),
+            vs.condition_kinds_hedged(cs, text))
 
 
 _condition_concept = ConceptMemo(_read_condition_concept)
@@ -74,10 +76,11 @@ _condition_concept = ConceptMemo(_read_condition_concept)
 
 def _diagnosis(concept, source: str, *, from_order: bool, active: bool, confirmed: bool, onset=None,
                clinical_status: str | None = None) -> Diagnosis:
-    cs, text, indications, qualified, code, kinds = _condition_concept(concept)
+    cs, text, indications, qualified, code, kinds, hedged = _condition_concept(concept)
     return Diagnosis(indications=indications, code=code, source=source, from_order=from_order,
                      active=active, confirmed=confirmed, onset=onset, text=text,
-                     kinds=kinds, qualified=qualified, codes=cs, clinical_status=clinical_status)
+                     kinds=kinds, qualified=qualified, codes=cs, clinical_status=clinical_status,
+                     hedged_kinds=hedged)
 
 
 def condition_diagnosis(cond: dict, from_order: bool = False) -> Diagnosis | None:

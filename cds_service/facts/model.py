@@ -63,6 +63,15 @@ class Diagnosis:
                                               # otherwise documented (billing.icd10 qualifiers: G03.1 -> NOMID only)
     codes: tuple[Code, ...] = ()              # every coding of the concept (billing.icd10 reads the ICD-10-CM ones)
     clinical_status: str | None = None        # as recorded (active, resolved, ...), for evidence
+    hedged_kinds: tuple[tuple[str, str], ...] = ()   # (kind, status) the text names without affirming it:
+                                                     # negated, uncertain, historical, family (text_evidence.py)
+
+    def hedged(self, kind: str) -> str | None:
+        """How the text states `kind` when it does not affirm it (None: affirmed by code or text, or not named)."""
+        for k, state in self.hedged_kinds:
+            if k == kind:
+                return state
+        return None
 
 
 @fast_init

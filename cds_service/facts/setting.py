@@ -1,9 +1,15 @@
-"""Site of care: is this order for administration by a provider (office, hospital, ER)?"""
+"""Site of care: is this order for administration by a provider (office, hospital, ER)?
+
+Coded data first (MedicationRequest.category, performer, performerType, a place-of-service extension), then
+the order's text read with negation and qualification (facts/text_evidence.py). `provider_administered` is None
+only when text is the sole evidence and names provider administration as a possibility ("may be given in
+clinic if needed"): the site of care is then unknown, never assumed either way."""
 
 from __future__ import annotations
 
 from .fhir_reading import codings, dicts, reference
 from .model import SettingFacts
+from . import text_evidence as te
 from .terminology import valuesets as vs
 
 _CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
@@ -56,15 +62,44 @@ def read_setting(order: dict, location_lookup=None) -> SettingFacts:
     for n in dicts(order.get("note")):
         if isinstance(n.get("text"), str):
             texts.append(n["text"])
-    joined = " ".join(texts).lower()
-    for name in site["setting_names"]:
-        if name in joined:
-            provider = True
-            reasons.append(f"order text mentions \"{name}\"")
-            break
+    joined = "\n".join(texts)
+    text_provider, text_self, hedged = _read_text(joined, site)
+    if text_provider:
+        provider = True
+        reasons.append(f"order text states administration by a provider: \"{text_provider[0].sentence}\"")
+    if text_self:
+        self_admin = True
+        reasons.append(f"order text states self-administration: \"{text_self[0].sentence}\"")
+    teaching = [m for m in hedged if m.status == te.TEACHING]
+    possible = [m for m in hedged if m.status == te.UNCERTAIN]
+    for m in teaching:
+        reasons.append(f"order text: \"{m.sentence}\" is teaching in the office (self-administration with teaching), "
+                       "not provider administration")
+    for m in hedged:
+        if m.status not in (te.TEACHING, te.UNCERTAIN):
+            reasons.append(f"order text: \"{m.sentence}\" does not state provider administration ({m.status})")
+    for m in possible:
+        reasons.append(f"order text: \"{m.sentence}\" names provider administration only as a possibility")
     if provider:
         return SettingFacts(True, tuple(reasons), category)
     if self_admin:
         return SettingFacts(False, tuple(reasons), category)
-    return SettingFacts(False, ("no facility category, clinician performer or place of service on the order: "
-                                "a prescription for self-administration",), category)
+    if possible:
+        # Text is the only evidence and it is not an explicit statement: the setting is not known.
+        return SettingFacts(None, tuple(reasons), category)
+    return SettingFacts(False, tuple(reasons) + ("no facility category, clinician performer or place of service on "
+                                                 "the order: a prescription for self-administration",), category)
+
+
+def _read_text(text: str, site: dict):
+    """(provider mentions stated, self-administration mentions stated, provider mentions not stated) of the
+    order's text, read with the negation/qualification reader (profile `setting`). The position statement
+    excludes "a provider-administered setting such as an outpatient hospital, ambulatory surgical suite,
+    physician office, or emergency facility": a nurse teaching the first injection in the office before the
+    patient self-injects at home is self-administration with teaching, not such a setting."""
+    if not text:
+        return (), (), ()
+    provider = te.rule_mentions(text, site["provider_administration_text"], "setting")
+    self_ = te.rule_mentions(text, site["self_administration_text"], "setting")
+    return (tuple(m for m in provider if m.affirmed), tuple(m for m in self_ if m.affirmed),
+            tuple(m for m in provider if not m.affirmed))

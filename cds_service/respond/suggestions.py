@@ -56,8 +56,14 @@ def self_administered(order: dict) -> dict:
     res["category"] = [{"coding": [{"system": CATEGORY_CS, "code": "community", "display": "Community"}]}]
     for key in ("performer", "performerType"):
         res.pop(key, None)
-    note = {"text": "Self-administered at home by the patient or caregiver after injection teaching."}
-    res["note"] = (res.get("note") if isinstance(res.get("note"), list) else []) + [note]
+    # The order's own administration text ("administer ... in the clinic by nursing staff", "clinic-administered")
+    # would contradict the change and is read as provider administration: the structured dose and timing stay,
+    # the free text about where and by whom is replaced.
+    for d in res.get("dosageInstruction") if isinstance(res.get("dosageInstruction"), list) else []:
+        if isinstance(d, dict):
+            d.pop("text", None)
+            d.pop("patientInstruction", None)
+    res["note"] = [{"text": "Self-administered at home by the patient or caregiver after injection teaching."}]
     return _suggestion("Change to a self-administered (community) prescription",
                        [{"type": "update", "description": "Make the anakinra order a community prescription for "
                                                           "self-administration (no clinician performer)",

@@ -270,10 +270,13 @@ def indications_for_text(text: str | None) -> frozenset[str]:
     if not text:
         return frozenset()
     found = set()
+    te = _text()
     for key, names in data()["indication_names"].items():
         if key.startswith("_"):
             continue
-        if name_mentions(text, names):
+        # A diagnosis named only as negated, possible or a relative's ("rule out Still's disease", "family
+        # history of rheumatoid arthritis") is not named; "history of" a chronic disease still names it.
+        if name_mentions(text, names) and te.status(te.mentions(text, names), history_affirms=True) == te.AFFIRMED:
             found.add(key)
     # "systemic juvenile idiopathic arthritis" also says "arthritis" but not RA; keep the specific one.
     if "still" in found:
@@ -313,13 +316,43 @@ def _icd10_coded(codes) -> bool:
     return any(c.code and (c.system == system("icd10cm") or (c.system or "").endswith("icd-10-cm")) for c in codes)
 
 
-def _kind_matches(entry: dict, codes, text: str | None, *, names_with_icd10: bool = False) -> bool:
-    """ICD-10-CM is a complete classification: when the concept carries an ICD-10-CM code, its code decides
+def _text():
+    """The negation/qualification reader (facts/text_evidence.py imports this module, so it is imported late)."""
+    from .. import text_evidence
+    return text_evidence
+
+
+def _name_status(entry: dict, text: str | None) -> str | None:
+    """How the text states the kind's names: affirmed, negated, uncertain, historical, family (None: not named).
+    An entry's `history_counts` (a criterion about a past event: a prior SARS-CoV-2 infection) makes a historical
+    mention affirm; its `contradicted_by` phrases, stated in the same text, leave an affirmed mention uncertain
+    ("required oxygen, now on room air")."""
+    names = entry.get("names")
+    if not text or not names:
+        return None
+    te = _text()
+    state = te.status(te.mentions(text, names), history_affirms=bool(entry.get("history_counts")))
+    if state == te.AFFIRMED and entry.get("contradicted_by") and te.affirms(text, entry["contradicted_by"]):
+        return te.UNCERTAIN
+    return state
+
+
+def _kind_state(entry: dict, codes, text: str | None, *, names_with_icd10: bool = False) -> str | None:
+    """"affirmed" when a code says so, else how the text states the kind (None: not named at all).
+
+    ICD-10-CM is a complete classification: when the concept carries an ICD-10-CM code, its code decides
     (so "Post COVID-19 condition", U09.9, is not read as an active COVID-19 infection). Our SNOMED lists are
-    partial, so SNOMED-only, locally coded and text-only concepts are also matched by name."""
+    partial, so SNOMED-only, locally coded and text-only concepts are also matched by name: coded data first,
+    then text, and text only as an explicit, unnegated, unqualified statement (facts/text_evidence.py)."""
+    if any(_code_matches(entry, c) for c in codes):
+        return "affirmed"
     if not (names_with_icd10 or entry.get("names_with_icd10")) and _icd10_coded(codes):
-        return any(_code_matches(entry, c) for c in codes)
-    return any(_code_matches(entry, c) for c in codes) or name_mentions(text, entry.get("names", []))
+        return None
+    return _name_status(entry, text)
+
+
+def _kind_matches(entry: dict, codes, text: str | None, *, names_with_icd10: bool = False) -> bool:
+    return _kind_state(entry, codes, text, names_with_icd10=names_with_icd10) == "affirmed"
 
 
 def _code_matches(entry: dict, c) -> bool:
@@ -333,19 +366,28 @@ def _code_matches(entry: dict, c) -> bool:
 
 
 def condition_kinds(codes, text: str | None) -> frozenset[str]:
-    """Clinical kinds (infection, pneumonia, sars_cov_2_prior, mas, oxygen ...) of a condition's codes and text."""
-    return _condition_kinds(tuple(codes), text)
+    """Clinical kinds (infection, pneumonia, sars_cov_2_prior, mas, oxygen ...) a condition's codes or its text
+    affirm."""
+    return frozenset(k for k, state in _condition_kinds(tuple(codes), text) if state == "affirmed")
+
+
+def condition_kinds_hedged(codes, text: str | None) -> tuple[tuple[str, str], ...]:
+    """(kind, status) for the kinds a condition's text names without affirming them: negated ("no supplemental
+    oxygen requirement"), uncertain ("? MAS", "r/o sepsis"), historical ("history of pneumonia, resolved"),
+    family ("family history of HLH")."""
+    return tuple((k, state) for k, state in _condition_kinds(tuple(codes), text) if state != "affirmed")
 
 
 @text_memo(maxsize=8192)
-def _condition_kinds(codes: tuple, text: str | None) -> frozenset[str]:
-    out = set()
+def _condition_kinds(codes: tuple, text: str | None) -> tuple[tuple[str, str], ...]:
+    out = []
     for kind, entry in data()["condition_kinds"].items():
         if kind.startswith("_"):
             continue
-        if _kind_matches(entry, codes, text):
-            out.add(kind)
-    return frozenset(out)
+        state = _kind_state(entry, codes, text)
+        if state is not None:
+            out.append((kind, state))
+    return tuple(out)
 
 
 def procedure_kinds(codes, text: str | None) -> frozenset[str]:
@@ -370,32 +412,29 @@ def encounter_class_kind(code: str | None) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _statement_patterns() -> tuple[dict[str, list[re.Pattern]], list[re.Pattern]]:
+def _statement_rules() -> tuple[tuple[str, tuple], ...]:
     raw = data()["prescriber_statements"]
-    pats = {k: [re.compile(p, re.I) for p in v] for k, v in raw.items() if not k.startswith("_") and k != "negations"}
-    neg = [re.compile(p, re.I) for p in raw.get("negations", [])]
-    return pats, neg
-
-
-_SENTENCE = re.compile(r"(?<=[.;!?])\s+|\n+")
+    te = _text()
+    return tuple((k, tuple(te.rule_key(r) for r in v)) for k, v in raw.items() if not k.startswith("_"))
 
 
 def prescriber_statements(text: str | None) -> list[tuple[str, str]]:
-    """(key, sentence) for every statement the text makes; a sentence with a negation makes none."""
+    """(key, sentence) for every statement the text makes, recognised by meaning (the rules of
+    `prescriber_statements`): a sentence states a key when one of its rules' concepts are all there, none
+    negated or hedged ("I cannot confirm ...", "not at risk", "consult pending" state nothing)."""
+    return [(k, m.sentence) for k, m in prescriber_statement_mentions(text) if m.affirmed]
+
+
+def prescriber_statement_mentions(text: str | None) -> list[tuple[str, object]]:
+    """(key, Mention) for every sentence that speaks to a statement key, stated or not (negated, hedged): the
+    ones not affirmed say why a statement in the notes was not taken as one."""
     if not text:
         return []
-    pats, neg = _statement_patterns()
-    out: list[tuple[str, str]] = []
-    for sentence in _SENTENCE.split(text):
-        s = sentence.strip()
-        if not s:
-            continue
-        for key, patterns in pats.items():
-            for p in patterns:
-                m = p.search(s)
-                if m and not any(n.search(s[max(0, m.start() - 40):m.start()]) or n.search(m.group(0)) for n in neg):
-                    out.append((key, s))
-                    break
+    te = _text()
+    out = []
+    for key, rules in _statement_rules():
+        for m in te.rule_mentions(text, rules, "statement"):
+            out.append((key, m))
     return out
 
 
@@ -416,16 +455,27 @@ def response_of(text: str | None) -> str | None:
     if not text:
         return None
     no, yes = _response_patterns()
-    if no.search(text):
+    raw = data()["response_patterns"]
+    te = _text()
+    # The alternation finds candidates in one scan; the reader then keeps only what is stated ("not in
+    # remission" is no statement of benefit, "no loss of response" none of failure).
+    if no.search(text) and any(m.affirmed for m in te.rule_mentions(text, raw["no_benefit"], "statement")):
         return "no-benefit"
-    if yes.search(text):
+    if yes.search(text) and any(m.affirmed for m in te.rule_mentions(text, raw["benefit"], "statement")):
         return "benefit"
     return None
 
 
 def is_route_intolerance(text: str | None) -> bool:
-    """An intolerance of the route (needles, injections), which the guideline does not count (table1.ra.2.d)."""
-    return name_mentions(text, data()["route_intolerance_names"])
+    """An intolerance of the route (needles, injections), which the guideline does not count (table1.ra.2.d).
+
+    It takes an intolerance out of the count, so only an explicit denial ("not a needle issue", "no needle
+    phobia") keeps it in: a hedged mention ("possible needle phobia") still marks it as route-related."""
+    names = data()["route_intolerance_names"]
+    if not name_mentions(text, names):
+        return False
+    te = _text()
+    return any(m.status not in (te.NEGATED, te.FAMILY) for m in te.mentions(text, names))
 
 
 def supply_type_for_code(system_url: str | None, code: str | None) -> str | None:
@@ -467,6 +517,7 @@ def warm_up() -> None:
     _cvx_to_drug()
     _drug_names()
     _loinc_to_kind()
-    _statement_patterns()
+    _statement_rules()
+    _text().warm_up()
     _response_patterns()
     _supply_patterns()

@@ -31,33 +31,83 @@ def positive_test(case: CaseFacts, policy: Policy) -> ClauseResult:
                 [Missing(f"A positive direct SARS-CoV-2 viral test result (within {max_days} days)", Need.CLINICAL_DOC)])
 
 
+_HEDGES = {"negated": "denies or excludes it", "uncertain": "states it only as a possibility",
+           "historical": "states it as past history", "family": "states it of a relative"}
+
+
+def hedged_evidence(d, kind: str, what: str) -> Evidence | None:
+    """Evidence for a record whose text names `kind` without affirming it ("Pneumonia, no supplemental oxygen
+    requirement"): shown so that the card says what the chart says instead, never counted."""
+    state = d.hedged(kind)
+    if state is None:
+        return None
+    base = diagnosis_evidence(d)
+    return Evidence(f"{base.description}: the text {_HEDGES.get(state, state)} ({what}, not counted)", base.reference,
+                    base.value, base.date)
+
+
+def _oxygen_lab_counts(lab, room_air_percent: float) -> bool:
+    """An inhaled-oxygen result shows supplemental oxygen only when it is above room air: a flow above 0 (L/min),
+    a concentration above room air (21 %)."""
+    if lab.value is None:
+        return False
+    if "%" in (lab.unit or ""):
+        return lab.value > room_air_percent
+    return lab.value > 0
+
+
 def pneumonia_on_oxygen(case: CaseFacts, policy: Policy) -> ClauseResult:
+    """table1.covid-19.3: "pneumonia requiring supplemental oxygen (low- or high-flow oxygen)".
+
+    Coded data first (a pneumonia code, an oxygen procedure, an inhaled-oxygen flow or concentration above room
+    air, an active oxygen medication); problem-list and reason text only as an explicit, unnegated statement
+    ("Pneumonia, no supplemental oxygen requirement (SpO2 95% on room air)" states no oxygen; "? pneumonia" no
+    pneumonia). Text that names them without affirming them leaves the clause unknown, never met."""
     cid = "table1.covid-19.3"
     cfg = policy.section("covid_19")
     recent_days = policy.limit("covid_oxygen_recent_days")
     as_of = case.patient.as_of
     since = as_of - timedelta(days=recent_days)
+    room_air = cfg["oxygen_room_air_percent"]
     diags = (*case.order.reasons, *case.patient.diagnoses)
     pneumonia = [d for d in diags if cfg["pneumonia_kind"] in d.kinds and d.active]
     oxygen_ev: list[Evidence] = []
+    not_counted: list[Evidence] = []
     for p in case.patient.procedures:
         if cfg["oxygen_kind"] in p.kinds and (p.active or (p.performed is not None and p.performed >= since)):
             oxygen_ev.append(Evidence(f"procedure: {p.label}" + (" (in progress)" if p.active else ""), p.source,
                                       None, p.performed.isoformat() if p.performed else None))
     for lab in case.patient.labs_of(cfg["oxygen_lab"]):
         if lab.observed_on is not None and lab.observed_on >= since:
-            oxygen_ev.append(lab_evidence(lab, "inhaled oxygen"))
+            if _oxygen_lab_counts(lab, room_air):
+                oxygen_ev.append(lab_evidence(lab, "inhaled oxygen"))
+            else:
+                e = lab_evidence(lab, "inhaled oxygen")
+                not_counted.append(Evidence(e.description + " (room air: not supplemental oxygen)", e.reference,
+                                            e.value, e.date))
     for s in case.patient.medications:
         if cfg["oxygen_drug_class"] in s.classes and s.active:
             oxygen_ev.append(span_evidence(s))
     for d in diags:
         if cfg["oxygen_kind"] in d.kinds and d.active:
             oxygen_ev.append(diagnosis_evidence(d))
-    ev = [diagnosis_evidence(d) for d in pneumonia] + oxygen_ev
+    for d in diags:
+        if not d.active:
+            continue
+        for kind, what in ((cfg["pneumonia_kind"], "pneumonia"), (cfg["oxygen_kind"], "supplemental oxygen")):
+            if kind not in d.kinds:
+                e = hedged_evidence(d, kind, what)
+                if e is not None:
+                    not_counted.append(e)
+    ev = [diagnosis_evidence(d) for d in pneumonia] + oxygen_ev + not_counted
     if pneumonia and oxygen_ev:
         return leaf(cid, Outcome.MET, "Pneumonia with supplemental oxygen.", ev)
     lacking = " and ".join(x for x, have in (("pneumonia", pneumonia), ("supplemental oxygen", oxygen_ev)) if not have)
-    return leaf(cid, Outcome.UNKNOWN, f"The chart does not show {lacking}.", ev,
+    note = f"The chart does not show {lacking}."
+    if not_counted:
+        note += (" Text that mentions it without stating it (negated, possible or past) is not evidence: "
+                 "an explicit statement or coded data is needed.")
+    return leaf(cid, Outcome.UNKNOWN, note, ev,
                 [Missing("Chart notes showing pneumonia requiring supplemental oxygen (low- or high-flow)",
                          Need.CLINICAL_DOC)])
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from ...facts.model import CaseFacts
 from ..data_loader import Policy
 from ..logic import leaf
-from ..model import ClauseResult, Missing, Need, Outcome
+from ..model import ClauseResult, Evidence, Missing, Need, Outcome
 from .common import diagnosis_evidence, records_read
 
 CLAUSE = "precautions.serious-infections"
@@ -35,7 +35,30 @@ def active_infections(case: CaseFacts, policy: Policy, indication: str | None):
     return out
 
 
+def possible_infections(case: CaseFacts, policy: Policy, indication: str | None):
+    """Active records whose text names an infection only as a possibility ("r/o sepsis", "possible cellulitis",
+    "? pneumonia"): not an infection found, and not its absence either."""
+    cfg = policy.section("serious_infection")
+    kinds = set(cfg["kinds"])
+    excluded = set(cfg["exclude_kinds_for_indication"].get(indication or "", []))
+    seen, out = set(), []
+    for d in (*case.order.reasons, *case.patient.diagnoses):
+        if not d.active or d.kinds & kinds or d.kinds & excluded:
+            continue
+        if indication and indication in d.indications:
+            continue
+        if any(d.hedged(k) == "uncertain" for k in kinds) and not any(d.hedged(k) for k in excluded):
+            if d.source not in seen:
+                seen.add(d.source)
+                out.append(d)
+    return out
+
+
 def evaluate(case: CaseFacts, policy: Policy, indication: str | None, pathway: str) -> ClauseResult:
+    """"Do not initiate therapy in persons with active infections"; "discontinue in RA patients if serious
+    infection develops" (Warnings/Precautions). Text is read with negation and qualification: "no active
+    infection" and "history of pneumonia, resolved" name no active infection; "r/o sepsis" names a possible one,
+    which leaves the clause unknown (the absence of an infection cannot be read from it)."""
     found = active_infections(case, policy, indication)
     ev = [diagnosis_evidence(d) for d in found]
     if found:
@@ -48,6 +71,18 @@ def evaluate(case: CaseFacts, policy: Policy, indication: str | None, pathway: s
                                                  "if a serious infection develops.", ev)
         return leaf(CLAUSE, Outcome.NOT_MET, "Active infection recorded: do not initiate anakinra in a person with an "
                                              "active infection.", ev)
+    possible = possible_infections(case, policy, indication)
+    if possible:
+        pev = [diagnosis_evidence(d) for d in possible]
+        pev = [Evidence(e.description + ": recorded as a possible infection", e.reference, e.value, e.date) for e in pev]
+        if pathway == "continuation" and indication in policy.section("serious_infection")["continuation_weigh_indications"]:
+            return leaf(CLAUSE, Outcome.NOT_APPLICABLE,
+                        "A possible infection is recorded. In NOMID and DIRA the risk of a disease flare when stopping "
+                        "is weighed against the risk of continued treatment (prescriber's judgement).", pev)
+        return leaf(CLAUSE, Outcome.UNKNOWN, "A possible infection is recorded (not confirmed, not ruled out): "
+                                             "whether the member has an active infection is not documented.", pev,
+                    [Missing("Documentation of whether the possible infection on the problem list is active (anakinra "
+                             "is not initiated in a person with an active infection)", Need.CLINICAL_DOC)])
     if "conditions" in case.patient.unavailable:
         return leaf(CLAUSE, Outcome.UNKNOWN, "The problem list could not be read.", (),
                     [Missing("The member's active problems (to rule out an active infection)", Need.CLINICAL_DOC)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...facts.model import CaseFacts
 from ..data_loader import Policy
 from ..logic import leaf
-from ..model import ClauseResult, Evidence, Outcome
+from ..model import ClauseResult, Evidence, Missing, Need, Outcome
 
 CLAUSE = "position.site-of-care"
 
@@ -24,4 +24,11 @@ def evaluate(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseR
         return leaf(CLAUSE, Outcome.NOT_MET,
                     "The order is for administration in a provider-administered setting; Kineret is FDA-approved "
                     "for self-administration.", ev)
+    if setting.provider_administered is None:
+        # The order's text names provider administration only as a possibility ("may be given in clinic if
+        # needed") and nothing coded decides: neither a denial nor a pass.
+        return leaf(CLAUSE, Outcome.UNKNOWN, "The order's text names provider administration only as a "
+                                             "possibility; where the drug will be administered is not stated.", ev,
+                    [Missing("Where anakinra will be administered (self-administration at home, or a provider-"
+                             "administered setting)", Need.INFO, "OTH")])
     return leaf(CLAUSE, Outcome.MET, "Self-administered (not a provider-administered setting).", ev)

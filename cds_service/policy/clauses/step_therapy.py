@@ -13,10 +13,11 @@ from .common import lasted_months, span_evidence
 
 def _intolerances(case: CaseFacts, match) -> list[tuple[str, Evidence]]:
     """Intolerance or hypersensitivity: an AllergyIntolerance, or a medication stopped for an adverse reaction.
-    An intolerance of the route only (needles, injections) does not count (table1.ra.2.d)."""
+    An intolerance of the route only (needles, injections) does not count (table1.ra.2.d), nor does an unconfirmed
+    entry (verification unconfirmed / presumed): weak evidence never makes a step-therapy option met."""
     out = []
     for a in case.patient.allergies:
-        if a.refuted or not a.active or a.route_only:
+        if a.refuted or not a.active or a.route_only or a.unconfirmed:
             continue
         key = match(a)
         if key:
