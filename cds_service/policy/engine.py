@@ -37,9 +37,9 @@ def initiation_tree(case: CaseFacts, policy: Policy, choice: IndicationChoice) -
 
 
 def continuation_tree(case: CaseFacts, policy: Policy, indication: str | None,
-                      found: list[PriorAuthorization]) -> ClauseResult:
+                      found: list[PriorAuthorization], plan_authorizations=()) -> ClauseResult:
     return all_of("continuation", (
-        continuation.previous_approval(case, policy, found),
+        continuation.previous_approval(case, policy, found, plan_authorizations),
         continuation.clinical_benefit(case, policy),
         initiation.specialist(case, policy, indication, "continuation.3"),
         initiation.no_contraindication(case, policy, "continuation.4"),
@@ -104,7 +104,7 @@ def evaluate(case: CaseFacts, policy: Policy | None = None,
     information: list[ClauseResult] = []
     alternative = None
     if pathway == "continuation":
-        criteria = continuation_tree(case, policy, indication, found)
+        criteria = continuation_tree(case, policy, indication, found, plan_authorizations)
         if alternative_pathway:
             alternative = ClauseResult("alternative-pathway", Outcome.NOT_APPLICABLE, (), (),
                                        policy.reading("continuation_pathway"), None,
@@ -113,7 +113,8 @@ def evaluate(case: CaseFacts, policy: Policy | None = None,
         criteria = initiation_tree(case, policy, choice)
         note = ("No previous plan approval for anakinra: initial review (initiation) applies." if not found else
                 f"{policy.indication(indication)['label']} always uses the initiation criteria (continuation.1).")
-        information.append(leaf("continuation.1", Outcome.NOT_APPLICABLE, note))
+        information.append(leaf("continuation.1", Outcome.NOT_APPLICABLE, note,
+                                continuation.not_counted_evidence(case, policy, plan_authorizations)))
     dosing = all_of("dosage", (dose.weight_based(case, policy, indication),), "Dosage within labeling.")
     precautions = all_of("precautions", (
         combination.evaluate_tnf(case, policy),
