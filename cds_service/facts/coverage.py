@@ -92,6 +92,8 @@ def recognise_programs(cov: dict) -> tuple[list[str], dict[str, list[str]]]:
     evidence: dict[str, list[str]] = {}
     for key in spec["order"]:
         rec = spec["recognisers"].get(key, {})
+        if any(u in programs for u in rec.get("unless", ())):
+            continue
         ev: list[str] = []
         for sig in rec.get("any", ()):
             ev.extend(signals.get(sig, ()))

@@ -81,6 +81,7 @@ def _readings(case: CaseFacts, policy: Policy, choice: IndicationChoice, pathway
         out.append("qualified_icd10_codes")
     if triggers.get("continuation_pathway") and pathway == "continuation":
         out.append("continuation_pathway")
+    out.extend(programs.program_readings(case, policy))
     return out
 
 
@@ -144,7 +145,7 @@ def evaluate(case: CaseFacts, policy: Policy | None = None,
     coverage_groups = tuple(t.clause_id for t in tree if policy.group_role(t.clause_id) == "coverage")
     coverage = [t for t in tree if t.clause_id in coverage_groups]
 
-    program_key = case.patient.coverage.program
+    program_key = programs.member_program(case, policy)
     program_spec = policy.data["programs"].get(program_key or "", None)
     defers = program_spec is not None and program_spec.get("decides") is False
     reasons: list[str] = []

@@ -47,3 +47,41 @@ def test_a_denial_beside_an_approval_is_shown_but_the_approval_counts():
     c1 = node(d, "continuation.1")
     assert c1.outcome is M
     assert any("PA-0: does not count" in e.description for e in c1.evidence)
+
+
+# -- program exceptions (issue 17, class 9) ---------------------------------------------------------------
+
+from cds_service.facts.model import CoverageFacts  # noqa: E402
+from tests.policy.builders import U, covid_case  # noqa: E402
+
+MAPD = CoverageFacts(present=True, program="medicare-part-d", source="Coverage/mapd", payor="Florida Blue",
+                     evidence=("program medicare-part-d: Coverage.class plan name 'BlueMedicare HMO with Part D'",),
+                     count=1, programs=("medicare-part-d", "medicare-advantage"))
+
+
+def with_coverage(c, cov):
+    return replace(c, patient=replace(c.patient, coverage=cov))
+
+
+def test_medicare_advantage_with_part_d_self_administered_is_a_part_d_determination():
+    """MAPD, self-administered order: Prime Therapeutics decides, never `covered` here; the card says so."""
+    d = decide(with_coverage(case(), MAPD))
+    assert d.determination.value == "conditional" and d.program == "medicare-part-d"
+    assert node(d, "program.medicare-part-d").outcome is U
+    assert node(d, "program.medicare-advantage").outcome is NA
+    assert "medicare_advantage_part_d" in d.readings
+    card = next(f for f in d.findings if f.kind == "program")
+    assert "Prime Therapeutics" in card.detail and "MAPD" in card.detail
+
+
+def test_medicare_advantage_with_part_d_provider_administered_is_the_medical_benefit():
+    d = decide(with_coverage(covid_case(), MAPD))
+    assert d.program == "medicare-advantage"
+    assert node(d, "program.medicare-advantage").outcome is M
+    assert node(d, "program.medicare-part-d").outcome is NA
+
+
+def test_medicare_advantage_alone_is_decided_by_this_guideline():
+    cov = replace(MAPD, program="medicare-advantage", programs=("medicare-advantage",))
+    d = decide(with_coverage(case(), cov))
+    assert d.determination.value == "covered" and "medicare_advantage_part_d" not in d.readings
