@@ -1,56 +1,122 @@
-"""The member's coverage and the plan program it belongs to (program exceptions)."""
+"""The member's coverage and the plan program it belongs to (program exceptions).
+
+Guideline, PROGRAM EXCEPTIONS: "Federal Employee Program (FEP): Follow FEP guidelines. State Account
+Organization (SAO): Follow SAO guidelines. Medicare Advantage Products: No National Coverage Determination
+(NCD) and/or Local Coverage Determination (LCD) were found ... Medicare Part D: Florida Blue has delegated to
+Prime Therapeutics authority to make coverage determinations for the Medicare Part D services ..."
+
+The program is read from everything the Coverage says about itself: Coverage.type (Source of Payment
+Typology and v3 ActCode codes, displays, text), every Coverage.class (plan, subplan, group, rxgroup ...: its
+name and value) and the payor's name. The recognisers are data (`terminology/plan_records.json`,
+section `programs`), not literals here: this module only finds the signals and applies them.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 from .fhir_reading import codings, concept_text, dicts, ref_of, reference
 from .model import CoverageFacts
 
-SOPT = "urn:oid:2.16.840.1.113883.3.221.5"
+_DATA_FILE = Path(__file__).with_name("terminology") / "plan_records.json"
 
 
-def _program(cov: dict) -> tuple[str | None, list[str]]:
-    evidence: list[str] = []
-    texts = [concept_text(cov.get("type"))]
+@lru_cache(maxsize=1)
+def plan_records() -> dict:
+    with _DATA_FILE.open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> dict[str, list[re.Pattern]]:
+    signals = plan_records()["programs"]["signals"]
+    return {k: [re.compile(p, re.I) for p in v.get("patterns", ())] for k, v in signals.items()}
+
+
+def _texts(cov: dict) -> list[tuple[str, str]]:
+    """(where, text) for every human-readable thing the Coverage says about its plan."""
+    out: list[tuple[str, str]] = []
+    t = concept_text(cov.get("type"))
+    if t:
+        out.append(("Coverage.type", t))
     for cl in dicts(cov.get("class")):
+        kind = next((c.code for c in codings(cl.get("type")) if c.code), None) or concept_text(cl.get("type")) or "class"
         for key in ("name", "value"):
-            if isinstance(cl.get(key), str):
-                texts.append(cl[key])
+            if isinstance(cl.get(key), str) and cl[key].strip():
+                out.append((f"Coverage.class {kind} {key}", cl[key]))
     for p in dicts(cov.get("payor")):
-        if isinstance(p.get("display"), str):
-            texts.append(p["display"])
-    joined = " ".join(texts).lower()
-    if "federal employee" in joined or "(fep)" in joined or " fep " in f" {joined} ":
-        evidence.append("plan: Federal Employee Program")
-        return "fep", evidence
-    if "state account organization" in joined or "(sao)" in joined or " sao " in f" {joined} ":
-        evidence.append("plan: State Account Organization")
-        return "sao", evidence
-    for c in codings(cov.get("type")):
-        code = c.code or ""
-        if c.system == SOPT:
-            if code == "122" or code.startswith("122"):
-                evidence.append(f"Coverage.type SOPT {code} (Medicare Part D)")
-                return "medicare-part-d", evidence
-            if code.startswith("11"):
-                evidence.append(f"Coverage.type SOPT {code} (Medicare managed care)")
-                return "medicare-advantage", evidence
-            if code.startswith("1"):
-                evidence.append(f"Coverage.type SOPT {code} (Medicare)")
-                return "medicare-other", evidence
-            if code.startswith("5") or code.startswith("6"):
-                evidence.append(f"Coverage.type SOPT {code} (commercial)")
-                return "commercial", evidence
-    if "part d" in joined or "prescription drug plan" in joined:
-        evidence.append("plan text: Medicare Part D")
-        return "medicare-part-d", evidence
-    if "medicare advantage" in joined:
-        evidence.append("plan text: Medicare Advantage")
-        return "medicare-advantage", evidence
-    if "medicare" in joined:
-        return "medicare-other", ["plan text: Medicare"]
-    return "commercial", ["no program exception found on the Coverage: the plan's commercial line of business"]
+        if isinstance(p.get("display"), str) and p["display"].strip():
+            out.append(("Coverage.payor", p["display"]))
+    return out
+
+
+def _signals(cov: dict) -> dict[str, list[str]]:
+    """Signal name -> the evidence for it (what was found where)."""
+    spec = plan_records()["programs"]
+    sopt_systems, act_systems = set(spec["sopt_systems"]), set(spec["actcode_systems"])
+    found: dict[str, list[str]] = {}
+    type_codes = codings(cov.get("type"))
+    for name, sig in spec["signals"].items():
+        label = sig.get("label", name)
+        for c in type_codes:
+            code = (c.code or "").strip()
+            if not code:
+                continue
+            if c.system in sopt_systems and any(code.startswith(p) for p in sig.get("sopt", ())):
+                found.setdefault(name, []).append(
+                    f"Coverage.type SOPT {code}" + (f" ({c.display})" if c.display else "") + f": {label}")
+            if c.system in act_systems and code.upper() in sig.get("actcode", ()):
+                found.setdefault(name, []).append(f"Coverage.type ActCode {code}: {label}")
+    patterns = _compiled()
+    for where, text in _texts(cov):
+        for name, pats in patterns.items():
+            for pat in pats:
+                m = pat.search(text)
+                if m:
+                    label = spec["signals"][name].get("label", name)
+                    found.setdefault(name, []).append(f"{where} '{text}' ('{m.group(0)}'): {label}")
+                    break
+    return found
+
+
+def recognise_programs(cov: dict) -> tuple[list[str], dict[str, list[str]]]:
+    """Every program the Coverage belongs to by the recognisers, in the data's order of precedence,
+    with the evidence for each."""
+    spec = plan_records()["programs"]
+    signals = _signals(cov)
+    programs: list[str] = []
+    evidence: dict[str, list[str]] = {}
+    for key in spec["order"]:
+        rec = spec["recognisers"].get(key, {})
+        if any(u in programs for u in rec.get("unless", ())):
+            continue
+        ev: list[str] = []
+        for sig in rec.get("any", ()):
+            ev.extend(signals.get(sig, ()))
+        for combo in rec.get("all", ()):
+            if all(s in signals for s in combo):
+                for s in combo:
+                    ev.extend(e for e in signals[s] if e not in ev)
+        if ev:
+            programs.append(key)
+            evidence[key] = list(dict.fromkeys(ev))
+    return programs, evidence
+
+
+def _program(cov: dict) -> tuple[str, tuple[str, ...], list[str]]:
+    programs, evidence = recognise_programs(cov)
+    if not programs:
+        default = plan_records()["programs"]["default"]
+        return default, (default,), ["no program exception found on the Coverage: the plan's commercial line of business"]
+    member = programs[0]
+    ev = [f"program {member}: {e}" for e in evidence[member]]
+    for other in programs[1:]:
+        ev.extend(f"also {other}: {e}" for e in evidence[other])
+    return member, tuple(programs), ev
 
 
 def read_coverage(coverages: list[dict], hasher: Callable[[str], str]) -> CoverageFacts:
@@ -60,7 +126,7 @@ def read_coverage(coverages: list[dict], hasher: Callable[[str], str]) -> Covera
     # Several active coverages: the one with the lowest order (primary) wins.
     active.sort(key=lambda c: c.get("order") if isinstance(c.get("order"), int) else 99)
     cov = active[0]
-    program, evidence = _program(cov)
+    program, programs, evidence = _program(cov)
     member = cov.get("subscriberId") if isinstance(cov.get("subscriberId"), str) and cov["subscriberId"].strip() else None
     if member is None:
         for ident in dicts(cov.get("identifier")):
@@ -73,4 +139,4 @@ def read_coverage(coverages: list[dict], hasher: Callable[[str], str]) -> Covera
         break
     return CoverageFacts(present=True, program=program, source=ref_of(cov), payor=payor,
                          member_ref=hasher(member) if member else None, evidence=tuple(evidence),
-                         count=len(active))
+                         count=len(active), programs=programs)

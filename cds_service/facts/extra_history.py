@@ -3,8 +3,11 @@ authorizations as recorded in the chart (ClaimResponse, use preauthorization).""
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from functools import lru_cache
 
+from .coverage import plan_records
 from .fhir_reading import codings, concept_text, dicts, parse_date, ref_of, reference
 from .model import EncounterFact, ImmunizationFact, PriorAuthorization, ProcedureFact
 from .terminology import valuesets as vs
@@ -75,32 +78,193 @@ def procedures(resources: list[dict]) -> tuple[ProcedureFact, ...]:
     return tuple(out)
 
 
+_DECISION_STRENGTH = ("denied", "cancelled", "pended", "contact-payer", "no-action", "modified", "error")
+
+
+@lru_cache(maxsize=1)
+def _decision_patterns() -> tuple[list[tuple[str, re.Pattern]], list[re.Pattern]]:
+    spec = plan_records()["decision_text"]
+    neg = [(n["status"], re.compile(n["pattern"], re.I)) for n in spec["negative"]]
+    return neg, [re.compile(p, re.I) for p in spec["approving"]]
+
+
+def _extensions(node) -> list[dict]:
+    """Every extension under `node`, nested ones included (a PAS reviewAction carries its code in a
+    sub-extension)."""
+    out: list[dict] = []
+    for ext in dicts(node.get("extension") if isinstance(node, dict) else None):
+        out.append(ext)
+        out.extend(_extensions(ext))
+    return out
+
+
+def _coded_decisions(cr: dict) -> list[tuple[str, bool, str]]:
+    """(status, approves, basis) for every coded review decision on the ClaimResponse: X12 278 review
+    action codes (HCR01, Da Vinci PAS extension-reviewAction / extension-reviewActionCode) on the
+    adjudications of items, added items and the whole response, and R5 claim-decision codes."""
+    rec = plan_records()
+    tables = [(set(rec[k]["systems"]), rec[k]["codes"], label) for k, label in
+              (("review_actions", "X12 review action"), ("claim_decisions", "claim decision"))]
+    url_hint = tuple(rec["review_actions"]["extension_url_contains"])
+    x12_codes = rec["review_actions"]["codes"]
+    nodes: list[dict] = [cr]
+    for key in ("item", "addItem"):
+        for item in dicts(cr.get(key)):
+            nodes.append(item)
+            nodes.extend(dicts(item.get("adjudication")))
+            for detail in dicts(item.get("detail")):
+                nodes.extend(dicts(detail.get("adjudication")))
+    nodes.extend(dicts(cr.get("adjudication")))
+    out: list[tuple[str, bool, str]] = []
+    for node in nodes:
+        for ext in _extensions(node):
+            url = ext.get("url") if isinstance(ext.get("url"), str) else ""
+            for c in codings(ext.get("valueCodeableConcept")):
+                code = (c.code or "").strip()
+                for systems, table, label in tables:
+                    entry = table.get(code) if c.system in systems else None
+                    if entry is None and label == "X12 review action" and c.system is None and any(
+                            h in url for h in url_hint):
+                        entry = x12_codes.get(code)
+                    if entry is not None:
+                        out.append((entry["status"], bool(entry.get("approves")),
+                                    f"{label} {code} ({entry['display']})"))
+                        break
+    return out
+
+
+def _decision_texts(cr: dict) -> list[tuple[str, str]]:
+    """(where, text) of what the ClaimResponse says in words about its decision."""
+    out: list[tuple[str, str]] = []
+    if isinstance(cr.get("disposition"), str) and cr["disposition"].strip():
+        out.append(("disposition", cr["disposition"]))
+    for note in dicts(cr.get("processNote")):
+        if isinstance(note.get("text"), str) and note["text"].strip():
+            out.append(("processNote", note["text"]))
+    adjudications = list(dicts(cr.get("adjudication")))
+    for key in ("item", "addItem"):
+        for item in dicts(cr.get(key)):
+            adjudications.extend(dicts(item.get("adjudication")))
+    for adj in adjudications:
+        for key in ("category", "reason"):
+            t = concept_text(adj.get(key))
+            if t:
+                out.append((f"adjudication {key}", t))
+    return out
+
+
+def _decision(cr: dict) -> tuple[str, str]:
+    """(status, basis) of a preauthorization ClaimResponse.
+
+    An approval must be positive: `outcome` says only whether processing finished ("complete" is
+    also the outcome of a denial: Da Vinci PAS's rejection example is outcome complete with X12 A3
+    Not Certified). Approved = a coded certification (X12 A1/A2, claim-decision approved/partial),
+    an approving adjudication, or a preAuthRef with an approving disposition; and nothing anywhere
+    says otherwise (a denial, a pend, a cancellation, "not certified" in the text). Else the status
+    is what the record does say, or "unknown"."""
+    outcome = cr.get("outcome") if isinstance(cr.get("outcome"), str) else None
+    if outcome == "error":
+        return "error", "outcome error"
+    if outcome == "queued":
+        return "pended", "outcome queued (not yet adjudicated)"
+    coded = _coded_decisions(cr)
+    negative_patterns, approving_patterns = _decision_patterns()
+    texts = _decision_texts(cr)
+    negatives: list[tuple[str, str]] = [(status, basis) for status, approves, basis in coded
+                                        if not approves and status != "modified"]
+    for where, text in texts:
+        for status, pat in negative_patterns:
+            m = pat.search(text)
+            if m:
+                negatives.append((status, f"{where} says '{m.group(0)}'"))
+                break
+    if negatives:
+        negatives.sort(key=lambda n: _DECISION_STRENGTH.index(n[0]) if n[0] in _DECISION_STRENGTH else 99)
+        return negatives[0][0], "; ".join(dict.fromkeys(b for _, b in negatives))
+    approving_text = [(where, m.group(0)) for where, text in texts for pat in approving_patterns
+                      if (m := pat.search(text))]
+    modified = [basis for status, _, basis in coded if status == "modified"]
+    certified = [basis for status, approves, basis in coded if approves]
+    pre_auth_ref = isinstance(cr.get("preAuthRef"), str) and cr["preAuthRef"].strip()
+    if modified and not (certified or approving_text):
+        return "modified", "; ".join(modified) + " without a statement that it was approved"
+    if certified:
+        return "approved", "; ".join(certified)
+    adj_approval = [w for w in approving_text if w[0].startswith("adjudication")]
+    if adj_approval:
+        return "approved", f"{adj_approval[0][0]} '{adj_approval[0][1]}'"
+    disp = [w for w in approving_text if w[0] == "disposition"]
+    if disp and pre_auth_ref:
+        return "approved", f"preAuthRef {cr['preAuthRef']} with disposition '{disp[0][1]}'"
+    if disp:
+        return "unknown", "an approving disposition without a preAuthRef or a coded review decision"
+    return "unknown", f"outcome {outcome or 'absent'}: no review decision, approving adjudication or preAuthRef " \
+                      "with an approving disposition"
+
+
+def _approval_subject(cr: dict, request: dict | None, lookup) -> tuple[str, list]:
+    """The text and codes that say what the preauthorization was for: the disposition, process notes,
+    items and added items (product, diagnosis, communicated diagnosis), and the Claim it answers
+    (items, diagnoses)."""
+    texts: list[str] = []
+    codes: list = []
+    if isinstance(cr.get("disposition"), str):
+        texts.append(cr["disposition"])
+    for note in dicts(cr.get("processNote")):
+        if isinstance(note.get("text"), str):
+            texts.append(note["text"])
+    for res in (cr, request or {}):
+        for key in ("item", "addItem"):
+            for item in dicts(res.get(key)):
+                texts.append(concept_text(item.get("productOrService")))
+                codes.extend(codings(item.get("productOrService")))
+                for ext in _extensions(item):
+                    texts.append(concept_text(ext.get("valueCodeableConcept")))
+                    codes.extend(codings(ext.get("valueCodeableConcept")))
+        for dx in dicts(res.get("diagnosis")):
+            texts.append(concept_text(dx.get("diagnosisCodeableConcept")))
+            codes.extend(codings(dx.get("diagnosisCodeableConcept")))
+            ref = reference(dx.get("diagnosisReference"))
+            cond = lookup(ref) if ref else None
+            if isinstance(cond, dict):
+                texts.append(concept_text(cond.get("code")))
+                codes.extend(codings(cond.get("code")))
+    return " \n ".join(t for t in texts if t), codes
+
+
+def _indications(text: str, codes) -> frozenset[str]:
+    found = set(vs.indications_for_text(text))
+    for key, names in plan_records()["approval_indication_names"].items():
+        if not key.startswith("_") and vs.name_mentions(text, names):
+            found.add(key)
+    for c in codes:
+        if c.system == vs.system("icd10cm"):
+            found |= vs.indications_for_icd10(c.code)
+        elif c.system == vs.system("snomed"):
+            found |= vs.indications_for_snomed(c.code)
+    return frozenset(found)
+
+
 def prior_authorizations(resources: list[dict], lookup) -> tuple[PriorAuthorization, ...]:
+    """The plan's preauthorization decisions for anakinra found in the chart (ClaimResponse, use
+    preauthorization): what was decided (`_decision`) and what for (every indication the response, its
+    notes and items, or the Claim it answers name)."""
     out = []
     for cr in resources:
         if cr.get("use") != "preauthorization" or cr.get("status") in ("cancelled", "entered-in-error"):
             continue
-        outcome = cr.get("outcome") if isinstance(cr.get("outcome"), str) else None
-        text = concept_text([a.get("productOrService") for item in dicts(cr.get("addItem")) for a in [item]])
-        for item in dicts(cr.get("item")):
-            for adj in dicts(item.get("adjudication")):
-                text += " " + concept_text(adj.get("category"))
-        text += " " + (cr.get("disposition") if isinstance(cr.get("disposition"), str) else "")
-        request = lookup(reference(cr.get("request")) or "") if reference(cr.get("request")) else None
-        if request:
-            for it in dicts(request.get("item")):
-                text += " " + concept_text(it.get("productOrService"))
-        is_anakinra = vs.is_anakinra_name(text) or any(
-            vs.is_anakinra_code(c.system, c.code) for item in dicts(cr.get("addItem"))
-            for c in codings(item.get("productOrService")))
+        req_ref = reference(cr.get("request"))
+        request = lookup(req_ref) if req_ref else None
+        request = request if isinstance(request, dict) else None
+        text, codes = _approval_subject(cr, request, lookup)
+        is_anakinra = vs.is_anakinra_name(text) or any(vs.is_anakinra_code(c.system, c.code) for c in codes)
         if not is_anakinra:
             continue
         period = cr.get("preAuthPeriod") if isinstance(cr.get("preAuthPeriod"), dict) else {}
-        status = "approved" if outcome in ("complete", "partial") and "denied" not in text.lower() else (
-            outcome or "unknown")
-        named = sorted(vs.indications_for_text(text))
+        status, basis = _decision(cr)
+        named = _indications(text, codes)
         out.append(PriorAuthorization(ref_of(cr), "anakinra", status, parse_date(period.get("start")),
                                       parse_date(period.get("end"), end_of_period=True),
                                       cr.get("preAuthRef") if isinstance(cr.get("preAuthRef"), str) else None,
-                                      named[0] if len(named) == 1 else None))
+                                      next(iter(named)) if len(named) == 1 else None, named, basis))
     return tuple(out)

@@ -179,6 +179,7 @@ class CoverageFacts:
     member_ref: str | None = None        # keyed hash of the subscriber id, never the id itself
     evidence: tuple[str, ...] = ()
     count: int = 0
+    programs: tuple[str, ...] = ()       # every program the Coverage was recognised as (precedence order)
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,9 @@ class PriorAuthorization:
     start: date | None
     end: date | None
     pa_id: str | None
-    indication: str | None = None
+    indication: str | None = None        # the one indication the approval names, if exactly one
+    indications: frozenset[str] = frozenset()   # every indication it names (processNote, items, the Claim)
+    basis: str = ""                      # what the status rests on (review action code, disposition ...)
 
 
 @dataclass(frozen=True)

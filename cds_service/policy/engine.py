@@ -37,9 +37,9 @@ def initiation_tree(case: CaseFacts, policy: Policy, choice: IndicationChoice) -
 
 
 def continuation_tree(case: CaseFacts, policy: Policy, indication: str | None,
-                      found: list[PriorAuthorization]) -> ClauseResult:
+                      found: list[PriorAuthorization], plan_authorizations=()) -> ClauseResult:
     return all_of("continuation", (
-        continuation.previous_approval(case, policy, found),
+        continuation.previous_approval(case, policy, found, plan_authorizations),
         continuation.clinical_benefit(case, policy),
         initiation.specialist(case, policy, indication, "continuation.3"),
         initiation.no_contraindication(case, policy, "continuation.4"),
@@ -81,6 +81,7 @@ def _readings(case: CaseFacts, policy: Policy, choice: IndicationChoice, pathway
         out.append("qualified_icd10_codes")
     if triggers.get("continuation_pathway") and pathway == "continuation":
         out.append("continuation_pathway")
+    out.extend(programs.program_readings(case, policy))
     return out
 
 
@@ -104,7 +105,7 @@ def evaluate(case: CaseFacts, policy: Policy | None = None,
     information: list[ClauseResult] = []
     alternative = None
     if pathway == "continuation":
-        criteria = continuation_tree(case, policy, indication, found)
+        criteria = continuation_tree(case, policy, indication, found, plan_authorizations)
         if alternative_pathway:
             alternative = ClauseResult("alternative-pathway", Outcome.NOT_APPLICABLE, (), (),
                                        policy.reading("continuation_pathway"), None,
@@ -113,7 +114,8 @@ def evaluate(case: CaseFacts, policy: Policy | None = None,
         criteria = initiation_tree(case, policy, choice)
         note = ("No previous plan approval for anakinra: initial review (initiation) applies." if not found else
                 f"{policy.indication(indication)['label']} always uses the initiation criteria (continuation.1).")
-        information.append(leaf("continuation.1", Outcome.NOT_APPLICABLE, note))
+        information.append(leaf("continuation.1", Outcome.NOT_APPLICABLE, note,
+                                continuation.not_counted_evidence(case, policy, plan_authorizations)))
     dosing = all_of("dosage", (dose.weight_based(case, policy, indication),), "Dosage within labeling.")
     precautions = all_of("precautions", (
         combination.evaluate_tnf(case, policy),
@@ -143,7 +145,7 @@ def evaluate(case: CaseFacts, policy: Policy | None = None,
     coverage_groups = tuple(t.clause_id for t in tree if policy.group_role(t.clause_id) == "coverage")
     coverage = [t for t in tree if t.clause_id in coverage_groups]
 
-    program_key = case.patient.coverage.program
+    program_key = programs.member_program(case, policy)
     program_spec = policy.data["programs"].get(program_key or "", None)
     defers = program_spec is not None and program_spec.get("decides") is False
     reasons: list[str] = []

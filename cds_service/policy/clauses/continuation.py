@@ -9,15 +9,39 @@ from ..model import ClauseResult, Evidence, Missing, Need, Outcome
 from .common import span_evidence, statement_evidence
 
 
-def approvals(case: CaseFacts, policy: Policy, plan_authorizations=()) -> list[PriorAuthorization]:
-    """Approved anakinra authorizations from the chart (ClaimResponse) and the plan's own records, excluding
-    COVID-19 and MIS-C approvals (those always use initiation) and approvals starting after the order date."""
+def why_not_counted(pa: PriorAuthorization, case: CaseFacts, policy: Policy) -> str | None:
+    """None when `pa` is a previous plan approval for continuation.1, else why it is not.
+
+    Continuation 1: "An authorization or reauthorization for anakinra has been previously approved by
+    Florida Blue (except COVID-19 treatment and MIS-C Associated with SARS - see initiation criteria)
+    [Note: members not previously approved for the requested agent will require initial evaluation
+    review]". So: approved (a positive decision, not a denial, pend or unknown outcome: see
+    facts.extra_history), for anakinra, before the order date, and for an indication the approval names
+    that is neither COVID-19 nor MIS-C. An approval that names COVID-19 or MIS-C at all is left out even
+    if it names another indication too, and one that names no indication is left out (readings
+    `approval_indication`): it could be a one-month COVID-19 or MIS-C course."""
     excluded = set(policy.section("pathways")["continuation_excluded_indications"])
+    if pa.drug != "anakinra":
+        return "not for anakinra"
+    if pa.status != "approved":
+        return f"not an approval (status {pa.status}" + (f": {pa.basis}" if pa.basis else "") + ")"
+    if pa.start is not None and pa.start > case.patient.as_of:
+        return "its period starts after the order date"
+    named = set(pa.indications) or ({pa.indication} if pa.indication else set())
+    if named & excluded:
+        labels = ", ".join(policy.indication(k)["label"] for k in sorted(named & excluded))
+        return f"the approval was for {labels}, which uses the initiation criteria"
+    if not named:
+        return "the approval does not say what indication it was for (it could be a COVID-19 or MIS-C course)"
+    return None
+
+
+def approvals(case: CaseFacts, policy: Policy, plan_authorizations=()) -> list[PriorAuthorization]:
+    """Approved anakinra authorizations from the chart (ClaimResponse) and the plan's own records that
+    count for continuation.1 (`why_not_counted`)."""
     out, seen = [], set()
     for pa in (*case.patient.prior_authorizations, *plan_authorizations):
-        if pa.drug != "anakinra" or pa.status != "approved" or pa.indication in excluded:
-            continue
-        if pa.start is not None and pa.start > case.patient.as_of:
+        if why_not_counted(pa, case, policy) is not None:
             continue
         key = pa.pa_id or pa.source
         if key not in seen:
@@ -26,18 +50,34 @@ def approvals(case: CaseFacts, policy: Policy, plan_authorizations=()) -> list[P
     return out
 
 
+def not_counted_evidence(case: CaseFacts, policy: Policy, plan_authorizations=()) -> list[Evidence]:
+    """The plan decisions on file that do not count as a previous approval, each with the reason."""
+    out = []
+    for pa in (*case.patient.prior_authorizations, *plan_authorizations):
+        why = why_not_counted(pa, case, policy)
+        if why is not None:
+            out.append(Evidence(f"{pa.pa_id or pa.source}: does not count as a previous approval: {why}",
+                                pa.source, pa.status, pa.start.isoformat() if pa.start else None))
+    return out
+
+
 def _pa_evidence(pa: PriorAuthorization) -> Evidence:
     period = f"{pa.start.isoformat() if pa.start else '?'} to {pa.end.isoformat() if pa.end else '?'}"
+    named = ", ".join(sorted(pa.indications)) or pa.indication or ""
     return Evidence(f"approved authorization {pa.pa_id or ''} for anakinra".replace("  ", " ")
-                    + (f" ({pa.indication})" if pa.indication else ""), pa.source, period,
-                    pa.start.isoformat() if pa.start else None)
+                    + (f" ({named})" if named else "") + (f" [{pa.basis}]" if pa.basis else ""),
+                    pa.source, period, pa.start.isoformat() if pa.start else None)
 
 
-def previous_approval(case: CaseFacts, policy: Policy, found: list[PriorAuthorization]) -> ClauseResult:
+def previous_approval(case: CaseFacts, policy: Policy, found: list[PriorAuthorization],
+                      plan_authorizations=()) -> ClauseResult:
     cid = "continuation.1"
+    others = not_counted_evidence(case, policy, plan_authorizations)
     if found:
-        return leaf(cid, Outcome.MET, "The plan approved anakinra for this member before.", [_pa_evidence(p) for p in found])
-    return leaf(cid, Outcome.NOT_MET, "No previous plan approval for anakinra: initial review (initiation) applies.")
+        return leaf(cid, Outcome.MET, "The plan approved anakinra for this member before.",
+                    [_pa_evidence(p) for p in found] + others)
+    return leaf(cid, Outcome.NOT_MET, "No previous plan approval for anakinra: initial review (initiation) applies.",
+                others)
 
 
 def clinical_benefit(case: CaseFacts, policy: Policy) -> ClauseResult:

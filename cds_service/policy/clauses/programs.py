@@ -17,13 +17,52 @@ def _coverage_evidence(case: CaseFacts) -> list[Evidence]:
         [Evidence(f"coverage payor {cov.payor}", cov.source)] if cov.payor else [])
 
 
+def _drug_and_medical(case: CaseFacts, policy: Policy) -> dict | None:
+    """The reading for a Coverage recognised as two programs at once (a Medicare Advantage plan that states
+    Part D drug coverage, MAPD), if it applies to this member."""
+    cov = case.patient.coverage
+    for key, spec in policy.data.get("program_combinations", {}).items():
+        if key.startswith("_"):
+            continue
+        if all(p in cov.programs for p in spec["programs"]):
+            return spec
+    return None
+
+
+def member_program(case: CaseFacts, policy: Policy) -> str | None:
+    """The program whose process decides this order.
+
+    Program exceptions: "Medicare Advantage Products: No National Coverage Determination (NCD) and/or
+    Local Coverage Determination (LCD) were found ..." (this guideline applies) and "Medicare Part D:
+    Florida Blue has delegated to Prime Therapeutics authority to make coverage determinations for the
+    Medicare Part D services referenced in this guideline." A Medicare Advantage plan with Part D drug
+    coverage (MAPD) is both: the order is a Part D service unless it is provider-administered (the
+    medical benefit), and an order that does not say where it is given is read as self-administered
+    (the drug is labeled for self-administration), so Prime Therapeutics decides: the reading that
+    cannot answer `covered` where Prime Therapeutics decides (readings.medicare_advantage_part_d)."""
+    cov = case.patient.coverage
+    combined = _drug_and_medical(case, policy)
+    if combined is not None:
+        return combined["medical"] if case.order.setting.provider_administered is True else combined["drug"]
+    return cov.program
+
+
+def program_readings(case: CaseFacts, policy: Policy) -> list[str]:
+    """The readings of the program exceptions applied to this order."""
+    combined = _drug_and_medical(case, policy)
+    return [combined["reading"]] if combined is not None else []
+
+
 def program_clauses(case: CaseFacts, policy: Policy) -> ClauseResult:
     """One leaf per program exception. The member's program: MET when this guideline applies (Medicare
     Advantage: no NCD/LCD), UNKNOWN when another process decides (FEP, SAO, Part D); the others NOT_APPLICABLE."""
     programs = policy.data["programs"]
-    member = case.patient.coverage.program
+    member = member_program(case, policy)
     spec = programs.get(member or "", {})
     ev = _coverage_evidence(case)
+    combined = _drug_and_medical(case, policy)
+    if combined is not None:
+        ev.append(Evidence(policy.reading(combined["reading"]), case.patient.coverage.source))
     kids = []
     for cid in PROGRAM_CLAUSES:
         if spec.get("clause") != cid:

@@ -41,33 +41,67 @@ def _recent(labs: tuple[LabValue, ...], case: CaseFacts, max_days: int) -> LabVa
 
 
 def clearance(case: CaseFacts, policy: Policy) -> tuple[Clearance | None, list[Evidence], str]:
-    """The creatinine clearance, measured or estimated, with the evidence; else (None, evidence, why)."""
+    """The creatinine clearance, measured or estimated, with the evidence; else (None, evidence, why).
+
+    Dosage and administration: "Creatinine clearance below 30 mL/min (severe renal insufficiency or end-stage
+    renal disease): consider the prescribed dose every other day". The newest renal evidence decides: a
+    measured creatinine clearance when it is at least as recent as the newest serum creatinine (a direct
+    measurement beats an estimate of the same day), else Cockcroft-Gault from that newer creatinine with the
+    latest weight, the age and the sex. A newer creatinine supersedes an older measured clearance even when
+    no estimate can be computed from it: the clearance is then unknown (the old measurement no longer
+    describes the kidneys), and the evidence says which record was used, which was set aside and why."""
     threshold = policy.limit("renal_crcl_threshold_ml_min")
     max_days = policy.limit("renal_lab_max_age_days")
-    cg = policy.section("renal")["cockcroft_gault"]
     p = case.patient
     context: list[Evidence] = []
     egfr = _recent(p.labs_of("egfr"), case, max_days)
     if egfr is not None:
         context.append(lab_evidence(egfr, "eGFR (shown for context; eGFR is not creatinine clearance)"))
     measured = _recent(p.labs_of("crcl"), case, max_days)
-    if measured is not None:
-        ev = (lab_evidence(measured, "measured creatinine clearance"), *context)
-        return Clearance(measured.value, "measured", ev, measured.value < threshold), list(ev), ""
     creat = _recent(p.labs_of("creatinine"), case, max_days)
-    age = p.age_years
+    if measured is not None and (creat is None or measured.observed_on >= creat.observed_on):
+        ev = [lab_evidence(measured, "measured creatinine clearance")]
+        if creat is not None:
+            ev.append(lab_evidence(creat, f"serum creatinine (not used: the measured creatinine clearance of "
+                                          f"{measured.observed_on.isoformat()} is as recent or newer)"))
+        ev += context
+        return Clearance(measured.value, "measured", tuple(ev), measured.value < threshold), ev, ""
     if creat is None:
         return None, context, f"no creatinine clearance or serum creatinine within {max_days} days"
+    superseded: list[Evidence] = []
+    if measured is not None:
+        superseded.append(lab_evidence(
+            measured, f"measured creatinine clearance (not used: older than the serum creatinine of "
+                      f"{creat.observed_on.isoformat()}; the newest evidence is used)"))
+    crcl, ev, why = _estimate(case, policy, creat, threshold)
+    ev = ev + superseded + context
+    if crcl is None and measured is None and p.age_years is not None and p.age_years < \
+            policy.section("renal")["cockcroft_gault"]["min_age_years"]:
+        why += " and no measured creatinine clearance is on file"
+    if crcl is None and measured is not None:
+        why = (f"the serum creatinine of {creat.observed_on.isoformat()} is newer than the measured creatinine "
+               f"clearance of {measured.observed_on.isoformat()} ({fmt(measured.value, 'mL/min')}), which no longer "
+               f"describes the kidneys, and no estimate can be made from it: {why}")
+    if crcl is not None:
+        crcl = Clearance(crcl.ml_min, crcl.method, tuple(ev), crcl.below)
+    return crcl, ev, why
+
+
+def _estimate(case: CaseFacts, policy: Policy, creat: LabValue, threshold: float
+              ) -> tuple[Clearance | None, list[Evidence], str]:
+    """Cockcroft-Gault from `creat` with the latest weight, the age and the sex."""
+    cg = policy.section("renal")["cockcroft_gault"]
+    p = case.patient
+    age = p.age_years
     ev = [lab_evidence(creat, "serum creatinine")]
     if age is None:
-        return None, ev + context, "the date of birth is unknown"
+        return None, ev, "the date of birth is unknown"
     if age < cg["min_age_years"]:
-        return None, ev + context, (f"Cockcroft-Gault is not used below age {cg['min_age_years']} and no measured "
-                                    "creatinine clearance is on file")
+        return None, ev, f"Cockcroft-Gault is not used below age {cg['min_age_years']}"
     if p.weight is None:
-        return None, ev + context, "no body weight on file for Cockcroft-Gault"
+        return None, ev, "no body weight on file for Cockcroft-Gault"
     if creat.value is None or creat.value <= 0:
-        return None, ev + context, "the serum creatinine is not a usable number"
+        return None, ev, "the serum creatinine is not a usable number"
     w = p.weight
     ev.append(weight_evidence(w))
     ev.append(Evidence(f"age {age}, sex {p.sex or 'unknown'}", p.reference, str(age)))
@@ -78,13 +112,13 @@ def clearance(case: CaseFacts, policy: Policy) -> tuple[Clearance | None, list[E
                    f"{fmt(creat.value)})" + (f" x {cg['female_factor']}" if p.sex == "female" else "")
                    + f" = {fmt(value, 'mL/min')}")
         ev.insert(0, Evidence(formula, None, fmt(value, "mL/min")))
-        return Clearance(round(value, 1), "Cockcroft-Gault", tuple(ev + context), value < threshold), ev + context, ""
+        return Clearance(round(value, 1), "Cockcroft-Gault", tuple(ev), value < threshold), ev, ""
     low, high = sorted(values.values())
     ev.insert(0, Evidence(f"Cockcroft-Gault with sex unknown: {fmt(low, 'mL/min')} (female) to {fmt(high, 'mL/min')} "
                           "(male)", None))
     if (high < threshold) or (low >= threshold):
-        return Clearance(None, "Cockcroft-Gault", tuple(ev + context), high < threshold), ev + context, ""
-    return None, ev + context, "sex is unknown and the estimate straddles the threshold"
+        return Clearance(None, "Cockcroft-Gault", tuple(ev), high < threshold), ev, ""
+    return None, ev, "sex is unknown and the estimate straddles the threshold"
 
 
 def evaluate(case: CaseFacts, policy: Policy) -> ClauseResult:
