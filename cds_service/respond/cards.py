@@ -99,7 +99,8 @@ def card_for(finding: Finding, decision: Decision | None, order: dict | None, *,
         "extension": {CLAUSES_KEY: list(finding.clause_ids), "anakinra-cds.finding": finding.kind},
     }
     if decision is not None:
-        card["extension"]["davinci-crd.associated-resource"] = f"MedicationRequest/{decision.order_id}"
+        # CRD CDSHookServiceResponseExtensionAssociatedResource: a Reference, 0..* (a JSON array of References)
+        card["extension"]["davinci-crd.associated-resource"] = [{"reference": f"MedicationRequest/{decision.order_id}"}]
         card["extension"]["anakinra-cds.policy"] = f"{decision.policy_id}@{decision.policy_revision}"
     if finding.kind not in ("demo-draft", "renewal"):     # notes that ask nothing of the prescriber
         card["overrideReasons"] = _override_reasons(finding.kind)

@@ -477,6 +477,12 @@ def check_card(card: dict, where: str, *, drafts: dict[str, dict], config_codes:
             err.append(f"{at}: appContext only on smart links")
     if "extension" in card and not isinstance(card["extension"], dict):
         err.append(f"{where}: extension is a JSON object")
+    elif "davinci-crd.associated-resource" in card.get("extension", {}):
+        # CDSHookServiceResponseExtensionAssociatedResource: type Reference, max * -> an array of References
+        # to the orders that drove the card (deviations.md §dev-24)
+        assoc = card["extension"]["davinci-crd.associated-resource"]
+        if not isinstance(assoc, list) or not all(isinstance(r, dict) and r.get("reference") in drafts for r in assoc):
+            err.append(f"{where}: davinci-crd.associated-resource is an array of References to draft orders")
     return err
 
 
@@ -549,8 +555,9 @@ def check_discovery(doc: object) -> tuple[list[str], dict[str, set[str]]]:
             err.append(f"{at}: prefetch maps keys to query templates")
         ext = s.get("extension", {})
         versions = ext.get("davinci-crd.version")
-        if not (isinstance(versions, list) and versions and all(isinstance(v, str) and re.match(r"^\d+\.\d+$", v)
-                                                              for v in versions)):
+        # CDSHookServicesExtensionCRDVersion: string, %context.matches('^[1-9]\\d*\\.[1-9]\\d*$')
+        if not (isinstance(versions, list) and versions and all(isinstance(v, str) and
+                                                              re.match(r"^[1-9]\d*\.[1-9]\d*$", v) for v in versions)):
             err.append(f"{at}: davinci-crd.version is a list of major.minor versions")
         elif "2.2" not in versions:
             err.append(f"{at}: davinci-crd.version does not name 2.2")

@@ -161,6 +161,9 @@ MUTATIONS = {
     "summary of 140 characters": (lambda b: b["cards"][0].update(summary="x" * 140), "<140-character"),
     "card without uuid": (lambda b: b["cards"][0].pop("uuid"), "uuid is required"),
     "card without source.topic": (lambda b: b["cards"][0]["source"].pop("topic"), "source.topic is required"),
+    "associated-resource as a string": (
+        lambda b: b["cards"][0]["extension"].update({"davinci-crd.associated-resource": "MedicationRequest/x"}),
+        "array of References"),
     "unknown card attribute": (lambda b: b["cards"][0].update(title="x"), "not a CDS Hooks card attribute"),
     "empty links": (lambda b: b["cards"][0].update(links=[]), "null or empty value"),
     "link without type": (lambda b: b["cards"][0]["links"][0].pop("type"), "type absolute | smart"),
