@@ -615,6 +615,15 @@ DETECTED = ("260373001", "Detected")
 # Draft orders
 # --------------------------------------------------------------------------------------
 
+def draft_requester(chart: Chart) -> dict:
+    """The requester of a draft MedicationRequest. CRD 2.2 profile-medicationrequest: `requester 1..` and
+    "requester only Reference(CRDPractitioner)" (PractitionerRole is no longer allowed there), so drafts name
+    the Practitioner; the specialty stays on the PractitionerRole, which reaches the service through the
+    `user` / `userRoles` prefetch. (History MedicationRequests are US Core and keep the PractitionerRole;
+    draft ServiceRequests may name either.)"""
+    return ref(chart.prescriber, _display(chart.prescriber))
+
+
 def draft_anakinra(chart: Chart, *, dose_mg: float = 100, syringes: int = 28, supply_days: int = 28,
                    refills: int = 5, category: str = "community", rxnorm: str = "727711",
                    medication: dict | None = None, contained: dict | None = None,
@@ -651,7 +660,7 @@ def draft_anakinra(chart: Chart, *, dose_mg: float = 100, syringes: int = 28, su
         mr["encounter"] = ref(chart.encounter)
     mr |= {
         "authoredOn": AUTHORED_ON,
-        "requester": ref(chart.prescriber_role, _display(chart.prescriber)),
+        "requester": draft_requester(chart),
     }
     if performer is not None:
         mr["performer"] = performer
@@ -1053,7 +1062,7 @@ def s_non_anakinra() -> Fixture:
         "medicationCodeableConcept": concept(coding("rxnorm", "327361", "adalimumab"),
                                              text="Humira (adalimumab) 40 mg/0.4 mL pen"),
         "subject": ref(chart.patient), "encounter": ref(chart.encounter), "authoredOn": AUTHORED_ON,
-        "requester": ref(chart.prescriber_role, _display(chart.prescriber)),
+        "requester": draft_requester(chart),
         "reasonCode": [diagnosis_concept(RA_DX)],
         "dosageInstruction": [{"sequence": 1, "text": "Inject 40 mg subcutaneously every 14 days",
                                "timing": {"repeat": {"frequency": 1, "period": 2, "periodUnit": "wk"}},

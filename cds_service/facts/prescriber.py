@@ -28,21 +28,46 @@ def _specialties_of(resource: dict) -> tuple[set[str], list[Code]]:
     return found, codes
 
 
+def _type_id(ref: str | None) -> str | None:
+    """`Type/id` of a reference given relative, absolute or versioned ("https://ehr/fhir/Practitioner/7",
+    "Practitioner/7/_history/2"); None when it names no resource."""
+    if not isinstance(ref, str) or not ref.strip():
+        return None
+    parts = ref.strip().rstrip("/").split("/")
+    if len(parts) >= 4 and parts[-2] == "_history":
+        parts = parts[:-2]
+    if len(parts) < 2 or not parts[-2][:1].isupper() or not parts[-1]:
+        return None
+    return f"{parts[-2]}/{parts[-1]}"
+
+
+def _current(role: dict) -> bool:
+    """A PractitionerRole marked `active: false` no longer says what the practitioner does."""
+    return role.get("active") is not False
+
+
 def read_prescriber(requester: str | None, user_id: str | None, roles: list[dict], practitioners: list[dict],
                     lookup) -> Prescriber:
-    """Specialties of the order's requester (or, failing that, the user signing it)."""
-    for who in (requester, user_id):
+    """Specialties of the order's requester (or, failing that, the user signing it).
+
+    CRD 2.2 makes a draft MedicationRequest's requester a Practitioner (profile-medicationrequest: "requester
+    only Reference(CRDPractitioner)"), while the specialty lives on the PractitionerRole: for a Practitioner
+    the roles naming that practitioner (prefetch `user` when the user is the role, `userRoles`) count, with
+    the Practitioner's own qualifications. A role marked inactive is not used: it could only add a
+    specialty the prescriber no longer practises."""
+    for who in (_type_id(requester), _type_id(user_id)):
         if not who:
             continue
         rtype = who.split("/")[0]
         candidates: list[dict] = []
         if rtype == "PractitionerRole":
             role = lookup(who)
-            if role:
+            if role and _current(role):
                 candidates.append(role)
+            if role:
                 prac = reference(role.get("practitioner"))
                 if prac:
-                    p = lookup(prac)
+                    p = lookup(_type_id(prac) or prac)
                     if p:
                         candidates.append(p)
         elif rtype == "Practitioner":
@@ -50,7 +75,8 @@ def read_prescriber(requester: str | None, user_id: str | None, roles: list[dict
             if p:
                 candidates.append(p)
             for role in roles:
-                if reference(role.get("practitioner")) in (who, who.split("/")[-1]):
+                named = reference(role.get("practitioner"))
+                if (_type_id(named) == who or named == who.split("/")[-1]) and _current(role):
                     candidates.append(role)
         if not candidates:
             continue

@@ -95,6 +95,10 @@ SERVICES: tuple[ServiceDefinition, ...] = (
 SERVICES_BY_ID = {s.id: s for s in SERVICES}
 
 
+# CRD 2.2 deviations.md: each option has code, type, name, description and a default (§dev-4); one boolean
+# option per card type the service returns, coded from the CRD Response Types (cdshooks-card-type) (§dev-5,
+# §dev-7); codes, names and descriptions unique within a service (§dev-8). respond/cards.py CONFIG_OPTION
+# maps each card to the option (its card type) that switches it off.
 CRD_CONFIGURATION_OPTIONS = (
     {"code": "coverage-info", "type": "boolean", "name": "Coverage information",
      "description": "Return the coverage-information system action on each anakinra order.", "default": True},
@@ -107,9 +111,12 @@ CRD_CONFIGURATION_OPTIONS = (
     {"code": "limits", "type": "boolean", "name": "Quantity and dose limits",
      "description": "Cards when the dose or quantity exceeds the guideline's limits.", "default": True},
     {"code": "appropriate-use", "type": "boolean", "name": "Appropriate use",
-     "description": "Cards on site of care, prescriber specialty, renal dosing and monitoring.", "default": True},
+     "description": "Cards on the site of care (self-administration) and the prescriber's specialty.", "default": True},
     {"code": "clinical-reminder", "type": "boolean", "name": "Clinical reminders",
-     "description": "Informational reminders (neutrophil monitoring, live vaccines, injection sites).", "default": True},
+     "description": "Reminders: renal dosing, neutrophil monitoring, live vaccines, injection sites.", "default": True},
+    {"code": "guideline", "type": "boolean", "name": "Guideline",
+     "description": "Cards on what the guideline still needs documented, programs it does not decide (FEP, SAO, "
+                    "Medicare Part D), how it was read, and renewals.", "default": True},
     {"code": "max-cards", "type": "integer", "name": "Maximum cards",
      "description": "Maximum number of cards returned; the most severe are kept.", "default": 10},
 )

@@ -7,39 +7,64 @@ import uuid
 from ..policy.model import Decision, Finding
 from . import suggestions as sg
 
-TEMP_CS = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
+# CRD 2.2 moved the card types out of its `temp` code system into THO (CRDCardType.fsh: "include codes from
+# system $cdshooks-card-type"); the displays are THO's.
+CARD_TYPE_CS = "http://terminology.hl7.org/CodeSystem/cdshooks-card-type"
 OVERRIDE_CS = "urn:anakinra-cds:override-reason"
 CLAUSES_KEY = "anakinra-cds.clauses"
 
-TOPICS = {
-    "site-of-care": ("appropriate-use", "Appropriate use"),
-    "combination": ("contraindication", "Contraindication"),
-    "contraindication": ("contraindication", "Contraindication"),
-    "dose": ("limits", "Limits"),
-    "weight-dose": ("limits", "Limits"),
-    "missing-weight": ("limits", "Limits"),
-    "step-therapy": ("therapy-alternatives-req", "Required therapy alternatives"),
-    "documentation": ("guideline", "Guideline"),
-    "program": ("insurance", "Insurance"),
-    "renal": ("clinical-reminder", "Clinical reminder"),
-    "reminder": ("clinical-reminder", "Clinical reminder"),
-    "specialist": ("appropriate-use", "Appropriate use"),
-    "demo-draft": ("guideline", "Guideline"),
-    "infection": ("contraindication", "Contraindication"),
-    "criteria": ("guideline", "Guideline"),
-    "reading": ("guideline", "Guideline"),
-    "renewal": ("guideline", "Guideline"),
+# CDS Hooks 2.0 Card.summary: "One-sentence, <140-character summary message" (the CRD test kit fails 140).
+MAX_SUMMARY = 139
+
+CARD_TYPES = {
+    "appropriate-use": "Appropriate Use",
+    "contraindication": "Contraindication",
+    "limits": "Limits",
+    "therapy-alternatives-req": "Required Therapy Alternatives",
+    "guideline": "Guideline",
+    "clinical-reminder": "Clinical Reminder",
 }
 
-# Which CRD configuration option (card type) switches a finding's card off.
-CONFIG_OPTION = {
-    "site-of-care": "appropriate-use", "combination": "contraindication", "contraindication": "contraindication",
-    "dose": "limits", "weight-dose": "limits", "missing-weight": "limits", "step-therapy": "therapy-alternatives-req",
-    "documentation": "appropriate-use", "program": "appropriate-use", "renal": "appropriate-use",
-    "reminder": "clinical-reminder", "specialist": "appropriate-use",
-    "infection": "contraindication", "criteria": "appropriate-use", "reading": "appropriate-use",
-    "renewal": "appropriate-use",
+# Finding kind -> card type. The program card (FEP, SAO, Medicare Part D: "follow the FEP guidelines") is a
+# `guideline` card: THO's `insurance` type is for updating the member's coverage record, which it is not.
+TOPICS = {
+    "site-of-care": "appropriate-use",
+    "combination": "contraindication",
+    "contraindication": "contraindication",
+    "dose": "limits",
+    "weight-dose": "limits",
+    "missing-weight": "limits",
+    "step-therapy": "therapy-alternatives-req",
+    "documentation": "guideline",
+    "program": "guideline",
+    "renal": "clinical-reminder",
+    "reminder": "clinical-reminder",
+    "specialist": "appropriate-use",
+    "demo-draft": "guideline",
+    "infection": "contraindication",
+    "criteria": "guideline",
+    "reading": "guideline",
+    "renewal": "guideline",
 }
+
+# Which CRD configuration option switches a finding's card off: its card type. CRD 2.2 §dev-5: a boolean
+# option "for each type of card they support ... where setting the flag to false will result in the server
+# not returning any cards of the specified type". The demo card is not configurable (demo only).
+CONFIG_OPTION = {kind: code for kind, code in TOPICS.items() if kind != "demo-draft"}
+
+
+def fit_summary(text: str) -> str:
+    """The card summary, under 140 characters. A longer text (a data or code change that went too far) is
+    cut at a word boundary and marked with an ellipsis rather than cut mid-word; the tests keep every text
+    we ship short enough that this never happens."""
+    text = " ".join(text.split())
+    if len(text) <= MAX_SUMMARY:
+        return text
+    cut = text[:MAX_SUMMARY - 1]
+    if " " in cut:
+        cut = cut[:cut.rindex(" ")]
+    return cut.rstrip(" ,;:") + "\u2026"
+
 
 OVERRIDES = {
     "default": [("clinically-appropriate", "Clinically appropriate for this patient; will document for the plan"),
@@ -62,19 +87,20 @@ def _override_reasons(kind: str) -> list[dict]:
 
 def card_for(finding: Finding, decision: Decision | None, order: dict | None, *, plan_name: str, policy_url: str,
              patient_id: str, limits: sg.Limits) -> dict:
-    topic_code, topic_display = TOPICS.get(finding.kind, ("guideline", "Guideline"))
+    topic_code = TOPICS.get(finding.kind, "guideline")
     card: dict = {
         "uuid": str(uuid.uuid4()),
-        "summary": finding.summary[:140],
+        "summary": fit_summary(finding.summary),
         "indicator": finding.severity,
         "detail": finding.detail,
         "source": {"label": plan_name, "url": policy_url,
-                   "topic": {"system": TEMP_CS, "code": topic_code, "display": topic_display}},
+                   "topic": {"system": CARD_TYPE_CS, "code": topic_code, "display": CARD_TYPES[topic_code]}},
         "links": [{"label": "Coverage guideline 09-J0000-45: Anakinra (Kineret)", "url": policy_url, "type": "absolute"}],
         "extension": {CLAUSES_KEY: list(finding.clause_ids), "anakinra-cds.finding": finding.kind},
     }
     if decision is not None:
-        card["extension"]["davinci-crd.associated-resource"] = f"MedicationRequest/{decision.order_id}"
+        # CRD CDSHookServiceResponseExtensionAssociatedResource: a Reference, 0..* (a JSON array of References)
+        card["extension"]["davinci-crd.associated-resource"] = [{"reference": f"MedicationRequest/{decision.order_id}"}]
         card["extension"]["anakinra-cds.policy"] = f"{decision.policy_id}@{decision.policy_revision}"
     if finding.kind not in ("demo-draft", "renewal"):     # notes that ask nothing of the prescriber
         card["overrideReasons"] = _override_reasons(finding.kind)

@@ -9,6 +9,12 @@ Invariants kept (CRD 2.2.1, CoverageInformation.fsh):
 - q6/q8/q9: `info-needed=OTH`, a `doc-purpose` or `indeterminate` always carry a `reason`;
 - order-select (a secondary hook) never asks for documentation (no doc-needed / doc-purpose).
 The action changes nothing in the order except the coverage-information extension.
+
+`detail` (CRD 2.2.1): `category` is a `valueCode` bound (required) to coverageDetailCategories
+(cat-limitation | cat-decisional | cat-other); `code` is a CodeableConcept from the coverageDetailNew value
+set, i.e. the THO code system `crd-coverage-detail` ("The binding to the old temporary code system is retained
+for now for backward compatibility" - CoverageInformation.fsh). The `temp` code system is still the one the
+coverage-assertion *reason* value set draws from (technical, no-active-coverage), so reasons keep it.
 """
 
 from __future__ import annotations
@@ -20,6 +26,27 @@ from ..policy.model import Decision, Determination, Need
 
 EXT_URL = "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information"
 TEMP_CS = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
+COVERAGE_DETAIL_CS = "http://terminology.hl7.org/CodeSystem/crd-coverage-detail"
+# The detail codes we send, with their THO display and the category the code system prescribes for them
+# ("Category should be 'cat-limitation'" / "'cat-other'" in CodeSystem crd-coverage-detail).
+DETAIL_CODES = {
+    "allowed-quantity": ("Maximum quantity", "cat-limitation"),
+    "policy-link": ("Policy Link", "cat-other"),
+}
+
+
+def detail(code: str, value_key: str, value, qualification: str | None = None) -> dict:
+    """One `detail` sub-extension: category (valueCode), code (CodeableConcept), value, qualification."""
+    display, category = DETAIL_CODES[code]
+    parts = [
+        {"url": "category", "valueCode": category},
+        {"url": "code", "valueCodeableConcept": {"coding": [
+            {"system": COVERAGE_DETAIL_CS, "code": code, "display": display}]}},
+        {"url": "value", value_key: value},
+    ]
+    if qualification:
+        parts.append({"url": "qualification", "valueString": qualification})
+    return {"url": "detail", "extension": parts}
 
 
 def assertion_id(hook_instance: str, order_id: str, policy_revision: str) -> str:
@@ -43,6 +70,10 @@ def coverage_information(decision: Decision, *, hook: str, hook_instance: str, c
         pa = "satisfied"
     else:
         pa = decision.pa_needed or "auth-needed"
+        if pa == "satisfied":
+            # crd-ci-q5: 'satisfied' only with the approval's number (satisfied-pa-id). Without one the
+            # plan's approval cannot be shown, so prior authorization is still needed.
+            pa = "auth-needed"
     if pa:
         ext.append({"url": "pa-needed", "valueCode": pa})
     order_select = hook == "order-select"
@@ -68,32 +99,28 @@ def coverage_information(decision: Decision, *, hook: str, hook_instance: str, c
                                     + ("; ".join(m.text for m in missing)[:900] if missing else
                                        "; ".join(decision.reasons) or "see the cards")})
     if decision.determination is Determination.INDETERMINATE:
-        reasons.append({"coding": [{"system": TEMP_CS, "code": "technical"}],
+        reasons.append({"coding": [{"system": TEMP_CS, "code": "technical", "display": "Technical issues"}],
                         "text": technical_reason or "; ".join(decision.reasons) or "Technical failure"})
     for text in decision.reasons:
         if decision.determination is Determination.INDETERMINATE:
             break
         if text.startswith("No active coverage"):
-            reasons.append({"coding": [{"system": TEMP_CS, "code": "no-active-coverage"}], "text": text})
+            reasons.append({"coding": [{"system": TEMP_CS, "code": "no-active-coverage", "display": "Coverage not active"}],
+                            "text": text})
         else:
             reasons.append({"text": text})
+    if pa == "indeterminate" and not reasons:
+        # crd-ci-q9: an indeterminate pa-needed always says why.
+        reasons.append({"text": "; ".join(decision.reasons) or "Prior authorization requirements could not be determined"})
     for r in reasons:
         ext.append({"url": "reason", "valueCodeableConcept": r})
-    ext.append({"url": "detail", "extension": [
-        {"url": "category", "valueCodeableConcept": {"coding": [{"system": TEMP_CS, "code": "cat-other"}]}},
-        {"url": "code", "valueCodeableConcept": {"coding": [{"system": TEMP_CS, "code": "policy-link"}]}},
-        {"url": "value", "valueUrl": policy_url},
-        {"url": "qualification", "valueString": f"Guideline {decision.policy_id}, revision {decision.policy_revision}"},
-    ]})
+    ext.append(detail("policy-link", "valueUrl", policy_url,
+                      f"Guideline {decision.policy_id}, revision {decision.policy_revision}"))
     if decision.determination is not Determination.NOT_COVERED and limits is not None:
-        ext.append({"url": "detail", "extension": [
-            {"url": "category", "valueCodeableConcept": {"coding": [{"system": TEMP_CS, "code": "cat-limitation"}]}},
-            {"url": "code", "valueCodeableConcept": {"coding": [{"system": TEMP_CS, "code": "allowed-quantity"}]}},
-            {"url": "value", "valueQuantity": {"value": limits.syringes, "unit": "syringe",
-                                               "system": "http://unitsofmeasure.org", "code": "{syringe}"}},
-            {"url": "qualification", "valueString": f"Quantity limit: {limits.syringes} syringes "
-                                                    f"({limits.ml} mL) per {limits.days} days"},
-        ]})
+        ext.append(detail("allowed-quantity", "valueQuantity",
+                          {"value": limits.syringes, "unit": "syringe", "system": "http://unitsofmeasure.org",
+                           "code": "{syringe}"},
+                          f"Quantity limit: {limits.syringes} syringes ({limits.ml} mL) per {limits.days} days"))
     ext.append({"url": "date", "valueDate": today.isoformat()})
     ext.append({"url": "coverage-assertion-id",
                 "valueString": assertion_id(hook_instance, decision.order_id, decision.policy_revision)})

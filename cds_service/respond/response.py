@@ -12,6 +12,21 @@ from .coverage_information import coverage_information, system_action
 
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
+# CRD primary hooks (hooks.md §hook-16): "CRD Servers SHALL include a Coverage Information system action in
+# the response". The certification kit (server_tests/service_response_validation_test.rb) therefore fails an
+# order-sign / order-dispatch / appointment-book answer without a `systemActions` array, even when there is
+# nothing to say (a non-anakinra order): those answers carry `systemActions: []`. This is the one place an
+# empty array is sent besides `cards` (CDS Hooks 2.0 otherwise omits empty optional elements).
+PRIMARY_HOOKS = ("order-sign", "order-dispatch", "appointment-book")
+
+
+def empty_response(hook: str) -> dict:
+    """The answer when there is nothing to say about any order."""
+    body: dict = {"cards": []}
+    if hook in PRIMARY_HOOKS:
+        body["systemActions"] = []
+    return body
+
 
 @dataclass
 class OrderOutcome:
@@ -90,6 +105,6 @@ def build_response(outcomes: list[OrderOutcome], *, hook: str, hook_instance: st
     if isinstance(max_cards, int) and not isinstance(max_cards, bool) and max_cards >= 0:
         cards = cards[:max_cards]
     body: dict = {"cards": [prune(c) for c in cards]}
-    if actions:
+    if actions or hook in PRIMARY_HOOKS:
         body["systemActions"] = actions
     return body

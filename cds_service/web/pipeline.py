@@ -21,7 +21,7 @@ from ..policy.engine import evaluate
 from ..policy.model import Decision, Determination, Finding
 from ..protocol.request import HookRequest
 from ..store import member_ref
-from ..respond.response import OrderOutcome, build_response
+from ..respond.response import OrderOutcome, build_response, empty_response
 from ..respond.suggestions import Limits
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
                                   limits=Limits.from_policy(policy.limits),
                                   extra_findings=[finding], extra_order=order)
             return CallResult(200, body)
-        return CallResult(200, {"cards": []})
+        return CallResult(200, empty_response(req.hook))
 
     record = collect(req, settings, session, classified=classified)   # raises DataUnavailable -> 412
     # Index everything we gathered, for references (PractitionerRole, Condition, Medication ...).

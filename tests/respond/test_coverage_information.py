@@ -117,7 +117,7 @@ def test_crd_configuration_turns_coverage_info_and_card_types_off(client):
     req = copy.deepcopy(load_request("office-administered"))
     req["extension"] = {"davinci-crd.configuration": {"coverage-info": False, "appropriate-use": False}}
     body = client.post("/cds-services/anakinra-order-sign", json=req).get_json()
-    assert "systemActions" not in body
+    assert body["systemActions"] == []     # order-sign (CRD primary hook) always carries the array
     assert not [c for c in body["cards"] if c["extension"]["anakinra-cds.finding"] == "site-of-care"]
     req["extension"] = {"davinci-crd.configuration": {"max-cards": 0, "unknown-setting": "ignored"}}
     body = client.post("/cds-services/anakinra-order-sign", json=req).get_json()

@@ -146,7 +146,7 @@ def test_every_fixture_response_and_explanation_matches_the_document(client):
         assert resp.status_code == 200, item["slug"]
         errors = [f"{list(e.instance_path)}: {e.message}" for e in hook_response.iter_errors(resp.get_json())]
         assert not errors, (item["slug"], errors[:5])
-        with_actions += "systemActions" in resp.get_json()
+        with_actions += bool(resp.get_json().get("systemActions"))
         resp = client.post(f"/explain/{service_for(req)}", json=req)
         errors = [f"{list(e.instance_path)}: {e.message}" for e in explanation.iter_errors(resp.get_json())]
         assert resp.status_code == 200 and not errors, (item["slug"], errors[:5])
@@ -154,7 +154,7 @@ def test_every_fixture_response_and_explanation_matches_the_document(client):
 
 
 @pytest.mark.parametrize("broken", [
-    {"cards": [{"summary": "x" * 141, "indicator": "info", "source": {"label": "Plan"}}]},
+    {"cards": [{"summary": "x" * 140, "indicator": "info", "source": {"label": "Plan"}}]},
     {"cards": [{"summary": "s", "indicator": "success", "source": {"label": "Plan"}}]},
     {"cards": [{"summary": "s", "indicator": "info", "source": {"label": "Plan"}, "suggestions": [{"label": "x"}]}]},
     {"cards": [{"summary": "s", "indicator": "info", "source": {"label": "Plan"}, "links": []}]},
@@ -162,7 +162,12 @@ def test_every_fixture_response_and_explanation_matches_the_document(client):
                 "overrideReasons": [{"system": "urn:x", "code": "c"}]}]},
     {"cards": [{"summary": "s", "indicator": "info", "source": {"label": "Plan"}, "selectionBehavior": "any",
                 "suggestions": [{"label": "x", "actions": [{"type": "delete", "description": "d"}]}]}]},
-    {"cards": [], "systemActions": []},
+    {"cards": [], "systemActions": [{"type": "create", "description": "d", "resource": {
+        "resourceType": "MedicationRequest", "extension": [{
+            "url": "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information",
+            "extension": [{"url": "coverage", "valueReference": {"reference": "Coverage/c1"}},
+                          {"url": "covered", "valueCode": "covered"}, {"url": "date", "valueDate": "2026-03-02"},
+                          {"url": "coverage-assertion-id", "valueString": "A1"}]}]}}]},
     {"cards": [], "systemActions": [{"type": "update", "description": "d",
                                      "resource": {"resourceType": "MedicationRequest", "extension": []}}]},
     {"cards": [], "systemActions": [{"type": "update", "description": "d", "resource": {
@@ -170,8 +175,8 @@ def test_every_fixture_response_and_explanation_matches_the_document(client):
             "url": "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information",
             "extension": [{"url": "covered", "valueCode": "maybe"}]}]}}]},
     {"systemActions": []},
-], ids=["summary>140", "indicator", "suggestions-without-selectionBehavior", "empty-links", "override-no-display",
-        "delete-without-resourceId", "empty-systemActions", "no-coverage-information", "bad-covered-code",
+], ids=["summary>=140", "indicator", "suggestions-without-selectionBehavior", "empty-links", "override-no-display",
+        "delete-without-resourceId", "create-systemAction", "no-coverage-information", "bad-covered-code",
         "no-cards"])
 def test_the_document_rejects_malformed_responses(broken):
     """The response schemas are not vacuous: each CDS Hooks rule they encode catches its violation."""
