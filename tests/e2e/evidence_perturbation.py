@@ -226,13 +226,20 @@ NEG_INTERPRETATION = [{"coding": [{"system": "http://terminology.hl7.org/CodeSys
 NOTE_NEGATION = "Not confirmed: no "
 
 
+def negate_text(text: str) -> str:
+    """Every sentence of a note prefixed with NOTE_NEGATION: prefixing only the first would leave the others
+    standing (a note's second sentence may be the very statement a clause cites)."""
+    sentences = re.split(r"(?<=[.;!?])\s+", text.strip())
+    return " ".join(NOTE_NEGATION + s for s in sentences if s)
+
+
 def _negate_value(res: dict) -> None:
     if "valueCodeableConcept" in res:
         res["valueCodeableConcept"] = copy.deepcopy(NEGATIVE)
     elif "valueBoolean" in res:
         res["valueBoolean"] = not res["valueBoolean"]
     elif "valueString" in res:
-        res["valueString"] = NOTE_NEGATION + res["valueString"]
+        res["valueString"] = negate_text(res["valueString"])
     else:
         raise NotApplicable("not a qualitative result")
     res["interpretation"] = copy.deepcopy(NEG_INTERPRETATION)
@@ -243,7 +250,7 @@ def negations(req: dict, piece: Piece, drafts: set[str]) -> list[tuple[str, str]
     if piece.path:
         field = piece.path[-1][0]
         if field == "note" or isinstance(_first(req, piece), str):
-            return [("negate", f"text prefixed with {NOTE_NEGATION!r}")]
+            return [("negate", f"every sentence prefixed with {NOTE_NEGATION!r}")]
         return []        # a coded part (reasonCode, dosage, ...) has no negation but its removal
     if piece.base in drafts:
         return []        # the draft order is what is being decided; it is not negated
@@ -273,12 +280,12 @@ def negate(req: dict, piece: Piece, name: str) -> dict:
             if target is _MISSING:
                 continue
             if isinstance(target, dict) and isinstance(target.get("text"), str):      # an Annotation
-                target["text"] = NOTE_NEGATION + target["text"]
+                target["text"] = negate_text(target["text"])
             elif isinstance(target, str):
                 if index is None:
-                    parent[field] = NOTE_NEGATION + target
+                    parent[field] = negate_text(target)
                 else:
-                    parent[field][index] = NOTE_NEGATION + target
+                    parent[field][index] = negate_text(target)
             else:
                 raise NotApplicable(f"{piece}: no text to negate")
         elif name == "negate-value":
