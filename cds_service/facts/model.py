@@ -63,6 +63,8 @@ class Diagnosis:
                                               # otherwise documented (billing.icd10 qualifiers: G03.1 -> NOMID only)
     codes: tuple[Code, ...] = ()              # every coding of the concept (billing.icd10 reads the ICD-10-CM ones)
     clinical_status: str | None = None        # as recorded (active, resolved, ...), for evidence
+    possible: frozenset[str] = frozenset()    # indications the code may be but does not establish (M04.2 alone
+                                              # may be NOMID, M04.8 alone DIRA): their weight-based limit applies
 
 
 @fast_init

@@ -265,15 +265,39 @@ def indications_for_snomed(code: str | None) -> frozenset[str]:
     return frozenset(data()["snomed_indications"].get(code.strip(), []))
 
 
+@lru_cache(maxsize=1)
+def _indication_negations() -> tuple[re.Pattern, re.Pattern]:
+    raw = data()["indication_text_negations"]
+    return re.compile(raw["before"]), re.compile(raw["after"])
+
+
+def _unnegated_mention(text: str, names) -> bool:
+    """Does `text` name one of `names` (whole words) at least once where no negation, doubt or family history
+    is stated just before or after it (indication_text_negations)?"""
+    hay = _words(text)
+    before_rx, after_rx = _indication_negations()
+    for n in names:
+        idx = hay.find(" " + n)
+        while idx >= 0:
+            end = idx + 1 + len(n)
+            if end >= len(hay) or not hay[end].isalnum():
+                if not before_rx.search(hay[max(0, idx - 60):idx + 1]) and not after_rx.search(hay[end:end + 40]):
+                    return True
+            idx = hay.find(" " + n, idx + 1)
+    return False
+
+
 @text_memo(maxsize=8192)
 def indications_for_text(text: str | None) -> frozenset[str]:
+    """Indications the text names, unnegated ("NOMID ruled out", "possible DIRA" and "family history of CAPS"
+    name none)."""
     if not text:
         return frozenset()
     found = set()
     for key, names in data()["indication_names"].items():
         if key.startswith("_"):
             continue
-        if name_mentions(text, names):
+        if _unnegated_mention(text, names):
             found.add(key)
     # "systemic juvenile idiopathic arthritis" also says "arthritis" but not RA; keep the specific one.
     if "still" in found:
@@ -303,6 +327,22 @@ def is_live_vaccine_cvx(code: str | None) -> bool:
     return bool(code) and code.strip().zfill(2) in data()["live_vaccines_cvx"]
 
 
+def included_indications_for_icd10(code: str | None, text: str | None) -> frozenset[str]:
+    """Indications among the code's inclusion terms (M04.2 includes NOMID, M04.8 includes DIRA) that the text
+    does not rule out by naming another of the code's syndromes (icd10_includes): the chart may be one of them."""
+    if not code:
+        return frozenset()
+    key = _icd_key(code)
+    out = set()
+    for prefix, entry in data()["icd10_includes"].items():
+        if prefix.startswith("_") or not key.startswith(prefix):
+            continue
+        for indication, others in entry.items():
+            if not name_mentions(text, others):
+                out.add(indication)
+    return frozenset(out)
+
+
 @text_memo(maxsize=8192)
 def qualified_indications_for_icd10(code: str | None) -> frozenset[str]:
     """Indications a qualified code supports only once the indication is documented (billing.icd10 'for X only')."""
@@ -319,7 +359,10 @@ def _kind_matches(entry: dict, codes, text: str | None, *, names_with_icd10: boo
     partial, so SNOMED-only, locally coded and text-only concepts are also matched by name."""
     if not (names_with_icd10 or entry.get("names_with_icd10")) and _icd10_coded(codes):
         return any(_code_matches(entry, c) for c in codes)
-    return any(_code_matches(entry, c) for c in codes) or name_mentions(text, entry.get("names", []))
+    if any(_code_matches(entry, c) for c in codes):
+        return True
+    # A name counts unless the text also says it is only an exposure, a suspicion ... (names_exclude).
+    return name_mentions(text, entry.get("names", [])) and not name_mentions(text, entry.get("names_exclude", []))
 
 
 def _code_matches(entry: dict, c) -> bool:
@@ -442,3 +485,4 @@ def warm_up() -> None:
     _loinc_to_kind()
     _statement_patterns()
     _response_patterns()
+    _indication_negations()
