@@ -105,9 +105,11 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
     qty = node(f"{dose_prefix}.a")
     route = node(dose_prefix)
     # Above 5.a but within another route (5.b: NOMID within 8 mg/kg daily): no change of dose to ask for.
-    advice = dose_suggestion_data(case, policy, decision.indication)
-    safe = advice.get("suggested_dose")
+    advice: dict = {}
+    safe = None
     if qty is not None and qty.outcome is Outcome.NOT_MET and (route is None or route.outcome is not Outcome.MET):
+        advice = dose_suggestion_data(case, policy, decision.indication)
+        safe = advice.get("suggested_dose")
         d = case.order.dose
         change = f"change to {safe['label']}" if safe else "no safe dose can be suggested (see details)"
         summary = (f"Dose above the limit ({fmt(d.mg_per_day, 'mg/day')}, {fmt(d.syringes_per_28_days)} syringes/"
@@ -136,6 +138,9 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
         w = case.patient.weight
         max_mg = math.floor(max_kg * w.kg) if w else None      # whole mg, never rounded up past the maximum
         dose_card = any(f.kind == "dose" for f in out)
+        if not dose_card:
+            advice = dose_suggestion_data(case, policy, decision.indication)
+            safe = advice.get("suggested_dose")
         out.append(Finding(
             "weight-dose", "warning",
             f"Dose above {fmt(max_kg)} mg/kg/day for this patient's weight: at most {fmt(max_mg)} mg daily."[:140],
