@@ -18,18 +18,33 @@ def _is_icd10(c: Code) -> bool:
 def classify(concept) -> tuple[frozenset[str], frozenset[str], Code | None]:
     """(indications, qualified indications, the coding that named them) of a condition's code.
 
-    Codes name indications; the text refines them (M04.2 + "Muckle-Wells" is CAPS, not NOMID) and is
-    the last resort when no code is known. A qualified code (billing.icd10 "for X only": G03.1, L50.8,
+    Codes name indications; the text refines them (M04.2 + "Muckle-Wells" is CAPS, M04.2 + "NOMID" is NOMID)
+    and is the last resort when no code is known. A qualified code (billing.icd10 "for X only": G03.1, L50.8,
     Q87.89, D47.2, M04.8) names its indication only when the text also names it; otherwise the
     indication is kept apart as `qualified` (the policy asks for the diagnosis to be documented).
     """
-    return _classify(tuple(codings(concept)), concept_text(concept))
+    found, qualified, first, _ = _classify(tuple(codings(concept)), concept_text(concept))
+    return found, qualified, first
 
 
-def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], frozenset[str], Code | None]:
-    """`classify` of a concept's codings and text (on the hook path memoised per concept by `_condition_concept`)."""
+def possible_indications(concept) -> frozenset[str]:
+    """Indications the concept's code may be but does not establish (M04.2 alone may be NOMID; M04.8 alone
+    may be DIRA), unless the text names another syndrome of the code (Muckle-Wells, Blau ...)."""
+    return _classify(tuple(codings(concept)), concept_text(concept))[3]
+
+
+def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], frozenset[str], Code | None,
+                                                            frozenset[str]]:
+    """`classify` of a concept's codings and text, plus the possible indications (on the hook path memoised per
+    concept by `_condition_concept`).
+
+    M04.2 is "Cryopyrin-associated periodic syndromes": CAPS, the general indication. NOMID is one of its
+    inclusion terms beside familial cold autoinflammatory syndrome and Muckle-Wells syndrome (ICD-10-CM), and
+    the guideline reads NOMID as "the severe phenotype" of CAPS: the code alone does not establish NOMID (the
+    text must name it), but NOMID stays `possible`, so its weight-based maximum is still checked."""
     strong: set[str] = set()
     qualified: set[str] = set()
+    included: set[str] = set()
     first_strong: Code | None = None
     first_qualified: Code | None = None
     for c in codes:
@@ -40,6 +55,7 @@ def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], froze
             if q and first_qualified is None:
                 first_qualified = c
             qualified |= q
+            included |= vs.included_indications_for_icd10(c.code, text)
         elif c.system == vs.system("snomed"):
             hit = vs.indications_for_snomed(c.code)
         if hit and first_strong is None:
@@ -48,7 +64,7 @@ def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], froze
     first = first_strong or first_qualified
     text_hits = set(vs.indications_for_text(text))
     found: set[str]
-    refined = text_hits & (strong | qualified)
+    refined = text_hits & (strong | qualified | included)
     if refined:
         found = refined
     elif strong:
@@ -56,19 +72,21 @@ def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], froze
     else:
         found = text_hits
     qualified_only = frozenset(qualified - found) if not found else frozenset()
+    possible = frozenset(included - found)
     if first is None:
         first = codes[0] if codes else Code(None, None, text or None)
-    return frozenset(found), qualified_only, first
+    return frozenset(found), qualified_only, first, possible
 
 
 def _read_condition_concept(concept) -> tuple:
     """What a condition's code says (codings, text, indications, qualified, naming code, kinds affirmed, kinds the
-    text names without affirming: "no supplemental oxygen requirement", "r/o sepsis")."""
+    text names without affirming: "no supplemental oxygen requirement", "r/o sepsis", and the indications the code
+    may be but does not establish)."""
     cs = tuple(codings(concept))
     text = concept_text(concept)
-    indications, qualified, code = _classify(cs, text)
+    indications, qualified, code, possible = _classify(cs, text)
     return (cs, text, indications, qualified, code or Code(None, None), vs.condition_kinds(cs, text),
-            vs.condition_kinds_hedged(cs, text))
+            vs.condition_kinds_hedged(cs, text), possible)
 
 
 _condition_concept = ConceptMemo(_read_condition_concept)
@@ -76,11 +94,11 @@ _condition_concept = ConceptMemo(_read_condition_concept)
 
 def _diagnosis(concept, source: str, *, from_order: bool, active: bool, confirmed: bool, onset=None,
                clinical_status: str | None = None) -> Diagnosis:
-    cs, text, indications, qualified, code, kinds, hedged = _condition_concept(concept)
+    cs, text, indications, qualified, code, kinds, hedged, possible = _condition_concept(concept)
     return Diagnosis(indications=indications, code=code, source=source, from_order=from_order,
                      active=active, confirmed=confirmed, onset=onset, text=text,
                      kinds=kinds, qualified=qualified, codes=cs, clinical_status=clinical_status,
-                     hedged_kinds=hedged)
+                     hedged_kinds=hedged, possible=possible)
 
 
 def condition_diagnosis(cond: dict, from_order: bool = False) -> Diagnosis | None:

@@ -1,14 +1,29 @@
 """The order's dose, normalised: mg per dose, doses per day, syringes per 28 days, course length.
 
-Units: mg; mL (converted at the product's 100 mg / 0.67 mL); syringes (`{syringe}`, `syringe`,
-and the Sandbox's `{pill}`, `{each}`, `1`: one single-use 100 mg syringe). Anything not
-readable stays None, so the policy reports it as unknown instead of guessing.
+Every `dosageInstruction` is read (guideline: "The dosage does not exceed 100 mg once daily"; NOMID/DIRA
+"to a maximum of 8 mg/kg daily"; a dose is the whole order, not its first line):
+
+- lines with the same `sequence` (or no sequence) run concurrently and add up (100 mg every morning plus
+  100 mg every evening is 200 mg a day, two doses a day);
+- different sequences run one after another: each is checked and the highest governs;
+- a line without a sequence runs beside every sequence (the conservative reading);
+- frequency comes from `timing.repeat` (frequency / frequencyMax per period, `when` and `timeOfDay` lists,
+  `dayOfWeek`), the timing code (BID ...) or, last, the line's text; `asNeeded` lines count as if every
+  permitted dose is taken, and `maxDosePerPeriod` raises the daily dose to what it permits;
+- a dose range reads its high end; a range with no high end, a unit not understood or a missing frequency
+  leaves the dose unknown (None), never a guess.
+
+Units: mg; g; mL (converted at the product's 100 mg / 0.67 mL); syringes (`{syringe}`, `syringe`, and the
+Sandbox's `{pill}`, `{each}`, `1`: one single-use 100 mg syringe); mg/kg (kept per kg: the weight is the
+policy's). `mg_per_day` is the most given on any one day (every-other-day 100 mg is 100 mg on the days it is
+given), so "daily" limits are checked against what is given in a day; `mean_mg_per_day` is the average.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 from .fhir_reading import codings, dicts, number, parse_date, quantity
 from .model import DoseFacts
@@ -25,15 +40,37 @@ _MG_KG_UNITS = {"mg/kg", "mg/kg/d", "mg/kg.d", "mg/kg/day"}
 _PERIOD_DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0, "a": 365.0}
 
 _TIMING_CODES = {"QD": 1.0, "BID": 2.0, "TID": 3.0, "QID": 4.0, "QOD": 0.5, "AM": 1.0, "PM": 1.0, "QAM": 1.0,
-                 "QPM": 1.0, "WK": 1 / 7}
+                 "QPM": 1.0, "WK": 1 / 7, "Q4H": 6.0, "Q6H": 4.0, "Q8H": 3.0, "Q12H": 2.0, "Q24H": 1.0}
+
+# `when` codes (EventTiming) that name more than one time of day: at (before, after) meals is three times.
+_WHEN_TIMES = {"C": 3, "AC": 3, "PC": 3}
 
 _TEXT_FREQ = (
     (re.compile(r"every other day|every 48 h|q\.?o\.?d|alternate days|every 2 days", re.I), 0.5),
-    (re.compile(r"twice (a |per )?day|twice daily|\bb\.?i\.?d\b|every 12 h", re.I), 2.0),
+    (re.compile(r"four times (a |per )?day|\bq\.?i\.?d\b|every 6 h", re.I), 4.0),
     (re.compile(r"three times (a |per )?day|\bt\.?i\.?d\b|every 8 h", re.I), 3.0),
-    (re.compile(r"once (a |per )?day|once daily|\bdaily\b|every day|\bq\.?d\b|every 24 h|each day|per day|/day", re.I), 1.0),
+    (re.compile(r"twice (a |per )?day|twice daily|\bb\.?i\.?d\b|every 12 h|morning and (evening|night)", re.I), 2.0),
+    (re.compile(r"once (a |per )?day|once daily|\bdaily\b|every day|\bq\.?d\b|every 24 h|each day|per day|/day|"
+                r"every (morning|evening|night)|each (morning|evening)|nightly|at bedtime|in the (morning|evening)",
+                re.I), 1.0),
     (re.compile(r"once (a |per )?week|weekly", re.I), 1 / 7),
 )
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One dosageInstruction, read."""
+
+    index: int
+    sequence: int | None
+    mg: float | None               # per administration
+    per_kg: float | None           # per administration, when the line is written in mg/kg
+    per_day: float | None          # administrations per day (average)
+    peak_per_day: float | None     # most administrations on any one day
+    max_mg_per_day: float | None   # what maxDosePerPeriod permits per day, if stated
+    duration: float | None
+    route: str | None
+    text: str
 
 
 def _unit_kind(unit: str | None) -> str | None:
@@ -54,26 +91,145 @@ def _unit_kind(unit: str | None) -> str | None:
     return None
 
 
-def _doses_per_day(dosage: dict, notes: list[str]) -> float | None:
+def _to_mg(v: float, unit: str | None, single_100mg_syringe: bool, notes: list[str], where: str) -> tuple[
+        float | None, float | None, bool]:
+    """(mg, mg/kg, understood) of one quantity."""
+    kind = _unit_kind(unit)
+    if kind == "mg":
+        return v, None, True
+    if kind == "g":
+        return v * 1000, None, True
+    if kind == "ml":
+        mg = v * MG_PER_SYRINGE / ML_PER_SYRINGE
+        notes.append(f"{where}: {v:g} mL read as {mg:.1f} mg (100 mg/0.67 mL)")
+        return mg, None, True
+    if kind == "syringe":
+        if single_100mg_syringe:
+            mg = v * MG_PER_SYRINGE
+            notes.append(f"{where}: {v:g} {unit} of the single-use 100 mg syringe read as {mg:g} mg")
+            return mg, None, True
+        notes.append(f"{where}: {v:g} {unit} of a product not known to be the 100 mg syringe: dose not read")
+        return None, None, False
+    if kind == "mg/kg":
+        return None, v, True
+    notes.append(f"{where}: dose unit '{unit}' not understood")
+    return None, None, False
+
+
+def _line_dose(dosage: dict, single_100mg_syringe: bool, notes: list[str], where: str) -> tuple[
+        float | None, float | None]:
+    """(mg, mg/kg) per administration of one line: every doseAndRate entry is read and the highest counts
+    (an entry that cannot be read makes the dose unknown, not the others' value)."""
+    mgs: list[float] = []
+    per_kgs: list[float] = []
+    unreadable = False
+    entries = list(dicts(dosage.get("doseAndRate")))
+    for dr in entries:
+        v, unit = quantity(dr.get("doseQuantity"))
+        if v is None:
+            rng = dr.get("doseRange")
+            if isinstance(rng, dict):
+                v, unit = quantity(rng.get("high"))
+                if v is not None:
+                    notes.append(f"{where}: dose range, the upper bound is read")
+                else:
+                    notes.append(f"{where}: dose range without an upper bound: dose not read")
+                    unreadable = True
+                    continue
+        if v is None:
+            continue
+        mg, per_kg, ok = _to_mg(v, unit, single_100mg_syringe, notes, where)
+        if not ok:
+            unreadable = True
+        if mg is not None:
+            mgs.append(mg)
+        if per_kg is not None:
+            per_kgs.append(per_kg)
+    if unreadable:
+        return None, None
+    if not mgs and not per_kgs:
+        text = dosage.get("text") if isinstance(dosage.get("text"), str) else ""
+        m = re.search(r"(\d+(?:\.\d+)?)\s*mg\b(?!\s*/\s*(ml|kg))", text, re.I)
+        if m:
+            notes.append(f"{where}: dose read from text \"{text}\"")
+            return float(m.group(1)), None
+        mk = re.search(r"(\d+(?:\.\d+)?)\s*mg\s*/\s*kg", text, re.I)
+        if mk:
+            notes.append(f"{where}: dose read from text \"{text}\"")
+            return None, float(mk.group(1))
+    return (max(mgs) if mgs else None), (max(per_kgs) if per_kgs else None)
+
+
+def _times_a_day(rep: dict) -> int:
+    """How many times a day `when` / `timeOfDay` name (0 when neither is given)."""
+    when = [w for w in (rep.get("when") if isinstance(rep.get("when"), list) else []) if isinstance(w, str)]
+    tod = [t for t in (rep.get("timeOfDay") if isinstance(rep.get("timeOfDay"), list) else []) if isinstance(t, str)]
+    n_when = sum(_WHEN_TIMES.get(w.upper(), 1) for w in dict.fromkeys(w.upper() for w in when))
+    return max(n_when, len(set(tod)))
+
+
+def _doses_per_day(dosage: dict, notes: list[str], where: str) -> tuple[float | None, float | None]:
+    """(average administrations per day, most administrations on any one day)."""
     timing = dosage.get("timing") if isinstance(dosage.get("timing"), dict) else {}
     rep = timing.get("repeat") if isinstance(timing.get("repeat"), dict) else {}
     freq = number(rep.get("frequency"))
+    fmax = number(rep.get("frequencyMax"))
+    if fmax is not None and (freq is None or fmax > freq):
+        notes.append(f"{where}: frequencyMax {fmax:g} read (the high end)")
+        freq = fmax
+    times = _times_a_day(rep)
+    days_of_week = {d for d in (rep.get("dayOfWeek") if isinstance(rep.get("dayOfWeek"), list) else [])
+                    if isinstance(d, str)}
     period = number(rep.get("period"))
     unit = rep.get("periodUnit") if isinstance(rep.get("periodUnit"), str) else None
-    if period and unit in _PERIOD_DAYS:
-        per_day = (freq or 1.0) / (period * _PERIOD_DAYS[unit])
-        notes.append(f"timing {freq or 1:g} per {period:g} {unit}")
-        return per_day
+    if period and period > 0 and unit in _PERIOD_DAYS:
+        period_days = period * _PERIOD_DAYS[unit]
+        per_period = max(freq or 1.0, float(times))
+        per_day = per_period / period_days
+        peak = max(1.0, math.ceil(per_day - 1e-9)) if period_days >= 1 else per_day
+        if days_of_week and period_days <= 1:
+            per_day = per_day * len(days_of_week) / 7
+            notes.append(f"{where}: on {len(days_of_week)} day(s) of the week")
+        notes.append(f"{where}: timing {per_period:g} per {period:g} {unit}"
+                     + (f" ({times} times of day)" if times else ""))
+        return per_day, peak
+    if times:
+        per_day = float(max(times, freq or 0))
+        if days_of_week:
+            notes.append(f"{where}: {times} times a day on {len(days_of_week)} day(s) of the week")
+            return per_day * len(days_of_week) / 7, per_day
+        notes.append(f"{where}: {times} times a day (when / timeOfDay)")
+        return per_day, per_day
     for c in codings(timing.get("code")):
         if c.code and c.code.upper() in _TIMING_CODES:
-            notes.append(f"timing code {c.code}")
-            return _TIMING_CODES[c.code.upper()]
+            notes.append(f"{where}: timing code {c.code}")
+            v = _TIMING_CODES[c.code.upper()]
+            return v, max(1.0, math.ceil(v - 1e-9))
     text = dosage.get("text") if isinstance(dosage.get("text"), str) else ""
     for rx, value in _TEXT_FREQ:
         if text and rx.search(text):
-            notes.append(f"timing read from text \"{text}\"")
-            return value
-    return None
+            notes.append(f"{where}: timing read from text \"{text}\"")
+            return value, max(1.0, math.ceil(value - 1e-9))
+    return None, None
+
+
+def _max_per_day(dosage: dict, single_100mg_syringe: bool, notes: list[str], where: str) -> float | None:
+    """What `maxDosePerPeriod` permits per day, in mg (None when absent or not read)."""
+    ratios = dosage.get("maxDosePerPeriod")
+    best = None
+    for ratio in dicts(ratios):
+        v, unit = quantity(ratio.get("numerator"))
+        pv, pu = quantity(ratio.get("denominator"))
+        if v is None or pv is None or pv <= 0 or (pu or "d") not in _PERIOD_DAYS:
+            continue
+        mg, _, ok = _to_mg(v, unit, single_100mg_syringe, notes, where)
+        if not ok or mg is None:
+            continue
+        per_day = mg / (pv * _PERIOD_DAYS[pu or "d"])
+        best = per_day if best is None else max(best, per_day)
+    if best is not None:
+        notes.append(f"{where}: maxDosePerPeriod permits {best:.1f} mg per day")
+    return best
 
 
 def _course_days(dosage: dict, per_day: float | None) -> float | None:
@@ -89,71 +245,138 @@ def _course_days(dosage: dict, per_day: float | None) -> float | None:
         s, e = parse_date(bp.get("start")), parse_date(bp.get("end"))
         if s and e:
             return float((e - s).days + 1)
-    count = number(rep.get("count"))
+    count = number(rep.get("countMax")) or number(rep.get("count"))
     if count and per_day:
         return count / per_day
     return None
 
 
+def _route(dosage: dict) -> str | None:
+    for c in codings(dosage.get("route")):
+        if c.code == "34206005" or (c.display and "subcut" in c.display.lower()):
+            return "subcutaneous"
+        if c.code == "47625008" or (c.display and "intravenous" in c.display.lower()):
+            return "intravenous"
+        if c.display:
+            return c.display.lower()
+        break
+    if isinstance(dosage.get("route"), dict) and isinstance(dosage["route"].get("text"), str):
+        return dosage["route"]["text"].lower()
+    return None
+
+
+def _read_line(i: int, dosage: dict, single_100mg_syringe: bool, notes: list[str]) -> _Line:
+    seq = dosage.get("sequence")
+    seq = int(seq) if isinstance(seq, int) and not isinstance(seq, bool) else None
+    where = f"line {i + 1}" + (f" (sequence {seq})" if seq is not None else "")
+    mg, per_kg = _line_dose(dosage, single_100mg_syringe, notes, where)
+    per_day, peak = _doses_per_day(dosage, notes, where)
+    as_needed = dosage.get("asNeededBoolean") is True or isinstance(dosage.get("asNeededCodeableConcept"), dict)
+    if as_needed:
+        notes.append(f"{where}: as needed, read as every permitted dose taken")
+    max_day = _max_per_day(dosage, single_100mg_syringe, notes, where)
+    text = dosage.get("text") if isinstance(dosage.get("text"), str) else ""
+    return _Line(i, seq, mg, per_kg, per_day, peak, max_day, _course_days(dosage, per_day), _route(dosage), text)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """The lines that run at the same time (one sequence plus the unsequenced lines)."""
+
+    label: str
+    mg_per_dose: float | None
+    per_kg: float | None
+    doses_per_day: float | None
+    mean_mg_per_day: float | None
+    peak_mg_per_day: float | None
+    per_kg_per_day: float | None
+    syringes_per_day: float | None
+    duration: float | None
+
+
+def _sum(values):
+    vals = list(values)
+    return None if not vals or any(v is None for v in vals) else sum(vals)
+
+
+def _group(label: str, lines: list[_Line]) -> _Group:
+    doses = _sum(line.per_day for line in lines)
+    mg_known = all(line.mg is not None for line in lines)
+    kg_only = all(line.mg is None and line.per_kg is not None for line in lines)
+    mean = peak = syr = None
+    if mg_known and doses is not None:
+        mean = sum(line.mg * line.per_day for line in lines)
+        peak = sum(line.mg * line.peak_per_day for line in lines)
+        syr = sum(max(1, math.ceil(line.mg / MG_PER_SYRINGE - 1e-9)) * line.per_day for line in lines)
+        caps = [line.max_mg_per_day for line in lines if line.max_mg_per_day is not None]
+        if caps:
+            peak = max(peak, sum(caps))
+            mean = max(mean, sum(caps))
+    per_kg_day = None
+    if kg_only and doses is not None:
+        per_kg_day = sum(line.per_kg * line.peak_per_day for line in lines)
+    durations = [line.duration for line in lines]
+    duration = None if any(d is None for d in durations) or not durations else max(durations)
+    return _Group(label, max(line.mg for line in lines) if mg_known else None,
+                  max(line.per_kg for line in lines) if kg_only else None, doses, mean, peak, per_kg_day, syr,
+                  duration)
+
+
+def _groups(lines: list[_Line]) -> list[_Group]:
+    sequenced: dict[int, list[_Line]] = {}
+    loose: list[_Line] = []
+    for line in lines:
+        if line.sequence is None:
+            loose.append(line)
+        else:
+            sequenced.setdefault(line.sequence, []).append(line)
+    if not sequenced:
+        return [_group("all lines", loose)] if loose else []
+    return [_group(f"sequence {s}", sequenced[s] + loose) for s in sorted(sequenced)]
+
+
+def _fmt(v: float | None, unit: str = "") -> str:
+    if v is None:
+        return "unknown"
+    return f"{v:.4g}{(' ' + unit) if unit else ''}"
+
+
 def read_dose(order: dict, single_100mg_syringe: bool) -> DoseFacts:
     notes: list[str] = []
     dosages = list(dicts(order.get("dosageInstruction")))
-    dosage = dosages[0] if dosages else {}
-    if len(dosages) > 1:
-        notes.append(f"{len(dosages)} dosage instructions: the first is read")
-    mg = None
-    per_kg = None
-    for dr in dicts(dosage.get("doseAndRate")):
-        v, unit = quantity(dr.get("doseQuantity"))
-        if v is None:
-            rng = dr.get("doseRange")
-            if isinstance(rng, dict):
-                v, unit = quantity(rng.get("high"))
-                if v is not None:
-                    notes.append("dose range: the upper bound is read")
-        kind = _unit_kind(unit)
-        if v is None or kind is None:
-            if v is not None:
-                notes.append(f"dose unit '{unit}' not understood")
-            continue
-        if kind == "mg":
-            mg = v
-        elif kind == "g":
-            mg = v * 1000
-        elif kind == "ml":
-            mg = v * MG_PER_SYRINGE / ML_PER_SYRINGE
-            notes.append(f"{v:g} mL read as {mg:.0f} mg (100 mg/0.67 mL)")
-        elif kind == "syringe":
-            if single_100mg_syringe:
-                mg = v * MG_PER_SYRINGE
-                notes.append(f"{v:g} {unit} of the single-use 100 mg syringe read as {mg:g} mg")
-        elif kind == "mg/kg":
-            per_kg = v
-        break
-    if mg is None and per_kg is None:
-        text = dosage.get("text") if isinstance(dosage.get("text"), str) else ""
-        m = re.search(r"(\d+(?:\.\d+)?)\s*mg\b(?!\s*/\s*(ml|kg))", text, re.I)
-        if m:
-            mg = float(m.group(1))
-            notes.append(f"dose read from text \"{text}\"")
-        else:
-            mk = re.search(r"(\d+(?:\.\d+)?)\s*mg\s*/\s*kg", text, re.I)
-            if mk:
-                per_kg = float(mk.group(1))
-    per_day = _doses_per_day(dosage, notes) if dosage else None
-    mg_per_day = mg * per_day if mg is not None and per_day is not None else None
+    lines = [_read_line(i, d, single_100mg_syringe, notes) for i, d in enumerate(dosages)]
+    groups = _groups(lines)
+    if not groups:
+        notes.append("no dosage instruction")
+    if len(lines) > 1:
+        for g in groups:
+            notes.append(f"{g.label}: {_fmt(g.doses_per_day)} doses a day, at most "
+                         f"{_fmt(g.peak_mg_per_day, 'mg')} on one day"
+                         + (f" ({_fmt(g.per_kg_per_day, 'mg/kg')})" if g.per_kg_per_day is not None else ""))
+
+    def governing(attr: str) -> float | None:
+        vals = [getattr(g, attr) for g in groups]
+        return None if not vals or any(v is None for v in vals) else max(vals)
+
+    mg_dose = governing("mg_per_dose")
+    per_kg = governing("per_kg")
+    per_day = governing("doses_per_day")
+    peak = governing("peak_mg_per_day")
+    mean = governing("mean_mg_per_day")
+    per_kg_day = governing("per_kg_per_day")
+    syringes_per_day = governing("syringes_per_day")
+    if len(groups) > 1 and peak is not None:
+        top = max(groups, key=lambda g: g.peak_mg_per_day)
+        notes.append(f"{top.label} has the highest daily dose and governs ({_fmt(peak, 'mg')} on one day)")
+    elif len(groups) > 1 and any(g.peak_mg_per_day is None for g in groups) and any(
+            g.peak_mg_per_day is not None for g in groups):
+        notes.append("a sequence's daily dose cannot be read: the order's daily dose is unknown")
 
     route = None
-    for c in codings(dosage.get("route")):
-        if c.code == "34206005" or (c.display and "subcut" in c.display.lower()):
-            route = "subcutaneous"
-        elif c.code == "47625008" or (c.display and "intravenous" in c.display.lower()):
-            route = "intravenous"
-        elif c.display:
-            route = c.display.lower()
-        break
-    if route is None and isinstance(dosage.get("route"), dict) and isinstance(dosage["route"].get("text"), str):
-        route = dosage["route"]["text"].lower()
+    routes = [line.route for line in lines if line.route]
+    if routes:
+        other = [r for r in routes if r != "subcutaneous"]
+        route = other[0] if other else "subcutaneous"
 
     dispense = order.get("dispenseRequest") if isinstance(order.get("dispenseRequest"), dict) else {}
     supply_days = None
@@ -172,21 +395,30 @@ def read_dose(order: dict, single_100mg_syringe: bool) -> DoseFacts:
             notes.append(f"dispense {qv:g} mL read as {syringes:.1f} syringes (0.67 mL each)")
         else:
             notes.append(f"dispense unit '{qu}' not understood")
-    syringes_per_dose = math.ceil(mg / MG_PER_SYRINGE) if mg else None   # a new syringe for each dose
+    # A new syringe for each dose: what the ordered dose uses in 28 days (the highest sequence).
+    needed_28 = syringes_per_day * 28 if syringes_per_day is not None else None
     syringes_28 = None
     if syringes is not None and supply_days:
         syringes_28 = syringes / supply_days * 28
         notes.append(f"{syringes:g} syringes over {supply_days:g} days")
-    elif syringes is None and supply_days and per_day is not None and syringes_per_dose:
-        needed = math.ceil(per_day * supply_days) * syringes_per_dose
+        if needed_28 is not None and needed_28 > syringes_28 + 1e-9:
+            notes.append(f"the ordered dose uses {needed_28:.4g} syringes per 28 days, more than dispensed: the dose "
+                         "is counted")
+            syringes_28 = needed_28
+    elif syringes is None and supply_days and syringes_per_day is not None:
+        needed = math.ceil(syringes_per_day * supply_days - 1e-9)
         syringes_28 = needed / supply_days * 28
         notes.append(f"no dispense quantity: {supply_days:g}-day supply at the ordered dose is {needed:g} syringes")
-    elif per_day is not None and syringes_per_dose:
-        syringes_28 = per_day * 28 * syringes_per_dose
+    elif needed_28 is not None:
+        syringes_28 = needed_28
         notes.append("syringes per 28 days derived from the dose and timing")
+
+    durations = [g.duration for g in groups]
+    duration = None if not durations or any(d is None for d in durations) else sum(durations)
     return DoseFacts(
-        mg_per_dose=mg, doses_per_day=per_day, mg_per_day=mg_per_day, syringes_per_28_days=syringes_28,
-        supply_days=supply_days, duration_days=_course_days(dosage, per_day) if dosage else None, route=route,
-        per_kg=per_kg, notes=tuple(notes),
-        timing_text=dosage.get("text") if isinstance(dosage.get("text"), str) else "",
+        mg_per_dose=mg_dose, doses_per_day=per_day, mg_per_day=peak, syringes_per_28_days=syringes_28,
+        supply_days=supply_days, duration_days=duration, route=route, per_kg=per_kg, notes=tuple(notes),
+        timing_text=" | ".join(line.text for line in lines if line.text),
+        mean_mg_per_day=mean, per_kg_per_day=per_kg_day, syringes_needed_per_28_days=needed_28,
+        lines=len(lines),
     )

@@ -63,6 +63,8 @@ class Diagnosis:
                                               # otherwise documented (billing.icd10 qualifiers: G03.1 -> NOMID only)
     codes: tuple[Code, ...] = ()              # every coding of the concept (billing.icd10 reads the ICD-10-CM ones)
     clinical_status: str | None = None        # as recorded (active, resolved, ...), for evidence
+    possible: frozenset[str] = frozenset()    # indications the code may be but does not establish (M04.2 alone
+                                              # may be NOMID, M04.8 alone DIRA): their weight-based limit applies
     hedged_kinds: tuple[tuple[str, str], ...] = ()   # (kind, status) the text names without affirming it:
                                                      # negated, uncertain, historical, family (text_evidence.py)
 
@@ -126,16 +128,21 @@ class AllergyFact:
 class DoseFacts:
     """The order's dose, normalised. Any None means the order did not say (UNKNOWN)."""
 
-    mg_per_dose: float | None
-    doses_per_day: float | None        # 1.0 daily, 0.5 every other day
-    mg_per_day: float | None
+    mg_per_dose: float | None          # the largest single administration
+    doses_per_day: float | None        # 1.0 daily, 0.5 every other day (concurrent lines add up)
+    mg_per_day: float | None           # the most given on any one day (every dosageInstruction; the highest
+                                       # sequence governs): every other day 100 mg is 100 mg on the days given
     syringes_per_28_days: float | None
     supply_days: float | None
     duration_days: float | None        # length of the course when bounded (boundsDuration/Period)
     route: str | None                  # subcutaneous | intravenous | ... | None
-    per_kg: float | None = None        # prescribed mg/kg when the order states it
+    per_kg: float | None = None        # prescribed mg/kg per administration when the order states it
     notes: tuple[str, ...] = ()        # how each number was read (evidence text)
     timing_text: str = ""
+    mean_mg_per_day: float | None = None          # the average over the days of the regimen
+    per_kg_per_day: float | None = None           # mg/kg given on one day, when the order is written in mg/kg
+    syringes_needed_per_28_days: float | None = None   # what the dose uses (a new syringe for each dose)
+    lines: int = 1                                # how many dosageInstruction lines were read
 
 
 @dataclass(frozen=True)

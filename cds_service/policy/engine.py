@@ -58,7 +58,8 @@ def choose_pathway(case: CaseFacts, policy: Policy, indication: str | None,
     return "initiation", found
 
 
-def _readings(case: CaseFacts, policy: Policy, choice: IndicationChoice, pathway: str) -> list[str]:
+def _readings(case: CaseFacts, policy: Policy, choice: IndicationChoice, pathway: str,
+              criteria: ClauseResult) -> list[str]:
     triggers = policy.data["readings"].get("reading_triggers", {})
     out: list[str] = []
     key = choice.key
@@ -79,6 +80,13 @@ def _readings(case: CaseFacts, policy: Policy, choice: IndicationChoice, pathway
             out.append("eua_age")
     if triggers.get("qualified_icd10_codes") and choice.qualified_only:
         out.append("qualified_icd10_codes")
+    if triggers.get("most_specific_indication") and (
+            choice.general is not None or (dose.weight_based_indication(case, policy, key)[0] not in (None, key))):
+        out.append("most_specific_indication")
+    t = triggers.get("mis_c_prior_infection")
+    if t and key in t["indications"] and (n := criteria.find(t["clause_not_met"])) is not None and (
+            n.outcome is not Outcome.MET):
+        out.append("mis_c_prior_infection")
     if triggers.get("continuation_pathway") and pathway == "continuation":
         out.append("continuation_pathway")
     out.extend(programs.program_readings(case, policy))
@@ -179,7 +187,7 @@ def evaluate(case: CaseFacts, policy: Policy | None = None,
     else:
         determination = Determination.CONDITIONAL
 
-    readings = _readings(case, policy, choice, pathway)
+    readings = _readings(case, policy, choice, pathway, criteria)
     reading_texts = tuple(policy.reading(k) for k in readings)
     reasons.extend(f"How the guideline was read: {t}" for t in reading_texts)
 

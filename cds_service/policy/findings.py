@@ -10,10 +10,12 @@ Every card's detail ends with the readings applied to the order, if any.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from ..facts.model import CaseFacts
 from .clauses import combination, initiation, step_therapy
+from .clauses.dose import dose_suggestion_data
 from .clauses.common import fmt
 from .data_loader import Policy
 from .model import ClauseResult, Decision, Finding, Missing, Outcome
@@ -114,24 +116,31 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
 
     qty = node(f"{dose_prefix}.a")
     route = node(dose_prefix)
-    if qty is not None and qty.outcome is Outcome.NOT_MET:
+    # Above 5.a but within another route (5.b: NOMID within 8 mg/kg daily): no change of dose to ask for.
+    advice: dict = {}
+    safe = None
+    if qty is not None and qty.outcome is Outcome.NOT_MET and (route is None or route.outcome is not Outcome.MET):
+        advice = dose_suggestion_data(case, policy, decision.indication)
+        safe = advice.get("suggested_dose")
         d = case.order.dose
+        change = f"change to {safe['label']}" if safe else "no safe dose can be suggested (see details)"
         summary = (f"Dose above the limit ({fmt(d.mg_per_day, 'mg/day')}, {fmt(d.syringes_per_28_days)} syringes/"
-                   f"{lim['quantity_period_days']} days): change to {fmt(lim['max_mg_per_day'])} mg once daily, "
-                   f"{lim['max_syringes_per_28_days']} syringes.")
+                   f"{lim['quantity_period_days']} days): {change}.")
         if len(summary) > 140:
-            summary = (f"Dose or quantity above the limit: change to {fmt(lim['max_mg_per_day'])} mg once daily, "
-                       f"{lim['max_syringes_per_28_days']} syringes per {lim['quantity_period_days']} days.")
-        extra = ""
+            summary = f"Dose or quantity above the limit: {change}."
+        if len(summary) > 140:
+            summary = "Dose or quantity above the limit: see the suggested dose." if safe else (
+                "Dose or quantity above the limit: no safe dose can be suggested (see details).")
+        extra = _suggestion_text(safe, advice)
         if route is not None and route.outcome is Outcome.UNKNOWN:
             missing = sorted({m.text for n in route.pending() if n.outcome is Outcome.UNKNOWN for m in n.missing})
-            extra = "\n\nTo keep the higher dose, the plan needs:\n" + "\n".join(f"- {m}" for m in missing)
+            extra += "\n\nTo keep the higher dose, the plan needs:\n" + "\n".join(f"- {m}" for m in missing)
             covered_ids.update(n.clause_id for n in route.walk())
         out.append(Finding(
             "dose", "warning", summary,
             f"{order}: {qty.note}\n\n{_evidence_md(qty)}\n\nThe guideline's limit is {_quantity_text(policy)} "
             f"({dose_prefix}.a).{extra}",
-            (f"{dose_prefix}.a", dose_prefix), {"action": "standard-dose"}))
+            (f"{dose_prefix}.a", dose_prefix), {"action": "standard-dose", **advice}))
         covered_ids.add(f"{dose_prefix}.a")
 
     wd = node("dosage.nomid-dira")
@@ -139,13 +148,18 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
     start = policy.limit("nomid_dira_start_mg_per_kg_day")
     if wd is not None and wd.outcome is Outcome.NOT_MET:
         w = case.patient.weight
-        max_mg = round(max_kg * w.kg) if w else None
+        max_mg = math.floor(max_kg * w.kg) if w else None      # whole mg, never rounded up past the maximum
+        dose_card = any(f.kind == "dose" for f in out)
+        if not dose_card:
+            advice = dose_suggestion_data(case, policy, decision.indication)
+            safe = advice.get("suggested_dose")
         out.append(Finding(
             "weight-dose", "warning",
-            f"Dose above {fmt(max_kg)} mg/kg/day for this patient's weight: at most {max_mg} mg daily."[:140],
+            f"Dose above {fmt(max_kg)} mg/kg/day for this patient's weight: at most {fmt(max_mg)} mg daily."[:140],
             f"{order}: {wd.note}\n\n{_evidence_md(wd)}\n\nFor NOMID and DIRA the labeled starting dose is "
             f"{fmt(start[0])} to {fmt(start[1])} mg/kg daily, adjusted in 0.5 to 1 mg/kg steps to at most "
-            f"{fmt(max_kg)} mg/kg daily (dosage.nomid-dira).", ("dosage.nomid-dira",), {"max_mg": max_mg}))
+            f"{fmt(max_kg)} mg/kg daily (dosage.nomid-dira)." + ("" if dose_card else _suggestion_text(safe, advice)),
+            ("dosage.nomid-dira",), {"max_mg": max_mg, **({} if dose_card else advice)}))
         covered_ids.add("dosage.nomid-dira")
     elif wd is not None and wd.outcome is Outcome.UNKNOWN:
         out.append(Finding(
@@ -317,6 +331,15 @@ def under_approval(findings: tuple[Finding, ...], pa_id: str, start: date, end: 
     return tuple([note] + kept)
 
 
+def _suggestion_text(safe: dict | None, advice: dict) -> str:
+    """The suggested dose and the limits it meets (reading dose_safe_suggestion), or why none is suggested."""
+    if safe is None:
+        return (f"\n\nNo dose change is suggested: {advice.get('no_suggestion')}. A suggested dose must meet every "
+                "limit that applies to the member.")
+    return (f"\n\nSuggested: {safe['label']}, within every limit that applies to this member:\n"
+            + "\n".join(f"- {x}" for x in safe["limits"]))
+
+
 def _reading_summary(decision: Decision, policy: Policy, key: str) -> str:
     label = policy.indication(decision.indication)["label"] if decision.indication else "the indication"
     return f"Evaluated as {label}: see how the guideline was read."[:140]
@@ -330,14 +353,17 @@ def _advice(decision: Decision, case: CaseFacts, policy: Policy, order: str) -> 
         return out
     renal = advisories.find("dosage.renal")
     if renal is not None and renal.outcome is Outcome.NOT_MET:
+        advice = dose_suggestion_data(case, policy, decision.indication)
+        safe = advice.get("suggested_dose")
         out.append(Finding(
             "renal", "info",
             f"Creatinine clearance below {fmt(policy.limit('renal_crcl_threshold_ml_min'))} mL/min: consider the "
             "prescribed dose every other day.",
             f"{order}: {renal.note}\n\n{_evidence_md(renal)}\n\nThe guideline's dose adjustment (dosage.renal): "
             "physicians should consider giving the prescribed dose every other day in severe renal insufficiency or "
-            "end-stage renal disease. This is advice; it does not change coverage.",
-            ("dosage.renal",), {"action": "every-other-day"}))
+            "end-stage renal disease. This is advice; it does not change coverage." + _suggestion_text(
+                safe, advice),
+            ("dosage.renal",), {"action": "every-other-day", **advice}))
     titles = {
         "precautions.neutrophils": "Check the neutrophil count before starting Kineret, then on schedule.",
         "precautions.live-vaccines": "A live vaccine is ordered or recent: do not give live vaccines with Kineret.",

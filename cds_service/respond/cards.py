@@ -108,13 +108,17 @@ def card_for(finding: Finding, decision: Decision | None, order: dict | None, *,
     if order is not None:
         if finding.kind == "site-of-care":
             sugg.append(sg.self_administered(order))
-        elif finding.kind == "dose":
-            sugg.append(sg.standard_dose(order, limits))
+        elif finding.kind in ("dose", "weight-dose"):
+            change = sg.dose_change(order, limits, finding.data)      # none when no safe dose exists
+            if change is not None:
+                sugg.append(change)
         elif finding.kind == "combination" and finding.data.get("drafts"):
             labels = dict(zip(finding.data["drafts"], finding.data.get("draft_labels", finding.data["drafts"])))
             sugg.extend(sg.delete_drafts(list(finding.data["drafts"]), labels))
         elif finding.kind == "renal":
-            sugg.append(sg.every_other_day(order, limits))
+            change = sg.every_other_day(order, limits, finding.data)
+            if change is not None:
+                sugg.append(change)
         elif finding.kind == "demo-draft":
             sugg.append(sg.draft_kineret(order, patient_id, limits))
     if sugg:

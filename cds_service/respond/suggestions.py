@@ -81,6 +81,45 @@ def standard_dose(order: dict, lim: Limits) -> dict:
                          "resource": res}])
 
 
+def safe_dosage(plan: dict) -> list[dict]:
+    """One dosageInstruction for a safe dose (policy `safe_dose`: within every limit that applies to the member):
+    the whole syringe in mg, a partial syringe as the measured mL (rounded down to 0.01 mL) with its mg."""
+    every = int(plan["interval_days"])
+    when = "once daily" if every == 1 else "every other day" if every == 2 else f"every {every} days"
+    if plan.get("ml") is not None:
+        amount = f"{_n(plan['ml'])} mL ({_n(plan['mg'])} mg) of the 100 mg/0.67 mL syringe"
+        quantity = {"value": _n(plan["ml"]), "unit": "mL", "system": UCUM, "code": "mL"}
+        discard = "; discard the rest of the syringe"
+    else:
+        amount = f"{_n(plan['mg'])} mg"
+        quantity = {"value": _n(plan["mg"]), "unit": "mg", "system": UCUM, "code": "mg"}
+        discard = ""
+    return [{
+        "sequence": 1,
+        "text": f"Inject {amount} subcutaneously {when}, at about the same time of day{discard}",
+        "timing": {"repeat": {"frequency": 1, "period": every, "periodUnit": "d"}},
+        "route": {"coding": [{"system": SNOMED, "code": "34206005", "display": "Subcutaneous route"}]},
+        "doseAndRate": [{"doseQuantity": quantity}],
+    }]
+
+
+def dose_change(order: dict, lim: Limits, data: dict | None) -> dict | None:
+    """Change the order to the safe dose of a finding (`data["suggested_dose"]`), replacing every dosage line;
+    None when no safe dose could be worked out (the card says why): never a dose above a limit that applies."""
+    plan = (data or {}).get("suggested_dose")
+    if not plan:
+        return None
+    res = copy.deepcopy(order)
+    res["dosageInstruction"] = safe_dosage(plan)
+    disp = copy.deepcopy(order.get("dispenseRequest")) if isinstance(order.get("dispenseRequest"), dict) else {}
+    disp["quantity"] = {"value": int(plan["syringes"]), "unit": "syringe", "system": UCUM, "code": "{syringe}"}
+    disp["expectedSupplyDuration"] = {"value": int(plan["days"]), "unit": "days", "system": UCUM, "code": "d"}
+    res["dispenseRequest"] = disp
+    return _suggestion(f"Change to {plan['label']}"[:200],
+                       [{"type": "update", "description": f"Set the anakinra dose to {plan['label']} (within every "
+                                                          "limit that applies to this member)", "resource": res}])
+
+
 def delete_drafts(references: list[str], labels: dict[str, str]) -> list[dict]:
     out = []
     for ref in references:
@@ -91,7 +130,17 @@ def delete_drafts(references: list[str], labels: dict[str, str]) -> list[dict]:
     return out
 
 
-def every_other_day(order: dict, lim: Limits) -> dict:
+def every_other_day(order: dict, lim: Limits, data: dict | None = None) -> dict | None:
+    """dosage.renal: the prescribed dose every other day. With a finding's safe dose (`data`), the dose is that
+    dose (the prescribed one unless it is above a limit that applies) and every line of the order is replaced;
+    with `data` but no safe dose, no suggestion."""
+    if data is not None and "suggested_dose" in data:
+        plan = data["suggested_dose"]
+        if not plan:
+            return None
+        changed = dose_change(order, lim, data)
+        changed["label"] = f"Give {plan['label']} (CrCl below 30 mL/min)"
+        return changed
     res = copy.deepcopy(order)
     dosages = res.get("dosageInstruction") if isinstance(res.get("dosageInstruction"), list) else standard_dosage(lim)
     if not dosages:

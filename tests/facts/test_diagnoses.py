@@ -32,7 +32,7 @@ def condition(code=None, text=None, clinical="active", verification="confirmed",
     ("M05.79", {"ra"}), ("M05.A", {"ra"}), ("M05.7A", {"ra"}), ("M05.8A", {"ra"}), ("M06.0A", {"ra"}),
     ("M06.8A", {"ra"}), ("M06.9", {"ra"}), ("M057A", {"ra"}),               # undotted as in claims data
     ("M06.1", {"still"}), ("M08.2A", {"still"}), ("M08.20", {"still"}), ("M06.4", set()),
-    ("M04.2", {"nomid", "caps"}), ("D47.Z2", {"castleman"}), ("D76.1", {"hlh"}), ("D76.3", {"histiocytic"}),
+    ("M04.2", {"caps"}), ("D47.Z2", {"castleman"}), ("D76.1", {"hlh"}), ("D76.3", {"histiocytic"}),
     ("T80.82XA", {"car-t-toxicity"}), ("U07.1", {"covid-19"}), ("M35.81", {"mis-c"}), ("I10", set()),
 ])
 def test_icd10_prefixes(code, expected):
@@ -76,7 +76,9 @@ def test_snomed_and_text(code, system, text, expected):
     ("B35.1", "Onychomycosis", set()),                         # superficial: not an infection to hold therapy for
     ("B97.29", None, set()),                                   # agent-only code
     ("U09.9", "Post COVID-19 condition", {"sars_cov_2_prior"}),
-    ("M35.81", None, {"sars_cov_2_prior"}),
+    ("M35.81", None, set()),                                   # MIS-C is not itself evidence of the infection
+    ("Z86.16", "Personal history of COVID-19", {"sars_cov_2_prior"}),
+    ("Z20.822", "Contact with and (suspected) exposure to COVID-19", set()),
     ("D76.1", None, {"mas"}),
     (None, "Macrophage activation syndrome", {"mas"}),
     (None, "Cellulitis of left leg", {"infection"}),
@@ -123,3 +125,48 @@ def test_oxygen_text_counts_even_on_an_icd10_coded_condition():
 def test_snomed_only_infection_is_found_by_name():
     d = condition_diagnosis(condition("91302008", "Sepsis", system=SNOMED))
     assert "infection" in d.kinds
+
+
+# ------------------------------------------------------------------ issue 17 class 4: indication specificity
+
+@pytest.mark.parametrize("code, text, found, possible", [
+    # M04.2 is "Cryopyrin-associated periodic syndromes": CAPS; NOMID is one of its inclusion terms (ICD-10-CM)
+    ("M04.2", None, {"caps"}, {"nomid"}),
+    ("M04.2", "Cryopyrin-associated periodic syndromes", {"caps"}, {"nomid"}),
+    ("M04.2", "Neonatal onset multisystemic inflammatory disorder [NOMID]", {"nomid"}, set()),
+    ("M04.2", "Chronic infantile neurological, cutaneous and articular syndrome [CINCA]", {"nomid"}, set()),
+    ("M04.2", "Muckle-Wells syndrome", {"caps"}, set()),            # another of M04.2's syndromes: not NOMID
+    ("M04.2", "Familial cold autoinflammatory syndrome", {"caps"}, set()),
+    ("M04.8", None, set(), {"dira"}),
+    ("M04.8", "Deficiency of interleukin 1 receptor antagonist [DIRA]", {"dira"}, set()),   # ICD-10-CM spelling
+    ("M04.8", "Blau syndrome", set(), set()),
+    ("M05.79", "Rheumatoid arthritis", {"ra"}, set()),
+])
+def test_m04_codes_establish_the_general_indication_and_keep_the_specific_one_possible(code, text, found, possible):
+    d = condition_diagnosis(condition(code, text))
+    assert set(d.indications) == found
+    assert set(d.possible) == possible
+
+
+@pytest.mark.parametrize("text, found", [
+    ("NOMID", {"nomid"}),
+    ("CAPS; NOMID ruled out", set()),
+    ("Possible DIRA, genetic testing pending", set()),
+    ("Family history of NOMID (brother)", set()),
+    ("Rule out NOMID", set()),
+])
+def test_indication_text_that_denies_or_doubts_names_none(text, found):
+    assert set(classify(concept(None, text=text))[0]) == found
+
+
+@pytest.mark.parametrize("text, prior", [
+    ("History of COVID-19 (January 2026)", True),
+    ("Exposure to COVID-19 (sibling positive)", False),          # exposure only: not an infection of the member
+    ("COVID-19 ruled out", False),
+    ("Suspected COVID-19", False),
+    ("MIS-C associated with SARS-CoV-2", False),                 # MIS-C is not itself the infection
+    ("Multisystem inflammatory syndrome in children temporally associated with COVID-19", False),
+])
+def test_prior_sars_cov_2_infection_from_text_is_an_explicit_statement(text, prior):
+    d = condition_diagnosis(condition(None, text))
+    assert ("sars_cov_2_prior" in d.kinds) is prior

@@ -37,13 +37,13 @@ def birth_for_age(years: int) -> date:
 
 def dx(indications=("ra",), code: str | None = "M05.79", *, system: str = ICD, text: str = "", kinds=(),
        active: bool = True, confirmed: bool = True, from_order: bool = False, qualified=(), source: str | None = None,
-       status: str | None = "active") -> Diagnosis:
+       status: str | None = "active", possible=()) -> Diagnosis:
     c = Code(system, code, text or code)
     return Diagnosis(indications=frozenset(indications), code=c,
                      source=source or (f"{ORDER_REF}.reasonCode[0]" if from_order else f"Condition/{code or text}"),
                      from_order=from_order, active=active, confirmed=confirmed, text=text or (code or ""),
                      kinds=frozenset(kinds), qualified=frozenset(qualified), codes=(c,) if code else (),
-                     clinical_status=status)
+                     clinical_status=status, possible=frozenset(possible))
 
 
 def span(drug: str, *, classes=(), start: date | None = None, end: date | None = None, active: bool = False,
@@ -175,7 +175,7 @@ def case(*, drafts=(), hook: str = "order-sign", order_facts: OrderFacts | None 
 # ------------------------------------------------------------------------------------------ scenarios
 
 def nomid_case(weight_kg: float | None = 20.0, mg: float = 100, age: int = 7, **kw) -> CaseFacts:
-    kw.setdefault("diagnoses", (dx(("nomid", "caps"), "M04.2", text="NOMID"),))
+    kw.setdefault("diagnoses", (dx(("nomid",), "M04.2", text="NOMID"),))
     kw.setdefault("medications", ())
     kw.setdefault("specialties", ("pediatric-rheumatology",))
     return case(age=age, sex="male", weight_kg=weight_kg,
@@ -183,7 +183,10 @@ def nomid_case(weight_kg: float | None = 20.0, mg: float = 100, age: int = 7, **
 
 
 def misc_case(**kw) -> CaseFacts:
-    kw.setdefault("diagnoses", (dx(("mis-c",), "M35.81", text="MIS-C", kinds=("sars_cov_2_prior",)),))
+    # MIS-C itself is not evidence of the prior infection (table1.mis-c.2): a resolved COVID-19 is.
+    kw.setdefault("diagnoses", (dx(("mis-c",), "M35.81", text="MIS-C"),
+                                dx((), "U07.1", text="COVID-19", kinds=("sars_cov_2_prior",), status="resolved",
+                                   active=False)))
     kw.setdefault("medications", (
         span("immune-globulin", classes=("ivig",), start=ago(4), end=ago(3), stopped="ineffective", kind="administration"),
         span("methylprednisolone", classes=("glucocorticoid",), start=ago(4), end=ago(1), stopped="ineffective"),

@@ -33,9 +33,11 @@ def test_changing_the_quantity_limit_changes_the_decision():
     d = decide(c, relaxed)
     assert node(d, "initiation.5.a").outcome is Outcome.MET
     assert "56 syringes" in node(d, "initiation.5.a").note
-    # the card text follows the data too
+    # the card text follows the data too (for a compendia indication: RA at 100 mg/day is within its FDA-labeled
+    # maximum, 5.b, so a tighter quantity limit alone asks no change of dose for RA)
     tight = POLICY.with_limits(max_syringes_per_28_days=14)
-    card = next(f for f in decide(case(), tight).findings if f.kind == "dose")
+    still = case(diagnoses=(dx(("still",), "M06.1"),))
+    card = next(f for f in decide(still, tight).findings if f.kind == "dose")
     assert "14 syringes" in card.detail
 
 

@@ -24,9 +24,10 @@ from tests.policy.builders import (CLINIC, COMMUNITY, INPATIENT_ORDER, POLICY, a
                                    prior_auth, span, statement)
 
 DIAGNOSES = [
-    dx(("ra",), "M05.79"), dx(("ra",), "M05.A"), dx(("still",), "M06.1"), dx(("nomid", "caps"), "M04.2"),
+    dx(("ra",), "M05.79"), dx(("ra",), "M05.A"), dx(("still",), "M06.1"), dx(("caps",), "M04.2", possible=("nomid",)),
+    dx(("nomid",), "M04.2", text="NOMID"),
     dx(("dira",), "M04.8", text="DIRA"), dx((), "G03.1", qualified=("nomid",)),
-    dx(("mis-c",), "M35.81", kinds=("sars_cov_2_prior",)),
+    dx(("mis-c",), "M35.81"), dx((), "Z86.16", kinds=("sars_cov_2_prior",)),
     dx(("covid-19",), "U07.1", kinds=("infection", "sars_cov_2", "sars_cov_2_prior")),
     dx((), "J12.82", kinds=("infection", "pneumonia")), dx(("castleman",), "D47.Z2"), dx(("hlh",), "D76.1", kinds=("mas",)),
     dx((), "A41.9", kinds=("infection",)), dx((), "I10"), dx(("ra",), "M05.79", active=False),

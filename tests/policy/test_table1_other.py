@@ -64,7 +64,13 @@ def test_misc_1_under_18(age, expected):
 
 
 @pytest.mark.parametrize("diagnoses, labs, expected", [
-    ((dx(("mis-c",), "M35.81", kinds=("sars_cov_2_prior",)),), (), M),              # MIS-C itself
+    ((dx(("mis-c",), "M35.81", text="MIS-C"),), (), U),                   # MIS-C itself does not show it
+    ((dx(("mis-c",), "M35.81", text="MIS-C"), dx((), "U07.1", kinds=("sars_cov_2_prior",), confirmed=False,
+                                                 status="active")), (), U),  # suspected COVID-19, unconfirmed
+    ((dx(("mis-c",), "M35.81", text="MIS-C"), dx((), "Z20.822", text="Contact with and (suspected) exposure to "
+                                                                     "COVID-19")), (), U),   # exposure only
+    ((dx(("mis-c",), "M35.81", text="MIS-C"), dx((), "Z86.16", kinds=("sars_cov_2_prior",), text="Personal "
+                                                 "history of COVID-19")), (), M),
     ((dx(("mis-c",), None, text="MIS-C"), dx((), "U07.1", kinds=("sars_cov_2_prior",), active=False,
                                              status="resolved")), (), M),         # resolved COVID-19 history
     ((dx(("mis-c",), None, text="MIS-C"),), (lab("sars_cov_2", None, None, 40, positive=True),), M),
@@ -117,7 +123,7 @@ def test_misc_4b_glucocorticoid_contraindication(allergies, statements, expected
     ((), U),
 ])
 def test_misc_4c_mas(extra, expected):
-    base = (dx(("mis-c",), "M35.81", kinds=("sars_cov_2_prior",)),)
+    base = misc_case().patient.diagnoses
     assert outcome(misc_case(diagnoses=base + extra), "table1.mis-c.4.c") is expected
 
 

@@ -267,6 +267,8 @@ def indications_for_snomed(code: str | None) -> frozenset[str]:
 
 @text_memo(maxsize=8192)
 def indications_for_text(text: str | None) -> frozenset[str]:
+    """Indications the text names, unnegated ("NOMID ruled out", "possible DIRA" and "family history of CAPS"
+    name none)."""
     if not text:
         return frozenset()
     found = set()
@@ -304,6 +306,22 @@ def specialty_for(system_url: str | None, code: str | None, text: str | None = N
 
 def is_live_vaccine_cvx(code: str | None) -> bool:
     return bool(code) and code.strip().zfill(2) in data()["live_vaccines_cvx"]
+
+
+def included_indications_for_icd10(code: str | None, text: str | None) -> frozenset[str]:
+    """Indications among the code's inclusion terms (M04.2 includes NOMID, M04.8 includes DIRA) that the text
+    does not rule out by naming another of the code's syndromes (icd10_includes): the chart may be one of them."""
+    if not code:
+        return frozenset()
+    key = _icd_key(code)
+    out = set()
+    for prefix, entry in data()["icd10_includes"].items():
+        if prefix.startswith("_") or not key.startswith(prefix):
+            continue
+        for indication, others in entry.items():
+            if not name_mentions(text, others):
+                out.add(indication)
+    return frozenset(out)
 
 
 @text_memo(maxsize=8192)
@@ -348,7 +366,11 @@ def _kind_state(entry: dict, codes, text: str | None, *, names_with_icd10: bool 
         return "affirmed"
     if not (names_with_icd10 or entry.get("names_with_icd10")) and _icd10_coded(codes):
         return None
-    return _name_status(entry, text)
+    state = _name_status(entry, text)
+    # A name counts unless the text also says it is only an exposure, a suspicion ... (names_exclude).
+    if state == "affirmed" and name_mentions(text, entry.get("names_exclude", [])):
+        return "uncertain"
+    return state
 
 
 def _kind_matches(entry: dict, codes, text: str | None, *, names_with_icd10: bool = False) -> bool:

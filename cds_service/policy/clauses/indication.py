@@ -18,21 +18,43 @@ class IndicationChoice:
     diagnoses: tuple[Diagnosis, ...] = ()
     qualified_only: bool = False        # only a qualified code (G03.1, L50.8, Q87.89, D47.2, M04.8) points to it
     candidates: tuple[Diagnosis, ...] = field(default=())   # what was looked at when nothing was found
+    general: str | None = None          # the general indication the chart also supports (CAPS under NOMID)
+
+
+def _most_specific(key: str, chart: list[Diagnosis], policy: Policy) -> str | None:
+    """The most specific form of `key` (policy data `indication_specific_forms`) that the chart supports."""
+    keys = {k for d in chart for k in d.indications}
+    for form in policy.data.get("indication_specific_forms", {}).get(key, []):
+        if form in keys:
+            return form
+    return None
 
 
 def choose_indication(case: CaseFacts, policy: Policy) -> IndicationChoice:
     """The order's stated reason wins; otherwise the active, confirmed problem list. Ties: policy priority.
+
+    The most specific indication the chart supports wins (reading `most_specific_indication`): an order whose
+    reason is CAPS (M04.2 "Cryopyrin-associated periodic syndromes") for a member whose problem list says
+    NOMID is evaluated as NOMID, "the severe phenotype" of CAPS and the FDA-labeled indication, so its
+    weight-based maximum applies.
 
     A qualified code alone (billing.icd10 "for NOMID only" ...) never establishes the indication: it is
     returned with `qualified_only`, and initiation.1.c.i asks for the diagnosis to be documented.
     """
     priority = policy.data["indication_priority"]
     active = [d for d in case.patient.diagnoses if d.active and d.confirmed]
-    for pool in ([d for d in case.order.reasons if d.indications], [d for d in active if d.indications]):
+    reasons = [d for d in case.order.reasons if d.indications]
+    problems = [d for d in active if d.indications]
+    for pool in (reasons, problems):
         if pool:
             keys = {k for d in pool for k in d.indications}
             for key in priority:
                 if key in keys:
+                    specific = _most_specific(key, reasons + problems, policy)
+                    if specific is not None:
+                        chosen = tuple(d for d in reasons + problems if specific in d.indications)
+                        rest = tuple(d for d in pool if key in d.indications and d not in chosen)
+                        return IndicationChoice(specific, chosen + rest, general=key)
                     return IndicationChoice(key, tuple(d for d in pool if key in d.indications))
     for pool in ([d for d in case.order.reasons if d.qualified], [d for d in active if d.qualified]):
         if pool:
@@ -79,4 +101,9 @@ def table1(case: CaseFacts, policy: Policy, choice: IndicationChoice) -> ClauseR
                               "establish it)", Need.CLINICAL_DOC)])
     else:
         inner = _criteria(case, policy, choice.key, list(ev))
-    return ClauseResult(cid, inner.outcome, ev, (), f"Indication: {spec['label']}.", "ALL", (inner,))
+    note = f"Indication: {spec['label']}."
+    if choice.general is not None:
+        general = policy.indication(choice.general)["label"]
+        note = (f"Indication: {spec['label']}, the most specific indication the chart supports (also recorded: "
+                f"{general}). " + policy.reading("most_specific_indication"))
+    return ClauseResult(cid, inner.outcome, ev, (), note, "ALL", (inner,))

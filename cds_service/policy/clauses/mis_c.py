@@ -25,18 +25,35 @@ def age_under(case: CaseFacts, policy: Policy, indication: str) -> ClauseResult:
 
 
 def prior_infection(case: CaseFacts, policy: Policy) -> ClauseResult:
+    """table1.mis-c.2 "Member has been previously infected with SARS-CoV-2" (reading `mis_c_prior_infection`).
+
+    Met on a positive SARS-CoV-2 test, or a confirmed diagnosis of the infection itself (COVID-19 U07.1 in any
+    clinical status, post COVID-19 condition U09.9, personal history of COVID-19 Z86.16: the terminology's
+    `sars_cov_2_prior` kind). The MIS-C diagnosis alone is not evidence of it (the MIS-C case definition also
+    accepts an exposure), nor are a negative test, an exposure (Z20.822) or a suspected, unconfirmed COVID-19:
+    the criterion is then unknown and the infection is asked for."""
     cid = "table1.mis-c.2"
     kind = policy.section("mis_c")["prior_infection_kind"]
     test_lab = policy.section("covid_19")["test_lab"]
-    diags = [d for d in (*case.order.reasons, *case.patient.diagnoses) if kind in d.kinds]
-    tests = [lab for lab in case.patient.labs_of(test_lab) if lab.positive]
+    as_of = case.patient.as_of
+    diags = [d for d in (*case.order.reasons, *case.patient.diagnoses) if kind in d.kinds and d.confirmed]
+    labs = [lab for lab in case.patient.labs_of(test_lab) if lab.observed_on is None or lab.observed_on <= as_of]
+    tests = [lab for lab in labs if lab.positive]
     ev = [diagnosis_evidence(d) for d in diags] + [lab_evidence(lab, "SARS-CoV-2 test") for lab in tests]
     if diags or tests:
-        return leaf(cid, Outcome.MET, "A SARS-CoV-2 infection is recorded (positive test, COVID-19 history, or MIS-C, "
-                                      "which is by definition associated with SARS-CoV-2).", ev)
-    return leaf(cid, Outcome.UNKNOWN, "No SARS-CoV-2 infection is recorded.", (),
-                [Missing("Documentation of a prior SARS-CoV-2 infection (positive test or diagnosis)",
-                         Need.CLINICAL_DOC)])
+        return leaf(cid, Outcome.MET, "A prior SARS-CoV-2 infection is recorded (a positive test, or a diagnosis of "
+                                      "COVID-19, post COVID-19 condition or personal history of COVID-19).", ev)
+    looked: list[Evidence] = [lab_evidence(lab, "SARS-CoV-2 test, negative: does not show an infection")
+                              for lab in labs if lab.positive is False]
+    looked += [diagnosis_evidence(d) for d in (*case.order.reasons, *case.patient.diagnoses)
+               if "mis-c" in d.indications or (kind in d.kinds and not d.confirmed)]
+    return leaf(cid, Outcome.UNKNOWN,
+                "No prior SARS-CoV-2 infection is documented: the MIS-C diagnosis itself, a negative test, an "
+                "exposure or a suspected COVID-19 does not show one. " + policy.reading("mis_c_prior_infection"),
+                looked,
+                [Missing("Documentation of the prior SARS-CoV-2 infection: a positive SARS-CoV-2 test, or a diagnosis of "
+                         "COVID-19 (U07.1), post COVID-19 condition (U09.9) or personal history of COVID-19 (Z86.16); "
+                         "MIS-C, a negative test or an exposure alone does not show it", Need.CLINICAL_DOC)])
 
 
 def refractory(case: CaseFacts, policy: Policy) -> ClauseResult:
