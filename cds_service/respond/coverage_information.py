@@ -19,7 +19,8 @@ coverage-assertion *reason* value set draws from (technical, no-active-coverage)
 
 from __future__ import annotations
 
-import hashlib
+import base64
+import secrets
 from datetime import date
 
 from ..policy.model import Decision, Determination, Need
@@ -49,15 +50,16 @@ def detail(code: str, value_key: str, value, qualification: str | None = None) -
     return {"url": "detail", "extension": parts}
 
 
-def assertion_id(hook_instance: str, order_id: str, policy_revision: str) -> str:
-    """A stable trace id for one order in one hook call (re-sending the call gives the same id)."""
-    digest = hashlib.sha256(f"{hook_instance}|{order_id}|{policy_revision}".encode()).hexdigest()[:20]
-    return f"AKR-{digest.upper()}"
+def new_assertion_id() -> str:
+    """A trace id for one decision: 80 random bits, so that no two decisions share one (a client re-using a
+    hookInstance, or re-sending a call, gets a new id each time; the audit row keeps the id it was given)."""
+    return "AKR-" + base64.b32encode(secrets.token_bytes(10)).decode("ascii")
 
 
 def coverage_information(decision: Decision, *, hook: str, hook_instance: str, coverage_ref: str | None,
                          today: date, policy_url: str, technical_reason: str | None = None,
-                         satisfied_pa_id: str | None = None, expiry: date | None = None, limits=None) -> dict:
+                         satisfied_pa_id: str | None = None, expiry: date | None = None, limits=None,
+                         assertion_id: str | None = None) -> dict:
     ext: list[dict] = []
     ext.append({"url": "coverage", "valueReference": (
         {"reference": coverage_ref} if coverage_ref else {"display": "No active coverage found for this member"})})
@@ -123,7 +125,7 @@ def coverage_information(decision: Decision, *, hook: str, hook_instance: str, c
                           f"Quantity limit: {limits.syringes} syringes ({limits.ml} mL) per {limits.days} days"))
     ext.append({"url": "date", "valueDate": today.isoformat()})
     ext.append({"url": "coverage-assertion-id",
-                "valueString": assertion_id(hook_instance, decision.order_id, decision.policy_revision)})
+                "valueString": assertion_id or new_assertion_id()})
     if pa == "satisfied" and satisfied_pa_id:
         ext.append({"url": "satisfied-pa-id", "valueString": satisfied_pa_id})
     if expiry is not None and decision.determination is Determination.COVERED:

@@ -8,7 +8,7 @@ from datetime import date
 from ..policy.model import Decision, Finding
 from .cards import CONFIG_OPTION, card_for
 from .suggestions import Limits
-from .coverage_information import coverage_information, system_action
+from .coverage_information import coverage_information, new_assertion_id, system_action
 
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
@@ -38,6 +38,7 @@ class OrderOutcome:
     expiry: date | None = None
     cards: list[dict] = field(default_factory=list)
     coverage_extension: dict | None = None
+    assertion_id: str = field(default_factory=new_assertion_id)   # coverage-assertion-id of this decision
 
 
 def prune(value):
@@ -92,7 +93,8 @@ def build_response(outcomes: list[OrderOutcome], *, hook: str, hook_instance: st
             cards.append(card)
         ext = coverage_information(oc.decision, hook=hook, hook_instance=hook_instance, coverage_ref=oc.coverage_ref,
                                    today=today, policy_url=policy_url, technical_reason=oc.technical_reason,
-                                   satisfied_pa_id=oc.satisfied_pa_id, expiry=oc.expiry, limits=limits)
+                                   satisfied_pa_id=oc.satisfied_pa_id, expiry=oc.expiry, limits=limits,
+                                   assertion_id=oc.assertion_id)
         oc.coverage_extension = ext
         if _enabled(config, "coverage-info"):
             # Only our extension is pruned: the order itself is echoed as received.

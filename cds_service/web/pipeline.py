@@ -21,6 +21,7 @@ from ..policy.engine import evaluate
 from ..policy.model import Decision, Determination, Finding
 from ..protocol.request import HookRequest
 from ..store import member_ref
+from ..respond.coverage_information import new_assertion_id
 from ..respond.response import OrderOutcome, build_response, empty_response
 from ..respond.suggestions import Limits
 
@@ -140,11 +141,13 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
                                reasons=(technical,) + decision.reasons)
         expiry = None
         satisfied = None
+        assertion = new_assertion_id()         # one per decision: the answer, the audit row and an approval share it
         if authorizations is not None:         # an explanation reports approvals on file, never issues one
-            decision, satisfied, expiry = authorizations.apply(case, decision, issue=not explain)
+            decision, satisfied, expiry = authorizations.apply(case, decision, issue=not explain,
+                                                               assertion_id=assertion)
         decisions.append(decision)
         outcomes.append(OrderOutcome(decision, case.order.raw, case.patient.coverage.source, technical,
-                                     satisfied, expiry))
+                                     satisfied, expiry, assertion_id=assertion))
     body = build_response(outcomes, hook=req.hook, hook_instance=req.hook_instance, today=today,
                           plan_name=plan_name, policy_url=purl, patient_id=req.patient_id,
                           limits=Limits.from_policy(policy.limits), config=req.crd_configuration)

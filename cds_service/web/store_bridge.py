@@ -18,7 +18,6 @@ from ..policy.clauses.common import add_months
 from ..policy.data_loader import load_policy
 from ..policy.findings import under_approval
 from ..policy.model import Decision, Determination, Outcome
-from ..respond.coverage_information import assertion_id
 from ..store import AuditEntry, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ def record_call(runtime, service_id, req, result, status: int, started: float, e
             clauses.append({"order": f"MedicationRequest/{d.order_id}",
                             "clauses": {n.clause_id: _OUTCOME_TEXT.get(n.outcome, n.outcome)
                                         for t in d.tree for n in t.walk()}})
-            assertion_ids.append(assertion_id(req.hook_instance, d.order_id, d.policy_revision))
+            assertion_ids.append(oc.assertion_id)
             card_uuids.extend(c["uuid"] for c in oc.cards if "uuid" in c)
         card_uuids.extend(c["uuid"] for c in result.body.get("cards", []) if "uuid" in c and c["uuid"] not in card_uuids)
     policy = load_policy()
@@ -102,7 +101,7 @@ class PlanAuthorizations:
                                         start=a.start, end=a.end, pa_id=a.pa_id, indication=a.indication)
                      for a in found)
 
-    def apply(self, case, decision: Decision, issue: bool = True):
+    def apply(self, case, decision: Decision, issue: bool = True, assertion_id: str | None = None):
         """Report a current plan approval as satisfied, or issue one when every clause is met at
         order-sign (unless the client turned unsolicited determinations off, or `issue` is False:
         an explanation reports what is on file and changes nothing). Returns
@@ -138,8 +137,7 @@ class PlanAuthorizations:
             return replace(decision, reasons=reasons), None, None
         try:
             issued = self.store.issue_authorization(
-                member, DRUG, decision.indication, as_of, end,
-                assertion_id(self.req.hook_instance, decision.order_id, decision.policy_revision))
+                member, DRUG, decision.indication, as_of, end, assertion_id)
         except (StoreUnavailable, ValueError) as exc:
             log.error("approval not issued: %s", exc)
             return decision, None, None

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import re
+from datetime import datetime, timezone
 
 import pytest
 
-from tests.conftest import load_index, load_request, service_for
+from cds_service.app import create_app
+from tests.conftest import load_index, load_request, pinned_clock, service_for
 from tests.e2e.helpers import EXT, coverage_infos
 
 SLUGS = [i["slug"] for i in load_index() if i["expect"]["determination"] != "none"]
@@ -102,15 +105,20 @@ def test_system_action_echoes_the_order_as_received(client):
     assert no_empty(ours[0])
 
 
-def test_assertion_id_is_stable_and_distinct_per_order(client):
-    req = load_request("ra-complete")
-    a = coverage_infos(client.post("/cds-services/anakinra-order-sign", json=req).get_json())
-    b = coverage_infos(client.post("/cds-services/anakinra-order-sign", json=req).get_json())
-    assert a == b or [v["coverage-assertion-id"] for v in a.values()] == [v["coverage-assertion-id"] for v in b.values()]
-    other = copy.deepcopy(req)
-    other["hookInstance"] = "0b9a3c9e-7d2f-4a5b-9c1d-2e3f4a5b6c7d"
-    c = coverage_infos(client.post("/cds-services/anakinra-order-sign", json=other).get_json())
-    assert [v["coverage-assertion-id"] for v in a.values()] != [v["coverage-assertion-id"] for v in c.values()]
+def test_assertion_id_is_unique_per_decision_even_when_the_hook_instance_is_reused(settings):
+    """A client re-using a hookInstance (or re-sending a call) gets a new coverage-assertion-id for each decision;
+    the audit row of each call keeps the id its answer carried."""
+    app = create_app(settings, clock=pinned_clock)
+    client = app.test_client()
+    req = load_request("ra-missing-preferred")
+    ids = []
+    for _ in range(3):
+        infos = coverage_infos(client.post("/cds-services/anakinra-order-sign", json=req).get_json())
+        ids.append([v["coverage-assertion-id"][0] for v in infos.values()])
+    flat = [i for group in ids for i in group]
+    assert len(set(flat)) == len(flat) == 3 and all(re.fullmatch(r"AKR-[A-Z2-7]{16}", i) for i in flat)
+    calls = app.extensions["cds"].store.list_calls(since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    assert [c.coverage_assertion_ids for c in calls] == ids
 
 
 def test_crd_configuration_turns_coverage_info_and_card_types_off(client):
