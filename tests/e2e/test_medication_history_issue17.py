@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
 
 import pytest
 
 from cds_service.app import create_app
 from cds_service.config import demo_settings
+from tests.gather.recording_fhir import RecordingFhir
 from tests.conftest import load_request, pinned_clock
 from tests.e2e.helpers import card_kinds, clause_outcomes, coverage_infos, determinations
 
@@ -243,47 +241,6 @@ def test_near_miss_an_active_order_still_valid_is_a_conflict(tmp_path):
 
 # --------------------------------------------------------------------------------------------- class 12
 
-class _Ehr:
-    """A loopback FHIR server holding one chart; it refuses (HTTP 403) the searches of `refused` types."""
-
-    def __init__(self, resources: list[dict], refused: tuple[str, ...] = ()):
-        self.paths: list[str] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):  # noqa: N802
-                outer.paths.append(self.path)
-                rtype = [s for s in urlsplit(self.path).path.split("/") if s][1].split("?")[0]
-                if rtype in refused:
-                    return self._send(403, {"resourceType": "OperationOutcome", "issue": [
-                        {"severity": "error", "code": "forbidden"}]})
-                found = [r for r in resources if r["resourceType"] == rtype]
-                return self._send(200, {"resourceType": "Bundle", "type": "searchset", "total": len(found),
-                                        "entry": [{"resource": r} for r in found]})
-
-            def _send(self, status, doc):
-                body = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/fhir+json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/fhir"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 HUMIRA_FILL = {"resourceType": "MedicationDispense", "id": "humira-fill", "status": "completed",
                "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "327361", "display": "adalimumab"}],
                                              "text": "Humira 40 mg/0.4 mL pen"},
@@ -298,13 +255,10 @@ HUMIRA_FILL = {"resourceType": "MedicationDispense", "id": "humira-fill", "statu
 def test_dispenses_the_ehr_refuses_to_give_are_not_taken_as_none(tmp_path, refused, expected):
     req = copy.deepcopy(load_request("ra-complete"))
     req["prefetch"].pop("medicationDispenses")
-    ehr = _Ehr([HUMIRA_FILL], refused)
-    try:
+    with RecordingFhir([HUMIRA_FILL], refused=refused) as ehr:
         req["fhirServer"] = ehr.url
         body, explained = _post(tmp_path, req, fhir_allow=(ehr.url,))
-        assert any("/fhir/MedicationDispense" in p for p in ehr.paths)
-    finally:
-        ehr.close()
+        assert any("/fhir/MedicationDispense" in r["path"] for r in ehr.requests)
     assert determinations(body) == [expected]
     info = coverage_infos(body)["MedicationRequest/ra-complete-draft"]
     assert not info.get("satisfied-pa-id")

@@ -9,9 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 
 
 class RecordingFhir:
-    def __init__(self, resources: list[dict], page_size: int = 50):
+    """`refused`: resource types whose reads and searches are answered 403 (an EHR that will not give them)."""
+
+    def __init__(self, resources: list[dict], page_size: int = 50, refused: tuple[str, ...] = ()):
         self.resources = resources
         self.page_size = page_size
+        self.refused = refused
         self.requests: list[dict] = []
         outer = self
 
@@ -26,6 +29,9 @@ class RecordingFhir:
                 parts = urlsplit(self.path)
                 segs = [s for s in parts.path.split("/") if s][1:]   # strip "fhir"
                 query = parse_qs(parts.query)
+                if segs and segs[0] in outer.refused:
+                    return self._send(403, {"resourceType": "OperationOutcome", "issue": [
+                        {"severity": "error", "code": "forbidden"}]})
                 if len(segs) == 2:
                     found = [r for r in outer.resources if r["resourceType"] == segs[0] and r.get("id") == segs[1]]
                     return self._send(200 if found else 404, found[0] if found else {"resourceType": "OperationOutcome"})
