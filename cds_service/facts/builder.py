@@ -8,7 +8,7 @@ from typing import Callable
 
 from .allergies import read_allergies
 from .coverage import read_coverage
-from .diagnoses import order_reasons, problem_list
+from .diagnoses import condition_notes, order_reasons, problem_list
 from .dosing import read_dose
 from .fhir_reading import dicts, parse_date, reference
 from .labs import lab_values, latest_weight, observation_kinds
@@ -83,6 +83,7 @@ def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict]], p
     birth = parse_date(patient.get("birthDate"))
     sex = patient.get("gender") if isinstance(patient.get("gender"), str) else None
     diagnoses, texts = problem_list(resources.get("Condition", []))
+    notes = condition_notes(resources.get("Condition", []))
     allergies = read_allergies(resources.get("AllergyIntolerance", []))
     coverage = read_coverage(resources.get("Coverage", []), hasher)
     observations = resources.get("Observation", [])
@@ -109,6 +110,7 @@ def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict]], p
             immunizations=immunizations(resources.get("Immunization", []), drafts),
             prior_authorizations=prior_authorizations(resources.get("ClaimResponse", []), lookup),
             conditions_text=texts, procedures=procedures(resources.get("Procedure", [])),
+            chart_notes=notes,
             unavailable=unavailable, unidentified_medications=tuple(dict.fromkeys(unidentified)),
             planned_medications=tuple(planned),
         )

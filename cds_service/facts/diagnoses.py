@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from .fhir_reading import codings, concept_text, dicts, parse_date, ref_of, reference, status_code
+from .labs import stated_values
 from .memo import ConceptMemo
-from .model import Code, Diagnosis
+from .model import ChartNote, Code, Diagnosis
 from .terminology import valuesets as vs
 
 _ACTIVE = {"active", "recurrence", "relapse"}
@@ -152,3 +153,35 @@ def problem_list(conditions: list[dict]) -> tuple[tuple[Diagnosis, ...], tuple[s
         if d.active and d.text:
             texts.append(d.text)
     return tuple(diags), tuple(texts)
+
+
+def condition_notes(conditions: list[dict]) -> tuple[ChartNote, ...]:
+    """The notes written on the chart's Conditions (Condition.note), each read as text evidence: the statements
+    it makes (terminology `chart_statements`: "refractory to IVIG and glucocorticoids", "at risk of progressing
+    to severe respiratory failure"), the measurements it states ("suPAR 7.8 ng/mL"), and the condition kinds it
+    names (affirmed, or negated / hedged). Only explicit, unnegated, unqualified sentences count
+    (facts/text_evidence.py); refuted and entered-in-error conditions are not read."""
+    out: list[ChartNote] = []
+    for cond in conditions:
+        if not isinstance(cond, dict):
+            continue
+        verification = status_code(cond.get("verificationStatus"))
+        if verification in ("refuted", "entered-in-error"):
+            continue
+        clinical = status_code(cond.get("clinicalStatus"))
+        active = clinical is None or clinical in _ACTIVE
+        base = ref_of(cond)
+        recorded = parse_date(cond.get("recordedDate")) or parse_date(cond.get("onsetDateTime"))
+        for i, note in enumerate(dicts(cond.get("note"))):
+            text = note.get("text") if isinstance(note.get("text"), str) else ""
+            if not text.strip():
+                continue
+            written = parse_date(note.get("time")) or recorded
+            source = f"{base}.note[{i}]"
+            mentions = vs.chart_statement_mentions(text)
+            statements = tuple((k, m.sentence) for k, m in mentions if m.affirmed)
+            unstated = tuple((k, m.status, m.sentence) for k, m in mentions if not m.affirmed)
+            out.append(ChartNote(text=text, source=source, written=written, active=active, statements=statements,
+                                 unstated=unstated, values=stated_values(text, source, written),
+                                 kinds=vs.condition_kinds((), text), hedged_kinds=vs.condition_kinds_hedged((), text)))
+    return tuple(out)

@@ -69,12 +69,13 @@ def procedures(resources: list[dict]) -> tuple[ProcedureFact, ...]:
         if status in ("entered-in-error", "not-done"):
             continue
         d = parse_date(p.get("performedDateTime"))
-        if d is None and isinstance(p.get("performedPeriod"), dict):
-            d = parse_date(p["performedPeriod"].get("start"))
+        period = p.get("performedPeriod") if isinstance(p.get("performedPeriod"), dict) else {}
+        if d is None:
+            d = parse_date(period.get("start"))
         codes = tuple(codings(p.get("code")))
         label = concept_text(p.get("code"))
         out.append(ProcedureFact(label or "procedure", ref_of(p), d, status == "in-progress",
-                                 vs.procedure_kinds(codes, label), codes))
+                                 vs.procedure_kinds(codes, label), codes, parse_date(period.get("end"))))
     return tuple(out)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from .fhir_reading import codings, concept_text, parse_date, quantity, ref_of
@@ -155,5 +156,66 @@ def lab_values(observations: list[dict], as_of: date, kinds: list[str | None] | 
             continue
         out_kind = "creatinine" if kind.startswith("creatinine") else kind
         out.append(LabValue(out_kind, nv if nv.__class__ is int else round(nv, 4), nu, d, src, None,
-                            f"{v:g} {unit or ''}".strip()))
+                            f"{v:g} {unit or ''}".strip(), _flag(obs), _reference_low(obs, kind)))
     return tuple(out)
+
+
+def _flag(obs: dict) -> str | None:
+    """The lab's own interpretation code (v3 ObservationInterpretation: L, LL, H, HH, N, A ...), if any."""
+    for c in codings(obs.get("interpretation")):
+        if c.code:
+            return c.code.strip()
+    return None
+
+
+def _reference_low(obs: dict, kind: str) -> float | None:
+    """The lower limit of the first reference range, normalised like the value (None: not stated, or in a unit
+    that cannot be compared)."""
+    for rr in obs.get("referenceRange") or ():
+        if not isinstance(rr, dict):
+            continue
+        v, unit = quantity(rr.get("low"))
+        if v is None:
+            continue
+        nv, _ = _normalise(kind, v, unit)
+        return None if nv is None else round(nv, 4)
+    return None
+
+
+def stated_values(text: str | None, source: str, written: date | None) -> tuple[LabValue, ...]:
+    """Measurements a note states in words ("suPAR 7.8 ng/mL"), by the terminology's `stated_lab_values`
+    patterns: a value counts only in a sentence whose mention of the test is neither negated nor hedged
+    ("suPAR pending", "? suPAR 7"); the value keeps the note as its source and says it was read from text."""
+    if not text:
+        return ()
+    from . import text_evidence as te
+    out: list[LabValue] = []
+    for kind, spec in vs.data().get("stated_lab_values", {}).items():
+        if kind.startswith("_"):
+            continue
+        pattern = _stated_pattern(spec["pattern"])
+        for sentence in te.sentences(text):
+            for m in pattern.finditer(sentence):
+                found = te.mentions(sentence, spec["names"], "statement")
+                if not found or not any(x.affirmed for x in found) or vs.header_status(sentence) is not None:
+                    continue
+                try:
+                    value = float(m.group("value"))
+                except (TypeError, ValueError):
+                    continue
+                unit = spec["units"].get(m.group("unit").lower().replace("μ", "µ"))
+                if unit is None:
+                    continue
+                out.append(LabValue(kind, value, unit, written, source, None,
+                                    f"stated in a note: \"{m.group(0).strip()}\""))
+    return tuple(out)
+
+
+_stated_patterns: dict[str, re.Pattern] = {}
+
+
+def _stated_pattern(pattern: str) -> re.Pattern:
+    compiled = _stated_patterns.get(pattern)
+    if compiled is None:
+        compiled = _stated_patterns[pattern] = re.compile(pattern, re.I)
+    return compiled

@@ -45,6 +45,8 @@ class LabValue:
     source: str | None
     positive: bool | None = None       # for qualitative tests (SARS-CoV-2): detected / not detected
     text: str = ""                     # what was recorded, for evidence
+    flag: str | None = None            # the lab's own interpretation (v3 ObservationInterpretation: L, LL, H, ...)
+    ref_low: float | None = None       # the lower limit of the lab's reference range, in `unit`
 
 
 @fast_init
@@ -216,8 +218,29 @@ class ProcedureFact:
     source: str
     performed: date | None
     active: bool                         # status in-progress
-    kinds: frozenset[str] = frozenset()  # oxygen, ...
+    kinds: frozenset[str] = frozenset()  # oxygen, ventilation, ...
     codes: tuple[Code, ...] = ()
+    ended: date | None = None            # performedPeriod.end (None: not said, or still going)
+
+
+@dataclass(frozen=True)
+class ChartNote:
+    """A note the chart writes about a condition (Condition.note), read as text evidence: only what a sentence
+    states without negation or hedging counts (facts/text_evidence.py)."""
+
+    text: str
+    source: str                          # "Condition/abc.note[0]"
+    written: date | None                 # the note's time, else the condition's recorded / onset date
+    active: bool                         # the condition it annotates is active
+    statements: tuple[tuple[str, str], ...] = ()      # (key, sentence): what the note states (chart_statements)
+    unstated: tuple[tuple[str, str, str], ...] = ()   # (key, status, sentence): spoken of without being stated
+    values: tuple[LabValue, ...] = ()    # measurements the note states ("suPAR 7.8 ng/mL")
+    kinds: frozenset[str] = frozenset()  # condition kinds the note affirms by name (ventilation, ...)
+    hedged_kinds: tuple[tuple[str, str], ...] = ()    # (kind, status) named without being affirmed
+
+    def states(self, key: str) -> str | None:
+        """The sentence stating `key`, or None."""
+        return next((sentence for k, sentence in self.statements if k == key), None)
 
 
 @dataclass(frozen=True)
@@ -260,6 +283,7 @@ class PatientFacts:
     prior_authorizations: tuple[PriorAuthorization, ...] = ()
     conditions_text: tuple[str, ...] = ()  # free-text problem list entries (for MAS, pneumonia, infections)
     procedures: tuple[ProcedureFact, ...] = ()
+    chart_notes: tuple[ChartNote, ...] = ()     # Condition notes, read sentence by sentence
     unavailable: frozenset[str] = frozenset()   # data needs that could not be obtained (prefetch keys)
     # Active medication records whose medication could not be identified at all (no code the value
     # sets know, no name: e.g. a medicationReference that was not included and has no display).

@@ -460,6 +460,50 @@ def prescriber_statement_mentions(text: str | None) -> list[tuple[str, object]]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _chart_statement_rules() -> tuple[tuple[str, tuple], ...]:
+    raw = data().get("chart_statements", {})
+    te = _text()
+    return tuple((k, tuple(te.rule_key(r) for r in v)) for k, v in raw.items() if not k.startswith("_"))
+
+
+_HEADER = re.compile(r"^\s*([^:.;]{1,40}):")
+
+
+def header_status(sentence: str, profile: str = "statement") -> tuple[str, str] | None:
+    """(status, cue) of a short heading that qualifies a whole sentence ("Not confirmed: ...", "Ruled out: ...",
+    "Possible: ..."): a cue in a heading of at most five words before a colon governs everything after it, however
+    far (the reader's word window would not reach). None when there is no such heading, or it holds no cue."""
+    m = _HEADER.match(sentence)
+    if m is None or len(m.group(1).split()) > 5:
+        return None
+    te = _text()
+    head = m.group(1).lower()
+    c = te.cues(profile)
+    for cat in c.priority:
+        pattern = c.pre.get(cat)
+        found = pattern.search(head) if pattern is not None else None
+        if found is not None:
+            return cat, found.group(0)
+    return None
+
+
+def chart_statement_mentions(text: str | None) -> list[tuple[str, object]]:
+    """(key, Mention) for every sentence of a chart note that speaks to a `chart_statements` key, stated (affirmed)
+    or not (negated, hedged), read like the prescriber's statements (profile 'statement'); a qualifying heading
+    ("Not confirmed: ...") governs the whole sentence (`header_status`)."""
+    if not text:
+        return []
+    te = _text()
+    out = []
+    for key, rules in _chart_statement_rules():
+        for m in te.rule_mentions(text, rules, "statement"):
+            if m.affirmed and (head := header_status(m.sentence)) is not None:
+                m = te.Mention(m.phrase, head[0], m.sentence, head[1])
+            out.append((key, m))
+    return out
+
+
 def any_of_patterns(patterns: list[str]) -> re.Pattern:
     """One case-insensitive pattern that matches somewhere in a text exactly when one of `patterns`
     does (an alternation of non-capturing groups): one scan instead of one per pattern."""
@@ -540,6 +584,7 @@ def warm_up() -> None:
     _drug_names()
     _loinc_to_kind()
     _statement_rules()
+    _chart_statement_rules()
     _text().warm_up()
     _response_patterns()
     _supply_patterns()

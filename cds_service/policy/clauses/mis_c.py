@@ -57,18 +57,43 @@ def prior_infection(case: CaseFacts, policy: Policy) -> ClauseResult:
 
 
 def refractory(case: CaseFacts, policy: Policy) -> ClauseResult:
+    """table1.mis-c.4.a "Member is refractory to IVIG AND glucocorticoids" (reading `mis_c_refractory`).
+
+    Both must have been given (medication record: IVIG and a systemic glucocorticoid, samples aside) and the
+    inadequate response documented: coded (stopped as ineffective) or a response statement on either record, or a
+    chart note (Condition.note) stating in one unnegated sentence that the member is refractory to both
+    ("despite IVIG 2 g/kg and IV methylprednisolone: refractory to IVIG and glucocorticoids"; "persistent fever
+    after IVIG. Glucocorticoids not yet given" states no such thing). A note that states it while the medication
+    record lacks one of the two leaves the criterion unknown: the record is asked for."""
     cid = "table1.mis-c.4.a"
+    key = "ivig_glucocorticoid_refractory"
     classes = policy.section("mis_c")["refractory_classes"]
     found = {c: [s for s in case.patient.medications if c in s.classes and not s.is_sample] for c in classes}
     ev = [span_evidence(s) for spans in found.values() for s in spans]
+    notes = [(n, sentence) for n in case.patient.chart_notes if (sentence := n.states(key))]
+    note_ev = [Evidence(f"chart note: \"{sentence}\"", n.source, None, n.written.isoformat() if n.written else None)
+               for n, sentence in notes]
     absent = [c for c, spans in found.items() if not spans]
     if absent:
+        if notes:
+            return leaf(cid, Outcome.UNKNOWN, "A chart note states that the member is refractory to IVIG and "
+                                              "glucocorticoids, but the medication record shows no " + " or ".join(absent)
+                        + " given. " + policy.reading("mis_c_refractory"), ev + note_ev,
+                        [Missing("The administration record of " + " and ".join(absent) + " (MIS-C 4.a: refractory to "
+                                 "IVIG and glucocorticoids)", Need.CLINICAL_DOC)])
         return leaf(cid, Outcome.NOT_MET, "No record of " + " or ".join(absent) + " therapy.", ev)
     failed = [s for spans in found.values() for s in spans
               if s.stopped_reason == "ineffective" or s.response == "no-benefit"]
     if failed:
-        return leaf(cid, Outcome.MET, "Given " + " and ".join(classes) + " without adequate response.", ev)
-    return leaf(cid, Outcome.UNKNOWN, "Given " + " and ".join(classes) + ", but the response is not documented.", ev,
+        return leaf(cid, Outcome.MET, "Given " + " and ".join(classes) + " without adequate response.", ev + note_ev)
+    if notes:
+        return leaf(cid, Outcome.MET, "Given " + " and ".join(classes) + "; a chart note states that the member is "
+                                      "refractory to both.", ev + note_ev)
+    hedged = [Evidence(f"chart note: \"{sentence}\": not stated as a finding ({status}; not counted)", n.source, None,
+                       n.written.isoformat() if n.written else None)
+              for n in case.patient.chart_notes for k, status, sentence in n.unstated if k == key]
+    return leaf(cid, Outcome.UNKNOWN, "Given " + " and ".join(classes) + ", but the response is not documented.",
+                ev + hedged,
                 [Missing("Chart notes documenting that MIS-C is refractory to IVIG and glucocorticoids",
                          Need.CLINICAL_DOC)])
 

@@ -21,6 +21,23 @@ def monitoring_schedule(policy: Policy) -> str:
     return f"before starting, monthly for {monthly} months after starting, then quarterly up to {until} months"
 
 
+def low_count(lab, policy: Policy) -> str | None:
+    """Why an absolute neutrophil count is low (reading `neutrophils_low`), or None: below the policy's
+    neutropenia threshold (ANC < 1.5 x10^3/uL), flagged low by the laboratory, or below the result's own
+    reference range."""
+    cfg = policy.section("neutrophils")
+    if lab.value is None:
+        return None
+    threshold = cfg["low_below_10e3_per_ul"]
+    if lab.unit == "10*3/uL" and lab.value < threshold:
+        return f"below {fmt(threshold)} x10^3/uL, neutropenia"
+    if lab.flag in cfg["low_flags"]:
+        return f"flagged low by the laboratory ({lab.flag})"
+    if lab.ref_low is not None and lab.value < lab.ref_low:
+        return f"below the laboratory's reference range (from {fmt(lab.ref_low)} x10^3/uL)"
+    return None
+
+
 def neutrophils(case: CaseFacts, policy: Policy, pathway: str) -> ClauseResult:
     """precautions.neutrophils: a neutrophil count before initiation (and on schedule while treated)."""
     cid = "precautions.neutrophils"
@@ -30,6 +47,15 @@ def neutrophils(case: CaseFacts, policy: Policy, pathway: str) -> ClauseResult:
     recent = [lab for lab in labs if lab.observed_on is not None and lab.observed_on >= since]
     schedule = monitoring_schedule(policy)
     if recent:
+        why = low_count(recent[0], policy)
+        if why:
+            when = "before initiation" if pathway == "initiation" else "on treatment"
+            return leaf(cid, Outcome.NOT_MET,
+                        f"The newest neutrophil count {when} is low: {fmt(recent[0].value)} x10^3/uL on "
+                        f"{recent[0].observed_on.isoformat()} ({why}). The count is assessed before initiation to be "
+                        f"acted on: review it before starting anakinra, and repeat it {schedule}. "
+                        + policy.reading("neutrophils_low"),
+                        [lab_evidence(recent[0], "absolute neutrophil count (low)")])
         return leaf(cid, Outcome.MET, f"Neutrophil count within the past {days} days (schedule: {schedule}).",
                     [lab_evidence(recent[0], "absolute neutrophil count")])
     ev = [lab_evidence(labs[0], "latest absolute neutrophil count")] if labs else []
