@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass
@@ -23,8 +24,30 @@ class PatientRecord:
             return
         rid = resource.get("id")
         bucket = self.resources.setdefault(rtype, {})
-        key = rid if isinstance(rid, str) and rid else f"_anon{len(bucket)}"
-        bucket.setdefault(key, resource)
+        if not (isinstance(rid, str) and rid):
+            bucket.setdefault(f"_anon{len(bucket)}", resource)
+            return
+        held = bucket.get(rid)
+        if held is None:
+            bucket[rid] = resource
+            return
+        if held == resource:
+            return
+        newer = _newer(resource, held)
+        if newer is not None:
+            # Two versions of one resource (prefetch and a FHIR read): the newer one stands.
+            if newer is resource:
+                bucket[rid] = resource
+            return
+        # Two different resources under one id, with nothing to say which is current (a Bundle may not hold
+        # them: FHIR bdl-7). Neither is dropped: both are read (an allergy or an infection kept under the same
+        # id as another record is still in the chart); references resolve to the first.
+        n = 2
+        while f"{rid}#{n}" in bucket:
+            if bucket[f"{rid}#{n}"] == resource:
+                return
+            n += 1
+        bucket[f"{rid}#{n}"] = resource
 
     def of(self, rtype: str) -> list[dict]:
         return list(self.resources.get(rtype, {}).values())
@@ -39,3 +62,33 @@ class PatientRecord:
     @property
     def technical_failure(self) -> bool:
         return bool(self.technical_errors)
+
+
+def _when(res: dict) -> datetime | None:
+    meta = res.get("meta")
+    value = meta.get("lastUpdated") if isinstance(meta, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def _version(res: dict) -> int | None:
+    meta = res.get("meta")
+    value = meta.get("versionId") if isinstance(meta, dict) else None
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def _newer(a: dict, b: dict) -> dict | None:
+    """The newer of two versions of one resource (meta.lastUpdated, else a numeric meta.versionId), or None when
+    their metadata do not order them."""
+    wa, wb = _when(a), _when(b)
+    if wa is not None and wb is not None and wa != wb:
+        return a if wa > wb else b
+    va, vb = _version(a), _version(b)
+    if va is not None and vb is not None and va != vb:
+        return a if va > vb else b
+    return None

@@ -73,6 +73,7 @@ def pneumonia_on_oxygen(case: CaseFacts, policy: Policy) -> ClauseResult:
     pneumonia = [d for d in diags if cfg["pneumonia_kind"] in d.kinds and d.active]
     oxygen_ev: list[Evidence] = []
     not_counted: list[Evidence] = []
+    denials = 0          # room-air results and texts stating no oxygen, within the window
     for p in case.patient.procedures:
         if cfg["oxygen_kind"] in p.kinds and (p.active or (p.performed is not None and p.performed >= since)):
             oxygen_ev.append(Evidence(f"procedure: {p.label}" + (" (in progress)" if p.active else ""), p.source,
@@ -85,9 +86,11 @@ def pneumonia_on_oxygen(case: CaseFacts, policy: Policy) -> ClauseResult:
                 e = lab_evidence(lab, "inhaled oxygen")
                 not_counted.append(Evidence(e.description + " (room air: not supplemental oxygen)", e.reference,
                                             e.value, e.date))
+                denials += 1
     for s in case.patient.medications:
         if cfg["oxygen_drug_class"] in s.classes and s.active:
             oxygen_ev.append(span_evidence(s))
+    coded_oxygen = len(oxygen_ev)
     for d in diags:
         if cfg["oxygen_kind"] in d.kinds and d.active:
             oxygen_ev.append(diagnosis_evidence(d))
@@ -99,7 +102,15 @@ def pneumonia_on_oxygen(case: CaseFacts, policy: Policy) -> ClauseResult:
                 e = hedged_evidence(d, kind, what)
                 if e is not None:
                     not_counted.append(e)
+                    denials += kind == cfg["oxygen_kind"] and d.hedged(kind) == "negated"
     ev = [diagnosis_evidence(d) for d in pneumonia] + oxygen_ev + not_counted
+    if pneumonia and oxygen_ev and not coded_oxygen and denials:
+        # Only text says oxygen ("COVID-19 pneumonia requiring supplemental oxygen" as the order's reason) while
+        # the chart also says room air or no oxygen: the records conflict, neither side is taken.
+        return leaf(cid, Outcome.UNKNOWN, "The chart conflicts: text states supplemental oxygen, while a room-air "
+                    "result or another record states no oxygen.", ev,
+                    [Missing("Chart notes showing pneumonia requiring supplemental oxygen (low- or high-flow) now",
+                             Need.CLINICAL_DOC)])
     if pneumonia and oxygen_ev:
         return leaf(cid, Outcome.MET, "Pneumonia with supplemental oxygen.", ev)
     lacking = " and ".join(x for x, have in (("pneumonia", pneumonia), ("supplemental oxygen", oxygen_ev)) if not have)
