@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .fhir_reading import codings, concept_text, dicts, parse_date, ref_of, reference, status_code
+from .fhir_reading import as_list, codings, concept_text, dicts, parse_date, ref_of, reference, status_code
 from .labs import stated_values
 from .memo import ConceptMemo
 from .model import ChartNote, Code, Diagnosis
@@ -72,6 +72,9 @@ def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], froze
         found = strong
     else:
         found = text_hits
+    for general, category in vs.data().get("indication_includes", {}).items():
+        if not general.startswith("_") and general in found:
+            included |= vs.included_indications_for_icd10(category, text)
     qualified_only = frozenset(qualified - found) if not found else frozenset()
     possible = frozenset(included - found)
     if first is None:
@@ -120,7 +123,9 @@ def order_reasons(order: dict, lookup) -> tuple[Diagnosis, ...]:
     for i, rc in enumerate(dicts(order.get("reasonCode"))):
         out.append(_diagnosis(rc, f"MedicationRequest/{oid}.reasonCode[{i}]", from_order=True, active=True,
                               confirmed=True))
-    for rr in dicts(order.get("reasonReference")):
+    for i, rr in enumerate(as_list(order.get("reasonReference"))):
+        if not isinstance(rr, dict):
+            continue
         ref = reference(rr)
         cond = None
         if ref and ref.startswith("#"):
@@ -134,8 +139,10 @@ def order_reasons(order: dict, lookup) -> tuple[Diagnosis, ...]:
             if d:
                 out.append(d)
         elif isinstance(rr.get("display"), str):
-            out.append(_diagnosis({"text": rr["display"]}, ref or f"MedicationRequest/{oid}.reasonReference",
-                                  from_order=True, active=True, confirmed=True))
+            # The order's own text names the reason. When the referenced record is not in the chart, the evidence
+            # cites that text (the order), not a record the chart does not hold.
+            source = ref if cond is not None and ref else f"MedicationRequest/{oid}.reasonReference[{i}]"
+            out.append(_diagnosis({"text": rr["display"]}, source, from_order=True, active=True, confirmed=True))
     return tuple(out)
 
 

@@ -3,20 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-
-def _version_order(a: dict, b: dict) -> int:
-    """1 when `a` is a later version than `b` by meta.versionId (numbers) or meta.lastUpdated, -1 when earlier,
-    0 when meta cannot tell."""
-    ma = a.get("meta") if isinstance(a.get("meta"), dict) else {}
-    mb = b.get("meta") if isinstance(b.get("meta"), dict) else {}
-    va, vb = ma.get("versionId"), mb.get("versionId")
-    if isinstance(va, str) and isinstance(vb, str) and va.isdigit() and vb.isdigit() and int(va) != int(vb):
-        return 1 if int(va) > int(vb) else -1
-    la, lb = ma.get("lastUpdated"), mb.get("lastUpdated")
-    if isinstance(la, str) and isinstance(lb, str) and la != lb and la[:4].isdigit() and lb[:4].isdigit():
-        return 1 if la > lb else -1
-    return 0
+from datetime import datetime
 
 
 @dataclass
@@ -47,10 +34,10 @@ class PatientRecord:
         # Two different resources under one id (a Bundle against bdl-7, or prefetch and search disagreeing):
         # the newer version wins when meta says which it is; otherwise both are kept, since dropping either
         # could drop the evidence, or the refutation, the chart holds.
-        order = _version_order(resource, existing)
-        if order > 0:
+        newer = _newer(resource, existing)
+        if newer is resource:
             bucket[key] = resource
-        elif order == 0:
+        elif newer is None:
             n = 2
             while f"{key}#{n}" in bucket:
                 if bucket[f"{key}#{n}"] == resource:
@@ -71,3 +58,33 @@ class PatientRecord:
     @property
     def technical_failure(self) -> bool:
         return bool(self.technical_errors)
+
+
+def _when(res: dict) -> datetime | None:
+    meta = res.get("meta")
+    value = meta.get("lastUpdated") if isinstance(meta, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def _version(res: dict) -> int | None:
+    meta = res.get("meta")
+    value = meta.get("versionId") if isinstance(meta, dict) else None
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
+def _newer(a: dict, b: dict) -> dict | None:
+    """The newer of two versions of one resource (meta.lastUpdated, else a numeric meta.versionId), or None when
+    their metadata do not order them."""
+    wa, wb = _when(a), _when(b)
+    if wa is not None and wb is not None and wa != wb:
+        return a if wa > wb else b
+    va, vb = _version(a), _version(b)
+    if va is not None and vb is not None and va != vb:
+        return a if va > vb else b
+    return None

@@ -87,6 +87,18 @@ def _readings(case: CaseFacts, policy: Policy, choice: IndicationChoice, pathway
     if t and key in t["indications"] and (n := criteria.find(t["clause_not_met"])) is not None and (
             n.outcome is not Outcome.MET):
         out.append("mis_c_prior_infection")
+    t = triggers.get("other_indications_named_by_guideline")
+    if t and (n := criteria.find(t["clause_unknown"])) is not None and n.outcome is Outcome.UNKNOWN and (
+            key is None or not policy.indication(key).get("guideline_support")):
+        out.append("other_indications_named_by_guideline")
+    t = triggers.get("car_t_toxicity_named_use")
+    if t and key in t["indications"]:
+        out.append("car_t_toxicity_named_use")
+    t = triggers.get("site_of_care_inpatient")
+    if t and key not in policy.section("site_of_care")["inpatient_indications"] and (
+            bool(case.order.setting.provider_administered) == t["provider_administered"]
+            and case.order.setting.category in t["order_categories"]):
+        out.append("site_of_care_inpatient")
     if triggers.get("continuation_pathway") and pathway == "continuation":
         out.append("continuation_pathway")
     out.extend(programs.program_readings(case, policy))

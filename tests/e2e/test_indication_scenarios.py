@@ -40,8 +40,9 @@ INDICATIONS = [
      "covered", "ra", ["table1.ra.1.a", "table1.ra.2.a"], []),
     ("dira-M04.8", lambda: with_diagnosis("M04.8", "Deficiency of interleukin-1 receptor antagonist [DIRA]"),
      "covered", "dira", ["table1.dira", "dosage.nomid-dira"], []),
+    # CAPS beyond NOMID: the guideline names no compendia support (reading other_indications_named_by_guideline)
     ("caps-muckle-wells", lambda: with_diagnosis("M04.2", "Cryopyrin-associated periodic syndrome (Muckle-Wells)"),
-     "covered", "caps", ["table1.other"], []),
+     "conditional", "caps", ["table1.other", "table1.nomid"], ["documentation"]),
     ("schnitzler", lambda: with_diagnosis("D47.2", "Monoclonal gammopathy (Schnitzler syndrome)"),
      "covered", "schnitzler", ["table1.other", "billing.icd10"], []),
     # NCCN-supported uses need the specific use documented (subsequent therapy, steroid-refractory HLH ...)

@@ -61,11 +61,16 @@ def test_m04_2_alone_without_a_current_weight_is_unknown_not_covered():
     assert d.determination.value == "conditional"
 
 
-def test_a_caps_adult_within_the_weight_limit_is_covered():
+def test_a_caps_adult_within_the_weight_limit_is_conditional_never_covered_on_the_code():
+    """Round 2 (chart nomid-m042-muckle-wells-not-nomid): M04.2 alone is not NOMID, and the guideline names no
+    compendia support for CAPS beyond NOMID ("specifically neonatal-onset multisystem inflammatory disease
+    (NOMID)"; M04.2 is not among the ICD-10 codes that support medical necessity). This order was covered."""
     d = decide(case(age=40, weight_kg=70, medications=(), diagnoses=(),
                     order_facts=order(reasons=(CAPS_REASON,))))
     assert d.indication == "caps" and node(d, "dosage.nomid-dira").outcome is M
-    assert d.determination.value == "covered"
+    assert node(d, "table1.nomid").outcome is U          # M04.2 may be NOMID: the phenotype is asked for
+    assert node(d, "table1.other").outcome is U          # CAPS beyond NOMID: compendia support is asked for
+    assert d.determination.value == "conditional"
 
 
 def test_muckle_wells_is_caps_only_and_has_no_weight_limit():

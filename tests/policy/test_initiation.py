@@ -91,8 +91,11 @@ def test_initiation_1c_ii_by_indication(maker, expected):
 def test_initiation_1c_i_without_indication_asks_for_the_diagnosis():
     d = decide(case(diagnoses=(dx((), "I10", text="Hypertension"),)))
     n = node(d, "initiation.1.c.i")
-    assert n.outcome is U and "diagnosis" in n.missing[0].text
+    assert n.outcome is U and "diagnosis" in node(d, "table1.other").missing[0].text
     assert d.determination.value == "conditional"
+    d = decide(case(diagnoses=()))
+    n = node(d, "initiation.1.c.i")
+    assert n.outcome is U and "diagnosis" in n.missing[0].text and not n.children
 
 
 @pytest.mark.parametrize("specialties, statements, known, expected", [

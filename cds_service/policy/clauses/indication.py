@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from ...facts.model import CaseFacts, Diagnosis
 from ..data_loader import Policy
-from ..logic import leaf
+from ..logic import any_of, leaf
 from ..model import ClauseResult, Missing, Need, Outcome
 from . import covid, mis_c, step_therapy, table1_other
 from .common import diagnosis_evidence
@@ -62,7 +62,7 @@ def choose_indication(case: CaseFacts, policy: Policy) -> IndicationChoice:
             for key in priority:
                 if key in keys:
                     return IndicationChoice(key, tuple(d for d in pool if key in d.qualified), qualified_only=True)
-    listed = tuple(case.order.reasons) or tuple(d for d in case.patient.diagnoses if d.active)
+    listed = tuple(case.order.reasons) or tuple(d for d in active)
     return IndicationChoice(None, candidates=listed[:5])
 
 
@@ -82,16 +82,58 @@ def _criteria(case: CaseFacts, policy: Policy, key: str, ev) -> ClauseResult:
     raise ValueError(f"indication '{key}' has unknown criteria '{kind}' in policy {policy.id}@{policy.revision}")
 
 
+def _specific_forms(case: CaseFacts, policy: Policy, choice: IndicationChoice) -> list[ClauseResult]:
+    """The Table 1 rows of the specific forms of a general indication the chart does not name (CAPS: NOMID).
+
+    Description: "the FDA expanded the approval of anakinra to include treatment of cryopyrin-associated periodic
+    syndromes (CAPS), specifically neonatal-onset multisystem inflammatory disease (NOMID)". A CAPS diagnosis is
+    NOMID's Table 1 row only when NOMID is named; while the code may still be NOMID (M04.2, whose inclusion terms
+    also name FCAS and Muckle-Wells, with no other phenotype named) the row is unknown and the phenotype is asked
+    for; when the chart names another phenotype ("Muckle-Wells syndrome") it is not met."""
+    out = []
+    ev = tuple(diagnosis_evidence(d) for d in choice.diagnoses)
+    for form in policy.data.get("indication_specific_forms", {}).get(choice.key or "", []):
+        spec = policy.indication(form)
+        if spec.get("criteria") != "diagnosis-only":
+            continue
+        if any(form in d.possible for d in choice.diagnoses):
+            out.append(leaf(spec["clause"], Outcome.UNKNOWN,
+                            f"The diagnosis may be {spec['label']} but does not name it (the code also covers other "
+                            f"syndromes).", ev,
+                            [Missing(f"Documentation of the diagnosis of {spec['label']} (the phenotype: the code "
+                                     "alone does not establish it)", Need.CLINICAL_DOC)]))
+        else:
+            named = "; ".join(dict.fromkeys(e.description for e in ev)) or "another syndrome"
+            out.append(leaf(spec["clause"], Outcome.NOT_MET,
+                            f"The chart names {named}: a syndrome other than {spec['label']}.", ev))
+    return out
+
+
 def table1(case: CaseFacts, policy: Policy, choice: IndicationChoice) -> ClauseResult:
     """initiation.1.c.i: the indication is in Table 1 and ALL its criteria are met."""
     cid = "initiation.1.c.i"
     if choice.key is None:
-        return leaf(cid, Outcome.UNKNOWN,
-                    "No Table 1 indication is stated on the order or found among active, confirmed conditions.",
-                    [diagnosis_evidence(d) for d in choice.candidates],
-                    [Missing("The diagnosis (ICD-10-CM) for which anakinra is prescribed", Need.CLINICAL_DOC)])
+        if not choice.candidates:
+            return leaf(cid, Outcome.UNKNOWN,
+                        "No Table 1 indication is stated on the order or found among active, confirmed conditions.",
+                        (), [Missing("The diagnosis (ICD-10-CM) for which anakinra is prescribed", Need.CLINICAL_DOC)])
+        # A diagnosis outside Table 1 (gout, pericarditis): Table 1 "Other indications" decides, and says what
+        # would decide it.
+        from_order = any(d.from_order for d in choice.candidates)
+        other = table1_other.not_named(policy, choice.candidates, from_order)
+        return ClauseResult(cid, other.outcome, other.evidence, (),
+                            "No Table 1 indication is stated on the order or found among active, confirmed "
+                            "conditions: Other indications applies.", "ALL", (other,))
     spec = policy.indication(choice.key)
     ev = tuple(diagnosis_evidence(d) for d in choice.diagnoses)
+    forms = [] if choice.qualified_only else _specific_forms(case, policy, choice)
+    if forms:
+        inner = _criteria(case, policy, choice.key, list(ev))
+        labels = " or ".join(policy.indication(f)["label"] for f in
+                             policy.data["indication_specific_forms"][choice.key])
+        return any_of(cid, (*forms, inner),
+                      f"Indication: {spec['label']}. Table 1 names it through {labels} (FDA-labeled); any other form "
+                      f"is an Other indication: EITHER applies.", ev)
     if choice.qualified_only:
         codes = ", ".join(sorted({d.code.code or "?" for d in choice.diagnoses}))
         inner = leaf(spec["clause"], Outcome.UNKNOWN,
