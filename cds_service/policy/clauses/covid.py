@@ -117,7 +117,6 @@ def pneumonia_on_oxygen(case: CaseFacts, policy: Policy) -> ClauseResult:
     stated: list[Evidence] = []                     # oxygen affirmed in condition / reason text
     against: list[tuple[object, Evidence]] = []     # (date, evidence) of room air / "no oxygen"
     not_counted: list[Evidence] = []
-    denials = 0          # room-air results and texts stating no oxygen, within the window
     for p in case.patient.procedures:
         if cfg["oxygen_kind"] in p.kinds and (p.active or (p.performed is not None and p.performed >= since)):
             coded.append((as_of if p.active else p.performed,
