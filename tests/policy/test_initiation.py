@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policy.builders import (AS_OF, CLINIC, M, NA, NM, U, allergy, anakinra_dispense, case, covid_case, decide,
-                                   dose, dx, misc_case, node, nomid_case, order, outcome, span, statement)
+from tests.policy.builders import (AS_OF, CLINIC, M, NA, NM, ORDER_REF, U, allergy, anakinra_dispense, case, covid_case,
+                                   decide, dose, dx, misc_case, node, nomid_case, order, outcome, prior_auth, span,
+                                   statement)
 
 
 @pytest.mark.parametrize("meds, unavailable, expected", [
@@ -105,6 +106,22 @@ def test_initiation_1c_i_without_indication_asks_for_the_diagnosis():
 def test_initiation_2_specialist(specialties, statements, known, expected):
     c = case(specialties=specialties, prescriber_known=known, order_facts=order(statements=statements))
     assert outcome(c, "initiation.2") is expected
+
+
+@pytest.mark.parametrize("clause, kw", [("initiation.2", {}), ("continuation.3", {"prior_authorizations": (prior_auth(),)})])
+def test_initiation_2_met_cites_only_what_establishes_it(clause, kw):
+    """Met by the consultation: the consult statement is the evidence; the prescriber's own family-medicine role is
+    described in the note, not cited (negating it must not be counting a record that does not support the
+    clause). Met by the specialty: the role is the evidence."""
+    consult = statement("specialist_consult", "Reviewed with Dr. Ng (rheumatology), who recommends anakinra.")
+    n = node(decide(case(specialties=("family-medicine",), order_facts=order(statements=(consult,)), **kw)), clause)
+    assert n.outcome is M
+    assert [e.reference for e in n.evidence] == [f"{ORDER_REF}.note[0]"]
+    assert "family-medicine" in n.note and "PractitionerRole/rheum" in n.note
+    n = node(decide(case(specialties=("rheumatology",), order_facts=order(statements=(consult,)), **kw)), clause)
+    assert n.outcome is M and [e.reference for e in n.evidence] == ["PractitionerRole/rheum"]
+    n = node(decide(case(specialties=("family-medicine",), **kw)), clause)
+    assert n.outcome is U and [e.reference for e in n.evidence] == ["PractitionerRole/rheum"]
 
 
 def test_initiation_2_specialties_follow_the_indication():

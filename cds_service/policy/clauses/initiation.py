@@ -159,27 +159,37 @@ def treatment_history(case: CaseFacts, policy: Policy, choice: IndicationChoice)
 
 
 def specialist(case: CaseFacts, policy: Policy, indication: str | None, clause_id: str = "initiation.2") -> ClauseResult:
-    """initiation.2 / continuation.3: a specialist prescriber (PractitionerRole specialty), or a consultation."""
+    """initiation.2 / continuation.3: "The prescriber is a specialist in the area of the member's diagnosis (e.g.,
+    rheumatologist for RA) or the prescriber has consulted with a specialist in the area of the member's diagnosis".
+
+    MET cites only the records that establish it: the prescriber's PractitionerRole when its specialty matches,
+    else the prescriber's statement of the consultation. When the consultation is what meets it, the prescriber's
+    own (non-specialist) role is described in the note, not cited as supporting evidence: negating or removing
+    it changes nothing. UNKNOWN cites what was looked at (the role, as context)."""
     p = case.patient.prescriber
-    ev = [Evidence("prescriber specialties: " + (", ".join(sorted(p.specialties)) or "none recorded"), p.source,
-                   ", ".join(c.code for c in p.codes if c.code) or None)]
+    specialties = ", ".join(sorted(p.specialties)) or "none recorded"
+    role = Evidence("prescriber specialties: " + specialties, p.source,
+                    ", ".join(c.code for c in p.codes if c.code) or None)
     consult = case.order.prescriber_statement.get("specialist_consult")
-    if consult is not None:
-        ev.append(statement_evidence(consult))
+    consult_ev = [statement_evidence(consult)] if consult is not None else []
     if indication is None:
-        return leaf(clause_id, Outcome.UNKNOWN, "The indication (and so the specialty needed) is not established.", ev,
-                    [Missing("The diagnosis for this order", Need.CLINICAL_DOC)])
+        return leaf(clause_id, Outcome.UNKNOWN, "The indication (and so the specialty needed) is not established.",
+                    [role, *consult_ev], [Missing("The diagnosis for this order", Need.CLINICAL_DOC)])
     wanted = set(policy.indication(indication).get("specialties", ()))
     label = policy.indication(indication)["label"]
     if p.specialties & wanted:
-        return leaf(clause_id, Outcome.MET, f"Prescriber specialty matches {label}.", ev)
+        return leaf(clause_id, Outcome.MET, f"Prescriber specialty matches {label}.", [role])
     if consult is not None:
-        return leaf(clause_id, Outcome.MET, f"The prescriber states a specialist consultation for {label}.", ev)
+        who = (f"the prescriber's own role ({p.source}) records {specialties}" if p.known
+               else "no PractitionerRole was found for the prescriber")
+        return leaf(clause_id, Outcome.MET, f"The prescriber states a specialist consultation for {label} ({who}: "
+                                            "not a specialty for this diagnosis, so the consultation is what meets "
+                                            "this criterion).", consult_ev)
     return leaf(clause_id, Outcome.UNKNOWN,
                 f"The prescriber is not recorded as a specialist for {label}"
                 + ("" if p.known else " (no PractitionerRole found for the prescriber)") + "; a consultation may apply.",
-                ev, [Missing(f"Documentation that the prescriber is, or consulted, a specialist for {label} "
-                             f"({', '.join(sorted(wanted))})", Need.CLINICAL_DOC)])
+                [role], [Missing(f"Documentation that the prescriber is, or consulted, a specialist for {label} "
+                                 f"({', '.join(sorted(wanted))})", Need.CLINICAL_DOC)])
 
 
 def contraindication(case: CaseFacts, policy: Policy) -> ClauseResult:
