@@ -99,6 +99,8 @@ class TherapySpan:
     response: str | None = None        # benefit | no-benefit | None: a response statement in the notes
     supply: str = ""                   # why is_sample: "manufacturer sample (v3 ActCode MS)", "note: samples" ...
     doubt: str = ""                    # why current use is in doubt (a stale order, a later record saying stopped)
+    dose_limit: str = ""               # methotrexate: the record's sentence documenting why the dose stayed below
+                                       # the target (maximum tolerated dose, intolerance, renal/hepatic limit)
 
     @property
     def days(self) -> int | None:

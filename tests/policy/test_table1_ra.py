@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tests.policy.builders import (M, NA, NM, U, ago, allergy, case, decide, failed, mtx_failed, node, outcome,
@@ -25,6 +27,29 @@ def ra(meds, allergies=()):
 ])
 def test_ra_1a_methotrexate(meds, expected):
     assert node(ra(meds + THREE), "table1.ra.1.a").outcome is expected
+
+
+def _mtx(mg: float, dose_limit: str = ""):
+    return replace(mtx_failed(), mg_per_week=mg, dose_limit=dose_limit)
+
+
+@pytest.mark.parametrize("meds, allergies, expected", [
+    ((_mtx(25),), (), M),                                                          # the guideline's example dose
+    ((_mtx(10),), (), U),                                                          # held at 10 mg, no reason
+    ((_mtx(10, "10 mg weekly is her maximum tolerated dose (nausea at 15 mg)."),), (), M),
+    ((_mtx(15, "Dose limited by CKD 3b."),), (), M),                               # a renal limit
+    ((_mtx(10),), (allergy("methotrexate", kind="intolerance", reactions=("Nausea",)),), M),
+    ((_mtx(10),), (allergy("methotrexate", kind="intolerance", unconfirmed=True),), U),   # unconfirmed: no
+    ((replace(mtx_failed(), mg_per_week=None),), (), M),                           # no dose stated: the trial decides
+])
+def test_ra_1a_maximally_tolerated_methotrexate(meds, allergies, expected):
+    """"inadequate response to maximally tolerated methotrexate (e.g., titrated to 25 mg weekly)": below the target
+    the chart must say why the dose was the highest tolerable one; otherwise the clause asks for it (never met)."""
+    d = ra(meds + THREE, allergies)
+    n = node(d, "table1.ra.1.a")
+    assert n.outcome is expected
+    if expected is U:
+        assert any("maximally tolerated" in m.text for m in n.missing)
 
 
 @pytest.mark.parametrize("drug, expected", [("hydroxychloroquine", M), ("leflunomide", M), ("sulfasalazine", M),

@@ -488,6 +488,18 @@ def response_of(text: str | None) -> str | None:
     return None
 
 
+def methotrexate_dose_limit(text: str | None) -> str:
+    """The sentence of a methotrexate record that documents why the dose stayed below the target (a stated maximum
+    tolerated dose, intolerance or toxicity at a higher dose, a renal or hepatic limit: `methotrexate_dose_limit`),
+    or "" when none does. Only affirmed statements count ("not the maximum tolerated dose" states nothing)."""
+    if not text:
+        return ""
+    for m in _text().rule_mentions(text, data()["methotrexate_dose_limit"]["rules"], "statement"):
+        if m.affirmed:
+            return m.sentence
+    return ""
+
+
 def is_route_intolerance(text: str | None) -> bool:
     """An intolerance of the route (needles, injections), which the guideline does not count (table1.ra.2.d).
 

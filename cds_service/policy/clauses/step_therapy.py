@@ -85,20 +85,13 @@ def ra_conventional(case: CaseFacts, policy: Policy) -> ClauseResult:
             return leaf(cid, Outcome.NOT_MET, f"{what} was used for less than {months} months.", ev)
         return leaf(cid, Outcome.NOT_MET, f"No {what} in the medication history.")
 
-    a = trial_clause("table1.ra.1.a", ["methotrexate"], "methotrexate")
-    mtx = trials.get("methotrexate")
-    if a.outcome is Outcome.MET:
-        doses = [s.mg_per_week for s in meds if s.drug == "methotrexate" and s.mg_per_week]
-        if doses:
-            top = max(doses)
-            target = policy.limit("mtx_target_mg_per_week")
-            note = a.note + f" Highest documented dose {top:g} mg weekly" + (
-                "." if top >= target else f" (below the {target} mg target; accepted as maximally tolerated).")
-            a = leaf(a.clause_id, a.outcome, note, a.evidence)
-    b = trial_clause("table1.ra.1.b", ["hydroxychloroquine", "leflunomide", "sulfasalazine"],
-                     "hydroxychloroquine, leflunomide or sulfasalazine")
     intol = _intolerances(case, lambda x: x.substance if isinstance(x, AllergyFact) and x.substance in conventional
                           else (x.drug if isinstance(x, TherapySpan) and x.drug in conventional else None))
+    a = trial_clause("table1.ra.1.a", ["methotrexate"], "methotrexate")
+    if a.outcome is Outcome.MET:
+        a = _maximally_tolerated(a, meds, [e for k, e in intol if k == "methotrexate"], policy)
+    b = trial_clause("table1.ra.1.b", ["hydroxychloroquine", "leflunomide", "sulfasalazine"],
+                     "hydroxychloroquine, leflunomide or sulfasalazine")
     c = leaf("table1.ra.1.c", Outcome.MET if intol else Outcome.NOT_MET,
              "Intolerance or hypersensitivity to a conventional agent." if intol
              else "No intolerance or hypersensitivity to methotrexate, hydroxychloroquine, leflunomide or sulfasalazine recorded.",
@@ -115,8 +108,45 @@ def ra_conventional(case: CaseFacts, policy: Policy) -> ClauseResult:
              [span_evidence(s) for s in bio[:5]])
     if any(ch.outcome is Outcome.MET for ch in (a, b, c, e)):
         d = leaf("table1.ra.1.d", Outcome.NOT_APPLICABLE, "Not needed: another option is met.")
-    del mtx
     return one_of("table1.ra.1", (a, b, c, d, e), "ONE of a to e.")
+
+
+def _maximally_tolerated(a: ClauseResult, meds: list[TherapySpan], intolerances: list[Evidence],
+                         policy: Policy) -> ClauseResult:
+    """Table 1 RA 1.a: "inadequate response to maximally tolerated methotrexate (e.g., titrated to 25 mg weekly)
+    after at least a 3-month duration of therapy" (the description: "The MTX target dose is 25 mg weekly, or the
+    highest tolerable dose").
+
+    `a` is the trial (3 months, inadequate response) already met. At or above the target dose it stays MET. Below
+    it, the chart must show why the dose was the highest tolerable one: a methotrexate record stating a maximum
+    tolerated dose, intolerance or toxicity at a higher dose, or a renal or hepatic limit (`TherapySpan.dose_limit`),
+    or an intolerance of methotrexate on record. Without that the dose is not shown to be maximally tolerated:
+    UNKNOWN, asking for that documentation (never MET on a low dose held without a reason). A dose that no record
+    states leaves the clause as the trial shows it."""
+    target = policy.limit("mtx_target_mg_per_week")
+    mtx = [s for s in meds if s.drug == "methotrexate" and not s.is_sample]
+    doses = [s.mg_per_week for s in mtx if s.mg_per_week]
+    if not doses:
+        return a
+    top = max(doses)
+    if top >= target:
+        return leaf(a.clause_id, a.outcome, a.note + f" Highest documented dose {top:g} mg weekly.", a.evidence)
+    limited = [s for s in mtx if s.dose_limit]
+    if limited or intolerances:
+        why = [f"\"{s.dose_limit}\" ({s.source})" for s in limited] + [e.description for e in intolerances]
+        ev = list(a.evidence) + [span_evidence(s, f"dose limit: {s.dose_limit}") for s in limited
+                                 if not any(e.reference == s.source for e in a.evidence)] + intolerances
+        return leaf(a.clause_id, Outcome.MET,
+                    a.note + f" Highest documented dose {top:g} mg weekly, below the {target} mg target; the chart "
+                    "documents why it was the highest tolerable dose: " + "; ".join(why) + ".", ev)
+    return leaf(a.clause_id, Outcome.UNKNOWN,
+                f"Methotrexate for at least {policy.limit('min_trial_months')} months with inadequate response, but at "
+                f"most {top:g} mg weekly, below the {target} mg target, and nothing in the chart says it was the "
+                "maximally tolerated dose (intolerance, a stated maximum tolerated dose, a renal or hepatic limit).",
+                a.evidence,
+                [Missing(f"Documentation that methotrexate {top:g} mg weekly was the maximally tolerated dose (the "
+                         f"guideline's example is titration to {target} mg weekly): intolerance or toxicity at a higher "
+                         "dose, a stated maximum tolerated dose, or a renal or hepatic limit", Need.CLINICAL_DOC)])
 
 
 def preferred_list(case: CaseFacts, policy: Policy) -> ClauseResult:
