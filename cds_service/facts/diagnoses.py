@@ -119,7 +119,7 @@ def order_reasons(order: dict, lookup) -> tuple[Diagnosis, ...]:
     for i, rc in enumerate(dicts(order.get("reasonCode"))):
         out.append(_diagnosis(rc, f"MedicationRequest/{oid}.reasonCode[{i}]", from_order=True, active=True,
                               confirmed=True))
-    for rr in dicts(order.get("reasonReference")):
+    for j, rr in enumerate(dicts(order.get("reasonReference"))):
         ref = reference(rr)
         cond = None
         if ref and ref.startswith("#"):
@@ -133,7 +133,8 @@ def order_reasons(order: dict, lookup) -> tuple[Diagnosis, ...]:
             if d:
                 out.append(d)
         elif isinstance(rr.get("display"), str):
-            out.append(_diagnosis({"text": rr["display"]}, ref or f"MedicationRequest/{oid}.reasonReference",
+            # the Condition could not be read: the order's own words are the evidence, not the absent Condition
+            out.append(_diagnosis({"text": rr["display"]}, f"MedicationRequest/{oid}.reasonReference[{j}]",
                                   from_order=True, active=True, confirmed=True))
     return tuple(out)
 

@@ -198,6 +198,12 @@ class PrescriberStatement:
     key: str                             # recent_anakinra | at_risk_if_changed | specialist_consult | ...
     text: str
     source: str                          # "MedicationRequest/x.note[0]"
+    # anakinra_use: the last use its dates show, between these two days (facts/stated_dates.py), and the words
+    when: tuple[date, date] | None = None
+    when_text: str = ""
+    # preferred_tried_list: the preferred RA products the list names (empty when it says none); None when the
+    # sentence names no product and does not say none (no list given)
+    items: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policy.builders import (AS_OF, CLINIC, M, NA, NM, ORDER_REF, U, allergy, anakinra_dispense, case, covid_case,
-                                   decide, dose, dx, misc_case, node, nomid_case, order, outcome, prior_auth, span,
-                                   statement)
+from tests.policy.builders import (AS_OF, CLINIC, M, NA, NM, ORDER_REF, U, ago, allergy, anakinra_dispense, case,
+                                   covid_case, decide, dose, dx, misc_case, mtx_failed, node, nomid_case, order, outcome,
+                                   preferred_failed, prior_auth, span, statement)
 
 
 @pytest.mark.parametrize("meds, unavailable, expected", [
@@ -41,6 +41,30 @@ def test_initiation_1b_prescriber_statement(statements, meds, expected):
     assert node(d, "initiation.1.b").outcome is expected
     if expected is U:
         assert any("at risk if therapy is changed" in m.text for m in d.missing)
+
+
+def _use(when, text="the prescriber's dated words"):
+    from dataclasses import replace
+    return replace(statement("anakinra_use", text), when=when, when_text=text)
+
+
+@pytest.mark.parametrize("statements, expected", [
+    # "has been treated with Kineret continuously since 10/06/2025" + at risk: stated by its dates
+    ((_use((AS_OF, AS_OF)), statement("at_risk_if_changed")), M),
+    ((_use((ago(60), ago(60))), statement("at_risk_if_changed")), M),
+    # "treated with Kineret from February to mid-July 2025": the prescriber's own dates contradict recent use
+    ((_use((ago(230), ago(220))), statement("at_risk_if_changed")), NM),
+    ((_use((ago(230), ago(220))), statement("recent_anakinra"), statement("at_risk_if_changed")), NM),
+    # dates on both sides of the window ("started in 2023", no end): they decide nothing
+    ((_use((ago(1000), AS_OF)), statement("at_risk_if_changed")), U),
+    ((_use((AS_OF, AS_OF)),), U),                                          # the risk half is missing
+])
+def test_initiation_1b_reads_the_prescribers_dates(statements, expected):
+    """1.b: "The prescriber states the member has been treated with anakinra ... within the past 90 days AND is at
+    risk if therapy is changed". Table 1 RA 2 is not documented (Humira only), so 1.b is what is looked at."""
+    d = decide(case(medications=(mtx_failed(), preferred_failed("humira")), order_facts=order(statements=statements)))
+    assert node(d, "initiation.1.b").outcome is expected
+    assert d.determination.value == ("covered" if expected is M else "conditional")
 
 
 def test_initiation_1b_not_needed_when_1c_met():

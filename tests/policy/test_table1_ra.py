@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from tests.policy.builders import (M, NA, NM, U, ago, allergy, case, decide, failed, mtx_failed, node, outcome,
-                                   preferred_failed, span)
+from tests.policy.builders import (M, NA, NM, U, ago, allergy, case, decide, failed, mtx_failed, node, order,
+                                   outcome, preferred_failed, span, statement)
 
 THREE = (preferred_failed("humira", ended_months_ago=14), preferred_failed("enbrel", ended_months_ago=8),
          preferred_failed("xeljanz", ended_months_ago=1))
@@ -124,6 +124,29 @@ def test_ra_2_e_f_documentation_when_not_enough_products():
     card = next(x for x in dec.findings if x.kind == "step-therapy")
     assert "program.step-therapy-exemption" in card.clause_ids
     assert "627.42393" in card.detail
+
+
+def _listed(*products):
+    from dataclasses import replace
+    return replace(statement("preferred_tried_list", "Complete list of preferred products tried: ..."),
+                   items=frozenset(products))
+
+
+@pytest.mark.parametrize("meds, statements, expected", [
+    ((mtx_failed(),), (statement("preferred_inappropriate"), _listed()), M),                # none tried, none on file
+    ((mtx_failed(), preferred_failed("humira")), (statement("preferred_inappropriate"), _listed("humira")), M),
+    # the list leaves out a product the chart shows tried: not a complete list
+    ((mtx_failed(), preferred_failed("humira")), (statement("preferred_inappropriate"), _listed()), U),
+    ((mtx_failed(),), (statement("preferred_inappropriate"),), U),                          # no list
+    ((mtx_failed(),), (_listed(),), U),                                                     # not said all inappropriate
+    ((mtx_failed(),), (), U),
+])
+def test_ra_2_f_all_preferred_inappropriate_with_a_complete_list(meds, statements, expected):
+    """RA 2.f: "ALL preferred products are not clinically appropriate for the member, AND the prescriber has provided
+    a complete list of previously tried preferred products for the requested indication"."""
+    d = decide(case(medications=meds, order_facts=order(statements=statements)))
+    assert node(d, "table1.ra.2.f").outcome is expected
+    assert d.determination.value == ("covered" if expected is M else "conditional")
 
 
 def test_ra_2_e_f_not_applicable_once_met():

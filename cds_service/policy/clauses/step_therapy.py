@@ -8,7 +8,7 @@ from ...facts.model import AllergyFact, CaseFacts, TherapySpan
 from ..data_loader import Policy
 from ..logic import all_of, any_of, leaf, one_of
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
-from .common import lasted_months, span_evidence
+from .common import lasted_months, span_evidence, statement_evidence
 
 
 def _intolerances(case: CaseFacts, match) -> list[tuple[str, Evidence]]:
@@ -197,15 +197,46 @@ def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
             doc_needed.append(Missing(f"Start and stop dates of {labels[k]} (at least {months} months)", Need.CLINICAL_DOC))
     e = leaf("table1.ra.2.e", Outcome.UNKNOWN, "A contraindication to every preferred product is not recorded.",
              missing=[Missing("Documentation of an FDA-labeled contraindication to all preferred products", Need.CLINICAL_DOC)])
-    f = leaf("table1.ra.2.f", Outcome.UNKNOWN,
-             "Not recorded that all preferred products are clinically inappropriate with a complete list of those tried.",
-             missing=[Missing("Prescriber statement that all preferred products are clinically inappropriate, with the "
-                              "complete list of preferred products tried", Need.ADMIN_DOC)] + doc_needed)
+    f = all_inappropriate(case, policy, doc_needed)
     if any(x.outcome is Outcome.MET for x in options):
         na = "Not needed: another option is met."
         e = leaf("table1.ra.2.e", Outcome.NOT_APPLICABLE, na)
         f = leaf("table1.ra.2.f", Outcome.NOT_APPLICABLE, na)
     return any_of("table1.ra.2", (*options, e, f), summary)
+
+
+def all_inappropriate(case: CaseFacts, policy: Policy, doc_needed: list[Missing] = ()) -> ClauseResult:
+    """table1.ra.2.f: "ALL preferred products are not clinically appropriate for the member, AND the prescriber has
+    provided a complete list of previously tried preferred products for the requested indication".
+
+    Both halves are the prescriber's statements on the order (recognised by meaning: `preferred_inappropriate`,
+    `preferred_tried_list`; "none" is a complete list when nothing was tried). The list is complete only if it names
+    every preferred product the chart shows tried: one it leaves out makes the clause UNKNOWN (the complete list is
+    asked for), never MET."""
+    cid = "table1.ra.2.f"
+    labels = policy.data["ra_preferred_products"]
+    stated = case.order.prescriber_statement
+    inappropriate = stated.get("preferred_inappropriate")
+    listed = stated.get("preferred_tried_list")
+    ev = [statement_evidence(s) for s in (inappropriate, listed) if s is not None]
+    tried = sorted(k for k, (_, how) in preferred_status(case, policy).items() if how != "not tried")
+    ask = Missing("Prescriber statement that all preferred products are clinically inappropriate, with the complete "
+                  "list of preferred products tried", Need.ADMIN_DOC)
+    if inappropriate is not None and listed is not None and listed.items is not None:
+        left_out = [k for k in tried if k not in listed.items]
+        named = ", ".join(labels[k] for k in sorted(listed.items)) or "none"
+        if not left_out:
+            return leaf(cid, Outcome.MET, "The prescriber states that all preferred products are clinically "
+                                          f"inappropriate and lists the preferred products tried ({named}).", ev)
+        return leaf(cid, Outcome.UNKNOWN,
+                    f"The prescriber states that all preferred products are clinically inappropriate, but the list of "
+                    f"those tried ({named}) leaves out {', '.join(labels[k] for k in left_out)}, which the chart shows "
+                    "tried: the list is not complete.", ev,
+                    [Missing("The complete list of preferred products tried (the chart also shows "
+                             + ", ".join(labels[k] for k in left_out) + ")", Need.ADMIN_DOC)] + list(doc_needed))
+    lacking = [what for what, s in (("all preferred products are clinically inappropriate", inappropriate),
+                                    ("the complete list of preferred products tried", listed)) if s is None]
+    return leaf(cid, Outcome.UNKNOWN, "Not recorded: " + " and ".join(lacking) + ".", ev, [ask] + list(doc_needed))
 
 
 def ra(case: CaseFacts, policy: Policy) -> ClauseResult:
