@@ -9,6 +9,7 @@ from typing import Callable
 from .allergies import read_allergies
 from .coverage import read_coverage
 from .diagnoses import order_reasons, problem_list
+from .disease_activity import read_disease_activity
 from .dosing import read_dose
 from .fhir_reading import dicts, parse_date, reference
 from .labs import lab_values, latest_weight, observation_kinds
@@ -132,6 +133,7 @@ def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict]], p
             conditions_text=texts, procedures=procedures(resources.get("Procedure", [])),
             unavailable=unavailable, unidentified_medications=tuple(dict.fromkeys(unidentified)),
             planned_medications=tuple(planned),
+            disease_activity=read_disease_activity(resources.get("Condition", []), observations, as_of),
         )
         cases.append(CaseFacts(patient=pf, order=order, other_drafts=others, hook=hook))
     return cases

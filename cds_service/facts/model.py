@@ -251,6 +251,16 @@ class PriorAuthorization:
 
 
 @dataclass(frozen=True)
+class DiseaseActivity:
+    """A statement of RA disease activity in the chart (facts/disease_activity.py)."""
+
+    level: str                 # low (mild, low activity, remission) | active (moderate, severe, high)
+    what: str                  # how the chart states it: "severity Mild (SNOMED 255604002)", "CDAI 6.5", ...
+    source: str                # "Condition/x", "Condition/x.note[0]", "Observation/y"
+    observed_on: date | None
+
+
+@dataclass(frozen=True)
 class PatientFacts:
     reference: str                        # "Patient/<id>"
     as_of: date                           # the order's authoredOn, else the call time
@@ -276,6 +286,8 @@ class PatientFacts:
     # intent plan/proposal, a record that starts after the order date): only the combination clauses
     # read it ("will NOT be using"); it is no medication history for any other clause.
     planned_medications: tuple[TherapySpan, ...] = ()
+    # What the chart states about RA disease activity (severity, scores, words), for table1.ra.activity.
+    disease_activity: tuple[DiseaseActivity, ...] = ()
 
     @property
     def age_years(self) -> int | None:

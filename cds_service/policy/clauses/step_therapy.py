@@ -239,9 +239,50 @@ def all_inappropriate(case: CaseFacts, policy: Policy, doc_needed: list[Missing]
     return leaf(cid, Outcome.UNKNOWN, "Not recorded: " + " and ".join(lacking) + ".", ev, [ask] + list(doc_needed))
 
 
+def ra_activity(case: CaseFacts, policy: Policy) -> ClauseResult:
+    """table1.ra.activity: Table 1's indication is "Moderately to severely active rheumatoid arthritis (RA)" (Table 3
+    grades RA severity: mild, moderate, severe).
+
+    Reading `ra_disease_activity`: where the chart states the activity (RA Condition severity, activity scores,
+    the Condition's words: `PatientFacts.disease_activity`), the newest statement decides. Mild severity, low
+    activity or remission is NOT_MET (conditional, not a denial: a current assessment can be submitted); statements
+    of that date that disagree are UNKNOWN. A chart that states nothing is read, as before, from the diagnosis and
+    the step-therapy history (MET): so MET never rests on a cited record, and the statements of moderate or severe
+    activity are described, not cited."""
+    cid = "table1.ra.activity"
+    found = case.patient.disease_activity
+    if not found:
+        return leaf(cid, Outcome.MET, "The chart does not state the disease activity: read from the RA diagnosis and "
+                                      "the step-therapy history as moderately to severely active.",
+                    [Evidence("RA disease activity: not stated (RA condition severity, notes and activity scores read)",
+                              None, "not stated")])
+    newest = max((a.observed_on for a in found if a.observed_on), default=None)
+    latest = [a for a in found if a.observed_on == newest] if newest else list(found)
+    levels = {a.level for a in latest}
+    when = f" ({newest.isoformat()})" if newest else ""
+    said = "; ".join(f"{a.what} ({a.source})" for a in latest)
+    if levels == {"active"}:
+        # described, not cited: the clause would be met without these records too (a silent chart)
+        return leaf(cid, Outcome.MET, f"The newest statement of disease activity{when} is moderate or severe: {said}.",
+                    [Evidence(f"{a.what} ({a.source}): moderate or severe", None, a.level,
+                              a.observed_on.isoformat() if a.observed_on else None) for a in latest])
+    ev = [Evidence(f"{a.what}: {'mild, low activity or remission' if a.level == 'low' else 'moderate or severe'}",
+                   a.source, a.level, a.observed_on.isoformat() if a.observed_on else None) for a in latest]
+    if levels == {"low"}:
+        return leaf(cid, Outcome.NOT_MET,
+                    f"The newest statement of disease activity{when} is mild, low activity or remission, not "
+                    "moderately to severely active RA (Table 1; Table 3 grades severity). A current assessment showing "
+                    "moderate or high activity can be submitted.", ev)
+    return leaf(cid, Outcome.UNKNOWN, f"The statements of disease activity{when} disagree (mild or low and moderate or "
+                                      "severe).", ev,
+                [Missing("A current assessment of RA disease activity (e.g. CDAI, SDAI or DAS28) showing moderately to "
+                         "severely active disease", Need.CLINICAL_DOC)])
+
+
 def ra(case: CaseFacts, policy: Policy) -> ClauseResult:
-    return all_of("table1.ra", (ra_conventional(case, policy), ra_preferred(case, policy), preferred_list(case, policy)),
-                  "BOTH ra.1 and ra.2 (against the preferred list).")
+    return all_of("table1.ra", (ra_activity(case, policy), ra_conventional(case, policy), ra_preferred(case, policy),
+                                preferred_list(case, policy)),
+                  "Moderately to severely active RA, and BOTH ra.1 and ra.2 (against the preferred list).")
 
 
 def preferred_status(case: CaseFacts, policy: Policy) -> dict:
