@@ -126,7 +126,8 @@ def read_disease_activity(conditions: list[dict], observations: list[dict], as_o
             where = f"{src}.note[{i}]"
             out.extend(_words_in_text(words, where, when) + _scores_in_text(words, where, when))
     for obs in observations:
-        if not isinstance(obs, dict) or obs.get("status") not in _USABLE_OBS:
+        status = obs.get("status") if isinstance(obs, dict) else None
+        if not isinstance(obs, dict) or not (status is None or isinstance(status, str)) or status not in _USABLE_OBS:
             continue
         names = " ".join([concept_text(obs.get("code")) or ""] + [c.display or "" for c in codings(obs.get("code"))])
         key = next((k for k, spec in _cfg()["scores"].items() if vs.name_mentions(names, spec["names"])), None)

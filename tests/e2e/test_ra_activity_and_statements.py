@@ -22,7 +22,8 @@ def _chart(slug: str) -> dict:
 
 def _run(settings, req: dict) -> tuple[str, dict]:
     # a fresh store each time: a covered answer issues the plan's approval, which would open continuation next time
-    fresh = settings.with_overrides(var_dir=tempfile.mkdtemp(prefix="ra-activity-"))
+    Path(settings.var_dir).mkdir(parents=True, exist_ok=True)
+    fresh = settings.with_overrides(var_dir=tempfile.mkdtemp(prefix="var-", dir=settings.var_dir))
     client = create_app(fresh, clock=lambda: PINNED_NOW).test_client()
     body = client.post(f"/cds-services/{service_for(req)}", json=req).get_json()
     explained = client.post(f"/explain/{service_for(req)}", json=req).get_json()

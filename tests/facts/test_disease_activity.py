@@ -81,3 +81,8 @@ def test_activity_scores_by_name(name, value, expected):
 def test_scores_after_the_order_date_or_not_final_are_not_read():
     assert levels(observations=[obs("CDAI", 6.5, when="2026-03-10")]) == []
     assert levels(observations=[obs("CDAI", 6.5, status="entered-in-error")]) == []
+
+
+@pytest.mark.parametrize("status", [[], {}, ["final"], {"code": "final"}, 3])
+def test_ill_typed_observation_status_is_skipped_not_a_crash(status):
+    assert levels(observations=[dict(obs("CDAI", 6.5), status=status)]) == []
