@@ -9,6 +9,7 @@ from typing import Callable
 from .allergies import read_allergies
 from .coverage import read_coverage
 from .diagnoses import condition_notes, order_reasons, problem_list
+from .disease_activity import read_disease_activity
 from .dosing import read_dose
 from .fhir_reading import dicts, parse_date, reference
 from .labs import lab_values, latest_weight, observation_kinds
@@ -16,6 +17,7 @@ from .medication import MedicationInfo, draft_span, medication_of, therapy_histo
 from .model import CaseFacts, OrderFacts, PatientFacts, PrescriberStatement
 from .terminology import valuesets as vs
 from .prescriber import read_prescriber
+from . import stated_dates
 from .setting import read_setting
 from .extra_history import encounters, immunizations, prior_authorizations, procedures
 
@@ -60,14 +62,34 @@ def _order_facts(order: dict, info: MedicationInfo, lookup) -> OrderFacts:
     )
 
 
-def read_prescriber_statements(order: dict) -> dict:
-    """What the prescriber states in the order's notes, by statement key (first sentence wins)."""
+def read_prescriber_statements(order: dict, as_of: date | None = None) -> dict:
+    """What the prescriber states in the order's notes, by statement key (first sentence wins).
+
+    `anakinra_use` (a statement of anakinra treatment) also carries the last use its dates show, over every such
+    sentence of the notes (`stated_dates.last_use`; relative dates, "last injection this morning", against `as_of`,
+    the order date); `preferred_tried_list` carries the preferred products its list names."""
     oid = order.get("id") if isinstance(order.get("id"), str) else "draft"
+    as_of = as_of or parse_date(order.get("authoredOn"))
     out: dict[str, PrescriberStatement] = {}
+    uses: list[tuple[str, str]] = []
     for i, note in enumerate(dicts(order.get("note"))):
         text = note.get("text") if isinstance(note.get("text"), str) else ""
+        source = f"MedicationRequest/{oid}.note[{i}]"
         for key, sentence in vs.prescriber_statements(text):
-            out.setdefault(key, PrescriberStatement(key, sentence, f"MedicationRequest/{oid}.note[{i}]"))
+            if key == "anakinra_use":
+                uses.append((sentence, source))
+            items = vs.listed_preferred_products(sentence) if key == "preferred_tried_list" else None
+            if key == "preferred_tried_list" and items is None:
+                continue                      # a list cue with nothing listed ("see attached") is no list
+            out.setdefault(key, PrescriberStatement(key, sentence, source, items=items))
+    if uses:
+        used = [(u, stated_dates.last_use([u[0]], as_of)) for u in uses]
+        dated = [(u, w) for u, w in used if w is not None]
+        if dated:
+            last = stated_dates.last_use([s for s, _ in uses], as_of)
+            (sentence, source), _ = max(dated, key=lambda x: (x[1].latest, x[1].earliest))
+            out["anakinra_use"] = PrescriberStatement("anakinra_use", sentence, source, when=(last.earliest, last.latest),
+                                                      when_text=last.words)
     return out
 
 
@@ -113,6 +135,7 @@ def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict]], p
             chart_notes=notes,
             unavailable=unavailable, unidentified_medications=tuple(dict.fromkeys(unidentified)),
             planned_medications=tuple(planned),
+            disease_activity=read_disease_activity(resources.get("Condition", []), observations, as_of),
         )
         cases.append(CaseFacts(patient=pf, order=order, other_drafts=others, hook=hook))
     return cases

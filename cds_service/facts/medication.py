@@ -294,6 +294,8 @@ def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, 
         reason_text=stop_text.strip(), is_sample=bool(supply), dose_text=_dose_text(res),
         mg_per_week=_mg_per_week(res) if drug == "methotrexate" else None,
         response=vs.response_of(" ".join(t for t in (reason, notes) if t)), supply=supply, doubt=doubt,
+        dose_limit=vs.methotrexate_dose_limit("; ".join(t for t in (reason, notes, _dose_text(res)) if t))
+        if drug == "methotrexate" else "",
     )
 
 

@@ -101,6 +101,8 @@ class TherapySpan:
     response: str | None = None        # benefit | no-benefit | None: a response statement in the notes
     supply: str = ""                   # why is_sample: "manufacturer sample (v3 ActCode MS)", "note: samples" ...
     doubt: str = ""                    # why current use is in doubt (a stale order, a later record saying stopped)
+    dose_limit: str = ""               # methotrexate: the record's sentence documenting why the dose stayed below
+                                       # the target (maximum tolerated dose, intolerance, renal/hepatic limit)
 
     @property
     def days(self) -> int | None:
@@ -198,6 +200,12 @@ class PrescriberStatement:
     key: str                             # recent_anakinra | at_risk_if_changed | specialist_consult | ...
     text: str
     source: str                          # "MedicationRequest/x.note[0]"
+    # anakinra_use: the last use its dates show, between these two days (facts/stated_dates.py), and the words
+    when: tuple[date, date] | None = None
+    when_text: str = ""
+    # preferred_tried_list: the preferred RA products the list names (empty when it says none); None when the
+    # sentence names no product and does not say none (no list given)
+    items: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -266,6 +274,16 @@ class PriorAuthorization:
 
 
 @dataclass(frozen=True)
+class DiseaseActivity:
+    """A statement of RA disease activity in the chart (facts/disease_activity.py)."""
+
+    level: str                 # low (mild, low activity, remission) | active (moderate, severe, high)
+    what: str                  # how the chart states it: "severity Mild (SNOMED 255604002)", "CDAI 6.5", ...
+    source: str                # "Condition/x", "Condition/x.note[0]", "Observation/y"
+    observed_on: date | None
+
+
+@dataclass(frozen=True)
 class PatientFacts:
     reference: str                        # "Patient/<id>"
     as_of: date                           # the order's authoredOn, else the call time
@@ -292,6 +310,8 @@ class PatientFacts:
     # intent plan/proposal, a record that starts after the order date): only the combination clauses
     # read it ("will NOT be using"); it is no medication history for any other clause.
     planned_medications: tuple[TherapySpan, ...] = ()
+    # What the chart states about RA disease activity (severity, scores, words), for table1.ra.activity.
+    disease_activity: tuple[DiseaseActivity, ...] = ()
 
     @property
     def age_years(self) -> int | None:

@@ -271,21 +271,25 @@ def affirms(text: str | None, phrases, profile: str = "default") -> bool:
 # ------------------------------------------------------------------------------------------ rules
 
 @lru_cache(maxsize=256)
-def compile_rule(rule) -> tuple[tuple[re.Pattern, ...], tuple[re.Pattern, ...]]:
-    """A rule (data) is a regex string, or {"all": [regex, ...], "none": [regex, ...], "inside": bool}: every
-    `all` concept must occur in one sentence (in any order), and no `none` concept may; with `inside`, cues within
-    a concept's match (after its start) qualify it too (for concepts that span several words with a gap)."""
+def compile_rule(rule) -> tuple[tuple[re.Pattern, ...], tuple[re.Pattern, ...], bool, tuple[re.Pattern, ...]]:
+    """A rule (data) is a regex string, or {"all": [regex, ...], "none": [regex, ...], "none_stated": [regex, ...],
+    "inside": bool}: every `all` concept must occur in one sentence (in any order), and no `none` concept may; a
+    `none_stated` concept blocks the rule only where the sentence states it (a negated mention, "filled at the
+    pharmacy (not samples)", is what the statement asks for and does not block it); with `inside`, cues within a
+    concept's match (after its start) qualify it too (for concepts that span several words with a gap)."""
     if isinstance(rule, str):
-        return (re.compile(rule, re.I),), (), False
-    all_of, none_of, inside = rule
-    return tuple(re.compile(p, re.I) for p in all_of), tuple(re.compile(p, re.I) for p in none_of), inside
+        return (re.compile(rule, re.I),), (), False, ()
+    all_of, none_of, inside, none_stated = rule
+    return (tuple(re.compile(p, re.I) for p in all_of), tuple(re.compile(p, re.I) for p in none_of), inside,
+            tuple(re.compile(p, re.I) for p in none_stated))
 
 
 def rule_key(rule) -> object:
     """A hashable form of a rule from the JSON data."""
     if isinstance(rule, (str, tuple)):
         return rule
-    return (tuple(rule.get("all", ())), tuple(rule.get("none", ())), bool(rule.get("inside")))
+    return (tuple(rule.get("all", ())), tuple(rule.get("none", ())), bool(rule.get("inside")),
+            tuple(rule.get("none_stated", ())))
 
 
 def rule_mentions(text: str | None, rules, profile: str = "default") -> tuple[Mention, ...]:
@@ -303,15 +307,20 @@ def _rule_mentions(text: str, rules: tuple, profile: str) -> tuple[Mention, ...]
     for sentence in sentences(text):
         low = sentence.lower()
         best: Mention | None = None
-        for all_of, none_of, inside in compiled:
+        for all_of, none_of, inside, none_stated in compiled:
             if any(p.search(low) for p in none_of):
                 continue
+            spent: list[tuple[int, int]] = []
+            if none_stated:
+                stated, spent = _excluded(sentence, low, none_stated, profile)
+                if stated:
+                    continue
             occurrences = [[(m.start(), m.end(), m.group(0)) for m in p.finditer(low) if m.end() > m.start()]
                            for p in all_of]
             if not all(occurrences):
                 continue
             sent = _sentence(sentence, profile)
-            spans = [(s, e) for occ in occurrences for s, e, _ in occ]
+            spans = [(s, e) for occ in occurrences for s, e, _ in occ] + spent
             blocked: tuple[str, str | None] | None = None
             for occ in occurrences:
                 states = [sent.status(s, e, ignore=[x for x in spans if x != (s, e)], inside=inside)
@@ -328,6 +337,30 @@ def _rule_mentions(text: str, rules: tuple, profile: str) -> tuple[Mention, ...]
         if best is not None:
             out.append(best)
     return tuple(out)
+
+
+def _excluded(sentence: str, low: str, patterns: tuple[re.Pattern, ...], profile: str
+              ) -> tuple[bool, list[tuple[int, int]]]:
+    """(does the sentence state a match of one of `patterns`, the spans of the negations spent on them).
+
+    Only negation withdraws an excluded concept: a hedged or historical mention ("possibly samples", "samples at
+    first") still blocks. A negation cue that governs an excluded concept is spent on it ("filled at the pharmacy
+    (not samples) within the past 90 days": the "not" is about the samples, not the 90 days), so the span from the
+    cue to the concept is returned for the rule's other concepts to ignore."""
+    sent = None
+    spent: list[tuple[int, int]] = []
+    for p in patterns:
+        for m in p.finditer(low):
+            if m.end() <= m.start():
+                continue
+            sent = sent or _sentence(sentence, profile)
+            status, cue = sent.status(m.start(), m.end())
+            if status != NEGATED:
+                return True, []
+            governing = [(s, e) for s, e, cat, c in sent.pre if cat == NEGATED and c == cue and e <= m.start()]
+            if governing:                        # the nearest such cue before the concept is the one that governs it
+                spent.append((max(governing, key=lambda x: x[1])[0], m.end()))
+    return False, spent
 
 
 def warm_up() -> None:

@@ -101,6 +101,13 @@ def _readings(case: CaseFacts, policy: Policy, choice: IndicationChoice, pathway
         out.append("site_of_care_inpatient")
     if triggers.get("continuation_pathway") and pathway == "continuation":
         out.append("continuation_pathway")
+    t = triggers.get("ra_disease_activity")
+    if t and (n := criteria.find(t["clause_not_met"])) is not None and n.outcome in (Outcome.NOT_MET, Outcome.UNKNOWN):
+        out.append("ra_disease_activity")
+    t = triggers.get("continuation_no_benefit")
+    if t and pathway == t["pathway"] and (n := criteria.find(t["clause_not_met"])) is not None and (
+            n.outcome is Outcome.NOT_MET):
+        out.append("continuation_no_benefit")
     out.extend(programs.program_readings(case, policy))
     return out
 

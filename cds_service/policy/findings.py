@@ -195,9 +195,11 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
         covered_ids.update(("initiation.1.a", "initiation.1.b"))
 
     ra = node("table1.ra")
-    if ra is not None and ra.outcome is not Outcome.MET:
+    ra1, ra2 = node("table1.ra.1"), node("table1.ra.2")
+    steps_met = all(n is not None and n.outcome is Outcome.MET for n in (ra1, ra2))
+    # Disease activity alone (table1.ra.activity) is not step therapy: the criteria card below explains it.
+    if ra is not None and ra.outcome is not Outcome.MET and not steps_met:
         status = step_therapy.preferred_status(case, policy)
-        ra1, ra2 = node("table1.ra.1"), node("table1.ra.2")
         done = [f"- {label}: {how}" for label, how in status.values() if how in (
             "inadequate response", "intolerance or hypersensitivity")]
         todo = [f"- {label}: {how}" for label, how in status.values() if how not in (
@@ -224,7 +226,7 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
                                   ["program.step-therapy-exemption"]))
         out.append(Finding("step-therapy", "warning" if hard and not continuing else "info", summary[:140], detail, ids,
                            {"preferred": status}))
-        covered_ids.update(n.clause_id for n in ra.walk())
+        covered_ids.update(n.clause_id for n in ra.walk() if n.clause_id not in ("table1.ra", "table1.ra.activity"))
 
     infection = node("precautions.serious-infections")
     if infection is not None and infection.outcome is Outcome.NOT_MET:

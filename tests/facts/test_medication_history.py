@@ -131,3 +131,34 @@ def test_every_product_of_the_named_classes_is_recognised(system, code, text, dr
     found = vs.drug_for_code(system, code) if code else vs.drug_for_name(text)
     assert found == drug
     assert vs.drug_classes(found) & {"jak", "pde4", "tyk2", "s1p"}
+
+
+def _mtx_statement(note=None, reason=None, dose_text="Take 10 mg (4 tablets) by mouth once weekly", rid="m1"):
+    res = {"resourceType": "MedicationStatement", "id": rid, "status": "stopped",
+           "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "6851"}], "text": "Methotrexate 2.5 mg"},
+           "effectivePeriod": {"start": "2025-03-03", "end": "2025-10-06"},
+           "dosage": [{"text": dose_text, "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk"}},
+                       "doseAndRate": [{"doseQuantity": {"value": 10, "unit": "mg"}}]}]}
+    if note is not None:
+        res["note"] = [{"text": note}]
+    if reason is not None:
+        res["statusReason"] = [{"text": reason}]
+    return res
+
+
+@pytest.mark.parametrize("note, reason, limited", [
+    ("Methotrexate 10 mg weekly; active synovitis persists (CDAI 24).", "Inadequate response", False),
+    ("10 mg weekly was her maximum tolerated dose (nausea at 15 mg).", "Inadequate response", True),
+    ("Unable to titrate above 10 mg because of persistent nausea.", None, True),
+    ("Transaminases 3x ULN at 15 mg, reduced to 10 mg.", None, True),
+    ("Kept at 10 mg because of CKD stage 3b.", "Inadequate response", True),
+    ("Not at the maximally tolerated dose; titration planned.", "Inadequate response", False),   # negated
+    ("No nausea at 15 mg; patient preferred 10 mg.", "Inadequate response", False),            # negated
+    ("Kept at 10 mg.", "Inadequate response", False),                                          # no reason given
+])
+def test_methotrexate_dose_limit_is_read_by_meaning(note, reason, limited):
+    """Table 1 RA 1.a: "maximally tolerated methotrexate (e.g., titrated to 25 mg weekly)": the record's words that
+    say why the dose stayed below the target, read with the negation reader."""
+    [mtx], _, _ = _read(_mtx_statement(note, reason))
+    assert mtx.mg_per_week == 10
+    assert bool(mtx.dose_limit) is limited

@@ -189,7 +189,7 @@ def test_prior_authorization_indication_and_status():
 
 @pytest.mark.parametrize("note, keys", [
     ("Treated with anakinra within the past 90 days; at risk if therapy is changed.",
-     {"recent_anakinra", "at_risk_if_changed"}),
+     {"recent_anakinra", "anakinra_use", "at_risk_if_changed"}),     # anakinra_use: a statement of treatment
     ("Consulted rheumatology (Dr. A) who recommends anakinra.", {"specialist_consult"}),
     ("Not treated with anakinra within the past 90 days.", set()),             # a negation states nothing
     ("High risk of progression to severe respiratory failure. suPAR likely elevated.",
@@ -197,7 +197,7 @@ def test_prior_authorization_indication_and_status():
     ("No risk of respiratory failure.", set()),
     ("Elevated suPAR expected (SCORE criteria).", {"elevated_supar"}),
     ("Long-term glucocorticoids are contraindicated (avascular necrosis).", {"glucocorticoid_contraindication"}),
-    ("Sustained clinical response on anakinra.", {"clinical_benefit"}),
+    ("Sustained clinical response on anakinra.", {"clinical_benefit", "anakinra_use"}),
 ])
 def test_prescriber_statements_on_the_order(note, keys):
     found = read_prescriber_statements({"id": "o1", "note": [{"text": note}]})

@@ -236,7 +236,8 @@ def test_refuted_and_entered_in_error_records():
     ("I do not support use at this age.", set()),
     ("Dose appropriate for age and weight.", set()),                     # about the dose, not the use
     ("Recommend age-appropriate vaccines.", set()),
-    ("On Kineret for the past 3 months with good clinical response.", {"recent_anakinra", "clinical_benefit"}),
+    ("On Kineret for the past 3 months with good clinical response.", {"recent_anakinra", "anakinra_use",
+                                                                        "clinical_benefit"}),
     ("Received anakinra samples in the last 90 days.", set()),           # samples are not approvable
     ("Switching therapy would put her at risk of a severe flare.", {"at_risk_if_changed"}),
     ("Not at risk if therapy is changed.", set()),
@@ -250,6 +251,21 @@ def test_refuted_and_entered_in_error_records():
     ("Cannot receive long-term steroids (avascular necrosis).", {"glucocorticoid_contraindication"}),
     ("suPAR normal.", set()),
     ("? elevated suPAR", set()),
+    # "starting on samples is not approvable": a stated sample blocks, "not samples" is what is asked for
+    ("Kineret filled at the specialty pharmacy (not samples) within the past 90 days.",
+     {"recent_anakinra", "anakinra_use"}),
+    ("Kineret from samples within the past 90 days.", set()),
+    ("Has been on Kineret since 10/06/2025.", {"anakinra_use"}),
+    ("Never treated with Kineret.", set()),
+    # table1.ra.2.f, both halves by meaning
+    ("All preferred RA products are clinically inappropriate for this patient.", {"preferred_inappropriate"}),
+    ("None of the preferred products is clinically appropriate (MS, prior MI).", {"preferred_inappropriate"}),
+    ("Not all preferred products are inappropriate.", set()),
+    ("Some preferred products are inappropriate.", set()),                      # not ALL
+    ("Complete list of previously tried preferred products for RA: none.", {"preferred_tried_list"}),
+    ("Complete list of preferred products tried: Humira, Enbrel.", {"preferred_tried_list"}),
+    ("No preferred products previously tried.", {"preferred_tried_list"}),
+    ("Complete list of previously tried preferred products: see attached.", set()),   # nothing listed
 ])
 def test_statements_by_meaning(note, keys):
     assert set(read_prescriber_statements({"id": "o1", "note": [{"text": note}]})) == keys
@@ -258,3 +274,15 @@ def test_statements_by_meaning(note, keys):
 def test_statement_mentions_say_why_a_sentence_was_not_taken():
     found = dict(vs.prescriber_statement_mentions("I cannot confirm that use at this age is supported."))
     assert found["age_support"].status == "negated" and found["age_support"].cue == "cannot"
+
+
+@pytest.mark.parametrize("note, items", [
+    ("Complete list of previously tried preferred products for RA: none.", frozenset()),
+    ("Complete list of preferred products tried: Humira (adalimumab), Enbrel.", frozenset({"humira", "enbrel"})),
+    ("Complete list of preferred products tried: Hadlima (adalimumab-bwwd).", frozenset({"hadlima"})),
+    ("No preferred products previously tried.", frozenset()),
+])
+def test_the_list_of_preferred_products_tried_is_read(note, items):
+    """Table 1 RA 2.f: "the prescriber has provided a complete list of previously tried preferred products"."""
+    found = read_prescriber_statements({"id": "o1", "note": [{"text": note}]})
+    assert found["preferred_tried_list"].items == items

@@ -122,3 +122,20 @@ def test_on_the_initiation_pathway_there_is_no_alternative_either_way():
 
 def test_site_of_care_applies_to_continuation():
     assert decide(cont_case(order_facts=order(setting=CLINIC))).determination.value == "not-covered"
+
+
+def test_no_benefit_stated_is_not_covered_and_recent_fills_do_not_reopen_initiation():
+    """Continuation 2 ("Member has had clinical benefit with anakinra therapy") not met on the chart's own words is
+    a denial: the member was approved before, so initiation (whose 1.a the recent fills would meet) is not open
+    ("members not previously approved for the requested agent will require initial evaluation review")."""
+    d = decide(cont_case(response="no-benefit"))
+    assert d.pathway == "continuation"
+    assert node(d, "continuation.2").outcome is NM
+    assert d.determination.value == "not-covered" and d.pa_needed is None
+    assert "continuation_no_benefit" in d.readings
+    alt = next(t for t in d.tree if t.clause_id == "alternative-pathway")
+    assert alt.find("initiation.1.a").outcome is M        # the fills would meet initiation 1.a: it does not decide
+    assert any("continuation.2" in f.clause_ids for f in d.findings)
+    # benefit merely undocumented stays a request for documentation, not a denial
+    d = decide(cont_case(response=None))
+    assert d.determination.value == "conditional" and "continuation_no_benefit" not in d.readings

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policy.builders import (AS_OF, CLINIC, M, NA, NM, U, allergy, anakinra_dispense, case, covid_case, decide,
-                                   dose, dx, misc_case, node, nomid_case, order, outcome, span, statement)
+from tests.policy.builders import (AS_OF, CLINIC, M, NA, NM, ORDER_REF, U, ago, allergy, anakinra_dispense, case,
+                                   covid_case, decide, dose, dx, misc_case, mtx_failed, node, nomid_case, order, outcome,
+                                   preferred_failed, prior_auth, span, statement)
 
 
 @pytest.mark.parametrize("meds, unavailable, expected", [
@@ -40,6 +41,30 @@ def test_initiation_1b_prescriber_statement(statements, meds, expected):
     assert node(d, "initiation.1.b").outcome is expected
     if expected is U:
         assert any("at risk if therapy is changed" in m.text for m in d.missing)
+
+
+def _use(when, text="the prescriber's dated words"):
+    from dataclasses import replace
+    return replace(statement("anakinra_use", text), when=when, when_text=text)
+
+
+@pytest.mark.parametrize("statements, expected", [
+    # "has been treated with Kineret continuously since 10/06/2025" + at risk: stated by its dates
+    ((_use((AS_OF, AS_OF)), statement("at_risk_if_changed")), M),
+    ((_use((ago(60), ago(60))), statement("at_risk_if_changed")), M),
+    # "treated with Kineret from February to mid-July 2025": the prescriber's own dates contradict recent use
+    ((_use((ago(230), ago(220))), statement("at_risk_if_changed")), NM),
+    ((_use((ago(230), ago(220))), statement("recent_anakinra"), statement("at_risk_if_changed")), NM),
+    # dates on both sides of the window ("started in 2023", no end): they decide nothing
+    ((_use((ago(1000), AS_OF)), statement("at_risk_if_changed")), U),
+    ((_use((AS_OF, AS_OF)),), U),                                          # the risk half is missing
+])
+def test_initiation_1b_reads_the_prescribers_dates(statements, expected):
+    """1.b: "The prescriber states the member has been treated with anakinra ... within the past 90 days AND is at
+    risk if therapy is changed". Table 1 RA 2 is not documented (Humira only), so 1.b is what is looked at."""
+    d = decide(case(medications=(mtx_failed(), preferred_failed("humira")), order_facts=order(statements=statements)))
+    assert node(d, "initiation.1.b").outcome is expected
+    assert d.determination.value == ("covered" if expected is M else "conditional")
 
 
 def test_initiation_1b_not_needed_when_1c_met():
@@ -108,6 +133,22 @@ def test_initiation_1c_i_without_indication_asks_for_the_diagnosis():
 def test_initiation_2_specialist(specialties, statements, known, expected):
     c = case(specialties=specialties, prescriber_known=known, order_facts=order(statements=statements))
     assert outcome(c, "initiation.2") is expected
+
+
+@pytest.mark.parametrize("clause, kw", [("initiation.2", {}), ("continuation.3", {"prior_authorizations": (prior_auth(),)})])
+def test_initiation_2_met_cites_only_what_establishes_it(clause, kw):
+    """Met by the consultation: the consult statement is the evidence; the prescriber's own family-medicine role is
+    described in the note, not cited (negating it must not be counting a record that does not support the
+    clause). Met by the specialty: the role is the evidence."""
+    consult = statement("specialist_consult", "Reviewed with Dr. Ng (rheumatology), who recommends anakinra.")
+    n = node(decide(case(specialties=("family-medicine",), order_facts=order(statements=(consult,)), **kw)), clause)
+    assert n.outcome is M
+    assert [e.reference for e in n.evidence] == [f"{ORDER_REF}.note[0]"]
+    assert "family-medicine" in n.note and "PractitionerRole/rheum" in n.note
+    n = node(decide(case(specialties=("rheumatology",), order_facts=order(statements=(consult,)), **kw)), clause)
+    assert n.outcome is M and [e.reference for e in n.evidence] == ["PractitionerRole/rheum"]
+    n = node(decide(case(specialties=("family-medicine",), **kw)), clause)
+    assert n.outcome is U and [e.reference for e in n.evidence] == ["PractitionerRole/rheum"]
 
 
 def test_initiation_2_specialties_follow_the_indication():

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from tests.policy.builders import (M, NA, NM, U, ago, allergy, case, decide, failed, mtx_failed, node, outcome,
-                                   preferred_failed, span)
+from tests.policy.builders import (M, NA, NM, U, ago, allergy, case, decide, failed, mtx_failed, node, order,
+                                   outcome, preferred_failed, span, statement)
 
 THREE = (preferred_failed("humira", ended_months_ago=14), preferred_failed("enbrel", ended_months_ago=8),
          preferred_failed("xeljanz", ended_months_ago=1))
@@ -25,6 +27,29 @@ def ra(meds, allergies=()):
 ])
 def test_ra_1a_methotrexate(meds, expected):
     assert node(ra(meds + THREE), "table1.ra.1.a").outcome is expected
+
+
+def _mtx(mg: float, dose_limit: str = ""):
+    return replace(mtx_failed(), mg_per_week=mg, dose_limit=dose_limit)
+
+
+@pytest.mark.parametrize("meds, allergies, expected", [
+    ((_mtx(25),), (), M),                                                          # the guideline's example dose
+    ((_mtx(10),), (), U),                                                          # held at 10 mg, no reason
+    ((_mtx(10, "10 mg weekly is her maximum tolerated dose (nausea at 15 mg)."),), (), M),
+    ((_mtx(15, "Dose limited by CKD 3b."),), (), M),                               # a renal limit
+    ((_mtx(10),), (allergy("methotrexate", kind="intolerance", reactions=("Nausea",)),), M),
+    ((_mtx(10),), (allergy("methotrexate", kind="intolerance", unconfirmed=True),), U),   # unconfirmed: no
+    ((replace(mtx_failed(), mg_per_week=None),), (), M),                           # no dose stated: the trial decides
+])
+def test_ra_1a_maximally_tolerated_methotrexate(meds, allergies, expected):
+    """"inadequate response to maximally tolerated methotrexate (e.g., titrated to 25 mg weekly)": below the target
+    the chart must say why the dose was the highest tolerable one; otherwise the clause asks for it (never met)."""
+    d = ra(meds + THREE, allergies)
+    n = node(d, "table1.ra.1.a")
+    assert n.outcome is expected
+    if expected is U:
+        assert any("maximally tolerated" in m.text for m in n.missing)
 
 
 @pytest.mark.parametrize("drug, expected", [("hydroxychloroquine", M), ("leflunomide", M), ("sulfasalazine", M),
@@ -99,6 +124,29 @@ def test_ra_2_e_f_documentation_when_not_enough_products():
     card = next(x for x in dec.findings if x.kind == "step-therapy")
     assert "program.step-therapy-exemption" in card.clause_ids
     assert "627.42393" in card.detail
+
+
+def _listed(*products):
+    from dataclasses import replace
+    return replace(statement("preferred_tried_list", "Complete list of preferred products tried: ..."),
+                   items=frozenset(products))
+
+
+@pytest.mark.parametrize("meds, statements, expected", [
+    ((mtx_failed(),), (statement("preferred_inappropriate"), _listed()), M),                # none tried, none on file
+    ((mtx_failed(), preferred_failed("humira")), (statement("preferred_inappropriate"), _listed("humira")), M),
+    # the list leaves out a product the chart shows tried: not a complete list
+    ((mtx_failed(), preferred_failed("humira")), (statement("preferred_inappropriate"), _listed()), U),
+    ((mtx_failed(),), (statement("preferred_inappropriate"),), U),                          # no list
+    ((mtx_failed(),), (_listed(),), U),                                                     # not said all inappropriate
+    ((mtx_failed(),), (), U),
+])
+def test_ra_2_f_all_preferred_inappropriate_with_a_complete_list(meds, statements, expected):
+    """RA 2.f: "ALL preferred products are not clinically appropriate for the member, AND the prescriber has provided
+    a complete list of previously tried preferred products for the requested indication"."""
+    d = decide(case(medications=meds, order_facts=order(statements=statements)))
+    assert node(d, "table1.ra.2.f").outcome is expected
+    assert d.determination.value == ("covered" if expected is M else "conditional")
 
 
 def test_ra_2_e_f_not_applicable_once_met():

@@ -532,6 +532,36 @@ def response_of(text: str | None) -> str | None:
     return None
 
 
+_LIST_NONE = re.compile(r"\b(none|nil|no preferred|no (such )?products?|never tried|not tried any)\b", re.I)
+
+
+def listed_preferred_products(sentence: str) -> frozenset[str] | None:
+    """The preferred RA products (table1.ra.preferred keys) a prescriber's list names: the words after the list's
+    colon (else the whole sentence); an empty set when it says none; None when it names no product and does not say
+    none. An unbranded adalimumab counts as Humira (its `fallback_for_drug`) unless a biosimilar is named."""
+    part = sentence.split(":", 1)[1] if ":" in sentence else sentence
+    hay = _words(part)
+    prefs = {k: v for k, v in data()["ra_preferred_products"].items() if not k.startswith("_")}
+    found = {k for k, e in prefs.items() if any(_boundary(hay, n) for n in e["names"])}
+    if not any(prefs[k]["drug"] == "adalimumab" for k in found) and _boundary(hay, "adalimumab"):
+        found |= {k for k, e in prefs.items() if e.get("fallback_for_drug")}
+    if found:
+        return frozenset(found)
+    return frozenset() if _LIST_NONE.search(part) else None
+
+
+def methotrexate_dose_limit(text: str | None) -> str:
+    """The sentence of a methotrexate record that documents why the dose stayed below the target (a stated maximum
+    tolerated dose, intolerance or toxicity at a higher dose, a renal or hepatic limit: `methotrexate_dose_limit`),
+    or "" when none does. Only affirmed statements count ("not the maximum tolerated dose" states nothing)."""
+    if not text:
+        return ""
+    for m in _text().rule_mentions(text, data()["methotrexate_dose_limit"]["rules"], "statement"):
+        if m.affirmed:
+            return m.sentence
+    return ""
+
+
 def is_route_intolerance(text: str | None) -> bool:
     """An intolerance of the route (needles, injections), which the guideline does not count (table1.ra.2.d).
 

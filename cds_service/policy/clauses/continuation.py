@@ -81,7 +81,14 @@ def previous_approval(case: CaseFacts, policy: Policy, found: list[PriorAuthoriz
 
 
 def clinical_benefit(case: CaseFacts, policy: Policy) -> ClauseResult:
-    """continuation.2: a statement of response on an anakinra record or the order; otherwise documentation."""
+    """continuation.2: "Member has had clinical benefit with anakinra therapy".
+
+    MET on a statement of response on an anakinra record or the order. NOT_MET only when the chart itself
+    says there was no benefit (the latest anakinra record states no benefit or was stopped as ineffective, and
+    the order states no benefit either): a hard exclusion (policy data `hard_exclusions`, readings
+    `continuation_no_benefit`), since a member the plan approved before is reviewed under continuation only
+    ("members not previously approved for the requested agent will require initial evaluation review").
+    Otherwise UNKNOWN, asking for the documentation."""
     cid = "continuation.2"
     spans = [s for s in case.patient.medications if s.drug == "anakinra" and not s.is_sample]
     benefit = [s for s in spans if s.response == "benefit"]

@@ -85,18 +85,43 @@ def recent_anakinra(case: CaseFacts, policy: Policy) -> ClauseResult:
 
 
 def prescriber_statement(case: CaseFacts, policy: Policy) -> ClauseResult:
-    """initiation.1.b: the prescriber states treatment within 90 days AND risk if therapy changes."""
+    """initiation.1.b: "The prescriber states the member has been treated with anakinra (starting on samples is not
+    approvable) within the past 90 days AND is at risk if therapy is changed".
+
+    The first half is stated in words ("treated with Kineret within the past 90 days") or by the note's own dates
+    (`anakinra_use`: "has been treated with Kineret continuously since 10/06/2025" reaches the order date). When the
+    prescriber's own dates put the last anakinra treatment more than 90 days before the order date ("treated from
+    February to mid-July 2025"), the statement of recent treatment is contradicted by them: NOT_MET, whatever else
+    the note says. Dates that could fall on either side of the window decide nothing (UNKNOWN)."""
     cid = "initiation.1.b"
     days = policy.limit("recent_anakinra_days")
-    treated = case.order.prescriber_statement.get("recent_anakinra")
-    at_risk = case.order.prescriber_statement.get("at_risk_if_changed")
-    ev = [statement_evidence(s) for s in (treated, at_risk) if s is not None]
-    if treated is not None and at_risk is not None:
-        return leaf(cid, Outcome.MET, f"The prescriber states anakinra treatment within the past {days} days and a "
-                                      "risk if therapy is changed.", ev)
-    lacking = [what for what, s in ((f"anakinra treatment (not samples) in the past {days} days", treated),
-                                    ("the member is at risk if therapy is changed", at_risk)) if s is None]
-    return leaf(cid, Outcome.UNKNOWN, "No prescriber statement that " + " and that ".join(lacking) + ".", ev,
+    as_of = case.patient.as_of
+    since = as_of - timedelta(days=days)
+    stated = case.order.prescriber_statement
+    treated = stated.get("recent_anakinra")
+    use = stated.get("anakinra_use")
+    at_risk = stated.get("at_risk_if_changed")
+    when = use.when if use is not None else None
+    ev = [statement_evidence(s) for s in (treated, use if when else None, at_risk) if s is not None]
+    if when is not None and when[1] < since:
+        return leaf(cid, Outcome.NOT_MET,
+                    f"The prescriber's own dates (\"{use.when_text}\") put the last anakinra treatment on or before "
+                    f"{when[1].isoformat()}, more than {days} days before the order date ({as_of.isoformat()}): the "
+                    f"treatment is not within the past {days} days"
+                    + (", whatever else the note says." if treated is not None else "."), ev)
+    recent_by_dates = when is not None and since <= when[0] <= as_of
+    if (treated is not None or recent_by_dates) and at_risk is not None:
+        how = ("by its dates (\"" + use.when_text + "\")") if treated is None else "in words"
+        return leaf(cid, Outcome.MET, f"The prescriber states anakinra treatment within the past {days} days ({how}) "
+                                      "and a risk if therapy is changed.", ev)
+    lacking = [what for what, ok in ((f"anakinra treatment (not samples) in the past {days} days",
+                                      treated is not None or recent_by_dates),
+                                     ("the member is at risk if therapy is changed", at_risk is not None)) if not ok]
+    note = "No prescriber statement that " + " and that ".join(lacking) + "."
+    if when is not None and not recent_by_dates:
+        note += (f" The note's dates (\"{use.when_text}\") place the last treatment between {when[0].isoformat()} "
+                 f"and {when[1].isoformat()}: they do not show it was within the past {days} days.")
+    return leaf(cid, Outcome.UNKNOWN, note, ev,
                 [Missing(f"Prescriber statement that the member was treated with anakinra (not samples) in the past "
                          f"{days} days and is at risk if therapy is changed", Need.ADMIN_DOC)])
 
@@ -159,27 +184,37 @@ def treatment_history(case: CaseFacts, policy: Policy, choice: IndicationChoice)
 
 
 def specialist(case: CaseFacts, policy: Policy, indication: str | None, clause_id: str = "initiation.2") -> ClauseResult:
-    """initiation.2 / continuation.3: a specialist prescriber (PractitionerRole specialty), or a consultation."""
+    """initiation.2 / continuation.3: "The prescriber is a specialist in the area of the member's diagnosis (e.g.,
+    rheumatologist for RA) or the prescriber has consulted with a specialist in the area of the member's diagnosis".
+
+    MET cites only the records that establish it: the prescriber's PractitionerRole when its specialty matches,
+    else the prescriber's statement of the consultation. When the consultation is what meets it, the prescriber's
+    own (non-specialist) role is described in the note, not cited as supporting evidence: negating or removing
+    it changes nothing. UNKNOWN cites what was looked at (the role, as context)."""
     p = case.patient.prescriber
-    ev = [Evidence("prescriber specialties: " + (", ".join(sorted(p.specialties)) or "none recorded"), p.source,
-                   ", ".join(c.code for c in p.codes if c.code) or None)]
+    specialties = ", ".join(sorted(p.specialties)) or "none recorded"
+    role = Evidence("prescriber specialties: " + specialties, p.source,
+                    ", ".join(c.code for c in p.codes if c.code) or None)
     consult = case.order.prescriber_statement.get("specialist_consult")
-    if consult is not None:
-        ev.append(statement_evidence(consult))
+    consult_ev = [statement_evidence(consult)] if consult is not None else []
     if indication is None:
-        return leaf(clause_id, Outcome.UNKNOWN, "The indication (and so the specialty needed) is not established.", ev,
-                    [Missing("The diagnosis for this order", Need.CLINICAL_DOC)])
+        return leaf(clause_id, Outcome.UNKNOWN, "The indication (and so the specialty needed) is not established.",
+                    [role, *consult_ev], [Missing("The diagnosis for this order", Need.CLINICAL_DOC)])
     wanted = set(policy.indication(indication).get("specialties", ()))
     label = policy.indication(indication)["label"]
     if p.specialties & wanted:
-        return leaf(clause_id, Outcome.MET, f"Prescriber specialty matches {label}.", ev)
+        return leaf(clause_id, Outcome.MET, f"Prescriber specialty matches {label}.", [role])
     if consult is not None:
-        return leaf(clause_id, Outcome.MET, f"The prescriber states a specialist consultation for {label}.", ev)
+        who = (f"the prescriber's own role ({p.source}) records {specialties}" if p.known
+               else "no PractitionerRole was found for the prescriber")
+        return leaf(clause_id, Outcome.MET, f"The prescriber states a specialist consultation for {label} ({who}: "
+                                            "not a specialty for this diagnosis, so the consultation is what meets "
+                                            "this criterion).", consult_ev)
     return leaf(clause_id, Outcome.UNKNOWN,
                 f"The prescriber is not recorded as a specialist for {label}"
                 + ("" if p.known else " (no PractitionerRole found for the prescriber)") + "; a consultation may apply.",
-                ev, [Missing(f"Documentation that the prescriber is, or consulted, a specialist for {label} "
-                             f"({', '.join(sorted(wanted))})", Need.CLINICAL_DOC)])
+                [role], [Missing(f"Documentation that the prescriber is, or consulted, a specialist for {label} "
+                                 f"({', '.join(sorted(wanted))})", Need.CLINICAL_DOC)])
 
 
 def contraindication(case: CaseFacts, policy: Policy) -> ClauseResult:
