@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from .fhir_reading import codings, concept_text, dicts, ref_of, reference
+from .memo import ConceptMemo
 from .model import CoverageFacts
 
 _DATA_FILE = Path(__file__).with_name("terminology") / "plan_records.json"
@@ -107,16 +108,24 @@ def recognise_programs(cov: dict) -> tuple[list[str], dict[str, list[str]]]:
     return programs, evidence
 
 
-def _program(cov: dict) -> tuple[str, tuple[str, ...], list[str]]:
-    programs, evidence = recognise_programs(cov)
+def _program_of(plan_parts: dict) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    programs, evidence = recognise_programs(plan_parts)
     if not programs:
         default = plan_records()["programs"]["default"]
-        return default, (default,), ["no program exception found on the Coverage: the plan's commercial line of business"]
+        return default, (default,), ("no program exception found on the Coverage: the plan's commercial line of business",)
     member = programs[0]
     ev = [f"program {member}: {e}" for e in evidence[member]]
     for other in programs[1:]:
         ev.extend(f"also {other}: {e}" for e in evidence[other])
-    return member, tuple(programs), ev
+    return member, tuple(programs), tuple(ev)
+
+
+_program_memo = ConceptMemo(_program_of)      # the same plan on every call of a member: recognised once
+
+
+def _program(cov: dict) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The program from what the Coverage says about its plan (type, class, payor): memoised on those parts."""
+    return _program_memo({k: cov.get(k) for k in ("type", "class", "payor")})
 
 
 def read_coverage(coverages: list[dict], hasher: Callable[[str], str]) -> CoverageFacts:

@@ -22,6 +22,7 @@ from functools import lru_cache
 from . import text_evidence as te
 from .diagnoses import classify
 from .fhir_reading import codings, concept_text, dicts, parse_date, quantity, ref_of, status_code
+from .memo import ConceptMemo, text_memo
 from .model import DiseaseActivity
 from .terminology import valuesets as vs
 
@@ -62,6 +63,13 @@ def score_level(key: str, value: float) -> str | None:
 
 
 def _scores_in_text(text: str, source: str, when: date | None) -> list[DiseaseActivity]:
+    return [DiseaseActivity(level, what, source, when) for level, what in _text_scores(text)]
+
+
+@text_memo(maxsize=4096)
+def _text_scores(text: str) -> tuple[tuple[str, str], ...]:
+    """(level, description) of every activity score a text states (memoised per text: a chart's condition
+    texts and notes come back on every call for the member)."""
     out = []
     for sentence in te.sentences(text):
         if re.search(_cfg()["not_a_state"], sentence, re.I):
@@ -71,18 +79,24 @@ def _scores_in_text(text: str, source: str, when: date | None) -> list[DiseaseAc
             value = float(re.findall(r"\d+(?:\.\d+)?", m.group("values"))[-1])
             level = score_level(key, value) if key else None
             if level:
-                out.append(DiseaseActivity(level, f"{key} {value:g} (\"{sentence}\")", source, when))
-    return out
+                out.append((level, f"{key} {value:g} (\"{sentence}\")"))
+    return tuple(out)
 
 
 def _words_in_text(text: str, source: str, when: date | None) -> list[DiseaseActivity]:
+    return [DiseaseActivity(level, what, source, when) for level, what in _text_words(text)]
+
+
+@text_memo(maxsize=4096)
+def _text_words(text: str) -> tuple[tuple[str, str], ...]:
+    """(level, description) of every affirmed statement of activity in a text (memoised per text)."""
     out = []
     rules = _cfg()["text_rules"]
     for level in (LOW, ACTIVE):
         for m in te.rule_mentions(text, rules[level]):
             if m.affirmed and not re.search(_cfg()["not_a_state"], m.sentence, re.I):
-                out.append(DiseaseActivity(level, f"\"{m.sentence}\"", source, when))
-    return out
+                out.append((level, f"\"{m.sentence}\""))
+    return tuple(out)
 
 
 def _severity(concept, source: str, when: date | None) -> DiseaseActivity | None:
@@ -97,11 +111,27 @@ def _severity(concept, source: str, when: date | None) -> DiseaseActivity | None
     return None
 
 
-def _is_ra(cond: dict) -> bool:
+def _names_ra(concept) -> bool:
     try:
-        return "ra" in classify(cond.get("code"))[0]
+        return "ra" in classify(concept)[0]
     except (TypeError, ValueError, AttributeError):
         return False
+
+
+_concept_names_ra = ConceptMemo(_names_ra)      # one classification per distinct condition code (hook path)
+
+
+def _is_ra(cond: dict) -> bool:
+    return _concept_names_ra(cond.get("code"))
+
+
+def _score_of(concept) -> str | None:
+    """The activity score an Observation.code names (cdai, sdai, das28, rapid3), or None."""
+    names = " ".join([concept_text(concept) or ""] + [c.display or "" for c in codings(concept)])
+    return next((k for k, spec in _cfg()["scores"].items() if vs.name_mentions(names, spec["names"])), None)
+
+
+_score_for_code = ConceptMemo(_score_of)
 
 
 def read_disease_activity(conditions: list[dict], observations: list[dict], as_of: date) -> tuple[DiseaseActivity, ...]:
@@ -129,8 +159,7 @@ def read_disease_activity(conditions: list[dict], observations: list[dict], as_o
         status = obs.get("status") if isinstance(obs, dict) else None
         if not isinstance(obs, dict) or not (status is None or isinstance(status, str)) or status not in _USABLE_OBS:
             continue
-        names = " ".join([concept_text(obs.get("code")) or ""] + [c.display or "" for c in codings(obs.get("code"))])
-        key = next((k for k, spec in _cfg()["scores"].items() if vs.name_mentions(names, spec["names"])), None)
+        key = _score_for_code(obs.get("code"))
         if key is None:
             continue
         when = parse_date(obs.get("effectiveDateTime")) or parse_date(obs.get("issued"))

@@ -169,8 +169,15 @@ def ref_of(resource: dict) -> str:
 
 
 def status_code(concept: Any) -> str | None:
-    """The code of a status CodeableConcept (clinicalStatus / verificationStatus)."""
-    for c in codings(concept):
-        if c.code:
-            return c.code
+    """The code of a status CodeableConcept (clinicalStatus / verificationStatus): the first non-empty coding
+    code, as `codings` would give it (hot path: read in place, no Code built)."""
+    for cc in (concept if isinstance(concept, list) else (concept,)):
+        if not isinstance(cc, dict):
+            continue
+        coding = cc.get("coding")
+        for c in (coding if isinstance(coding, list) else (coding,)):
+            if isinstance(c, dict):
+                code = c.get("code")
+                if isinstance(code, str) and code:
+                    return code
     return None

@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 from .fhir_reading import codings, concept_text, parse_date, quantity, ref_of
-from .memo import ConceptMemo
+from .memo import ConceptMemo, text_memo
 from .model import LabValue, Weight
 from .terminology import valuesets as vs
 
@@ -135,6 +135,11 @@ def _qualitative(obs: dict) -> bool | None:
     return None
 
 
+# The lab's own flag and reference range are read for the kinds a clause uses them for (a low neutrophil count,
+# precautions.neutrophils); elsewhere they would be read on every call for nothing.
+_FLAGGED_KINDS = frozenset({"anc"})
+
+
 def lab_values(observations: list[dict], as_of: date, kinds: list[str | None] | None = None) -> tuple[LabValue, ...]:
     out: list[LabValue] = []
     if kinds is None:
@@ -156,7 +161,8 @@ def lab_values(observations: list[dict], as_of: date, kinds: list[str | None] | 
             continue
         out_kind = "creatinine" if kind.startswith("creatinine") else kind
         out.append(LabValue(out_kind, nv if nv.__class__ is int else round(nv, 4), nu, d, src, None,
-                            f"{v:g} {unit or ''}".strip(), _flag(obs), _reference_low(obs, kind)))
+                            f"{v:g} {unit or ''}".strip(),
+                            *((_flag(obs), _reference_low(obs, kind)) if kind in _FLAGGED_KINDS else ())))
     return tuple(out)
 
 
@@ -188,8 +194,15 @@ def stated_values(text: str | None, source: str, written: date | None) -> tuple[
     ("suPAR pending", "? suPAR 7"); the value keeps the note as its source and says it was read from text."""
     if not text:
         return ()
+    return tuple(LabValue(kind, value, unit, written, source, None, f"stated in a note: \"{said}\"")
+                 for kind, value, unit, said in _stated_in_text(text))
+
+
+@text_memo(maxsize=4096)
+def _stated_in_text(text: str) -> tuple[tuple[str, float, str, str], ...]:
+    """(kind, value, unit, the words) of every measurement a text states (memoised per text)."""
     from . import text_evidence as te
-    out: list[LabValue] = []
+    out: list[tuple[str, float, str, str]] = []
     for kind, spec in vs.data().get("stated_lab_values", {}).items():
         if kind.startswith("_"):
             continue
@@ -206,8 +219,7 @@ def stated_values(text: str | None, source: str, written: date | None) -> tuple[
                 unit = spec["units"].get(m.group("unit").lower().replace("μ", "µ"))
                 if unit is None:
                     continue
-                out.append(LabValue(kind, value, unit, written, source, None,
-                                    f"stated in a note: \"{m.group(0).strip()}\""))
+                out.append((kind, value, unit, m.group(0).strip()))
     return tuple(out)
 
 

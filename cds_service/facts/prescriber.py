@@ -3,8 +3,27 @@
 from __future__ import annotations
 
 from .fhir_reading import codings, concept_text, dicts, ref_of, reference
+from .memo import ConceptMemo
 from .model import Code, Prescriber
 from .terminology import valuesets as vs
+
+
+def _concept_specialties(concept) -> tuple[frozenset[str], tuple[Code, ...]]:
+    """The specialties one specialty/role/qualification concept names (its codes, else its text)."""
+    found: set[str] = set()
+    codes = tuple(codings(concept))
+    for c in codes:
+        hit = vs.specialty_for(c.system, c.code, c.display)
+        if hit:
+            found.add(hit)
+    if not any(vs.specialty_for(c.system, c.code) for c in codes):
+        hit = vs.specialty_for(None, None, concept_text(concept))
+        if hit:
+            found.add(hit)
+    return frozenset(found), codes
+
+
+_specialties_memo = ConceptMemo(_concept_specialties)
 
 
 def _specialties_of(resource: dict) -> tuple[set[str], list[Code]]:
@@ -16,15 +35,9 @@ def _specialties_of(resource: dict) -> tuple[set[str], list[Code]]:
     elif resource.get("resourceType") == "Practitioner":
         fields = [q.get("code") for q in dicts(resource.get("qualification")) if isinstance(q.get("code"), dict)]
     for concept in fields:
-        for c in codings(concept):
-            codes.append(c)
-            hit = vs.specialty_for(c.system, c.code, c.display)
-            if hit:
-                found.add(hit)
-        if not any(vs.specialty_for(c.system, c.code) for c in codings(concept)):
-            hit = vs.specialty_for(None, None, concept_text(concept))
-            if hit:
-                found.add(hit)
+        hits, concept_codes = _specialties_memo(concept)
+        found |= hits
+        codes.extend(concept_codes)
     return found, codes
 
 

@@ -8,6 +8,7 @@ keys absent, null or OperationOutcome, and extra fields it does not know.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,8 +142,11 @@ MAX_FEEDBACK_ITEMS = 100
 MAX_COMMENT_CHARS = 4000
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _has_control(value: str) -> bool:
-    return any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
+    return _CONTROL_CHARS.search(value) is not None
 
 
 def _ident(obj: dict, key: str, path: str, required: bool = True, max_chars: int = MAX_ID_CHARS) -> str | None:

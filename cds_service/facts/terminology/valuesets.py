@@ -520,6 +520,11 @@ def response_of(text: str | None) -> str | None:
     """'no-benefit', 'benefit' or None for a medication record's notes."""
     if not text:
         return None
+    return _response_of_text(text)
+
+
+@text_memo(maxsize=8192)
+def _response_of_text(text: str) -> str | None:
     no, yes = _response_patterns()
     raw = data()["response_patterns"]
     te = _text()
