@@ -555,6 +555,7 @@ def listed_preferred_products(sentence: str) -> frozenset[str] | None:
     return frozenset() if _LIST_NONE.search(part) else None
 
 
+@text_memo(maxsize=8192)
 def methotrexate_dose_limit(text: str | None) -> str:
     """The sentence of a methotrexate record that documents why the dose stayed below the target (a stated maximum
     tolerated dose, intolerance or toxicity at a higher dose, a renal or hepatic limit: `methotrexate_dose_limit`),
@@ -593,6 +594,7 @@ def _supply_patterns() -> tuple[re.Pattern, list[re.Pattern]]:
     return any_of_patterns(raw["text"]), [re.compile(p, re.I) for p in raw["negations"]]
 
 
+@text_memo(maxsize=8192)
 def supply_type_for_text(text: str | None) -> str | None:
     """The phrase that says a supply was a sample, starter, free or trial supply ("samples given in
     clinic"), unless negated just before it ("not a sample", "no samples"); None otherwise."""
