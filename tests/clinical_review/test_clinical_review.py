@@ -55,11 +55,16 @@ def test_chart_is_well_formed(path):
         assert clause in CLAUSE_IDS, clause
         assert allowed and set(allowed) <= OUTCOMES, allowed
     assert set(expect.get("cards_cite", ())) <= CLAUSE_IDS
+    if chart.get("known_gap"):      # only a chart the service answers too cautiously may wait: never a false approval
+        assert "covered" in expect["determination"] and chart["kind"] == "pass", "a known gap is a pass answered short"
 
 
 @pytest.mark.parametrize("path", CHARTS, ids=_id)
-def test_chart(settings, path):
+def test_chart(settings, path, request):
     chart = _load(path)
+    if chart.get("known_gap"):
+        # A finding not fixed yet, said in the chart: strict, so the mark must go once the service answers right.
+        request.applymarker(pytest.mark.xfail(strict=True, reason=chart["known_gap"]))
     now = datetime.fromisoformat(chart["now"].replace("Z", "+00:00")) if chart.get("now") else PINNED_NOW
     app = create_app(settings, clock=lambda: now)
     client = app.test_client()
