@@ -286,3 +286,14 @@ def test_the_list_of_preferred_products_tried_is_read(note, items):
     """Table 1 RA 2.f: "the prescriber has provided a complete list of previously tried preferred products"."""
     found = read_prescriber_statements({"id": "o1", "note": [{"text": note}]})
     assert found["preferred_tried_list"].items == items
+
+
+@pytest.mark.parametrize("note, key", [
+    ("Not confirmed: the patient is at risk if therapy is changed.", "at_risk_if_changed"),
+    ("Not confirmed: I support the use of anakinra at this patient's age.", "age_support"),
+])
+def test_a_qualifying_heading_on_an_order_note_states_nothing(note, key):
+    """A heading ("Not confirmed:", "Ruled out:") governs the whole sentence of an order note, as it does on a
+    condition's note: the statement after it is not made (found by the evidence-removal property)."""
+    assert key not in dict(vs.prescriber_statements(note))
+    assert key in dict(vs.prescriber_statements(note.split(": ", 1)[1]))

@@ -450,12 +450,20 @@ def prescriber_statements(text: str | None) -> list[tuple[str, str]]:
 def prescriber_statement_mentions(text: str | None) -> list[tuple[str, object]]:
     """(key, Mention) for every sentence that speaks to a statement key, stated or not (negated, hedged): the
     ones not affirmed say why a statement in the notes was not taken as one."""
+    return _statement_mentions(text, _statement_rules())
+
+
+def _statement_mentions(text: str | None, keyed_rules) -> list[tuple[str, object]]:
+    """(key, Mention) of every sentence that speaks to one of the keys, read with the 'statement' profile; a
+    qualifying heading ("Not confirmed: ...") governs the whole sentence (`header_status`)."""
     if not text:
         return []
     te = _text()
     out = []
-    for key, rules in _statement_rules():
+    for key, rules in keyed_rules:
         for m in te.rule_mentions(text, rules, "statement"):
+            if m.affirmed and (head := header_status(m.sentence)) is not None:
+                m = te.Mention(m.phrase, head[0], m.sentence, head[1])
             out.append((key, m))
     return out
 
@@ -492,16 +500,7 @@ def chart_statement_mentions(text: str | None) -> list[tuple[str, object]]:
     """(key, Mention) for every sentence of a chart note that speaks to a `chart_statements` key, stated (affirmed)
     or not (negated, hedged), read like the prescriber's statements (profile 'statement'); a qualifying heading
     ("Not confirmed: ...") governs the whole sentence (`header_status`)."""
-    if not text:
-        return []
-    te = _text()
-    out = []
-    for key, rules in _chart_statement_rules():
-        for m in te.rule_mentions(text, rules, "statement"):
-            if m.affirmed and (head := header_status(m.sentence)) is not None:
-                m = te.Mention(m.phrase, head[0], m.sentence, head[1])
-            out.append((key, m))
-    return out
+    return _statement_mentions(text, _chart_statement_rules())
 
 
 def any_of_patterns(patterns: list[str]) -> re.Pattern:
