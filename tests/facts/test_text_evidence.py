@@ -289,11 +289,13 @@ def test_the_list_of_preferred_products_tried_is_read(note, items):
 
 
 @pytest.mark.parametrize("note, key", [
-    ("Not confirmed: the patient is at risk if therapy is changed.", "at_risk_if_changed"),
-    ("Not confirmed: I support the use of anakinra at this patient's age.", "age_support"),
+    ("Not confirmed: no EUA use: hospitalized, PCR+, pneumonia on 2 L NC, at risk of progressing to severe "
+     "respiratory failure, suPAR 7.0 ng/mL.", "respiratory_failure_risk"),
+    ("Not confirmed: no Steroids stopped for steroid-induced psychosis: long-term glucocorticoids contraindicated.",
+     "glucocorticoid_contraindication"),
 ])
 def test_a_qualifying_heading_on_an_order_note_states_nothing(note, key):
     """A heading ("Not confirmed:", "Ruled out:") governs the whole sentence of an order note, as it does on a
     condition's note: the statement after it is not made (found by the evidence-removal property)."""
     assert key not in dict(vs.prescriber_statements(note))
-    assert key in dict(vs.prescriber_statements(note.split(": ", 1)[1]))
+    assert key in dict(vs.prescriber_statements(note.split(": no ", 1)[1]))
