@@ -167,3 +167,31 @@ def test_ra_both_steps():
     assert outcome(case(), "table1.ra") is M
     assert outcome(case(medications=THREE), "table1.ra") is M     # ra.1 via prior RA biologic (1.e)
     assert outcome(case(medications=(mtx_failed(),)), "table1.ra") is U
+
+
+@pytest.mark.parametrize("statements, expected", [
+    ((statement("conventional_all_contraindicated",
+                "Methotrexate, hydroxychloroquine, leflunomide and sulfasalazine are all contraindicated per labeling."),),
+     M),
+    ((), U),        # nothing stated: the documentation is asked for
+])
+def test_ra_1_d_a_stated_contraindication_to_all_four_conventional_agents(statements, expected):
+    """RA 1.d: "The member has an FDA labeled contraindication to ALL conventional agents (i.e., methotrexate,
+    hydroxychloroquine, leflunomide, sulfasalazine)": met on the prescriber's explicit statement."""
+    d = decide(case(medications=(), order_facts=order(statements=statements)))     # nothing tried: 1.d decides ra.1
+    assert node(d, "table1.ra.1.d").outcome is expected
+    assert node(d, "table1.ra.1").outcome is expected
+
+
+@pytest.mark.parametrize("note, stated", [
+    ("Conventional DMARDs: all four contraindicated per labeling - methotrexate and leflunomide (pregnancy), "
+     "sulfasalazine (sulfonamide anaphylaxis), hydroxychloroquine (4-aminoquinoline hypersensitivity).", True),
+    ("Methotrexate, hydroxychloroquine, leflunomide and sulfasalazine are contraindicated.", True),
+    # near misses: three of the four, negated, or tried without a contraindication
+    ("Methotrexate, leflunomide and sulfasalazine are contraindicated.", False),
+    ("Not all four conventional agents are contraindicated.", False),
+    ("All four conventional agents were tried without a contraindication.", False),
+])
+def test_the_statement_of_a_contraindication_to_all_four_is_read_by_meaning(note, stated):
+    from cds_service.facts.terminology import valuesets as vs
+    assert ("conventional_all_contraindicated" in dict(vs.prescriber_statements(note))) is stated

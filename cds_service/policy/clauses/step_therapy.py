@@ -96,9 +96,17 @@ def ra_conventional(case: CaseFacts, policy: Policy) -> ClauseResult:
              "Intolerance or hypersensitivity to a conventional agent." if intol
              else "No intolerance or hypersensitivity to methotrexate, hydroxychloroquine, leflunomide or sulfasalazine recorded.",
              [e for _, e in intol])
-    d = leaf("table1.ra.1.d", Outcome.UNKNOWN, "A contraindication to all four conventional agents is not recorded.",
-             missing=[Missing("Documentation of an FDA-labeled contraindication to methotrexate, hydroxychloroquine, "
-                              "leflunomide and sulfasalazine (only if none was tried)", Need.CLINICAL_DOC)])
+    # Table 1 RA 1.d: "an FDA labeled contraindication to ALL conventional agents (i.e., methotrexate,
+    # hydroxychloroquine, leflunomide, sulfasalazine)": the prescriber's explicit statement (all four, or the four
+    # named, contraindicated: `conventional_all_contraindicated`); otherwise the documentation is asked for.
+    stated = case.order.prescriber_statement.get("conventional_all_contraindicated")
+    if stated is not None:
+        d = leaf("table1.ra.1.d", Outcome.MET, "The prescriber states an FDA-labeled contraindication to all four "
+                                                "conventional agents.", [statement_evidence(stated)])
+    else:
+        d = leaf("table1.ra.1.d", Outcome.UNKNOWN, "A contraindication to all four conventional agents is not recorded.",
+                 missing=[Missing("Documentation of an FDA-labeled contraindication to methotrexate, hydroxychloroquine, "
+                                  "leflunomide and sulfasalazine (only if none was tried)", Need.CLINICAL_DOC)])
     ra_bio = policy.section("ra_biologic")
     bio = [s for s in meds if s.drug != "anakinra" and not s.is_sample and s.kind != "draft"
            and (s.classes & set(ra_bio["classes"]) or s.drug in ra_bio["drugs"])]
