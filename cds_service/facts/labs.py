@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from . import text_evidence as te
 from .fhir_reading import codings, concept_text, parse_date, quantity, ref_of
 from .memo import ConceptMemo, text_memo
 from .model import LabValue, Weight
@@ -201,7 +202,6 @@ def stated_values(text: str | None, source: str, written: date | None) -> tuple[
 @text_memo(maxsize=4096)
 def _stated_in_text(text: str) -> tuple[tuple[str, float, str, str], ...]:
     """(kind, value, unit, the words) of every measurement a text states (memoised per text)."""
-    from . import text_evidence as te
     out: list[tuple[str, float, str, str]] = []
     for kind, spec in vs.data().get("stated_lab_values", {}).items():
         if kind.startswith("_"):

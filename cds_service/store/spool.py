@@ -31,6 +31,7 @@ from typing import IO
 import orjson
 
 from .records import AuditEntry
+from .store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -159,14 +160,12 @@ class AuditSpool:
         """Replay every file this process may replay (its own, and those whose writer has died), in the
         order written. True when nothing is left to replay here. Raises nothing for a database that is down
         again: the rest waits for the next round."""
-        from .store import StoreUnavailable
-
         done = True
         for path in self._files():
             own = self._file is not None and self._pid == os.getpid() and Path(self._file.name) == path
             with self._lock:
                 if own:
-                    finished = self._replay_file(self._file, store, StoreUnavailable)
+                    finished = self._replay_file(self._file, store)
                     if finished:
                         self._file.truncate(0)
                         self._file.flush()
@@ -182,7 +181,7 @@ class AuditSpool:
                         fh.close()
                         continue
                     try:
-                        finished = self._replay_file(fh, store, StoreUnavailable)
+                        finished = self._replay_file(fh, store)
                         if finished:
                             path.unlink(missing_ok=True)
                     finally:
@@ -191,7 +190,7 @@ class AuditSpool:
         return done
 
     @staticmethod
-    def _replay_file(fh: IO[bytes], store, unavailable) -> bool:
+    def _replay_file(fh: IO[bytes], store) -> bool:
         fh.seek(0)
         stored = skipped = 0
         for raw in fh:
@@ -209,7 +208,7 @@ class AuditSpool:
                     stored += 1
                 else:
                     skipped += 1
-            except unavailable:
+            except StoreUnavailable:
                 fh.seek(0, os.SEEK_END)
                 if stored:
                     log.info("audit spool: %d row(s) replayed before the database went away again", stored)
