@@ -7,7 +7,7 @@ Two profiles:
 - `production` (the default for gunicorn through `cds_service.wsgi`): auth on, nothing trusted
   unless configured.
 
-Every variable is documented in README.md ("Configuration").
+Every variable is documented in docs/configuration.md.
 """
 
 from __future__ import annotations
