@@ -1,8 +1,9 @@
-"""When an order stays within a plan approval on file (policy.approvals.order_within_approval)."""
+"""A plan approval on file and a decision: when an order stays within it (`order_within_approval`), and what
+approving does to the decision (`apply_plan_approvals`: satisfied, to be issued, or unchanged)."""
 
 from __future__ import annotations
 
-from cds_service.policy.approvals import order_within_approval
+from cds_service.policy.plan_approvals import order_within_approval
 from tests.policy.builders import CLINIC, allergy, decide, dose, dx, order
 from tests.policy.test_continuation import cont_case
 
