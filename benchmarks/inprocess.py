@@ -2,7 +2,7 @@
 
 For each request kind, repeated `iterations` times (medians reported):
 - `parse_ms`: `load_json` (orjson + depth check) and `parse_hook_request`;
-- `decision_ms`: `cds_service.web.pipeline.run_hook` with the request's prefetch only
+- `decision_ms`: `cds_service.core.hook_call.run_hook` with the request's prefetch only
   (`fhirServer` removed: the decision from what was sent) - gather, facts, policy, response;
 - `serialise_ms`: `orjson.dumps` of the answer;
 - `json_parse_share`: the share of parse + decision + serialise spent parsing the request (the FHIR
@@ -37,7 +37,7 @@ def _median_ms(values: list[float]) -> float:
 
 def measure_request(raw: bytes, settings, now: datetime, iterations: int) -> dict:
     from cds_service.protocol.request import load_json, parse_hook_request
-    from cds_service.web.pipeline import run_hook
+    from cds_service.core.hook_call import run_hook
 
     hook = orjson.loads(raw).get("hook", "order-sign")
     from cds_service.facts.fhir_models import validation_notes
@@ -78,7 +78,7 @@ def measure_request(raw: bytes, settings, now: datetime, iterations: int) -> dic
 def decision_signature(raw: bytes, settings, now: datetime) -> dict:
     """Determinations, PA flags, card kinds and clauses of one request (for the large-chart check)."""
     from cds_service.protocol.request import load_json, parse_hook_request
-    from cds_service.web.pipeline import run_hook
+    from cds_service.core.hook_call import run_hook
 
     from .chart import decision_signature as signature
 

@@ -1,4 +1,4 @@
-"""Flask application factory."""
+"""Flask application factory (`cds_service.app:create_app`) and the start-up warm-up."""
 
 from __future__ import annotations
 
@@ -7,17 +7,22 @@ import logging
 from flask import Flask
 
 from .config import Settings, from_env
+from .core.services import discovery_document
+from .facts.fhir_models import warm_up as warm_models
+from .facts.terminology import valuesets
+from .policy.data_loader import load_policy
+from .store import Store, StoreUnavailable
+from .web import auth, cors, discovery, errors, explain, feedback, hooks, info, openapi
+from .web.runtime import CdsRuntime
 
 
 _AUTO = object()
 log = logging.getLogger(__name__)
 
 
-def open_store(settings: Settings):
+def open_store(settings: Settings) -> Store:
     """The audit / feedback / authorization store, migrated to the newest schema. A database that is
     down at start is not fatal: the service answers without it and /health says degraded."""
-    from .store import Store, StoreUnavailable
-
     store = Store.from_settings(settings)
     try:
         store.ensure_schema()
@@ -38,9 +43,6 @@ def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO) -> 
     app.config["CDS_CLOCK"] = clock
     app.json.sort_keys = False
 
-    from .web import auth, cors, discovery, errors, explain, feedback, hooks, info, openapi
-    from .web.runtime import CdsRuntime
-
     app.extensions["cds"] = CdsRuntime(settings, store)
     cors.install(app)          # first: preflight answers before auth runs
     auth.install(app, settings)   # before_request: every route but OPTIONS, /health, /openapi.json
@@ -59,11 +61,6 @@ def warm_up(app: Flask) -> None:
     would otherwise do the first time: load the policy and terminology data, compile the value sets'
     tables and patterns, build the lazy validators, and get the store's side ready (`CdsRuntime.warm_up`).
     Without the last two, each worker's first hook call took 45 to 80 ms instead of about 10."""
-    from .facts.fhir_models import warm_up as warm_models
-    from .facts.terminology import valuesets
-    from .policy.data_loader import load_policy
-    from .protocol.services import discovery_document
-
     load_policy()
     valuesets.warm_up()
     discovery_document()

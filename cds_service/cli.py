@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import signal
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import __version__
+from werkzeug.serving import run_simple
+
+from . import __version__, embedded_fhir
+from .app import create_app, warm_up
+from .config import demo_settings, from_env
+from .core.explain import explanation
+from .core.explain_table import render_table
+from .core.hook_call import DataUnavailable, run_hook
+from .core.services import SERVICES
+from .log_setup import configure
+from .protocol.request import RequestError, load_json, parse_hook_request
+from .store import commands as store_commands
 
 
 def _serve(args) -> int:
-    from .app import create_app, warm_up
-    from .config import demo_settings, from_env
-    from . import embedded_fhir
-
-    import logging
-
-    from .log_setup import configure
     configure("INFO")
     logging.getLogger("werkzeug").setLevel("INFO")
     if args.profile == "production":
@@ -28,7 +35,7 @@ def _serve(args) -> int:
         settings = from_env(profile="demo")
         base = demo_settings(args.host, args.port)
         settings = settings.with_overrides(external_base_url=base.external_base_url) \
-            if "CDS_EXTERNAL_BASE_URL" not in __import__("os").environ else settings
+            if "CDS_EXTERNAL_BASE_URL" not in os.environ else settings
     proc = None
     if args.profile == "demo" and not args.no_fhir:
         url = embedded_fhir.base_url(args.fhir_port)
@@ -49,7 +56,6 @@ def _serve(args) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     try:
-        from werkzeug.serving import run_simple
         run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
     except KeyboardInterrupt:
         pass
@@ -64,8 +70,6 @@ def _serve(args) -> int:
 
 
 def _fhir_server(args) -> int:
-    from . import embedded_fhir
-
     url = embedded_fhir.base_url(args.port)
     proc = embedded_fhir.start(args.var_dir, args.port)
     n = embedded_fhir.load_fixtures(url)
@@ -82,14 +86,6 @@ def _fhir_server(args) -> int:
 
 
 def _explain(args) -> int:
-    from .config import demo_settings
-    from .explain_table import render_table
-    from .gather.collector import DataUnavailable
-    from .protocol.request import RequestError, load_json, parse_hook_request
-    from .protocol.services import SERVICES
-    from .web.explain import explanation
-    from .web.pipeline import run_hook
-
     path = Path(args.request)
     try:
         raw = path.read_bytes()
@@ -109,7 +105,6 @@ def _explain(args) -> int:
         return 2
     if not args.online:
         # Offline: never contact a FHIR server; what is not prefetched is unavailable.
-        from dataclasses import replace
         req = replace(req, fhir_server=None, access_token=None)
     now = datetime.fromisoformat(args.now).replace(tzinfo=timezone.utc) if args.now else datetime.now(timezone.utc)
     settings = demo_settings()
@@ -153,8 +148,6 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--online", action="store_true", help="allow fetching from the request's fhirServer")
     e.set_defaults(func=_explain)
 
-    from .config import from_env
-    from .store import commands as store_commands
     store_commands.add_subcommands(sub, get_settings=from_env)
     return p
 

@@ -8,7 +8,7 @@ ICD-10-CM + SNOMED problems, LOINC vitals and labs, RxNorm medication history wi
 reasons) and is written twice:
 
 - `requests/<slug>.json`: a CDS Hooks 2.0 order-sign / order-select request. Its `prefetch`
-  answers every template of `cds_service.protocol.services.data_needs()` by running the
+  answers every template of `cds_service.gather.data_needs.data_needs()` by running the
   template against the chart with a small in-memory search engine (`answer_template`), so
   the prefetch is what a FHIR server holding the chart would return (newest Observation
   first). Medications referenced by the answered MedicationRequests / Statements /
@@ -24,7 +24,7 @@ See README.md beside this file for the meaning of `expect`.
 
 All dates are fixed: every draft order is authored 2026-03-02 (`AS_OF`); history is dated
 relative to it. All ids start with the scenario slug, so every bundle can share one server.
-Only the standard library and `cds_service.protocol.services` (itself stdlib-only) are used.
+Only the standard library and `cds_service.gather.data_needs` (the prefetch templates) are used.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-from cds_service.protocol.services import data_needs
+from cds_service.gather.data_needs import data_needs
 
 AS_OF = date(2026, 3, 2)
 AUTHORED_ON = AS_OF.isoformat()

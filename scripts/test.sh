@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: starts the FHIR test server (sekmet-fhir, loopback) loaded with the
 # fixture patients, makes sure PostgreSQL is reachable (starting or installing it when missing),
-# then runs pytest. A missing server is a failure, never a skip.
+# checks the import layers (lint-imports), then runs pytest. A missing server is a failure, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -17,6 +17,9 @@ cleanup() {
   rm -rf "$VAR"
 }
 trap cleanup EXIT
+
+# --- the layer contract (pyproject.toml [tool.importlinter]): a broken layer fails the run ----------
+"$BIN/lint-imports" --no-cache
 
 # --- PostgreSQL --------------------------------------------------------------------------------
 pg_ok() { "$BIN/python" - "$1" <<'PY'

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
-from cds_service.protocol.services import data_needs
+from cds_service.gather.data_needs import data_needs
 from fhir_fixtures import build, load_bundle, load_index, load_request
 
 INDEX = load_index()

@@ -28,11 +28,11 @@ import requests
 
 from ..config import Settings
 from ..protocol.request import HookRequest
-from ..protocol.services import DataNeed, data_needs
+from .data_needs import DataNeed, data_needs
 from .fetch_pool import borrowed_executor
 from .fhir_client import Budget, FhirAccessError, FhirClient, shared_session
+from .patient_resources import PatientResources
 from .prefetch import PrefetchState, PrefetchValue, classify, context_tokens, render_template
-from .record import PatientRecord
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,10 @@ def _fetch(client: FhirClient, need: DataNeed, query: str) -> list[dict]:
 
 def collect(request: HookRequest, settings: Settings, session: requests.Session | None = None,
             extra_medication_refs: tuple[str, ...] = (),
-            classified: dict[str, PrefetchValue] | None = None) -> PatientRecord:
+            classified: dict[str, PrefetchValue] | None = None) -> PatientResources:
     """The patient's record: prefetch first, then the FHIR server for what is missing.
     `classified`: `prefetch.classify` of the request's prefetch keys, when the caller has it already."""
-    record = PatientRecord(patient_id=request.patient_id)
+    record = PatientResources(patient_id=request.patient_id)
     tokens = context_tokens(request.patient_id, request.user_id, request.encounter_id)
     to_fetch: list[tuple[DataNeed, str]] = []
     to_follow: list[tuple[DataNeed, str]] = []
@@ -175,7 +175,7 @@ MEDICATION_RECORD_TYPES = ("MedicationRequest", "MedicationStatement", "Medicati
 MAX_MEDICATION_READS = 25
 
 
-def unresolved_medications(record: PatientRecord) -> list[str]:
+def unresolved_medications(record: PatientResources) -> list[str]:
     """`Medication/<id>` references of the record's medication records that the record does not hold
     (not included in the prefetch or the search results), each once, in order."""
     out: dict[str, None] = {}
@@ -189,7 +189,7 @@ def unresolved_medications(record: PatientRecord) -> list[str]:
     return list(out)
 
 
-def _read_medications(client: FhirClient, record: PatientRecord, settings: Settings) -> None:
+def _read_medications(client: FhirClient, record: PatientResources, settings: Settings) -> None:
     """Read the Medications that medication records name but the record lacks (same client, same time
     budget). One that cannot be read leaves its records unidentified, which the policy treats as
     possibly any drug (`initiation.4` unknown), and is noted as a technical error."""
@@ -213,7 +213,7 @@ def _read_medications(client: FhirClient, record: PatientRecord, settings: Setti
         _medications_not_read(record, len(failed), len(refs), failed[0])
 
 
-def _medications_not_read(record: PatientRecord, failed: int, asked: int, message: str) -> None:
+def _medications_not_read(record: PatientResources, failed: int, asked: int, message: str) -> None:
     """A technical note (once) for Medications named by reference that could not be read: their records
     stay unidentified, and the note says why."""
     text = f"medications: {failed} of {asked} Medication resources could not be read ({message})"
@@ -221,7 +221,7 @@ def _medications_not_read(record: PatientRecord, failed: int, asked: int, messag
         record.technical_errors.append(text)
 
 
-def _not_read(record: PatientRecord, key: str, message: str) -> None:
+def _not_read(record: PatientResources, key: str, message: str) -> None:
     """`key` could not be read (whole or in part): unavailable, with a technical error (once)."""
     record.unavailable.add(key)
     text = f"{key}: {message}"
@@ -229,7 +229,7 @@ def _not_read(record: PatientRecord, key: str, message: str) -> None:
         record.technical_errors.append(text)
 
 
-def resolve_medication(record: PatientRecord, request: HookRequest, settings: Settings, reference: str,
+def resolve_medication(record: PatientResources, request: HookRequest, settings: Settings, reference: str,
                        session: requests.Session | None = None) -> dict | None:
     """Find a Medication named by a draft order's medicationReference outside `contained`."""
     found = record.get(reference)

@@ -114,7 +114,7 @@ def _readings(case: CaseFacts, policy: Policy, choice: IndicationChoice, pathway
 
 def evaluate(case: CaseFacts, policy: Policy | None = None,
              plan_authorizations: tuple[PriorAuthorization, ...] | list[PriorAuthorization] = (),
-             *, alternative_pathway: bool = True) -> Decision:
+             *, alternative_pathway: bool = True, record_unread: str | None = None) -> Decision:
     """The decision for one order. `plan_authorizations` are the plan's own approvals for this member (a Store),
     added to the ClaimResponse preauthorizations found in the chart.
 
@@ -122,7 +122,10 @@ def evaluate(case: CaseFacts, policy: Policy | None = None,
     the tree as `alternative-pathway` (reading `continuation_pathway`: they never decide). Explanations ask for
     them; the hook path does not, since its answer and audit row rest on the deciding pathway only (the
     initiation tree and what follows from it were 10% of a hook call's CPU). Nothing else in the decision
-    depends on it."""
+    depends on it.
+
+    `record_unread`: why the patient's record could not be read in full (a required data need lost to a
+    technical error), or None; see `when_record_unread`."""
     policy = policy or load_policy()
     choice = choose_indication(case, policy)
     indication = choice.key
@@ -223,7 +226,17 @@ def evaluate(case: CaseFacts, policy: Policy | None = None,
         as_of=case.patient.as_of, readings=tuple(readings), reading_texts=reading_texts,
         policy_effective=policy.effective.get("start"), coverage_groups=coverage_groups, texts=policy.texts,
     )
-    return replace(decision, findings=tuple(findings_for(decision, case, policy)))
+    decision = replace(decision, findings=tuple(findings_for(decision, case, policy)))
+    return decision if record_unread is None else when_record_unread(decision, record_unread)
 
 
-__all__ = ["evaluate", "choose_pathway", "initiation_tree", "continuation_tree"]
+def when_record_unread(decision: Decision, why: str) -> Decision:
+    """The decision when the record could not be read in full: indeterminate (`why` the first reason), since a
+    clause may rest on what was not read; a not-covered decision stands (what was read already denies)."""
+    if decision.determination is Determination.NOT_COVERED:
+        return decision
+    return replace(decision, determination=Determination.INDETERMINATE, pa_needed="indeterminate",
+                   reasons=(why,) + decision.reasons)
+
+
+__all__ = ["evaluate", "when_record_unread", "choose_pathway", "initiation_tree", "continuation_tree"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -289,7 +290,6 @@ def parse_feedback(data: Any) -> list[dict]:
         if outcome not in FEEDBACK_OUTCOMES:
             raise RequestError(f"`{p}.outcome` must be one of accepted, overridden.", f"{p}.outcome")
         ts = _str(item, "outcomeTimestamp", f"{p}.outcomeTimestamp")
-        from datetime import datetime
         try:
             datetime.fromisoformat(ts.replace("Z", "+00:00"))
         except ValueError:

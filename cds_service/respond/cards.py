@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from ..policy.data_loader import load_policy
 from ..policy.model import Decision, Finding
 from . import suggestions as sg
 
@@ -95,7 +96,8 @@ def card_for(finding: Finding, decision: Decision | None, order: dict | None, *,
         "detail": finding.detail,
         "source": {"label": plan_name, "url": policy_url,
                    "topic": {"system": CARD_TYPE_CS, "code": topic_code, "display": CARD_TYPES[topic_code]}},
-        "links": [{"label": "Coverage guideline 09-J0000-45: Anakinra (Kineret)", "url": policy_url, "type": "absolute"}],
+        "links": [{"label": f"Coverage guideline {load_policy().id}: Anakinra (Kineret)", "url": policy_url,
+                   "type": "absolute"}],
         "extension": {CLAUSES_KEY: list(finding.clause_ids), "anakinra-cds.finding": finding.kind},
     }
     if decision is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..protocol.services import discovery_document
+from ..core.services import discovery_document
 from .json_response import json_response
 
 bp = Blueprint("discovery", __name__)

@@ -6,8 +6,8 @@ import logging
 
 from flask import Blueprint, current_app
 
+from ..core.services import SERVICES_BY_ID
 from ..protocol.request import RequestError, parse_feedback
-from ..protocol.services import SERVICES_BY_ID
 from .errors import outcome_response
 from .hooks import read_json_body
 from .json_response import json_response

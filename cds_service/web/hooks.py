@@ -8,13 +8,13 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, request
 
-from ..gather.collector import DataUnavailable
+from ..core.explain import explanation
+from ..core.hook_call import DataUnavailable, run_hook
+from ..core.services import SERVICES_BY_ID
 from ..protocol.request import RequestError, load_json, parse_hook_request
-from ..protocol.services import SERVICES_BY_ID
 from .call_log import log_call
 from .errors import outcome_response
 from .json_response import json_response
-from .pipeline import run_hook
 
 bp = Blueprint("hooks", __name__)
 log = logging.getLogger(__name__)
@@ -91,7 +91,6 @@ def handle_hook(service_id: str, explain: bool = False):
     services.audit(service_id, req, result, status, started, explain=explain)
     log_call(service_id, req, result, status, started, services.hash_key)
     if explain:
-        from .explain import explanation
         return json_response(explanation(req, result), status)
     return json_response(result.body, status)
 

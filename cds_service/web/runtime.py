@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import logging
 import time
-
 from pathlib import Path
 
 from ..config import Settings
-from ..store import load_hash_key, member_ref, patient_hash
+from ..core.approvals_on_file import PlanAuthorizations
+from ..core.call_records import record_call, record_feedback
+from ..policy.data_loader import load_policy
+from ..protocol.request import HookRequest
+from ..store import Store, load_hash_key, member_ref, patient_hash
 from ..store.spool import AuditSpool
 
 log = logging.getLogger(__name__)
 
 
 class CdsRuntime:
-    def __init__(self, settings: Settings, store=None):
+    def __init__(self, settings: Settings, store: Store | None = None):
         self.settings = settings
         self.hash_key = load_hash_key(settings.patient_hash_key, settings.var_dir)
         self.store = store
@@ -35,31 +38,27 @@ class CdsRuntime:
     def audit(self, service_id, req, result, status: int, started: float, explain: bool = False) -> None:
         if self.store is None:
             return
-        from .store_bridge import record_call
-        record_call(self, service_id, req, result, status, started, explain)
+        record_call(self.store, self.spool, service_id, req, result, status, started, explain)
 
     # -- feedback ------------------------------------------------------------------------------
     def record_feedback(self, service_id: str, items: list[dict]) -> int | None:
         if self.store is None:
             log.info("feedback received (no store configured): %d item(s)", len(items))
             return None
-        from .store_bridge import record_feedback
-        return record_feedback(self, service_id, items)
+        return record_feedback(self.store, service_id, items)
 
     # -- authorizations ------------------------------------------------------------------------
-    def authorizations(self, req):
+    def authorizations(self, req: HookRequest) -> PlanAuthorizations | None:
         """The plan's authorization records for this call, or None without a store."""
         if self.store is None:
             return None
-        from .store_bridge import PlanAuthorizations
-        return PlanAuthorizations(self, req)
+        return PlanAuthorizations(self.store, req)
 
     def warm_up(self) -> None:
-        """The store's side of a call, made ready at start: the bridge module and the store's own
-        preparation (`Store.warm_up`). Nothing here may stop the service from starting."""
+        """The store's side of a call, made ready at start: the store's own preparation (`Store.warm_up`).
+        Nothing here may stop the service from starting."""
         if self.store is None:
             return
-        from . import store_bridge  # noqa: F401 - imported once here, not in the first call
         try:
             self.store.warm_up()
         except Exception as exc:  # noqa: BLE001 - the first call will meet and report the problem
@@ -68,7 +67,7 @@ class CdsRuntime:
     def health(self) -> dict:
         """The state the unauthenticated /health route shows: `ok` or `degraded`, never why. The reason
         (it can name the database host and port) goes to the log, once each time it changes."""
-        out = {"status": "ok", "policy": "09-J0000-45"}
+        out = {"status": "ok", "policy": load_policy().id}
         if self.store is not None:
             try:
                 db = self.store.health()

@@ -27,7 +27,7 @@ import pytest
 
 from cds_service.app import create_app
 from cds_service.config import Settings, TrustedIssuer
-from cds_service.protocol.services import data_needs
+from cds_service.gather.data_needs import data_needs
 from tests.conftest import pinned_clock
 from tests.e2e.helpers import coverage_infos
 from tests.gather.misbehaving_fhir import MisbehavingFhir

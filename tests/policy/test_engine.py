@@ -126,3 +126,15 @@ def test_eua_age_reading():
     d = decide(covid_case(age=16))
     assert "eua_age" in d.readings
     assert d.determination.value == "conditional"
+
+
+def test_a_record_not_read_in_full_makes_the_decision_indeterminate_unless_it_already_denies():
+    why = "The patient's record could not be read in full: Condition search timed out"
+    covered = decide(case())
+    unread = decide(case(), record_unread=why)
+    assert covered.determination.value == "covered"
+    assert unread.determination.value == "indeterminate" and unread.pa_needed == "indeterminate"
+    assert unread.reasons == (why,) + covered.reasons and unread.findings == covered.findings
+    denied = decide(case(order_facts=order(setting=CLINIC)))
+    assert denied.determination.value == "not-covered"
+    assert decide(case(order_facts=order(setting=CLINIC)), record_unread=why) == denied

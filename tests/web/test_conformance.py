@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from cds_service.protocol.services import data_needs
+from cds_service.gather.data_needs import data_needs
 from tests.conftest import load_index, load_request, service_for
 
 ALLOWED_TOKENS = {"context.patientId", "context.userId", "context.encounterId", "userPractitionerId",

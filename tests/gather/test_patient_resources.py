@@ -1,8 +1,8 @@
-"""PatientRecord: every resource of the chart is read once, and none is dropped because it shares an id."""
+"""PatientResources: every resource of the chart is read once, and none is dropped because it shares an id."""
 
 from __future__ import annotations
 
-from cds_service.gather.record import PatientRecord
+from cds_service.gather.patient_resources import PatientResources
 
 
 def _cond(rid: str, text: str, **meta) -> dict:
@@ -13,7 +13,7 @@ def _cond(rid: str, text: str, **meta) -> dict:
 
 
 def test_the_same_resource_twice_is_read_once():
-    r = PatientRecord("p")
+    r = PatientResources("p")
     r.add(_cond("c1", "NOMID"))
     r.add(_cond("c1", "NOMID"))
     assert [c["code"]["text"] for c in r.of("Condition")] == ["NOMID"]
@@ -25,7 +25,7 @@ def test_two_different_resources_under_one_id_are_both_read():
     and "NOMID / CINCA syndrome" under one id, nomid-adult-active-cellulitis-on-antibiotics its active cellulitis.
     Keeping the first only dropped the NOMID diagnosis (a false 'not documented') and the infection (a false
     approval)."""
-    r = PatientRecord("p")
+    r = PatientResources("p")
     r.add(_cond("c1", "Chronic aseptic meningitis"))
     r.add(_cond("c1", "Cellulitis of the left leg"))
     r.add(_cond("c1", "Cellulitis of the left leg"))
@@ -34,12 +34,12 @@ def test_two_different_resources_under_one_id_are_both_read():
 
 
 def test_two_versions_of_one_resource_keep_the_newer():
-    r = PatientRecord("p")
+    r = PatientResources("p")
     r.add(_cond("c1", "active NOMID", lastUpdated="2026-03-01T10:00:00Z"))
     r.add(_cond("c1", "NOMID refuted", lastUpdated="2026-03-02T10:00:00Z"))
     r.add(_cond("c1", "active NOMID", lastUpdated="2026-03-01T10:00:00Z"))
     assert [c["code"]["text"] for c in r.of("Condition")] == ["NOMID refuted"]
-    r = PatientRecord("p")
+    r = PatientResources("p")
     r.add(_cond("c2", "v3", versionId="3"))
     r.add(_cond("c2", "v2", versionId="2"))
     assert [c["code"]["text"] for c in r.of("Condition")] == ["v3"]

@@ -1,4 +1,4 @@
-"""Everything gathered for one hook call: resources by type, and what could not be had."""
+"""The patient's FHIR resources gathered for one hook call (by type and id), and what could not be had."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 
 
 @dataclass
-class PatientRecord:
+class PatientResources:
     patient_id: str
     resources: dict[str, dict[str, dict]] = field(default_factory=dict)   # type -> id -> resource
     unavailable: set[str] = field(default_factory=set)                     # data-need keys we could not obtain

@@ -1,12 +1,14 @@
-"""One hook call, start to finish: validate -> gather -> facts -> policy -> respond.
+"""One hook call, start to finish: gather -> facts -> policy -> respond (the request is validated already).
 
-Used by the hook route, the explain route and `anakinra-cds explain`.
+The one place a decision is made and answered: used by the hook route, the explain route and
+`anakinra-cds explain`. The plan's approvals on file (`approvals_on_file.PlanAuthorizations`, when there is a
+store) and a record that could not be read in full (indeterminate) are applied here, each by the policy layer.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import requests
@@ -15,15 +17,17 @@ from ..config import Settings
 from ..facts.builder import build_cases, classify_drafts
 from ..facts.model import CaseFacts
 from ..gather.collector import DataUnavailable, collect, resolve_medication
+from ..gather.patient_resources import PatientResources
 from ..gather.prefetch import classify
 from ..policy.data_loader import load_policy
 from ..policy.engine import evaluate
-from ..policy.model import Decision, Determination, Finding
+from ..policy.model import Decision, Finding
 from ..protocol.request import HookRequest
-from ..store import member_ref
 from ..respond.coverage_information import new_assertion_id
 from ..respond.response import OrderOutcome, build_response, empty_response
 from ..respond.suggestions import Limits
+from ..store import member_ref
+from .approvals_on_file import PlanAuthorizations
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +58,14 @@ def _prefetch_index(prefetch: dict, classified: dict) -> dict[str, dict]:
 
 
 def policy_url(settings: Settings) -> str:
-    return settings.external_base_url.rstrip("/") + "/policy/09-J0000-45"
+    """Where the cards link to the guideline (this service's /policy/<id>, the id from the policy data)."""
+    return settings.external_base_url.rstrip("/") + "/policy/" + load_policy().id
 
 
 def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: bytes,
              session: requests.Session | None = None,
-             authorizations=None, explain: bool = False) -> CallResult:
-    """`authorizations` (store_bridge.PlanAuthorizations or None) supplies the plan's approvals for
+             authorizations: PlanAuthorizations | None = None, explain: bool = False) -> CallResult:
+    """`authorizations` (None without a store) supplies the plan's approvals for
     continuation, reports a current one as satisfied and issues new ones; an explain call reads and
     reports them, as the hook would, but never issues one. An explain call also evaluates the pathway
     not applied (`alternative-pathway`: the initiation criteria of a member on continuation)."""
@@ -77,8 +82,7 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
     def lookup_medication(ref: str) -> dict | None:
         found = index.get(ref)
         if found is None and ref.startswith("Medication/") and req.fhir_server:
-            from ..gather.record import PatientRecord
-            scratch = PatientRecord(patient_id=req.patient_id)
+            scratch = PatientResources(patient_id=req.patient_id)
             found = resolve_medication(scratch, req, settings, ref, session)
             if found is not None:
                 index[ref] = found
@@ -93,7 +97,7 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
             finding = Finding(
                 "demo-draft", "info",
                 "Demo: draft a Kineret (anakinra) order to see this plan's coverage requirements.",
-                "This service checks anakinra (Kineret) orders against the plan's coverage guideline 09-J0000-45. "
+                f"This service checks anakinra (Kineret) orders against the plan's coverage guideline {policy.id}. "
                 "The Sandbox's medication list has no injectable drugs, so use the suggestion below to draft "
                 "Kineret 100 mg subcutaneously once daily (28 syringes per 28 days), then open **Rx Sign** and "
                 "press **Sign Order**.\n\n(Shown only in the demo configuration.)",
@@ -135,10 +139,8 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
     for case in cases:
         previous = authorizations.previous(case) if authorizations is not None else ()
         # The pathway not applied (initiation, on continuation) is evaluated for explanations only.
-        decision = evaluate(case, policy, plan_authorizations=previous, alternative_pathway=explain)
-        if technical and decision.determination is not Determination.NOT_COVERED:
-            decision = replace(decision, determination=Determination.INDETERMINATE, pa_needed="indeterminate",
-                               reasons=(technical,) + decision.reasons)
+        decision = evaluate(case, policy, plan_authorizations=previous, alternative_pathway=explain,
+                            record_unread=technical or None)
         expiry = None
         satisfied = None
         assertion = new_assertion_id()         # one per decision: the answer, the audit row and an approval share it

@@ -1,53 +1,15 @@
-"""The CDS services this server offers, with their prefetch templates.
+"""The CDS services this server offers (one per hook) and its discovery document.
 
-Every template uses only CDS Hooks 2.0 tokens ({{context.patientId}}, {{context.userId}},
-{{userPractitionerId}}) and the 2.0 query subset (read, type search, token equality, _sort,
-_count). Each prefetch key is also a *data need*: when the client leaves it out (or sends
-null / an OperationOutcome) the gather layer runs the same query against `fhirServer`.
+Each service's prefetch is the gather layer's data needs (`gather.data_needs`); its description names
+the guideline by the id in the policy data.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
-from ..facts.terminology import valuesets
-
-
-@dataclass(frozen=True)
-class DataNeed:
-    key: str
-    template: str
-    resource_types: tuple[str, ...]
-    required: bool          # 412 when neither prefetch nor the FHIR server can supply it
-    single: bool = False    # a read of one resource rather than a search
-
-
-def _loinc_list() -> str:
-    codes = valuesets.observation_loincs()
-    return ",".join(f"http://loinc.org|{c}" for c in codes)
-
-
-@lru_cache(maxsize=1)
-def data_needs() -> tuple[DataNeed, ...]:
-    pid = "{{context.patientId}}"
-    return (
-        DataNeed("patient", f"Patient/{pid}", ("Patient",), True, single=True),
-        DataNeed("user", "{{context.userId}}", ("Practitioner", "PractitionerRole"), False, single=True),
-        DataNeed("userRoles", "PractitionerRole?practitioner={{userPractitionerId}}", ("PractitionerRole",), False),
-        DataNeed("coverage", f"Coverage?patient={pid}&status=active", ("Coverage",), True),
-        DataNeed("conditions", f"Condition?patient={pid}", ("Condition",), True),
-        DataNeed("observations", f"Observation?patient={pid}&code={_loinc_list()}&_sort=-date", ("Observation",), True),
-        DataNeed("medicationRequests", f"MedicationRequest?patient={pid}", ("MedicationRequest", "Medication"), True),
-        DataNeed("medicationStatements", f"MedicationStatement?patient={pid}", ("MedicationStatement", "Medication"), True),
-        DataNeed("medicationDispenses", f"MedicationDispense?patient={pid}", ("MedicationDispense", "Medication"), False),
-        DataNeed("medicationAdministrations", f"MedicationAdministration?patient={pid}", ("MedicationAdministration", "Medication"), False),
-        DataNeed("allergies", f"AllergyIntolerance?patient={pid}", ("AllergyIntolerance",), True),
-        DataNeed("encounters", f"Encounter?patient={pid}&_sort=-date", ("Encounter",), False),
-        DataNeed("immunizations", f"Immunization?patient={pid}", ("Immunization",), False),
-        DataNeed("procedures", f"Procedure?patient={pid}", ("Procedure",), False),
-        DataNeed("claimResponses", f"ClaimResponse?patient={pid}", ("ClaimResponse",), False),
-    )
+from ..gather.data_needs import data_needs
+from ..policy.data_loader import load_policy
 
 
 @dataclass(frozen=True)
@@ -55,7 +17,7 @@ class ServiceDefinition:
     id: str
     hook: str
     title: str
-    description: str
+    description_template: str      # `{policy_id}`: the guideline's id, from the policy data
     usage_requirements: str
 
 
@@ -64,9 +26,9 @@ SERVICES: tuple[ServiceDefinition, ...] = (
         id="anakinra-order-sign",
         hook="order-sign",
         title="Kineret (anakinra) coverage requirements at signing",
-        description=(
+        description_template=(
             "Evaluates draft anakinra (Kineret) MedicationRequests against the plan's coverage guideline "
-            "09-J0000-45 and returns Da Vinci CRD coverage information (covered, prior authorization, "
+            "{policy_id} and returns Da Vinci CRD coverage information (covered, prior authorization, "
             "documentation needed) with cards for what the prescriber can change: site of care, a "
             "conflicting biologic, the dose, step therapy."
         ),
@@ -81,8 +43,8 @@ SERVICES: tuple[ServiceDefinition, ...] = (
         id="anakinra-order-select",
         hook="order-select",
         title="Kineret (anakinra) coverage preview at selection",
-        description=(
-            "Early coverage preview for a selected anakinra (Kineret) order under guideline 09-J0000-45: "
+        description_template=(
+            "Early coverage preview for a selected anakinra (Kineret) order under guideline {policy_id}: "
             "covered or not, whether prior authorization is likely, and what to change. Never asks for "
             "documentation (CRD secondary hook)."
         ),
@@ -123,6 +85,7 @@ CRD_CONFIGURATION_OPTIONS = (
 
 
 def discovery_document() -> dict:
+    policy_id = load_policy().id
     needs = data_needs()
     prefetch = {n.key: n.template for n in needs}
     services = []
@@ -131,7 +94,7 @@ def discovery_document() -> dict:
             "hook": s.hook,
             "id": s.id,
             "title": s.title,
-            "description": s.description,
+            "description": s.description_template.format(policy_id=policy_id),
             "usageRequirements": s.usage_requirements,
             "prefetch": prefetch,
             "extension": {
@@ -140,3 +103,6 @@ def discovery_document() -> dict:
             },
         })
     return {"services": services}
+
+
+__all__ = ["CRD_CONFIGURATION_OPTIONS", "SERVICES", "SERVICES_BY_ID", "ServiceDefinition", "discovery_document"]

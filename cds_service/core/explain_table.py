@@ -1,4 +1,4 @@
-"""Render an explanation as a readable table for a pharmacist (anakinra-cds explain)."""
+"""Render an explanation (`core.explain`) as a readable table for a pharmacist (`anakinra-cds explain`)."""
 
 from __future__ import annotations
 

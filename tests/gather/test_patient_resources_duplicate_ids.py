@@ -1,8 +1,8 @@
-"""PatientRecord.add: two different resources under one id (a Bundle against FHIR bdl-7, as the clinical review
+"""PatientResources.add: two different resources under one id (a Bundle against FHIR bdl-7, as the clinical review
 charts' second Condition) must not silently drop one of them: the MAS diagnosis, the COVID-19 pneumonia and the
 cellulitis of those charts were lost that way."""
 
-from cds_service.gather.record import PatientRecord
+from cds_service.gather.patient_resources import PatientResources
 
 
 def _cond(text: str, **meta) -> dict:
@@ -13,7 +13,7 @@ def _cond(text: str, **meta) -> dict:
 
 
 def test_two_different_resources_with_one_id_are_both_kept():
-    r = PatientRecord("p")
+    r = PatientResources("p")
     r.add(_cond("COVID-19"))
     r.add(_cond("Macrophage activation syndrome"))
     assert sorted(c["code"]["text"] for c in r.of("Condition")) == ["COVID-19", "Macrophage activation syndrome"]
@@ -21,7 +21,7 @@ def test_two_different_resources_with_one_id_are_both_kept():
 
 
 def test_identical_duplicates_collapse():
-    r = PatientRecord("p")
+    r = PatientResources("p")
     r.add(_cond("COVID-19"))
     r.add(_cond("COVID-19"))
     r.add(_cond("MAS"))
@@ -33,11 +33,11 @@ def test_versions_of_one_resource_keep_the_newest_in_either_order():
     old = _cond("pneumonia, active", versionId="1")
     new = _cond("pneumonia, resolved", versionId="2")
     for first, second in ((old, new), (new, old)):
-        r = PatientRecord("p")
+        r = PatientResources("p")
         r.add(first)
         r.add(second)
         assert [c["code"]["text"] for c in r.of("Condition")] == ["pneumonia, resolved"]
-    r = PatientRecord("p")
+    r = PatientResources("p")
     r.add(_cond("a", lastUpdated="2026-03-01T10:00:00Z"))
     r.add(_cond("b", lastUpdated="2026-03-02T10:00:00Z"))
     assert [c["code"]["text"] for c in r.of("Condition")] == ["b"]
