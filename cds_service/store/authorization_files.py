@@ -27,7 +27,7 @@ from datetime import date
 from pathlib import Path
 
 from .pseudonyms import member_ref as make_member_ref
-from .records import AUTHORIZATION_STATUSES, is_keyed_hash
+from .public_types import AUTHORIZATION_STATUSES, is_keyed_hash
 
 COLUMNS = (
     "pa_id", "member_id", "member_ref", "drug", "indication", "start", "end", "status",

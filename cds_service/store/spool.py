@@ -30,8 +30,8 @@ from typing import IO
 
 import orjson
 
-from .records import AuditEntry
-from .store import StoreUnavailable
+from .public_types import AuditEntry
+from .engine import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
