@@ -9,8 +9,9 @@ the same values through `sqlite_fast_path` unless told not to (`Store(..., sqlit
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -22,8 +23,8 @@ from .public_types import AuditEntry, RecordedCall
 
 # Statements of every hook call, built once: a statement built per call costs more CPU (expression
 # construction, a fresh cache key) than executing it. Values go in as parameter dicts.
-INSERT_AUDIT_CALL = insert(AuditCallRow.__table__)       # columns: the keys of the parameter dict
-INSERT_AUDIT_CARDS = insert(AuditCardRow.__table__)      # executemany with a list of dicts
+INSERT_AUDIT_CALL = insert(cast(Table, AuditCallRow.__table__))    # columns: the keys of the parameter dict
+INSERT_AUDIT_CARDS = insert(cast(Table, AuditCardRow.__table__))     # executemany with a list of dicts
 
 # The audit_calls columns record_call writes (the keys of `audit_values`), and those of a card row.
 AUDIT_CALL_KEYS = (
@@ -62,7 +63,7 @@ def card_values(audit_id: int, card_uuids: list[str]) -> list[dict]:
 
 def insert_call(conn: Connection, values: dict, card_uuids: list[str]) -> int:
     """Insert one call and its cards on `conn` (inside the caller's transaction); the new row id."""
-    row_id = conn.execute(INSERT_AUDIT_CALL, values).inserted_primary_key[0]
+    row_id: int = conn.execute(INSERT_AUDIT_CALL, values).inserted_primary_key[0]  # type: ignore[index]
     if card_uuids:
         conn.execute(INSERT_AUDIT_CARDS, card_values(row_id, card_uuids))
     return row_id
@@ -80,7 +81,7 @@ def record_spooled_call(db: Database, entry: AuditEntry, spool_id: str) -> bool:
     if not isinstance(spool_id, str) or not 0 < len(spool_id) <= 64:
         raise ValueError("spool_id must be a string of 1 to 64 characters")
     values = audit_values(entry)
-    replays = AuditSpoolReplayRow.__table__
+    replays = cast(Table, AuditSpoolReplayRow.__table__)
     try:
         with db.write_transaction() as conn:
             if conn.execute(select(replays.c.spool_id).where(replays.c.spool_id == spool_id)).first():

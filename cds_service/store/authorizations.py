@@ -160,7 +160,7 @@ def issue_authorization(
     raise AssertionError("unreachable")
 
 
-def import_authorizations(db: Database, path: str | os.PathLike, hash_key: bytes | None) -> ImportResult:
+def import_authorizations(db: Database, path: str | os.PathLike[str], hash_key: bytes | None) -> ImportResult:
     """Insert or update (by pa_id) every record of a CSV or JSON file, in one transaction."""
     rows = read_authorization_file(path, hash_key)
     inserted = updated = 0

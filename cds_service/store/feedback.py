@@ -16,13 +16,12 @@ from .public_types import FEEDBACK_OUTCOMES, FeedbackRecord
 from .redaction import redact_json
 
 
-
 def _dialect_insert(backend: str):
     """The backend's INSERT construct (for ON CONFLICT DO NOTHING, which the generic one lacks)."""
     if backend == "postgresql":
         # PostgreSQL is the optional backend (extra `postgres`). Its dialect package is loaded by the
-        # engine when the store is on PostgreSQL; importing it at the top would add about 0.1 s to
-        # every SQLite start for nothing.
+        # engine when the store is on PostgreSQL; importing it at the top would slow every SQLite
+        # start for nothing (benchmarks/README.md, "The store's speed tricks").
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
         return postgresql_insert

@@ -32,7 +32,7 @@ def alembic_config(db: Database | None = None) -> Config:
 
 
 @functools.cache
-def head_revision() -> str:
+def head_revision() -> str | None:
     """The newest migration revision shipped with this package."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 

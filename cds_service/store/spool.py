@@ -30,8 +30,8 @@ from typing import IO
 
 import orjson
 
-from .public_types import AuditEntry
 from .engine import StoreUnavailable
+from .public_types import AuditEntry
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The SQLite fast path: the two statements of every hook call (`record_call`'s inserts and
 `previous_authorizations`' select) run on a sqlite3 connection kept open between calls, compiled once,
 skipping SQLAlchemy's per-execution work and its pool. What it saves is measured in
-benchmarks/README.md ("The SQLite fast path").
+benchmarks/README.md ("The store's speed tricks").
 
 Same statements, same rows: the statements are compiled from the Core statements the plain path
 executes (`audit.INSERT_AUDIT_CALL`, `audit.INSERT_AUDIT_CARDS`,
@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from sqlalchemy.engine import Dialect
 
@@ -184,7 +184,7 @@ class SQLiteFastPath:
         try:
             db.execute(statement)
             statement = statements.insert_call
-            row_id = db.execute(statement, statements.call_params(values)).lastrowid
+            row_id = cast(int, db.execute(statement, statements.call_params(values)).lastrowid)
             if card_uuids:
                 statement = statements.insert_cards
                 db.executemany(statement, [statements.card_params(card)

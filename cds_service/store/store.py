@@ -19,7 +19,7 @@ errors and raise ValueError / TypeError (`InvalidFeedback` for bad feedback item
 
 | module | what it does |
 |---|---|
-| `engine` | URLs, the per-process engine (SQLite WAL + BEGIN IMMEDIATE, PostgreSQL timeouts), the retry window, `StoreUnavailable` |
+| `engine` | URLs, the per-process engine (SQLite WAL, PostgreSQL timeouts), the retry window, `StoreUnavailable` |
 | `schema`, `migration_runner` | the schema revision, creating an empty database at head, alembic migrations, health |
 | `audit` | `record_call`, `record_spooled_call`, `list_calls` |
 | `feedback` | `record_feedback`, `list_feedback`, `InvalidFeedback` |
@@ -144,7 +144,7 @@ class Store:
 
     # ------------------------------------------------------------------ schema
 
-    def head_revision(self) -> str:
+    def head_revision(self) -> str | None:
         """The newest migration revision shipped with this package (asks alembic)."""
         return schema.alembic_runner().head_revision()
 

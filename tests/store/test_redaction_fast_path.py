@@ -15,8 +15,7 @@ from enum import Enum, IntEnum
 
 import pytest
 
-from cds_service.store import AuditEntry, patient_hash
-from cds_service.store import json_columns
+from cds_service.store import AuditEntry, json_columns, patient_hash
 from cds_service.store.redaction import (
     REDACTED,
     NotPlainJSON,

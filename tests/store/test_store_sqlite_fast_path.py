@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import insert
 
 from cds_service.store import AuditEntry, Store, StoreUnavailable, member_ref, patient_hash
-from cds_service.store.models import AuditCallRow, AuditCardRow, AuthorizationRow
 from cds_service.store.audit import AUDIT_CALL_KEYS, AUDIT_CARD_KEYS
+from cds_service.store.models import AuditCallRow, AuditCardRow, AuthorizationRow
 
 KEY = b"direct-tests-key-0123456789abcde"
 REF = member_ref(KEY, "MBR-1")
