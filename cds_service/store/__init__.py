@@ -1,28 +1,35 @@
 """Persistence: the audit trail of hook and explain calls, CDS Hooks feedback, and the plan's
 prior authorization records, on SQLite (embedded default, WAL) or PostgreSQL.
 
-Public API (stable; see README.md, section Persistence):
-- `Store` (`Store.from_settings(settings)`, `migrate`, `health`, `record_call`, `list_calls`,
-  `record_feedback`, `list_feedback`, `current_authorization`, `previous_authorizations`,
-  `list_authorizations`, `issue_authorization`, `import_authorizations`, `member_ref`,
-  `patient_hash`)
-- `StoreUnavailable`: the only exception the hook-path methods raise for database trouble
-- `AuditEntry`, `RecordedCall`, `Authorization`, `FeedbackRecord`, `ImportResult`: plain records
-- `patient_hash(key, id)`, `member_ref(key, id)`, `load_hash_key(configured, var_dir)`
-- `InvalidFeedback`, `AuthorizationImportError`: bad input (both ValueError)
-- `commands.add_subcommands(subparsers, get_settings)`: the `audit`, `authorizations`, `db` CLI
+Public surface (stable; everything in `__all__`, importable from `cds_service.store`):
+- `Store`: the one object callers use (`Store.from_settings(settings)`, `ensure_schema`, `migrate`,
+  `health`, `warm_up`, `record_call`, `list_calls`, `record_feedback`, `list_feedback`,
+  `current_authorization`, `previous_authorizations`, `list_authorizations`, `issue_authorization`,
+  `import_authorizations`, `member_ref`, `patient_hash`). Its hook-path methods raise only
+  `StoreUnavailable` for database trouble.
+- `StoreUnavailable`: the database cannot be used now (`reason` is safe to log).
+- `InvalidFeedback`, `AuthorizationImportError`: bad input (both ValueError).
+- `AuditEntry` (what `record_call` takes), `RecordedCall`, `Authorization`, `FeedbackRecord`,
+  `ImportResult`: plain frozen dataclasses; no SQLAlchemy object leaves the package.
+- `patient_hash(key, id)`, `member_ref(key, id)`, `load_hash_key(configured, var_dir)`, `HashKeyError`:
+  keyed pseudonyms, so that no patient or member id is stored.
+- `normalize_database_url`, `database_url_from_settings`: DATABASE_URL -> SQLAlchemy URL.
+
+Also used from outside, by module: `store.spool.AuditSpool` (audit rows kept on disk while the
+database is down), `store.commands.add_subcommands` (the `audit`, `authorizations`, `db` CLI),
+`store.models` (the table models, for tests and migrations).
+
+Inside (not for callers): `engine` (connections), `schema` / `migration_runner` (revisions,
+migrations), `audit`, `feedback`, `authorizations` (one concern each, called by `Store`),
+`sqlite_fast_path`, `json_columns`, `redaction`, `authorization_files`.
 """
 
 from .authorization_files import AuthorizationImportError
+from .engine import StoreUnavailable, database_url_from_settings, normalize_database_url
+from .feedback import InvalidFeedback
 from .pseudonyms import HashKeyError, load_hash_key, member_ref, patient_hash
-from .records import AuditEntry, Authorization, FeedbackRecord, ImportResult, RecordedCall
-from .store import (
-    InvalidFeedback,
-    Store,
-    StoreUnavailable,
-    database_url_from_settings,
-    normalize_database_url,
-)
+from .public_types import AuditEntry, Authorization, FeedbackRecord, ImportResult, RecordedCall
+from .store import Store
 
 __all__ = [
     "AuditEntry",

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from .pseudonyms import member_ref as make_member_ref
-from .records import AUTHORIZATION_STATUSES, is_keyed_hash
+from .public_types import AUTHORIZATION_STATUSES, is_keyed_hash
 
 COLUMNS = (
     "pa_id", "member_id", "member_ref", "drug", "indication", "start", "end", "status",
@@ -52,7 +53,7 @@ class AuthorizationImportRow:
     coverage_assertion_id: str | None
 
 
-def read_authorization_file(path: str | Path, key: bytes | None) -> list[AuthorizationImportRow]:
+def read_authorization_file(path: str | os.PathLike[str], key: bytes | None) -> list[AuthorizationImportRow]:
     """Parse and validate every record of a CSV or JSON authorization file.
 
     `key` hashes `member_id` values (the Store's key); it may be None only when every row

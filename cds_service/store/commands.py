@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .authorization_files import AuthorizationImportError
+from .engine import StoreUnavailable
 from .pseudonyms import HashKeyError
-from .records import Authorization, RecordedCall
-from .store import Store, StoreUnavailable
+from .public_types import Authorization, RecordedCall
+from .store import Store
 
 EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE = 0, 1, 2
 MAX_CELL = 60

@@ -22,10 +22,9 @@ _MAX_KEYS = 16
 
 
 def _hmac_sha256_hex(key: bytes, message: bytes) -> str:
-    """HMAC-SHA256(key, message) in hex, from a copy of an HMAC object keyed once per key.
-    Measured inside a hook call: `hmac.digest` took 30 to 50 us there (OpenSSL looks the HMAC and
-    the digest up again on every one-shot call, from cold caches), a copy of the keyed object 14 to
-    22 us. Three pseudonyms are made per hook call."""
+    """HMAC-SHA256(key, message) in hex, from a copy of an HMAC object keyed once per key (cheaper
+    than a one-shot `hmac.digest`, which looks the HMAC and the digest up again on every call; three
+    pseudonyms are made per hook call: benchmarks/README.md, "The store's speed tricks")."""
     keyed = _KEYED.get(key)
     if keyed is None:
         keyed = hmac.new(key, digestmod=hashlib.sha256)

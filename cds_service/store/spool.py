@@ -30,8 +30,8 @@ from typing import IO
 
 import orjson
 
-from .records import AuditEntry
-from .store import StoreUnavailable
+from .engine import StoreUnavailable
+from .public_types import AuditEntry
 
 log = logging.getLogger(__name__)
 

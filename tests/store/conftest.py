@@ -1,4 +1,7 @@
-"""Fixtures for the store tests: every store test runs on SQLite (tmp_path) and PostgreSQL.
+"""Fixtures for the store tests: every store test runs on SQLite (tmp_path) and PostgreSQL, and every
+test of a `store` / `empty_store` runs on SQLite twice more: once with the SQLite fast path (the
+default, id `sqlite`) and once through the plain SQLAlchemy path (`sqlite-plain`), so that both paths
+must pass the same tests (tests/store/test_store_sqlite_fast_path.py compares their rows directly).
 
 PostgreSQL comes from TEST_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test).
 Each test gets its own schema (search_path set through the URL's `options`), dropped after.
@@ -74,14 +77,32 @@ def pg_url():
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request, tmp_path):
+    """A database URL: SQLite in tmp_path or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.sqlite'}"
     return request.getfixturevalue("pg_url")
 
 
+@pytest.fixture(params=["sqlite", "sqlite-plain", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_variant(request) -> str:
+    """What `empty_store` / `store` run on: SQLite with its fast path (the default), SQLite through
+    the plain SQLAlchemy path, PostgreSQL."""
+    return request.param
+
+
 @pytest.fixture
-def empty_store(db_url):
-    store = Store(db_url, hash_key=HASH_KEY)
+def store_url(store_variant, tmp_path, request) -> str:
+    """The database URL of `empty_store` / `store`."""
+    if store_variant.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def empty_store(store_variant, store_url):
+    plain = store_variant == "sqlite-plain"
+    store = Store(store_url, hash_key=HASH_KEY, sqlite_fast_path=False if plain else None)
+    assert store.uses_sqlite_fast_path is (store_variant == "sqlite")
     yield store
     store.dispose()
 

@@ -15,8 +15,7 @@ from enum import Enum, IntEnum
 
 import pytest
 
-from cds_service.store import AuditEntry, patient_hash
-from cds_service.store import store as store_module
+from cds_service.store import AuditEntry, json_columns, patient_hash
 from cds_service.store.redaction import (
     REDACTED,
     NotPlainJSON,
@@ -135,15 +134,15 @@ def test_json_checked_accepts_refuses_and_writes_as_before(value):
         expected = _old_json_checked("determinations", value)
     except ValueError as exc:
         with pytest.raises(ValueError) as got:
-            store_module._json_checked("determinations", value)
+            json_columns.json_checked("determinations", value)
         assert str(got.value) == str(exc)
         return
     except RecursionError:
         with pytest.raises(RecursionError):
-            store_module._json_checked("determinations", value)
+            json_columns.json_checked("determinations", value)
         return
-    checked = store_module._json_checked("determinations", value)
-    written = store_module._json_serializer(checked)
+    checked = json_columns.json_checked("determinations", value)
+    written = json_columns.json_serializer(checked)
     old_written = json.dumps(expected)
     # orjson and json may differ in whitespace and escapes, never in what reads back
     assert json.loads(written) == json.loads(old_written) or (
@@ -153,13 +152,13 @@ def test_json_checked_accepts_refuses_and_writes_as_before(value):
 
 
 def test_serializer_falls_back_to_json_for_what_orjson_refuses():
-    value = store_module._json_checked("clause_outcomes", ["lone \ud800 surrogate"])
-    assert store_module._json_serializer(value) == json.dumps(["lone \ud800 surrogate"])
+    value = json_columns.json_checked("clause_outcomes", ["lone \ud800 surrogate"])
+    assert json_columns.json_serializer(value) == json.dumps(["lone \ud800 surrogate"])
 
 
 def test_values_other_than_audit_json_are_written_by_json_dumps():
     value = {"a": [1, 2.5, None], "b": "caf\u00e9"}
-    assert store_module._json_serializer(value) == json.dumps(value)
+    assert json_columns.json_serializer(value) == json.dumps(value)
 
 
 T0 = datetime(2026, 3, 1, 14, 30, tzinfo=timezone.utc)

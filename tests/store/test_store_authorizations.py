@@ -30,10 +30,10 @@ def test_issue_then_current(store):
     assert store.current_authorization(ref, "canakinumab", date(2026, 6, 15)) is None
 
 
-def test_issued_authorization_is_committed_before_it_is_returned(store, db_url):
+def test_issued_authorization_is_committed_before_it_is_returned(store, store_url):
     auth = store.issue_authorization(store.member_ref("MBR-1"), "anakinra", "ra",
                                      date(2026, 1, 1), date(2026, 12, 31), None)
-    other = Store(db_url)                       # another connection pool sees it at once
+    other = Store(store_url)                     # another connection pool sees it at once
     try:
         assert [a.pa_id for a in other.previous_authorizations(auth.member_ref, "anakinra")] == [auth.pa_id]
     finally:

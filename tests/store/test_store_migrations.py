@@ -13,8 +13,8 @@ from sqlalchemy import inspect, text
 
 from cds_service.config import Settings
 from cds_service.store import Store, database_url_from_settings, normalize_database_url
-from cds_service.store.store import SCHEMA_HEAD
 from cds_service.store.models import Base
+from cds_service.store.schema import SCHEMA_HEAD
 
 TABLES = {"audit_calls", "audit_cards", "feedback", "authorizations"}
 

@@ -23,8 +23,8 @@ lazy = [f for f in vars(valuesets).values() if callable(f) and hasattr(f, "cache
         and f.cache_info().maxsize == 1]
 report = {
     "mappers_configured": all(m.configured for m in Base.registry.mappers),
-    "sqlite_statements_compiled": store._sqlite_statements is not None,
-    "sqlite_connections_kept": len(store._direct_free),
+    "sqlite_statements_compiled": store._fast_path.statements is not None,
+    "sqlite_connections_kept": len(store._fast_path.idle),
     "lazy_tables": len(lazy),
     "lazy_tables_built": sum(f.cache_info().currsize for f in lazy),
 }
@@ -66,8 +66,8 @@ def test_warm_up_does_not_stop_the_start_when_the_store_is_down(tmp_path, caplog
     def unreachable():
         raise sqlite3.OperationalError("unable to open database file")
 
-    monkeypatch.setattr(store, "_direct_connection", unreachable)
+    monkeypatch.setattr(store._fast_path, "connection", unreachable)
     caplog.set_level(logging.WARNING)
     warm_up(app)                                              # no exception
     assert "store warm-up skipped: OperationalError" in caplog.text
-    assert store._sqlite_statements is None                   # left to the first call
+    assert store._fast_path.statements is None                   # left to the first call

@@ -3,14 +3,16 @@
 The database never comes from alembic.ini:
 - `Store.migrate()` / `Store.downgrade()` pass an open connection (inside a transaction that
   holds the migration lock) in `config.attributes["connection"]`;
-- run by hand, the Store is built from the service settings (DATABASE_URL, CDS_VAR_DIR), so
-  the same SQLite pragmas and URL rewriting apply.
+- run by hand, the database is opened from the service settings (DATABASE_URL, CDS_VAR_DIR),
+  so the same SQLite pragmas and URL rewriting apply.
 """
 
 from __future__ import annotations
 
 from alembic import context
 
+from cds_service.config import from_env
+from cds_service.store.engine import WRITE_OPTION, Database, database_url_from_settings
 from cds_service.store.models import Base
 
 config = context.config
@@ -27,16 +29,13 @@ def _configure(**kw) -> None:
     )
 
 
-def _store_from_settings():
-    from cds_service.config import from_env
-    from cds_service.store.store import Store, database_url_from_settings
-
-    return Store(database_url_from_settings(from_env()))
+def _database() -> Database:
+    """The store's database: the one `Store` passed, else the one the service settings name."""
+    return config.attributes.get("database") or Database(database_url_from_settings(from_env()))
 
 
 def run_migrations_offline() -> None:
-    store = config.attributes.get("store") or _store_from_settings()
-    _configure(url=store._url, literal_binds=True, dialect_opts={"paramstyle": "named"})
+    _configure(url=_database().sqlalchemy_url, literal_binds=True, dialect_opts={"paramstyle": "named"})
     with context.begin_transaction():
         context.run_migrations()
 
@@ -48,9 +47,8 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    store = config.attributes.get("store") or _store_from_settings()
-    with store.engine.connect() as connection:
-        connection = connection.execution_options(anakinra_write=True)
+    with _database().engine.connect() as connection:
+        connection = connection.execution_options(**{WRITE_OPTION: True})
         _configure(connection=connection)
         with context.begin_transaction():
             context.run_migrations()

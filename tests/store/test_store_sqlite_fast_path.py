@@ -1,6 +1,8 @@
-"""SQLite: record_call and previous_authorizations run on a DB-API connection of their own, kept
-open between calls (`Store._sqlite_direct`, `Store._direct_connection`). They must store and return
-exactly what the SQLAlchemy Core path does, and fail the same way."""
+"""SQLite: record_call and previous_authorizations run on a sqlite3 connection of their own, kept
+open between calls (`store/sqlite_fast_path.py`, on unless `Store(..., sqlite_fast_path=False)`). They
+must store and return exactly what the SQLAlchemy Core path does, and fail the same way: each test
+here runs both paths on the same inputs and compares them (the other store tests run on both too,
+see conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ import pytest
 from sqlalchemy import insert
 
 from cds_service.store import AuditEntry, Store, StoreUnavailable, member_ref, patient_hash
+from cds_service.store.audit import AUDIT_CALL_KEYS, AUDIT_CARD_KEYS
 from cds_service.store.models import AuditCallRow, AuditCardRow, AuthorizationRow
-from cds_service.store.store import _AUDIT_CALL_KEYS, _AUDIT_CARD_KEYS
 
 KEY = b"direct-tests-key-0123456789abcde"
 REF = member_ref(KEY, "MBR-1")
@@ -54,41 +56,42 @@ def _rows(path, table: str) -> list[tuple]:
         db.close()
 
 
-def _store(path, direct: bool, **kwargs) -> Store:
-    store = Store(f"sqlite:///{path}", hash_key=KEY, **kwargs)
-    store._sqlite_direct = direct
-    return store
+def _store(path, fast: bool, **kwargs) -> Store:
+    return Store(f"sqlite:///{path}", hash_key=KEY, sqlite_fast_path=fast, **kwargs)
 
 
-def test_the_direct_path_is_the_default_on_sqlite_only(tmp_path):
-    assert Store(f"sqlite:///{tmp_path / 'a.sqlite'}")._sqlite_direct is True
-    assert Store("postgresql+psycopg://u@127.0.0.1:1/x")._sqlite_direct is False
+def test_the_fast_path_is_the_default_on_sqlite_only(tmp_path):
+    assert Store(f"sqlite:///{tmp_path / 'a.sqlite'}").uses_sqlite_fast_path is True
+    assert Store(f"sqlite:///{tmp_path / 'a.sqlite'}", sqlite_fast_path=False).uses_sqlite_fast_path is False
+    assert Store("postgresql+psycopg://u@127.0.0.1:1/x").uses_sqlite_fast_path is False
+    with pytest.raises(ValueError, match="SQLite"):
+        Store("postgresql+psycopg://u@127.0.0.1:1/x", sqlite_fast_path=True)
 
 
-def test_the_direct_inserts_name_every_column_but_the_id():
-    # record_call's parameter dict and the direct path's compiled inserts must not drift from the schema
-    for table, keys in ((AuditCallRow.__table__, _AUDIT_CALL_KEYS), (AuditCardRow.__table__, _AUDIT_CARD_KEYS)):
+def test_the_fast_inserts_name_every_column_but_the_id():
+    # record_call's parameter dict and the fast path's compiled inserts must not drift from the schema
+    for table, keys in ((AuditCallRow.__table__, AUDIT_CALL_KEYS), (AuditCardRow.__table__, AUDIT_CARD_KEYS)):
         assert sorted(keys) == sorted(c.key for c in table.columns if c.key != "id")
 
 
 def test_record_call_stores_byte_for_byte_what_the_sqlalchemy_path_stores(tmp_path):
-    paths = {direct: tmp_path / f"direct-{direct}.sqlite" for direct in (True, False)}
+    paths = {fast: tmp_path / f"fast-{fast}.sqlite" for fast in (True, False)}
     ids = {}
-    for direct, path in paths.items():
-        store = _store(path, direct)
+    for fast, path in paths.items():
+        store = _store(path, fast)
         store.migrate()
-        ids[direct] = [store.record_call(e) for e in ENTRIES]
-        if direct:
-            assert store._sqlite_statements is not None          # the direct path really ran
+        ids[fast] = [store.record_call(e) for e in ENTRIES]
+        if fast:
+            assert store._fast_path.statements is not None       # the fast path really ran
         store.dispose()
     assert ids[True] == ids[False] == [1, 2, 3, 4]
     for table in ("audit_calls", "audit_cards"):
-        direct_rows, core_rows = _rows(paths[True], table), _rows(paths[False], table)
-        assert direct_rows == core_rows
-        assert [[type(v) for v in r] for r in direct_rows] == [[type(v) for v in r] for r in core_rows]
+        fast_rows, core_rows = _rows(paths[True], table), _rows(paths[False], table)
+        assert fast_rows == core_rows
+        assert [[type(v) for v in r] for r in fast_rows] == [[type(v) for v in r] for r in core_rows]
     # and both read back alike
-    stores = {direct: _store(path, direct) for direct, path in paths.items()}
-    calls = {direct: s.list_calls(T0 - timedelta(days=1)) for direct, s in stores.items()}
+    stores = {fast: _store(path, fast) for fast, path in paths.items()}
+    calls = {fast: s.list_calls(T0 - timedelta(days=1)) for fast, s in stores.items()}
     assert calls[True] == calls[False] and len(calls[True]) == len(ENTRIES)
     for s in stores.values():
         s.dispose()
@@ -118,10 +121,11 @@ def test_previous_authorizations_returns_what_the_sqlalchemy_path_returns(tmp_pa
     store.issue_authorization(REF, "Anakinra", "ra", date(2027, 1, 1), date(2027, 12, 31), "ca-new")
 
     got = {}
-    for direct in (True, False):
-        store._sqlite_direct = direct
-        got[direct] = [store.previous_authorizations(ref, drug)
+    for fast in (True, False):
+        reader = _store(tmp_path / "auth.sqlite", fast)
+        got[fast] = [reader.previous_authorizations(ref, drug)
                        for ref, drug in ((REF, "anakinra"), (REF, "ANAKINRA"), (other, "anakinra"), (REF, "x"))]
+        reader.dispose()
     assert got[True] == got[False]
     mine = got[True][0]
     assert [a.pa_id for a in mine][1:] == ["PA-3", "PA-2", "PA-4", "PA-1"]
@@ -139,12 +143,12 @@ def test_a_failed_card_insert_rolls_back_the_call_and_returns_the_connection(tmp
     db = sqlite3.connect(path)
     db.execute("DROP TABLE audit_cards")
     db.close()
-    assert store.previous_authorizations(REF, "anakinra") == []   # opens the direct connection
-    [used] = store._direct_free
+    assert store.previous_authorizations(REF, "anakinra") == []   # opens the fast path's connection
+    [used] = store._fast_path.idle
     with pytest.raises(StoreUnavailable, match="no such table: audit_cards"):
         store.record_call(ENTRIES[0])
     assert store.engine.pool.checkedout() == 0
-    assert store._direct_free == []                              # the failed connection is not kept...
+    assert store._fast_path.idle == []                              # the failed connection is not kept...
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         used.execute("SELECT 1")                                 # ...but closed
     assert _rows(path, "audit_calls") == []                      # the audit row went with the cards
@@ -153,11 +157,11 @@ def test_a_failed_card_insert_rolls_back_the_call_and_returns_the_connection(tmp
 
 
 def _store_after_one_call(tmp_path, entry: AuditEntry) -> tuple[Store, sqlite3.Connection]:
-    """A migrated direct-path store that has recorded `entry`, and the one connection it now keeps."""
+    """A migrated fast-path store that has recorded `entry`, and the one connection it now keeps."""
     store = _store(tmp_path / "db.sqlite", True)
     store.migrate()
     store.record_call(entry)
-    [conn] = store._direct_free
+    [conn] = store._fast_path.idle
     return store, conn
 
 
@@ -166,7 +170,7 @@ def test_one_connection_serves_call_after_call_with_the_pools_settings(tmp_path)
     for entry in ENTRIES[1:]:
         store.record_call(entry)
         assert store.previous_authorizations(REF, "anakinra") == []
-        assert store._direct_free == [conn]                      # the same connection, back after each call
+        assert store._fast_path.idle == [conn]                      # the same connection, back after each call
     assert store.engine.pool.checkedout() == 0                   # detached: the pool does not count it
     # opened through the pool's connect event: the same settings as every pooled connection
     assert conn.isolation_level is None                          # autocommit; BEGIN IMMEDIATE is explicit
@@ -175,7 +179,7 @@ def test_one_connection_serves_call_after_call_with_the_pools_settings(tmp_path)
     assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
     assert len(_rows(tmp_path / "db.sqlite", "audit_calls")) == len(ENTRIES)
     store.dispose()                                              # closes the idle connection
-    assert store._direct_free == []
+    assert store._fast_path.idle == []
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         conn.execute("SELECT 1")
     assert store.record_call(ENTRIES[0]) == len(ENTRIES) + 1    # and the Store stays usable
@@ -189,14 +193,14 @@ def test_threads_never_share_a_connection_at_once(tmp_path):
     barrier = threading.Barrier(4)
     in_use: list = []
     errors: list = []
-    real = store._direct_connection
+    real = store._fast_path.connection
 
     def taking():
         conn = real()
         in_use.append(conn)
         return conn
 
-    store._direct_connection = taking
+    store._fast_path.connection = taking
 
     def work():
         try:
@@ -214,8 +218,8 @@ def test_threads_never_share_a_connection_at_once(tmp_path):
     assert errors == []
     assert len(_rows(tmp_path / "db.sqlite", "audit_calls")) == 100
     # every connection handed out is back, each once (no connection was handed to two threads and kept twice)
-    assert len(store._direct_free) == len({id(c) for c in store._direct_free}) <= 4
-    assert {id(c) for c in in_use} == {id(c) for c in store._direct_free}
+    assert len(store._fast_path.idle) == len({id(c) for c in store._fast_path.idle}) <= 4
+    assert {id(c) for c in in_use} == {id(c) for c in store._fast_path.idle}
     store.dispose()
 
 
@@ -225,9 +229,9 @@ def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(tm
     store, parent_conn = _store_after_one_call(tmp_path, ENTRIES[1])
 
     def child(queue):
-        inherited = list(store._direct_free)
+        inherited = list(store._fast_path.idle)
         store.record_call(ENTRIES[1])
-        queue.put((inherited, len(store._direct_free), id(store._direct_free[0]) != id(parent_conn)))
+        queue.put((inherited, len(store._fast_path.idle), id(store._fast_path.idle[0]) != id(parent_conn)))
 
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
@@ -238,21 +242,21 @@ def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(tm
     assert proc.exitcode == 0
     assert inherited == [] and idle == 1 and fresh               # the child's list started empty
     assert store.record_call(ENTRIES[1]) == 3                    # the parent's connection still works
-    assert store._direct_free == [parent_conn]
+    assert store._fast_path.idle == [parent_conn]
     store.dispose()
 
 
 def _reasons(tmp_path, setup, call) -> dict[bool, str]:
     """The StoreUnavailable reason from each path, on identically broken databases."""
     reasons = {}
-    for direct in (True, False):
-        where = tmp_path / f"direct-{direct}"
+    for fast in (True, False):
+        where = tmp_path / f"fast-{fast}"
         where.mkdir()
-        store = setup(where, direct)
+        store = setup(where, fast)
         with pytest.raises(StoreUnavailable) as info:
             call(store)
-        assert store._engine is None or store.engine.pool.checkedout() == 0
-        reasons[direct] = info.value.reason
+        assert not store._db.engine_created or store.engine.pool.checkedout() == 0
+        reasons[fast] = info.value.reason
         store.dispose()
     return reasons
 
@@ -265,16 +269,16 @@ CALLS = {
 
 @pytest.mark.parametrize("call", sorted(CALLS))
 def test_missing_schema_fails_alike(tmp_path, call):
-    reasons = _reasons(tmp_path, lambda where, direct: _store(where / "db.sqlite", direct), CALLS[call])
+    reasons = _reasons(tmp_path, lambda where, fast: _store(where / "db.sqlite", fast), CALLS[call])
     assert reasons[True] == reasons[False]
     assert reasons[True].startswith("OperationalError: no such table")
 
 
 @pytest.mark.parametrize("call", sorted(CALLS))
 def test_unopenable_database_fails_alike_and_opens_the_retry_window(tmp_path, call):
-    def setup(where, direct):
+    def setup(where, fast):
         (where / "db.sqlite").mkdir()                           # a directory: sqlite3 cannot open it
-        return _store(where / "db.sqlite", direct)
+        return _store(where / "db.sqlite", fast)
 
     reasons = _reasons(tmp_path, setup, CALLS[call])
     assert reasons[True] == reasons[False] == "OperationalError: unable to open database file"
@@ -290,8 +294,8 @@ def test_unopenable_database_fails_alike_and_opens_the_retry_window(tmp_path, ca
 def test_locked_past_the_busy_timeout_fails_alike_and_recovers(tmp_path):
     holders = []
 
-    def setup(where, direct):
-        store = _store(where / "db.sqlite", direct, busy_timeout_ms=100)
+    def setup(where, fast):
+        store = _store(where / "db.sqlite", fast, busy_timeout_ms=100)
         store.migrate()
         holder = sqlite3.connect(where / "db.sqlite", isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
@@ -317,4 +321,4 @@ def test_bad_entries_are_refused_before_the_database(tmp_path):
                                      latency_ms=1, determinations=[{"x": object()}]))
     with pytest.raises(ValueError, match="keyed hash"):
         store.previous_authorizations("MBR-1", "anakinra")
-    assert store._engine is None
+    assert not store._db.engine_created

@@ -1,4 +1,4 @@
-"""Plain records that cross the Store's boundary (no SQLAlchemy objects leave the package).
+"""The Store's public data types: plain records that cross its boundary (no SQLAlchemy objects leave the package).
 
 `AuditEntry` is what the web layer hands to `Store.record_call`; `RecordedCall` is what
 `Store.list_calls` gives back; `Authorization` is one of the plan's prior authorization
