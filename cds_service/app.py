@@ -60,12 +60,12 @@ def warm_up(app: Flask) -> None:
     tables and patterns, build the lazy validators, and get the store's side ready (`CdsRuntime.warm_up`).
     Without the last two, each worker's first hook call took 45 to 80 ms instead of about 10."""
     from .facts.fhir_models import warm_up as warm_models
-    from .facts.terminology import valuesets
+    from .facts import warm_up as warm_facts
     from .policy.data_loader import load_policy
     from .protocol.services import discovery_document
 
     load_policy()
-    valuesets.warm_up()
+    warm_facts()
     discovery_document()
     warm_models()
     runtime = app.extensions.get("cds")
