@@ -11,10 +11,12 @@ from .fhir_reading import (as_list, codings, concept_text, dicts, first_text, nu
                            quantity, ref_of, reference)
 from .memo import ConceptMemo
 from .model import Code, TherapySpan
-from .terminology.codes import drug_classes, drug_for_code, is_anakinra_code, is_single_100mg_syringe_code, supply_type_for_code
+from .terminology.codes import (
+    drug_classes, drug_for_code, is_anakinra_code, is_single_100mg_syringe_code, supply_type_for_code,
+)
 from .terminology.loader import system
 from .terminology.names import drug_for_name, is_anakinra_name, ra_preferred_product
-from .terminology.wording import supply_type_for_text
+from .terminology.wording import stop_reason_patterns, supply_type_for_text
 from .text_statements import is_route_intolerance, methotrexate_dose_limit, response_of
 
 
@@ -103,11 +105,6 @@ def medication_of(resource: dict, lookup: Callable[[str], dict | None]) -> Medic
     return NO_MEDICATION
 
 
-_INEFFECTIVE = re.compile(r"inadequate|ineffective|not effective|lack of (effect|efficacy|response)|"
-                          r"no response|failure|failed|insufficient response|non-?response|primary failure|"
-                          r"secondary failure|loss of response|refractory", re.I)
-_ADVERSE = re.compile(r"adverse|intoleran|side effect|reaction|allerg|hypersensitiv|toxicity|not tolerated|"
-                      r"elevated (lft|liver)|hepatotox|nausea|rash|cytopenia", re.I)
 def _supply(res: dict, kind: str, notes: str) -> str:
     """Why a record is a sample, trial or free supply rather than treatment that counts for
     initiation.1.a ("starting on samples is not approvable"), or "" when nothing says so.
@@ -134,12 +131,13 @@ def classify_stop_reason(text: str) -> str | None:
     which the guideline does not count as an intolerance to the drug (table1.ra.2.d)."""
     if not text:
         return None
-    # Lack of effect wins over everything else named in the same text.
-    if _INEFFECTIVE.search(text):
+    ineffective, adverse = stop_reason_patterns()
+    # Lack of effect wins over everything else named in the same text (terminology `stop_reasons`).
+    if ineffective.search(text):
         return "ineffective"
     if is_route_intolerance(text):
         return "route"
-    if _ADVERSE.search(text):
+    if adverse.search(text):
         return "adverse"
     return "other"
 

@@ -241,18 +241,22 @@ _STOP_WORDS = ["inadequate", "response", "ineffective", "not", "effective", "fai
 
 
 def _stop_reason_reference(text):
-    """The rule as first written (five searches): the single pass must agree with it."""
-    import re as _re
-    from cds_service.facts import medication as m
+    """The rule as first written (one search per phrase of the data, in a different order): the single pass must
+    agree with it."""
+    raw = data()["stop_reasons"]
+
+    def says(group):
+        return any(re.search(p, text, re.I) for p in raw[group])
+
     if not text:
         return None
-    if is_route_intolerance(text) and not m._INEFFECTIVE.search(text):
+    if is_route_intolerance(text) and not says("ineffective"):
         return "route"
-    if m._ADVERSE.search(text) and not m._INEFFECTIVE.search(text):
+    if says("adverse") and not says("ineffective"):
         return "adverse"
-    if m._INEFFECTIVE.search(text):
+    if says("ineffective"):
         return "ineffective"
-    if _re.search(m._ADVERSE, text):
+    if says("adverse"):
         return "adverse"
     return "other"
 

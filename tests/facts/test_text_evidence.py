@@ -14,7 +14,9 @@ from cds_service.facts.diagnoses import condition_diagnosis
 from cds_service.facts.model import Code
 from cds_service.facts.setting import read_setting
 from cds_service.facts.clinical_kinds import condition_kinds, indications_for_text
-from cds_service.facts.text_statements import is_route_intolerance, prescriber_statement_mentions, prescriber_statements, response_of
+from cds_service.facts.text_statements import (
+    is_route_intolerance, prescriber_statement_mentions, prescriber_statements, response_of,
+)
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 

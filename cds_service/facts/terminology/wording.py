@@ -1,8 +1,9 @@
 """Wording as data: the regular expressions of the terminology data, compiled once.
 
-Phrasings that say what a supply was (`supply_types`), how a therapy worked (`response_patterns`) are patterns
-rather than names. This module compiles them and finds them; it does not weigh negation or qualification beyond
-what a section's own data says (`supply_types.negations`): readers that must, use `facts/text_evidence.py`.
+Phrasings that say what a supply was (`supply_types`), how a therapy worked (`response_patterns`), why it was
+stopped (`stop_reasons`) and how often a dose is taken (`dose_frequency_text`) are patterns rather than names. This
+module compiles them and finds them; it does not weigh negation or qualification beyond what a section's own data
+says (`supply_types.negations`): readers that must, use `facts/text_evidence.py`.
 """
 
 from __future__ import annotations
@@ -47,7 +48,25 @@ def supply_type_for_text(text: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def stop_reason_patterns() -> tuple[re.Pattern, re.Pattern]:
+    """(ineffective, adverse): the wording of `stop_reasons` that says a therapy was stopped for lack of effect, for
+    an adverse effect."""
+    raw = data()["stop_reasons"]
+    return any_of_patterns(raw["ineffective"]), any_of_patterns(raw["adverse"])
+
+
+@lru_cache(maxsize=1)
+def dose_frequency_patterns() -> tuple[tuple[re.Pattern, float], ...]:
+    """(pattern, doses per day) of `dose_frequency_text`, in its order: the first that occurs in a dosage's text
+    says how often the dose is taken."""
+    return tuple((any_of_patterns(rule["patterns"]), rule["times"] / rule["every_days"])
+                 for rule in data()["dose_frequency_text"]["rules"])
+
+
 def warm_up() -> None:
     """Compile the patterns now (at start), not in the first call that needs them."""
     response_patterns()
     _supply_patterns()
+    stop_reason_patterns()
+    dose_frequency_patterns()
