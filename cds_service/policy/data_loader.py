@@ -138,6 +138,9 @@ def validate(policy: Policy) -> list[str]:
     for cid in policy.data["hard_exclusions"]:
         if known_clauses and cid not in known_clauses:
             problems.append(f"hard exclusion '{cid}' is not a clause id")
+    for cid in policy.data.get("ra_preferred_counts", {}):
+        if not cid.startswith("_") and known_clauses and cid not in known_clauses:
+            problems.append(f"ra_preferred_counts names '{cid}', which is not a clause id")
     for key, prog in policy.data["programs"].items():
         if "clause" in prog and known_clauses and prog["clause"] not in known_clauses:
             problems.append(f"program '{key}' cites unknown clause '{prog['clause']}'")
