@@ -59,7 +59,7 @@ def warm_up(app: Flask) -> None:
     would otherwise do the first time: load the policy and terminology data, compile the value sets'
     tables and patterns, build the lazy validators, and get the store's side ready (`CdsRuntime.warm_up`).
     Without the last two, each worker's first hook call took 45 to 80 ms instead of about 10."""
-    from .facts.fhir_models import warm_up as warm_models
+    from .facts.fhir_validation import warm_up as warm_models
     from .facts import warm_up as warm_facts
     from .policy.data_loader import load_policy
     from .protocol.services import discovery_document

@@ -17,7 +17,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from . import text_evidence as te
-from .fhir_reading import codings, concept_text, dicts, ref_of, status_code
+from .fhir_json import codings, concept_text, dicts, ref_of, status_code
 from .model import AllergyFact
 from .terminology.codes import drug_classes, drug_for_code, is_anakinra_code
 from .terminology.loader import data

@@ -11,7 +11,7 @@ from .coverage import read_coverage
 from .diagnoses import condition_notes, order_reasons, problem_list
 from .disease_activity import read_disease_activity
 from .dosing import read_dose
-from .fhir_reading import dicts, parse_date, reference
+from .fhir_json import dicts, parse_date, reference
 from .labs import lab_values, latest_weight, observation_kinds
 from .medication import MedicationInfo, draft_span, medication_of, therapy_history, unidentifiable
 from .model import CaseFacts, OrderFacts, PatientFacts, PrescriberStatement

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .fhir_reading import as_list, codings, concept_text, dicts, parse_date, ref_of, reference, status_code
+from .fhir_json import as_list, codings, concept_text, dicts, parse_date, ref_of, reference, status_code
 from .labs import stated_values
 from .memo import ConceptMemo
 from .model import ChartNote, Code, Diagnosis

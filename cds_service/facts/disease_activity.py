@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from . import text_evidence as te
 from .diagnoses import classify
-from .fhir_reading import codings, concept_text, dicts, parse_date, quantity, ref_of, status_code
+from .fhir_json import codings, concept_text, dicts, parse_date, quantity, ref_of, status_code
 from .memo import ConceptMemo, text_memo
 from .model import DiseaseActivity
 from .terminology.loader import data, system

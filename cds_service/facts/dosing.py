@@ -26,7 +26,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from .fhir_reading import codings, dicts, number, parse_date, quantity
+from .fhir_json import codings, dicts, number, parse_date, quantity
 from .model import DoseFacts
 from .terminology.wording import dose_frequency_patterns
 

@@ -8,7 +8,7 @@ from datetime import date
 from functools import lru_cache
 
 from .coverage import plan_records
-from .fhir_reading import codings, concept_text, dicts, parse_date, ref_of, reference
+from .fhir_json import codings, concept_text, dicts, parse_date, ref_of, reference
 from .model import EncounterFact, ImmunizationFact, PriorAuthorization, ProcedureFact
 from .clinical_kinds import indications_for_text, procedure_kinds
 from .terminology.codes import (

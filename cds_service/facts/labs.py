@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 from . import text_evidence as te
-from .fhir_reading import codings, concept_text, parse_date, quantity, ref_of
+from .fhir_json import codings, concept_text, parse_date, quantity, ref_of
 from .memo import ConceptMemo, text_memo
 from .model import LabValue, Weight
 from .terminology.codes import observation_kind

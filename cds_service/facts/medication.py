@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Callable
 
-from .fhir_reading import (as_list, codings, concept_text, dicts, first_text, number, parse_date,
+from .fhir_json import (as_list, codings, concept_text, dicts, first_text, number, parse_date,
                            quantity, ref_of, reference)
 from .memo import ConceptMemo
 from .model import Code, TherapySpan

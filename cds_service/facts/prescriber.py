@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .fhir_reading import codings, concept_text, dicts, ref_of, reference
+from .fhir_json import codings, concept_text, dicts, ref_of, reference
 from .memo import ConceptMemo
 from .model import Code, Prescriber
 from .terminology.codes import specialty_for

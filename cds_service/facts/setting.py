@@ -7,7 +7,7 @@ clinic if needed"): the site of care is then unknown, never assumed either way."
 
 from __future__ import annotations
 
-from .fhir_reading import codings, dicts, reference
+from .fhir_json import codings, dicts, reference
 from .model import SettingFacts
 from . import text_evidence as te
 from .terminology.loader import data

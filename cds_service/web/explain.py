@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from ..facts.fhir_models import validation_notes
+from ..facts.fhir_validation import validation_notes
 from ..policy.data_loader import load_policy
 
 bp = Blueprint("explain", __name__)
