@@ -21,7 +21,7 @@ from .fhir_json import codings, concept_text, dicts, ref_of, status_code
 from .model import AllergyFact
 from .terminology.codes import drug_classes, drug_for_code, is_anakinra_code
 from .terminology.loader import data
-from .terminology.names import drug_for_name, ra_preferred_product
+from .terminology.names import drug_for_name, preferred_product_drugs, ra_preferred_product
 from .text_statements import is_route_intolerance
 
 _UNCONFIRMED = ("unconfirmed", "presumed", "provisional")
@@ -130,8 +130,8 @@ def read_allergies(resources: list[dict]) -> tuple[AllergyFact, ...]:
         extra = [t for t in substance_texts if t and t != label]
         if extra:
             label = (label + " " if label else "") + "(reaction substance: " + "; ".join(extra) + ")"
-        preferred = ra_preferred_product(drug, " ".join([text, *substance_texts])) if drug in (
-            "adalimumab", "etanercept", "upadacitinib", "tofacitinib") else None
+        preferred = (ra_preferred_product(drug, " ".join([text, *substance_texts]))
+                     if drug in preferred_product_drugs() else None)
         out.append(AllergyFact(
             substance=substance, label=label or "unnamed allergen",
             source=ref_of(res), kind=kind, active=clinical in (None, "active"),

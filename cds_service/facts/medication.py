@@ -15,7 +15,7 @@ from .terminology.codes import (
     drug_classes, drug_for_code, is_anakinra_code, is_single_100mg_syringe_code, supply_type_for_code,
 )
 from .terminology.loader import system
-from .terminology.names import drug_for_name, is_anakinra_name, ra_preferred_product
+from .terminology.names import drug_for_name, preferred_product_drugs, is_anakinra_name, ra_preferred_product
 from .terminology.wording import stop_reason_patterns, supply_type_for_text
 from .text_statements import is_route_intolerance, methotrexate_dose_limit, response_of
 
@@ -286,8 +286,7 @@ def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, 
     active = _is_active(kind, status, start, end, as_of)
     notes = " ".join(str(n.get("text", "")) for n in dicts(res.get("note")))
     supply = _supply(res, kind, notes)
-    preferred = ra_preferred_product(drug, info.text) if drug in (
-        "adalimumab", "etanercept", "upadacitinib", "tofacitinib") else None
+    preferred = ra_preferred_product(drug, info.text) if drug in preferred_product_drugs() else None
     stop_text = reason or notes
     return TherapySpan(
         drug=drug, classes=classes, label=info.label or drug, source=ref_of(res), kind=kind, status=status,

@@ -67,15 +67,31 @@ def drug_for_name(text: str | None) -> str | None:
     return None
 
 
+def _preferred_products() -> dict[str, dict]:
+    """How each preferred RA product is recognised (terminology `ra_preferred_products`; the list itself is the
+    policy data's, table1.ra.preferred), by product key."""
+    return {k: v for k, v in data()["ra_preferred_products"].items() if not k.startswith("_")}
+
+
+def preferred_product_keys() -> frozenset[str]:
+    """The products the terminology data can recognise: the same keys as the policy's list (checked there)."""
+    return frozenset(_preferred_products())
+
+
+@lru_cache(maxsize=1)
+def preferred_product_drugs() -> frozenset[str]:
+    """The ingredients of the preferred RA products: a record of another drug is no preferred product."""
+    return frozenset(entry["drug"] for entry in _preferred_products().values())
+
+
 @text_memo(maxsize=8192)
 def ra_preferred_product(drug: str | None, text: str | None) -> str | None:
     """Which preferred RA product (table1.ra.preferred) a medication is, if any (memoised: a medication's
-    text and ingredient, never notes)."""
-    prefs = data()["ra_preferred_products"]
+    text and ingredient, never notes): the product its text names, else the product that stands for its
+    ingredient (`fallback_for_drug`) unless the text names another product of that ingredient (`exclude_names`)."""
+    prefs = _preferred_products()
     hay = _words(text or "")
     for key, entry in prefs.items():
-        if key.startswith("_"):
-            continue
         if any(_boundary(hay, n) for n in entry.get("exclude_names", [])):
             continue
         if any(_boundary(hay, n) for n in entry["names"]):
@@ -83,14 +99,7 @@ def ra_preferred_product(drug: str | None, text: str | None) -> str | None:
             return key
     if drug:
         for key, entry in prefs.items():
-            if key.startswith("_"):
-                continue
             if entry.get("drug") == drug and entry.get("fallback_for_drug"):
-                return key
-        for key, entry in prefs.items():
-            if key.startswith("_"):
-                continue
-            if entry.get("drug") == drug and drug in ("etanercept", "upadacitinib", "tofacitinib"):
                 if not any(_boundary(hay, n) for n in entry.get("exclude_names", [])):
                     return key
     return None
@@ -102,13 +111,15 @@ _LIST_NONE = re.compile(r"\b(none|nil|no preferred|no (such )?products?|never tr
 def listed_preferred_products(sentence: str) -> frozenset[str] | None:
     """The preferred RA products (table1.ra.preferred keys) a prescriber's list names: the words after the list's
     colon (else the whole sentence); an empty set when it says none; None when it names no product and does not say
-    none. An unbranded adalimumab counts as Humira (its `fallback_for_drug`) unless a biosimilar is named."""
+    none. An ingredient named alone counts as its `fallback_for_drug` product (an unbranded adalimumab as Humira)
+    unless a product of that ingredient is named."""
     part = sentence.split(":", 1)[1] if ":" in sentence else sentence
     hay = _words(part)
-    prefs = {k: v for k, v in data()["ra_preferred_products"].items() if not k.startswith("_")}
+    prefs = _preferred_products()
     found = {k for k, e in prefs.items() if any(_boundary(hay, n) for n in e["names"])}
-    if not any(prefs[k]["drug"] == "adalimumab" for k in found) and _boundary(hay, "adalimumab"):
-        found |= {k for k, e in prefs.items() if e.get("fallback_for_drug")}
+    named_drugs = {prefs[k]["drug"] for k in found}
+    found |= {k for k, e in prefs.items() if e.get("fallback_for_drug") and e["drug"] not in named_drugs
+              and _boundary(hay, e["drug"])}
     if found:
         return frozenset(found)
     return frozenset() if _LIST_NONE.search(part) else None
@@ -143,5 +154,6 @@ def is_live_vaccine_name(text: str | None) -> bool:
 
 
 def warm_up() -> None:
-    """Build the name table now (at start), not in the first call that needs it."""
+    """Build the name tables now (at start), not in the first call that needs them."""
     _drug_names()
+    preferred_product_drugs()
