@@ -40,7 +40,7 @@ def measure_request(raw: bytes, settings, now: datetime, iterations: int) -> dic
     from cds_service.core.hook_call import run_hook
 
     hook = orjson.loads(raw).get("hook", "order-sign")
-    from cds_service.facts.fhir_models import validation_notes
+    from cds_service.facts.fhir_validation import validation_notes
 
     parse_t, decide_t, dump_t, valid_t, total_t = [], [], [], [], []
     for _ in range(iterations):

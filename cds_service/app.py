@@ -8,8 +8,8 @@ from flask import Flask
 
 from .config import Settings, from_env
 from .core.services import discovery_document
-from .facts.fhir_models import warm_up as warm_models
-from .facts.terminology import valuesets
+from .facts import warm_up as warm_facts
+from .facts.fhir_validation import warm_up as warm_models
 from .policy.data_loader import load_policy
 from .store import Store, StoreUnavailable
 from .web import auth, cors, discovery, errors, explain, feedback, hooks, info, openapi
@@ -62,7 +62,7 @@ def warm_up(app: Flask) -> None:
     tables and patterns, build the lazy validators, and get the store's side ready (`CdsRuntime.warm_up`).
     Without the last two, each worker's first hook call took 45 to 80 ms instead of about 10."""
     load_policy()
-    valuesets.warm_up()
+    warm_facts()
     discovery_document()
     warm_models()
     runtime = app.extensions.get("cds")

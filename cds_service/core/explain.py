@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ..facts.fhir_models import validation_notes
+from ..facts.fhir_validation import validation_notes
 from ..facts.model import CaseFacts
 from ..policy.data_loader import load_policy
 from ..policy.model import Decision

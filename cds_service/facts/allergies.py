@@ -17,9 +17,12 @@ from __future__ import annotations
 from functools import lru_cache
 
 from . import text_evidence as te
-from .fhir_reading import codings, concept_text, dicts, ref_of, status_code
+from .fhir_json import codings, concept_text, dicts, ref_of, status_code
 from .model import AllergyFact
-from .terminology import valuesets as vs
+from .terminology.codes import drug_classes, drug_for_code, is_anakinra_code
+from .terminology.loader import data
+from .terminology.names import drug_for_name, preferred_product_drugs, ra_preferred_product
+from .text_statements import is_route_intolerance
 
 _UNCONFIRMED = ("unconfirmed", "presumed", "provisional")
 
@@ -27,7 +30,7 @@ _UNCONFIRMED = ("unconfirmed", "presumed", "provisional")
 @lru_cache(maxsize=1)
 def _note_rules() -> dict[str, tuple]:
     """Per allergen group, a rule: the group's name and a reaction word in one sentence of a note."""
-    names = vs.data()["allergens"]
+    names = data()["allergens"]
     reaction = r"\b(react\w*|allerg\w*|hypersensitiv\w*|intoleran\w*|sensitiv\w*|anaphyla\w*|angioedema|urticaria|" \
                r"hives|rash)\b"
 
@@ -58,13 +61,13 @@ def _state(allergen_texts: list[str], note_text: str, names: list[str], note_rul
 
 
 def _hypersensitivity_reactions(reactions: list[str]) -> bool:
-    words = vs.data()["allergens"]["hypersensitivity_words"]
+    words = data()["allergens"]["hypersensitivity_words"]
     return any(te.affirms(r, words) for r in reactions)
 
 
 def read_allergies(resources: list[dict]) -> tuple[AllergyFact, ...]:
     out: list[AllergyFact] = []
-    names = vs.data()["allergens"]
+    names = data()["allergens"]
     rules = _note_rules()
     for res in resources:
         verification = status_code(res.get("verificationStatus"))
@@ -97,12 +100,12 @@ def read_allergies(resources: list[dict]) -> tuple[AllergyFact, ...]:
 
         drug = None
         for c in all_codes:
-            drug = vs.drug_for_code(c.system, c.code)
+            drug = drug_for_code(c.system, c.code)
             if drug:
                 break
-        drug = drug or vs.drug_for_name(text) or next((d for d in map(vs.drug_for_name, substance_texts) if d), None)
+        drug = drug or drug_for_name(text) or next((d for d in map(drug_for_name, substance_texts) if d), None)
 
-        ana = ("affirmed" if any(vs.is_anakinra_code(c.system, c.code) for c in all_codes)
+        ana = ("affirmed" if any(is_anakinra_code(c.system, c.code) for c in all_codes)
                else _state(allergen_texts, free_text, names["anakinra_names"], rules["anakinra"]))
         ecoli = _state(allergen_texts, free_text, names["ecoli_protein_names"], rules["ecoli"])
         if ecoli is None:
@@ -127,17 +130,17 @@ def read_allergies(resources: list[dict]) -> tuple[AllergyFact, ...]:
         extra = [t for t in substance_texts if t and t != label]
         if extra:
             label = (label + " " if label else "") + "(reaction substance: " + "; ".join(extra) + ")"
-        preferred = vs.ra_preferred_product(drug, " ".join([text, *substance_texts])) if drug in (
-            "adalimumab", "etanercept", "upadacitinib", "tofacitinib") else None
+        preferred = (ra_preferred_product(drug, " ".join([text, *substance_texts]))
+                     if drug in preferred_product_drugs() else None)
         out.append(AllergyFact(
             substance=substance, label=label or "unnamed allergen",
             source=ref_of(res), kind=kind, active=clinical in (None, "active"),
             refuted=verification == "refuted",
             criticality=res.get("criticality") if isinstance(res.get("criticality"), str) else None,
             reactions=tuple(reactions), preferred_product=preferred,
-            classes=vs.drug_classes(drug or substance),
+            classes=drug_classes(drug or substance),
             unconfirmed=verification in _UNCONFIRMED or hedged,
-            route_only=vs.is_route_intolerance(" ".join([text, *reactions, notes])),
+            route_only=is_route_intolerance(" ".join([text, *reactions, notes])),
         ))
     return tuple(out)
 

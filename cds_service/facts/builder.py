@@ -11,11 +11,12 @@ from .coverage import read_coverage
 from .diagnoses import condition_notes, order_reasons, problem_list
 from .disease_activity import read_disease_activity
 from .dosing import read_dose
-from .fhir_reading import dicts, parse_date, reference
+from .fhir_json import dicts, parse_date, reference
 from .labs import lab_values, latest_weight, observation_kinds
 from .medication import MedicationInfo, draft_span, medication_of, therapy_history, unidentifiable
 from .model import CaseFacts, OrderFacts, PatientFacts, PrescriberStatement
-from .terminology import valuesets as vs
+from .terminology.names import listed_preferred_products
+from .text_statements import prescriber_statements
 from .prescriber import read_prescriber
 from . import stated_dates
 from .setting import read_setting
@@ -75,10 +76,10 @@ def read_prescriber_statements(order: dict, as_of: date | None = None) -> dict:
     for i, note in enumerate(dicts(order.get("note"))):
         text = note.get("text") if isinstance(note.get("text"), str) else ""
         source = f"MedicationRequest/{oid}.note[{i}]"
-        for key, sentence in vs.prescriber_statements(text):
+        for key, sentence in prescriber_statements(text):
             if key == "anakinra_use":
                 uses.append((sentence, source))
-            items = vs.listed_preferred_products(sentence) if key == "preferred_tried_list" else None
+            items = listed_preferred_products(sentence) if key == "preferred_tried_list" else None
             if key == "preferred_tried_list" and items is None:
                 continue                      # a list cue with nothing listed ("see attached") is no list
             out.setdefault(key, PrescriberStatement(key, sentence, source, items=items))

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from .fhir_reading import codings, concept_text, dicts, ref_of, reference
+from .fhir_json import codings, concept_text, dicts, ref_of, reference
 from .memo import ConceptMemo
 from .model import CoverageFacts
 

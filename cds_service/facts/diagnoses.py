@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from .fhir_reading import as_list, codings, concept_text, dicts, parse_date, ref_of, reference, status_code
+from .fhir_json import as_list, codings, concept_text, dicts, parse_date, ref_of, reference, status_code
 from .labs import stated_values
 from .memo import ConceptMemo
 from .model import ChartNote, Code, Diagnosis
-from .terminology import valuesets as vs
+from .clinical_kinds import condition_kinds, condition_kinds_hedged, indications_for_text
+from .terminology.codes import indications_for_icd10, indications_for_snomed, qualified_indications_for_icd10
+from .terminology.loader import data, system
+from .terminology.names import included_indications_for_icd10
+from .text_statements import chart_statement_mentions
 
 _ACTIVE = {"active", "recurrence", "relapse"}
 _UNCONFIRMED = {"provisional", "differential", "unconfirmed"}
 
 
 def _is_icd10(c: Code) -> bool:
-    return c.system == vs.system("icd10cm") or (c.system or "").endswith("icd-10-cm")
+    return c.system == system("icd10cm") or (c.system or "").endswith("icd-10-cm")
 
 
 def classify(concept) -> tuple[frozenset[str], frozenset[str], Code | None]:
@@ -51,19 +55,19 @@ def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], froze
     for c in codes:
         hit: frozenset[str] = frozenset()
         if _is_icd10(c):
-            hit = vs.indications_for_icd10(c.code)
-            q = vs.qualified_indications_for_icd10(c.code)
+            hit = indications_for_icd10(c.code)
+            q = qualified_indications_for_icd10(c.code)
             if q and first_qualified is None:
                 first_qualified = c
             qualified |= q
-            included |= vs.included_indications_for_icd10(c.code, text)
-        elif c.system == vs.system("snomed"):
-            hit = vs.indications_for_snomed(c.code)
+            included |= included_indications_for_icd10(c.code, text)
+        elif c.system == system("snomed"):
+            hit = indications_for_snomed(c.code)
         if hit and first_strong is None:
             first_strong = c
         strong |= hit
     first = first_strong or first_qualified
-    text_hits = set(vs.indications_for_text(text))
+    text_hits = set(indications_for_text(text))
     found: set[str]
     refined = text_hits & (strong | qualified | included)
     if refined:
@@ -72,9 +76,9 @@ def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], froze
         found = strong
     else:
         found = text_hits
-    for general, category in vs.data().get("indication_includes", {}).items():
+    for general, category in data().get("indication_includes", {}).items():
         if not general.startswith("_") and general in found:
-            included |= vs.included_indications_for_icd10(category, text)
+            included |= included_indications_for_icd10(category, text)
     qualified_only = frozenset(qualified - found) if not found else frozenset()
     possible = frozenset(included - found)
     if first is None:
@@ -89,8 +93,8 @@ def _read_condition_concept(concept) -> tuple:
     cs = tuple(codings(concept))
     text = concept_text(concept)
     indications, qualified, code, possible = _classify(cs, text)
-    return (cs, text, indications, qualified, code or Code(None, None), vs.condition_kinds(cs, text),
-            vs.condition_kinds_hedged(cs, text), possible)
+    return (cs, text, indications, qualified, code or Code(None, None), condition_kinds(cs, text),
+            condition_kinds_hedged(cs, text), possible)
 
 
 _condition_concept = ConceptMemo(_read_condition_concept)
@@ -185,10 +189,10 @@ def condition_notes(conditions: list[dict]) -> tuple[ChartNote, ...]:
                 continue
             written = parse_date(note.get("time")) or recorded
             source = f"{base}.note[{i}]"
-            mentions = vs.chart_statement_mentions(text)
+            mentions = chart_statement_mentions(text)
             statements = tuple((k, m.sentence) for k, m in mentions if m.affirmed)
             unstated = tuple((k, m.status, m.sentence) for k, m in mentions if not m.affirmed)
             out.append(ChartNote(text=text, source=source, written=written, active=active, statements=statements,
                                  unstated=unstated, values=stated_values(text, source, written),
-                                 kinds=vs.condition_kinds((), text), hedged_kinds=vs.condition_kinds_hedged((), text)))
+                                 kinds=condition_kinds((), text), hedged_kinds=condition_kinds_hedged((), text)))
     return tuple(out)

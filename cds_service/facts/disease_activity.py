@@ -21,10 +21,11 @@ from functools import lru_cache
 
 from . import text_evidence as te
 from .diagnoses import classify
-from .fhir_reading import codings, concept_text, dicts, parse_date, quantity, ref_of, status_code
+from .fhir_json import codings, concept_text, dicts, parse_date, quantity, ref_of, status_code
 from .memo import ConceptMemo, text_memo
 from .model import DiseaseActivity
-from .terminology import valuesets as vs
+from .terminology.loader import data, system
+from .terminology.names import name_mentions
 
 LOW, ACTIVE = "low", "active"
 _ACTIVE_STATUS = {None, "active", "recurrence", "relapse"}
@@ -32,7 +33,7 @@ _USABLE_OBS = {"final", "amended", "corrected", "preliminary", None}
 
 
 def _cfg() -> dict:
-    return vs.data()["ra_disease_activity"]
+    return data()["ra_disease_activity"]
 
 
 @lru_cache(maxsize=1)
@@ -102,7 +103,7 @@ def _text_words(text: str) -> tuple[tuple[str, str], ...]:
 def _severity(concept, source: str, when: date | None) -> DiseaseActivity | None:
     table = _cfg()["severity_snomed"]
     for c in codings(concept):
-        if c.system == vs.system("snomed") and c.code in table:
+        if c.system == system("snomed") and c.code in table:
             return DiseaseActivity(table[c.code], f"severity {c.label()} (SNOMED {c.code})", source, when)
     text = (concept_text(concept) or "").strip().lower()
     levels = {lvl for lvl, words in _cfg()["severity_words"].items() if text in words}
@@ -128,7 +129,7 @@ def _is_ra(cond: dict) -> bool:
 def _score_of(concept) -> str | None:
     """The activity score an Observation.code names (cdai, sdai, das28, rapid3), or None."""
     names = " ".join([concept_text(concept) or ""] + [c.display or "" for c in codings(concept)])
-    return next((k for k, spec in _cfg()["scores"].items() if vs.name_mentions(names, spec["names"])), None)
+    return next((k for k, spec in _cfg()["scores"].items() if name_mentions(names, spec["names"])), None)
 
 
 _score_for_code = ConceptMemo(_score_of)

@@ -8,8 +8,9 @@ Every `dosageInstruction` is read (guideline: "The dosage does not exceed 100 mg
 - different sequences run one after another: each is checked and the highest governs;
 - a line without a sequence runs beside every sequence (the conservative reading);
 - frequency comes from `timing.repeat` (frequency / frequencyMax per period, `when` and `timeOfDay` lists,
-  `dayOfWeek`), the timing code (BID ...) or, last, the line's text; `asNeeded` lines count as if every
-  permitted dose is taken, and `maxDosePerPeriod` raises the daily dose to what it permits;
+  `dayOfWeek`), the timing code (BID ...) or, last, the line's text (terminology `dose_frequency_text`);
+  `asNeeded` lines count as if every permitted dose is taken, and `maxDosePerPeriod` raises the daily dose to
+  what it permits;
 - a dose range reads its high end; a range with no high end, a unit not understood or a missing frequency
   leaves the dose unknown (None), never a guess.
 
@@ -25,8 +26,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from .fhir_reading import codings, dicts, number, parse_date, quantity
+from .fhir_json import codings, dicts, number, parse_date, quantity
 from .model import DoseFacts
+from .terminology.wording import dose_frequency_patterns
 
 MG_PER_SYRINGE = 100.0
 ML_PER_SYRINGE = 0.67
@@ -44,18 +46,6 @@ _TIMING_CODES = {"QD": 1.0, "BID": 2.0, "TID": 3.0, "QID": 4.0, "QOD": 0.5, "AM"
 
 # `when` codes (EventTiming) that name more than one time of day: at (before, after) meals is three times.
 _WHEN_TIMES = {"C": 3, "AC": 3, "PC": 3}
-
-_TEXT_FREQ = (
-    (re.compile(r"every other day|every 48 h|q\.?o\.?d|alternate days|every 2 days", re.I), 0.5),
-    (re.compile(r"four times (a |per )?day|\bq\.?i\.?d\b|every 6 h", re.I), 4.0),
-    (re.compile(r"three times (a |per )?day|\bt\.?i\.?d\b|every 8 h", re.I), 3.0),
-    (re.compile(r"twice (a |per )?day|twice daily|\bb\.?i\.?d\b|every 12 h|morning and (evening|night)", re.I), 2.0),
-    (re.compile(r"once (a |per )?day|once daily|\bdaily\b|every day|\bq\.?d\b|every 24 h|each day|per day|/day|"
-                r"every (morning|evening|night)|each (morning|evening)|nightly|at bedtime|in the (morning|evening)",
-                re.I), 1.0),
-    (re.compile(r"once (a |per )?week|weekly", re.I), 1 / 7),
-)
-
 
 @dataclass(frozen=True)
 class _Line:
@@ -206,7 +196,7 @@ def _doses_per_day(dosage: dict, notes: list[str], where: str) -> tuple[float | 
             v = _TIMING_CODES[c.code.upper()]
             return v, max(1.0, math.ceil(v - 1e-9))
     text = dosage.get("text") if isinstance(dosage.get("text"), str) else ""
-    for rx, value in _TEXT_FREQ:
+    for rx, value in dose_frequency_patterns():
         if text and rx.search(text):
             notes.append(f"{where}: timing read from text \"{text}\"")
             return value, max(1.0, math.ceil(value - 1e-9))

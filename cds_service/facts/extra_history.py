@@ -8,9 +8,14 @@ from datetime import date
 from functools import lru_cache
 
 from .coverage import plan_records
-from .fhir_reading import codings, concept_text, dicts, parse_date, ref_of, reference
+from .fhir_json import codings, concept_text, dicts, parse_date, ref_of, reference
 from .model import EncounterFact, ImmunizationFact, PriorAuthorization, ProcedureFact
-from .terminology import valuesets as vs
+from .clinical_kinds import indications_for_text, procedure_kinds
+from .terminology.codes import (
+    encounter_class_kind, indications_for_icd10, indications_for_snomed, is_anakinra_code, is_live_vaccine_cvx,
+)
+from .terminology.loader import system
+from .terminology.names import is_anakinra_name, is_live_vaccine_name, name_mentions
 
 
 def encounters(resources: list[dict], as_of: date) -> tuple[EncounterFact, ...]:
@@ -18,7 +23,7 @@ def encounters(resources: list[dict], as_of: date) -> tuple[EncounterFact, ...]:
     for enc in resources:
         cls = enc.get("class")
         codes = [c.get("code") for c in dicts(cls) if isinstance(c.get("code"), str)]
-        kinds = {vs.encounter_class_kind(c) for c in codes}
+        kinds = {encounter_class_kind(c) for c in codes}
         status = enc.get("status") if isinstance(enc.get("status"), str) else None
         if status in ("cancelled", "entered-in-error"):
             continue
@@ -41,8 +46,8 @@ def immunizations(resources: list[dict], drafts=()) -> tuple[ImmunizationFact, .
         if imm.get("status") not in ("completed", None):
             continue
         text = concept_text(imm.get("vaccineCode"))
-        live = any(c.system == vs.system("cvx") and vs.is_live_vaccine_cvx(c.code)
-                   for c in codings(imm.get("vaccineCode"))) or vs.is_live_vaccine_name(text)
+        live = any(c.system == system("cvx") and is_live_vaccine_cvx(c.code)
+                   for c in codings(imm.get("vaccineCode"))) or is_live_vaccine_name(text)
         out.append(ImmunizationFact(ref_of(imm), text or "vaccine", live,
                                     parse_date(imm.get("occurrenceDateTime"))))
     for draft in drafts:
@@ -54,9 +59,9 @@ def immunizations(resources: list[dict], drafts=()) -> tuple[ImmunizationFact, .
             continue
         concept = res.get("medicationCodeableConcept")
         text = concept_text(concept) or (getattr(info, "text", "") if info is not None else "")
-        cvx = [c for c in codings(concept) if c.system == vs.system("cvx")]
-        cvx_live = any(vs.is_live_vaccine_cvx(c.code) for c in cvx)
-        if cvx_live or vs.is_live_vaccine_name(text):
+        cvx = [c for c in codings(concept) if c.system == system("cvx")]
+        cvx_live = any(is_live_vaccine_cvx(c.code) for c in cvx)
+        if cvx_live or is_live_vaccine_name(text):
             out.append(ImmunizationFact(ref_of(res), text or "vaccine", True,
                                         parse_date(res.get("authoredOn")), kind="ordered"))
     return tuple(out)
@@ -75,7 +80,7 @@ def procedures(resources: list[dict]) -> tuple[ProcedureFact, ...]:
         codes = tuple(codings(p.get("code")))
         label = concept_text(p.get("code"))
         out.append(ProcedureFact(label or "procedure", ref_of(p), d, status == "in-progress",
-                                 vs.procedure_kinds(codes, label), codes, parse_date(period.get("end"))))
+                                 procedure_kinds(codes, label), codes, parse_date(period.get("end"))))
     return tuple(out)
 
 
@@ -234,15 +239,15 @@ def _approval_subject(cr: dict, request: dict | None, lookup) -> tuple[str, list
 
 
 def _indications(text: str, codes) -> frozenset[str]:
-    found = set(vs.indications_for_text(text))
+    found = set(indications_for_text(text))
     for key, names in plan_records()["approval_indication_names"].items():
-        if not key.startswith("_") and vs.name_mentions(text, names):
+        if not key.startswith("_") and name_mentions(text, names):
             found.add(key)
     for c in codes:
-        if c.system == vs.system("icd10cm"):
-            found |= vs.indications_for_icd10(c.code)
-        elif c.system == vs.system("snomed"):
-            found |= vs.indications_for_snomed(c.code)
+        if c.system == system("icd10cm"):
+            found |= indications_for_icd10(c.code)
+        elif c.system == system("snomed"):
+            found |= indications_for_snomed(c.code)
     return frozenset(found)
 
 
@@ -258,7 +263,7 @@ def prior_authorizations(resources: list[dict], lookup) -> tuple[PriorAuthorizat
         request = lookup(req_ref) if req_ref else None
         request = request if isinstance(request, dict) else None
         text, codes = _approval_subject(cr, request, lookup)
-        is_anakinra = vs.is_anakinra_name(text) or any(vs.is_anakinra_code(c.system, c.code) for c in codes)
+        is_anakinra = is_anakinra_name(text) or any(is_anakinra_code(c.system, c.code) for c in codes)
         if not is_anakinra:
             continue
         period = cr.get("preAuthPeriod") if isinstance(cr.get("preAuthPeriod"), dict) else {}

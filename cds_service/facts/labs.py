@@ -6,10 +6,13 @@ import re
 from datetime import date
 
 from . import text_evidence as te
-from .fhir_reading import codings, concept_text, parse_date, quantity, ref_of
+from .fhir_json import codings, concept_text, parse_date, quantity, ref_of
 from .memo import ConceptMemo, text_memo
 from .model import LabValue, Weight
-from .terminology import valuesets as vs
+from .terminology.codes import observation_kind
+from .terminology.loader import data
+from .terminology.names import observation_kind_by_name
+from .text_statements import header_status
 
 _FINAL = {"final", "amended", "corrected", "preliminary", "registered", None}
 _LB_UNITS = {"[lb_av]", "lb", "lbs", "[lb]", "pound", "pounds"}
@@ -26,10 +29,10 @@ def _obs_date(obs: dict) -> date | None:
 
 def _code_kind(code) -> str | None:
     for c in codings(code):
-        k = vs.observation_kind(c.system, c.code)
+        k = observation_kind(c.system, c.code)
         if k:
             return k
-    return vs.observation_kind_by_name(concept_text(code))
+    return observation_kind_by_name(concept_text(code))
 
 
 _code_kind_memo = ConceptMemo(_code_kind)
@@ -203,14 +206,14 @@ def stated_values(text: str | None, source: str, written: date | None) -> tuple[
 def _stated_in_text(text: str) -> tuple[tuple[str, float, str, str], ...]:
     """(kind, value, unit, the words) of every measurement a text states (memoised per text)."""
     out: list[tuple[str, float, str, str]] = []
-    for kind, spec in vs.data().get("stated_lab_values", {}).items():
+    for kind, spec in data().get("stated_lab_values", {}).items():
         if kind.startswith("_"):
             continue
         pattern = _stated_pattern(spec["pattern"])
         for sentence in te.sentences(text):
             for m in pattern.finditer(sentence):
                 found = te.mentions(sentence, spec["names"], "statement")
-                if not found or not any(x.affirmed for x in found) or vs.header_status(sentence) is not None:
+                if not found or not any(x.affirmed for x in found) or header_status(sentence) is not None:
                     continue
                 try:
                     value = float(m.group("value"))

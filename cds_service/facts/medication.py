@@ -7,11 +7,17 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Callable
 
-from .fhir_reading import (as_list, codings, concept_text, dicts, first_text, number, parse_date,
+from .fhir_json import (as_list, codings, concept_text, dicts, first_text, number, parse_date,
                            quantity, ref_of, reference)
 from .memo import ConceptMemo
 from .model import Code, TherapySpan
-from .terminology import valuesets as vs
+from .terminology.codes import (
+    drug_classes, drug_for_code, is_anakinra_code, is_single_100mg_syringe_code, supply_type_for_code,
+)
+from .terminology.loader import system
+from .terminology.names import drug_for_name, preferred_product_drugs, is_anakinra_name, ra_preferred_product
+from .terminology.wording import stop_reason_patterns, supply_type_for_text
+from .text_statements import is_route_intolerance, methotrexate_dose_limit, response_of
 
 
 @dataclass(frozen=True)
@@ -48,23 +54,23 @@ _info_from_concept = ConceptMemo(_read_medication_concept)
 def _medication_info(codes: tuple[Code, ...], text: str, first: str) -> MedicationInfo:
     """What a medication concept is, from its codings, text and first label (and the value sets,
     loaded once). Memoised per concept by `_info_from_concept`."""
-    is_ana = any(vs.is_anakinra_code(c.system, c.code) for c in codes)
-    if not is_ana and not any(vs.drug_for_code(c.system, c.code) for c in codes):
+    is_ana = any(is_anakinra_code(c.system, c.code) for c in codes)
+    if not is_ana and not any(drug_for_code(c.system, c.code) for c in codes):
         # Names as a last resort (product codes we do not know, local codes, text only).
-        is_ana = vs.is_anakinra_name(text)
+        is_ana = is_anakinra_name(text)
     drug = None
     if not is_ana:
         for c in codes:
-            drug = vs.drug_for_code(c.system, c.code)
+            drug = drug_for_code(c.system, c.code)
             if drug:
                 break
         if drug is None:
-            drug = vs.drug_for_name(text)
+            drug = drug_for_name(text)
     single = is_ana and (
-        any(vs.is_single_100mg_syringe_code(c.system, c.code) for c in codes)
+        any(is_single_100mg_syringe_code(c.system, c.code) for c in codes)
         or bool(re.search(r"100\s*mg|149\s*mg/ml|0\.67\s*ml", text.lower()))
         or not codes  # name-only anakinra: the only marketed form is the 100 mg syringe
-        or any(c.system == vs.system("rxnorm") and c.code in ("72435", "1157701", "1170741", "727708", "727713")
+        or any(c.system == system("rxnorm") and c.code in ("72435", "1157701", "1170741", "727708", "727713")
                for c in codes)
     )
     label = first or (codes[0].label() if codes else "")
@@ -99,11 +105,6 @@ def medication_of(resource: dict, lookup: Callable[[str], dict | None]) -> Medic
     return NO_MEDICATION
 
 
-_INEFFECTIVE = re.compile(r"inadequate|ineffective|not effective|lack of (effect|efficacy|response)|"
-                          r"no response|failure|failed|insufficient response|non-?response|primary failure|"
-                          r"secondary failure|loss of response|refractory", re.I)
-_ADVERSE = re.compile(r"adverse|intoleran|side effect|reaction|allerg|hypersensitiv|toxicity|not tolerated|"
-                      r"elevated (lft|liver)|hepatotox|nausea|rash|cytopenia", re.I)
 def _supply(res: dict, kind: str, notes: str) -> str:
     """Why a record is a sample, trial or free supply rather than treatment that counts for
     initiation.1.a ("starting on samples is not approvable"), or "" when nothing says so.
@@ -113,13 +114,13 @@ def _supply(res: dict, kind: str, notes: str) -> str:
     category and the notes ("samples given in clinic", "starter kit"), unless negated ("not a sample")."""
     if kind == "dispense":
         for c in codings(res.get("type")):
-            label = vs.supply_type_for_code(c.system, c.code)
+            label = supply_type_for_code(c.system, c.code)
             if label:
-                system = "v2 0484" if "0484" in (c.system or "") else "v3 ActCode"
-                return f"{label} ({system} {c.code})"
+                code_system = "v2 0484" if "0484" in (c.system or "") else "v3 ActCode"
+                return f"{label} ({code_system} {c.code})"
     for where, text in (("type", concept_text(res.get("type"))), ("category", concept_text(res.get("category"))),
                         ("note", notes)):
-        phrase = vs.supply_type_for_text(text)
+        phrase = supply_type_for_text(text)
         if phrase:
             return f"{where} says \"{phrase}\""
     return ""
@@ -130,12 +131,13 @@ def classify_stop_reason(text: str) -> str | None:
     which the guideline does not count as an intolerance to the drug (table1.ra.2.d)."""
     if not text:
         return None
-    # Lack of effect wins over everything else named in the same text.
-    if _INEFFECTIVE.search(text):
+    ineffective, adverse = stop_reason_patterns()
+    # Lack of effect wins over everything else named in the same text (terminology `stop_reasons`).
+    if ineffective.search(text):
         return "ineffective"
-    if vs.is_route_intolerance(text):
+    if is_route_intolerance(text):
         return "route"
-    if _ADVERSE.search(text):
+    if adverse.search(text):
         return "adverse"
     return "other"
 
@@ -280,12 +282,11 @@ def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, 
                 _is_active(kind, status, start, end, as_of) or _is_planned(res, kind, status, start, as_of)):
             unidentified.append(ref_of(res))
         return None
-    classes = frozenset({"anakinra", "biologic"}) if drug == "anakinra" else vs.drug_classes(drug)
+    classes = frozenset({"anakinra", "biologic"}) if drug == "anakinra" else drug_classes(drug)
     active = _is_active(kind, status, start, end, as_of)
     notes = " ".join(str(n.get("text", "")) for n in dicts(res.get("note")))
     supply = _supply(res, kind, notes)
-    preferred = vs.ra_preferred_product(drug, info.text) if drug in (
-        "adalimumab", "etanercept", "upadacitinib", "tofacitinib") else None
+    preferred = ra_preferred_product(drug, info.text) if drug in preferred_product_drugs() else None
     stop_text = reason or notes
     return TherapySpan(
         drug=drug, classes=classes, label=info.label or drug, source=ref_of(res), kind=kind, status=status,
@@ -293,8 +294,8 @@ def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, 
         stopped_reason=classify_stop_reason(stop_text) if status in ("stopped", "completed", "on-hold") or reason else None,
         reason_text=stop_text.strip(), is_sample=bool(supply), dose_text=_dose_text(res),
         mg_per_week=_mg_per_week(res) if drug == "methotrexate" else None,
-        response=vs.response_of(" ".join(t for t in (reason, notes) if t)), supply=supply, doubt=doubt,
-        dose_limit=vs.methotrexate_dose_limit("; ".join(t for t in (reason, notes, _dose_text(res)) if t))
+        response=response_of(" ".join(t for t in (reason, notes) if t)), supply=supply, doubt=doubt,
+        dose_limit=methotrexate_dose_limit("; ".join(t for t in (reason, notes, _dose_text(res)) if t))
         if drug == "methotrexate" else "",
     )
 
@@ -372,9 +373,9 @@ def draft_span(res: dict, info: MedicationInfo, as_of: date) -> TherapySpan | No
     """Another draft order in the same bundle, as a (future) therapy span."""
     if info.is_anakinra or not info.drug:
         return None
-    return TherapySpan(drug=info.drug, classes=vs.drug_classes(info.drug), label=info.label or info.drug,
+    return TherapySpan(drug=info.drug, classes=drug_classes(info.drug), label=info.label or info.drug,
                        source=ref_of(res), kind="draft", status="draft", start=as_of, end=None, active=True,
-                       preferred_product=vs.ra_preferred_product(info.drug, info.text))
+                       preferred_product=ra_preferred_product(info.drug, info.text))
 
 
 def as_concepts(values) -> list:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .fhir_reading import codings, concept_text, dicts, ref_of, reference
+from .fhir_json import codings, concept_text, dicts, ref_of, reference
 from .memo import ConceptMemo
 from .model import Code, Prescriber
-from .terminology import valuesets as vs
+from .terminology.codes import specialty_for
 
 
 def _concept_specialties(concept) -> tuple[frozenset[str], tuple[Code, ...]]:
@@ -13,11 +13,11 @@ def _concept_specialties(concept) -> tuple[frozenset[str], tuple[Code, ...]]:
     found: set[str] = set()
     codes = tuple(codings(concept))
     for c in codes:
-        hit = vs.specialty_for(c.system, c.code, c.display)
+        hit = specialty_for(c.system, c.code, c.display)
         if hit:
             found.add(hit)
-    if not any(vs.specialty_for(c.system, c.code) for c in codes):
-        hit = vs.specialty_for(None, None, concept_text(concept))
+    if not any(specialty_for(c.system, c.code) for c in codes):
+        hit = specialty_for(None, None, concept_text(concept))
         if hit:
             found.add(hit)
     return frozenset(found), codes

@@ -7,17 +7,17 @@ clinic if needed"): the site of care is then unknown, never assumed either way."
 
 from __future__ import annotations
 
-from .fhir_reading import codings, dicts, reference
+from .fhir_json import codings, dicts, reference
 from .model import SettingFacts
 from . import text_evidence as te
-from .terminology import valuesets as vs
+from .terminology.loader import data
 
 _CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
 _CLINICIAN_TYPES = ("Practitioner", "PractitionerRole", "Organization", "CareTeam", "Device")
 
 
 def read_setting(order: dict, location_lookup=None) -> SettingFacts:
-    site = vs.data()["site_of_care"]
+    site = data()["site_of_care"]
     reasons: list[str] = []
     provider = False
     self_admin = False

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .terminology import valuesets as vs
+from .terminology.loader import data
 
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 _MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
@@ -135,8 +135,8 @@ def _segments(sentence: str) -> list[str]:
     """The parts of the sentence about anakinra: from the end of the previous other medication named to the start of
     the next one, around each anakinra mention."""
     low = sentence.lower()
-    names = vs.data()["anakinra"]["names"]
-    others = sorted({n for entry in vs.data()["drugs"].values() for n in entry["names"]}, key=len, reverse=True)
+    names = data()["anakinra"]["names"]
+    others = sorted({n for entry in data()["drugs"].values() for n in entry["names"]}, key=len, reverse=True)
     other_re = re.compile(r"(?<![a-z])(?:" + "|".join(re.escape(n) for n in others) + r")(?![a-z])")
     ana_re = re.compile(r"(?<![a-z])(?:" + "|".join(re.escape(n) for n in names) + r")(?![a-z])")
     cuts = [m.start() for m in other_re.finditer(low)]

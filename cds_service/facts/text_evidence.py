@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .memo import text_memo
-from .terminology import valuesets as vs
+from .terminology.loader import data
 
 AFFIRMED = "affirmed"
 NEGATED = "negated"
@@ -92,7 +92,7 @@ def _alternation(phrases) -> re.Pattern | None:
 def cues(profile: str = "default") -> Cues:
     """The cue profile `profile`: `default` is `text_assertion`; other profiles name a section of
     `text_assertion.profiles` whose lists replace the default ones (missing lists are inherited)."""
-    base = vs.data()["text_assertion"]
+    base = data()["text_assertion"]
     if profile == "default":
         return Cues(base)
     over = base["profiles"][profile]
@@ -114,7 +114,7 @@ _WORDS = re.compile(r"[a-z0-9]+")
 
 @lru_cache(maxsize=1)
 def _abbreviations() -> frozenset[str]:
-    return frozenset(a.lower() for a in vs.data()["text_assertion"].get("abbreviations", ()))
+    return frozenset(a.lower() for a in data()["text_assertion"].get("abbreviations", ()))
 
 
 @text_memo(maxsize=8192)
@@ -364,5 +364,6 @@ def _excluded(sentence: str, low: str, patterns: tuple[re.Pattern, ...], profile
 
 
 def warm_up() -> None:
-    for profile in ("default", *vs.data()["text_assertion"].get("profiles", {})):
+    _abbreviations()
+    for profile in ("default", *data()["text_assertion"].get("profiles", {})):
         cues(profile)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..facts.terminology import valuesets
+from ..facts.terminology.codes import observation_loincs
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class DataNeed:
 
 
 def _loinc_list() -> str:
-    codes = valuesets.observation_loincs()
+    codes = observation_loincs()
     return ",".join(f"http://loinc.org|{c}" for c in codes)
 
 

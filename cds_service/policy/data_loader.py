@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from ..facts.terminology.names import preferred_product_keys
+
 DATA_DIR = Path(__file__).with_name("data")
 DEFAULT_POLICY = "kineret-09-J0000-45.json"
 CLAUSES_FILE = "clauses.json"
@@ -138,6 +140,14 @@ def validate(policy: Policy) -> list[str]:
     for cid in policy.data["hard_exclusions"]:
         if known_clauses and cid not in known_clauses:
             problems.append(f"hard exclusion '{cid}' is not a clause id")
+    for cid in policy.data.get("ra_preferred_counts", {}):
+        if not cid.startswith("_") and known_clauses and cid not in known_clauses:
+            problems.append(f"ra_preferred_counts names '{cid}', which is not a clause id")
+    # The preferred RA products are the policy data's list; the terminology data only says how each is recognised.
+    listed, recognised = set(policy.data["ra_preferred_products"]), preferred_product_keys()
+    problems += [f"preferred RA product '{k}' has no names in the terminology data" for k in sorted(listed - recognised)]
+    problems += [f"the terminology data recognises '{k}', which is not a preferred RA product"
+                 for k in sorted(recognised - listed)]
     for key, prog in policy.data["programs"].items():
         if "clause" in prog and known_clauses and prog["clause"] not in known_clauses:
             problems.append(f"program '{key}' cites unknown clause '{prog['clause']}'")

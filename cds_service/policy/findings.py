@@ -51,8 +51,9 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
     covered_ids: set[str] = set()
     groups = decision.coverage_groups or None
     cont = decision.pathway == "continuation"
-    combo_id, contra_id, dose_prefix = (("continuation.5", "continuation.4", "continuation.6") if cont
-                                        else ("initiation.4", "initiation.3", "initiation.5"))
+    combo_id, contra_id, dose_id, quantity_id = (
+        ("continuation.5", "continuation.4", "continuation.6", "continuation.6.a") if cont
+        else ("initiation.4", "initiation.3", "initiation.5", "initiation.5.a"))
     lim = policy.limits
 
     def node(cid: str) -> ClauseResult | None:
@@ -114,8 +115,8 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
             f"({contra_id}).", (contra_id, "precautions.contraindication"), {}))
         covered_ids.update((contra_id, "precautions.contraindication"))
 
-    qty = node(f"{dose_prefix}.a")
-    route = node(dose_prefix)
+    qty = node(quantity_id)
+    route = node(dose_id)
     # Above 5.a but within another route (5.b: NOMID within 8 mg/kg daily): no change of dose to ask for.
     advice: dict = {}
     safe = None
@@ -139,9 +140,9 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
         out.append(Finding(
             "dose", "warning", summary,
             f"{order}: {qty.note}\n\n{_evidence_md(qty)}\n\nThe guideline's limit is {_quantity_text(policy)} "
-            f"({dose_prefix}.a).{extra}",
-            (f"{dose_prefix}.a", dose_prefix), {"action": "standard-dose", **advice}))
-        covered_ids.add(f"{dose_prefix}.a")
+            f"({quantity_id}).{extra}",
+            (quantity_id, dose_id), {"action": "standard-dose", **advice}))
+        covered_ids.add(quantity_id)
 
     wd = node("dosage.nomid-dira")
     max_kg = policy.limit("nomid_dira_max_mg_per_kg_day")
@@ -207,7 +208,7 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
         conv = "met" if ra1 and ra1.outcome is Outcome.MET else (
             "not documented" if ra1 and ra1.outcome is Outcome.UNKNOWN else "not met")
         counts = {k: v for k, v in policy.section("ra_preferred_counts").items() if not k.startswith("_")}
-        count_ids = {f"table1.ra.2.{k}" for k in counts}
+        count_ids = set(counts)                                  # table1.ra.2.a to table1.ra.2.d
         hard = ra2 is not None and not any(n.outcome is Outcome.MET for n in ra2.children if n.clause_id in count_ids)
         months = policy.limit("min_trial_months")
         most = max(v.get("inadequate_response", 0) for v in counts.values())

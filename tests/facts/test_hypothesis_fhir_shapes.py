@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 from cds_service.app import create_app
 from cds_service.config import demo_settings
 from cds_service.facts.builder import build_cases, classify_drafts
-from cds_service.facts.terminology import valuesets as vs
+from cds_service.facts.terminology import loader
 from cds_service.policy.data_loader import load_policy
 from cds_service.policy.engine import evaluate
 from tests.conftest import PINNED_NOW, pinned_clock
@@ -66,7 +66,7 @@ ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-cli
 
 @lru_cache(maxsize=1)
 def pools() -> dict:
-    data = vs.data()
+    data = loader.data()
     drugs = data["drugs"]
     drug_rx = sorted({code for name in ("adalimumab", "etanercept", "tofacitinib", "upadacitinib", "infliximab",
                                         "methotrexate", "canakinumab", "abatacept", "rilonacept")

@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from cds_service.facts.medication import therapy_history
-from cds_service.facts.terminology import valuesets as vs
+from cds_service.facts.terminology.codes import drug_classes, drug_for_code
+from cds_service.facts.terminology.names import drug_for_name
 
 AS_OF = date(2026, 3, 2)
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -128,9 +129,9 @@ def test_near_miss_a_restart_after_the_stop_is_not_in_doubt():
     (None, None, "Gilenya 0.5 mg", "fingolimod"),
 ])
 def test_every_product_of_the_named_classes_is_recognised(system, code, text, drug):
-    found = vs.drug_for_code(system, code) if code else vs.drug_for_name(text)
+    found = drug_for_code(system, code) if code else drug_for_name(text)
     assert found == drug
-    assert vs.drug_classes(found) & {"jak", "pde4", "tyk2", "s1p"}
+    assert drug_classes(found) & {"jak", "pde4", "tyk2", "s1p"}
 
 
 def _mtx_statement(note=None, reason=None, dose_text="Take 10 mg (4 tablets) by mouth once weekly", rid="m1"):

@@ -16,7 +16,9 @@ from cds_service.facts.builder import read_prescriber_statements
 from cds_service.facts.extra_history import encounters, immunizations, prior_authorizations, procedures
 from cds_service.facts.labs import lab_values, latest_weight
 from cds_service.facts.medication import classify_stop_reason, therapy_history
-from cds_service.facts.terminology import valuesets as vs
+from cds_service.facts.terminology.loader import data
+from cds_service.facts.terminology.wording import any_of_patterns
+from cds_service.facts.text_statements import is_route_intolerance, response_of
 
 AS_OF = date(2026, 3, 2)
 LOINC = "http://loinc.org"
@@ -123,7 +125,7 @@ def test_stop_reasons(text, reason):
     ("Refill sent", None),
 ])
 def test_response_statements(text, response):
-    assert vs.response_of(text) == response
+    assert response_of(text) == response
 
 
 def test_anakinra_statement_carries_the_response():
@@ -218,10 +220,10 @@ _RESPONSE_WORDS = ["no", "clinical", "response", "benefit", "improvement", "inad
 def test_one_alternation_matches_exactly_when_one_of_the_patterns_does(words, sep):
     """response_of scans once per group with an alternation; it must agree with trying each pattern."""
     text = sep.join(words)
-    raw = vs.data()["response_patterns"]
+    raw = data()["response_patterns"]
     for group in ("no_benefit", "benefit"):
         each = any(re.search(p, text, re.I) for p in raw[group])
-        assert bool(vs.any_of_patterns(raw[group]).search(text)) is each, (group, text)
+        assert bool(any_of_patterns(raw[group]).search(text)) is each, (group, text)
     # The alternation finds the candidates; the negation reader may then keep none of them ("no remission" states
     # no benefit), never one the patterns did not find.
     allowed = {None}
@@ -229,7 +231,7 @@ def test_one_alternation_matches_exactly_when_one_of_the_patterns_does(words, se
         allowed.add("no-benefit")
     if any(re.search(p, text, re.I) for p in raw["benefit"]):
         allowed.add("benefit")
-    assert vs.response_of(text) in (allowed if text else {None})
+    assert response_of(text) in (allowed if text else {None})
 
 
 _STOP_WORDS = ["inadequate", "response", "ineffective", "not", "effective", "failure", "failed", "adverse", "reaction",
@@ -239,18 +241,22 @@ _STOP_WORDS = ["inadequate", "response", "ineffective", "not", "effective", "fai
 
 
 def _stop_reason_reference(text):
-    """The rule as first written (five searches): the single pass must agree with it."""
-    import re as _re
-    from cds_service.facts import medication as m
+    """The rule as first written (one search per phrase of the data, in a different order): the single pass must
+    agree with it."""
+    raw = data()["stop_reasons"]
+
+    def says(group):
+        return any(re.search(p, text, re.I) for p in raw[group])
+
     if not text:
         return None
-    if vs.is_route_intolerance(text) and not m._INEFFECTIVE.search(text):
+    if is_route_intolerance(text) and not says("ineffective"):
         return "route"
-    if m._ADVERSE.search(text) and not m._INEFFECTIVE.search(text):
+    if says("adverse") and not says("ineffective"):
         return "adverse"
-    if m._INEFFECTIVE.search(text):
+    if says("ineffective"):
         return "ineffective"
-    if _re.search(m._ADVERSE, text):
+    if says("adverse"):
         return "adverse"
     return "other"
 

@@ -13,7 +13,10 @@ from cds_service.facts.builder import read_prescriber_statements
 from cds_service.facts.diagnoses import condition_diagnosis
 from cds_service.facts.model import Code
 from cds_service.facts.setting import read_setting
-from cds_service.facts.terminology import valuesets as vs
+from cds_service.facts.clinical_kinds import condition_kinds, indications_for_text
+from cds_service.facts.text_statements import (
+    is_route_intolerance, prescriber_statement_mentions, prescriber_statements, response_of,
+)
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 
@@ -95,7 +98,7 @@ def test_condition_kinds_read_text_with_negation(text, kind, affirmed, hedged):
 
 def test_a_code_decides_whatever_the_text_says():
     """Coded data first: an ICD-10-CM pneumonia code is pneumonia even when its text is hedged."""
-    assert "pneumonia" in vs.condition_kinds((Code(ICD, "J18.9"),), "? pneumonia")
+    assert "pneumonia" in condition_kinds((Code(ICD, "J18.9"),), "? pneumonia")
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -105,7 +108,7 @@ def test_a_code_decides_whatever_the_text_says():
     ("Rheumatoid arthritis, not responding to methotrexate", {"ra"}),
 ])
 def test_indication_names_are_read_with_negation(text, expected):
-    assert set(vs.indications_for_text(text)) == expected
+    assert set(indications_for_text(text)) == expected
 
 
 # -- responses and route intolerances --------------------------------------------------------------------------------
@@ -118,7 +121,7 @@ def test_indication_names_are_read_with_negation(text, expected):
     ("Inadequate response", "no-benefit"),
 ])
 def test_responses_are_read_with_negation(text, response):
-    assert vs.response_of(text) == response
+    assert response_of(text) == response
 
 
 @pytest.mark.parametrize("text, route", [
@@ -127,7 +130,7 @@ def test_responses_are_read_with_negation(text, response):
     ("Possible needle phobia", True),    # a hedge does not put an intolerance back into the count
 ])
 def test_route_intolerance(text, route):
-    assert vs.is_route_intolerance(text) is route
+    assert is_route_intolerance(text) is route
 
 
 # -- the order's setting (position.site-of-care) ---------------------------------------------------------------------
@@ -272,7 +275,7 @@ def test_statements_by_meaning(note, keys):
 
 
 def test_statement_mentions_say_why_a_sentence_was_not_taken():
-    found = dict(vs.prescriber_statement_mentions("I cannot confirm that use at this age is supported."))
+    found = dict(prescriber_statement_mentions("I cannot confirm that use at this age is supported."))
     assert found["age_support"].status == "negated" and found["age_support"].cue == "cannot"
 
 
@@ -297,5 +300,5 @@ def test_the_list_of_preferred_products_tried_is_read(note, items):
 def test_a_qualifying_heading_on_an_order_note_states_nothing(note, key):
     """A heading ("Not confirmed:", "Ruled out:") governs the whole sentence of an order note, as it does on a
     condition's note: the statement after it is not made (found by the evidence-removal property)."""
-    assert key not in dict(vs.prescriber_statements(note))
-    assert key in dict(vs.prescriber_statements(note.split(": no ", 1)[1]))
+    assert key not in dict(prescriber_statements(note))
+    assert key in dict(prescriber_statements(note.split(": no ", 1)[1]))

@@ -27,6 +27,13 @@ def test_packaged_policy_is_valid():
     assert POLICY.effective["start"] == "2026-01-01"
 
 
+def test_the_preferred_ra_products_are_the_policy_datas_list_and_the_terminology_recognises_each():
+    listed = {k: v for k, v in POLICY.data["ra_preferred_products"].items() if k != "xeljanz"}
+    problems = validate(POLICY.with_data(ra_preferred_products={**listed, "cimzia": "Cimzia (certolizumab pegol)"}))
+    assert "preferred RA product 'cimzia' has no names in the terminology data" in problems
+    assert "the terminology data recognises 'xeljanz', which is not a preferred RA product" in problems
+
+
 def test_changing_the_quantity_limit_changes_the_decision():
     c = case(order_facts=order(dose_facts=dose(mg=100, syringes=56)))
     assert decide(c).determination.value == "conditional"

@@ -193,5 +193,5 @@ def test_ra_1_d_a_stated_contraindication_to_all_four_conventional_agents(statem
     ("All four conventional agents were tried without a contraindication.", False),
 ])
 def test_the_statement_of_a_contraindication_to_all_four_is_read_by_meaning(note, stated):
-    from cds_service.facts.terminology import valuesets as vs
-    assert ("conventional_all_contraindicated" in dict(vs.prescriber_statements(note))) is stated
+    from cds_service.facts.text_statements import prescriber_statements
+    assert ("conventional_all_contraindicated" in dict(prescriber_statements(note))) is stated

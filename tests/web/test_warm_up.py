@@ -13,14 +13,16 @@ _PROBE = r"""
 import json, sys
 from cds_service.app import create_app, warm_up
 from cds_service.config import demo_settings
-from cds_service.facts.terminology import valuesets
+from cds_service.facts import clinical_kinds, text_evidence, text_statements
+from cds_service.facts.terminology import codes, loader, names, wording
 from cds_service.store.models import Base
 
 app = create_app(demo_settings().with_overrides(var_dir=sys.argv[1]))
 warm_up(app)
 store = app.extensions["cds"].store
-lazy = [f for f in vars(valuesets).values() if callable(f) and hasattr(f, "cache_info")
-        and f.cache_info().maxsize == 1]
+lazy = list({id(f): f for m in (loader, codes, names, wording, text_evidence, clinical_kinds, text_statements)
+             for f in vars(m).values() if callable(f) and hasattr(f, "cache_info")
+             and f.cache_info().maxsize == 1}.values())
 report = {
     "mappers_configured": all(m.configured for m in Base.registry.mappers),
     "sqlite_statements_compiled": store._fast_path.statements is not None,

@@ -190,9 +190,17 @@ def _fda_max(case: CaseFacts, policy: Policy, indication: str) -> ClauseResult:
                 dose_evidence(case))
 
 
+# The routes a to d of each dosage criterion, by the criterion's clause id.
+DOSE_ROUTE_CLAUSES = {
+    "initiation.5": ("initiation.5.a", "initiation.5.b", "initiation.5.c", "initiation.5.d"),
+    "continuation.6": ("continuation.6.a", "continuation.6.b", "continuation.6.c", "continuation.6.d"),
+}
+
+
 def dose_route(case: CaseFacts, policy: Policy, indication: str | None, prefix: str = "initiation.5") -> ClauseResult:
-    """initiation.5 (or continuation.6): ANY of a to d."""
-    a = quantity_limit(case, policy, f"{prefix}.a")
+    """initiation.5 (or continuation.6, the clause id `prefix`): ANY of a to d."""
+    a_id, b_id, c_id, d_id = DOSE_ROUTE_CLAUSES[prefix]
+    a = quantity_limit(case, policy, a_id)
     ind = policy.indications.get(indication or "", {})
     higher_strength = (f"no higher strength exists (only the {fmt(policy.limit('syringe_mg'))} mg/"
                        f"{fmt(policy.limit('syringe_ml'))} mL single-use syringe), so fewer units cannot give the dose")
@@ -200,19 +208,19 @@ def dose_route(case: CaseFacts, policy: Policy, indication: str | None, prefix: 
                            "shorter interval", Need.CLINICAL_DOC)
     # b: FDA-labeled indication
     if indication is None:
-        b = leaf(f"{prefix}.b", Outcome.UNKNOWN, "The indication is not established.",
+        b = leaf(b_id, Outcome.UNKNOWN, "The indication is not established.",
                  missing=[Missing("The diagnosis for this order", Need.CLINICAL_DOC)])
     elif not ind.get("fda_labeled"):
-        b = leaf(f"{prefix}.b", Outcome.NOT_MET, f"{ind.get('label', indication)} is not an FDA-labeled indication.")
+        b = leaf(b_id, Outcome.NOT_MET, f"{ind.get('label', indication)} is not an FDA-labeled indication.")
     else:
         fda = _fda_max(case, policy, indication)
         if fda.outcome is Outcome.MET:
-            b = leaf(f"{prefix}.b", Outcome.MET, f"Within the FDA-labeled maximum for {ind['label']}; {higher_strength}.",
+            b = leaf(b_id, Outcome.MET, f"Within the FDA-labeled maximum for {ind['label']}; {higher_strength}.",
                      fda.evidence)
         elif fda.outcome is Outcome.UNKNOWN:
-            b = leaf(f"{prefix}.b", Outcome.UNKNOWN, fda.note, fda.evidence, fda.missing)
+            b = leaf(b_id, Outcome.UNKNOWN, fda.note, fda.evidence, fda.missing)
         else:
-            b = leaf(f"{prefix}.b", Outcome.UNKNOWN,
+            b = leaf(b_id, Outcome.UNKNOWN,
                      "Above the FDA-labeled maximum: needs records of a 3-month trial of the maximum labeled dose with "
                      "inadequate response, and a dose within the compendia maximum or submitted evidence.",
                      fda.evidence,
@@ -220,25 +228,25 @@ def dose_route(case: CaseFacts, policy: Policy, indication: str | None, prefix: 
                               "response", Need.CLINICAL_DOC), evidence_doc])
     # c: compendia-supported indication
     if indication is None:
-        c = leaf(f"{prefix}.c", Outcome.UNKNOWN, "The indication is not established.")
+        c = leaf(c_id, Outcome.UNKNOWN, "The indication is not established.")
     elif not ind.get("compendia"):
-        c = leaf(f"{prefix}.c", Outcome.NOT_MET, f"{ind.get('label', indication)} is not a compendia-only indication.")
+        c = leaf(c_id, Outcome.NOT_MET, f"{ind.get('label', indication)} is not a compendia-only indication.")
     else:
-        c = leaf(f"{prefix}.c", Outcome.UNKNOWN,
+        c = leaf(c_id, Outcome.UNKNOWN,
                  "The compendia maximum dose for this indication must be confirmed (AHFS, DrugDex 1/2a, NCCN 1/2a), "
                  "or evidence submitted for a higher dose.",
                  missing=[Missing("The compendia-supported dose for the indication (AHFS, DrugDex 1/2a, NCCN 1/2a), or "
                                   "submitted evidence for a higher dose", Need.CLINICAL_DOC)])
     # d: neither
     if indication is not None and (ind.get("fda_labeled") or ind.get("compendia") or ind.get("eua")):
-        d = leaf(f"{prefix}.d", Outcome.NOT_MET, "The indication is FDA-labeled or compendia-supported (5.b/5.c apply).")
+        d = leaf(d_id, Outcome.NOT_MET, "The indication is FDA-labeled or compendia-supported (5.b/5.c apply).")
     else:
-        d = leaf(f"{prefix}.d", Outcome.UNKNOWN, f"Needs submitted evidence for the dose; {higher_strength}.",
+        d = leaf(d_id, Outcome.UNKNOWN, f"Needs submitted evidence for the dose; {higher_strength}.",
                  missing=[evidence_doc])
     if a.outcome is Outcome.MET:
         # 5.a met: the other routes are not needed; show them as not applicable to keep the trace short.
         na = (f"Not needed: the dose is within {policy.limit('max_mg_per_day')} mg once daily and the quantity limit "
-              f"({prefix}.a).")
+              f"({a_id}).")
         b, c, d = (leaf(x.clause_id, Outcome.NOT_APPLICABLE, na) for x in (b, c, d))
     return any_of(prefix, (a, b, c, d), "ANY of a to d.")
 

@@ -130,7 +130,7 @@ def age_rule(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseR
     """initiation.1.c.ii: for an FDA-approved indication, the age within labeling (I) or the prescriber's support (II).
 
     COVID-19 (EUA): the authorization's adult age is checked the same way (readings.eua_age)."""
-    cid = "initiation.1.c.ii"
+    cid, first_id, second_id = "initiation.1.c.ii", "initiation.1.c.ii.I", "initiation.1.c.ii.II"
     if indication is None:
         return leaf(cid, Outcome.UNKNOWN, "The indication is not established.")
     spec = policy.indication(indication)
@@ -143,22 +143,22 @@ def age_rule(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseR
     ev = [Evidence(f"age {age} on {case.patient.as_of.isoformat()} (the order date)", case.patient.reference,
                    str(age), birth.isoformat() if birth else None)] if age is not None else []
     if min_age is None:     # met whatever the age: the evidence is the labeling's missing age limit (and the age)
-        first = leaf(cid + ".I", Outcome.MET, f"{spec['label']}: {basis}.",
+        first = leaf(first_id, Outcome.MET, f"{spec['label']}: {basis}.",
                      [Evidence(f"{spec['label']}: {basis}", None, "no minimum age"), *ev])
     elif age is None:
-        first = leaf(cid + ".I", Outcome.UNKNOWN, "Date of birth unknown.", missing=[
+        first = leaf(first_id, Outcome.UNKNOWN, "Date of birth unknown.", missing=[
             Missing("The member's date of birth", Need.INFO, "OTH")])
     elif age >= min_age:
-        first = leaf(cid + ".I", Outcome.MET, f"Age {age}: within {basis}.", ev)
+        first = leaf(first_id, Outcome.MET, f"Age {age}: within {basis}.", ev)
     else:
-        first = leaf(cid + ".I", Outcome.NOT_MET, f"Age {age}: below {min_age} years, outside {basis}.", ev)
+        first = leaf(first_id, Outcome.NOT_MET, f"Age {age}: below {min_age} years, outside {basis}.", ev)
     stated = case.order.prescriber_statement.get("age_support")
     if first.outcome is Outcome.MET:
-        second = leaf(cid + ".II", Outcome.NOT_APPLICABLE, "Not needed: age within labeling.")
+        second = leaf(second_id, Outcome.NOT_APPLICABLE, "Not needed: age within labeling.")
     elif stated is not None:
-        second = leaf(cid + ".II", Outcome.MET, "The prescriber supports use at this age.", [statement_evidence(stated)])
+        second = leaf(second_id, Outcome.MET, "The prescriber supports use at this age.", [statement_evidence(stated)])
     else:
-        second = leaf(cid + ".II", Outcome.UNKNOWN, "No prescriber information supporting use at this age.",
+        second = leaf(second_id, Outcome.UNKNOWN, "No prescriber information supporting use at this age.",
                       missing=[Missing(f"Prescriber information supporting anakinra for {spec['label']} at age "
                                        f"{age if age is not None else 'unknown'}", Need.ADMIN_DOC)])
     note = "EITHER I or II (FDA-approved indication)."

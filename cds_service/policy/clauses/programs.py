@@ -145,7 +145,7 @@ def icd10(case: CaseFacts, policy: Policy, indication: str | None, diagnoses) ->
 
 def duration(policy: Policy, indication: str | None, pathway: str) -> tuple[ClauseResult, int | None]:
     """initiation.duration / continuation.duration: 12 months; 1 month for COVID-19 and MIS-C (initiation)."""
-    cid = f"{pathway}.duration"
+    cid = {"initiation": "initiation.duration", "continuation": "continuation.duration"}[pathway]
     if indication is None:
         return leaf(cid, Outcome.UNKNOWN, "Depends on the indication, which is not established."), None
     short = policy.indication(indication).get("approval") == "short" and pathway == "initiation"

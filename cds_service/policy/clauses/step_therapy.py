@@ -186,15 +186,15 @@ def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
 
     summary = f"Inadequate response (>= {months} months): {name(failed)}. Intolerance or hypersensitivity: {name(intolerant)}."
     options = []
-    for letter, need in policy.section("ra_preferred_counts").items():
-        if letter.startswith("_"):
+    for cid, need in policy.section("ra_preferred_counts").items():   # keyed by clause id, table1.ra.2.a to d
+        if cid.startswith("_"):
             continue
         want_f, want_i = need.get("inadequate_response", 0), need.get("intolerance", 0)
         ok = nf >= want_f and ni >= want_i
         parts = [f"{nf} with inadequate response ({want_f} needed)"] if want_f else []
         parts += [f"{ni} {'other ' if want_f else ''}with intolerance or hypersensitivity ({want_i} needed)"] if want_i else []
         ev = (ev_failed if want_f else []) + (ev_intol if want_i else [])
-        options.append(leaf(f"table1.ra.2.{letter}", Outcome.MET if ok else Outcome.NOT_MET,
+        options.append(leaf(cid, Outcome.MET if ok else Outcome.NOT_MET,
                             "Preferred products: " + " and ".join(parts) + ".", ev))
     doc_needed = []
     for k in undocumented:

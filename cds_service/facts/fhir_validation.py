@@ -2,7 +2,7 @@
 
 R4B accepts R4 4.0.1 payloads for every resource type used here (see README); the top-level
 `fhir.resources` package is R5 and must not be used. The rules read raw JSON with the defensive
-readers of `fhir_reading` (a malformed element reads as "not stated", so its clause is unknown),
+readers of `fhir_json` (a malformed element reads as "not stated", so its clause is unknown),
 so validation never changes a decision. It runs where someone reads it: `POST /explain/{id}` and
 `anakinra-cds explain` list what is structurally wrong with each order (`fhirValidation`). On the
 hook path it would be the largest single cost of a decision (~0.3 ms of ~2.5 ms for a 69-resource

@@ -1,7 +1,8 @@
 """Defensive readers for raw FHIR JSON (dicts): dates, codings, quantities, references.
 
 Every reader accepts anything (wrong types included) and returns None / empty rather than
-raising: odd but valid resources must never crash the facts layer.
+raising: odd but valid resources must never crash the facts layer. Every fact is read with these; validation
+against the FHIR models (`fhir_validation`) only reports what is structurally wrong, for explanations.
 """
 
 from __future__ import annotations
