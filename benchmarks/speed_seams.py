@@ -7,7 +7,7 @@
   fresh tokens (unique jti) for every run, an in-memory replay cache.
 - Frozen records: the models' compiled `__init__` (`frozen_dataclass_init.fast_init`) against the
   dataclass's own, per construction, over the models that use it.
-- prune: the response pruning of `respond/response.py` over sample CDS Hooks cards.
+- The decision of the large chart with each of those two `__init__`s (swapped in the same process).
 Medians over the rounds; the ratio is plain time over fast time (1.10: the plain path takes 10% longer).
 Figures and what was decided: benchmarks/README.md, "Speed seams".
 """
@@ -15,21 +15,26 @@ Figures and what was decided: benchmarks/README.md, "Speed seams".
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import tempfile
 import time
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
+
+import orjson
 
 from cds_service.config import Settings, TrustedIssuer
 from cds_service.facts import model as facts_model
 from cds_service.frozen_dataclass_init import plain_init
 from cds_service.policy import model as policy_model
-from cds_service.respond.response import prune
+from cds_service.protocol.request import load_json, parse_hook_request
 from cds_service.web.auth import JwtVerifier
+from cds_service.web.pipeline import run_hook
 from cds_service.web.replay_cache import MemoryReplayCache
 
 from . import tokens
+from .chart import large_chart
 
 AUDIENCE = "https://cds.benchmark.invalid/cds-services/anakinra-order-sign"
 
@@ -77,19 +82,15 @@ def jwt_paths(rounds: int, per_round: int) -> dict:
 
 def _record_samples() -> list[tuple[type, dict]]:
     code = facts_model.Code("http://snomed.info/sct", "69896004")
-    evidence = policy_model.Evidence(source="Condition/c1", summary="rheumatoid arthritis", when=date(2026, 1, 5)) \
-        if "when" in {f for f in policy_model.Evidence.__dataclass_fields__} else None
-    samples = []
-    for cls in (facts_model.Weight, facts_model.LabValue, facts_model.Diagnosis, facts_model.TherapySpan,
-                facts_model.AllergyFact, policy_model.Evidence, policy_model.Missing, policy_model.ClauseResult):
-        values = {}
-        for name, f in cls.__dataclass_fields__.items():
-            values[name] = {"outcome": policy_model.Outcome.MET, "kg": 70.0, "observed_on": date(2026, 3, 2),
-                            "value": 1.0, "code": code, "start": date(2026, 1, 1), "end": None}.get(
-                name, f"{name}-value")
-        samples.append((cls, values))
-    del evidence
-    return samples
+    typical = {"outcome": policy_model.Outcome.MET, "kg": 70.0, "observed_on": date(2026, 3, 2), "value": 1.0,
+               "code": code, "start": date(2026, 1, 1), "end": None}
+    return [(cls, {name: typical.get(name, f"{name}-value") for name in cls.__dataclass_fields__})
+            for cls in fast_init_classes()]
+
+
+def fast_init_classes() -> list[type]:
+    return [facts_model.Weight, facts_model.LabValue, facts_model.Diagnosis, facts_model.TherapySpan,
+            facts_model.AllergyFact, policy_model.Evidence, policy_model.Missing, policy_model.ClauseResult]
 
 
 def record_paths(rounds: int, per_round: int) -> dict:
@@ -114,30 +115,36 @@ def record_paths(rounds: int, per_round: int) -> dict:
             "ratio": round(medians["plain"] / medians["fast"], 3)}
 
 
-def _sample_card(i: int) -> dict:
-    return {"uuid": f"card-{i}", "summary": "Prior authorization needs documentation", "detail": "x" * 400,
-            "indicator": "warning", "source": {"label": "Payer", "url": None, "icon": "", "topic": {
-                "system": "http://hl7.org/fhir/us/davinci-crd/CodeSystem/cardType", "code": "documentation",
-                "display": None}},
-            "suggestions": [], "selectionBehavior": None, "overrideReasons": [],
-            "links": [{"label": f"Guideline {n}", "url": "https://payer.invalid/policy", "type": "absolute",
-                       "appContext": None} for n in range(3)],
-            "extension": [{"url": "https://payer.invalid/x", "valueString": ""},
-                          {"url": "https://payer.invalid/y", "valueCode": "clause", "extension": []}]}
+def decision_with_records(rounds: int, per_round: int) -> dict:
+    """The decision of the large chart (`run_hook`, prefetch only, as benchmarks/inprocess.py times it)
+    with the models' compiled `__init__` and with the dataclass's own, swapped in the same process."""
+    settings = Settings()
+    raw = orjson.dumps(large_chart()[0])
+    data = load_json(raw, settings.max_json_depth)
+    request = dataclasses.replace(parse_hook_request(data, data["hook"], settings.max_draft_orders),
+                                  fhir_server=None, access_token=None)
+    now = datetime.now(timezone.utc)
+    compiled = {cls: cls.__init__ for cls in fast_init_classes()}
 
+    def run(use_compiled: bool):
+        def timed():
+            for cls, init in compiled.items():
+                cls.__init__ = init if use_compiled else plain_init(cls)
+            try:
+                started = time.perf_counter()
+                for _ in range(per_round):
+                    run_hook(request, settings, now, b"speed-seams")
+                return time.perf_counter() - started
+            finally:
+                for cls, init in compiled.items():
+                    cls.__init__ = init
+        return timed
 
-def prune_timing(rounds: int, per_round: int) -> dict:
-    cards = [_sample_card(i) for i in range(4)]
-
-    def timed():
-        started = time.perf_counter()
-        for _ in range(per_round):
-            for card in cards:
-                prune(card)
-        return time.perf_counter() - started
-
-    seconds = statistics.median(timed() for _ in range(rounds))
-    return {"us_per_response_of_4_cards": round(seconds / per_round * 1e6, 2)}
+    run(True)()                                    # warm-up
+    medians = _alternate({"plain": run(False), "fast": run(True)}, rounds)
+    return {"ms_per_decision_plain": round(medians["plain"] / per_round * 1e3, 3),
+            "ms_per_decision_fast": round(medians["fast"] / per_round * 1e3, 3),
+            "ratio": round(medians["plain"] / medians["fast"], 4)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -146,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     print("jwt", jwt_paths(args.rounds, 300))
     print("frozen records", record_paths(args.rounds, 5000))
-    print("prune", prune_timing(args.rounds, 2000))
+    print("decision (large chart), models' __init__", decision_with_records(args.rounds, 40))
 
 
 if __name__ == "__main__":
