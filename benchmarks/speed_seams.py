@@ -19,7 +19,7 @@ import dataclasses
 import statistics
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import orjson
@@ -61,7 +61,7 @@ def jwt_paths(rounds: int, per_round: int) -> dict:
         verifiers = {"plain": JwtVerifier(settings, MemoryReplayCache(), hand_checked_claims=False),
                      "fast": JwtVerifier(settings, MemoryReplayCache(), hand_checked_claims=True)}
 
-        def run(verifier):
+        def run(verifier, key=key):
             headers = ["Bearer " + t for t in tokens.mint_many(key, AUDIENCE, per_round)]
             def timed():
                 started = time.perf_counter()
@@ -123,7 +123,7 @@ def decision_with_records(rounds: int, per_round: int) -> dict:
     data = load_json(raw, settings.max_json_depth)
     request = dataclasses.replace(parse_hook_request(data, data["hook"], settings.max_draft_orders),
                                   fhir_server=None, access_token=None)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     compiled = {cls: cls.__init__ for cls in fast_init_classes()}
 
     def run(use_compiled: bool):

@@ -20,7 +20,8 @@ whatever the switch.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 #: The switch: True gives decorated classes the compiled __init__, False leaves the dataclass's own.
 FAST_INIT = True
@@ -75,8 +76,8 @@ def compiled_init(cls: type, fields: tuple[dataclasses.Field, ...]) -> Callable[
     body = "".join(f"    {_DICT}[{f.name!r}] = {f.name}\n" for f in fields)
     source = f"def __init__({_SELF}, {', '.join(args)}):\n    {_DICT} = {_SELF}.__dict__\n{body}"
     namespace: dict[str, Any] = dict(defaults)
-    exec(compile(source, f"<fast_init {cls.__qualname__}>", "exec"), namespace)   # as dataclasses does
+    exec(compile(source, f"<fast_init {cls.__qualname__}>", "exec"), namespace)   # noqa: S102 (as dataclasses does)
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__doc__ = cls.__init__.__doc__
+    init.__doc__ = cls.__init__.__doc__           # type: ignore[misc]
     return init

@@ -6,16 +6,17 @@ Two paths behind one switch (`HAND_CHECKED_CLAIMS`, or `JwtVerifier(hand_checked
   `aud`, `sub` and `jti` types; its exceptions are mapped to the reasons logged.
 - `HandCheckedClaims`, the fast path: the same checks written out, on the header and claims the
   verifier already parsed (PyJWT's algorithm object for the signature).
-Both raise `AuthError` with the same reason for the same token (tests/web/auth/test_claims_paths.py)
-and return the claims. What neither checks (NumericDate types, lifetime, jti format, tenant, replay)
-the verifier checks after them. Timings: benchmarks/README.md, "Speed seams".
+Both raise `AuthError` with the same reason for the same token (tests/web/auth/test_claims.py)
+and return the claims. After either, the verifier checks that `exp` and `iat` are numbers, the
+lifetime, the jti's format, the tenant and replay. Timings: benchmarks/README.md, "Speed seams".
 """
 
 from __future__ import annotations
 
 import base64
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, TypeGuard
 
 import jwt
 from jwt.exceptions import InvalidJTIError, InvalidSubjectError
@@ -30,7 +31,7 @@ REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "jti")
 Clock = Callable[[], float]
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     """A JSON number usable as a NumericDate (not a bool, not NaN or infinite)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 

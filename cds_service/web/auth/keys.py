@@ -70,7 +70,7 @@ class StaticKeySource:
             raise ValueError(f"{description}: no key with a 'kid'")
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "StaticKeySource":
+    def from_file(cls, path: str | Path) -> StaticKeySource:
         p = Path(path)
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
