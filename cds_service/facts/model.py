@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from ..frozen_records import fast_init
+from ..frozen_dataclass_init import fast_init
 
 
 class Code(NamedTuple):

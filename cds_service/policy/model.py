@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 
-from ..frozen_records import fast_init
+from ..frozen_dataclass_init import fast_init
 
 
 class Outcome(str, Enum):

@@ -42,33 +42,19 @@ class OrderOutcome:
 
 
 def prune(value):
-    """Drop null, "", [] and {} recursively (CDS Hooks: optional elements are omitted, never empty).
-
-    The dict and list loops apply the same keep-or-drop rule, written out twice on purpose: one
-    shared loop over (key, value) pairs measured 39 us per response against 25 us."""
+    """Drop null, "", [] and {} recursively (CDS Hooks: optional elements are omitted, never empty)."""
     if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if isinstance(v, (dict, list)):
-                v = prune(v)
-                if not v:
-                    continue
-            elif v is None or v == "":
-                continue
-            out[k] = v
-        return out
+        return {k: kept for k, v in value.items() if (kept := _pruned_or_none(v)) is not None}
     if isinstance(value, list):
-        kept = []
-        for v in value:
-            if isinstance(v, (dict, list)):
-                v = prune(v)
-                if not v:
-                    continue
-            elif v is None or v == "":
-                continue
-            kept.append(v)
-        return kept
+        return [kept for v in value if (kept := _pruned_or_none(v)) is not None]
     return value
+
+
+def _pruned_or_none(value):
+    """The keep-or-drop rule for one element: a container pruned, None when it is to be dropped."""
+    if isinstance(value, (dict, list)):
+        return prune(value) or None
+    return None if value == "" else value
 
 
 def _enabled(config: dict, option: str, default=True):

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from cds_service.facts import model as facts_model
-from cds_service.frozen_records import fast_init
+from cds_service.frozen_dataclass_init import fast_init, plain_init
 from cds_service.policy import model as policy_model
 
 FAST = [facts_model.Weight, facts_model.LabValue, facts_model.Diagnosis, facts_model.TherapySpan,
@@ -82,3 +82,19 @@ def test_refused_where_it_cannot_keep_the_dataclass_behaviour():
     WithPostInit.__annotations__ = {"a": "int"}
     with pytest.raises(TypeError, match="__post_init__"):
         fast_init(dataclasses.dataclass(frozen=True)(WithPostInit))
+
+
+@pytest.mark.parametrize("cls", FAST, ids=lambda c: c.__name__)
+def test_the_fast_and_plain_paths_build_equal_objects(cls):
+    """The switch's two paths (the compiled __init__ and the dataclass's own) on the models themselves:
+    the same fields, equal and equally hashed, with defaults and with every field given by position."""
+    fields = dataclasses.fields(cls)
+    required = {f.name: _sample(f) for f in fields if f.default is dataclasses.MISSING}
+    every = [_sample(f) for f in fields]
+    for args, kwargs in (((), required), (every, {})):
+        fast = cls(*args, **kwargs)
+        plain = object.__new__(cls)
+        plain_init(cls)(plain, *args, **kwargs)
+        assert vars(plain) == vars(fast) and list(vars(plain)) == list(vars(fast))
+        assert plain == fast and hash(plain) == hash(fast) and repr(plain) == repr(fast)
+    assert cls.__init__ is not plain_init(cls)       # the switch is on: the models use the compiled __init__
