@@ -18,7 +18,7 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
 from cds_service.protocol.services import data_needs
-from fhir_fixtures import build, load_bundle, load_index, load_request
+from fhir_fixtures import build, load_bundle, load_index, load_request, template_search
 
 INDEX = load_index()
 SLUGS = [entry["slug"] for entry in INDEX]
@@ -325,7 +325,7 @@ def test_prefetch_is_what_a_fhir_server_answers(tmp_path):
         request = load_request(slug)
         chart = bundle_resources(load_bundle(slug))
         for key, need in NEEDS.items():
-            url = build.resolve_tokens(need.template, request["context"], chart)
+            url = template_search.resolve_tokens(need.template, request["context"], chart)
             mine = request["prefetch"][key]
             if need.single:
                 rtype, _, rid = url.partition("/")
