@@ -1,24 +1,27 @@
 """Deterministic generator of synthetic EHR charts for the anakinra coverage service.
 
-Run from the repository root:  python -m fhir_fixtures.build        (writes the files)
+Run from the repository root (paths below are relative to it):  python -m fhir_fixtures.build        (writes the files)
                                python -m fhir_fixtures.build --check (exit 1 when a file is stale)
 
 Every chart looks like a US Core shaped export of an EHR (MRN identifiers, NUCC specialties,
 ICD-10-CM + SNOMED problems, LOINC vitals and labs, RxNorm medication history with stop
 reasons) and is written twice:
 
-- `requests/<slug>.json`: a CDS Hooks 2.0 order-sign / order-select request. Its `prefetch`
+- `fhir_fixtures/requests/<slug>.json`: a CDS Hooks 2.0 order-sign / order-select request. Its `prefetch`
   answers every template of `cds_service.protocol.services.data_needs()` by running the
   template against the chart with a small in-memory search engine (`answer_template`), so
   the prefetch is what a FHIR server holding the chart would return (newest Observation
   first). Medications referenced by the answered MedicationRequests / Statements /
   Dispenses / Administrations (and by the draft orders, for the `medicationRequests` key)
   are added as `search.mode = include` entries, as EHRs do for `medicationReference`.
-- `bundles/<slug>.json`: a `transaction` Bundle that PUTs the same resources under fixed
+- `cds_service/demo_charts/bundles/<slug>.json`: a `transaction` Bundle that PUTs the same resources under fixed
   ids (loading it twice changes nothing). The draft order is NOT in it: a draft lives in
-  the EHR's ordering session, not in its FHIR store.
+  the EHR's ordering session, not in its FHIR store. The bundles are package data of the
+  service (`cds_service.demo_charts`): `anakinra-cds serve` loads them into the embedded FHIR
+  server after a plain `pip install`. So are the demo patients' bundles and their manifest
+  `cds_service/demo_charts/demo.json` (`demo.py`).
 
-`index.json` lists each scenario with its clinically intended outcome (`expect`), derived
+`fhir_fixtures/index.json` lists each scenario with its clinically intended outcome (`expect`), derived
 from guideline 09-J0000-45 (shared/policy/clauses.md), never from the service's code.
 See README.md beside this file for the meaning of `expect`.
 
@@ -43,11 +46,19 @@ from pathlib import Path
 from cds_service.protocol.services import data_needs
 
 from .building_blocks import Fixture
-from .codes import FHIR_SERVER, FIXTURES_DIR
+from .codes import FHIR_SERVER
 from .datatypes import fixed_uuid
 from .demo import SANDBOX_USER_SLUG, build_demo_bundle, build_demo_manifest, demo_patients, sandbox_user_resources
 from .scenarios import fixtures
 from .template_search import answer_template
+
+# Where the files go, relative to the repository root. The requests and the scenario oracle are test
+# material (outside the wheel); the bundles and the demo manifest are read by the installed service.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REQUESTS = "fhir_fixtures/requests"
+INDEX = "fhir_fixtures/index.json"
+BUNDLES = "cds_service/demo_charts/bundles"
+DEMO_MANIFEST = "cds_service/demo_charts/demo.json"
 
 
 def build_request(fx: Fixture) -> dict:
@@ -103,26 +114,26 @@ def dumps(data) -> str:
 
 
 def build_all() -> dict[str, str]:
-    """Every generated file: path relative to fhir_fixtures/ -> text."""
+    """Every generated file: path relative to the repository root -> text."""
     files: dict[str, str] = {}
     index = []
     for fx in fixtures():
-        files[f"requests/{fx.slug}.json"] = dumps(build_request(fx))
-        files[f"bundles/{fx.slug}.json"] = dumps(build_bundle(fx))
+        files[f"{REQUESTS}/{fx.slug}.json"] = dumps(build_request(fx))
+        files[f"{BUNDLES}/{fx.slug}.json"] = dumps(build_bundle(fx))
         index.append(build_index_entry(fx))
-    files["index.json"] = dumps(index)
+    files[INDEX] = dumps(index)
     demos = demo_patients()
-    files[f"bundles/{SANDBOX_USER_SLUG}.json"] = dumps(build_demo_bundle(SANDBOX_USER_SLUG, sandbox_user_resources()))
+    files[f"{BUNDLES}/{SANDBOX_USER_SLUG}.json"] = dumps(build_demo_bundle(SANDBOX_USER_SLUG, sandbox_user_resources()))
     for demo in demos:
-        files[f"bundles/{demo.chart.slug}.json"] = dumps(build_demo_bundle(demo.chart.slug, demo.chart.resources))
-    files["demo.json"] = dumps(build_demo_manifest(demos))
+        files[f"{BUNDLES}/{demo.chart.slug}.json"] = dumps(build_demo_bundle(demo.chart.slug, demo.chart.resources))
+    files[DEMO_MANIFEST] = dumps(build_demo_manifest(demos))
     return files
 
 
-GENERATED_DIRS = ("requests", "bundles")
+GENERATED_DIRS = (REQUESTS, BUNDLES)
 
 
-def stale_files(files: dict[str, str], root: Path = FIXTURES_DIR) -> list[str]:
+def stale_files(files: dict[str, str], root: Path = REPO_ROOT) -> list[str]:
     """Files that differ from `files`, are missing, or are generated leftovers no scenario makes."""
     problems = [rel for rel, text in files.items()
                 if not (root / rel).is_file() or (root / rel).read_text(encoding="utf-8") != text]
@@ -134,7 +145,7 @@ def stale_files(files: dict[str, str], root: Path = FIXTURES_DIR) -> list[str]:
     return problems
 
 
-def write(files: dict[str, str], root: Path = FIXTURES_DIR) -> None:
+def write(files: dict[str, str], root: Path = REPO_ROOT) -> None:
     for sub in GENERATED_DIRS:
         (root / sub).mkdir(parents=True, exist_ok=True)
         for path in (root / sub).glob("*.json"):
@@ -152,10 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         problems = stale_files(files)
         for rel in problems:
-            print(f"stale: fhir_fixtures/{rel}", file=sys.stderr)
+            print(f"stale: {rel}", file=sys.stderr)
         return 1 if problems else 0
     write(files)
-    print(f"wrote {len(files)} files under {FIXTURES_DIR}")
+    print(f"wrote {len(files)} files: {', '.join(GENERATED_DIRS)}, {INDEX}, {DEMO_MANIFEST}")
     return 0
 
 

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from pathlib import Path
 
 AS_OF = date(2026, 3, 2)
 AUTHORED_ON = AS_OF.isoformat()
 FHIR_SERVER = "http://127.0.0.1:8913/fhir"
-FIXTURES_DIR = Path(__file__).resolve().parent
 TZ = "-05:00"                       # Florida, Eastern Standard Time
 BUNDLE_TIMESTAMP = "2026-03-02T14:30:00Z"
 UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:anakinra-cds:fhir_fixtures")

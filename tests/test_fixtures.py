@@ -131,10 +131,19 @@ def test_stale_check_notices_an_edited_file(tmp_path):
     files = build.build_all()
     build.write(files, tmp_path)
     assert build.stale_files(files, tmp_path) == []
-    edited = tmp_path / "requests" / "ra-complete.json"
+    edited = tmp_path / build.REQUESTS / "ra-complete.json"
     edited.write_text(edited.read_text().replace("M05.79", "M06.9"))
-    (tmp_path / "bundles" / "leftover.json").write_text("{}")
-    assert set(build.stale_files(files, tmp_path)) == {"requests/ra-complete.json", "bundles/leftover.json"}
+    (tmp_path / build.BUNDLES / "leftover.json").write_text("{}")
+    assert set(build.stale_files(files, tmp_path)) == {f"{build.REQUESTS}/ra-complete.json",
+                                                       f"{build.BUNDLES}/leftover.json"}
+
+
+def test_the_service_package_holds_the_bundles_and_the_tests_the_requests():
+    files = build.build_all()
+    assert build.BUNDLES.startswith("cds_service/") and build.DEMO_MANIFEST.startswith("cds_service/")
+    assert build.REQUESTS.startswith("fhir_fixtures/") and build.INDEX.startswith("fhir_fixtures/")
+    assert {f"{build.BUNDLES}/{slug}.json" for slug in SLUGS} <= set(files)
+    assert {f"{build.REQUESTS}/{slug}.json" for slug in SLUGS} <= set(files)
 
 
 # ---------------------------------------------------------------------------------- FHIR validity
