@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run demo-reset test bench clean
 
 install: $(STAMP)
 
@@ -14,9 +14,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test,postgres,demo]'
 	touch $(STAMP)
 
-## make run: the service on http://127.0.0.1:8080 plus the demo FHIR server on http://127.0.0.1:8913/fhir
+## make run: the service on http://127.0.0.1:8080 (gunicorn) plus the demo FHIR server on http://127.0.0.1:8913/fhir
+## make run RESET=1: first clear the demo's stored approvals, feedback and audit rows (make demo-reset)
 run: install
+ifneq ($(filter 1 yes true,$(RESET)),)
+	$(BIN)/anakinra-cds demo reset
+endif
 	$(BIN)/anakinra-cds serve --host 127.0.0.1 --port 8080
+
+## make demo-reset: the demo's next run shows the cards of a first run (refuses outside the demo profile)
+demo-reset: install
+	$(BIN)/anakinra-cds demo reset
 
 ## make test: the whole suite (starts the FHIR server and, if needed, PostgreSQL)
 test: install

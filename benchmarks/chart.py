@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fhir_fixtures"
+BUNDLES = ROOT / "cds_service" / "demo_charts" / "bundles"
 FIXTURE_FHIR_BASE = "http://127.0.0.1:8913/fhir"
 
 SOURCE_SLUG = "ra-complete"
@@ -68,7 +69,7 @@ def load_request(slug: str) -> dict:
 
 
 def load_bundle(slug: str) -> dict:
-    return json.loads((FIXTURES / "bundles" / f"{slug}.json").read_text(encoding="utf-8"))
+    return json.loads((BUNDLES / f"{slug}.json").read_text(encoding="utf-8"))
 
 
 def order_sign_slugs() -> list[str]:

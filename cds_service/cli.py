@@ -4,76 +4,34 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import signal
 import sys
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from werkzeug.serving import run_simple
 
 from . import __version__, embedded_fhir
-from .app import create_app, warm_up
 from .config import demo_settings, from_env
 from .core.explain import explanation
 from .core.explain_table import render_table
 from .core.hook_call import DataUnavailable, run_hook
 from .core.services import SERVICES
-from .log_setup import configure
+from .demo_state import DemoResetRefused, demo_reset_settings, reset_demo_state
 from .protocol.request import RequestError, load_json, parse_hook_request
+from .serve import serve
 from .store import commands as store_commands
 
 
 def _serve(args) -> int:
-    configure("INFO")
-    logging.getLogger("werkzeug").setLevel("INFO")
-    if args.profile == "production":
-        settings = from_env(profile="production")
-    else:
-        settings = from_env(profile="demo")
-        base = demo_settings(args.host, args.port)
-        settings = settings.with_overrides(external_base_url=base.external_base_url) \
-            if "CDS_EXTERNAL_BASE_URL" not in os.environ else settings
-    proc = None
-    if args.profile == "demo" and not args.no_fhir:
-        url = embedded_fhir.base_url(args.fhir_port)
-        if embedded_fhir.is_up(url):
-            print(f"Embedded FHIR server already running at {url}", flush=True)
-        else:
-            print(f"Starting the embedded FHIR server at {url} ...", flush=True)
-            proc = embedded_fhir.start(settings.var_dir, args.fhir_port)
-            n = embedded_fhir.load_fixtures(url)
-            print(f"Loaded {n} fixture patients.", flush=True)
-        allow = tuple(dict.fromkeys(settings.fhir_allow + (url, url.replace("127.0.0.1", "localhost"))))
-        settings = settings.with_overrides(fhir_allow=allow, embedded_fhir_url=url)
-    app = create_app(settings)
-    warm_up(app)
-    print(f"anakinra-cds {__version__} ({settings.profile}) on http://{args.host}:{args.port}/cds-services", flush=True)
-    def _stop(signum, frame):          # SIGTERM stops the service and its embedded FHIR server alike
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except Exception:
-                proc.kill()
-    return 0
+    return serve(args.host, args.port, profile=args.profile, fhir_port=args.fhir_port, no_fhir=args.no_fhir)
 
 
 def _fhir_server(args) -> int:
     url = embedded_fhir.base_url(args.port)
     proc = embedded_fhir.start(args.var_dir, args.port)
-    n = embedded_fhir.load_fixtures(url)
-    print(f"FHIR server at {url} with {n} fixture bundles (pid {proc.pid})", flush=True)
+    loaded = embedded_fhir.load_charts(url)
+    print(f"FHIR server at {url} with {loaded.bundles} chart bundles (pid {proc.pid})", flush=True)
     if args.detach:
         Path(args.pid_file).write_text(str(proc.pid))
         return 0
@@ -83,6 +41,16 @@ def _fhir_server(args) -> int:
     except KeyboardInterrupt:
         proc.terminate()
         return 0
+
+
+def _demo_reset(args) -> int:
+    try:
+        report = reset_demo_state(demo_reset_settings())
+    except DemoResetRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0
 
 
 def _explain(args) -> int:
@@ -140,6 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--detach", action="store_true", help="start it and return (writes --pid-file)")
     f.add_argument("--pid-file", default="var/fhir-server.pid")
     f.set_defaults(func=_fhir_server)
+
+    d = sub.add_parser("demo", help="the demo's own state")
+    d_sub = d.add_subparsers(dest="demo_command", metavar="{reset}", required=True)
+    r = d_sub.add_parser("reset", help="clear the demo's stored approvals, feedback and audit rows (demo only)",
+                         description="Empty the demo's SQLite database in CDS_VAR_DIR (default ./var) so that the "
+                                     "demo patients show the cards of a first run again. Refuses unless the "
+                                     "profile is demo and DATABASE_URL is unset.")
+    r.set_defaults(func=_demo_reset)
 
     e = sub.add_parser("explain", help="explain the decision for a CDS Hooks request file (offline)")
     e.add_argument("request", help="a CDS Hooks request JSON file")

@@ -1,7 +1,9 @@
-"""The embedded demo FHIR server: sekmet-fhir on loopback, pre-loaded with the fixture patients.
+"""The embedded demo FHIR server: sekmet-fhir on loopback, pre-loaded with the charts shipped in
+`cds_service.demo_charts` (the test-fixture patients, the demo patients and the Sandbox's user).
 
 `anakinra-cds serve` (demo) and `anakinra-cds fhir-server` start it; `.ci/run` uses the latter.
 It binds to 127.0.0.1 only and answers CORS itself, so the CDS Hooks Sandbox can use it.
+sekmet-fhir is the `[demo]` extra: `is_installed()` says whether it can be started.
 """
 
 from __future__ import annotations
@@ -14,17 +16,15 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import requests
 
+from . import demo_charts
+
 DEFAULT_PORT = 8913
-
-
-def fixtures_dir() -> Path:
-    here = Path(__file__).resolve().parent.parent / "fhir_fixtures"
-    return here
 
 
 def sekmet_executable() -> str | None:
@@ -32,6 +32,11 @@ def sekmet_executable() -> str | None:
     if cand.exists():
         return str(cand)
     return shutil.which("sekmet")
+
+
+def is_installed() -> bool:
+    """Whether sekmet-fhir (`pip install 'anakinra-cds[demo]'`) can be started."""
+    return sekmet_executable() is not None
 
 
 def base_url(port: int = DEFAULT_PORT) -> str:
@@ -78,7 +83,7 @@ def start(var_dir: str = "var", port: int = DEFAULT_PORT, fresh: bool = True) ->
     raise RuntimeError("the embedded FHIR server did not start within 60 s")
 
 
-# Demo charts (fhir_fixtures/bundles/demo-*.json) are written as of Bundle.timestamp and carry this tag:
+# Demo charts (cds_service/demo_charts/bundles/demo-*.json) are written as of Bundle.timestamp and carry this tag:
 # they are loaded with every date shifted so that the timestamp's day becomes the load day, because the
 # CDS Hooks Sandbox dates its draft orders today (a weight two weeks old stays two weeks old).
 RELATIVE_DATES_TAG = ("urn:anakinra-cds:fixtures", "dates-relative-to-timestamp")
@@ -109,16 +114,35 @@ def rebase_dates(bundle: dict, today: date) -> dict:
     return out
 
 
-def load_fixtures(url: str, directory: Path | None = None, today: date | None = None) -> int:
-    """POST every fixture bundle to the FHIR server at `url`; demo charts are rebased to `today`."""
-    directory = directory or fixtures_dir() / "bundles"
+@dataclass(frozen=True)
+class LoadedCharts:
+    """What `load_charts` put into the FHIR server."""
+    bundles: int
+    demo_patients: tuple[str, ...]      # Patient ids, typed into the Sandbox URL
+    sandbox_user: str                   # the Sandbox's fixed user, a rheumatologist here
+    demo_bundles: int                   # the demo patients' bundles and the Sandbox user's
+
+    @property
+    def fixture_patients(self) -> int:
+        return self.bundles - self.demo_bundles
+
+    def summary(self) -> str:
+        return (f"{self.bundles} chart bundles into the embedded FHIR server: {len(self.demo_patients)} demo "
+                f"patients for the CDS Hooks Sandbox ({', '.join(self.demo_patients)}), the Sandbox user "
+                f"{self.sandbox_user} and {self.fixture_patients} test-fixture patients")
+
+
+def load_charts(url: str, today: date | None = None) -> LoadedCharts:
+    """POST every chart Bundle of `cds_service.demo_charts` to the FHIR server at `url`; the demo
+    charts are rebased to `today` (default: the local date)."""
     today = today or date.today()
-    count = 0
-    for path in sorted(directory.glob("*.json")):
+    bundles = demo_charts.bundle_files()
+    for path in bundles:
         bundle = rebase_dates(json.loads(path.read_text(encoding="utf-8")), today)
         resp = requests.post(url, json=bundle, timeout=60,
                              headers={"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"})
         if resp.status_code >= 300:
             raise RuntimeError(f"loading {path.name} failed: HTTP {resp.status_code} {resp.text[:300]}")
-        count += 1
-    return count
+    manifest = demo_charts.manifest()
+    return LoadedCharts(bundles=len(bundles), demo_patients=tuple(p["patientId"] for p in manifest["patients"]),
+                        sandbox_user=manifest["sandboxUser"], demo_bundles=len(manifest["bundles"]))

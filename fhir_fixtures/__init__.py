@@ -2,8 +2,9 @@
 
 `build.py` generates, deterministically and with the standard library only:
 - `requests/<slug>.json`: a complete CDS Hooks 2.0 request with every prefetch key filled;
-- `bundles/<slug>.json`: a FHIR R4 transaction Bundle with the same chart (PUT, fixed ids);
-- `index.json`: one entry per chart with the clinically intended outcome (the e2e test oracle).
+- `index.json`: one entry per chart with the clinically intended outcome (the e2e test oracle);
+- the FHIR R4 transaction Bundles with the same charts (PUT, fixed ids) and the demo manifest, which
+  the installed service reads and so live in the package: `cds_service/demo_charts/`.
 
 Helpers here only read the generated files.
 """
@@ -13,9 +14,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cds_service import demo_charts
+
 FIXTURES_DIR = Path(__file__).resolve().parent
 REQUESTS_DIR = FIXTURES_DIR / "requests"
-BUNDLES_DIR = FIXTURES_DIR / "bundles"
+BUNDLES_DIR = Path(str(demo_charts.charts_root())) / demo_charts.BUNDLES_NAME
+DEMO_MANIFEST_FILE = Path(str(demo_charts.charts_root())) / demo_charts.MANIFEST_NAME
 INDEX_FILE = FIXTURES_DIR / "index.json"
 
 

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from cds_service.cli import main
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, load_request
+from tests.e2e.helpers import coverage_infos
 
 
 def test_explain_table_offline(capsys):
@@ -88,3 +89,78 @@ def test_explanations_list_what_fhir_validation_finds_in_the_order(client):
     # The hook answer itself carries the decision, not the validation notes.
     hook = client.post("/cds-services/anakinra-order-sign", json=req).get_json()
     assert "fhirValidation" not in json.dumps(hook)
+
+
+# -- demo reset ---------------------------------------------------------------------------------------
+
+def _sign(client, req) -> dict:
+    resp = client.post("/cds-services/anakinra-order-sign", json=req)
+    assert resp.status_code == 200
+    return resp.get_json()
+
+
+def _cards(body: dict, pa_ids: list[str]) -> list[tuple]:
+    """What the clinician sees, with the plan approval ids (new on every approval) masked."""
+    def mask(text: str) -> str:
+        for pa_id in pa_ids:
+            text = text.replace(pa_id, "<PA>")
+        return text
+    return [(c["indicator"], c["extension"]["anakinra-cds.finding"], mask(c["summary"]), mask(c.get("detail", "")))
+            for c in body["cards"]]
+
+
+def _pa_ids(body: dict) -> list[str]:
+    return [pa for v in coverage_infos(body).values() for pa in v.get("satisfied-pa-id", [])]
+
+
+def _demo_env(monkeypatch, settings) -> None:
+    monkeypatch.setenv("CDS_VAR_DIR", settings.var_dir)
+    for name in ("CDS_PROFILE", "DATABASE_URL", "CDS_PATIENT_HASH_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_demo_reset_makes_the_second_run_show_the_cards_of_the_first(app, settings, monkeypatch, capsys):
+    client = app.test_client()
+    req = load_request("ra-complete")
+    first = _sign(client, req)
+    [pa_first] = _pa_ids(first)
+    second = _sign(client, req)                     # the approval the first signing stored now shows
+    assert any(c["extension"]["anakinra-cds.finding"] == "renewal" and pa_first in c["summary"]
+               for c in second["cards"])
+    assert _cards(second, [pa_first]) != _cards(first, [pa_first])
+
+    _demo_env(monkeypatch, settings)
+    assert main(["demo", "reset"]) == 0                 # while the app (and its database connections) live on
+    out = capsys.readouterr().out
+    assert out.startswith("Demo state cleared in ") and "1 authorizations" in out
+    assert app.extensions["cds"].store.list_authorizations() == []
+
+    third = _sign(client, req)
+    [pa_third] = _pa_ids(third)
+    assert pa_third != pa_first                       # a new approval, as on the first run
+    assert _cards(third, [pa_third]) == _cards(first, [pa_first])
+    assert coverage_infos(third).keys() == coverage_infos(first).keys()
+
+
+def test_demo_reset_refuses_outside_the_demo_and_touches_nothing(app, settings, monkeypatch, capsys):
+    client = app.test_client()
+    _sign(client, load_request("ra-complete"))
+    store = app.extensions["cds"].store
+    _demo_env(monkeypatch, settings)
+    monkeypatch.setenv("CDS_PROFILE", "production")
+    assert main(["demo", "reset"]) == 2
+    assert "CDS_PROFILE is 'production'" in capsys.readouterr().err
+    monkeypatch.delenv("CDS_PROFILE")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://cds@db.example.org/cds")
+    assert main(["demo", "reset"]) == 2
+    assert "DATABASE_URL is set" in capsys.readouterr().err
+    assert len(store.list_authorizations()) == 1
+
+
+def test_demo_reset_without_a_database_creates_none(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CDS_VAR_DIR", str(tmp_path / "var"))
+    for name in ("CDS_PROFILE", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["demo", "reset"]) == 0
+    assert "already clear" in capsys.readouterr().out
+    assert not (tmp_path / "var" / "anakinra-cds.sqlite").exists()

@@ -18,7 +18,7 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
 from cds_service.gather.data_needs import data_needs
-from fhir_fixtures import build, load_bundle, load_index, load_request
+from fhir_fixtures import build, load_bundle, load_index, load_request, template_search
 
 INDEX = load_index()
 SLUGS = [entry["slug"] for entry in INDEX]
@@ -131,10 +131,19 @@ def test_stale_check_notices_an_edited_file(tmp_path):
     files = build.build_all()
     build.write(files, tmp_path)
     assert build.stale_files(files, tmp_path) == []
-    edited = tmp_path / "requests" / "ra-complete.json"
+    edited = tmp_path / build.REQUESTS / "ra-complete.json"
     edited.write_text(edited.read_text().replace("M05.79", "M06.9"))
-    (tmp_path / "bundles" / "leftover.json").write_text("{}")
-    assert set(build.stale_files(files, tmp_path)) == {"requests/ra-complete.json", "bundles/leftover.json"}
+    (tmp_path / build.BUNDLES / "leftover.json").write_text("{}")
+    assert set(build.stale_files(files, tmp_path)) == {f"{build.REQUESTS}/ra-complete.json",
+                                                       f"{build.BUNDLES}/leftover.json"}
+
+
+def test_the_service_package_holds_the_bundles_and_the_tests_the_requests():
+    files = build.build_all()
+    assert build.BUNDLES.startswith("cds_service/") and build.DEMO_MANIFEST.startswith("cds_service/")
+    assert build.REQUESTS.startswith("fhir_fixtures/") and build.INDEX.startswith("fhir_fixtures/")
+    assert {f"{build.BUNDLES}/{slug}.json" for slug in SLUGS} <= set(files)
+    assert {f"{build.REQUESTS}/{slug}.json" for slug in SLUGS} <= set(files)
 
 
 # ---------------------------------------------------------------------------------- FHIR validity
@@ -325,7 +334,7 @@ def test_prefetch_is_what_a_fhir_server_answers(tmp_path):
         request = load_request(slug)
         chart = bundle_resources(load_bundle(slug))
         for key, need in NEEDS.items():
-            url = build.resolve_tokens(need.template, request["context"], chart)
+            url = template_search.resolve_tokens(need.template, request["context"], chart)
             mine = request["prefetch"][key]
             if need.single:
                 rtype, _, rid = url.partition("/")

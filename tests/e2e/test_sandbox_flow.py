@@ -14,7 +14,7 @@ issue's observations of a local Sandbox build driven in Chromium):
   total 0; every GET and POST carries an ES384 JWT (iss https://sandbox.cds-hooks.org, aud the exact
   URL called, jku the Sandbox's JWKS); preflights carry none.
 
-The demo patients (fhir_fixtures/demo.json) are served to the Sandbox's prefetch by an in-process
+The demo patients (cds_service/demo_charts/demo.json) are served to the Sandbox's prefetch by an in-process
 sekmet store (the embedded FHIR server's engine), on the fixtures' day and rebased to a later day
 (the Sandbox dates orders today), and, with no prefetch at all, read by the service itself from the
 FHIR test server (`make test`). Expectations come from demo.json (written from the guideline).
@@ -43,11 +43,12 @@ from cds_service.app import create_app
 from cds_service.config import demo_settings, from_env
 from cds_service.embedded_fhir import rebase_dates
 from cds_service.web.auth import SANDBOX_ISSUER, SANDBOX_JKU
-from tests.conftest import FIXTURES, LiveServer
+from fhir_fixtures import DEMO_MANIFEST_FILE, load_bundle
+from tests.conftest import LiveServer
 from tests.e2e.helpers import card_kinds, coverage_infos, walk
 from tests.web import jwt_keys
 
-MANIFEST = json.loads((FIXTURES / "demo.json").read_text(encoding="utf-8"))
+MANIFEST = json.loads(DEMO_MANIFEST_FILE.read_text(encoding="utf-8"))
 PATIENTS = {p["patientId"]: p for p in MANIFEST["patients"]}
 FIXTURE_DAY = date.fromisoformat(MANIFEST["datesRelativeTo"])
 LATER_DAY = date(2027, 8, 19)           # a demo run long after the fixtures were written
@@ -187,7 +188,7 @@ def demo_card(body: dict) -> tuple[dict, dict]:
     return card, suggestion
 
 
-# -- expectations (fhir_fixtures/demo.json) --------------------------------------------------------
+# -- expectations (cds_service/demo_charts/demo.json) --------------------------------------------------------
 
 def required_kinds(patient_id: str, hook: str) -> list[str]:
     return [k for k in PATIENTS[patient_id]["expect"][hook]["findings"] if k != "none"]
@@ -223,7 +224,7 @@ def check_shows(body: dict, patient_id: str, hook: str, sent_order: dict) -> dic
 # -- fixtures ---------------------------------------------------------------------------------------
 
 def demo_bundles(day: date) -> list[dict]:
-    return [rebase_dates(json.loads((FIXTURES / rel).read_text(encoding="utf-8")), day)
+    return [rebase_dates(json.loads((DEMO_MANIFEST_FILE.parent / rel).read_text(encoding="utf-8")), day)
             for rel in MANIFEST["bundles"]]
 
 
@@ -475,7 +476,7 @@ def test_demo_bundles_are_valid_r4_and_serve_what_the_sandbox_reads(demo_fhir):
 
 
 def test_rebasing_moves_every_date_by_the_same_days_and_leaves_other_bundles_alone():
-    bundle = json.loads((FIXTURES / "bundles" / "demo-nomid-weight.json").read_text(encoding="utf-8"))
+    bundle = load_bundle("demo-nomid-weight")
     moved = rebase_dates(bundle, LATER_DAY)
     days = (LATER_DAY - FIXTURE_DAY).days
     assert moved["timestamp"].startswith(LATER_DAY.isoformat())
@@ -494,7 +495,7 @@ def test_rebasing_moves_every_date_by_the_same_days_and_leaves_other_bundles_alo
     assert resource(moved, "Observation", "demo-nomid-weight-wt-1")["code"] == \
         resource(bundle, "Observation", "demo-nomid-weight-wt-1")["code"]
     assert bundle["timestamp"].startswith(FIXTURE_DAY.isoformat()), "the input is not modified"
-    scenario = json.loads((FIXTURES / "bundles" / "ra-complete.json").read_text(encoding="utf-8"))
+    scenario = load_bundle("ra-complete")
     assert rebase_dates(scenario, LATER_DAY) == scenario
 
 
