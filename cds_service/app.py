@@ -31,9 +31,10 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
-def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO) -> Flask:
+def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO, documentation_form=None) -> Flask:
     """The WSGI app. `store` defaults to the one `settings` names (SQLite in var_dir unless DATABASE_URL);
-    pass `store=None` for none (explain offline)."""
+    pass `store=None` for none (explain offline). `documentation_form=(source, sink)` serves the DTR
+    form page at /documentation/<signed token> (web/documentation_form.py); without it there is none."""
     settings = settings or from_env()
     if store is _AUTO:
         store = open_store(settings)
@@ -53,6 +54,10 @@ def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO) -> 
     app.register_blueprint(explain.bp)
     app.register_blueprint(info.bp)
     app.register_blueprint(openapi.bp)
+    if documentation_form is not None:
+        from .web import documentation_form as form_page
+        source, sink = documentation_form
+        form_page.install(app, source, sink)
     return app
 
 

@@ -68,6 +68,8 @@ class Settings:
     database_url: str = ""                    # empty -> sqlite:///var/anakinra-cds.sqlite
     patient_hash_key: str = ""                # HMAC key for patient/member hashes; empty -> per-install random file
     audit_spool_max_bytes: int = 64 * 1024 * 1024   # local spool for audit rows while the database is down
+    # The documentation form's signed link (issue 21): minutes it stays valid
+    form_link_minutes: int = 30
     # Demo
     demo_draft_card: bool = False             # offer "Draft Kineret order" when a draft has no medication
     embedded_fhir_url: str = ""               # set by `serve` when it starts the embedded FHIR server
@@ -184,6 +186,10 @@ def from_env(env: dict[str, str] | None = None, profile: str | None = None) -> S
         kw["audit_spool_max_bytes"] = _num(env, "CDS_AUDIT_SPOOL_MAX_BYTES", int)
     if "CDS_PATIENT_HASH_KEY" in env:
         kw["patient_hash_key"] = env["CDS_PATIENT_HASH_KEY"]
+    if "CDS_FORM_LINK_MINUTES" in env:
+        kw["form_link_minutes"] = _num(env, "CDS_FORM_LINK_MINUTES", int)
+        if kw["form_link_minutes"] == 0:
+            raise ConfigError("CDS_FORM_LINK_MINUTES must be at least 1")
     if "CDS_DEMO_DRAFT_CARD" in env:
         kw["demo_draft_card"] = _bool(env["CDS_DEMO_DRAFT_CARD"], base.demo_draft_card) and prof == "demo"
     if "CDS_VAR_DIR" in env:
