@@ -13,6 +13,7 @@ from .facts.fhir_validation import warm_up as warm_models
 from .policy.data_loader import load_policy
 from .store import Store, StoreUnavailable
 from .web import auth, cors, discovery, errors, explain, feedback, hooks, info, openapi
+from .web import documentation_form as form_page
 from .web.runtime import CdsRuntime
 
 
@@ -55,7 +56,6 @@ def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO, doc
     app.register_blueprint(info.bp)
     app.register_blueprint(openapi.bp)
     if documentation_form is not None:
-        from .web import documentation_form as form_page
         source, sink = documentation_form
         form_page.install(app, source, sink)
     return app

@@ -15,7 +15,9 @@ from .verifier import JwtVerifier
 #: Paths that never need a JWT (probes and the API description).
 EXEMPT_PATHS = frozenset({"/health", "/openapi.json"})
 # The guideline as data (linked from every card) holds no patient data: readable without a JWT.
-EXEMPT_PREFIXES = ("/policy/",)
+# The documentation form is opened by a clinician's browser, which has no CDS Client JWT: its short-lived signed
+# link (forms/links.py, bound to the coverage-assertion-id, the order and the patient) is its authorization.
+EXEMPT_PREFIXES = ("/policy/", "/documentation/")
 
 
 def _unauthorized() -> Response:
