@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -45,7 +45,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SCHEMA = "anakinra-cds-load-benchmark/1"
 ORDER_SIGN_PATH = "/cds-services/anakinra-order-sign"
 UNREACHABLE_FHIR = "http://127.0.0.1:9/fhir"     # --no-fhir: allow-listed, never contacted with full prefetch
-PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)   # the fixtures' authoredOn day (in process)
+PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)   # the fixtures' authoredOn day (in process)
 
 BUSY_SHARE = 0.15      # other work above this share of the machine during a timed phase: a warning
 STEAL_SHARE = 0.10     # CPU time the hypervisor took (steal) at or above this share of a timed round: named
@@ -197,7 +197,7 @@ def wait_for_idle(args) -> dict:
 # -- the run -----------------------------------------------------------------------------------------
 
 def run(args) -> dict:
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     tmp = Path(tempfile.mkdtemp(prefix="anakinra-bench-"))
     report: dict = {
         "schema": SCHEMA,
@@ -438,7 +438,7 @@ def run(args) -> dict:
     report.update(steal_summary(report))
     report["targets"] = evaluate_targets(report, args.clients)
     report["all_targets_pass"] = all_targets_pass(report["targets"])
-    report["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return report
 
 

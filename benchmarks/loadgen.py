@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import http.client
 import math
-import os
 import multiprocessing as mp
+import os
 import queue
 import time
 from array import array

@@ -110,7 +110,7 @@ class Gunicorn:
         return [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "--preload",
                 "-b", f"127.0.0.1:{self.port}", self.app_spec]
 
-    def start(self) -> "Gunicorn":
+    def start(self) -> Gunicorn:
         log = open(self.log_path, "ab")
         self.started_at = time.perf_counter()
         self.proc = subprocess.Popen(self.command, cwd=str(ROOT), env=self.env, stdout=log,
@@ -201,7 +201,7 @@ class FhirServer:
         self.pid: int | None = None
         self.load_seconds: float | None = None
 
-    def start(self) -> "FhirServer":
+    def start(self) -> FhirServer:
         # `python -m cds_service.cli` from the repository root: the same code as the service under test.
         cmd = [sys.executable, "-m", "cds_service.cli", "fhir-server", "--port", str(self.port),
                "--var-dir", str(self.var_dir), "--detach", "--pid-file", str(self.pid_file)]

@@ -15,7 +15,6 @@ from .store import Store, StoreUnavailable
 from .web import auth, cors, discovery, errors, explain, feedback, hooks, info, openapi
 from .web.runtime import CdsRuntime
 
-
 _AUTO = object()
 log = logging.getLogger(__name__)
 

@@ -79,7 +79,7 @@ class Settings:
     def is_demo(self) -> bool:
         return self.profile == "demo"
 
-    def with_overrides(self, **kw) -> "Settings":
+    def with_overrides(self, **kw) -> Settings:
         return replace(self, **kw)
 
 

@@ -15,7 +15,7 @@ import json
 import re
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 RANDOM_ID = re.compile(r"\b(AKR|PA)-[A-Z0-9]{16}\b")   # assertion ids and approval numbers
 STAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
-PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
 def _cases() -> list[tuple[str, dict, datetime]]:

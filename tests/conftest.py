@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from cds_service.config import demo_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fhir_fixtures"
-PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)   # the fixtures' authoredOn day
+PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)   # the fixtures' authoredOn day
 
 
 def pinned_clock() -> datetime:

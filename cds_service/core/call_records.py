@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..policy.data_loader import load_policy
 from ..policy.model import Outcome
@@ -43,7 +43,7 @@ def record_call(store: Store, spool: AuditSpool | None, service_id: str, req: Ho
     policy = load_policy()
     try:
         entry = AuditEntry(
-            service_id=service_id, hook_instance=req.hook_instance, called_at=datetime.now(timezone.utc),
+            service_id=service_id, hook_instance=req.hook_instance, called_at=datetime.now(UTC),
             http_status=status, latency_ms=(time.perf_counter() - started) * 1000, kind="explain" if explain else "hook",
             patient_hash=store.patient_hash(req.patient_id), policy_id=policy.id, policy_revision=policy.revision,
             determinations=determinations, clause_outcomes=clauses, coverage_assertion_ids=assertion_ids,

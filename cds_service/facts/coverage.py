@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 from .fhir_json import codings, concept_text, dicts, ref_of, reference
 from .memo import ConceptMemo

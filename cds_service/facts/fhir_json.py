@@ -8,8 +8,9 @@ against the FHIR models (`fhir_validation`) only reports what is structurally wr
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Any, Iterator
+from typing import Any
 
 from .memo import text_memo
 from .model import Code

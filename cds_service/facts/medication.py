@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Callable
 
-from .fhir_json import (as_list, codings, concept_text, dicts, first_text, number, parse_date,
-                           quantity, ref_of, reference)
+from .fhir_json import (
+    as_list,
+    codings,
+    concept_text,
+    dicts,
+    first_text,
+    number,
+    parse_date,
+    quantity,
+    ref_of,
+    reference,
+)
 from .memo import ConceptMemo
 from .model import Code, TherapySpan
 from .terminology.codes import (
-    drug_classes, drug_for_code, is_anakinra_code, is_single_100mg_syringe_code, supply_type_for_code,
+    drug_classes,
+    drug_for_code,
+    is_anakinra_code,
+    is_single_100mg_syringe_code,
+    supply_type_for_code,
 )
 from .terminology.loader import system
-from .terminology.names import drug_for_name, preferred_product_drugs, is_anakinra_name, ra_preferred_product
+from .terminology.names import drug_for_name, is_anakinra_name, preferred_product_drugs, ra_preferred_product
 from .terminology.wording import stop_reason_patterns, supply_type_for_text
 from .text_statements import is_route_intolerance, methotrexate_dose_limit, response_of
 

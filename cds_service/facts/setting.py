@@ -7,9 +7,9 @@ clinic if needed"): the site of care is then unknown, never assumed either way."
 
 from __future__ import annotations
 
+from . import text_evidence as te
 from .fhir_json import codings, dicts, reference
 from .model import SettingFacts
-from . import text_evidence as te
 from .terminology.loader import data
 
 _CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"

@@ -31,7 +31,8 @@ import socket
 import threading
 import time
 import zlib
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import orjson
@@ -136,7 +137,7 @@ class Budget:
         self._deadline = clock() + self.seconds
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Budget":
+    def from_settings(cls, settings: Settings) -> Budget:
         return cls(settings.fhir_budget_seconds)
 
     def remaining(self) -> float:

@@ -106,7 +106,7 @@ class Policy:
                 return g.get("text", "")
         return ""
 
-    def with_limits(self, **changes) -> "Policy":
+    def with_limits(self, **changes) -> Policy:
         """A copy with some limits changed (e.g. `with_limits(max_syringes_per_28_days=56)`)."""
         data = copy.deepcopy(self.data)
         unknown = set(changes) - set(data["limits"])
@@ -115,7 +115,7 @@ class Policy:
         data["limits"].update(changes)
         return Policy(data, self.clauses)
 
-    def with_data(self, **changes) -> "Policy":
+    def with_data(self, **changes) -> Policy:
         """A copy with top-level sections replaced (e.g. a new `revision`)."""
         data = copy.deepcopy(self.data)
         data.update(copy.deepcopy(changes))

@@ -15,8 +15,8 @@ from datetime import date
 
 from ..facts.model import CaseFacts
 from .clauses import combination, initiation, step_therapy
-from .clauses.dose import dose_suggestion_data
 from .clauses.common import fmt
+from .clauses.dose import dose_suggestion_data
 from .data_loader import Policy
 from .model import ClauseResult, Decision, Finding, Missing, Outcome
 

@@ -74,7 +74,7 @@ class ClauseResult:
     missing: tuple[Missing, ...] = ()
     note: str = ""                                  # one human sentence on why
     combinator: str | None = None                   # "ALL" / "ANY" / "ONE" when composite
-    children: tuple["ClauseResult", ...] = ()
+    children: tuple[ClauseResult, ...] = ()
     text: str = ""                                  # the clause's text from the clause map (filled by the engine)
 
     @property
@@ -92,7 +92,7 @@ class ClauseResult:
             if children:
                 extend(reversed(children))
 
-    def find(self, clause_id: str) -> "ClauseResult | None":
+    def find(self, clause_id: str) -> ClauseResult | None:
         """The first node (pre-order) with this id; the index of the nodes below is built once per
         (immutable) tree. It holds descendants only, so a tree never refers to itself and is freed
         as soon as it is dropped (no work left for the cyclic collector)."""

@@ -122,5 +122,11 @@ def apply_plan_approvals(decision: Decision, approvals: Sequence[ApprovalOnFile]
         decision.indication, as_of, end, months, replace(decision, pa_needed="satisfied")))
 
 
-__all__ = ["ApprovalOnFile", "ApprovalToIssue", "PlanApprovalResult", "apply_plan_approvals", "ORDER_CLAUSES",
-           "order_within_approval"]
+__all__ = [
+    "ORDER_CLAUSES",
+    "ApprovalOnFile",
+    "ApprovalToIssue",
+    "PlanApprovalResult",
+    "apply_plan_approvals",
+    "order_within_approval",
+]

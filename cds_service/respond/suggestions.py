@@ -22,7 +22,7 @@ class Limits:
     ml: float
 
     @classmethod
-    def from_policy(cls, limits: dict) -> "Limits":
+    def from_policy(cls, limits: dict) -> Limits:
         return cls(limits["max_mg_per_day"], limits["max_syringes_per_28_days"], limits["quantity_period_days"],
                    limits["quantity_limit_ml_per_28_days"])
 

@@ -18,9 +18,10 @@ import argparse
 import csv
 import json
 import sys
-from datetime import date, datetime, time, timedelta, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .authorization_files import AuthorizationImportError
 from .engine import StoreUnavailable
@@ -132,12 +133,12 @@ def parse_when(value: str, option: str, *, end_of_day: bool = False) -> datetime
     if day is not None:
         if end_of_day:
             day = day + timedelta(days=1)
-        return datetime.combine(day, time.min, tzinfo=timezone.utc)
+        return datetime.combine(day, time.min, tzinfo=UTC)
     try:
         when = datetime.fromisoformat(raw)
     except ValueError:
         raise _CommandError(f"{option}: not a date (YYYY-MM-DD) or ISO 8601 date-time: {value!r}") from None
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _require_schema(store: Store) -> None:
@@ -177,7 +178,7 @@ def summarize_determinations(determinations: list) -> str:
 
 
 def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # ---------------------------------------------------------------------- handlers

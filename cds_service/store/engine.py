@@ -20,9 +20,10 @@ import sqlite3
 import threading
 import time
 import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -103,7 +104,7 @@ def guarded(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-_DATABASES: "weakref.WeakSet[Database]" = weakref.WeakSet()
+_DATABASES: weakref.WeakSet[Database] = weakref.WeakSet()
 
 
 def _reset_locks_after_fork() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 KEY_FILE_NAME = "patient-hash.key"
 MIN_KEY_CHARS = 16
 _MEMBER_PREFIX = b"member:"
-_KEYED: dict[bytes, "hmac.HMAC"] = {}      # key -> HMAC-SHA256 with the key set up, to copy
+_KEYED: dict[bytes, hmac.HMAC] = {}      # key -> HMAC-SHA256 with the key set up, to copy
 _MAX_KEYS = 16
 
 

@@ -147,7 +147,7 @@ class AuditSpool:
         while not stop.wait(self.interval):
             try:
                 finished = self.replay(store)
-            except Exception as exc:  # noqa: BLE001 - the replayer must outlive any one failure
+            except Exception as exc:
                 log.warning("audit spool replay deferred: %s", type(exc).__name__)
                 continue
             with self._lock:

@@ -21,7 +21,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import weakref
-from typing import Any, Callable, cast
+from collections.abc import Callable
+from typing import Any, cast
 
 from sqlalchemy.engine import Dialect
 
@@ -33,7 +34,7 @@ from .public_types import Authorization
 # Idle connections kept per Store and process (a gunicorn sync worker needs one).
 _MAX_IDLE = 8
 
-_FAST_PATHS: "weakref.WeakSet[SQLiteFastPath]" = weakref.WeakSet()
+_FAST_PATHS: weakref.WeakSet[SQLiteFastPath] = weakref.WeakSet()
 # Connections a forked child inherited: the parent's, never used or closed in the child (referenced
 # here so that no finaliser closes them either).
 _INHERITED: list = []
@@ -106,7 +107,7 @@ def _rollback_and_close(conn) -> None:
     the caller reports."""
     try:
         conn.rollback()
-    except Exception:                               # noqa: BLE001 - already failing
+    except Exception:
         pass
     _close_quietly(conn)
 
@@ -114,7 +115,7 @@ def _rollback_and_close(conn) -> None:
 def _close_quietly(conn) -> None:
     try:
         conn.close()
-    except Exception:                               # noqa: BLE001 - closing is best effort
+    except Exception:
         pass
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, request
 
@@ -64,7 +64,7 @@ def _read_unsized_body(limit: int) -> bytes | None:
 
 def now() -> datetime:
     clock = current_app.config.get("CDS_CLOCK")
-    return clock() if clock else datetime.now(timezone.utc)
+    return clock() if clock else datetime.now(UTC)
 
 
 def handle_hook(service_id: str, explain: bool = False):

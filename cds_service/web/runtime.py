@@ -61,7 +61,7 @@ class CdsRuntime:
             return
         try:
             self.store.warm_up()
-        except Exception as exc:  # noqa: BLE001 - the first call will meet and report the problem
+        except Exception as exc:
             log.warning("store warm-up skipped: %s", type(exc).__name__)
 
     def health(self) -> dict:

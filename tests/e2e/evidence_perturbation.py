@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from tests.e2e.helpers import walk
 
@@ -35,7 +35,7 @@ class Piece:
     def __str__(self) -> str:
         return self.base + "".join(f".{f}" + (f"[{i}]" if i is not None else "") for f, i in self.path)
 
-    def covers(self, other: "Piece") -> bool:
+    def covers(self, other: Piece) -> bool:
         """True when perturbing self also touches `other` (same resource, and other's part is within self's)."""
         return self.base == other.base and other.path[:len(self.path)] == self.path
 

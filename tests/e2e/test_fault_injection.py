@@ -20,8 +20,7 @@ import json
 import logging
 import time
 import uuid
-
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -31,8 +30,8 @@ from cds_service.gather.data_needs import data_needs
 from tests.conftest import pinned_clock
 from tests.e2e.helpers import coverage_infos
 from tests.gather.misbehaving_fhir import MisbehavingFhir
-from tests.web import jwt_keys as K
 from tests.loopback import fhir, listener  # noqa: F401  (module-scoped fixtures: a silent listener, a misbehaving FHIR server redirecting to it)
+from tests.web import jwt_keys as K
 
 BUDGET = 0.5
 SAFETY_BOUND = BUDGET + 2.0
@@ -268,6 +267,6 @@ def test_a_server_dripping_its_headers_is_cut_at_the_budget_and_the_call_is_audi
         assert elapsed < 3.0 + 2.0, f"{elapsed:.2f} s"
         assert_indeterminate_technical(resp)
         store = app.extensions["cds"].store
-        rows = store.list_calls(since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+        rows = store.list_calls(since=datetime(2000, 1, 1, tzinfo=UTC))
         assert [r.http_status for r in rows] == [200]
         assert rows[0].determinations[0]["determination"] == "indeterminate"

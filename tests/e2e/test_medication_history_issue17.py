@@ -20,9 +20,9 @@ import pytest
 
 from cds_service.app import create_app
 from cds_service.config import demo_settings
-from tests.gather.recording_fhir import RecordingFhir
 from tests.conftest import load_request, pinned_clock
 from tests.e2e.helpers import card_kinds, clause_outcomes, coverage_infos, determinations
+from tests.gather.recording_fhir import RecordingFhir
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 V3 = "http://terminology.hl7.org/CodeSystem/v3-ActCode"

@@ -26,7 +26,7 @@ import copy
 import json
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -169,7 +169,7 @@ class Sandbox:
     def click(self, hook: str, card: dict, suggestion: dict) -> None:
         feedback = {"feedback": [{"card": card["uuid"], "outcome": "accepted",
                                   "acceptedSuggestions": [{"id": suggestion["uuid"]}],
-                                  "outcomeTimestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+                                  "outcomeTimestamp": datetime.now(UTC).isoformat(timespec="milliseconds")
                                   .replace("+00:00", "Z")}]}
         resp = sandbox_post(f"{self.base}/cds-services/{self.services[hook]['id']}/feedback", feedback)
         assert resp.status_code == 200, resp.text
@@ -246,7 +246,7 @@ def demo_fhir(tmp_path_factory):
 
 
 def pinned_at(day: date):
-    return lambda: datetime(day.year, day.month, day.day, 15, 0, tzinfo=timezone.utc)
+    return lambda: datetime(day.year, day.month, day.day, 15, 0, tzinfo=UTC)
 
 
 def demo_app(tmp_path: Path, day: date, **overrides):

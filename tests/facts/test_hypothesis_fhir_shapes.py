@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
-from functools import lru_cache
+from datetime import UTC, date, datetime, timedelta, timezone
+from functools import cache, lru_cache
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -110,7 +110,7 @@ def fhir_date() -> st.SearchStrategy[str]:
 
 def fhir_datetime() -> st.SearchStrategy[str]:
     full = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2030, 12, 31),
-                        timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=-5)),
+                        timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5)),
                                                    timezone(timedelta(hours=14))]))
     return st.one_of(fhir_date(), full.map(lambda x: x.isoformat().replace("+00:00", "Z")))
 
@@ -455,7 +455,7 @@ def many(make, prefix: str, max_size: int = 4) -> st.SearchStrategy[list[dict]]:
     return st.lists(make(f"{prefix}-x"), max_size=max_size).map(with_ids)
 
 
-@lru_cache(maxsize=None)
+@cache
 def chart() -> st.SearchStrategy[dict[str, list[dict]]]:
     """Resources by type, as the gather layer hands them to the facts layer."""
     return st.fixed_dictionaries({
@@ -477,7 +477,7 @@ def chart() -> st.SearchStrategy[dict[str, list[dict]]]:
     })
 
 
-@lru_cache(maxsize=None)
+@cache
 def drafts() -> st.SearchStrategy[list[dict]]:
     """One anakinra draft order, sometimes with other drafts (a TNF antagonist, a vaccine, a ServiceRequest)."""
     others = st.lists(st.one_of(

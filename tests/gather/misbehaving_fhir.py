@@ -66,7 +66,7 @@ class MisbehavingFhir:
             def log_message(self, *args):
                 pass
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 with outer._lock:
                     outer.requests.append({"method": "GET", "path": self.path, "headers": dict(self.headers)})
                 try:

@@ -24,7 +24,7 @@ class RecordingFhir:
             def log_message(self, *args):
                 pass
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 outer.requests.append({"path": self.path, "headers": dict(self.headers)})
                 parts = urlsplit(self.path)
                 segs = [s for s in parts.path.split("/") if s][1:]   # strip "fhir"

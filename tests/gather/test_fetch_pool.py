@@ -77,9 +77,8 @@ def test_at_most_the_idle_limit_is_kept_and_the_rest_shut_down():
 
 
 def test_an_executor_whose_block_failed_is_not_kept():
-    with pytest.raises(ValueError):
-        with borrowed_executor(SIZE) as pool:
-            raise ValueError("boom")
+    with pytest.raises(ValueError), borrowed_executor(SIZE) as pool:
+        raise ValueError("boom")
     assert idle_count(SIZE) == 0
     assert pool._shutdown
 

@@ -9,10 +9,25 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
-from cds_service.facts.model import (AllergyFact, CaseFacts, Code, CoverageFacts, Diagnosis, DoseFacts, EncounterFact,
-                                     ImmunizationFact, LabValue, OrderFacts, PatientFacts, Prescriber,
-                                     PrescriberStatement, PriorAuthorization, ProcedureFact, SettingFacts, TherapySpan,
-                                     Weight)
+from cds_service.facts.model import (
+    AllergyFact,
+    CaseFacts,
+    Code,
+    CoverageFacts,
+    Diagnosis,
+    DoseFacts,
+    EncounterFact,
+    LabValue,
+    OrderFacts,
+    PatientFacts,
+    Prescriber,
+    PrescriberStatement,
+    PriorAuthorization,
+    ProcedureFact,
+    SettingFacts,
+    TherapySpan,
+    Weight,
+)
 from cds_service.policy.data_loader import load_policy
 from cds_service.policy.engine import evaluate
 from cds_service.policy.model import ClauseResult, Decision, Outcome

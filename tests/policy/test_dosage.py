@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policy.builders import (M, NA, NM, U, case, decide, dose, lab, node, nomid_case, order, outcome,
-                                   still_case)
+from tests.policy.builders import NA, NM, M, U, case, decide, dose, lab, node, nomid_case, order, outcome, still_case
 
 
 @pytest.mark.parametrize("d, expected", [

@@ -6,8 +6,22 @@ from __future__ import annotations
 import pytest
 
 from cds_service.policy.model import Outcome
-from tests.policy.builders import (CLINIC, INPATIENT_ORDER, POLICY, allergy, case, covid_case, decide, dose, dx,
-                                   misc_case, node, order, span, still_case)
+from tests.policy.builders import (
+    CLINIC,
+    INPATIENT_ORDER,
+    POLICY,
+    allergy,
+    case,
+    covid_case,
+    decide,
+    dose,
+    dx,
+    misc_case,
+    node,
+    order,
+    span,
+    still_case,
+)
 
 
 def test_every_decision_names_the_policy_revision():

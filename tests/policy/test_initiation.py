@@ -4,9 +4,33 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policy.builders import (AS_OF, CLINIC, M, NA, NM, ORDER_REF, U, ago, allergy, anakinra_dispense, case,
-                                   covid_case, decide, dose, dx, misc_case, mtx_failed, node, nomid_case, order, outcome,
-                                   preferred_failed, prior_auth, span, statement)
+from tests.policy.builders import (
+    AS_OF,
+    CLINIC,
+    NA,
+    NM,
+    ORDER_REF,
+    M,
+    U,
+    ago,
+    allergy,
+    anakinra_dispense,
+    case,
+    covid_case,
+    decide,
+    dose,
+    dx,
+    misc_case,
+    mtx_failed,
+    node,
+    nomid_case,
+    order,
+    outcome,
+    preferred_failed,
+    prior_auth,
+    span,
+    statement,
+)
 
 
 @pytest.mark.parametrize("meds, unavailable, expected", [

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.policy.builders import (M, NM, U, ago, anakinra_dispense, case, decide, node, prior_auth, span)
+from tests.policy.builders import NM, M, U, ago, anakinra_dispense, case, decide, node, prior_auth, span
 
 COMBINATION = ("initiation.4", "precautions.tnf")
 

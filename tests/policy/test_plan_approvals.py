@@ -4,7 +4,7 @@ approving does to the decision (`apply_plan_approvals`: satisfied, to be issued,
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -14,8 +14,20 @@ from cds_service.policy.findings import under_approval
 from cds_service.policy.model import Determination
 from cds_service.policy.plan_approvals import PlanApprovalResult, apply_plan_approvals, order_within_approval
 from cds_service.store import Authorization
-from tests.policy.builders import (AS_OF, CLINIC, POLICY, ago, allergy, case, covid_case, decide, dose, dx, mtx_failed,
-                                   order)
+from tests.policy.builders import (
+    AS_OF,
+    CLINIC,
+    POLICY,
+    ago,
+    allergy,
+    case,
+    covid_case,
+    decide,
+    dose,
+    dx,
+    mtx_failed,
+    order,
+)
 from tests.policy.test_continuation import cont_case
 
 
@@ -53,7 +65,7 @@ def on_file(pa_id: str = "PA-9", *, indication: str | None = "ra", start: date =
     """One of the plan's approval records, as the store keeps it."""
     return Authorization(pa_id=pa_id, member_ref="m" * 64, drug="anakinra", indication=indication, start=start,
                          end=add_months(start, months) - timedelta(days=1), status=status,
-                         coverage_assertion_id=None, created_at=datetime(2025, 1, 1, tzinfo=timezone.utc),
+                         coverage_assertion_id=None, created_at=datetime(2025, 1, 1, tzinfo=UTC),
                          source="imported")
 
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.policy.builders import M, NA, anakinra_dispense, case, decide, node, prior_auth
+from tests.policy.builders import NA, M, anakinra_dispense, case, decide, node, prior_auth
 
 
 def cont_case(*pas):

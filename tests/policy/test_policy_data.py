@@ -11,10 +11,28 @@ from pathlib import Path
 import pytest
 
 from cds_service.policy.data_loader import DATA_DIR, PolicyDataError, load_policy_file, validate
-from tests.policy.builders import (CLINIC, ImmunizationFact, POLICY, ago, allergy, anakinra_dispense, case,
-                                   covid_case, decide, dose, dx, lab, misc_case, node, nomid_case, order, prior_auth,
-                                   span, still_case)
 from cds_service.policy.model import Outcome
+from tests.policy.builders import (
+    CLINIC,
+    POLICY,
+    ImmunizationFact,
+    ago,
+    allergy,
+    anakinra_dispense,
+    case,
+    covid_case,
+    decide,
+    dose,
+    dx,
+    lab,
+    misc_case,
+    node,
+    nomid_case,
+    order,
+    prior_auth,
+    span,
+    still_case,
+)
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "cds_service" / "policy"
 # shared/ lies beside the checkout (the developers' tree and CI's clone alike)

@@ -7,8 +7,26 @@ from dataclasses import replace
 import pytest
 
 from cds_service.facts.model import ImmunizationFact
-from tests.policy.builders import (M, NA, NM, U, ago, allergy, anakinra_dispense, case, covid_case, decide, dx, lab,
-                                   misc_case, node, nomid_case, outcome, prior_auth, span)
+from tests.policy.builders import (
+    NA,
+    NM,
+    M,
+    U,
+    ago,
+    allergy,
+    anakinra_dispense,
+    case,
+    covid_case,
+    decide,
+    dx,
+    lab,
+    misc_case,
+    node,
+    nomid_case,
+    outcome,
+    prior_auth,
+    span,
+)
 
 HUMIRA_ACTIVE = span("adalimumab", classes=("tnf", "biologic"), start=ago(100), active=True)
 

@@ -4,8 +4,26 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policy.builders import (CLINIC, M, NA, NM, U, SNOMED, allergy, case, covid_case, decide, dx, misc_case,
-                                   mtx_failed, node, nomid_case, order, preferred_failed, still_case)
+from tests.policy.builders import (
+    CLINIC,
+    NA,
+    NM,
+    SNOMED,
+    M,
+    U,
+    allergy,
+    case,
+    covid_case,
+    decide,
+    dx,
+    misc_case,
+    mtx_failed,
+    node,
+    nomid_case,
+    order,
+    preferred_failed,
+    still_case,
+)
 
 
 @pytest.mark.parametrize("program, clause, expected, determination", [

@@ -19,9 +19,28 @@ from hypothesis import strategies as st
 from cds_service.facts.model import ImmunizationFact, ProcedureFact
 from cds_service.policy.logic import fold_all, fold_any
 from cds_service.policy.model import Determination, Outcome
-from tests.policy.builders import (CLINIC, COMMUNITY, INPATIENT_ORDER, POLICY, ago, allergy, anakinra_dispense, case,
-                                   decide, dose, dx, failed, inpatient, lab, mtx_failed, order, preferred_failed,
-                                   prior_auth, span, statement)
+from tests.policy.builders import (
+    CLINIC,
+    COMMUNITY,
+    INPATIENT_ORDER,
+    POLICY,
+    ago,
+    allergy,
+    anakinra_dispense,
+    case,
+    decide,
+    dose,
+    dx,
+    failed,
+    inpatient,
+    lab,
+    mtx_failed,
+    order,
+    preferred_failed,
+    prior_auth,
+    span,
+    statement,
+)
 
 DIAGNOSES = [
     dx(("ra",), "M05.79"), dx(("ra",), "M05.A"), dx(("still",), "M06.1"), dx(("caps",), "M04.2", possible=("nomid",)),

@@ -8,10 +8,31 @@ from dataclasses import replace
 import pytest
 
 from cds_service.facts.model import ProcedureFact
-from tests.policy.builders import (COMMUNITY, INPATIENT_ORDER, M, NM, U, ago, allergy, case, covid_case, decide,
-                                   dose, dx, inpatient, lab, misc_case, node, nomid_case, order, outcome, span,
-                                   statement, still_case, with_order)
-
+from tests.policy.builders import (
+    COMMUNITY,
+    INPATIENT_ORDER,
+    NM,
+    M,
+    U,
+    ago,
+    allergy,
+    case,
+    covid_case,
+    decide,
+    dose,
+    dx,
+    inpatient,
+    lab,
+    misc_case,
+    node,
+    nomid_case,
+    order,
+    outcome,
+    span,
+    statement,
+    still_case,
+    with_order,
+)
 
 # ------------------------------------------------------------------ choosing the indication
 

@@ -6,8 +6,24 @@ from dataclasses import replace
 
 import pytest
 
-from tests.policy.builders import (M, NA, NM, U, ago, allergy, case, decide, failed, mtx_failed, node, order,
-                                   outcome, preferred_failed, span, statement)
+from tests.policy.builders import (
+    NA,
+    NM,
+    M,
+    U,
+    ago,
+    allergy,
+    case,
+    decide,
+    failed,
+    mtx_failed,
+    node,
+    order,
+    outcome,
+    preferred_failed,
+    span,
+    statement,
+)
 
 THREE = (preferred_failed("humira", ended_months_ago=14), preferred_failed("enbrel", ended_months_ago=8),
          preferred_failed("xeljanz", ended_months_ago=1))

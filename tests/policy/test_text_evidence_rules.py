@@ -7,8 +7,22 @@ from dataclasses import replace
 
 from cds_service.facts.diagnoses import condition_diagnosis
 from cds_service.facts.model import SettingFacts
-from tests.policy.builders import (M, NM, U, allergy, case, covid_case, decide, dx, lab, mtx_failed, node, outcome,
-                                   preferred_failed, with_order)
+from tests.policy.builders import (
+    NM,
+    M,
+    U,
+    allergy,
+    case,
+    covid_case,
+    decide,
+    dx,
+    lab,
+    mtx_failed,
+    node,
+    outcome,
+    preferred_failed,
+    with_order,
+)
 
 
 def _cond(text, code=None):

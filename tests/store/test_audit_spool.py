@@ -7,7 +7,7 @@ import os
 import socket
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -18,7 +18,7 @@ from cds_service.store.spool import AuditSpool
 from tests.conftest import load_request, pinned_clock
 from tests.store.conftest import pg_url  # noqa: F401  (fixture)
 
-T0 = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
 def entry(i: int) -> AuditEntry:
@@ -210,7 +210,7 @@ def test_300_calls_with_postgresql_stopped_in_the_middle_leave_300_audit_rows(se
             time.sleep(0.1)
         assert runtime.spool.depth() == 0
         assert client.get("/health").get_json()["auditSpool"] == {"pending": 0}
-        calls = runtime.store.list_calls(since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+        calls = runtime.store.list_calls(since=datetime(2000, 1, 1, tzinfo=UTC))
         assert sorted(c.hook_instance for c in calls) == sorted(
             f"5d0c7a52-0000-4000-8000-{i:012d}" for i in range(300))
     finally:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
 
 from cds_service.store import AuditEntry, HashKeyError, load_hash_key, member_ref, patient_hash
+
 HASH_KEY = b"audit-tests-key-0123456789abcdef"
 
-T0 = datetime(2026, 3, 1, 14, 30, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 14, 30, 0, tzinfo=UTC)
 PATIENT_ID = "pat-RA-7731"
 JWT = (
     "eyJhbGciOiJFUzM4NCIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2VociIsInN1YiI6InBhdC1SQS03NzMxIn0"
@@ -122,7 +123,7 @@ def test_audit_entry_validates_its_fields(bad):
 
 def test_record_call_refuses_non_json_values(store):
     with pytest.raises(ValueError, match="JSON"):
-        store.record_call(entry(determinations=[{"when": datetime.now(timezone.utc)}]))
+        store.record_call(entry(determinations=[{"when": datetime.now(UTC)}]))
     assert store.list_calls(T0 - timedelta(days=1)) == []
 
 

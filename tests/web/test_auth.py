@@ -49,7 +49,7 @@ class JwksServer:
         self.hits = 0
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 outer.hits += 1
                 if self.path != "/jwks.json":
                     self.send_response(404)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 
@@ -145,14 +145,14 @@ def test_on_continuation_the_hook_rests_on_continuation_and_explain_adds_the_pat
     """A member with a current plan approval: the hook's answer and its audit row rest on continuation 1 to 6
     only; an explanation of the same request also shows the initiation criteria (`alternative-pathway`), which
     do not decide, and explains the same answer."""
-    from datetime import datetime, timezone
+    from datetime import datetime
     app, store = store_app
     store.import_authorizations(FIXTURES / "authorizations.json")
     client = app.test_client()
     req = load_request("ra-continuation")
     body = client.post("/cds-services/anakinra-order-sign", json=req).get_json()
     explained = client.post("/explain/anakinra-order-sign", json=req).get_json()
-    hook_row, explain_row = store.list_calls(since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    hook_row, explain_row = store.list_calls(since=datetime(2000, 1, 1, tzinfo=UTC))
     assert (hook_row.kind, explain_row.kind) == ("hook", "explain")
     assert hook_row.determinations[0]["pathway"] == "continuation"
     hook_clauses = hook_row.clause_outcomes[0]["clauses"]

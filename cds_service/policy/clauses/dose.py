@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal
 from datetime import timedelta
+from decimal import Decimal
 
 from ...facts.model import CaseFacts, Diagnosis
 from ..data_loader import Policy
