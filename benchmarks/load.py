@@ -344,7 +344,11 @@ def run(args) -> dict:
         for wname in workloads:
             s = summarize(phases[(wname, "service")])
             b = summarize(phases[(wname, "baseline")])
-            report["full_prefetch"][wname] = {"service": s, "baseline": b, "ratios_service_over_baseline": _ratios(s, b)}
+            report["full_prefetch"][wname] = {
+                "service": s,
+                "baseline": b,
+                "ratios_service_over_baseline": _ratios(s, b),
+            }
 
         memory = {"service_workers": [], "baseline_workers": [], "service_master": None}
 
@@ -405,9 +409,14 @@ def run(args) -> dict:
         for i in range(1, args.starts):
             _say(args, f"cold start {i + 1}/{args.starts} ...")
             port = free_port()
-            extra = Gunicorn(f"service-start{i + 1}", "cds_service.wsgi:app",
-                             service_env(port, jwks, fhir_base, tmp / f"var-start{i + 1}", args.database_url), tmp, args.workers,
-                             port).start()
+            extra = Gunicorn(
+                f"service-start{i + 1}",
+                "cds_service.wsgi:app",
+                service_env(port, jwks, fhir_base, tmp / f"var-start{i + 1}", args.database_url),
+                tmp,
+                args.workers,
+                port,
+            ).start()
             servers.append(extra)
             try:
                 first_answers.append(time_to_first_answer(
@@ -586,7 +595,8 @@ def render_table(report: dict) -> str:
         f"  large chart: parse {lc['parse_ms']:.2f} ms + decision {lc['decision_ms']:.2f} ms + serialise "
         f"{lc['serialise_ms']:.2f} ms = {lc['total_ms']:.2f} ms (parsing the FHIR JSON "
         f"{lc['json_parse_share'] * 100:.0f}% of it)",
-        f"  fixture mix: parse {mx['parse_ms']:.2f} ms, decision {mx['decision_ms']:.2f} ms, total {mx['total_ms']:.2f} ms",
+        f"  fixture mix: parse {mx['parse_ms']:.2f} ms, decision {mx['decision_ms']:.2f} ms, "
+        f"total {mx['total_ms']:.2f} ms",
         f"  fhir.resources validation of the draft order (explain only, not on the hook path): "
         f"{lc['explain_validation_ms']:.2f} ms",
         f"  whole Flask path (auth on, test client): {fl['flask_request_ms']:.2f} ms; JWT check alone "
@@ -594,9 +604,13 @@ def render_table(report: dict) -> str:
         "",
     ]
     mem = report["memory"]
-    lines.append("Memory (VmRSS): service workers " + ", ".join(
-        f"{w['rss_mb']:.0f} MB" for w in mem["service_workers"]) + f" (peak {max(w['peak_rss_mb'] for w in mem['service_workers']):.0f} MB)"
-        + "; baseline workers " + ", ".join(f"{w['rss_mb']:.0f} MB" for w in mem["baseline_workers"]))
+    lines.append(
+        "Memory (VmRSS): service workers "
+        + ", ".join(f"{w['rss_mb']:.0f} MB" for w in mem["service_workers"])
+        + f" (peak {max(w['peak_rss_mb'] for w in mem['service_workers']):.0f} MB)"
+        + "; baseline workers "
+        + ", ".join(f"{w['rss_mb']:.0f} MB" for w in mem["baseline_workers"])
+    )
     st = report["startup"]
     lines.append("First answer after start: service " + ", ".join(f"{x:.2f} s" for x in st["service_first_answer_s"])
                  + f"; baseline {st['baseline_first_answer_s']:.2f} s")

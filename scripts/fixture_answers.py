@@ -4,9 +4,9 @@
     python scripts/fixture_answers.py compare BEFORE_DIR AFTER_DIR
 
 Each case runs in a fresh app with its own empty store and the clock pinned to the case's day, through the hook
-route and the explain route. uuids, random assertion and approval ids, and timestamps are replaced by placeholders, so two runs of the same code give
-byte-identical files and two versions differ only where their answers do. Used for the before/after comparison
-of a refactoring (the behaviour must not move).
+route and the explain route. uuids, random assertion and approval ids, and timestamps are replaced by placeholders,
+so two runs of the same code give byte-identical files and two versions differ only where their answers do.
+Used for the before/after comparison of a refactoring (the behaviour must not move).
 """
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ def record(out: Path) -> int:
 
 
 def compare(before: Path, after: Path) -> int:
-    names = {p.relative_to(before) for p in before.rglob("*.json")} | {p.relative_to(after) for p in after.rglob("*.json")}
+    names = {p.relative_to(before) for p in before.rglob("*.json")} | {
+        p.relative_to(after) for p in after.rglob("*.json")
+    }
     differ = [n for n in sorted(names) if not (before / n).exists() or not (after / n).exists()
               or (before / n).read_bytes() != (after / n).read_bytes()]
     for n in differ:

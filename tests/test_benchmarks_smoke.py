@@ -161,8 +161,14 @@ def test_ratios_per_round_pair_each_service_round_with_its_baseline_round():
     from benchmarks.load import _ratios
     service = {"throughput_rps": 600.0, "p50_ms": 6.0, "p95_ms": 9.0, "p99_ms": 12.0, "server_cpu_ms_per_request": 2.7,
                "rounds": [{"throughput_rps": 620.0}, {"throughput_rps": 580.0}]}
-    baseline = {"throughput_rps": 2400.0, "p50_ms": 1.5, "p95_ms": 2.3, "p99_ms": 4.8, "server_cpu_ms_per_request": 0.55,
-                "rounds": [{"throughput_rps": 2400.0}, {"throughput_rps": 2400.0}]}
+    baseline = {
+        "throughput_rps": 2400.0,
+        "p50_ms": 1.5,
+        "p95_ms": 2.3,
+        "p99_ms": 4.8,
+        "server_cpu_ms_per_request": 0.55,
+        "rounds": [{"throughput_rps": 2400.0}, {"throughput_rps": 2400.0}],
+    }
     q = _ratios(service, baseline)
     assert q["throughput"] == 0.25 and q["throughput_per_round"] == [0.258, 0.242]
     assert _ratios({"throughput_rps": 1.0}, {"throughput_rps": 2.0})["throughput_per_round"] == []

@@ -106,7 +106,12 @@ def anakinra_drafts(request: dict) -> list[dict]:
         if draft["resourceType"] != "MedicationRequest":
             continue
         text = json.dumps(draft.get("medicationCodeableConcept") or draft.get("contained") or {}).lower()
-        if "anakinra" in text or "kineret" in text or "66658" in text or draft.get("medicationReference", {}).get("reference", "").startswith("Medication/"):
+        if (
+            "anakinra" in text
+            or "kineret" in text
+            or "66658" in text
+            or draft.get("medicationReference", {}).get("reference", "").startswith("Medication/")
+        ):
             out.append(draft)
     return out
 

@@ -89,8 +89,9 @@ def read_prescriber_statements(order: dict, as_of: date | None = None) -> dict:
         if dated:
             last = stated_dates.last_use([s for s, _ in uses], as_of)
             (sentence, source), _ = max(dated, key=lambda x: (x[1].latest, x[1].earliest))
-            out["anakinra_use"] = PrescriberStatement("anakinra_use", sentence, source, when=(last.earliest, last.latest),
-                                                      when_text=last.words)
+            out["anakinra_use"] = PrescriberStatement(
+                "anakinra_use", sentence, source, when=(last.earliest, last.latest), when_text=last.words
+            )
     return out
 
 

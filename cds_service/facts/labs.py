@@ -126,7 +126,9 @@ def _qualitative(obs: dict) -> bool | None:
             return True
         if c.code in _NEGATIVE_CODES:
             return False
-    text = (concept_text(cc) + " " + (obs.get("valueString") if isinstance(obs.get("valueString"), str) else "")).lower()
+    text = (
+        concept_text(cc) + " " + (obs.get("valueString") if isinstance(obs.get("valueString"), str) else "")
+    ).lower()
     if any(w in text for w in ("not detected", "negative", "undetected")):
         return False
     if any(w in text for w in ("detected", "positive")):

@@ -181,7 +181,9 @@ def _dose_text(resource: dict) -> str:
     return "; ".join(parts)
 
 
-_MG_WEEK = re.compile(r"(\d+(?:\.\d+)?)\s*mg\b[^;]*?(weekly|once a week|per week|every week|/\s*w(ee)?k|q\s?week)", re.I)
+_MG_WEEK = re.compile(
+    r"(\d+(?:\.\d+)?)\s*mg\b[^;]*?(weekly|once a week|per week|every week|/\s*w(ee)?k|q\s?week)", re.I
+)
 
 
 def _mg_per_week(resource: dict) -> float | None:
@@ -303,14 +305,29 @@ def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, 
     preferred = ra_preferred_product(drug, info.text) if drug in preferred_product_drugs() else None
     stop_text = reason or notes
     return TherapySpan(
-        drug=drug, classes=classes, label=info.label or drug, source=ref_of(res), kind=kind, status=status,
-        start=start, end=end if not active else end, active=active, preferred_product=preferred,
-        stopped_reason=classify_stop_reason(stop_text) if status in ("stopped", "completed", "on-hold") or reason else None,
-        reason_text=stop_text.strip(), is_sample=bool(supply), dose_text=_dose_text(res),
+        drug=drug,
+        classes=classes,
+        label=info.label or drug,
+        source=ref_of(res),
+        kind=kind,
+        status=status,
+        start=start,
+        end=end if not active else end,
+        active=active,
+        preferred_product=preferred,
+        stopped_reason=classify_stop_reason(stop_text)
+        if status in ("stopped", "completed", "on-hold") or reason
+        else None,
+        reason_text=stop_text.strip(),
+        is_sample=bool(supply),
+        dose_text=_dose_text(res),
         mg_per_week=_mg_per_week(res) if drug == "methotrexate" else None,
-        response=response_of(" ".join(t for t in (reason, notes) if t)), supply=supply, doubt=doubt,
+        response=response_of(" ".join(t for t in (reason, notes) if t)),
+        supply=supply,
+        doubt=doubt,
         dose_limit=methotrexate_dose_limit("; ".join(t for t in (reason, notes, _dose_text(res)) if t))
-        if drug == "methotrexate" else "",
+        if drug == "methotrexate"
+        else "",
     )
 
 

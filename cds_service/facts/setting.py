@@ -42,7 +42,9 @@ def read_setting(order: dict, location_lookup=None) -> SettingFacts:
             reasons.append(f"performer {ptype} (self or caregiver)")
     for c in codings(order.get("performerType")):
         text = (c.display or "").lower()
-        if c.code in ("223366009", "106292003", "309343006") or any(w in text for w in ("nurse", "physician", "clinician")):
+        if c.code in ("223366009", "106292003", "309343006") or any(
+            w in text for w in ("nurse", "physician", "clinician")
+        ):
             provider = True
             reasons.append(f"performerType {c.display or c.code}")
     # Place of service / location carried on the order (extensions or supportingInformation text).

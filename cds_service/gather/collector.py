@@ -135,7 +135,11 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
     def follow(item):
         need, link = item
         try:
-            return need, client.expand_bundle({"resourceType": "Bundle", "link": [{"relation": "next", "url": link}]}), None
+            return (
+                need,
+                client.expand_bundle({"resourceType": "Bundle", "link": [{"relation": "next", "url": link}]}),
+                None,
+            )
         except FhirAccessError as exc:
             return need, [], exc
 

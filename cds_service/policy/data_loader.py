@@ -145,7 +145,9 @@ def validate(policy: Policy) -> list[str]:
             problems.append(f"ra_preferred_counts names '{cid}', which is not a clause id")
     # The preferred RA products are the policy data's list; the terminology data only says how each is recognised.
     listed, recognised = set(policy.data["ra_preferred_products"]), preferred_product_keys()
-    problems += [f"preferred RA product '{k}' has no names in the terminology data" for k in sorted(listed - recognised)]
+    problems += [
+        f"preferred RA product '{k}' has no names in the terminology data" for k in sorted(listed - recognised)
+    ]
     problems += [f"the terminology data recognises '{k}', which is not a preferred RA product"
                  for k in sorted(recognised - listed)]
     for key, prog in policy.data["programs"].items():

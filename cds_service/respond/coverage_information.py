@@ -107,13 +107,19 @@ def coverage_information(decision: Decision, *, hook: str, hook_instance: str, c
         if decision.determination is Determination.INDETERMINATE:
             break
         if text.startswith("No active coverage"):
-            reasons.append({"coding": [{"system": TEMP_CS, "code": "no-active-coverage", "display": "Coverage not active"}],
-                            "text": text})
+            reasons.append(
+                {
+                    "coding": [{"system": TEMP_CS, "code": "no-active-coverage", "display": "Coverage not active"}],
+                    "text": text,
+                }
+            )
         else:
             reasons.append({"text": text})
     if pa == "indeterminate" and not reasons:
         # crd-ci-q9: an indeterminate pa-needed always says why.
-        reasons.append({"text": "; ".join(decision.reasons) or "Prior authorization requirements could not be determined"})
+        reasons.append(
+            {"text": "; ".join(decision.reasons) or "Prior authorization requirements could not be determined"}
+        )
     for r in reasons:
         ext.append({"url": "reason", "valueCodeableConcept": r})
     ext.append(detail("policy-link", "valueUrl", policy_url,

@@ -177,6 +177,14 @@ def draft_kineret(order: dict, patient_id: str, lim: Limits) -> dict:
     res["category"] = [{"coding": [{"system": CATEGORY_CS, "code": "community", "display": "Community"}]}]
     res["dosageInstruction"] = standard_dosage(lim)
     res["dispenseRequest"] = standard_dispense(None, lim)
-    return _suggestion(f"Draft Kineret order ({_n(lim.mg_per_day)} mg SC daily, {lim.syringes} syringes per {lim.days} days)",
-                       [{"type": "create", "description": "Draft an anakinra (Kineret) 100 mg/0.67 mL prefilled "
-                                                          "syringe order, 100 mg SC once daily", "resource": res}])
+    return _suggestion(
+        f"Draft Kineret order ({_n(lim.mg_per_day)} mg SC daily, {lim.syringes} syringes per {lim.days} days)",
+        [
+            {
+                "type": "create",
+                "description": "Draft an anakinra (Kineret) 100 mg/0.67 mL prefilled "
+                "syringe order, 100 mg SC once daily",
+                "resource": res,
+            }
+        ],
+    )

@@ -96,7 +96,9 @@ class AuditSpool:
 
     def _files(self) -> list[Path]:
         try:
-            return sorted(p for p in self.directory.iterdir() if p.name.startswith(_PREFIX) and p.name.endswith(_SUFFIX))
+            return sorted(
+                p for p in self.directory.iterdir() if p.name.startswith(_PREFIX) and p.name.endswith(_SUFFIX)
+            )
         except FileNotFoundError:
             return []
 

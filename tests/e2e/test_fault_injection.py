@@ -108,8 +108,22 @@ def assert_indeterminate_technical(resp) -> None:
 
 # -- faults: bounded time, 200 indeterminate/technical, never a 500 -----------------------------------
 
-FAULTS = ["slow", "hang", "drip", "drip-headers", "error", "html", "json-as-html", "truncated", "truncated-json", "huge",
-          "huge-chunked", "gzip-bomb", "offsite-next", "redirect"]
+FAULTS = [
+    "slow",
+    "hang",
+    "drip",
+    "drip-headers",
+    "error",
+    "html",
+    "json-as-html",
+    "truncated",
+    "truncated-json",
+    "huge",
+    "huge-chunked",
+    "gzip-bomb",
+    "offsite-next",
+    "redirect",
+]
 
 
 @pytest.mark.parametrize("route", FAULTS)

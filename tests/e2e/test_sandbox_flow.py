@@ -53,7 +53,9 @@ PATIENTS = {p["patientId"]: p for p in MANIFEST["patients"]}
 FIXTURE_DAY = date.fromisoformat(MANIFEST["datesRelativeTo"])
 LATER_DAY = date(2027, 8, 19)           # a demo run long after the fixtures were written
 SANDBOX_USER = MANIFEST["sandboxUser"]  # Practitioner/COREPRACTITIONER1, fixed in the Sandbox
-SANDBOX_FHIR = "http://127.0.0.1:8913/fhir"   # fhirServiceUrl of README.md, "Demo in the CDS Hooks Sandbox": the embedded server
+SANDBOX_FHIR = (
+    "http://127.0.0.1:8913/fhir"  # fhirServiceUrl of README.md, "Demo in the CDS Hooks Sandbox": the embedded server
+)
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 UCUM = "http://unitsofmeasure.org"
 CATEGORY_CS = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
@@ -301,7 +303,9 @@ def test_sandbox_demo_shows_the_patients_headline(tmp_path, demo_fhir, patient_i
         sandbox.treating = next(e["resource"]["code"] for e in conditions if e["resource"]["code"]["text"] == treating)
         preview = sandbox.fire("order-select")
         assert isinstance(sandbox.last_request["context"]["draftOrders"]["entry"][0]["resource"]["reasonCode"], dict)
-        check_shows(preview, patient_id, "order-select", sandbox.last_request["context"]["draftOrders"]["entry"][0]["resource"])
+        check_shows(
+            preview, patient_id, "order-select", sandbox.last_request["context"]["draftOrders"]["entry"][0]["resource"]
+        )
         # Rx Sign -> Sign Order.
         signed = sandbox.fire("order-sign")
         order = sandbox.last_request["context"]["draftOrders"]["entry"][0]["resource"]

@@ -330,19 +330,39 @@ def condition(rid: str) -> st.SearchStrategy[dict]:
     code = st.one_of(concept(st.tuples(st.just(ICD10), st.sampled_from(p["icd10"]))),
                      concept(st.tuples(st.just(SNOMED), st.sampled_from(p["snomed_dx"]))),
                      concept(text_only=True))
-    return st.fixed_dictionaries({
-        "resourceType": st.just("Condition"), "id": st.just(rid), "subject": st.just({"reference": f"Patient/{PATIENT_ID}"}),
-    }, optional={
-        # Missing statuses are the point: both are optional here.
-        "clinicalStatus": concept(st.tuples(st.just(CLINICAL), st.sampled_from(
-            ["active", "recurrence", "relapse", "inactive", "remission", "resolved"]))),
-        "verificationStatus": concept(st.tuples(st.just(VERIFICATION), st.sampled_from(
-            ["unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"]))),
-        "code": code, "onsetDateTime": fhir_datetime(), "onsetPeriod": period(),
-        "onsetAge": quantity(["a", "mo"]), "onsetString": odd_text(), "abatementDateTime": fhir_datetime(),
-        "recordedDate": fhir_datetime(), "category": st.lists(concept(), max_size=2),
-        "note": st.lists(st.fixed_dictionaries({"text": odd_text()}), max_size=1),
-    })
+    return st.fixed_dictionaries(
+        {
+            "resourceType": st.just("Condition"),
+            "id": st.just(rid),
+            "subject": st.just({"reference": f"Patient/{PATIENT_ID}"}),
+        },
+        optional={
+            # Missing statuses are the point: both are optional here.
+            "clinicalStatus": concept(
+                st.tuples(
+                    st.just(CLINICAL),
+                    st.sampled_from(["active", "recurrence", "relapse", "inactive", "remission", "resolved"]),
+                )
+            ),
+            "verificationStatus": concept(
+                st.tuples(
+                    st.just(VERIFICATION),
+                    st.sampled_from(
+                        ["unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"]
+                    ),
+                )
+            ),
+            "code": code,
+            "onsetDateTime": fhir_datetime(),
+            "onsetPeriod": period(),
+            "onsetAge": quantity(["a", "mo"]),
+            "onsetString": odd_text(),
+            "abatementDateTime": fhir_datetime(),
+            "recordedDate": fhir_datetime(),
+            "category": st.lists(concept(), max_size=2),
+            "note": st.lists(st.fixed_dictionaries({"text": odd_text()}), max_size=1),
+        },
+    )
 
 
 def allergy(rid: str) -> st.SearchStrategy[dict]:
@@ -428,12 +448,18 @@ def encounter(rid: str) -> st.SearchStrategy[dict]:
 
 
 def immunization(rid: str) -> st.SearchStrategy[dict]:
-    return st.fixed_dictionaries({"resourceType": st.just("Immunization"), "id": st.just(rid),
-                                  "status": st.sampled_from(["completed", "not-done", "entered-in-error"]),
-                                  "vaccineCode": st.one_of(concept(st.tuples(st.just("http://hl7.org/fhir/sid/cvx"),
-                                                                             st.sampled_from(["03", "21", "208", "94"]))),
-                                                           concept(text_only=True))},
-                                 optional={"occurrenceDateTime": fhir_datetime()})
+    return st.fixed_dictionaries(
+        {
+            "resourceType": st.just("Immunization"),
+            "id": st.just(rid),
+            "status": st.sampled_from(["completed", "not-done", "entered-in-error"]),
+            "vaccineCode": st.one_of(
+                concept(st.tuples(st.just("http://hl7.org/fhir/sid/cvx"), st.sampled_from(["03", "21", "208", "94"]))),
+                concept(text_only=True),
+            ),
+        },
+        optional={"occurrenceDateTime": fhir_datetime()},
+    )
 
 
 def claim_response(rid: str) -> st.SearchStrategy[dict]:

@@ -25,8 +25,13 @@ LOINC = "http://loinc.org"
 
 
 def obs(code=None, value=None, unit=None, when="2026-02-20", text=None, status="final", oid="o1", **extra):
-    res = {"resourceType": "Observation", "id": oid, "status": status, "effectiveDateTime": when,
-           "code": {**({"coding": [{"system": LOINC, "code": code}]} if code else {}), **({"text": text} if text else {})}}
+    res = {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": status,
+        "effectiveDateTime": when,
+        "code": {**({"coding": [{"system": LOINC, "code": code}]} if code else {}), **({"text": text} if text else {})},
+    }
     if value is not None:
         res["valueQuantity"] = {"value": value, "unit": unit, "code": unit}
     res.update(extra)
@@ -60,7 +65,9 @@ def test_lab_kinds_and_units(code, value, unit, kind, out_value, out_unit):
 
 
 def test_supar_is_read_by_name():
-    [lab] = lab_values([obs(None, 7.1, "ng/mL", text="suPAR (soluble urokinase plasminogen activator receptor)")], AS_OF)
+    [lab] = lab_values(
+        [obs(None, 7.1, "ng/mL", text="suPAR (soluble urokinase plasminogen activator receptor)")], AS_OF
+    )
     assert lab.kind == "supar" and lab.value == 7.1
 
 

@@ -40,7 +40,9 @@ def test_initiation_5d_unknown_indication():
 ])
 def test_dosage_nomid_dira_weight_based(weight, mg, weight_days, expected):
     syringes = 28 if mg <= 100 else 56
-    c = nomid_case(weight_kg=weight, weight_days_ago=weight_days, order_facts=order(dose_facts=dose(mg=mg, syringes=syringes)))
+    c = nomid_case(
+        weight_kg=weight, weight_days_ago=weight_days, order_facts=order(dose_facts=dose(mg=mg, syringes=syringes))
+    )
     d = decide(c)
     assert node(d, "dosage.nomid-dira").outcome is expected
     kinds = [f.kind for f in d.findings]

@@ -31,8 +31,16 @@ def test_every_decision_names_the_policy_revision():
     assert d.policy_revision == POLICY.revision
 
 
-@pytest.mark.parametrize("maker", [case, covid_case, misc_case, still_case,
-                                   lambda: case(medications=(), order_facts=order(dose_facts=dose(mg=200, syringes=56)))])
+@pytest.mark.parametrize(
+    "maker",
+    [
+        case,
+        covid_case,
+        misc_case,
+        still_case,
+        lambda: case(medications=(), order_facts=order(dose_facts=dose(mg=200, syringes=56))),
+    ],
+)
 def test_explanation_is_complete(maker):
     d = decide(maker())
     doc = d.to_json()

@@ -159,7 +159,9 @@ def test_initiation_2_specialist(specialties, statements, known, expected):
     assert outcome(c, "initiation.2") is expected
 
 
-@pytest.mark.parametrize("clause, kw", [("initiation.2", {}), ("continuation.3", {"prior_authorizations": (prior_auth(),)})])
+@pytest.mark.parametrize(
+    "clause, kw", [("initiation.2", {}), ("continuation.3", {"prior_authorizations": (prior_auth(),)})]
+)
 def test_initiation_2_met_cites_only_what_establishes_it(clause, kw):
     """Met by the consultation: the consult statement is the evidence; the prescriber's own family-medicine role is
     described in the note, not cited (negating it must not be counting a record that does not support the

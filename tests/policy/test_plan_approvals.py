@@ -46,7 +46,7 @@ def test_the_member_and_the_order_must_still_qualify_outside_the_pathways_criter
 
 
 def test_order_level_clauses_inside_the_pathway_must_hold():
-    assert not order_within_approval(decide(cont_case(allergies=(allergy("anakinra"),))), "ra")            # continuation.4
+    assert not order_within_approval(decide(cont_case(allergies=(allergy("anakinra"),))), "ra")  # continuation.4
     assert not order_within_approval(decide(cont_case(order_facts=order(dose_facts=dose(mg=200, syringes=56)))), "ra")
 
 
@@ -145,7 +145,9 @@ def test_no_approval_without_an_indication_to_give_it_for():
     assert apply(no_indication) == PlanApprovalResult(no_indication)
 
 
-@pytest.mark.parametrize("kw", [{"at_order_sign": False}, {"unsolicited": False}], ids=["order-select", "unsolicited-off"])
+@pytest.mark.parametrize(
+    "kw", [{"at_order_sign": False}, {"unsolicited": False}], ids=["order-select", "unsolicited-off"]
+)
 def test_no_approval_off_order_sign_or_when_the_client_turned_unsolicited_determinations_off(kw):
     assert apply(COVERED, **kw) == PlanApprovalResult(COVERED)
     assert apply(COVERED, explain=True, **kw) == PlanApprovalResult(COVERED)   # nor is one promised

@@ -67,14 +67,29 @@ def test_changing_the_quantity_limit_changes_the_decision():
     assert "14 syringes" in card.detail
 
 
-@pytest.mark.parametrize("limits, maker, clause, before, after", [
-    ({"covid_max_days": 14}, lambda: covid_case(dose_facts=dose(duration=14)), "table1.covid-19.6", "not-met", "met"),
-    ({"recent_anakinra_days": 10}, lambda: case(medications=(anakinra_dispense(50),)), "initiation.1.a", "met", "not-met"),
-    ({"min_trial_months": 8}, lambda: case(), "table1.ra.2.a", "met", "not-met"),
-    ({"nomid_dira_max_mg_per_kg_day": 4}, lambda: nomid_case(), "dosage.nomid-dira", "met", "not-met"),
-    ({"renal_crcl_threshold_ml_min": 100}, lambda: case(), "dosage.renal", "met", "not-met"),
-    ({"neutrophil_baseline_days": 7}, lambda: case(), "precautions.neutrophils", "met", "not-met"),
-])
+@pytest.mark.parametrize(
+    "limits, maker, clause, before, after",
+    [
+        (
+            {"covid_max_days": 14},
+            lambda: covid_case(dose_facts=dose(duration=14)),
+            "table1.covid-19.6",
+            "not-met",
+            "met",
+        ),
+        (
+            {"recent_anakinra_days": 10},
+            lambda: case(medications=(anakinra_dispense(50),)),
+            "initiation.1.a",
+            "met",
+            "not-met",
+        ),
+        ({"min_trial_months": 8}, lambda: case(), "table1.ra.2.a", "met", "not-met"),
+        ({"nomid_dira_max_mg_per_kg_day": 4}, lambda: nomid_case(), "dosage.nomid-dira", "met", "not-met"),
+        ({"renal_crcl_threshold_ml_min": 100}, lambda: case(), "dosage.renal", "met", "not-met"),
+        ({"neutrophil_baseline_days": 7}, lambda: case(), "precautions.neutrophils", "met", "not-met"),
+    ],
+)
 def test_each_limit_is_read_from_the_data(limits, maker, clause, before, after):
     policy = POLICY.with_limits(**limits)
     assert node(decide(maker()), clause).outcome.value == before

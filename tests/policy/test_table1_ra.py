@@ -106,16 +106,46 @@ def test_ra_1e_counts_a_prior_preferred_tnf():
     assert node(ra(THREE), "table1.ra.1.e").outcome is M
 
 
-@pytest.mark.parametrize("meds, allergies, a, b, c, d", [
-    (THREE, (), M, NM, NM, NM),
-    (THREE[:2], (allergy("tofacitinib", preferred="xeljanz"),), NM, M, NM, NM),
-    (THREE[:1], (allergy("etanercept", preferred="enbrel"), allergy("tofacitinib", preferred="xeljanz")), NM, NM, M, NM),
-    ((), (allergy("adalimumab", preferred="humira"), allergy("etanercept", preferred="enbrel"),
-          allergy("tofacitinib", preferred="xeljanz")), NM, NM, NM, M),
-    # an intolerance of needles is not an intolerance of the drug
-    ((), (allergy("adalimumab", preferred="humira", route_only=True), allergy("etanercept", preferred="enbrel"),
-          allergy("tofacitinib", preferred="xeljanz")), NM, NM, NM, NM),
-])
+@pytest.mark.parametrize(
+    "meds, allergies, a, b, c, d",
+    [
+        (THREE, (), M, NM, NM, NM),
+        (THREE[:2], (allergy("tofacitinib", preferred="xeljanz"),), NM, M, NM, NM),
+        (
+            THREE[:1],
+            (allergy("etanercept", preferred="enbrel"), allergy("tofacitinib", preferred="xeljanz")),
+            NM,
+            NM,
+            M,
+            NM,
+        ),
+        (
+            (),
+            (
+                allergy("adalimumab", preferred="humira"),
+                allergy("etanercept", preferred="enbrel"),
+                allergy("tofacitinib", preferred="xeljanz"),
+            ),
+            NM,
+            NM,
+            NM,
+            M,
+        ),
+        # an intolerance of needles is not an intolerance of the drug
+        (
+            (),
+            (
+                allergy("adalimumab", preferred="humira", route_only=True),
+                allergy("etanercept", preferred="enbrel"),
+                allergy("tofacitinib", preferred="xeljanz"),
+            ),
+            NM,
+            NM,
+            NM,
+            NM,
+        ),
+    ],
+)
 def test_ra_2_a_to_d(meds, allergies, a, b, c, d):
     dec = ra((mtx_failed(),) + tuple(meds), allergies)
     got = [node(dec, f"table1.ra.2.{x}").outcome for x in "abcd"]
@@ -185,12 +215,22 @@ def test_ra_both_steps():
     assert outcome(case(medications=(mtx_failed(),)), "table1.ra") is U
 
 
-@pytest.mark.parametrize("statements, expected", [
-    ((statement("conventional_all_contraindicated",
-                "Methotrexate, hydroxychloroquine, leflunomide and sulfasalazine are all contraindicated per labeling."),),
-     M),
-    ((), U),        # nothing stated: the documentation is asked for
-])
+@pytest.mark.parametrize(
+    "statements, expected",
+    [
+        (
+            (
+                statement(
+                    "conventional_all_contraindicated",
+                    "Methotrexate, hydroxychloroquine, leflunomide and sulfasalazine are all contraindicated "
+                    "per labeling.",
+                ),
+            ),
+            M,
+        ),
+        ((), U),  # nothing stated: the documentation is asked for
+    ],
+)
 def test_ra_1_d_a_stated_contraindication_to_all_four_conventional_agents(statements, expected):
     """RA 1.d: "The member has an FDA labeled contraindication to ALL conventional agents (i.e., methotrexate,
     hydroxychloroquine, leflunomide, sulfasalazine)": met on the prescriber's explicit statement."""

@@ -99,7 +99,11 @@ def test_a_setting_the_text_names_only_as_a_possibility_is_unknown():
 # -- table1.ra.2: an unconfirmed intolerance does not count -----------------------------------------------------------
 
 def test_an_unconfirmed_intolerance_to_a_preferred_product_is_not_counted():
-    meds = (mtx_failed(), preferred_failed("humira", ended_months_ago=14), preferred_failed("enbrel", ended_months_ago=8))
+    meds = (
+        mtx_failed(),
+        preferred_failed("humira", ended_months_ago=14),
+        preferred_failed("enbrel", ended_months_ago=8),
+    )
     confirmed = allergy("tofacitinib", kind="intolerance", preferred="xeljanz", reactions=("nausea",))
     assert outcome(case(medications=meds, allergies=(confirmed,)), "table1.ra.2") is M
     unconfirmed = replace(confirmed, unconfirmed=True)

@@ -58,7 +58,9 @@ def test_invariants_order_sign(client, slug):
 def test_order_select_never_asks_for_documentation(client, slug):
     req = copy.deepcopy(load_request(slug))
     req["hook"] = "order-select"
-    req["context"]["selections"] = [f"MedicationRequest/{e['resource']['id']}" for e in req["context"]["draftOrders"]["entry"]]
+    req["context"]["selections"] = [
+        f"MedicationRequest/{e['resource']['id']}" for e in req["context"]["draftOrders"]["entry"]
+    ]
     body = client.post("/cds-services/anakinra-order-select", json=req).get_json()
     for values in coverage_infos(body).values():
         invariants(values)

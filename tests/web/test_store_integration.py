@@ -129,7 +129,9 @@ def test_audit_rows_hold_no_identifiers(store_app):
     req = load_request("ra-missing-preferred")
     body = client.post("/cds-services/anakinra-order-sign", json=req).get_json()
     client.post("/explain/anakinra-order-sign", json=req)
-    calls = store.list_calls(since=__import__("datetime").datetime(2000, 1, 1, tzinfo=__import__("datetime").timezone.utc))
+    calls = store.list_calls(
+        since=__import__("datetime").datetime(2000, 1, 1, tzinfo=__import__("datetime").timezone.utc)
+    )
     assert [c.kind for c in calls] == ["hook", "explain"]
     row = calls[0]
     assert row.hook_instance == req["hookInstance"] and row.http_status == 200
