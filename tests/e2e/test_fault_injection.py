@@ -30,7 +30,6 @@ from cds_service.gather.data_needs import data_needs
 from tests.conftest import pinned_clock
 from tests.e2e.helpers import coverage_infos
 from tests.gather.misbehaving_fhir import MisbehavingFhir
-from tests.loopback import fhir, listener  # noqa: F401  (module-scoped fixtures: a silent listener, a misbehaving FHIR server redirecting to it)
 from tests.web import jwt_keys as K
 
 BUDGET = 0.5

@@ -17,7 +17,6 @@ import requests
 
 from cds_service.store import Store
 from tests.conftest import load_request
-from tests.store.conftest import pg_url  # noqa: F401  (fixture)
 
 CALLS = 200
 

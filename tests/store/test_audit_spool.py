@@ -16,7 +16,6 @@ from cds_service.app import create_app
 from cds_service.store import AuditEntry, StoreUnavailable
 from cds_service.store.spool import AuditSpool
 from tests.conftest import load_request, pinned_clock
-from tests.store.conftest import pg_url  # noqa: F401  (fixture)
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 

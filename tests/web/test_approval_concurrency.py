@@ -11,7 +11,6 @@ import requests
 from cds_service.app import create_app
 from tests.conftest import LiveServer, load_request, pinned_clock
 from tests.e2e.helpers import coverage_infos
-from tests.store.conftest import db_url, pg_url  # noqa: F401  (fixtures)
 
 CALLS_PER_SERVER = 6
 
