@@ -56,7 +56,7 @@ def _check_common_shape(report: dict) -> None:
 
 
 def test_benchmark_runs_end_to_end_without_fhir_server(tmp_path, capsys):
-    assert main(TINY + ["--no-fhir", "--out", str(tmp_path)]) == 0
+    assert main([*TINY, "--no-fhir", "--out", str(tmp_path)]) == 0
     report = _only_report(tmp_path)
     _check_common_shape(report)
     assert report["no_prefetch"] == {"skipped": "--no-fhir"}
@@ -69,7 +69,7 @@ def test_benchmark_runs_end_to_end_without_fhir_server(tmp_path, capsys):
 
 @pytest.mark.fhirserver
 def test_benchmark_no_prefetch_path_against_the_fhir_test_server(tmp_path, fhir_base):
-    assert main(TINY + ["--fhir-base", fhir_base, "--out", str(tmp_path)]) == 0
+    assert main([*TINY, "--fhir-base", fhir_base, "--out", str(tmp_path)]) == 0
     report = _only_report(tmp_path)
     _check_common_shape(report)
     nf = report["no_prefetch"]
@@ -191,7 +191,7 @@ def test_steal_summary_names_the_rounds_the_host_stalled():
 
 
 def test_the_table_shows_steal_per_round_and_notes_stalled_rounds(tmp_path):
-    assert main(TINY + ["--no-fhir", "--rounds", "2", "--out", str(tmp_path)]) == 0
+    assert main([*TINY, "--no-fhir", "--rounds", "2", "--out", str(tmp_path)]) == 0
     report = _only_report(tmp_path)
     table = render_table(report)
     assert "service per round:" in table and "(steal " in table

@@ -89,8 +89,8 @@ def read_setting(order: dict, location_lookup=None) -> SettingFacts:
     if possible:
         # Text is the only evidence and it is not an explicit statement: the setting is not known.
         return SettingFacts(None, tuple(reasons), category)
-    return SettingFacts(False, tuple(reasons) + ("no facility category, clinician performer or place of service on "
-                                                 "the order: a prescription for self-administration",), category)
+    return SettingFacts(False, (*reasons, "no facility category, clinician performer or place of service on "
+                                          "the order: a prescription for self-administration"), category)
 
 
 def _read_text(text: str, site: dict):

@@ -235,7 +235,7 @@ def when_record_unread(decision: Decision, why: str) -> Decision:
     if decision.determination is Determination.NOT_COVERED:
         return decision
     return replace(decision, determination=Determination.INDETERMINATE, pa_needed="indeterminate",
-                   reasons=(why,) + decision.reasons)
+                   reasons=(why, *decision.reasons))
 
 
 __all__ = ["choose_pathway", "continuation_tree", "evaluate", "initiation_tree", "when_record_unread"]

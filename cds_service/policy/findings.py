@@ -351,7 +351,7 @@ def under_approval(findings: tuple[Finding, ...], pa_id: str, start: date, end: 
                    f"Covered under plan approval {pa_id} until {end.isoformat()}; {outlook}."[:140],
                    detail, tuple(dict.fromkeys(c for f in renewal for c in f.clause_ids)),
                    {"authorization": pa_id, "expires": end.isoformat()})
-    return tuple([note] + kept)
+    return tuple([note, *kept])
 
 
 def _suggestion_text(safe: dict | None, advice: dict) -> str:

@@ -144,7 +144,7 @@ def system_action(order: dict, coverage_ext: dict) -> dict:
     resource = dict(order)      # only `extension` is replaced: the rest is echoed as received
     kept = [e for e in resource.get("extension", []) if not (isinstance(e, dict) and e.get("url") == EXT_URL)] \
         if isinstance(resource.get("extension"), list) else []
-    resource["extension"] = kept + [coverage_ext]
+    resource["extension"] = [*kept, coverage_ext]
     return {
         "type": "update",
         "description": "Add the payer's coverage information (Da Vinci CRD) to the anakinra order",

@@ -150,7 +150,7 @@ def every_other_day(order: dict, lim: Limits, data: dict | None = None) -> dict 
     text = first.get("text") if isinstance(first.get("text"), str) else "Inject subcutaneously"
     first["text"] = text.replace("once daily", "every other day").replace("daily", "every other day") \
         if "daily" in text else text + " every other day"
-    res["dosageInstruction"] = [first] + dosages[1:]
+    res["dosageInstruction"] = [first, *dosages[1:]]
     disp = res.get("dispenseRequest") if isinstance(res.get("dispenseRequest"), dict) else {}
     disp = copy.deepcopy(disp)
     half = lim.days // 2

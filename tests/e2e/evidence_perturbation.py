@@ -47,7 +47,7 @@ def parse_piece(ref: str, known_ids: set[str]) -> Piece | None:
     rest is the path."""
     if "/" not in ref:
         return None
-    rtype, rest = ref.split("/", 1)
+    rtype, _rest = ref.split("/", 1)
     candidates = [i for i in known_ids if i.startswith(rtype + "/")
                   and (ref == i or ref.startswith(i + "."))]
     if not candidates:
@@ -357,7 +357,7 @@ def citations(order: dict, known_ids: set[str]) -> list[Citation]:
     assert groups, "the explanation names no coverage groups"
 
     def visit(node: dict, path: tuple[str, ...]) -> None:
-        path = path + (node["clause"],)
+        path = (*path, node["clause"])
         if node["outcome"] == "met":
             for ev in node.get("evidence") or []:
                 ref = ev.get("reference")

@@ -254,7 +254,7 @@ def test_near_miss_an_active_order_still_valid_is_a_conflict(tmp_path):
         req["prefetch"][key]["entry"] = [e for e in req["prefetch"][key]["entry"]
                                          if "humira" not in e["resource"]["id"]]
     _add(req, "medicationRequests", _stale_humira_request("2026-07-21"))
-    body, explained = _post(tmp_path, req)
+    body, _explained = _post(tmp_path, req)
     assert determinations(body) == ["not-covered"]
     assert any(c["indicator"] == "critical" for c in body["cards"])
 

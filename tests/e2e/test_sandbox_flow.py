@@ -78,7 +78,7 @@ def sandbox_post(url: str, body: dict) -> requests.Response:
 
 def sandbox_prefetch(fhir: FhirService, templates: dict[str, str], patient_id: str) -> dict:
     """The Sandbox's prefetch: tokens filled, each query run against the FHIR server, failures left out."""
-    user_type, _, user_id = SANDBOX_USER.partition("/")
+    _user_type, _, user_id = SANDBOX_USER.partition("/")
     out = {}
     for key, template in templates.items():
         url = (template.replace("{{context.patientId}}", patient_id).replace("{{context.userId}}", SANDBOX_USER)

@@ -77,14 +77,14 @@ def pools() -> dict:
     obs = data["observations"]
     return {
         "anakinra_rx": list(data["anakinra"]["rxnorm"]),
-        "anakinra_ndc": list(data["anakinra"]["ndc11"]) + ["66658-0234-07", "66658-234-07"],
+        "anakinra_ndc": [*data["anakinra"]["ndc11"], "66658-0234-07", "66658-234-07"],
         "drug_rx": drug_rx,
         "drug_names": drug_names,
         "loinc": sorted({c for k in ("weight", "crcl", "anc", "sars_cov_2", "egfr", "creatinine_mass", "crp")
                          for c in obs.get(k, [])}),
         "icd10": ["M05.79", "M06.9", "M06.1", "M08.20", "M04.2", "D76.2", "U07.1", "M35.81", "J18.9", "A41.9",
                   "M05.7A", "Z79.899"],
-        "snomed_dx": sorted(data["snomed_indications"])[:15] + ["22298006", "840539006"],
+        "snomed_dx": [*sorted(data["snomed_indications"])[:15], "22298006", "840539006"],
         "nucc": sorted(data["specialties"]["nucc"]),
         "snomed_spec": sorted(data["specialties"]["snomed"]),
     }
@@ -290,16 +290,16 @@ def medication_dispense(rid: str) -> st.SearchStrategy[dict]:
 
 
 VALUE_X = {
-    "valueQuantity": lambda: quantity(),
-    "valueString": lambda: odd_text(),
+    "valueQuantity": quantity,
+    "valueString": odd_text,
     "valueCodeableConcept": lambda: concept(st.tuples(st.just(SNOMED), st.sampled_from(
         ["260373001", "260415000", "10828004", "POS", "NEG", "123"]))),
-    "valueBoolean": lambda: st.booleans(),
+    "valueBoolean": st.booleans,
     "valueInteger": lambda: st.integers(-10, 10_000),
     "valueRange": lambda: st.fixed_dictionaries({}, optional={"low": quantity(), "high": quantity()}),
     "valueRatio": lambda: st.fixed_dictionaries({}, optional={"numerator": quantity(), "denominator": quantity()}),
-    "valuePeriod": lambda: period(),
-    "valueDateTime": lambda: fhir_datetime(),
+    "valuePeriod": period,
+    "valueDateTime": fhir_datetime,
     "valueTime": lambda: st.sampled_from(["10:00:00", "23:59:59"]),
     "valueSampledData": lambda: st.just({"origin": {"value": 0}, "period": 1, "dimensions": 1, "data": "1 2 3"}),
 }
@@ -489,7 +489,7 @@ def chart() -> st.SearchStrategy[dict[str, list[dict]]]:
         "Coverage": many(coverage, "cov", 2),
         "Condition": many(condition, "cond", 4),
         "Observation": many(observation, "obs", 5),
-        "MedicationRequest": many(lambda r: medication_request(r), "mr", 3),
+        "MedicationRequest": many(medication_request, "mr", 3),
         "MedicationStatement": many(medication_statement, "ms", 4),
         "MedicationDispense": many(medication_dispense, "md", 2),
         "AllergyIntolerance": many(allergy, "ai", 3),
@@ -522,10 +522,10 @@ def _paths(value, path=()):
     yield path
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _paths(v, path + (k,))
+            yield from _paths(v, (*path, k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _paths(v, path + (i,))
+            yield from _paths(v, (*path, i))
 
 
 def _get(value, path):
@@ -584,7 +584,7 @@ def ill_typed_chart(draw) -> dict[str, list[dict]]:
 
 def index_of(resources: dict[str, list[dict]], draft_list: list[dict]) -> dict[str, dict]:
     index = {}
-    for items in list(resources.values()) + [draft_list]:
+    for items in [*resources.values(), draft_list]:
         for r in items:
             if isinstance(r, dict) and isinstance(r.get("resourceType"), str) and isinstance(r.get("id"), str):
                 index.setdefault(f"{r['resourceType']}/{r['id']}", r)

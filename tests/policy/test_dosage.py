@@ -91,7 +91,7 @@ def test_dosage_form(d, single, expected):
 # -------------------------------------------------------------------------------- renal (advice)
 
 def renal_case(labs, age=70, sex="female", weight=58.0, d=None):
-    return case(age=age, sex=sex, weight_kg=weight, labs=labs + (lab("anc", 4.0, "10*3/uL", 5),),
+    return case(age=age, sex=sex, weight_kg=weight, labs=(*labs, lab("anc", 4.0, "10*3/uL", 5)),
                 order_facts=order(dose_facts=d or dose()))
 
 

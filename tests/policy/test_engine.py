@@ -156,7 +156,7 @@ def test_a_record_not_read_in_full_makes_the_decision_indeterminate_unless_it_al
     unread = decide(case(), record_unread=why)
     assert covered.determination.value == "covered"
     assert unread.determination.value == "indeterminate" and unread.pa_needed == "indeterminate"
-    assert unread.reasons == (why,) + covered.reasons and unread.findings == covered.findings
+    assert unread.reasons == (why, *covered.reasons) and unread.findings == covered.findings
     denied = decide(case(order_facts=order(setting=CLINIC)))
     assert denied.determination.value == "not-covered"
     assert decide(case(order_facts=order(setting=CLINIC)), record_unread=why) == denied

@@ -129,7 +129,7 @@ def test_initiation_1c_ii_age_is_taken_on_the_order_date():
 @pytest.mark.parametrize("maker, expected", [
     (lambda: nomid_case(age=0), M),                 # NOMID: any age
     (lambda: nomid_case(age=1, diagnoses=(dx(("dira",), "M04.8", text="DIRA"),)), M),
-    (lambda: misc_case(), NA),                      # MIS-C: not FDA-approved (its own age rule is table1.mis-c.1)
+    (misc_case, NA),                      # MIS-C: not FDA-approved (its own age rule is table1.mis-c.1)
     (lambda: covid_case(age=16), U),                # EUA adults: prescriber's support requested
     (lambda: covid_case(age=40), M),
 ])

@@ -40,7 +40,7 @@ def test_an_order_within_the_approved_pathway_stays_within_it_even_with_criteria
 
 def test_the_member_and_the_order_must_still_qualify_outside_the_pathways_criteria():
     sepsis = dx((), "A41.9", text="Sepsis", kinds=("infection",))
-    infected = cont_case(diagnoses=cont_case().patient.diagnoses + (sepsis,))
+    infected = cont_case(diagnoses=(*cont_case().patient.diagnoses, sepsis))
     assert not order_within_approval(decide(infected), "ra")                                   # precautions
     assert not order_within_approval(decide(cont_case(order_facts=order(setting=CLINIC))), "ra")   # site of care
 

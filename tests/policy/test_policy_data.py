@@ -84,10 +84,10 @@ def test_changing_the_quantity_limit_changes_the_decision():
             "met",
             "not-met",
         ),
-        ({"min_trial_months": 8}, lambda: case(), "table1.ra.2.a", "met", "not-met"),
-        ({"nomid_dira_max_mg_per_kg_day": 4}, lambda: nomid_case(), "dosage.nomid-dira", "met", "not-met"),
-        ({"renal_crcl_threshold_ml_min": 100}, lambda: case(), "dosage.renal", "met", "not-met"),
-        ({"neutrophil_baseline_days": 7}, lambda: case(), "precautions.neutrophils", "met", "not-met"),
+        ({"min_trial_months": 8}, case, "table1.ra.2.a", "met", "not-met"),
+        ({"nomid_dira_max_mg_per_kg_day": 4}, nomid_case, "dosage.nomid-dira", "met", "not-met"),
+        ({"renal_crcl_threshold_ml_min": 100}, case, "dosage.renal", "met", "not-met"),
+        ({"neutrophil_baseline_days": 7}, case, "precautions.neutrophils", "met", "not-met"),
     ],
 )
 def test_each_limit_is_read_from_the_data(limits, maker, clause, before, after):

@@ -105,13 +105,13 @@ INFECTION = dx((), "A41.9", text="Sepsis", kinds=("infection",))
         (lambda: case(diagnoses=(dx(), INFECTION)), NM),
         (lambda: case(diagnoses=(dx(), replace(INFECTION, active=False))), M),
         (lambda: case(diagnoses=(dx(), dx((), None, text="Cellulitis of leg", kinds=("infection",)))), NM),
-        (lambda: case(), M),
+        (case, M),
         (lambda: case(unavailable=("conditions",)), U),
-        (lambda: covid_case(), M),  # COVID-19 and its pneumonia are the indication
-        (lambda: covid_case(diagnoses=covid_case().patient.diagnoses + (dx((), "N10", kinds=("infection",)),)), NM),
+        (covid_case, M),  # COVID-19 and its pneumonia are the indication
+        (lambda: covid_case(diagnoses=(*covid_case().patient.diagnoses, dx((), "N10", kinds=("infection",)))), NM),
         (
             lambda: misc_case(
-                diagnoses=misc_case().patient.diagnoses + (dx((), "U07.1", kinds=("infection", "sars_cov_2")),)
+                diagnoses=(*misc_case().patient.diagnoses, dx((), "U07.1", kinds=("infection", "sars_cov_2")))
             ),
             M,
         ),

@@ -71,7 +71,7 @@ def test_ra_1a_maximally_tolerated_methotrexate(meds, allergies, expected):
 @pytest.mark.parametrize("drug, expected", [("hydroxychloroquine", M), ("leflunomide", M), ("sulfasalazine", M),
                                             ("azathioprine", NM)])
 def test_ra_1b_other_conventional(drug, expected):
-    assert node(ra((failed(drug, ("csdmard",), months=4),) + THREE), "table1.ra.1.b").outcome is expected
+    assert node(ra((failed(drug, ("csdmard",), months=4), *THREE)), "table1.ra.1.b").outcome is expected
 
 
 @pytest.mark.parametrize("meds, allergies, expected", [
@@ -86,7 +86,7 @@ def test_ra_1c_intolerance(meds, allergies, expected):
 
 
 def test_ra_1d_contraindication_is_asked_only_when_nothing_else_met():
-    assert node(ra((mtx_failed(),) + THREE), "table1.ra.1.d").outcome is NA
+    assert node(ra((mtx_failed(), *THREE)), "table1.ra.1.d").outcome is NA
     d = ra(THREE[:0])
     n = node(d, "table1.ra.1.d")
     assert n.outcome is U and n.missing
@@ -147,7 +147,7 @@ def test_ra_1e_counts_a_prior_preferred_tnf():
     ],
 )
 def test_ra_2_a_to_d(meds, allergies, a, b, c, d):
-    dec = ra((mtx_failed(),) + tuple(meds), allergies)
+    dec = ra((mtx_failed(), *meds), allergies)
     got = [node(dec, f"table1.ra.2.{x}").outcome for x in "abcd"]
     assert got == [a, b, c, d]
 
@@ -196,7 +196,7 @@ def test_ra_2_f_all_preferred_inappropriate_with_a_complete_list(meds, statement
 
 
 def test_ra_2_e_f_not_applicable_once_met():
-    dec = ra((mtx_failed(),) + THREE)
+    dec = ra((mtx_failed(), *THREE))
     assert node(dec, "table1.ra.2.e").outcome is NA and node(dec, "table1.ra.2.f").outcome is NA
 
 

@@ -63,9 +63,9 @@ def test_explicit_text_meets_3():
 def test_an_inhaled_oxygen_result_at_room_air_is_not_supplemental_oxygen():
     pna = _cond("COVID-19 pneumonia", "J12.82")
     base = covid_case().patient.labs
-    assert outcome(_covid((pna,), base + (lab("oxygen", 0, "L/min", 1),)), "table1.covid-19.3") is U
-    assert outcome(_covid((pna,), base + (lab("oxygen", 21, "%", 1),)), "table1.covid-19.3") is U
-    assert outcome(_covid((pna,), base + (lab("oxygen", 3, "L/min", 1),)), "table1.covid-19.3") is M
+    assert outcome(_covid((pna,), (*base, lab("oxygen", 0, "L/min", 1))), "table1.covid-19.3") is U
+    assert outcome(_covid((pna,), (*base, lab("oxygen", 21, "%", 1))), "table1.covid-19.3") is U
+    assert outcome(_covid((pna,), (*base, lab("oxygen", 3, "L/min", 1))), "table1.covid-19.3") is M
 
 
 # -- precautions.serious-infections -----------------------------------------------------------------------------------

@@ -352,7 +352,7 @@ def check_system_action(action: dict, where: str, *, hook: str, drafts: dict[str
         err.append(f"{where}: resourceId max 0 for coverage information")
     res = action.get("resource")
     if not isinstance(res, dict):
-        return err + [f"{where}: resource is required for update"], {}
+        return [*err, f"{where}: resource is required for update"], {}
     ref = f"{res.get('resourceType')}/{res.get('id')}"
     if res.get("resourceType") not in ORDER_TYPES:
         err.append(f"{where}: {res.get('resourceType')} is not an order type for {hook}")
@@ -492,7 +492,7 @@ def check_card(card: dict, where: str, *, drafts: dict[str, dict], config_codes:
 
 def empty_values(value, path="$"):
     """CDS Hooks 2.0: elements SHALL NOT be null or empty ("", [], {})."""
-    if value is None or value == "" or value == [] or value == {}:
+    if value is None or value in ("", [], {}):
         yield path
     if isinstance(value, dict):
         for k, v in value.items():

@@ -184,7 +184,7 @@ class CuttableProxy:
 
 
 @pytest.mark.postgres
-def test_300_calls_with_postgresql_stopped_in_the_middle_leave_300_audit_rows(settings, pg_url):  # noqa: F811
+def test_300_calls_with_postgresql_stopped_in_the_middle_leave_300_audit_rows(settings, pg_url):
     url = make_url(pg_url)
     proxy = CuttableProxy((url.host or "127.0.0.1", url.port or 5432))
     try:

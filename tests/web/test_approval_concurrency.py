@@ -15,7 +15,7 @@ from tests.e2e.helpers import coverage_infos
 CALLS_PER_SERVER = 6
 
 
-def test_the_same_order_signed_on_two_instances_at_once_gets_one_approval(settings, db_url):  # noqa: F811
+def test_the_same_order_signed_on_two_instances_at_once_gets_one_approval(settings, db_url):
     shared = settings.with_overrides(database_url=db_url)
     apps = [create_app(shared, clock=pinned_clock), create_app(shared, clock=pinned_clock)]
     store = apps[0].extensions["cds"].store

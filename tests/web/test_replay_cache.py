@@ -101,7 +101,7 @@ def test_kept_through_the_grace_then_forgotten(kind, tmp_path, request):
 
 
 def test_redis_sets_a_ttl_covering_exp_plus_grace(redis_url):
-    cache = RedisReplayCache.from_url(redis_url, grace_seconds=GRACE, clock=lambda: time.time())
+    cache = RedisReplayCache.from_url(redis_url, grace_seconds=GRACE, clock=time.time)
     cache._client.flushdb()
     exp = int(time.time()) + 120
     assert cache.seen_before("ttl-jti", "iss", exp) is False

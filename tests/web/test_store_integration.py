@@ -88,7 +88,7 @@ def test_an_explanation_never_issues_an_approval_even_where_the_hook_would(store
 
 
 def test_an_explanation_promises_no_approval_the_hook_would_not_give(store_app):
-    app, store = store_app
+    app, _store = store_app
     req = copy.deepcopy(load_request("ra-complete"))
     req["extension"] = {"davinci-crd.configuration": {"unsolicited-determ": False}}
     explained = app.test_client().post("/explain/anakinra-order-sign", json=req).get_json()
@@ -244,7 +244,7 @@ def test_previous_plan_approval_selects_the_continuation_pathway(store_app):
     assert order["pathway"] == "continuation"
     tops = {c["clause"]: c for c in order["clauses"]}
     assert "continuation" in tops
-    cont1 = next(n for n in [tops["continuation"]] + tops["continuation"].get("children", [])
+    cont1 = next(n for n in [tops["continuation"], *tops["continuation"].get("children", [])]
                  if n["clause"] == "continuation.1")
     assert cont1["outcome"] == "met"
     assert any("PA-SYN-EXP-0002" in (e.get("reference", "") + e.get("description", ""))

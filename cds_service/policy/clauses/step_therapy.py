@@ -289,10 +289,10 @@ def all_inappropriate(case: CaseFacts, policy: Policy, doc_needed: list[Missing]
                     f"those tried ({named}) leaves out {', '.join(labels[k] for k in left_out)}, which the chart shows "
                     "tried: the list is not complete.", ev,
                     [Missing("The complete list of preferred products tried (the chart also shows "
-                             + ", ".join(labels[k] for k in left_out) + ")", Need.ADMIN_DOC)] + list(doc_needed))
+                             + ", ".join(labels[k] for k in left_out) + ")", Need.ADMIN_DOC), *doc_needed])
     lacking = [what for what, s in (("all preferred products are clinically inappropriate", inappropriate),
                                     ("the complete list of preferred products tried", listed)) if s is None]
-    return leaf(cid, Outcome.UNKNOWN, "Not recorded: " + " and ".join(lacking) + ".", ev, [ask] + list(doc_needed))
+    return leaf(cid, Outcome.UNKNOWN, "Not recorded: " + " and ".join(lacking) + ".", ev, [ask, *doc_needed])
 
 
 def ra_activity(case: CaseFacts, policy: Policy) -> ClauseResult:
