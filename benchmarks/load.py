@@ -166,7 +166,7 @@ def _ratios(service: dict, baseline: dict) -> dict:
 def _tokens_per_client(rate: float, clients: int, seconds: float) -> int:
     """JWTs each client signs before a timed phase: twice what `rate` (req/s, all clients) needs. A client
     that runs out signs during the phase, on the cores the server needs (`tokens_signed_during_run`)."""
-    return int(math.ceil(rate / max(1, clients) * seconds * 2.0)) + 20
+    return math.ceil(rate / max(1, clients) * seconds * 2.0) + 20
 
 
 def _expected_rate(warm_up_rate: float, earlier: list[PhaseResult]) -> float:

@@ -76,7 +76,7 @@ def compiled_init(cls: type, fields: tuple[dataclasses.Field, ...]) -> Callable[
     body = "".join(f"    {_DICT}[{f.name!r}] = {f.name}\n" for f in fields)
     source = f"def __init__({_SELF}, {', '.join(args)}):\n    {_DICT} = {_SELF}.__dict__\n{body}"
     namespace: dict[str, Any] = dict(defaults)
-    exec(compile(source, f"<fast_init {cls.__qualname__}>", "exec"), namespace)
+    exec(compile(source, f"<fast_init {cls.__qualname__}>", "exec"), namespace)   # noqa: S102 (as dataclasses does)
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__doc__ = cls.__init__.__doc__           # type: ignore[misc]

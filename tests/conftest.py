@@ -17,8 +17,8 @@ from cds_service.config import demo_settings
 
 # Fixtures defined beside the tests that own them and used in other directories too: imported here, once, so that
 # every test module can name them as parameters without importing them (which would shadow the import, F811).
-from tests.loopback import fhir, listener
-from tests.store.conftest import db_url, pg_url
+from tests.loopback import fhir, listener  # noqa: F401  (a misbehaving FHIR server on loopback, a silent listener)
+from tests.store.conftest import db_url, pg_url  # noqa: F401  (the store's database URLs: SQLite, PostgreSQL)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fhir_fixtures"

@@ -312,7 +312,7 @@ def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, 
         kind=kind,
         status=status,
         start=start,
-        end=end if not active else end,
+        end=end,
         active=active,
         preferred_product=preferred,
         stopped_reason=classify_stop_reason(stop_text)

@@ -189,7 +189,7 @@ def _uses(segment: str, as_of: date | None) -> list[tuple[date, date, str]]:
     out = list(ends)
     if as_of is not None:
         ongoing = since or bool(_ONGOING.search(segment))
-        for s0, s1, words in starts:
+        for s0, _s1, words in starts:
             if any(e[1] >= s0 for e in ends):
                 continue                          # closed by a later end: the end says when the use stopped
             out.append((as_of, as_of, segment.strip()) if ongoing else (s0, as_of, words))

@@ -208,7 +208,7 @@ def _read_medications(client: FhirClient, record: PatientResources, settings: Se
             return ref, None, exc
 
     failed: list[str] = []
-    for ref, res, error in _in_parallel([(read, ref) for ref in refs], settings):
+    for _ref, res, error in _in_parallel([(read, ref) for ref in refs], settings):
         if error is not None:
             failed.append(error.message)
         elif res is not None and res.get("resourceType") == "Medication":

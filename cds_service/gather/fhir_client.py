@@ -540,7 +540,6 @@ class FhirClient:
             if size > limit:
                 raise FhirAccessError("too-large", f"{self._what(url)} decodes to more than {limit} bytes")
             chunks.append(data)
-        if decoder is not None:
-            if not decoder.eof:
-                raise FhirAccessError("malformed", f"{self._what(url)}: truncated gzip body")
+        if decoder is not None and not decoder.eof:
+            raise FhirAccessError("malformed", f"{self._what(url)}: truncated gzip body")
         return b"".join(chunks)

@@ -301,10 +301,9 @@ def parse_feedback(data: Any) -> list[dict]:
                 f"`{p}.outcomeTimestamp` must be an ISO 8601 instant.", f"{p}.outcomeTimestamp"
             ) from None
         acc = item.get("acceptedSuggestions")
-        if outcome == "accepted":
-            if not isinstance(acc, list) or not acc:
-                raise RequestError(f"`{p}.acceptedSuggestions` is required when outcome is accepted.",
-                                   f"{p}.acceptedSuggestions")
+        if outcome == "accepted" and (not isinstance(acc, list) or not acc):
+            raise RequestError(f"`{p}.acceptedSuggestions` is required when outcome is accepted.",
+                               f"{p}.acceptedSuggestions")
         if acc is not None:
             if not isinstance(acc, list) or not all(isinstance(a, dict) and isinstance(a.get("id"), str) and a["id"]
                                                     for a in acc):

@@ -50,7 +50,7 @@ def audit_values(entry: AuditEntry) -> dict:
         coverage_assertion_ids=str_list(entry.coverage_assertion_ids),
         policy_id=entry.policy_id[:128] if entry.policy_id else entry.policy_id,
         policy_revision=entry.policy_revision[:64] if entry.policy_revision else entry.policy_revision,
-        latency_ms=int(round(entry.latency_ms)),
+        latency_ms=round(entry.latency_ms),
         http_status=entry.http_status,
         patient_hash=entry.patient_hash,
     )

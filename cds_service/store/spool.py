@@ -89,7 +89,7 @@ class AuditSpool:
         if self._file is None or self._pid != pid:      # first use, or a forked child: a file of its own
             self.directory.mkdir(parents=True, exist_ok=True)
             path = self.directory / f"{_PREFIX}{pid}-{uuid.uuid4().hex[:8]}{_SUFFIX}"
-            fh = open(path, "ab+")
+            fh = open(path, "ab+")                          # noqa: SIM115 - held open for the process
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             self._file, self._pid = fh, pid
         return self._file
@@ -174,7 +174,7 @@ class AuditSpool:
                         os.fsync(self._file.fileno())
                 else:
                     try:
-                        fh = open(path, "rb+")
+                        fh = open(path, "rb+")                  # noqa: SIM115
                     except FileNotFoundError:
                         continue
                     try:

@@ -51,7 +51,7 @@ def test_explanation_is_complete(maker):
             yield from walk(c, depth + 1)
 
     for top in doc["clauses"]:
-        for n, depth in walk(top):
+        for n, _depth in walk(top):
             assert n["outcome"] in {"met", "not-met", "unknown", "not-applicable"}
             assert n.get("text"), n["clause"]                      # the guideline's words for every node
             assert n.get("note"), n["clause"]                      # and why

@@ -53,8 +53,8 @@ def test_a_denial_beside_an_approval_is_shown_but_the_approval_counts():
 
 # -- program exceptions (issue 17, class 9) ---------------------------------------------------------------
 
-from cds_service.facts.model import CoverageFacts
-from tests.policy.builders import U, covid_case
+from cds_service.facts.model import CoverageFacts  # noqa: E402
+from tests.policy.builders import U, covid_case  # noqa: E402
 
 MAPD = CoverageFacts(present=True, program="medicare-part-d", source="Coverage/mapd", payor="Florida Blue",
                      evidence=("program medicare-part-d: Coverage.class plan name 'BlueMedicare HMO with Part D'",),

@@ -139,7 +139,7 @@ def check_value(kind: str, value: object, where: str) -> list[str]:
     elif kind == "valuePeriod":
         if not isinstance(value, dict) or not ({"start", "end"} & set(value)):
             err.append(f"{where}: valuePeriod needs start or end")
-    elif kind == "valueContactDetail":
+    elif kind == "valueContactDetail":  # noqa: SIM102  (one branch per value type, like the ones above)
         if not isinstance(value, dict) or not ({"name", "telecom"} & set(value)):
             err.append(f"{where}: valueContactDetail needs name or telecom")
     return err
