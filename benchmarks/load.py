@@ -157,7 +157,7 @@ def _ratios(service: dict, baseline: dict) -> dict:
            "server_cpu_per_request": r("server_cpu_ms_per_request")}
     # Round i of the service ran next to round i of the baseline (S B, B S, ...): the spread of these
     # ratios shows how far one run's figure can be trusted.
-    pairs = zip(service.get("rounds") or [], baseline.get("rounds") or [])
+    pairs = zip(service.get("rounds") or [], baseline.get("rounds") or [], strict=False)
     out["throughput_per_round"] = [round(a["throughput_rps"] / b["throughput_rps"], 3) for a, b in pairs
                                    if a.get("throughput_rps") and b.get("throughput_rps")]
     return out
@@ -276,7 +276,7 @@ def run(args) -> dict:
         report["workloads"]["large-chart"]["decision"] = sig_large
         per_fixture = max(3, args.iterations // 10)
         mix_inproc = {slug: inprocess.measure_request(body, inproc_settings, PINNED_NOW, per_fixture)
-                      for slug, body in zip(mix_slugs, mix_bodies)}
+                      for slug, body in zip(mix_slugs, mix_bodies, strict=True)}
         report["in_process"] = {
             "note": "medians; decision = run_hook on the prefetch alone (no network); pinned date 2026-03-02",
             "large_chart": inprocess.measure_request(large_body, inproc_settings, PINNED_NOW, args.iterations),

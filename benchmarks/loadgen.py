@@ -58,7 +58,7 @@ class PhaseResult:
 
     @property
     def completed_in_window(self) -> int:
-        return sum(1 for s, lat in zip(self.starts, self.latencies) if s + lat <= self.duration)
+        return sum(1 for s, lat in zip(self.starts, self.latencies, strict=True) if s + lat <= self.duration)
 
     @property
     def errors(self) -> int:
@@ -229,7 +229,7 @@ def run_phase(port: int, workload: Workload, *, target: str, clients: int, durat
         starts, lats = array("d"), array("d")
         starts.frombytes(starts_b)
         lats.frombytes(lats_b)
-        for s, lat in zip(starts, lats):
+        for s, lat in zip(starts, lats, strict=True):
             if lat >= 0:
                 result.starts.append(s)
                 result.latencies.append(lat)

@@ -149,7 +149,7 @@ def ra_history(chart: Chart, products: list[str], *, active: str | None = None,
                                   source=source, medication_ref=medication_refs.get("methotrexate"),
                                   note="Titrated from 20 mg to 25 mg weekly with folic acid; persistent synovitis "
                                        "(DAS28-CRP 5.4) after 6 months."))
-    for slot, product in zip(("p1", "p2", "p3"), products):
+    for slot, product in zip(("p1", "p2", "p3"), products, strict=False):
         start, end = TIMELINE[slot]
         chart.add_therapy(Therapy(product, start, end, "stopped", INADEQUATE, record=record, source=source,
                                   medication_ref=medication_refs.get(product)))

@@ -75,7 +75,7 @@ def latest_weight(observations: list[dict], as_of: date, kinds: list[str | None]
     best: tuple[date, Weight] | None = None
     if kinds is None:
         kinds = observation_kinds(observations)
-    for obs, kind in zip(observations, kinds):
+    for obs, kind in zip(observations, kinds, strict=True):
         if kind != "weight" or not _usable(obs, as_of):
             continue
         v, unit = quantity(obs.get("valueQuantity"))
@@ -150,7 +150,7 @@ def lab_values(observations: list[dict], as_of: date, kinds: list[str | None] | 
     out: list[LabValue] = []
     if kinds is None:
         kinds = observation_kinds(observations)
-    for obs, kind in zip(observations, kinds):
+    for obs, kind in zip(observations, kinds, strict=True):
         if kind is None or kind == "weight" or not _usable(obs, as_of):
             continue
         d = _obs_date(obs)

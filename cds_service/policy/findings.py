@@ -311,7 +311,7 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
     out.extend(_advice(decision, case, policy, order))
 
     cards_for = policy.data["readings"].get("reading_triggers", {})
-    for key, text in zip(decision.readings, decision.reading_texts):
+    for key, text in zip(decision.readings, decision.reading_texts, strict=True):
         if cards_for.get(key, {}).get("card"):
             out.append(Finding("reading", "info", _reading_summary(decision, policy, key),
                                f"{order}: how the guideline was read: {text}", tuple(cards_for[key].get("cites", ())),

@@ -258,7 +258,7 @@ class Decision:
         if self.approval_months:
             out["approvalMonths"] = self.approval_months
         if self.readings:
-            out["readings"] = [{"key": k, "text": t} for k, t in zip(self.readings, self.reading_texts)]
+            out["readings"] = [{"key": k, "text": t} for k, t in zip(self.readings, self.reading_texts, strict=True)]
         if self.coverage_groups:
             out["coverageGroups"] = list(self.coverage_groups)
         if self.as_of:

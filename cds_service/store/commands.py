@@ -156,7 +156,7 @@ def _cell(value: str, max_cell: int) -> str:
 def _table(headers: Sequence[str], rows: list[Sequence[str]], max_cell: int = MAX_CELL) -> str:
     cells = [[_cell(str(c), max_cell) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()  # noqa: E731
     out = [line(headers), line(["-" * w for w in widths])]
     out.extend(line(r) for r in cells)
     return "\n".join(out)

@@ -69,7 +69,7 @@ class _RowAttrs:
     """Attribute access to one result row by column key (what `to_authorization` reads)."""
 
     def __init__(self, names, values):
-        self.__dict__.update(zip(names, values))
+        self.__dict__.update(zip(names, values, strict=True))
 
 
 class CompiledStatements:
@@ -98,7 +98,7 @@ class CompiledStatements:
 
     def authorization(self, row: tuple) -> Authorization:
         """One select row -> Authorization (Date -> date, UTCDateTime -> aware UTC, as SQLAlchemy reads them)."""
-        values = [value if proc is None else proc(value) for proc, value in zip(self._result_procs, row)]
+        values = [value if proc is None else proc(value) for proc, value in zip(self._result_procs, row, strict=True)]
         return to_authorization(_RowAttrs(self._names, values))
 
 

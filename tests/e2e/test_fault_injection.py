@@ -254,7 +254,7 @@ def test_logs_never_carry_the_token_the_jwt_the_patient_id_or_names(fhir, tmp_pa
     assert len(call_lines) == len(calls)
     entries = [json.loads(line) for line in call_lines]
     assert {e["status"] for e in entries} == {200, 412}
-    assert all(e["hookInstance"] == c["hookInstance"] for e, c in zip(entries, calls))
+    assert all(e["hookInstance"] == c["hookInstance"] for e, c in zip(entries, calls, strict=True))
     assert any(e.get("fhirErrors") for e in entries)
     # The scan below covers the lines that would be tempted to leak: auth failures and FHIR errors.
     assert any(r.name == "cds_service.web.auth" and "jti replayed" in r.getMessage() for r in caplog.records)
