@@ -5,6 +5,7 @@ Everything binds to 127.0.0.1. Every process started here is stopped by its own 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -236,8 +237,6 @@ class FhirServer:
                 break
             time.sleep(0.1)
         else:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.pid = None

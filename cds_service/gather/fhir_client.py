@@ -21,6 +21,7 @@ Thread-safe: share one client (or one Session) between the threads of a ThreadPo
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import http.cookiejar
 import itertools
@@ -190,10 +191,8 @@ class _Watchdog:
                     continue
                 ticket = heapq.heappop(self._heap)
                 ticket[3] = False
-                try:
+                with contextlib.suppress(OSError):
                     ticket[2].shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 _WATCHDOG = _Watchdog()

@@ -18,6 +18,7 @@ Only the owning process appends to its file; replays and appends of one process 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import logging
@@ -105,10 +106,8 @@ class AuditSpool:
     def _size(self) -> int:
         total = 0
         for p in self._files():
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 total += p.stat().st_size
-            except FileNotFoundError:
-                pass
         return total
 
     def depth(self) -> int:

@@ -18,6 +18,7 @@ the parent's connections alone.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import weakref
@@ -105,18 +106,14 @@ class CompiledStatements:
 def _rollback_and_close(conn) -> None:
     """After a failure: roll back and close the connection (never reused). The original error is what
     the caller reports."""
-    try:
+    with contextlib.suppress(Exception):
         conn.rollback()
-    except Exception:
-        pass
     _close_quietly(conn)
 
 
 def _close_quietly(conn) -> None:
-    try:
+    with contextlib.suppress(Exception):
         conn.close()
-    except Exception:
-        pass
 
 
 class SQLiteFastPath:

@@ -8,6 +8,7 @@ optionally indexed).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 from collections.abc import Callable, Iterator
@@ -309,10 +310,8 @@ def perturbations(req: dict, unit: tuple[Piece, ...], drafts: set[str]) -> Itera
         except NotApplicable:
             pass
         for name, desc in negations(req, piece, drafts):
-            try:
+            with contextlib.suppress(NotApplicable):
                 yield name, desc, negate(req, piece, name)
-            except NotApplicable:
-                pass
         return
     try:
         new = req

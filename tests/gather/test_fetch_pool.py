@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import threading
 
@@ -33,10 +34,8 @@ def _thread_names(pool, jobs: int = SIZE) -> set[str]:
     barrier = threading.Barrier(jobs, timeout=5)
 
     def job(_):
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait()          # forces several threads to exist at once
-        except threading.BrokenBarrierError:
-            pass
         return threading.current_thread().name
 
     return set(pool.map(job, range(jobs)))

@@ -3,6 +3,7 @@ bounded spool and are replayed once and in order when it is back (cds_service/st
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -165,10 +166,8 @@ class CuttableProxy:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def cut(self) -> None:
         assert self._server is not None
@@ -176,10 +175,8 @@ class CuttableProxy:
         with self._lock:
             conns, self._conns = self._conns, []
         for s in conns:
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             s.close()
 
 
