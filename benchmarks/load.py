@@ -98,7 +98,7 @@ def _say(args, msg: str) -> None:
 
 def _git(*cmd: str) -> str | None:
     try:
-        out = subprocess.run(["git", *cmd], cwd=str(ROOT), capture_output=True, text=True, timeout=10)
+        out = subprocess.run(["git", *cmd], cwd=str(ROOT), check=False, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() if out.returncode == 0 else None

@@ -184,9 +184,9 @@ def _get(q, procs, timeout: float):
         except queue.Empty:
             dead = [p for p in procs if p.exitcode not in (None, 0)]
             if dead:
-                raise RuntimeError(f"a load client exited with code {dead[0].exitcode}")
+                raise RuntimeError(f"a load client exited with code {dead[0].exitcode}") from None
             if time.monotonic() > deadline:
-                raise RuntimeError(f"load clients gave no result within {timeout:.0f} s")
+                raise RuntimeError(f"load clients gave no result within {timeout:.0f} s") from None
 
 
 def run_phase(port: int, workload: Workload, *, target: str, clients: int, duration: float,

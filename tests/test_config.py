@@ -48,8 +48,8 @@ def test_gunicorn_entry_point_exits_with_one_clear_line_on_bad_config():
     import subprocess
     import sys
     env = dict(os.environ, CDS_MAX_BODY_BYTES="lots")
-    proc = subprocess.run([sys.executable, "-c", "import cds_service.wsgi"], env=env, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run([sys.executable, "-c", "import cds_service.wsgi"], env=env, check=False,
+                          capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines()[-1] == \
         "anakinra-cds: configuration error: CDS_MAX_BODY_BYTES='lots' is not a valid integer"

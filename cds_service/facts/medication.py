@@ -392,11 +392,8 @@ def therapy_history(resources_by_type: dict[str, list[dict]], lookup, as_of: dat
                 spans.append(span)
     out = []
     for span in spans:
-        if span.active and span.drug != "anakinra" and not span.doubt:
-            why = _contradicted(span, spans)
-            if why:
-                span = replace(span, doubt=why)
-        out.append(span)
+        why = _contradicted(span, spans) if span.active and span.drug != "anakinra" and not span.doubt else None
+        out.append(replace(span, doubt=why) if why else span)
     return tuple(out)
 
 

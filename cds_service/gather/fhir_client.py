@@ -252,7 +252,7 @@ _shared: tuple[int, requests.Session] | None = None
 
 def shared_session(settings: Settings | None = None) -> requests.Session:
     """One Session per process (re-created after a fork, e.g. gunicorn --preload)."""
-    global _shared
+    global _shared  # noqa: PLW0603  (one Session per process)
     with _shared_lock:
         if _shared is None or _shared[0] != os.getpid():
             pool = settings.fhir_max_workers if settings is not None else 8

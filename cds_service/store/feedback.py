@@ -22,7 +22,7 @@ def _dialect_insert(backend: str):
         # PostgreSQL is the optional backend (extra `postgres`). Its dialect package is loaded by the
         # engine when the store is on PostgreSQL; importing it at the top would slow every SQLite
         # start for nothing (benchmarks/README.md, "The store's speed tricks").
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert  # noqa: PLC0415  (see ALLOWED in tests/test_import_placement.py)
 
         return postgresql_insert
     return sqlite_insert

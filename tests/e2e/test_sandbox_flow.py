@@ -387,10 +387,10 @@ def test_demo_card_never_in_the_production_profile(tmp_path):
     answers = {}
     for name, settings in (("production", production), ("demo", demo)):
         with LiveServer(create_app(settings, clock=pinned_at(FIXTURE_DAY))) as srv:
-            for hook in SERVICE:
+            for hook, service_id in SERVICE.items():
                 req = sandbox_request(hook, "demo-ra-covered", sandbox_order("demo-ra-covered", FIXTURE_DAY), None,
                                       SANDBOX_FHIR)
-                resp = sandbox_post(f"{srv.url}/cds-services/{SERVICE[hook]}", req)
+                resp = sandbox_post(f"{srv.url}/cds-services/{service_id}", req)
                 assert resp.status_code == 200, resp.text
                 answers[(name, hook)] = resp.json()
     for hook in SERVICE:

@@ -621,7 +621,7 @@ def test_facts_builders_never_crash_on_odd_valid_resources(resources, draft_list
 def test_facts_builders_never_crash_on_ill_typed_values(resources, draft_list):
     # Draft entries must be objects with a string resourceType (request validation guarantees that).
     draft_list = [d for d in draft_list if isinstance(d.get("resourceType"), str)]
-    drafts_, cases = run_facts(resources, draft_list)
+    _drafts, cases = run_facts(resources, draft_list)
     policy = load_policy()
     for case in cases:
         evaluate(case, policy)

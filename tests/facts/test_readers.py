@@ -211,8 +211,8 @@ def test_prior_authorization_indication_and_status():
 def test_prescriber_statements_on_the_order(note, keys):
     found = read_prescriber_statements({"id": "o1", "note": [{"text": note}]})
     assert set(found) == keys
-    for st in found.values():
-        assert st.source == "MedicationRequest/o1.note[0]" and st.text
+    for statement in found.values():
+        assert statement.source == "MedicationRequest/o1.note[0]" and statement.text
 
 
 _RESPONSE_WORDS = ["no", "clinical", "response", "benefit", "improvement", "inadequate", "not", "responding",

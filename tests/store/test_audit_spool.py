@@ -105,12 +105,8 @@ def test_a_live_writers_file_is_left_to_its_writer(tmp_path):
     other._file = None
     import fcntl
     path = next((tmp_path / "spool").iterdir())
-    fh = open(path, "rb")
-    try:
-        with pytest.raises(OSError):                              # the writer holds it
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    finally:
-        fh.close()
+    with open(path, "rb") as fh, pytest.raises(OSError):       # the writer holds it
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def test_the_spool_is_bounded(tmp_path):

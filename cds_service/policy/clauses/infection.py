@@ -47,10 +47,10 @@ def possible_infections(case: CaseFacts, policy: Policy, indication: str | None)
             continue
         if indication and indication in d.indications:
             continue
-        if any(d.hedged(k) == "uncertain" for k in kinds) and not any(d.hedged(k) for k in excluded):
-            if d.source not in seen:
-                seen.add(d.source)
-                out.append(d)
+        uncertain = any(d.hedged(k) == "uncertain" for k in kinds) and not any(d.hedged(k) for k in excluded)
+        if uncertain and d.source not in seen:
+            seen.add(d.source)
+            out.append(d)
     return out
 
 
