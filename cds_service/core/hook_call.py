@@ -76,9 +76,6 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
     classified: dict = {}
     index = _prefetch_index(req.prefetch, classified)
 
-    def lookup_prefetch(ref: str) -> dict | None:
-        return index.get(ref)
-
     def lookup_medication(ref: str) -> dict | None:
         found = index.get(ref)
         if found is None and ref.startswith("Medication/") and req.fhir_server:

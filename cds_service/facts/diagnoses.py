@@ -32,12 +32,6 @@ def classify(concept) -> tuple[frozenset[str], frozenset[str], Code | None]:
     return found, qualified, first
 
 
-def possible_indications(concept) -> frozenset[str]:
-    """Indications the concept's code may be but does not establish (M04.2 alone may be NOMID; M04.8 alone
-    may be DIRA), unless the text names another syndrome of the code (Muckle-Wells, Blau ...)."""
-    return _classify(tuple(codings(concept)), concept_text(concept))[3]
-
-
 def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], frozenset[str], Code | None,
                                                             frozenset[str]]:
     """`classify` of a concept's codings and text, plus the possible indications (on the hook path memoised per

@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from .fhir_json import (
-    as_list,
     codings,
     concept_text,
     dicts,
@@ -404,7 +403,3 @@ def draft_span(res: dict, info: MedicationInfo, as_of: date) -> TherapySpan | No
     return TherapySpan(drug=info.drug, classes=drug_classes(info.drug), label=info.label or info.drug,
                        source=ref_of(res), kind="draft", status="draft", start=as_of, end=None, active=True,
                        preferred_product=ra_preferred_product(info.drug, info.text))
-
-
-def as_concepts(values) -> list:
-    return as_list(values)

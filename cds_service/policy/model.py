@@ -77,10 +77,6 @@ class ClauseResult:
     children: tuple[ClauseResult, ...] = ()
     text: str = ""                                  # the clause's text from the clause map (filled by the engine)
 
-    @property
-    def met(self) -> bool:
-        return self.outcome is Outcome.MET
-
     def walk(self):
         """This node and every node below it, pre-order (one loop, not a generator per level)."""
         stack = [self]
@@ -224,14 +220,6 @@ class Decision:
                     for m in node.missing:
                         seen.setdefault(m.text, m)
         return tuple(seen.values())
-
-    def cited_clauses(self) -> tuple[str, ...]:
-        ids: list[str] = []
-        for f in self.findings:
-            for cid in f.clause_ids:
-                if cid not in ids:
-                    ids.append(cid)
-        return tuple(ids)
 
     def to_json(self) -> dict:
         out = {

@@ -15,8 +15,6 @@ from typing import Any
 
 import orjson
 
-ORDER_HOOKS = ("order-sign", "order-select")
-
 
 class RequestError(Exception):
     def __init__(self, message: str, field_path: str | None = None, status: int = 400, code: str = "invalid"):

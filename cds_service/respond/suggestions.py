@@ -70,17 +70,6 @@ def self_administered(order: dict) -> dict:
                          "resource": res}])
 
 
-def standard_dose(order: dict, lim: Limits) -> dict:
-    res = copy.deepcopy(order)
-    res["dosageInstruction"] = standard_dosage(lim)
-    res["dispenseRequest"] = standard_dispense(order.get("dispenseRequest"), lim)
-    mg = _n(lim.mg_per_day)
-    return _suggestion(f"Change to {mg} mg subcutaneously once daily, {lim.syringes} syringes per {lim.days} days",
-                       [{"type": "update", "description": f"Set the anakinra dose to {mg} mg SC once daily and the "
-                                                          f"quantity to {lim.syringes} syringes for {lim.days} days",
-                         "resource": res}])
-
-
 def safe_dosage(plan: dict) -> list[dict]:
     """One dosageInstruction for a safe dose (policy `safe_dose`: within every limit that applies to the member):
     the whole syringe in mg, a partial syringe as the measured mL (rounded down to 0.01 mL) with its mg."""

@@ -4,7 +4,6 @@ authorizations) when configured, and what happens when it is down."""
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 from ..config import Settings
@@ -87,7 +86,3 @@ class CdsRuntime:
         if self.spool is not None:
             out["auditSpool"] = {"pending": self.spool.depth()}
         return out
-
-
-def monotonic_ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 2)

@@ -80,10 +80,6 @@ def lab_evidence(lab: LabValue, label: str) -> Evidence:
     )
 
 
-def days_before(as_of: date, when: date | None) -> int | None:
-    return None if when is None else (as_of - when).days
-
-
 def weight_evidence(w: Weight) -> Evidence:
     shown = fmt(w.kg, "kg")
     text = f"body weight {shown}" if w.original.replace(" ", "") in (shown.replace(" ", ""), f"{w.kg:g}kg") \
