@@ -5,9 +5,13 @@
 #     -e CDS_FHIR_ALLOW=https://ehr.example.org/fhir -e DATABASE_URL=postgresql://... anakinra-cds
 FROM python:3.11-slim AS build
 WORKDIR /src
+# The exact, hash-checked versions of requirements-production.lock (`make lock`), then the service without
+# resolving anything again.
+COPY requirements-production.lock ./
+RUN pip install --no-cache-dir --prefix=/install -r requirements-production.lock
 COPY pyproject.toml README.md ./
 COPY cds_service ./cds_service
-RUN pip install --no-cache-dir --prefix=/install '.[postgres]'
+RUN pip install --no-cache-dir --prefix=/install --no-deps .
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 cds

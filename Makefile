@@ -4,15 +4,31 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo-reset test bench clean
+.PHONY: install lock run demo-reset test bench clean
 
+## make install: .venv with the exact versions of requirements.lock (hash-checked), then the project itself
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,postgres,demo]'
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
+
+## make lock: rewrite the lock files from pyproject.toml's ranges (uv pip compile, from PyPI). Versions already
+## locked are kept when they still fit; make lock UPGRADE=1 moves every package to its newest allowed version.
+##   requirements.lock             .[test,postgres,demo]: make install, CI (make test)
+##   requirements-production.lock  .[postgres], the same versions: the Dockerfile
+LOCK_TOOLS := .venv-lock
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --custom-compile-command "make lock" \
+              $(if $(filter 1 yes true,$(UPGRADE)),--upgrade)
+lock:
+	test -x $(LOCK_TOOLS)/bin/uv || { $(PYTHON) -m venv $(LOCK_TOOLS) && $(LOCK_TOOLS)/bin/pip install -q 'uv>=0.13,<0.14'; }
+	$(LOCK_TOOLS)/bin/uv pip compile -q pyproject.toml --extra test --extra postgres --extra demo $(LOCK_FLAGS) \
+	  -o requirements.lock
+	$(LOCK_TOOLS)/bin/uv pip compile -q pyproject.toml --extra postgres -c requirements.lock $(LOCK_FLAGS) \
+	  -o requirements-production.lock
 
 ## make run: the service on http://127.0.0.1:8080 (gunicorn) plus the demo FHIR server on http://127.0.0.1:8913/fhir
 ## make run RESET=1: first clear the demo's stored approvals, feedback and audit rows (make demo-reset)
@@ -35,4 +51,4 @@ bench: install
 	$(BIN)/python -m benchmarks.load
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LOCK_TOOLS) var .pytest_cache .hypothesis

@@ -127,7 +127,7 @@ def _history(observations: list[dict]) -> list[dict]:
     for obs in observations:
         template.setdefault(obs["code"]["coding"][0]["code"], obs)
     out = []
-    for code, obs in sorted(template.items()):
+    for _code, obs in sorted(template.items()):
         offset = datetime.fromisoformat(obs["effectiveDateTime"]) - datetime.fromisoformat(chart_oldest)
         for k in range(1, HISTORY_POINTS + 1):
             days = offset.days + 1 + k * HISTORY_STEP_DAYS

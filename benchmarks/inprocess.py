@@ -36,8 +36,8 @@ def _median_ms(values: list[float]) -> float:
 
 
 def measure_request(raw: bytes, settings, now: datetime, iterations: int) -> dict:
-    from cds_service.protocol.request import load_json, parse_hook_request
     from cds_service.core.hook_call import run_hook
+    from cds_service.protocol.request import load_json, parse_hook_request
 
     hook = orjson.loads(raw).get("hook", "order-sign")
     from cds_service.facts.fhir_validation import validation_notes
@@ -77,8 +77,8 @@ def measure_request(raw: bytes, settings, now: datetime, iterations: int) -> dic
 
 def decision_signature(raw: bytes, settings, now: datetime) -> dict:
     """Determinations, PA flags, card kinds and clauses of one request (for the large-chart check)."""
-    from cds_service.protocol.request import load_json, parse_hook_request
     from cds_service.core.hook_call import run_hook
+    from cds_service.protocol.request import load_json, parse_hook_request
 
     from .chart import decision_signature as signature
 

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -45,7 +45,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SCHEMA = "anakinra-cds-load-benchmark/1"
 ORDER_SIGN_PATH = "/cds-services/anakinra-order-sign"
 UNREACHABLE_FHIR = "http://127.0.0.1:9/fhir"     # --no-fhir: allow-listed, never contacted with full prefetch
-PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)   # the fixtures' authoredOn day (in process)
+PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)   # the fixtures' authoredOn day (in process)
 
 BUSY_SHARE = 0.15      # other work above this share of the machine during a timed phase: a warning
 STEAL_SHARE = 0.10     # CPU time the hypervisor took (steal) at or above this share of a timed round: named
@@ -98,7 +98,7 @@ def _say(args, msg: str) -> None:
 
 def _git(*cmd: str) -> str | None:
     try:
-        out = subprocess.run(["git", *cmd], cwd=str(ROOT), capture_output=True, text=True, timeout=10)
+        out = subprocess.run(["git", *cmd], cwd=str(ROOT), check=False, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
@@ -157,7 +157,7 @@ def _ratios(service: dict, baseline: dict) -> dict:
            "server_cpu_per_request": r("server_cpu_ms_per_request")}
     # Round i of the service ran next to round i of the baseline (S B, B S, ...): the spread of these
     # ratios shows how far one run's figure can be trusted.
-    pairs = zip(service.get("rounds") or [], baseline.get("rounds") or [])
+    pairs = zip(service.get("rounds") or [], baseline.get("rounds") or [], strict=False)
     out["throughput_per_round"] = [round(a["throughput_rps"] / b["throughput_rps"], 3) for a, b in pairs
                                    if a.get("throughput_rps") and b.get("throughput_rps")]
     return out
@@ -166,7 +166,7 @@ def _ratios(service: dict, baseline: dict) -> dict:
 def _tokens_per_client(rate: float, clients: int, seconds: float) -> int:
     """JWTs each client signs before a timed phase: twice what `rate` (req/s, all clients) needs. A client
     that runs out signs during the phase, on the cores the server needs (`tokens_signed_during_run`)."""
-    return int(math.ceil(rate / max(1, clients) * seconds * 2.0)) + 20
+    return math.ceil(rate / max(1, clients) * seconds * 2.0) + 20
 
 
 def _expected_rate(warm_up_rate: float, earlier: list[PhaseResult]) -> float:
@@ -197,7 +197,7 @@ def wait_for_idle(args) -> dict:
 # -- the run -----------------------------------------------------------------------------------------
 
 def run(args) -> dict:
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     tmp = Path(tempfile.mkdtemp(prefix="anakinra-bench-"))
     report: dict = {
         "schema": SCHEMA,
@@ -276,7 +276,7 @@ def run(args) -> dict:
         report["workloads"]["large-chart"]["decision"] = sig_large
         per_fixture = max(3, args.iterations // 10)
         mix_inproc = {slug: inprocess.measure_request(body, inproc_settings, PINNED_NOW, per_fixture)
-                      for slug, body in zip(mix_slugs, mix_bodies)}
+                      for slug, body in zip(mix_slugs, mix_bodies, strict=True)}
         report["in_process"] = {
             "note": "medians; decision = run_hook on the prefetch alone (no network); pinned date 2026-03-02",
             "large_chart": inprocess.measure_request(large_body, inproc_settings, PINNED_NOW, args.iterations),
@@ -344,7 +344,11 @@ def run(args) -> dict:
         for wname in workloads:
             s = summarize(phases[(wname, "service")])
             b = summarize(phases[(wname, "baseline")])
-            report["full_prefetch"][wname] = {"service": s, "baseline": b, "ratios_service_over_baseline": _ratios(s, b)}
+            report["full_prefetch"][wname] = {
+                "service": s,
+                "baseline": b,
+                "ratios_service_over_baseline": _ratios(s, b),
+            }
 
         memory = {"service_workers": [], "baseline_workers": [], "service_master": None}
 
@@ -405,9 +409,14 @@ def run(args) -> dict:
         for i in range(1, args.starts):
             _say(args, f"cold start {i + 1}/{args.starts} ...")
             port = free_port()
-            extra = Gunicorn(f"service-start{i + 1}", "cds_service.wsgi:app",
-                             service_env(port, jwks, fhir_base, tmp / f"var-start{i + 1}", args.database_url), tmp, args.workers,
-                             port).start()
+            extra = Gunicorn(
+                f"service-start{i + 1}",
+                "cds_service.wsgi:app",
+                service_env(port, jwks, fhir_base, tmp / f"var-start{i + 1}", args.database_url),
+                tmp,
+                args.workers,
+                port,
+            ).start()
             servers.append(extra)
             try:
                 first_answers.append(time_to_first_answer(
@@ -438,7 +447,7 @@ def run(args) -> dict:
     report.update(steal_summary(report))
     report["targets"] = evaluate_targets(report, args.clients)
     report["all_targets_pass"] = all_targets_pass(report["targets"])
-    report["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return report
 
 
@@ -586,7 +595,8 @@ def render_table(report: dict) -> str:
         f"  large chart: parse {lc['parse_ms']:.2f} ms + decision {lc['decision_ms']:.2f} ms + serialise "
         f"{lc['serialise_ms']:.2f} ms = {lc['total_ms']:.2f} ms (parsing the FHIR JSON "
         f"{lc['json_parse_share'] * 100:.0f}% of it)",
-        f"  fixture mix: parse {mx['parse_ms']:.2f} ms, decision {mx['decision_ms']:.2f} ms, total {mx['total_ms']:.2f} ms",
+        f"  fixture mix: parse {mx['parse_ms']:.2f} ms, decision {mx['decision_ms']:.2f} ms, "
+        f"total {mx['total_ms']:.2f} ms",
         f"  fhir.resources validation of the draft order (explain only, not on the hook path): "
         f"{lc['explain_validation_ms']:.2f} ms",
         f"  whole Flask path (auth on, test client): {fl['flask_request_ms']:.2f} ms; JWT check alone "
@@ -594,9 +604,13 @@ def render_table(report: dict) -> str:
         "",
     ]
     mem = report["memory"]
-    lines.append("Memory (VmRSS): service workers " + ", ".join(
-        f"{w['rss_mb']:.0f} MB" for w in mem["service_workers"]) + f" (peak {max(w['peak_rss_mb'] for w in mem['service_workers']):.0f} MB)"
-        + "; baseline workers " + ", ".join(f"{w['rss_mb']:.0f} MB" for w in mem["baseline_workers"]))
+    lines.append(
+        "Memory (VmRSS): service workers "
+        + ", ".join(f"{w['rss_mb']:.0f} MB" for w in mem["service_workers"])
+        + f" (peak {max(w['peak_rss_mb'] for w in mem['service_workers']):.0f} MB)"
+        + "; baseline workers "
+        + ", ".join(f"{w['rss_mb']:.0f} MB" for w in mem["baseline_workers"])
+    )
     st = report["startup"]
     lines.append("First answer after start: service " + ", ".join(f"{x:.2f} s" for x in st["service_first_answer_s"])
                  + f"; baseline {st['baseline_first_answer_s']:.2f} s")

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import http.client
 import math
-import os
 import multiprocessing as mp
+import os
 import queue
 import time
 from array import array
@@ -58,7 +58,7 @@ class PhaseResult:
 
     @property
     def completed_in_window(self) -> int:
-        return sum(1 for s, lat in zip(self.starts, self.latencies) if s + lat <= self.duration)
+        return sum(1 for s, lat in zip(self.starts, self.latencies, strict=True) if s + lat <= self.duration)
 
     @property
     def errors(self) -> int:
@@ -184,9 +184,9 @@ def _get(q, procs, timeout: float):
         except queue.Empty:
             dead = [p for p in procs if p.exitcode not in (None, 0)]
             if dead:
-                raise RuntimeError(f"a load client exited with code {dead[0].exitcode}")
+                raise RuntimeError(f"a load client exited with code {dead[0].exitcode}") from None
             if time.monotonic() > deadline:
-                raise RuntimeError(f"load clients gave no result within {timeout:.0f} s")
+                raise RuntimeError(f"load clients gave no result within {timeout:.0f} s") from None
 
 
 def run_phase(port: int, workload: Workload, *, target: str, clients: int, duration: float,
@@ -229,7 +229,7 @@ def run_phase(port: int, workload: Workload, *, target: str, clients: int, durat
         starts, lats = array("d"), array("d")
         starts.frombytes(starts_b)
         lats.frombytes(lats_b)
-        for s, lat in zip(starts, lats):
+        for s, lat in zip(starts, lats, strict=True):
             if lat >= 0:
                 result.starts.append(s)
                 result.latencies.append(lat)

@@ -5,6 +5,7 @@ Everything binds to 127.0.0.1. Every process started here is stopped by its own 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -110,12 +111,11 @@ class Gunicorn:
         return [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "--preload",
                 "-b", f"127.0.0.1:{self.port}", self.app_spec]
 
-    def start(self) -> "Gunicorn":
-        log = open(self.log_path, "ab")
-        self.started_at = time.perf_counter()
-        self.proc = subprocess.Popen(self.command, cwd=str(ROOT), env=self.env, stdout=log,
-                                     stderr=subprocess.STDOUT)
-        log.close()
+    def start(self) -> Gunicorn:
+        with open(self.log_path, "ab") as log:           # the child keeps its own copy of the descriptor
+            self.started_at = time.perf_counter()
+            self.proc = subprocess.Popen(self.command, cwd=str(ROOT), env=self.env, stdout=log,
+                                         stderr=subprocess.STDOUT)
         return self
 
     def check_alive(self) -> None:
@@ -125,7 +125,8 @@ class Gunicorn:
                               f"{_tail(self.log_path)}")
 
     def worker_pids(self, expect: int | None = None, timeout: float = 10.0) -> list[int]:
-        assert self.proc is not None
+        if self.proc is None:
+            raise ServerError(f"{self.name} was not started")
         deadline = time.monotonic() + timeout
         while True:
             pids = child_pids(self.proc.pid)
@@ -159,7 +160,8 @@ def time_to_first_answer(server: Gunicorn, path: str, body: bytes, make_headers,
 
     `make_headers()` gives the headers of one attempt; a fresh token is taken only after the
     server answered (a refused connection never reaches the replay cache)."""
-    assert server.started_at is not None
+    if server.started_at is None:
+        raise ServerError(f"{server.name} was not started")
     deadline = time.monotonic() + timeout
     headers = make_headers()
     last = "no answer"
@@ -201,12 +203,12 @@ class FhirServer:
         self.pid: int | None = None
         self.load_seconds: float | None = None
 
-    def start(self) -> "FhirServer":
+    def start(self) -> FhirServer:
         # `python -m cds_service.cli` from the repository root: the same code as the service under test.
         cmd = [sys.executable, "-m", "cds_service.cli", "fhir-server", "--port", str(self.port),
                "--var-dir", str(self.var_dir), "--detach", "--pid-file", str(self.pid_file)]
         t0 = time.perf_counter()
-        done = subprocess.run(cmd, cwd=str(ROOT), capture_output=True, text=True, timeout=300)
+        done = subprocess.run(cmd, cwd=str(ROOT), check=False, capture_output=True, text=True, timeout=300)
         self.load_seconds = time.perf_counter() - t0
         if self.pid_file.exists():
             self.pid = int(self.pid_file.read_text().strip())
@@ -236,8 +238,6 @@ class FhirServer:
                 break
             time.sleep(0.1)
         else:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.pid = None

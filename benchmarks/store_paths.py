@@ -21,9 +21,9 @@ import json
 import statistics
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 import orjson
 
@@ -36,7 +36,7 @@ from .load import ORDER_SIGN_PATH, service_env
 from .tokens import make_key, mint_many, write_jwks
 
 KEY = b"store-paths-benchmark-key-0123456"
-T0 = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
 def _entry() -> AuditEntry:

@@ -16,7 +16,6 @@ from .web import auth, cors, discovery, errors, explain, feedback, hooks, info, 
 from .web import documentation_form as form_page
 from .web.runtime import CdsRuntime
 
-
 _AUTO = object()
 log = logging.getLogger(__name__)
 

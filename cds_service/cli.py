@@ -7,9 +7,8 @@ import json
 import signal
 import sys
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-
 
 from . import __version__, embedded_fhir
 from .config import demo_settings, from_env
@@ -74,7 +73,7 @@ def _explain(args) -> int:
     if not args.online:
         # Offline: never contact a FHIR server; what is not prefetched is unavailable.
         req = replace(req, fhir_server=None, access_token=None)
-    now = datetime.fromisoformat(args.now).replace(tzinfo=timezone.utc) if args.now else datetime.now(timezone.utc)
+    now = datetime.fromisoformat(args.now).replace(tzinfo=UTC) if args.now else datetime.now(UTC)
     settings = demo_settings()
     try:
         result = run_hook(req, settings, now, b"explain-offline-key-not-for-storage", explain=True)

@@ -81,7 +81,7 @@ class Settings:
     def is_demo(self) -> bool:
         return self.profile == "demo"
 
-    def with_overrides(self, **kw) -> "Settings":
+    def with_overrides(self, **kw) -> Settings:
         return replace(self, **kw)
 
 
@@ -136,7 +136,7 @@ def _issuers_from_env(raw: str | None) -> tuple[TrustedIssuer, ...]:
 def demo_settings(host: str = "127.0.0.1", port: int = 8080, **overrides) -> Settings:
     base = Settings(
         profile="demo",
-        external_base_url=f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}",
+        external_base_url=f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}",  # noqa: S104  (a comparison, not a bind)
         auth_enabled=False,
         allow_sandbox_issuer=True,
         demo_draft_card=True,

@@ -69,9 +69,9 @@ def start(var_dir: str = "var", port: int = DEFAULT_PORT, fresh: bool = True) ->
         encoding="utf-8",
     )
     env = dict(os.environ, SEKMET_CONFIG=str(cfg))
-    log = open(root / "sekmet.log", "ab")
-    proc = subprocess.Popen([exe, "serve", "--config", str(cfg), "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=str(root), env=env, stdout=log, stderr=subprocess.STDOUT)
+    argv = [exe, "serve", "--config", str(cfg), "--host", "127.0.0.1", "--port", str(port)]
+    with open(root / "sekmet.log", "ab") as log:         # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(argv, cwd=str(root), env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603  (our argv)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -38,7 +38,7 @@ class JsonLines(logging.Formatter):
 
 
 def configure(level: str = "INFO") -> None:
-    global _CONFIGURED
+    global _CONFIGURED  # noqa: PLW0603  (logging is configured once per process)
     if _CONFIGURED:
         return
     handler = logging.StreamHandler(sys.stderr)

@@ -90,7 +90,7 @@ def start_embedded_fhir(settings: Settings, fhir_port: int) -> tuple[Settings, s
 
 
 def _allow(settings: Settings, url: str) -> Settings:
-    allow = tuple(dict.fromkeys(settings.fhir_allow + (url, url.replace("127.0.0.1", "localhost"))))
+    allow = tuple(dict.fromkeys((*settings.fhir_allow, url, url.replace("127.0.0.1", "localhost"))))
     return settings.with_overrides(fhir_allow=allow, embedded_fhir_url=url)
 
 

@@ -101,7 +101,7 @@ def ra_patient(chart: Chart, *, given: str, family: str, gender: str, birth: str
     chart.add_patient(given=given, family=family, gender=gender, birth=birth, city=city, zipcode=zipcode,
                       phone=f"(904) 555-01{mrn_no % 100:02d}", mrn=f"E{mrn_no:07d}")
     chart.add_prescriber(specialty=specialty, given=prescriber[0], family=prescriber[1], gender=prescriber[2],
-                         org=org, suffix="rheum" if "rheum" in specialty else specialty.split("-")[0])
+                         org=org, suffix="rheum" if "rheum" in specialty else specialty.split("-", maxsplit=1)[0])
     chart.add_coverage(sopt=sopt, plan_name=plan_name, plan_value=plan_value, subscriber_id=subscriber_id)
     if encounter:
         chart.add_encounter(reason=dx)
@@ -149,7 +149,7 @@ def ra_history(chart: Chart, products: list[str], *, active: str | None = None,
                                   source=source, medication_ref=medication_refs.get("methotrexate"),
                                   note="Titrated from 20 mg to 25 mg weekly with folic acid; persistent synovitis "
                                        "(DAS28-CRP 5.4) after 6 months."))
-    for slot, product in zip(("p1", "p2", "p3"), products):
+    for slot, product in zip(("p1", "p2", "p3"), products, strict=False):
         start, end = TIMELINE[slot]
         chart.add_therapy(Therapy(product, start, end, "stopped", INADEQUATE, record=record, source=source,
                                   medication_ref=medication_refs.get(product)))

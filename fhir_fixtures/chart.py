@@ -50,7 +50,7 @@ class Chart:
             "name": [{"use": "official", "family": family, "given": given.split()}],
             "telecom": [
                 {"system": "phone", "value": phone, "use": "home"},
-                {"system": "email", "value": f"{given.split()[0].lower()}.{family.lower()}@example.com"},
+                {"system": "email", "value": f"{given.split(maxsplit=1)[0].lower()}.{family.lower()}@example.com"},
             ],
             "gender": gender,
             "birthDate": birth,
@@ -274,7 +274,7 @@ class Chart:
             med["form"] = concept(text=form)
         return self.add(med)
 
-    def add_therapy(self, therapy: "Therapy") -> list[dict]:
+    def add_therapy(self, therapy: Therapy) -> list[dict]:
         """A history entry as the EHR keeps it: a MedicationStatement and/or a MedicationRequest."""
         out = []
         drug = DRUGS[therapy.drug]
@@ -341,7 +341,7 @@ class Chart:
             out.append(self.add(mr))
         return out
 
-    def _dosage(self, drug: dict, therapy: "Therapy", *, with_bounds: bool) -> dict:
+    def _dosage(self, drug: dict, therapy: Therapy, *, with_bounds: bool) -> dict:
         dosage: dict = {"sequence": 1, "text": therapy.sig or drug["sig"]}
         if drug["freq"]:
             frequency, period, unit = drug["freq"]

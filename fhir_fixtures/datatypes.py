@@ -55,12 +55,9 @@ def npi_for(seed: str) -> str:
     body = "1" + str(int(uuid.uuid5(UUID_NAMESPACE, seed).int % 10**8)).zfill(8)
     digits = [int(c) for c in "80840" + body]
     total = 0
-    for i, n in enumerate(reversed(digits)):
-        if i % 2 == 0:
-            n *= 2
-            if n > 9:
-                n -= 9
-        total += n
+    for i, digit in enumerate(reversed(digits)):
+        n = digit * 2 if i % 2 == 0 else digit
+        total += n - 9 if n > 9 else n
     return body + str((10 - total % 10) % 10)
 
 

@@ -28,8 +28,11 @@ from .scenarios.autoinflammatory import NOMID_DX, pediatric_chart
 
 SANDBOX_USER_ID = "COREPRACTITIONER1"          # the Sandbox's fixed context.userId: Practitioner/COREPRACTITIONER1
 SANDBOX_USER_SLUG = "demo-sandbox-user"
-DEMO_RELATIVE_DATES_TAG = {"system": "urn:anakinra-cds:fixtures", "code": "dates-relative-to-timestamp",
-                           "display": "Dates are written as of Bundle.timestamp; loaders may shift them to the load date"}
+DEMO_RELATIVE_DATES_TAG = {
+    "system": "urn:anakinra-cds:fixtures",
+    "code": "dates-relative-to-timestamp",
+    "display": "Dates are written as of Bundle.timestamp; loaders may shift them to the load date",
+}
 
 
 class DemoChart(Chart):
@@ -209,13 +212,23 @@ def build_demo_bundle(slug: str, resources: list[dict]) -> dict:
 
 def build_demo_manifest(demos: list[DemoPatient]) -> dict:
     return {
-        "about": "Demo patients for the CDS Hooks Sandbox (README.md, section Demo in the CDS Hooks Sandbox). `expect` says what the Sandbox shows for "
-                 "its own draft of Kineret (1 {pill} daily, 30-day supply, community, no requester), per hook, in "
-                 "the vocabulary of index.json. Dates in the bundles are relative to `datesRelativeTo`.",
+        "about": (
+            "Demo patients for the CDS Hooks Sandbox (README.md, section Demo in the CDS Hooks Sandbox). "
+            "`expect` says what the Sandbox shows for its own draft of Kineret (1 {pill} daily, 30-day supply, "
+            "community, no requester), per hook, in the vocabulary of index.json. Dates in the bundles are "
+            "relative to `datesRelativeTo`."
+        ),
         "datesRelativeTo": AUTHORED_ON,
         "sandboxUser": f"Practitioner/{SANDBOX_USER_ID}",
         "bundles": [f"bundles/{SANDBOX_USER_SLUG}.json"] + [f"bundles/{d.chart.slug}.json" for d in demos],
-        "patients": [{"patientId": d.patient_id, "title": d.title, "description": d.description,
-                      "conditions": [r["code"]["text"] for r in d.chart.resources if r["resourceType"] == "Condition"],
-                      "expect": d.expect} for d in demos],
+        "patients": [
+            {
+                "patientId": d.patient_id,
+                "title": d.title,
+                "description": d.description,
+                "conditions": [r["code"]["text"] for r in d.chart.resources if r["resourceType"] == "Condition"],
+                "expect": d.expect,
+            }
+            for d in demos
+        ],
     }

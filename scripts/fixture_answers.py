@@ -4,9 +4,9 @@
     python scripts/fixture_answers.py compare BEFORE_DIR AFTER_DIR
 
 Each case runs in a fresh app with its own empty store and the clock pinned to the case's day, through the hook
-route and the explain route. uuids, random assertion and approval ids, and timestamps are replaced by placeholders, so two runs of the same code give
-byte-identical files and two versions differ only where their answers do. Used for the before/after comparison
-of a refactoring (the behaviour must not move).
+route and the explain route. uuids, random assertion and approval ids, and timestamps are replaced by placeholders,
+so two runs of the same code give byte-identical files and two versions differ only where their answers do.
+Used for the before/after comparison of a refactoring (the behaviour must not move).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import re
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 RANDOM_ID = re.compile(r"\b(AKR|PA)-[A-Z0-9]{16}\b")   # assertion ids and approval numbers
 STAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
-PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
 def _cases() -> list[tuple[str, dict, datetime]]:
@@ -64,7 +64,9 @@ def record(out: Path) -> int:
 
 
 def compare(before: Path, after: Path) -> int:
-    names = {p.relative_to(before) for p in before.rglob("*.json")} | {p.relative_to(after) for p in after.rglob("*.json")}
+    names = {p.relative_to(before) for p in before.rglob("*.json")} | {
+        p.relative_to(after) for p in after.rglob("*.json")
+    }
     differ = [n for n in sorted(names) if not (before / n).exists() or not (after / n).exists()
               or (before / n).read_bytes() != (after / n).read_bytes()]
     for n in differ:

@@ -27,14 +27,14 @@ import json
 import re
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)   # the fixtures' orders are dated 2026-03-02
+PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)   # the fixtures' orders are dated 2026-03-02
 REQUESTS = ROOT / "fhir_fixtures" / "requests"
 
 BLOCK = re.compile(r"(<!-- example: ([a-z0-9-]+) -->\n)(.*?)(<!-- /example -->)", re.DOTALL)

@@ -20,6 +20,8 @@ trap cleanup EXIT
 
 # --- the layer contract (pyproject.toml [tool.importlinter]): a broken layer fails the run ----------
 "$BIN/lint-imports" --no-cache
+# --- ruff (pyproject.toml [tool.ruff]): a lint finding fails the run -------------------------------
+"$BIN/ruff" check --no-cache .
 
 # --- PostgreSQL --------------------------------------------------------------------------------
 pg_ok() { "$BIN/python" - "$1" <<'PY'

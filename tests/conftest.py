@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,9 +15,14 @@ import requests
 from cds_service.app import create_app
 from cds_service.config import demo_settings
 
+# Fixtures defined beside the tests that own them and used in other directories too: imported here, once, so that
+# every test module can name them as parameters without importing them (which would shadow the import, F811).
+from tests.loopback import fhir, listener  # noqa: F401  (a misbehaving FHIR server on loopback, a silent listener)
+from tests.store.conftest import db_url, pg_url  # noqa: F401  (the store's database URLs: SQLite, PostgreSQL)
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fhir_fixtures"
-PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)   # the fixtures' authoredOn day
+PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)   # the fixtures' authoredOn day
 
 
 def pinned_clock() -> datetime:

@@ -33,7 +33,7 @@ def _check_common_shape(report: dict) -> None:
     for wname in ("large-chart", "fixture-mix"):
         res = report["full_prefetch"][wname]
         for target in ("service", "baseline"):
-            assert STATS_KEYS <= res[target].keys()
+            assert res[target].keys() >= STATS_KEYS
             assert res[target]["requests"] > 0
             assert res[target]["errors"] == 0, res[target]["error_statuses"]   # every call answered 200
         q = res["ratios_service_over_baseline"]
@@ -56,7 +56,7 @@ def _check_common_shape(report: dict) -> None:
 
 
 def test_benchmark_runs_end_to_end_without_fhir_server(tmp_path, capsys):
-    assert main(TINY + ["--no-fhir", "--out", str(tmp_path)]) == 0
+    assert main([*TINY, "--no-fhir", "--out", str(tmp_path)]) == 0
     report = _only_report(tmp_path)
     _check_common_shape(report)
     assert report["no_prefetch"] == {"skipped": "--no-fhir"}
@@ -69,11 +69,11 @@ def test_benchmark_runs_end_to_end_without_fhir_server(tmp_path, capsys):
 
 @pytest.mark.fhirserver
 def test_benchmark_no_prefetch_path_against_the_fhir_test_server(tmp_path, fhir_base):
-    assert main(TINY + ["--fhir-base", fhir_base, "--out", str(tmp_path)]) == 0
+    assert main([*TINY, "--fhir-base", fhir_base, "--out", str(tmp_path)]) == 0
     report = _only_report(tmp_path)
     _check_common_shape(report)
     nf = report["no_prefetch"]
-    assert STATS_KEYS <= nf["clients_1"].keys()
+    assert nf["clients_1"].keys() >= STATS_KEYS
     assert nf["clients_1"]["requests"] > 0 and nf["clients_1"]["errors"] == 0, nf["clients_1"]["error_statuses"]
     assert "fixture requests" in nf["description"]          # the large chart is not loaded on a shared server
 
@@ -161,8 +161,14 @@ def test_ratios_per_round_pair_each_service_round_with_its_baseline_round():
     from benchmarks.load import _ratios
     service = {"throughput_rps": 600.0, "p50_ms": 6.0, "p95_ms": 9.0, "p99_ms": 12.0, "server_cpu_ms_per_request": 2.7,
                "rounds": [{"throughput_rps": 620.0}, {"throughput_rps": 580.0}]}
-    baseline = {"throughput_rps": 2400.0, "p50_ms": 1.5, "p95_ms": 2.3, "p99_ms": 4.8, "server_cpu_ms_per_request": 0.55,
-                "rounds": [{"throughput_rps": 2400.0}, {"throughput_rps": 2400.0}]}
+    baseline = {
+        "throughput_rps": 2400.0,
+        "p50_ms": 1.5,
+        "p95_ms": 2.3,
+        "p99_ms": 4.8,
+        "server_cpu_ms_per_request": 0.55,
+        "rounds": [{"throughput_rps": 2400.0}, {"throughput_rps": 2400.0}],
+    }
     q = _ratios(service, baseline)
     assert q["throughput"] == 0.25 and q["throughput_per_round"] == [0.258, 0.242]
     assert _ratios({"throughput_rps": 1.0}, {"throughput_rps": 2.0})["throughput_per_round"] == []
@@ -185,7 +191,7 @@ def test_steal_summary_names_the_rounds_the_host_stalled():
 
 
 def test_the_table_shows_steal_per_round_and_notes_stalled_rounds(tmp_path):
-    assert main(TINY + ["--no-fhir", "--rounds", "2", "--out", str(tmp_path)]) == 0
+    assert main([*TINY, "--no-fhir", "--rounds", "2", "--out", str(tmp_path)]) == 0
     report = _only_report(tmp_path)
     table = render_table(report)
     assert "service per round:" in table and "(steal " in table

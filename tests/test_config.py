@@ -17,9 +17,15 @@ def test_demo_profile_defaults():
 
 
 def test_environment_overrides():
-    s = from_env({"CDS_EXTERNAL_BASE_URL": "https://cds.example.org/", "CDS_FHIR_ALLOW": "https://a/fhir, https://b/fhir",
-                  "CDS_FHIR_BUDGET_SECONDS": "1.5", "CDS_TRUSTED_ISSUERS": '[{"iss": "https://ehr", "jwks_file": "k.json"}]'},
-                 profile="production")
+    s = from_env(
+        {
+            "CDS_EXTERNAL_BASE_URL": "https://cds.example.org/",
+            "CDS_FHIR_ALLOW": "https://a/fhir, https://b/fhir",
+            "CDS_FHIR_BUDGET_SECONDS": "1.5",
+            "CDS_TRUSTED_ISSUERS": '[{"iss": "https://ehr", "jwks_file": "k.json"}]',
+        },
+        profile="production",
+    )
     assert s.external_base_url == "https://cds.example.org"
     assert s.fhir_allow == ("https://a/fhir", "https://b/fhir") and s.fhir_budget_seconds == 1.5
     assert s.trusted_issuers[0].iss == "https://ehr" and s.trusted_issuers[0].jwks_file == "k.json"
@@ -42,8 +48,8 @@ def test_gunicorn_entry_point_exits_with_one_clear_line_on_bad_config():
     import subprocess
     import sys
     env = dict(os.environ, CDS_MAX_BODY_BYTES="lots")
-    proc = subprocess.run([sys.executable, "-c", "import cds_service.wsgi"], env=env, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run([sys.executable, "-c", "import cds_service.wsgi"], env=env, check=False,
+                          capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert proc.stderr.strip().splitlines()[-1] == \
         "anakinra-cds: configuration error: CDS_MAX_BODY_BYTES='lots' is not a valid integer"
@@ -59,7 +65,8 @@ def test_trusted_issuers_agree_with_the_documented_rules():
     assert only_jku.trusted_issuers[0].jwks_file is None and only_jku.trusted_issuers[0].jwks_url is None
     bad = {
         "not both": '[{"iss": "https://ehr", "jwks_file": "k.json", "jwks_url": "https://ehr/k"}]',
-        "more than once": '[{"iss": "https://ehr", "jwks_file": "k.json"}, {"iss": "https://ehr", "jwks_file": "j.json"}]',
+        "more than once": '[{"iss": "https://ehr", "jwks_file": "k.json"}, '
+        '{"iss": "https://ehr", "jwks_file": "j.json"}]',
         "list of URLs": '[{"iss": "https://ehr", "jku_allow": "https://ehr/jwks.json"}]',
     }
     for words, raw in bad.items():

@@ -51,7 +51,7 @@ def test_the_models_stay_frozen_equal_and_hashable(cls):
     one, two = cls(**values), cls(**values)
     assert one == two and hash(one) == hash(two)
     for f in fields:                       # defaults are the declared ones
-        expected = values[f.name] if f.name in values else f.default
+        expected = values.get(f.name, f.default)
         assert getattr(one, f.name) == expected
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(one, fields[0].name, _sample(fields[0]))

@@ -22,11 +22,11 @@ from .services import CRD_CONFIGURATION_OPTIONS, SERVICES, SERVICES_BY_ID, Servi
 
 __all__ = [
     "CRD_CONFIGURATION_OPTIONS",
+    "SERVICES",
+    "SERVICES_BY_ID",
     "CallResult",
     "DataUnavailable",
     "PlanAuthorizations",
-    "SERVICES",
-    "SERVICES_BY_ID",
     "ServiceDefinition",
     "discovery_document",
     "explanation",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..policy.data_loader import load_policy
 from ..policy.model import Outcome
@@ -28,25 +28,43 @@ def record_call(store: Store, spool: AuditSpool | None, service_id: str, req: Ho
     if result is not None:
         for oc in result.outcomes:
             d = oc.decision
-            determinations.append({
-                "order": f"MedicationRequest/{d.order_id}", "determination": d.determination.value,
-                "pathway": d.pathway, **({"indication": d.indication} if d.indication else {}),
-                **({"paNeeded": "satisfied" if oc.satisfied_pa_id else d.pa_needed} if d.pa_needed or oc.satisfied_pa_id else {}),
-                **({"satisfiedPaId": oc.satisfied_pa_id} if oc.satisfied_pa_id else {}),
-            })
+            determinations.append(
+                {
+                    "order": f"MedicationRequest/{d.order_id}",
+                    "determination": d.determination.value,
+                    "pathway": d.pathway,
+                    **({"indication": d.indication} if d.indication else {}),
+                    **(
+                        {"paNeeded": "satisfied" if oc.satisfied_pa_id else d.pa_needed}
+                        if d.pa_needed or oc.satisfied_pa_id
+                        else {}
+                    ),
+                    **({"satisfiedPaId": oc.satisfied_pa_id} if oc.satisfied_pa_id else {}),
+                }
+            )
             clauses.append({"order": f"MedicationRequest/{d.order_id}",
                             "clauses": {n.clause_id: _OUTCOME_TEXT.get(n.outcome, n.outcome)
                                         for t in d.tree for n in t.walk()}})
             assertion_ids.append(oc.assertion_id)
             card_uuids.extend(c["uuid"] for c in oc.cards if "uuid" in c)
-        card_uuids.extend(c["uuid"] for c in result.body.get("cards", []) if "uuid" in c and c["uuid"] not in card_uuids)
+        card_uuids.extend(
+            c["uuid"] for c in result.body.get("cards", []) if "uuid" in c and c["uuid"] not in card_uuids
+        )
     policy = load_policy()
     try:
         entry = AuditEntry(
-            service_id=service_id, hook_instance=req.hook_instance, called_at=datetime.now(timezone.utc),
-            http_status=status, latency_ms=(time.perf_counter() - started) * 1000, kind="explain" if explain else "hook",
-            patient_hash=store.patient_hash(req.patient_id), policy_id=policy.id, policy_revision=policy.revision,
-            determinations=determinations, clause_outcomes=clauses, coverage_assertion_ids=assertion_ids,
+            service_id=service_id,
+            hook_instance=req.hook_instance,
+            called_at=datetime.now(UTC),
+            http_status=status,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            kind="explain" if explain else "hook",
+            patient_hash=store.patient_hash(req.patient_id),
+            policy_id=policy.id,
+            policy_revision=policy.revision,
+            determinations=determinations,
+            clause_outcomes=clauses,
+            coverage_assertion_ids=assertion_ids,
             card_uuids=card_uuids,
         )
         store.record_call(entry)

@@ -17,7 +17,7 @@ def explanation(req: HookRequest, result: CallResult) -> dict:
         "hookInstance": req.hook_instance,
         "hook": req.hook,
         "policy": {"id": policy.id, "revision": policy.revision, "title": policy.data["title"]},
-        "orders": [_order_json(d, case) for d, case in zip(result.decisions, result.cases)],
+        "orders": [_order_json(d, case) for d, case in zip(result.decisions, result.cases, strict=True)],
         "response": result.body,
         **({"unavailable": result.unavailable} if result.unavailable else {}),
         **({"technicalErrors": result.technical_errors} if result.technical_errors else {}),

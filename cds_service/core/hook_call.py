@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import requests
 
@@ -70,14 +70,11 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
     reports them, as the hook would, but never issues one. An explain call also evaluates the pathway
     not applied (`alternative-pathway`: the initiation criteria of a member on continuation)."""
     policy = load_policy()
-    today = now.astimezone(timezone.utc).date() if now.tzinfo else now.date()
+    today = now.astimezone(UTC).date() if now.tzinfo else now.date()
     plan_name = settings.plan_name or policy.plan
     purl = policy_url(settings)
     classified: dict = {}
     index = _prefetch_index(req.prefetch, classified)
-
-    def lookup_prefetch(ref: str) -> dict | None:
-        return index.get(ref)
 
     def lookup_medication(ref: str) -> dict | None:
         found = index.get(ref)
@@ -156,4 +153,4 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
     return CallResult(200, body, decisions, cases, outcomes, list(record.technical_errors), sorted(record.unavailable))
 
 
-__all__ = ["run_hook", "CallResult", "DataUnavailable", "policy_url"]
+__all__ = ["CallResult", "DataUnavailable", "policy_url", "run_hook"]

@@ -33,15 +33,6 @@ def bundle_files() -> list[Traversable]:
     return sorted((p for p in root.iterdir() if p.name.endswith(".json")), key=lambda p: p.name)
 
 
-def read_bundle(name: str) -> dict:
-    """The Bundle `bundles/<name>.json` (a fresh dict)."""
-    return json.loads((charts_root() / BUNDLES_NAME / f"{name}.json").read_text(encoding="utf-8"))
-
-
 def manifest() -> dict:
     """`demo.json`: the demo patients, their bundles and what the Sandbox shows for each."""
     return json.loads((charts_root() / MANIFEST_NAME).read_text(encoding="utf-8"))
-
-
-def demo_patient_ids() -> list[str]:
-    return [p["patientId"] for p in manifest()["patients"]]

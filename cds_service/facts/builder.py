@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
 
+from . import stated_dates
 from .allergies import read_allergies
 from .coverage import read_coverage
 from .diagnoses import condition_notes, order_reasons, problem_list
 from .disease_activity import read_disease_activity
 from .dosing import read_dose
+from .extra_history import encounters, immunizations, prior_authorizations, procedures
 from .fhir_json import dicts, parse_date, reference
 from .labs import lab_values, latest_weight, observation_kinds
 from .medication import MedicationInfo, draft_span, medication_of, therapy_history, unidentifiable
 from .model import CaseFacts, OrderFacts, PatientFacts, PrescriberStatement
+from .prescriber import read_prescriber
+from .setting import read_setting
 from .terminology.names import listed_preferred_products
 from .text_statements import prescriber_statements
-from .prescriber import read_prescriber
-from . import stated_dates
-from .setting import read_setting
-from .extra_history import encounters, immunizations, prior_authorizations, procedures
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,9 @@ def read_prescriber_statements(order: dict, as_of: date | None = None) -> dict:
         if dated:
             last = stated_dates.last_use([s for s, _ in uses], as_of)
             (sentence, source), _ = max(dated, key=lambda x: (x[1].latest, x[1].earliest))
-            out["anakinra_use"] = PrescriberStatement("anakinra_use", sentence, source, when=(last.earliest, last.latest),
-                                                      when_text=last.words)
+            out["anakinra_use"] = PrescriberStatement(
+                "anakinra_use", sentence, source, when=(last.earliest, last.latest), when_text=last.words
+            )
     return out
 
 

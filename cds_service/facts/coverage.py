@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 from .fhir_json import codings, concept_text, dicts, ref_of, reference
 from .memo import ConceptMemo
@@ -45,7 +45,9 @@ def _texts(cov: dict) -> list[tuple[str, str]]:
     if t:
         out.append(("Coverage.type", t))
     for cl in dicts(cov.get("class")):
-        kind = next((c.code for c in codings(cl.get("type")) if c.code), None) or concept_text(cl.get("type")) or "class"
+        kind = (
+            next((c.code for c in codings(cl.get("type")) if c.code), None) or concept_text(cl.get("type")) or "class"
+        )
         for key in ("name", "value"):
             if isinstance(cl.get(key), str) and cl[key].strip():
                 out.append((f"Coverage.class {kind} {key}", cl[key]))
@@ -112,7 +114,11 @@ def _program_of(plan_parts: dict) -> tuple[str, tuple[str, ...], tuple[str, ...]
     programs, evidence = recognise_programs(plan_parts)
     if not programs:
         default = plan_records()["programs"]["default"]
-        return default, (default,), ("no program exception found on the Coverage: the plan's commercial line of business",)
+        return (
+            default,
+            (default,),
+            ("no program exception found on the Coverage: the plan's commercial line of business",),
+        )
     member = programs[0]
     ev = [f"program {member}: {e}" for e in evidence[member]]
     for other in programs[1:]:
@@ -136,7 +142,9 @@ def read_coverage(coverages: list[dict], hasher: Callable[[str], str]) -> Covera
     active.sort(key=lambda c: c.get("order") if isinstance(c.get("order"), int) else 99)
     cov = active[0]
     program, programs, evidence = _program(cov)
-    member = cov.get("subscriberId") if isinstance(cov.get("subscriberId"), str) and cov["subscriberId"].strip() else None
+    member = (
+        cov.get("subscriberId") if isinstance(cov.get("subscriberId"), str) and cov["subscriberId"].strip() else None
+    )
     if member is None:
         for ident in dicts(cov.get("identifier")):
             if isinstance(ident.get("value"), str) and ident["value"].strip():

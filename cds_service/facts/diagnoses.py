@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from .clinical_kinds import condition_kinds, condition_kinds_hedged, indications_for_text
 from .fhir_json import as_list, codings, concept_text, dicts, parse_date, ref_of, reference, status_code
 from .labs import stated_values
 from .memo import ConceptMemo
 from .model import ChartNote, Code, Diagnosis
-from .clinical_kinds import condition_kinds, condition_kinds_hedged, indications_for_text
 from .terminology.codes import indications_for_icd10, indications_for_snomed, qualified_indications_for_icd10
 from .terminology.loader import data, system
 from .terminology.names import included_indications_for_icd10
@@ -30,12 +30,6 @@ def classify(concept) -> tuple[frozenset[str], frozenset[str], Code | None]:
     """
     found, qualified, first, _ = _classify(tuple(codings(concept)), concept_text(concept))
     return found, qualified, first
-
-
-def possible_indications(concept) -> frozenset[str]:
-    """Indications the concept's code may be but does not establish (M04.2 alone may be NOMID; M04.8 alone
-    may be DIRA), unless the text names another syndrome of the code (Muckle-Wells, Blau ...)."""
-    return _classify(tuple(codings(concept)), concept_text(concept))[3]
 
 
 def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], frozenset[str], Code | None,

@@ -179,4 +179,4 @@ def read_disease_activity(conditions: list[dict], observations: list[dict], as_o
     return tuple(out)
 
 
-__all__ = ["DiseaseActivity", "read_disease_activity", "score_level", "LOW", "ACTIVE"]
+__all__ = ["ACTIVE", "LOW", "DiseaseActivity", "read_disease_activity", "score_level"]

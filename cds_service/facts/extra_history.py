@@ -7,12 +7,16 @@ import re
 from datetime import date
 from functools import lru_cache
 
+from .clinical_kinds import indications_for_text, procedure_kinds
 from .coverage import plan_records
 from .fhir_json import codings, concept_text, dicts, parse_date, ref_of, reference
 from .model import EncounterFact, ImmunizationFact, PriorAuthorization, ProcedureFact
-from .clinical_kinds import indications_for_text, procedure_kinds
 from .terminology.codes import (
-    encounter_class_kind, indications_for_icd10, indications_for_snomed, is_anakinra_code, is_live_vaccine_cvx,
+    encounter_class_kind,
+    indications_for_icd10,
+    indications_for_snomed,
+    is_anakinra_code,
+    is_live_vaccine_cvx,
 )
 from .terminology.loader import system
 from .terminology.names import is_anakinra_name, is_live_vaccine_name, name_mentions

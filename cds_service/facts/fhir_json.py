@@ -8,8 +8,9 @@ against the FHIR models (`fhir_validation`) only reports what is structurally wr
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
 
 from .memo import text_memo
 from .model import Code
@@ -44,15 +45,6 @@ def _parse_date(value: str, end_of_period: bool) -> date | None:
             return date(year, month, 1)
         # A full dateTime with an offset: the local date as written is what the clinician meant.
         return date(year, month, int(d))
-    except ValueError:
-        return None
-
-
-def parse_instant(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
 
@@ -127,10 +119,6 @@ def first_text(concept: Any) -> str:
             if isinstance(code, str) and code:
                 return code
     return ""
-
-
-def has_code(concept: Any, system: str, codes: set[str] | frozenset[str] | tuple[str, ...]) -> bool:
-    return any(c.system == system and c.code in codes for c in codings(concept))
 
 
 def number(value: Any) -> float | None:

@@ -12,13 +12,13 @@ active TNF antagonist could turn a combination into "covered").
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model(resource_type: str):
     return get_fhir_model_class(resource_type)
 

@@ -75,7 +75,7 @@ def latest_weight(observations: list[dict], as_of: date, kinds: list[str | None]
     best: tuple[date, Weight] | None = None
     if kinds is None:
         kinds = observation_kinds(observations)
-    for obs, kind in zip(observations, kinds):
+    for obs, kind in zip(observations, kinds, strict=True):
         if kind != "weight" or not _usable(obs, as_of):
             continue
         v, unit = quantity(obs.get("valueQuantity"))
@@ -126,7 +126,9 @@ def _qualitative(obs: dict) -> bool | None:
             return True
         if c.code in _NEGATIVE_CODES:
             return False
-    text = (concept_text(cc) + " " + (obs.get("valueString") if isinstance(obs.get("valueString"), str) else "")).lower()
+    text = (
+        concept_text(cc) + " " + (obs.get("valueString") if isinstance(obs.get("valueString"), str) else "")
+    ).lower()
     if any(w in text for w in ("not detected", "negative", "undetected")):
         return False
     if any(w in text for w in ("detected", "positive")):
@@ -148,7 +150,7 @@ def lab_values(observations: list[dict], as_of: date, kinds: list[str | None] | 
     out: list[LabValue] = []
     if kinds is None:
         kinds = observation_kinds(observations)
-    for obs, kind in zip(observations, kinds):
+    for obs, kind in zip(observations, kinds, strict=True):
         if kind is None or kind == "weight" or not _usable(obs, as_of):
             continue
         d = _obs_date(obs)

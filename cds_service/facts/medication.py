@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Callable
 
-from .fhir_json import (as_list, codings, concept_text, dicts, first_text, number, parse_date,
-                           quantity, ref_of, reference)
+from .fhir_json import (
+    codings,
+    concept_text,
+    dicts,
+    first_text,
+    number,
+    parse_date,
+    quantity,
+    ref_of,
+    reference,
+)
 from .memo import ConceptMemo
 from .model import Code, TherapySpan
 from .terminology.codes import (
-    drug_classes, drug_for_code, is_anakinra_code, is_single_100mg_syringe_code, supply_type_for_code,
+    drug_classes,
+    drug_for_code,
+    is_anakinra_code,
+    is_single_100mg_syringe_code,
+    supply_type_for_code,
 )
 from .terminology.loader import system
-from .terminology.names import drug_for_name, preferred_product_drugs, is_anakinra_name, ra_preferred_product
+from .terminology.names import drug_for_name, is_anakinra_name, preferred_product_drugs, ra_preferred_product
 from .terminology.wording import stop_reason_patterns, supply_type_for_text
 from .text_statements import is_route_intolerance, methotrexate_dose_limit, response_of
 
@@ -167,7 +180,9 @@ def _dose_text(resource: dict) -> str:
     return "; ".join(parts)
 
 
-_MG_WEEK = re.compile(r"(\d+(?:\.\d+)?)\s*mg\b[^;]*?(weekly|once a week|per week|every week|/\s*w(ee)?k|q\s?week)", re.I)
+_MG_WEEK = re.compile(
+    r"(\d+(?:\.\d+)?)\s*mg\b[^;]*?(weekly|once a week|per week|every week|/\s*w(ee)?k|q\s?week)", re.I
+)
 
 
 def _mg_per_week(resource: dict) -> float | None:
@@ -289,14 +304,29 @@ def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, 
     preferred = ra_preferred_product(drug, info.text) if drug in preferred_product_drugs() else None
     stop_text = reason or notes
     return TherapySpan(
-        drug=drug, classes=classes, label=info.label or drug, source=ref_of(res), kind=kind, status=status,
-        start=start, end=end if not active else end, active=active, preferred_product=preferred,
-        stopped_reason=classify_stop_reason(stop_text) if status in ("stopped", "completed", "on-hold") or reason else None,
-        reason_text=stop_text.strip(), is_sample=bool(supply), dose_text=_dose_text(res),
+        drug=drug,
+        classes=classes,
+        label=info.label or drug,
+        source=ref_of(res),
+        kind=kind,
+        status=status,
+        start=start,
+        end=end,
+        active=active,
+        preferred_product=preferred,
+        stopped_reason=classify_stop_reason(stop_text)
+        if status in ("stopped", "completed", "on-hold") or reason
+        else None,
+        reason_text=stop_text.strip(),
+        is_sample=bool(supply),
+        dose_text=_dose_text(res),
         mg_per_week=_mg_per_week(res) if drug == "methotrexate" else None,
-        response=response_of(" ".join(t for t in (reason, notes) if t)), supply=supply, doubt=doubt,
+        response=response_of(" ".join(t for t in (reason, notes) if t)),
+        supply=supply,
+        doubt=doubt,
         dose_limit=methotrexate_dose_limit("; ".join(t for t in (reason, notes, _dose_text(res)) if t))
-        if drug == "methotrexate" else "",
+        if drug == "methotrexate"
+        else "",
     )
 
 
@@ -361,11 +391,8 @@ def therapy_history(resources_by_type: dict[str, list[dict]], lookup, as_of: dat
                 spans.append(span)
     out = []
     for span in spans:
-        if span.active and span.drug != "anakinra" and not span.doubt:
-            why = _contradicted(span, spans)
-            if why:
-                span = replace(span, doubt=why)
-        out.append(span)
+        why = _contradicted(span, spans) if span.active and span.drug != "anakinra" and not span.doubt else None
+        out.append(replace(span, doubt=why) if why else span)
     return tuple(out)
 
 
@@ -376,7 +403,3 @@ def draft_span(res: dict, info: MedicationInfo, as_of: date) -> TherapySpan | No
     return TherapySpan(drug=info.drug, classes=drug_classes(info.drug), label=info.label or info.drug,
                        source=ref_of(res), kind="draft", status="draft", start=as_of, end=None, active=True,
                        preferred_product=ra_preferred_product(info.drug, info.text))
-
-
-def as_concepts(values) -> list:
-    return as_list(values)

@@ -12,7 +12,8 @@ Real keys are names, codes and dates: a few hundred characters at most. Memory o
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import orjson
 

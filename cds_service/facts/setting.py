@@ -7,9 +7,9 @@ clinic if needed"): the site of care is then unknown, never assumed either way."
 
 from __future__ import annotations
 
+from . import text_evidence as te
 from .fhir_json import codings, dicts, reference
 from .model import SettingFacts
-from . import text_evidence as te
 from .terminology.loader import data
 
 _CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
@@ -42,7 +42,9 @@ def read_setting(order: dict, location_lookup=None) -> SettingFacts:
             reasons.append(f"performer {ptype} (self or caregiver)")
     for c in codings(order.get("performerType")):
         text = (c.display or "").lower()
-        if c.code in ("223366009", "106292003", "309343006") or any(w in text for w in ("nurse", "physician", "clinician")):
+        if c.code in ("223366009", "106292003", "309343006") or any(
+            w in text for w in ("nurse", "physician", "clinician")
+        ):
             provider = True
             reasons.append(f"performerType {c.display or c.code}")
     # Place of service / location carried on the order (extensions or supportingInformation text).
@@ -87,8 +89,8 @@ def read_setting(order: dict, location_lookup=None) -> SettingFacts:
     if possible:
         # Text is the only evidence and it is not an explicit statement: the setting is not known.
         return SettingFacts(None, tuple(reasons), category)
-    return SettingFacts(False, tuple(reasons) + ("no facility category, clinician performer or place of service on "
-                                                 "the order: a prescription for self-administration",), category)
+    return SettingFacts(False, (*reasons, "no facility category, clinician performer or place of service on "
+                                          "the order: a prescription for self-administration"), category)
 
 
 def _read_text(text: str, site: dict):

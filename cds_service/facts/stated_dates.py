@@ -49,7 +49,8 @@ _DATE = (
 )
 _D = re.compile(_DATE, re.I)
 
-_RANGE = re.compile(rf"(?:\b(?:from|between)\s+)?(?P<a>{_DATE.replace('?P<', '?P<a_')})\s*(?:-|–|—|\bto\b|\buntil\b|"
+_RANGE = re.compile(rf"(?:\b(?:from|between)\s+)?(?P<a>{_DATE.replace('?P<', '?P<a_')})\s*"
+                    rf"(?:-|\u2013|\u2014|\bto\b|\buntil\b|"    # hyphen, en dash, em dash, words
                     rf"\btill\b|\bthrough\b|\bthru\b|\band\b)\s*(?P<b>{_DATE.replace('?P<', '?P<b_')})", re.I)
 _NAME = r"(?:(?:anakinra|kineret)(?:\s*\([a-z]+\))?\s+)?"       # "stopped Kineret in July 2025"
 _END = re.compile(r"\b(?:stopped|discontinued|ended|held|halted|interrupted|off since|until|till|through|thru|"
@@ -189,7 +190,7 @@ def _uses(segment: str, as_of: date | None) -> list[tuple[date, date, str]]:
     out = list(ends)
     if as_of is not None:
         ongoing = since or bool(_ONGOING.search(segment))
-        for s0, s1, words in starts:
+        for s0, _s1, words in starts:
             if any(e[1] >= s0 for e in ends):
                 continue                          # closed by a later end: the end says when the use stopped
             out.append((as_of, as_of, segment.strip()) if ongoing else (s0, as_of, words))

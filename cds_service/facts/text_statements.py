@@ -43,7 +43,8 @@ def _statement_mentions(text: str | None, keyed_rules) -> list[tuple[str, te.Men
         return []
     out = []
     for key, rules in keyed_rules:
-        for m in te.rule_mentions(text, rules, "statement"):
+        for found in te.rule_mentions(text, rules, "statement"):
+            m = found
             if m.affirmed and (head := header_status(m.sentence)) is not None:
                 m = te.Mention(m.phrase, head[0], m.sentence, head[1])
             out.append((key, m))

@@ -135,7 +135,11 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
     def follow(item):
         need, link = item
         try:
-            return need, client.expand_bundle({"resourceType": "Bundle", "link": [{"relation": "next", "url": link}]}), None
+            return (
+                need,
+                client.expand_bundle({"resourceType": "Bundle", "link": [{"relation": "next", "url": link}]}),
+                None,
+            )
         except FhirAccessError as exc:
             return need, [], exc
 
@@ -204,7 +208,7 @@ def _read_medications(client: FhirClient, record: PatientResources, settings: Se
             return ref, None, exc
 
     failed: list[str] = []
-    for ref, res, error in _in_parallel([(read, ref) for ref in refs], settings):
+    for _ref, res, error in _in_parallel([(read, ref) for ref in refs], settings):
         if error is not None:
             failed.append(error.message)
         elif res is not None and res.get("resourceType") == "Medication":

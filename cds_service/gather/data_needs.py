@@ -40,9 +40,18 @@ def data_needs() -> tuple[DataNeed, ...]:
         DataNeed("conditions", f"Condition?patient={pid}", ("Condition",), True),
         DataNeed("observations", f"Observation?patient={pid}&code={_loinc_list()}&_sort=-date", ("Observation",), True),
         DataNeed("medicationRequests", f"MedicationRequest?patient={pid}", ("MedicationRequest", "Medication"), True),
-        DataNeed("medicationStatements", f"MedicationStatement?patient={pid}", ("MedicationStatement", "Medication"), True),
-        DataNeed("medicationDispenses", f"MedicationDispense?patient={pid}", ("MedicationDispense", "Medication"), False),
-        DataNeed("medicationAdministrations", f"MedicationAdministration?patient={pid}", ("MedicationAdministration", "Medication"), False),
+        DataNeed(
+            "medicationStatements", f"MedicationStatement?patient={pid}", ("MedicationStatement", "Medication"), True
+        ),
+        DataNeed(
+            "medicationDispenses", f"MedicationDispense?patient={pid}", ("MedicationDispense", "Medication"), False
+        ),
+        DataNeed(
+            "medicationAdministrations",
+            f"MedicationAdministration?patient={pid}",
+            ("MedicationAdministration", "Medication"),
+            False,
+        ),
         DataNeed("allergies", f"AllergyIntolerance?patient={pid}", ("AllergyIntolerance",), True),
         DataNeed("encounters", f"Encounter?patient={pid}&_sort=-date", ("Encounter",), False),
         DataNeed("immunizations", f"Immunization?patient={pid}", ("Immunization",), False),

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Iterator
 
 IDLE_EXECUTORS = 4
 
@@ -27,7 +27,7 @@ _idle: dict[int, list[ThreadPoolExecutor]] = {}
 
 
 def _forget_after_fork() -> None:
-    global _lock, _idle
+    global _lock, _idle  # noqa: PLW0603  (a forked child starts with fresh pool state)
     _lock = threading.Lock()
     _idle = {}
 

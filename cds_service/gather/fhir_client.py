@@ -21,6 +21,7 @@ Thread-safe: share one client (or one Session) between the threads of a ThreadPo
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import http.cookiejar
 import itertools
@@ -31,7 +32,8 @@ import socket
 import threading
 import time
 import zlib
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import orjson
@@ -136,7 +138,7 @@ class Budget:
         self._deadline = clock() + self.seconds
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Budget":
+    def from_settings(cls, settings: Settings) -> Budget:
         return cls(settings.fhir_budget_seconds)
 
     def remaining(self) -> float:
@@ -189,10 +191,8 @@ class _Watchdog:
                     continue
                 ticket = heapq.heappop(self._heap)
                 ticket[3] = False
-                try:
+                with contextlib.suppress(OSError):
                     ticket[2].shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 _WATCHDOG = _Watchdog()
@@ -252,7 +252,7 @@ _shared: tuple[int, requests.Session] | None = None
 
 def shared_session(settings: Settings | None = None) -> requests.Session:
     """One Session per process (re-created after a fork, e.g. gunicorn --preload)."""
-    global _shared
+    global _shared  # noqa: PLW0603  (one Session per process)
     with _shared_lock:
         if _shared is None or _shared[0] != os.getpid():
             pool = settings.fhir_max_workers if settings is not None else 8
@@ -539,7 +539,6 @@ class FhirClient:
             if size > limit:
                 raise FhirAccessError("too-large", f"{self._what(url)} decodes to more than {limit} bytes")
             chunks.append(data)
-        if decoder is not None:
-            if not decoder.eof:
-                raise FhirAccessError("malformed", f"{self._what(url)}: truncated gzip body")
+        if decoder is not None and not decoder.eof:
+            raise FhirAccessError("malformed", f"{self._what(url)}: truncated gzip body")
         return b"".join(chunks)

@@ -55,10 +55,6 @@ class PatientResources:
         rtype, rid = parts[-2], parts[-1]
         return self.resources.get(rtype, {}).get(rid)
 
-    @property
-    def technical_failure(self) -> bool:
-        return bool(self.technical_errors)
-
 
 def _when(res: dict) -> datetime | None:
     meta = res.get("meta")

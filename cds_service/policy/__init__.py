@@ -13,7 +13,13 @@
 from .data_loader import Policy, PolicyDataError, load_policy
 from .engine import evaluate, when_record_unread
 from .model import ClauseResult, Decision, Determination, Evidence, Finding, Need, Outcome
-from .plan_approvals import ApprovalOnFile, ApprovalToIssue, PlanApprovalResult, apply_plan_approvals, order_within_approval
+from .plan_approvals import (
+    ApprovalOnFile,
+    ApprovalToIssue,
+    PlanApprovalResult,
+    apply_plan_approvals,
+    order_within_approval,
+)
 
 __all__ = [
     "ApprovalOnFile",

@@ -106,7 +106,7 @@ class Policy:
                 return g.get("text", "")
         return ""
 
-    def with_limits(self, **changes) -> "Policy":
+    def with_limits(self, **changes) -> Policy:
         """A copy with some limits changed (e.g. `with_limits(max_syringes_per_28_days=56)`)."""
         data = copy.deepcopy(self.data)
         unknown = set(changes) - set(data["limits"])
@@ -115,7 +115,7 @@ class Policy:
         data["limits"].update(changes)
         return Policy(data, self.clauses)
 
-    def with_data(self, **changes) -> "Policy":
+    def with_data(self, **changes) -> Policy:
         """A copy with top-level sections replaced (e.g. a new `revision`)."""
         data = copy.deepcopy(self.data)
         data.update(copy.deepcopy(changes))
@@ -145,7 +145,9 @@ def validate(policy: Policy) -> list[str]:
             problems.append(f"ra_preferred_counts names '{cid}', which is not a clause id")
     # The preferred RA products are the policy data's list; the terminology data only says how each is recognised.
     listed, recognised = set(policy.data["ra_preferred_products"]), preferred_product_keys()
-    problems += [f"preferred RA product '{k}' has no names in the terminology data" for k in sorted(listed - recognised)]
+    problems += [
+        f"preferred RA product '{k}' has no names in the terminology data" for k in sorted(listed - recognised)
+    ]
     problems += [f"the terminology data recognises '{k}', which is not a preferred RA product"
                  for k in sorted(recognised - listed)]
     for key, prog in policy.data["programs"].items():

@@ -17,8 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..facts.model import CaseFacts, PriorAuthorization
-from .clauses import (combination, continuation, dose, infection, initiation, programs, reminders, renal,
-                      site_of_care)
+from .clauses import combination, continuation, dose, infection, initiation, programs, reminders, renal, site_of_care
 from .clauses.indication import IndicationChoice, choose_indication
 from .data_loader import Policy, load_policy
 from .findings import findings_for
@@ -236,7 +235,7 @@ def when_record_unread(decision: Decision, why: str) -> Decision:
     if decision.determination is Determination.NOT_COVERED:
         return decision
     return replace(decision, determination=Determination.INDETERMINATE, pa_needed="indeterminate",
-                   reasons=(why,) + decision.reasons)
+                   reasons=(why, *decision.reasons))
 
 
-__all__ = ["evaluate", "when_record_unread", "choose_pathway", "initiation_tree", "continuation_tree"]
+__all__ = ["choose_pathway", "continuation_tree", "evaluate", "initiation_tree", "when_record_unread"]

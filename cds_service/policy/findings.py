@@ -15,8 +15,8 @@ from datetime import date
 
 from ..facts.model import CaseFacts
 from .clauses import combination, initiation, step_therapy
-from .clauses.dose import dose_suggestion_data
 from .clauses.common import fmt
+from .clauses.dose import dose_suggestion_data
 from .data_loader import Policy
 from .model import ClauseResult, Decision, Finding, Missing, Outcome
 
@@ -107,12 +107,19 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
 
     contra = node("precautions.contraindication")
     if contra is not None and contra.outcome is Outcome.NOT_MET:
-        out.append(Finding(
-            "contraindication", "critical",
-            "Documented hypersensitivity to anakinra or E. coli-derived proteins: Kineret is contraindicated.",
-            f"{order}: the chart records\n\n{_evidence_md(contra)}\n\nKineret is contraindicated in patients with known "
-            "hypersensitivity to E. coli-derived proteins, anakinra or any inactive ingredient "
-            f"({contra_id}).", (contra_id, "precautions.contraindication"), {}))
+        out.append(
+            Finding(
+                "contraindication",
+                "critical",
+                "Documented hypersensitivity to anakinra or E. coli-derived proteins: Kineret is contraindicated.",
+                f"{order}: the chart records\n\n{_evidence_md(contra)}\n\n"
+                "Kineret is contraindicated in patients with known hypersensitivity to E. coli-derived proteins, "
+                "anakinra or any inactive ingredient "
+                f"({contra_id}).",
+                (contra_id, "precautions.contraindication"),
+                {},
+            )
+        )
         covered_ids.update((contra_id, "precautions.contraindication"))
 
     qty = node(quantity_id)
@@ -182,17 +189,24 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
     if continuing:
         days = policy.limit("recent_anakinra_days")
         lines = "\n".join(f"- {s.label} ({s.kind}, {s.status or 'status not given'}) ({s.source})" for s in continuing)
-        out.append(Finding(
-            "continuing-therapy", "warning",
-            f"Confirm continuing Kineret therapy (not samples) in the past {days} days: step therapy is then not needed.",
-            f"{order}: the chart shows anakinra use within the past {days} days:\n\n{lines}\n\nbut no pharmacy "
-            "dispensing record shows it was not started on samples (guideline "
-            f"{policy.id}, initiation.1: \"treated with anakinra (starting on samples is not approvable) within the "
-            f"past {days} days\"). Either send the pharmacy dispensing records or claims for the past {days} days "
-            "(initiation.1.a), or state on the order that the member was treated with anakinra, not samples, in the "
-            f"past {days} days and is at risk if therapy is changed (initiation.1.b). Otherwise the Table 1 criteria "
-            "(initiation.1.c) apply.\n\nHow the guideline was read: " + policy.reading("samples_and_continuing_therapy"),
-            ("initiation.1.a", "initiation.1.b"), {}))
+        out.append(
+            Finding(
+                "continuing-therapy",
+                "warning",
+                f"Confirm continuing Kineret therapy (not samples) in the past {days} days: "
+                "step therapy is then not needed.",
+                f"{order}: the chart shows anakinra use within the past {days} days:\n\n{lines}\n\nbut no pharmacy "
+                "dispensing record shows it was not started on samples (guideline "
+                f'{policy.id}, initiation.1: "treated with anakinra (starting on samples is not approvable) within the '
+                f'past {days} days"). Either send the pharmacy dispensing records or claims for the past {days} days '
+                "(initiation.1.a), or state on the order that the member was treated with anakinra, not samples, "
+                f"in the past {days} days and is at risk if therapy is changed (initiation.1.b). "
+                "Otherwise the Table 1 criteria (initiation.1.c) apply.\n\nHow the guideline was read: "
+                + policy.reading("samples_and_continuing_therapy"),
+                ("initiation.1.a", "initiation.1.b"),
+                {},
+            )
+        )
         covered_ids.update(("initiation.1.a", "initiation.1.b"))
 
     ra = node("table1.ra")
@@ -253,11 +267,17 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
             ids = tuple(dict.fromkeys(n.clause_id for n in unexplained))
             lines = "\n".join(f"- **{n.clause_id}**: {n.note}" for n in unexplained)
             evidence = "\n".join(_evidence_md(n, 4) for n in unexplained if n.evidence)
-            out.append(Finding(
-                "criteria", "warning",
-                "Coverage criteria of the guideline are not met by this order or chart.",
-                f"{order}: guideline {policy.id} criteria not met:\n\n{lines}" + (f"\n\n{evidence}" if evidence else ""),
-                ids, {}))
+            out.append(
+                Finding(
+                    "criteria",
+                    "warning",
+                    "Coverage criteria of the guideline are not met by this order or chart.",
+                    f"{order}: guideline {policy.id} criteria not met:\n\n{lines}"
+                    + (f"\n\n{evidence}" if evidence else ""),
+                    ids,
+                    {},
+                )
+            )
             covered_ids.update(ids)
 
     # Documentation / information still needed for clauses not already explained by a card above.
@@ -291,7 +311,7 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
     out.extend(_advice(decision, case, policy, order))
 
     cards_for = policy.data["readings"].get("reading_triggers", {})
-    for key, text in zip(decision.readings, decision.reading_texts):
+    for key, text in zip(decision.readings, decision.reading_texts, strict=True):
         if cards_for.get(key, {}).get("card"):
             out.append(Finding("reading", "info", _reading_summary(decision, policy, key),
                                f"{order}: how the guideline was read: {text}", tuple(cards_for[key].get("cites", ())),
@@ -331,7 +351,7 @@ def under_approval(findings: tuple[Finding, ...], pa_id: str, start: date, end: 
                    f"Covered under plan approval {pa_id} until {end.isoformat()}; {outlook}."[:140],
                    detail, tuple(dict.fromkeys(c for f in renewal for c in f.clause_ids)),
                    {"authorization": pa_id, "expires": end.isoformat()})
-    return tuple([note] + kept)
+    return tuple([note, *kept])
 
 
 def _suggestion_text(safe: dict | None, advice: dict) -> str:

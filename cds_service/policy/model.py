@@ -74,12 +74,8 @@ class ClauseResult:
     missing: tuple[Missing, ...] = ()
     note: str = ""                                  # one human sentence on why
     combinator: str | None = None                   # "ALL" / "ANY" / "ONE" when composite
-    children: tuple["ClauseResult", ...] = ()
+    children: tuple[ClauseResult, ...] = ()
     text: str = ""                                  # the clause's text from the clause map (filled by the engine)
-
-    @property
-    def met(self) -> bool:
-        return self.outcome is Outcome.MET
 
     def walk(self):
         """This node and every node below it, pre-order (one loop, not a generator per level)."""
@@ -92,7 +88,7 @@ class ClauseResult:
             if children:
                 extend(reversed(children))
 
-    def find(self, clause_id: str) -> "ClauseResult | None":
+    def find(self, clause_id: str) -> ClauseResult | None:
         """The first node (pre-order) with this id; the index of the nodes below is built once per
         (immutable) tree. It holds descendants only, so a tree never refers to itself and is freed
         as soon as it is dropped (no work left for the cyclic collector)."""
@@ -225,14 +221,6 @@ class Decision:
                         seen.setdefault(m.text, m)
         return tuple(seen.values())
 
-    def cited_clauses(self) -> tuple[str, ...]:
-        ids: list[str] = []
-        for f in self.findings:
-            for cid in f.clause_ids:
-                if cid not in ids:
-                    ids.append(cid)
-        return tuple(ids)
-
     def to_json(self) -> dict:
         out = {
             "order": self.order_id,
@@ -258,7 +246,7 @@ class Decision:
         if self.approval_months:
             out["approvalMonths"] = self.approval_months
         if self.readings:
-            out["readings"] = [{"key": k, "text": t} for k, t in zip(self.readings, self.reading_texts)]
+            out["readings"] = [{"key": k, "text": t} for k, t in zip(self.readings, self.reading_texts, strict=True)]
         if self.coverage_groups:
             out["coverageGroups"] = list(self.coverage_groups)
         if self.as_of:

@@ -97,9 +97,11 @@ def apply_plan_approvals(decision: Decision, approvals: Sequence[ApprovalOnFile]
     current = next((a for a in sorted(approvals, key=lambda a: a.start, reverse=True)
                     if a.covers(as_of) and order_within_approval(decision, a.indication)), None)
     if current is not None:
-        reasons = decision.reasons + (
+        reasons = (
+            *decision.reasons,
             f"A current plan approval ({current.pa_id}, {current.start.isoformat()} to {current.end.isoformat()}) "
-            "covers this order.",)
+            "covers this order.",
+        )
         findings = under_approval(decision.findings, current.pa_id, current.start, current.end)
         return PlanApprovalResult(
             replace(decision, determination=Determination.COVERED, pa_needed="satisfied",
@@ -113,14 +115,22 @@ def apply_plan_approvals(decision: Decision, approvals: Sequence[ApprovalOnFile]
     end = add_months(as_of, months) - timedelta(days=1)
     if explain:
         # An explanation changes nothing, but says what the call it explains would have done.
-        reasons = decision.reasons + (
+        reasons = (
+            *decision.reasons,
             f"At order-sign the service would record a plan approval for this order ({months} months, "
             f"{as_of.isoformat()} to {end.isoformat()}) and answer pa-needed satisfied; "
-            "an explanation records none.",)
+            "an explanation records none.",
+        )
         return PlanApprovalResult(replace(decision, reasons=reasons))
     return PlanApprovalResult(decision, to_issue=ApprovalToIssue(
         decision.indication, as_of, end, months, replace(decision, pa_needed="satisfied")))
 
 
-__all__ = ["ApprovalOnFile", "ApprovalToIssue", "PlanApprovalResult", "apply_plan_approvals", "ORDER_CLAUSES",
-           "order_within_approval"]
+__all__ = [
+    "ORDER_CLAUSES",
+    "ApprovalOnFile",
+    "ApprovalToIssue",
+    "PlanApprovalResult",
+    "apply_plan_approvals",
+    "order_within_approval",
+]

@@ -15,8 +15,6 @@ from typing import Any
 
 import orjson
 
-ORDER_HOOKS = ("order-sign", "order-select")
-
 
 class RequestError(Exception):
     def __init__(self, message: str, field_path: str | None = None, status: int = 400, code: str = "invalid"):
@@ -202,11 +200,15 @@ def parse_hook_request(data: Any, expected_hook: str, max_draft_orders: int = 50
     if not isinstance(entries, list):
         raise RequestError("`context.draftOrders.entry` must be an array.", "context.draftOrders.entry")
     if len(entries) > max_draft_orders:
-        raise RequestError(f"`context.draftOrders` holds {len(entries)} orders; at most {max_draft_orders} are accepted.",
-                           "context.draftOrders.entry")
+        raise RequestError(
+            f"`context.draftOrders` holds {len(entries)} orders; at most {max_draft_orders} are accepted.",
+            "context.draftOrders.entry",
+        )
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
-            raise RequestError(f"`context.draftOrders.entry[{i}]` must be an object.", f"context.draftOrders.entry[{i}]")
+            raise RequestError(
+                f"`context.draftOrders.entry[{i}]` must be an object.", f"context.draftOrders.entry[{i}]"
+            )
         res = entry.get("resource")
         if res is not None and not isinstance(res, dict):
             raise RequestError(f"`context.draftOrders.entry[{i}].resource` must be an object.",
@@ -293,12 +295,13 @@ def parse_feedback(data: Any) -> list[dict]:
         try:
             datetime.fromisoformat(ts.replace("Z", "+00:00"))
         except ValueError:
-            raise RequestError(f"`{p}.outcomeTimestamp` must be an ISO 8601 instant.", f"{p}.outcomeTimestamp") from None
+            raise RequestError(
+                f"`{p}.outcomeTimestamp` must be an ISO 8601 instant.", f"{p}.outcomeTimestamp"
+            ) from None
         acc = item.get("acceptedSuggestions")
-        if outcome == "accepted":
-            if not isinstance(acc, list) or not acc:
-                raise RequestError(f"`{p}.acceptedSuggestions` is required when outcome is accepted.",
-                                   f"{p}.acceptedSuggestions")
+        if outcome == "accepted" and (not isinstance(acc, list) or not acc):
+            raise RequestError(f"`{p}.acceptedSuggestions` is required when outcome is accepted.",
+                               f"{p}.acceptedSuggestions")
         if acc is not None:
             if not isinstance(acc, list) or not all(isinstance(a, dict) and isinstance(a.get("id"), str) and a["id"]
                                                     for a in acc):
@@ -318,17 +321,23 @@ def parse_feedback(data: Any) -> list[dict]:
             if r is None and comment is None:
                 raise RequestError(f"`{p}.overrideReason` needs a reason or a userComment.", f"{p}.overrideReason")
             if r is not None and (not isinstance(r, dict) or not isinstance(r.get("code"), str)):
-                raise RequestError(f"`{p}.overrideReason.reason` must be a Coding with a code.", f"{p}.overrideReason.reason")
+                raise RequestError(
+                    f"`{p}.overrideReason.reason` must be a Coding with a code.", f"{p}.overrideReason.reason"
+                )
             for member in ("system", "display"):
                 if r is not None and r.get(member) is not None and not isinstance(r[member], str):
                     raise RequestError(f"`{p}.overrideReason.reason.{member}` must be a string.",
                                        f"{p}.overrideReason.reason.{member}")
             if comment is not None and not isinstance(comment, str):
-                raise RequestError(f"`{p}.overrideReason.userComment` must be a string.", f"{p}.overrideReason.userComment")
+                raise RequestError(
+                    f"`{p}.overrideReason.userComment` must be a string.", f"{p}.overrideReason.userComment"
+                )
             if comment is not None and len(comment) > MAX_COMMENT_CHARS:
                 raise RequestError(f"`{p}.overrideReason.userComment` is longer than {MAX_COMMENT_CHARS} characters.",
                                    f"{p}.overrideReason.userComment")
-            if r is not None and any(isinstance(r.get(m), str) and len(r[m]) > 1024 for m in ("code", "system", "display")):
+            if r is not None and any(
+                isinstance(r.get(m), str) and len(r[m]) > 1024 for m in ("code", "system", "display")
+            ):
                 raise RequestError(f"`{p}.overrideReason.reason` has a member longer than 1024 characters.",
                                    f"{p}.overrideReason.reason")
             item["overrideReason"] = _without_nul(reason)

@@ -115,8 +115,9 @@ def card_for(finding: Finding, decision: Decision | None, order: dict | None, *,
             if change is not None:
                 sugg.append(change)
         elif finding.kind == "combination" and finding.data.get("drafts"):
-            labels = dict(zip(finding.data["drafts"], finding.data.get("draft_labels", finding.data["drafts"])))
-            sugg.extend(sg.delete_drafts(list(finding.data["drafts"]), labels))
+            drafts = finding.data["drafts"]
+            labels = dict(zip(drafts, finding.data.get("draft_labels", drafts), strict=True))
+            sugg.extend(sg.delete_drafts(list(drafts), labels))
         elif finding.kind == "renal":
             change = sg.every_other_day(order, limits, finding.data)
             if change is not None:

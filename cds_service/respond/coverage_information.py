@@ -107,13 +107,19 @@ def coverage_information(decision: Decision, *, hook: str, hook_instance: str, c
         if decision.determination is Determination.INDETERMINATE:
             break
         if text.startswith("No active coverage"):
-            reasons.append({"coding": [{"system": TEMP_CS, "code": "no-active-coverage", "display": "Coverage not active"}],
-                            "text": text})
+            reasons.append(
+                {
+                    "coding": [{"system": TEMP_CS, "code": "no-active-coverage", "display": "Coverage not active"}],
+                    "text": text,
+                }
+            )
         else:
             reasons.append({"text": text})
     if pa == "indeterminate" and not reasons:
         # crd-ci-q9: an indeterminate pa-needed always says why.
-        reasons.append({"text": "; ".join(decision.reasons) or "Prior authorization requirements could not be determined"})
+        reasons.append(
+            {"text": "; ".join(decision.reasons) or "Prior authorization requirements could not be determined"}
+        )
     for r in reasons:
         ext.append({"url": "reason", "valueCodeableConcept": r})
     ext.append(detail("policy-link", "valueUrl", policy_url,
@@ -138,7 +144,7 @@ def system_action(order: dict, coverage_ext: dict) -> dict:
     resource = dict(order)      # only `extension` is replaced: the rest is echoed as received
     kept = [e for e in resource.get("extension", []) if not (isinstance(e, dict) and e.get("url") == EXT_URL)] \
         if isinstance(resource.get("extension"), list) else []
-    resource["extension"] = kept + [coverage_ext]
+    resource["extension"] = [*kept, coverage_ext]
     return {
         "type": "update",
         "description": "Add the payer's coverage information (Da Vinci CRD) to the anakinra order",

@@ -7,8 +7,8 @@ from datetime import date
 
 from ..policy.model import Decision, Finding
 from .cards import CONFIG_OPTION, card_for
-from .suggestions import Limits
 from .coverage_information import coverage_information, new_assertion_id, system_action
+from .suggestions import Limits
 
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 

@@ -22,7 +22,7 @@ class Limits:
     ml: float
 
     @classmethod
-    def from_policy(cls, limits: dict) -> "Limits":
+    def from_policy(cls, limits: dict) -> Limits:
         return cls(limits["max_mg_per_day"], limits["max_syringes_per_28_days"], limits["quantity_period_days"],
                    limits["quantity_limit_ml_per_28_days"])
 
@@ -67,17 +67,6 @@ def self_administered(order: dict) -> dict:
     return _suggestion("Change to a self-administered (community) prescription",
                        [{"type": "update", "description": "Make the anakinra order a community prescription for "
                                                           "self-administration (no clinician performer)",
-                         "resource": res}])
-
-
-def standard_dose(order: dict, lim: Limits) -> dict:
-    res = copy.deepcopy(order)
-    res["dosageInstruction"] = standard_dosage(lim)
-    res["dispenseRequest"] = standard_dispense(order.get("dispenseRequest"), lim)
-    mg = _n(lim.mg_per_day)
-    return _suggestion(f"Change to {mg} mg subcutaneously once daily, {lim.syringes} syringes per {lim.days} days",
-                       [{"type": "update", "description": f"Set the anakinra dose to {mg} mg SC once daily and the "
-                                                          f"quantity to {lim.syringes} syringes for {lim.days} days",
                          "resource": res}])
 
 
@@ -150,7 +139,7 @@ def every_other_day(order: dict, lim: Limits, data: dict | None = None) -> dict 
     text = first.get("text") if isinstance(first.get("text"), str) else "Inject subcutaneously"
     first["text"] = text.replace("once daily", "every other day").replace("daily", "every other day") \
         if "daily" in text else text + " every other day"
-    res["dosageInstruction"] = [first] + dosages[1:]
+    res["dosageInstruction"] = [first, *dosages[1:]]
     disp = res.get("dispenseRequest") if isinstance(res.get("dispenseRequest"), dict) else {}
     disp = copy.deepcopy(disp)
     half = lim.days // 2
@@ -177,6 +166,14 @@ def draft_kineret(order: dict, patient_id: str, lim: Limits) -> dict:
     res["category"] = [{"coding": [{"system": CATEGORY_CS, "code": "community", "display": "Community"}]}]
     res["dosageInstruction"] = standard_dosage(lim)
     res["dispenseRequest"] = standard_dispense(None, lim)
-    return _suggestion(f"Draft Kineret order ({_n(lim.mg_per_day)} mg SC daily, {lim.syringes} syringes per {lim.days} days)",
-                       [{"type": "create", "description": "Draft an anakinra (Kineret) 100 mg/0.67 mL prefilled "
-                                                          "syringe order, 100 mg SC once daily", "resource": res}])
+    return _suggestion(
+        f"Draft Kineret order ({_n(lim.mg_per_day)} mg SC daily, {lim.syringes} syringes per {lim.days} days)",
+        [
+            {
+                "type": "create",
+                "description": "Draft an anakinra (Kineret) 100 mg/0.67 mL prefilled "
+                "syringe order, 100 mg SC once daily",
+                "resource": res,
+            }
+        ],
+    )

@@ -8,7 +8,7 @@ the same values through `sqlite_fast_path` unless told not to (`Store(..., sqlit
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import cast
 
 from sqlalchemy import Table, insert, select
@@ -50,7 +50,7 @@ def audit_values(entry: AuditEntry) -> dict:
         coverage_assertion_ids=str_list(entry.coverage_assertion_ids),
         policy_id=entry.policy_id[:128] if entry.policy_id else entry.policy_id,
         policy_revision=entry.policy_revision[:64] if entry.policy_revision else entry.policy_revision,
-        latency_ms=int(round(entry.latency_ms)),
+        latency_ms=round(entry.latency_ms),
         http_status=entry.http_status,
         patient_hash=entry.patient_hash,
     )
@@ -88,7 +88,7 @@ def record_spooled_call(db: Database, entry: AuditEntry, spool_id: str) -> bool:
                 return False
             row_id = insert_call(conn, values, entry.card_uuids)
             conn.execute(insert(replays).values(spool_id=spool_id, audit_id=row_id,
-                                                replayed_at=datetime.now(timezone.utc)))
+                                                replayed_at=datetime.now(UTC)))
     except IntegrityError:
         return False                                # stored by a concurrent replay of the same spool
     return True

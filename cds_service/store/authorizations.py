@@ -11,7 +11,7 @@ import base64
 import hashlib
 import os
 import secrets
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, text
@@ -130,7 +130,7 @@ def issue_authorization(
             period_end=end,
             status="approved",
             coverage_assertion_id=coverage_assertion_id,
-            created_at=datetime.now(timezone.utc),
+            created_at=datetime.now(UTC),
             source=AUTHORIZATION_SOURCES[0],
         )
         try:
@@ -164,7 +164,7 @@ def import_authorizations(db: Database, path: str | os.PathLike[str], hash_key: 
     """Insert or update (by pa_id) every record of a CSV or JSON file, in one transaction."""
     rows = read_authorization_file(path, hash_key)
     inserted = updated = 0
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with db.session(write=True) as session:
         existing: dict[str, AuthorizationRow] = {}
         pa_ids = [r.pa_id for r in rows]

@@ -18,9 +18,10 @@ import argparse
 import csv
 import json
 import sys
-from datetime import date, datetime, time, timedelta, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .authorization_files import AuthorizationImportError
 from .engine import StoreUnavailable
@@ -132,12 +133,12 @@ def parse_when(value: str, option: str, *, end_of_day: bool = False) -> datetime
     if day is not None:
         if end_of_day:
             day = day + timedelta(days=1)
-        return datetime.combine(day, time.min, tzinfo=timezone.utc)
+        return datetime.combine(day, time.min, tzinfo=UTC)
     try:
         when = datetime.fromisoformat(raw)
     except ValueError:
         raise _CommandError(f"{option}: not a date (YYYY-MM-DD) or ISO 8601 date-time: {value!r}") from None
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _require_schema(store: Store) -> None:
@@ -155,7 +156,7 @@ def _cell(value: str, max_cell: int) -> str:
 def _table(headers: Sequence[str], rows: list[Sequence[str]], max_cell: int = MAX_CELL) -> str:
     cells = [[_cell(str(c), max_cell) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()  # noqa: E731
     out = [line(headers), line(["-" * w for w in widths])]
     out.extend(line(r) for r in cells)
     return "\n".join(out)
@@ -177,7 +178,7 @@ def summarize_determinations(determinations: list) -> str:
 
 
 def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # ---------------------------------------------------------------------- handlers

@@ -20,9 +20,10 @@ import sqlite3
 import threading
 import time
 import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -103,7 +104,7 @@ def guarded(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-_DATABASES: "weakref.WeakSet[Database]" = weakref.WeakSet()
+_DATABASES: weakref.WeakSet[Database] = weakref.WeakSet()
 
 
 def _reset_locks_after_fork() -> None:
@@ -282,16 +283,15 @@ class Database:
     @contextmanager
     def session(self, write: bool) -> Iterator[Session]:
         """An ORM session on one pooled connection (`write`: SQLite takes the write lock at BEGIN)."""
-        with self.connect() as conn:
-            if write:
-                conn = conn.execution_options(**{WRITE_OPTION: True})
+        with self.connect() as pooled:
+            conn = pooled.execution_options(**{WRITE_OPTION: True}) if write else pooled
             with Session(bind=conn, expire_on_commit=False, autoflush=False) as session:
                 yield session
 
     @contextmanager
     def write_transaction(self) -> Iterator[Connection]:
         """A Core connection inside one write transaction, committed when the block ends without error."""
-        with self.connect() as conn:
-            conn = conn.execution_options(**{WRITE_OPTION: True})
+        with self.connect() as pooled:
+            conn = pooled.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 yield conn

@@ -4,7 +4,7 @@ of the call that returned its card, and reading them back."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -22,7 +22,7 @@ def _dialect_insert(backend: str):
         # PostgreSQL is the optional backend (extra `postgres`). Its dialect package is loaded by the
         # engine when the store is on PostgreSQL; importing it at the top would slow every SQLite
         # start for nothing (benchmarks/README.md, "The store's speed tricks").
-        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert  # noqa: PLC0415  (see ALLOWED in tests/test_import_placement.py)
 
         return postgresql_insert
     return sqlite_insert
@@ -58,7 +58,7 @@ def _parse_feedback(item: Any, index: int) -> _Feedback:
         ts = datetime.fromisoformat(raw_ts.strip().replace("z", "Z"))
     except ValueError:
         raise InvalidFeedback(f"{where}.outcomeTimestamp is not an ISO 8601 date-time") from None
-    ts = ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+    ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
     accepted = item.get("acceptedSuggestions") or []
     if not isinstance(accepted, list):
         raise InvalidFeedback(f"{where}.acceptedSuggestions must be a list")
@@ -83,7 +83,7 @@ def record_feedback(db: Database, service_id: str, items: list[dict]) -> int:
         return 0
     dialect_insert = _dialect_insert(db.backend)
     table = FeedbackRow.__table__
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     stored = 0
     with db.session(write=True) as session:
         for fb in parsed:

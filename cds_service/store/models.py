@@ -6,7 +6,7 @@ models must match them (tests/store checks that autogenerate finds no difference
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
@@ -42,7 +42,7 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("naive datetime given where UTC is required")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         if dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
@@ -51,8 +51,8 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -84,7 +84,7 @@ class AuditCallRow(Base):
     http_status: Mapped[int] = mapped_column(Integer)
     patient_hash: Mapped[str | None] = mapped_column(String(64))
 
-    cards: Mapped[list["AuditCardRow"]] = relationship(
+    cards: Mapped[list[AuditCardRow]] = relationship(
         back_populates="call", cascade="all, delete-orphan", order_by="AuditCardRow.position"
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 AUDIT_KINDS = ("hook", "explain")
 AUTHORIZATION_STATUSES = ("approved", "denied", "revoked")
@@ -29,7 +29,7 @@ def _utc(value: datetime, name: str) -> datetime:
         raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (UTC)")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -36,7 +36,7 @@ def schema_revisions(db: Database) -> list[str]:
     with db.connect(probe=True) as conn:
         if not inspect(conn).has_table(VERSION_TABLE):
             return []
-        return [row[0] for row in conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))]
+        return [row[0] for row in conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))]  # noqa: S608  (a constant)
 
 
 def create_at_head(db: Database) -> bool:
@@ -45,8 +45,8 @@ def create_at_head(db: Database) -> bool:
     together are serialised). This is Alembic's own recipe for a new database (create_all, then
     stamp head), minus importing and running alembic. Returns False, changing nothing, when any of
     the store's tables or alembic_version already exists."""
-    with db.connect(probe=True) as conn:
-        conn = conn.execution_options(**{WRITE_OPTION: True})   # SQLite: BEGIN IMMEDIATE
+    with db.connect(probe=True) as pooled:
+        conn = pooled.execution_options(**{WRITE_OPTION: True})   # SQLite: BEGIN IMMEDIATE
         with conn.begin():
             take_migration_lock(conn, db)
             existing = set(inspect(conn).get_table_names())
@@ -66,7 +66,7 @@ def alembic_runner() -> ModuleType:
     purpose: a service whose database is at head never needs alembic, and importing it at start costs
     start time and memory in every worker (benchmarks/README.md). Not a cycle: nothing here imports
     this module back at import time."""
-    from . import migration_runner  # deferred import: see the docstring
+    from . import migration_runner  # noqa: PLC0415  (deferred import: see the docstring)
 
     return migration_runner
 
@@ -78,7 +78,7 @@ def health(db: Database) -> dict:
         revisions = guarded(schema_revisions)(db)
     except StoreUnavailable as exc:
         return {"status": "degraded", "reason": exc.reason}
-    except Exception as exc:                      # noqa: BLE001 - health must answer
+    except Exception as exc:
         return {"status": "degraded", "reason": failure_reason(exc)}
     if revisions != [SCHEMA_HEAD]:
         return {

@@ -18,6 +18,7 @@ Only the owning process appends to its file; replays and appends of one process 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import logging
@@ -96,17 +97,17 @@ class AuditSpool:
 
     def _files(self) -> list[Path]:
         try:
-            return sorted(p for p in self.directory.iterdir() if p.name.startswith(_PREFIX) and p.name.endswith(_SUFFIX))
+            return sorted(
+                p for p in self.directory.iterdir() if p.name.startswith(_PREFIX) and p.name.endswith(_SUFFIX)
+            )
         except FileNotFoundError:
             return []
 
     def _size(self) -> int:
         total = 0
         for p in self._files():
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 total += p.stat().st_size
-            except FileNotFoundError:
-                pass
         return total
 
     def depth(self) -> int:
@@ -147,7 +148,7 @@ class AuditSpool:
         while not stop.wait(self.interval):
             try:
                 finished = self.replay(store)
-            except Exception as exc:  # noqa: BLE001 - the replayer must outlive any one failure
+            except Exception as exc:
                 log.warning("audit spool replay deferred: %s", type(exc).__name__)
                 continue
             with self._lock:

@@ -18,10 +18,12 @@ the parent's connections alone.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import weakref
-from typing import Any, Callable, cast
+from collections.abc import Callable
+from typing import Any, cast
 
 from sqlalchemy.engine import Dialect
 
@@ -33,7 +35,7 @@ from .public_types import Authorization
 # Idle connections kept per Store and process (a gunicorn sync worker needs one).
 _MAX_IDLE = 8
 
-_FAST_PATHS: "weakref.WeakSet[SQLiteFastPath]" = weakref.WeakSet()
+_FAST_PATHS: weakref.WeakSet[SQLiteFastPath] = weakref.WeakSet()
 # Connections a forked child inherited: the parent's, never used or closed in the child (referenced
 # here so that no finaliser closes them either).
 _INHERITED: list = []
@@ -68,7 +70,7 @@ class _RowAttrs:
     """Attribute access to one result row by column key (what `to_authorization` reads)."""
 
     def __init__(self, names, values):
-        self.__dict__.update(zip(names, values))
+        self.__dict__.update(zip(names, values, strict=True))
 
 
 class CompiledStatements:
@@ -97,25 +99,21 @@ class CompiledStatements:
 
     def authorization(self, row: tuple) -> Authorization:
         """One select row -> Authorization (Date -> date, UTCDateTime -> aware UTC, as SQLAlchemy reads them)."""
-        values = [value if proc is None else proc(value) for proc, value in zip(self._result_procs, row)]
+        values = [value if proc is None else proc(value) for proc, value in zip(self._result_procs, row, strict=True)]
         return to_authorization(_RowAttrs(self._names, values))
 
 
 def _rollback_and_close(conn) -> None:
     """After a failure: roll back and close the connection (never reused). The original error is what
     the caller reports."""
-    try:
+    with contextlib.suppress(Exception):
         conn.rollback()
-    except Exception:                               # noqa: BLE001 - already failing
-        pass
     _close_quietly(conn)
 
 
 def _close_quietly(conn) -> None:
-    try:
+    with contextlib.suppress(Exception):
         conn.close()
-    except Exception:                               # noqa: BLE001 - closing is best effort
-        pass
 
 
 class SQLiteFastPath:

@@ -84,7 +84,7 @@ class Store:
         self._fast_path: SQLiteFastPath | None = SQLiteFastPath(self._db) if sqlite_fast_path else None
 
     @classmethod
-    def from_settings(cls, settings: Any, **kwargs) -> "Store":
+    def from_settings(cls, settings: Any, **kwargs) -> Store:
         """A Store for `settings.database_url` (empty -> SQLite in settings.var_dir) with the
         key from `settings.patient_hash_key` or `<var_dir>/patient-hash.key`.
         Raises ValueError (bad URL) or pseudonyms.HashKeyError (bad key)."""

@@ -13,7 +13,7 @@ _DOC = None
 
 @bp.get("/cds-services")
 def discovery():
-    global _DOC
+    global _DOC  # noqa: PLW0603  (the document is built once, at the first request)
     if _DOC is None:
         _DOC = discovery_document()
     return json_response(_DOC)

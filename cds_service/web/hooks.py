@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, request
 
@@ -31,10 +31,7 @@ def read_json_body():
     length = request.content_length
     if length is not None and length > settings.max_body_bytes:
         return None, outcome_response(413, f"The request body exceeds {settings.max_body_bytes} bytes.", "too-long")
-    if length is None:
-        raw = _read_unsized_body(settings.max_body_bytes)
-    else:
-        raw = request.get_data(cache=False)
+    raw = _read_unsized_body(settings.max_body_bytes) if length is None else request.get_data(cache=False)
     if raw is None or len(raw) > settings.max_body_bytes:
         return None, outcome_response(413, f"The request body exceeds {settings.max_body_bytes} bytes.", "too-long")
     try:
@@ -64,7 +61,7 @@ def _read_unsized_body(limit: int) -> bytes | None:
 
 def now() -> datetime:
     clock = current_app.config.get("CDS_CLOCK")
-    return clock() if clock else datetime.now(timezone.utc)
+    return clock() if clock else datetime.now(UTC)
 
 
 def handle_hook(service_id: str, explain: bool = False):

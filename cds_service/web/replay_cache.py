@@ -27,8 +27,9 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from cds_service.config import Settings, var_path
 
@@ -149,9 +150,9 @@ class RedisReplayCache:
 
     @classmethod
     def from_url(cls, url: str, grace_seconds: int = 0, clock: Clock = time.time,
-                 timeout_seconds: float = 1.0) -> "RedisReplayCache":
+                 timeout_seconds: float = 1.0) -> RedisReplayCache:
         try:
-            import redis  # optional dependency: pip install 'anakinra-cds[redis]'
+            import redis  # noqa: PLC0415  (optional dependency: pip install 'anakinra-cds[redis]')
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise RuntimeError(
                 "CDS_REPLAY_CACHE_URL is a Redis URL but the 'redis' package is not installed "

@@ -4,7 +4,6 @@ authorizations) when configured, and what happens when it is down."""
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 from ..config import Settings
@@ -61,7 +60,7 @@ class CdsRuntime:
             return
         try:
             self.store.warm_up()
-        except Exception as exc:  # noqa: BLE001 - the first call will meet and report the problem
+        except Exception as exc:
             log.warning("store warm-up skipped: %s", type(exc).__name__)
 
     def health(self) -> dict:
@@ -87,7 +86,3 @@ class CdsRuntime:
         if self.spool is not None:
             out["auditSpool"] = {"pending": self.spool.depth()}
         return out
-
-
-def monotonic_ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 2)

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from cds_service.app import create_app
 from tests.conftest import PINNED_NOW, service_for
 from tests.e2e.helpers import cited, clause_outcomes, coverage_infos
-
-from cds_service.app import create_app
 
 HERE = Path(__file__).resolve().parent
 CHARTS = sorted((HERE / "charts").rglob("*.json"))

@@ -8,10 +8,11 @@ optionally indexed).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from tests.e2e.helpers import walk
 
@@ -35,7 +36,7 @@ class Piece:
     def __str__(self) -> str:
         return self.base + "".join(f".{f}" + (f"[{i}]" if i is not None else "") for f, i in self.path)
 
-    def covers(self, other: "Piece") -> bool:
+    def covers(self, other: Piece) -> bool:
         """True when perturbing self also touches `other` (same resource, and other's part is within self's)."""
         return self.base == other.base and other.path[:len(self.path)] == self.path
 
@@ -47,7 +48,7 @@ def parse_piece(ref: str, known_ids: set[str]) -> Piece | None:
     rest is the path."""
     if "/" not in ref:
         return None
-    rtype, rest = ref.split("/", 1)
+    rtype, _rest = ref.split("/", 1)
     candidates = [i for i in known_ids if i.startswith(rtype + "/")
                   and (ref == i or ref.startswith(i + "."))]
     if not candidates:
@@ -309,10 +310,8 @@ def perturbations(req: dict, unit: tuple[Piece, ...], drafts: set[str]) -> Itera
         except NotApplicable:
             pass
         for name, desc in negations(req, piece, drafts):
-            try:
+            with contextlib.suppress(NotApplicable):
                 yield name, desc, negate(req, piece, name)
-            except NotApplicable:
-                pass
         return
     try:
         new = req
@@ -357,7 +356,7 @@ def citations(order: dict, known_ids: set[str]) -> list[Citation]:
     assert groups, "the explanation names no coverage groups"
 
     def visit(node: dict, path: tuple[str, ...]) -> None:
-        path = path + (node["clause"],)
+        path = (*path, node["clause"])
         if node["outcome"] == "met":
             for ev in node.get("evidence") or []:
                 ref = ev.get("reference")

@@ -47,12 +47,23 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, PINNED_NOW, service_for
-from tests.e2e.evidence_perturbation import (Piece, citations, courses, draft_ids, node_at, occurrences, parse_piece,
-                                             perturbations, present, resource_ids, still_cited, still_satisfied)
-
 from cds_service.app import create_app
 from cds_service.config import demo_settings
+from tests.conftest import FIXTURES, PINNED_NOW, service_for
+from tests.e2e.evidence_perturbation import (
+    Piece,
+    citations,
+    courses,
+    draft_ids,
+    node_at,
+    occurrences,
+    parse_piece,
+    perturbations,
+    present,
+    resource_ids,
+    still_cited,
+    still_satisfied,
+)
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CHARTS = ROOT / "tests" / "clinical_review" / "charts"

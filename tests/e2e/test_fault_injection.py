@@ -20,8 +20,7 @@ import json
 import logging
 import time
 import uuid
-
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -32,7 +31,6 @@ from tests.conftest import pinned_clock
 from tests.e2e.helpers import coverage_infos
 from tests.gather.misbehaving_fhir import MisbehavingFhir
 from tests.web import jwt_keys as K
-from tests.loopback import fhir, listener  # noqa: F401  (module-scoped fixtures: a silent listener, a misbehaving FHIR server redirecting to it)
 
 BUDGET = 0.5
 SAFETY_BOUND = BUDGET + 2.0
@@ -109,8 +107,22 @@ def assert_indeterminate_technical(resp) -> None:
 
 # -- faults: bounded time, 200 indeterminate/technical, never a 500 -----------------------------------
 
-FAULTS = ["slow", "hang", "drip", "drip-headers", "error", "html", "json-as-html", "truncated", "truncated-json", "huge",
-          "huge-chunked", "gzip-bomb", "offsite-next", "redirect"]
+FAULTS = [
+    "slow",
+    "hang",
+    "drip",
+    "drip-headers",
+    "error",
+    "html",
+    "json-as-html",
+    "truncated",
+    "truncated-json",
+    "huge",
+    "huge-chunked",
+    "gzip-bomb",
+    "offsite-next",
+    "redirect",
+]
 
 
 @pytest.mark.parametrize("route", FAULTS)
@@ -242,7 +254,7 @@ def test_logs_never_carry_the_token_the_jwt_the_patient_id_or_names(fhir, tmp_pa
     assert len(call_lines) == len(calls)
     entries = [json.loads(line) for line in call_lines]
     assert {e["status"] for e in entries} == {200, 412}
-    assert all(e["hookInstance"] == c["hookInstance"] for e, c in zip(entries, calls))
+    assert all(e["hookInstance"] == c["hookInstance"] for e, c in zip(entries, calls, strict=True))
     assert any(e.get("fhirErrors") for e in entries)
     # The scan below covers the lines that would be tempted to leak: auth failures and FHIR errors.
     assert any(r.name == "cds_service.web.auth" and "jti replayed" in r.getMessage() for r in caplog.records)
@@ -268,6 +280,6 @@ def test_a_server_dripping_its_headers_is_cut_at_the_budget_and_the_call_is_audi
         assert elapsed < 3.0 + 2.0, f"{elapsed:.2f} s"
         assert_indeterminate_technical(resp)
         store = app.extensions["cds"].store
-        rows = store.list_calls(since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+        rows = store.list_calls(since=datetime(2000, 1, 1, tzinfo=UTC))
         assert [r.http_status for r in rows] == [200]
         assert rows[0].determinations[0]["determination"] == "indeterminate"

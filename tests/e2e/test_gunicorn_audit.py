@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,6 @@ import requests
 
 from cds_service.store import Store
 from tests.conftest import load_request
-from tests.store.conftest import pg_url  # noqa: F401  (fixture)
 
 CALLS = 200
 
@@ -79,7 +78,7 @@ def test_200_concurrent_calls_200_audit_rows(tmp_path, backend, request):
     assert "database is locked" not in text and "audit row not stored" not in text, text[-3000:]
     url = env.get("DATABASE_URL") or f"sqlite:///{var / 'anakinra-cds.sqlite'}"
     store = Store(url, hash_key=b"gunicorn-test-key-0123456789")
-    rows = store.list_calls(since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    rows = store.list_calls(since=datetime(2000, 1, 1, tzinfo=UTC))
     store.dispose()
     assert len(rows) == CALLS
     assert len({r.hook_instance for r in rows}) == CALLS

@@ -137,7 +137,11 @@ def test_combination_with_a_draft_order_suggests_deleting_it(live_server):
     card = next(c for c in body["cards"] if c["extension"]["anakinra-cds.finding"] == "combination")
     assert card["indicator"] == "critical"
     action = card["suggestions"][0]["actions"][0]
-    assert action == {"type": "delete", "description": action["description"], "resourceId": "MedicationRequest/draft-humira"}
+    assert action == {
+        "type": "delete",
+        "description": action["description"],
+        "resourceId": "MedicationRequest/draft-humira",
+    }
 
 
 def test_renal_suggestion_gives_the_dose_every_other_day(live_server):

@@ -20,9 +20,9 @@ import pytest
 
 from cds_service.app import create_app
 from cds_service.config import demo_settings
-from tests.gather.recording_fhir import RecordingFhir
 from tests.conftest import load_request, pinned_clock
 from tests.e2e.helpers import card_kinds, clause_outcomes, coverage_infos, determinations
+from tests.gather.recording_fhir import RecordingFhir
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 V3 = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -60,11 +60,16 @@ def _kineret(pid: str) -> dict:
 
 
 def _dispense(pid: str, rid: str, when: str, *, type_: dict | None = None, note: str | None = None) -> dict:
-    res = {"resourceType": "MedicationDispense", "id": rid, "status": "completed",
-           "medicationCodeableConcept": _kineret(pid), "subject": {"reference": f"Patient/{pid}"},
-           "quantity": {"value": 28, "unit": "syringe"}, "daysSupply": {"value": 28, "unit": "days",
-                                                                        "system": "http://unitsofmeasure.org", "code": "d"},
-           "whenHandedOver": when}
+    res = {
+        "resourceType": "MedicationDispense",
+        "id": rid,
+        "status": "completed",
+        "medicationCodeableConcept": _kineret(pid),
+        "subject": {"reference": f"Patient/{pid}"},
+        "quantity": {"value": 28, "unit": "syringe"},
+        "daysSupply": {"value": 28, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"},
+        "whenHandedOver": when,
+    }
     if type_ is not None:
         res["type"] = type_
     if note:
@@ -80,7 +85,11 @@ MP = "ra-missing-preferred-pat"       # RA, methotrexate and Humira only: step t
 def test_a_dispense_coded_as_a_manufacturer_sample_is_not_treatment_that_counts(tmp_path):
     """v3 ActCode MS, code only (no display, no word 'sample'): before the fix 1.a was met and the order covered."""
     req = _request("ra-missing-preferred")
-    _add(req, "medicationDispenses", _dispense(MP, "kin-ms", "2026-02-01", type_={"coding": [{"system": V3, "code": "MS"}]}))
+    _add(
+        req,
+        "medicationDispenses",
+        _dispense(MP, "kin-ms", "2026-02-01", type_={"coding": [{"system": V3, "code": "MS"}]}),
+    )
     body, explained = _post(tmp_path, req)
     assert determinations(body) == ["conditional"]
     assert clause_outcomes(explained)["initiation.1.a"] == "not-met"
@@ -145,8 +154,13 @@ def test_a_pharmacy_dispense_rules_out_samples(tmp_path):
     """The same chart with the pharmacy's first fill: treated within 90 days, covered."""
     req = _request("ra-missing-preferred")
     _continuing(req)
-    _add(req, "medicationDispenses", _dispense(MP, "kin-ff", "2026-02-10",
-                                               type_={"coding": [{"system": V3, "code": "FF", "display": "First Fill"}]}))
+    _add(
+        req,
+        "medicationDispenses",
+        _dispense(
+            MP, "kin-ff", "2026-02-10", type_={"coding": [{"system": V3, "code": "FF", "display": "First Fill"}]}
+        ),
+    )
     body, explained = _post(tmp_path, req)
     assert clause_outcomes(explained)["initiation.1.a"] == "met"
     assert determinations(body) == ["covered"]
@@ -164,12 +178,18 @@ def _statement(rid: str, concept: dict, status: str = "active", start: str = "20
     return res
 
 
-@pytest.mark.parametrize("concept", [
-    {"coding": [{"system": RXNORM, "code": "1193326", "display": "ruxolitinib"}]},        # the ingredient code only
-    {"coding": [{"system": RXNORM, "code": "9990001"}], "text": "ruxolitinib 15 MG/GM Topical Cream"},   # unknown code, generic name
-    {"text": "Opzelura 1.5% cream, apply to vitiligo patches twice daily"},
-    {"text": "Jakafi 10 mg tablet"},                                                       # oral: readings.jak_inhibitor_class
-])
+@pytest.mark.parametrize(
+    "concept",
+    [
+        {"coding": [{"system": RXNORM, "code": "1193326", "display": "ruxolitinib"}]},  # the ingredient code only
+        {
+            "coding": [{"system": RXNORM, "code": "9990001"}],
+            "text": "ruxolitinib 15 MG/GM Topical Cream",
+        },  # unknown code, generic name
+        {"text": "Opzelura 1.5% cream, apply to vitiligo patches twice daily"},
+        {"text": "Jakafi 10 mg tablet"},  # oral: readings.jak_inhibitor_class
+    ],
+)
 def test_ruxolitinib_in_every_form_is_a_jak_inhibitor(tmp_path, concept):
     req = _request("ra-complete")
     _add(req, "medicationStatements", _statement("rux", concept))
@@ -234,7 +254,7 @@ def test_near_miss_an_active_order_still_valid_is_a_conflict(tmp_path):
         req["prefetch"][key]["entry"] = [e for e in req["prefetch"][key]["entry"]
                                          if "humira" not in e["resource"]["id"]]
     _add(req, "medicationRequests", _stale_humira_request("2026-07-21"))
-    body, explained = _post(tmp_path, req)
+    body, _explained = _post(tmp_path, req)
     assert determinations(body) == ["not-covered"]
     assert any(c["indicator"] == "critical" for c in body["cards"])
 

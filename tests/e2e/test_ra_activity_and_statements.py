@@ -8,10 +8,9 @@ import json
 import tempfile
 from pathlib import Path
 
+from cds_service.app import create_app
 from tests.conftest import PINNED_NOW, service_for
 from tests.e2e.helpers import clause_outcomes, coverage_infos
-
-from cds_service.app import create_app
 
 CHARTS = Path(__file__).resolve().parents[1] / "clinical_review" / "charts" / "ra"
 

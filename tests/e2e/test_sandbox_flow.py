@@ -26,7 +26,7 @@ import copy
 import json
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -53,7 +53,9 @@ PATIENTS = {p["patientId"]: p for p in MANIFEST["patients"]}
 FIXTURE_DAY = date.fromisoformat(MANIFEST["datesRelativeTo"])
 LATER_DAY = date(2027, 8, 19)           # a demo run long after the fixtures were written
 SANDBOX_USER = MANIFEST["sandboxUser"]  # Practitioner/COREPRACTITIONER1, fixed in the Sandbox
-SANDBOX_FHIR = "http://127.0.0.1:8913/fhir"   # fhirServiceUrl of README.md, "Demo in the CDS Hooks Sandbox": the embedded server
+SANDBOX_FHIR = (
+    "http://127.0.0.1:8913/fhir"  # fhirServiceUrl of README.md, "Demo in the CDS Hooks Sandbox": the embedded server
+)
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 UCUM = "http://unitsofmeasure.org"
 CATEGORY_CS = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
@@ -76,7 +78,7 @@ def sandbox_post(url: str, body: dict) -> requests.Response:
 
 def sandbox_prefetch(fhir: FhirService, templates: dict[str, str], patient_id: str) -> dict:
     """The Sandbox's prefetch: tokens filled, each query run against the FHIR server, failures left out."""
-    user_type, _, user_id = SANDBOX_USER.partition("/")
+    _user_type, _, user_id = SANDBOX_USER.partition("/")
     out = {}
     for key, template in templates.items():
         url = (template.replace("{{context.patientId}}", patient_id).replace("{{context.userId}}", SANDBOX_USER)
@@ -169,7 +171,7 @@ class Sandbox:
     def click(self, hook: str, card: dict, suggestion: dict) -> None:
         feedback = {"feedback": [{"card": card["uuid"], "outcome": "accepted",
                                   "acceptedSuggestions": [{"id": suggestion["uuid"]}],
-                                  "outcomeTimestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+                                  "outcomeTimestamp": datetime.now(UTC).isoformat(timespec="milliseconds")
                                   .replace("+00:00", "Z")}]}
         resp = sandbox_post(f"{self.base}/cds-services/{self.services[hook]['id']}/feedback", feedback)
         assert resp.status_code == 200, resp.text
@@ -246,7 +248,7 @@ def demo_fhir(tmp_path_factory):
 
 
 def pinned_at(day: date):
-    return lambda: datetime(day.year, day.month, day.day, 15, 0, tzinfo=timezone.utc)
+    return lambda: datetime(day.year, day.month, day.day, 15, 0, tzinfo=UTC)
 
 
 def demo_app(tmp_path: Path, day: date, **overrides):
@@ -301,7 +303,9 @@ def test_sandbox_demo_shows_the_patients_headline(tmp_path, demo_fhir, patient_i
         sandbox.treating = next(e["resource"]["code"] for e in conditions if e["resource"]["code"]["text"] == treating)
         preview = sandbox.fire("order-select")
         assert isinstance(sandbox.last_request["context"]["draftOrders"]["entry"][0]["resource"]["reasonCode"], dict)
-        check_shows(preview, patient_id, "order-select", sandbox.last_request["context"]["draftOrders"]["entry"][0]["resource"])
+        check_shows(
+            preview, patient_id, "order-select", sandbox.last_request["context"]["draftOrders"]["entry"][0]["resource"]
+        )
         # Rx Sign -> Sign Order.
         signed = sandbox.fire("order-sign")
         order = sandbox.last_request["context"]["draftOrders"]["entry"][0]["resource"]
@@ -383,10 +387,10 @@ def test_demo_card_never_in_the_production_profile(tmp_path):
     answers = {}
     for name, settings in (("production", production), ("demo", demo)):
         with LiveServer(create_app(settings, clock=pinned_at(FIXTURE_DAY))) as srv:
-            for hook in SERVICE:
+            for hook, service_id in SERVICE.items():
                 req = sandbox_request(hook, "demo-ra-covered", sandbox_order("demo-ra-covered", FIXTURE_DAY), None,
                                       SANDBOX_FHIR)
-                resp = sandbox_post(f"{srv.url}/cds-services/{SERVICE[hook]}", req)
+                resp = sandbox_post(f"{srv.url}/cds-services/{service_id}", req)
                 assert resp.status_code == 200, resp.text
                 answers[(name, hook)] = resp.json()
     for hook in SERVICE:

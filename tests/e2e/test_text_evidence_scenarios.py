@@ -95,13 +95,24 @@ def test_administration_in_the_office_stated_explicitly_is_still_provider_admini
 
 def _with_allergy(resource: dict) -> dict:
     req = copy.deepcopy(load_request("ra-complete"))
-    res = {"resourceType": "AllergyIntolerance", "id": "ra-complete-ai-filgrastim",
-           "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
-                                          "code": "active"}]},
-           "verificationStatus": {"coding": [{
-               "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "code": "confirmed"}]},
-           "type": "allergy", "category": ["medication"], "patient": {"reference": "Patient/ra-complete-pat"},
-           **resource}
+    res = {
+        "resourceType": "AllergyIntolerance",
+        "id": "ra-complete-ai-filgrastim",
+        "clinicalStatus": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}
+            ]
+        },
+        "verificationStatus": {
+            "coding": [
+                {"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "code": "confirmed"}
+            ]
+        },
+        "type": "allergy",
+        "category": ["medication"],
+        "patient": {"reference": "Patient/ra-complete-pat"},
+        **resource,
+    }
     _entries(req, "allergies").append({"resource": res})
     return req
 

@@ -36,7 +36,7 @@ def condition(code=None, text=None, clinical="active", verification="confirmed",
     ("T80.82XA", {"car-t-toxicity"}), ("U07.1", {"covid-19"}), ("M35.81", {"mis-c"}), ("I10", set()),
 ])
 def test_icd10_prefixes(code, expected):
-    found, qualified, first = classify(concept(code))
+    found, _qualified, first = classify(concept(code))
     assert set(found) == expected
     if expected:
         assert first.code == code

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
-from functools import lru_cache
+from datetime import UTC, date, datetime, timedelta, timezone
+from functools import cache, lru_cache
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -77,14 +77,14 @@ def pools() -> dict:
     obs = data["observations"]
     return {
         "anakinra_rx": list(data["anakinra"]["rxnorm"]),
-        "anakinra_ndc": list(data["anakinra"]["ndc11"]) + ["66658-0234-07", "66658-234-07"],
+        "anakinra_ndc": [*data["anakinra"]["ndc11"], "66658-0234-07", "66658-234-07"],
         "drug_rx": drug_rx,
         "drug_names": drug_names,
         "loinc": sorted({c for k in ("weight", "crcl", "anc", "sars_cov_2", "egfr", "creatinine_mass", "crp")
                          for c in obs.get(k, [])}),
         "icd10": ["M05.79", "M06.9", "M06.1", "M08.20", "M04.2", "D76.2", "U07.1", "M35.81", "J18.9", "A41.9",
                   "M05.7A", "Z79.899"],
-        "snomed_dx": sorted(data["snomed_indications"])[:15] + ["22298006", "840539006"],
+        "snomed_dx": [*sorted(data["snomed_indications"])[:15], "22298006", "840539006"],
         "nucc": sorted(data["specialties"]["nucc"]),
         "snomed_spec": sorted(data["specialties"]["snomed"]),
     }
@@ -110,7 +110,7 @@ def fhir_date() -> st.SearchStrategy[str]:
 
 def fhir_datetime() -> st.SearchStrategy[str]:
     full = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2030, 12, 31),
-                        timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=-5)),
+                        timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5)),
                                                    timezone(timedelta(hours=14))]))
     return st.one_of(fhir_date(), full.map(lambda x: x.isoformat().replace("+00:00", "Z")))
 
@@ -290,16 +290,16 @@ def medication_dispense(rid: str) -> st.SearchStrategy[dict]:
 
 
 VALUE_X = {
-    "valueQuantity": lambda: quantity(),
-    "valueString": lambda: odd_text(),
+    "valueQuantity": quantity,
+    "valueString": odd_text,
     "valueCodeableConcept": lambda: concept(st.tuples(st.just(SNOMED), st.sampled_from(
         ["260373001", "260415000", "10828004", "POS", "NEG", "123"]))),
-    "valueBoolean": lambda: st.booleans(),
+    "valueBoolean": st.booleans,
     "valueInteger": lambda: st.integers(-10, 10_000),
     "valueRange": lambda: st.fixed_dictionaries({}, optional={"low": quantity(), "high": quantity()}),
     "valueRatio": lambda: st.fixed_dictionaries({}, optional={"numerator": quantity(), "denominator": quantity()}),
-    "valuePeriod": lambda: period(),
-    "valueDateTime": lambda: fhir_datetime(),
+    "valuePeriod": period,
+    "valueDateTime": fhir_datetime,
     "valueTime": lambda: st.sampled_from(["10:00:00", "23:59:59"]),
     "valueSampledData": lambda: st.just({"origin": {"value": 0}, "period": 1, "dimensions": 1, "data": "1 2 3"}),
 }
@@ -330,19 +330,39 @@ def condition(rid: str) -> st.SearchStrategy[dict]:
     code = st.one_of(concept(st.tuples(st.just(ICD10), st.sampled_from(p["icd10"]))),
                      concept(st.tuples(st.just(SNOMED), st.sampled_from(p["snomed_dx"]))),
                      concept(text_only=True))
-    return st.fixed_dictionaries({
-        "resourceType": st.just("Condition"), "id": st.just(rid), "subject": st.just({"reference": f"Patient/{PATIENT_ID}"}),
-    }, optional={
-        # Missing statuses are the point: both are optional here.
-        "clinicalStatus": concept(st.tuples(st.just(CLINICAL), st.sampled_from(
-            ["active", "recurrence", "relapse", "inactive", "remission", "resolved"]))),
-        "verificationStatus": concept(st.tuples(st.just(VERIFICATION), st.sampled_from(
-            ["unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"]))),
-        "code": code, "onsetDateTime": fhir_datetime(), "onsetPeriod": period(),
-        "onsetAge": quantity(["a", "mo"]), "onsetString": odd_text(), "abatementDateTime": fhir_datetime(),
-        "recordedDate": fhir_datetime(), "category": st.lists(concept(), max_size=2),
-        "note": st.lists(st.fixed_dictionaries({"text": odd_text()}), max_size=1),
-    })
+    return st.fixed_dictionaries(
+        {
+            "resourceType": st.just("Condition"),
+            "id": st.just(rid),
+            "subject": st.just({"reference": f"Patient/{PATIENT_ID}"}),
+        },
+        optional={
+            # Missing statuses are the point: both are optional here.
+            "clinicalStatus": concept(
+                st.tuples(
+                    st.just(CLINICAL),
+                    st.sampled_from(["active", "recurrence", "relapse", "inactive", "remission", "resolved"]),
+                )
+            ),
+            "verificationStatus": concept(
+                st.tuples(
+                    st.just(VERIFICATION),
+                    st.sampled_from(
+                        ["unconfirmed", "provisional", "differential", "confirmed", "refuted", "entered-in-error"]
+                    ),
+                )
+            ),
+            "code": code,
+            "onsetDateTime": fhir_datetime(),
+            "onsetPeriod": period(),
+            "onsetAge": quantity(["a", "mo"]),
+            "onsetString": odd_text(),
+            "abatementDateTime": fhir_datetime(),
+            "recordedDate": fhir_datetime(),
+            "category": st.lists(concept(), max_size=2),
+            "note": st.lists(st.fixed_dictionaries({"text": odd_text()}), max_size=1),
+        },
+    )
 
 
 def allergy(rid: str) -> st.SearchStrategy[dict]:
@@ -428,12 +448,18 @@ def encounter(rid: str) -> st.SearchStrategy[dict]:
 
 
 def immunization(rid: str) -> st.SearchStrategy[dict]:
-    return st.fixed_dictionaries({"resourceType": st.just("Immunization"), "id": st.just(rid),
-                                  "status": st.sampled_from(["completed", "not-done", "entered-in-error"]),
-                                  "vaccineCode": st.one_of(concept(st.tuples(st.just("http://hl7.org/fhir/sid/cvx"),
-                                                                             st.sampled_from(["03", "21", "208", "94"]))),
-                                                           concept(text_only=True))},
-                                 optional={"occurrenceDateTime": fhir_datetime()})
+    return st.fixed_dictionaries(
+        {
+            "resourceType": st.just("Immunization"),
+            "id": st.just(rid),
+            "status": st.sampled_from(["completed", "not-done", "entered-in-error"]),
+            "vaccineCode": st.one_of(
+                concept(st.tuples(st.just("http://hl7.org/fhir/sid/cvx"), st.sampled_from(["03", "21", "208", "94"]))),
+                concept(text_only=True),
+            ),
+        },
+        optional={"occurrenceDateTime": fhir_datetime()},
+    )
 
 
 def claim_response(rid: str) -> st.SearchStrategy[dict]:
@@ -455,7 +481,7 @@ def many(make, prefix: str, max_size: int = 4) -> st.SearchStrategy[list[dict]]:
     return st.lists(make(f"{prefix}-x"), max_size=max_size).map(with_ids)
 
 
-@lru_cache(maxsize=None)
+@cache
 def chart() -> st.SearchStrategy[dict[str, list[dict]]]:
     """Resources by type, as the gather layer hands them to the facts layer."""
     return st.fixed_dictionaries({
@@ -463,7 +489,7 @@ def chart() -> st.SearchStrategy[dict[str, list[dict]]]:
         "Coverage": many(coverage, "cov", 2),
         "Condition": many(condition, "cond", 4),
         "Observation": many(observation, "obs", 5),
-        "MedicationRequest": many(lambda r: medication_request(r), "mr", 3),
+        "MedicationRequest": many(medication_request, "mr", 3),
         "MedicationStatement": many(medication_statement, "ms", 4),
         "MedicationDispense": many(medication_dispense, "md", 2),
         "AllergyIntolerance": many(allergy, "ai", 3),
@@ -477,7 +503,7 @@ def chart() -> st.SearchStrategy[dict[str, list[dict]]]:
     })
 
 
-@lru_cache(maxsize=None)
+@cache
 def drafts() -> st.SearchStrategy[list[dict]]:
     """One anakinra draft order, sometimes with other drafts (a TNF antagonist, a vaccine, a ServiceRequest)."""
     others = st.lists(st.one_of(
@@ -496,10 +522,10 @@ def _paths(value, path=()):
     yield path
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _paths(v, path + (k,))
+            yield from _paths(v, (*path, k))
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            yield from _paths(v, path + (i,))
+            yield from _paths(v, (*path, i))
 
 
 def _get(value, path):
@@ -558,7 +584,7 @@ def ill_typed_chart(draw) -> dict[str, list[dict]]:
 
 def index_of(resources: dict[str, list[dict]], draft_list: list[dict]) -> dict[str, dict]:
     index = {}
-    for items in list(resources.values()) + [draft_list]:
+    for items in [*resources.values(), draft_list]:
         for r in items:
             if isinstance(r, dict) and isinstance(r.get("resourceType"), str) and isinstance(r.get("id"), str):
                 index.setdefault(f"{r['resourceType']}/{r['id']}", r)
@@ -595,7 +621,7 @@ def test_facts_builders_never_crash_on_odd_valid_resources(resources, draft_list
 def test_facts_builders_never_crash_on_ill_typed_values(resources, draft_list):
     # Draft entries must be objects with a string resourceType (request validation guarantees that).
     draft_list = [d for d in draft_list if isinstance(d.get("resourceType"), str)]
-    drafts_, cases = run_facts(resources, draft_list)
+    _drafts, cases = run_facts(resources, draft_list)
     policy = load_policy()
     for case in cases:
         evaluate(case, policy)

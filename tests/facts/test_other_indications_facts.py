@@ -15,18 +15,25 @@ from cds_service.facts.diagnoses import condition_diagnosis, order_reasons
 from tests.facts.test_diagnoses import condition
 
 
-@pytest.mark.parametrize("code, text, named", [
-    ("T80.82XA", "Immune effector cell-associated neurotoxicity syndrome (ICANS) grade 3 after CAR T-cell therapy", True),
-    ("T80.82XA", "Immune effector cell-associated HLH-like syndrome (IEC-HS) after CAR T-cell therapy", True),
-    ("T80.82XA", "Cytokine release syndrome grade 2 after axicabtagene ciloleucel", True),
-    ("D89.832", "Cytokine release syndrome, grade 2", True),                     # the CRS code itself
-    ("G92.03", "Immune effector cell-associated neurotoxicity syndrome, grade 3", True),
-    # near misses: the listed code names no toxicity, or the text denies or doubts it
-    ("T80.82XA", "Complication of immune effector cellular therapy, initial encounter", False),
-    ("T80.82XA", "Prolonged cytopenia after CAR T-cell therapy; no CRS", False),
-    ("T80.82XA", "Possible ICANS after CAR-T, EEG pending", False),
-    ("T80.82XA", "B-cell aplasia after CAR T-cell therapy, CRS ruled out", False),
-])
+@pytest.mark.parametrize(
+    "code, text, named",
+    [
+        (
+            "T80.82XA",
+            "Immune effector cell-associated neurotoxicity syndrome (ICANS) grade 3 after CAR T-cell therapy",
+            True,
+        ),
+        ("T80.82XA", "Immune effector cell-associated HLH-like syndrome (IEC-HS) after CAR T-cell therapy", True),
+        ("T80.82XA", "Cytokine release syndrome grade 2 after axicabtagene ciloleucel", True),
+        ("D89.832", "Cytokine release syndrome, grade 2", True),  # the CRS code itself
+        ("G92.03", "Immune effector cell-associated neurotoxicity syndrome, grade 3", True),
+        # near misses: the listed code names no toxicity, or the text denies or doubts it
+        ("T80.82XA", "Complication of immune effector cellular therapy, initial encounter", False),
+        ("T80.82XA", "Prolonged cytopenia after CAR T-cell therapy; no CRS", False),
+        ("T80.82XA", "Possible ICANS after CAR-T, EEG pending", False),
+        ("T80.82XA", "B-cell aplasia after CAR T-cell therapy, CRS ruled out", False),
+    ],
+)
 def test_a_named_car_t_toxicity_is_a_condition_kind(code, text, named):
     d = condition_diagnosis(condition(code, text))
     assert ("car_t_toxicity" in d.kinds) is named

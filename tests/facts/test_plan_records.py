@@ -47,7 +47,7 @@ def claim_response(rid: str = "pa", outcome: str = "complete", disposition: str 
 
 
 def read(cr: dict, resources: dict | None = None):
-    [pa] = prior_authorizations([cr], lambda ref: (resources or {}).get(ref))
+    [pa] = prior_authorizations([cr], (resources or {}).get)
     return pa
 
 

@@ -25,8 +25,13 @@ LOINC = "http://loinc.org"
 
 
 def obs(code=None, value=None, unit=None, when="2026-02-20", text=None, status="final", oid="o1", **extra):
-    res = {"resourceType": "Observation", "id": oid, "status": status, "effectiveDateTime": when,
-           "code": {**({"coding": [{"system": LOINC, "code": code}]} if code else {}), **({"text": text} if text else {})}}
+    res = {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": status,
+        "effectiveDateTime": when,
+        "code": {**({"coding": [{"system": LOINC, "code": code}]} if code else {}), **({"text": text} if text else {})},
+    }
     if value is not None:
         res["valueQuantity"] = {"value": value, "unit": unit, "code": unit}
     res.update(extra)
@@ -60,7 +65,9 @@ def test_lab_kinds_and_units(code, value, unit, kind, out_value, out_unit):
 
 
 def test_supar_is_read_by_name():
-    [lab] = lab_values([obs(None, 7.1, "ng/mL", text="suPAR (soluble urokinase plasminogen activator receptor)")], AS_OF)
+    [lab] = lab_values(
+        [obs(None, 7.1, "ng/mL", text="suPAR (soluble urokinase plasminogen activator receptor)")], AS_OF
+    )
     assert lab.kind == "supar" and lab.value == 7.1
 
 
@@ -204,8 +211,8 @@ def test_prior_authorization_indication_and_status():
 def test_prescriber_statements_on_the_order(note, keys):
     found = read_prescriber_statements({"id": "o1", "note": [{"text": note}]})
     assert set(found) == keys
-    for st in found.values():
-        assert st.source == "MedicationRequest/o1.note[0]" and st.text
+    for statement in found.values():
+        assert statement.source == "MedicationRequest/o1.note[0]" and statement.text
 
 
 _RESPONSE_WORDS = ["no", "clinical", "response", "benefit", "improvement", "inadequate", "not", "responding",

@@ -10,12 +10,15 @@ import pytest
 from cds_service.facts import text_evidence as te
 from cds_service.facts.allergies import read_allergies
 from cds_service.facts.builder import read_prescriber_statements
+from cds_service.facts.clinical_kinds import condition_kinds, indications_for_text
 from cds_service.facts.diagnoses import condition_diagnosis
 from cds_service.facts.model import Code
 from cds_service.facts.setting import read_setting
-from cds_service.facts.clinical_kinds import condition_kinds, indications_for_text
 from cds_service.facts.text_statements import (
-    is_route_intolerance, prescriber_statement_mentions, prescriber_statements, response_of,
+    is_route_intolerance,
+    prescriber_statement_mentions,
+    prescriber_statements,
+    response_of,
 )
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"

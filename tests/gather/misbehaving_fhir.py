@@ -29,6 +29,7 @@ Every request is recorded (method, path, headers) in `requests`.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import threading
@@ -66,13 +67,11 @@ class MisbehavingFhir:
             def log_message(self, *args):
                 pass
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 with outer._lock:
                     outer.requests.append({"method": "GET", "path": self.path, "headers": dict(self.headers)})
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     outer._route(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
         self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]

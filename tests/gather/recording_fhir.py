@@ -24,7 +24,7 @@ class RecordingFhir:
             def log_message(self, *args):
                 pass
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 outer.requests.append({"path": self.path, "headers": dict(self.headers)})
                 parts = urlsplit(self.path)
                 segs = [s for s in parts.path.split("/") if s][1:]   # strip "fhir"
@@ -34,7 +34,9 @@ class RecordingFhir:
                         {"severity": "error", "code": "forbidden"}]})
                 if len(segs) == 2:
                     found = [r for r in outer.resources if r["resourceType"] == segs[0] and r.get("id") == segs[1]]
-                    return self._send(200 if found else 404, found[0] if found else {"resourceType": "OperationOutcome"})
+                    return self._send(
+                        200 if found else 404, found[0] if found else {"resourceType": "OperationOutcome"}
+                    )
                 rtype = segs[0] if segs else ""
                 matches = [r for r in outer.resources if r["resourceType"] == rtype]
                 page = int(query.get("_page", ["1"])[0])

@@ -237,7 +237,7 @@ def test_a_prefetch_bundle_cut_short_is_searched_again_on_the_fhir_server():
     held = {e["resource"]["id"] for e in req["prefetch"]["medicationRequests"]["entry"]}
     hidden = {"resourceType": "MedicationRequest", "id": "rx-not-in-the-prefetch", "status": "active",
               "intent": "order", "subject": {"reference": "Patient/ra-complete-pat"}}
-    with RecordingFhir(chart_resources(req) + [hidden]) as fhir:
+    with RecordingFhir([*chart_resources(req), hidden]) as fhir:
         req["fhirServer"] = fhir.url
         record = collect(make(req), demo_settings().with_overrides(fhir_allow=(fhir.url,)))
         paths = fhir.paths()

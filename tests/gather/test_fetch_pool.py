@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import threading
 
@@ -33,10 +34,8 @@ def _thread_names(pool, jobs: int = SIZE) -> set[str]:
     barrier = threading.Barrier(jobs, timeout=5)
 
     def job(_):
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait()          # forces several threads to exist at once
-        except threading.BrokenBarrierError:
-            pass
         return threading.current_thread().name
 
     return set(pool.map(job, range(jobs)))
@@ -77,9 +76,8 @@ def test_at_most_the_idle_limit_is_kept_and_the_rest_shut_down():
 
 
 def test_an_executor_whose_block_failed_is_not_kept():
-    with pytest.raises(ValueError):
-        with borrowed_executor(SIZE) as pool:
-            raise ValueError("boom")
+    with pytest.raises(ValueError), borrowed_executor(SIZE) as pool:
+        raise ValueError("boom")
     assert idle_count(SIZE) == 0
     assert pool._shutdown
 

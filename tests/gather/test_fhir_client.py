@@ -11,9 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from cds_service.config import Settings
-from cds_service.gather.fhir_client import (Budget, FhirAccessError, FhirClient, SearchResult, is_allowed,
-                                            make_session)
-from tests.loopback import fhir, listener  # noqa: F401  (module-scoped fixtures: a silent listener, a misbehaving FHIR server redirecting to it)
+from cds_service.gather.fhir_client import Budget, FhirAccessError, FhirClient, SearchResult, is_allowed, make_session
 
 try:  # tests/gather may or may not be a package
     from .misbehaving_fhir import MisbehavingFhir

@@ -14,7 +14,6 @@ import pytest
 
 from cds_service.gather.fhir_client import Budget, FhirAccessError
 from tests.gather.test_fhir_client import make_client, requests_to
-from tests.loopback import fhir, listener  # noqa: F401  (module-scoped fixtures: a misbehaving FHIR server, a silent listener)
 
 
 @pytest.mark.parametrize("route", ["flaky/1/Patient/a", "flaky-body/1/Patient/b"])

@@ -29,7 +29,10 @@ def test_two_different_resources_under_one_id_are_both_read():
     r.add(_cond("c1", "Chronic aseptic meningitis"))
     r.add(_cond("c1", "Cellulitis of the left leg"))
     r.add(_cond("c1", "Cellulitis of the left leg"))
-    assert [c["code"]["text"] for c in r.of("Condition")] == ["Chronic aseptic meningitis", "Cellulitis of the left leg"]
+    assert [c["code"]["text"] for c in r.of("Condition")] == [
+        "Chronic aseptic meningitis",
+        "Cellulitis of the left leg",
+    ]
     assert r.get("Condition/c1")["code"]["text"] == "Chronic aseptic meningitis"     # references: the first
 
 

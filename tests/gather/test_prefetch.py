@@ -31,7 +31,10 @@ def test_tokens():
     t = context_tokens("p1", "Practitioner/dr1", None)
     assert render_template("Patient/{{context.patientId}}", t) == "Patient/p1"
     assert render_template("{{context.userId}}", t) == "Practitioner/dr1"
-    assert render_template("PractitionerRole?practitioner={{userPractitionerId}}", t) == "PractitionerRole?practitioner=dr1"
+    assert (
+        render_template("PractitionerRole?practitioner={{userPractitionerId}}", t)
+        == "PractitionerRole?practitioner=dr1"
+    )
     assert render_template("Encounter/{{context.encounterId}}", t) is None
     role = context_tokens("p1", "PractitionerRole/r1", "e1")
     assert render_template("PractitionerRole?practitioner={{userPractitionerId}}", role) is None

@@ -9,10 +9,25 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
-from cds_service.facts.model import (AllergyFact, CaseFacts, Code, CoverageFacts, Diagnosis, DoseFacts, EncounterFact,
-                                     ImmunizationFact, LabValue, OrderFacts, PatientFacts, Prescriber,
-                                     PrescriberStatement, PriorAuthorization, ProcedureFact, SettingFacts, TherapySpan,
-                                     Weight)
+from cds_service.facts.model import (
+    AllergyFact,
+    CaseFacts,
+    Code,
+    CoverageFacts,
+    Diagnosis,
+    DoseFacts,
+    EncounterFact,
+    LabValue,
+    OrderFacts,
+    PatientFacts,
+    Prescriber,
+    PrescriberStatement,
+    PriorAuthorization,
+    ProcedureFact,
+    SettingFacts,
+    TherapySpan,
+    Weight,
+)
 from cds_service.policy.data_loader import load_policy
 from cds_service.policy.engine import evaluate
 from cds_service.policy.model import ClauseResult, Decision, Outcome
@@ -187,10 +202,20 @@ def misc_case(**kw) -> CaseFacts:
     kw.setdefault("diagnoses", (dx(("mis-c",), "M35.81", text="MIS-C"),
                                 dx((), "U07.1", text="COVID-19", kinds=("sars_cov_2_prior",), status="resolved",
                                    active=False)))
-    kw.setdefault("medications", (
-        span("immune-globulin", classes=("ivig",), start=ago(4), end=ago(3), stopped="ineffective", kind="administration"),
-        span("methylprednisolone", classes=("glucocorticoid",), start=ago(4), end=ago(1), stopped="ineffective"),
-    ))
+    kw.setdefault(
+        "medications",
+        (
+            span(
+                "immune-globulin",
+                classes=("ivig",),
+                start=ago(4),
+                end=ago(3),
+                stopped="ineffective",
+                kind="administration",
+            ),
+            span("methylprednisolone", classes=("glucocorticoid",), start=ago(4), end=ago(1), stopped="ineffective"),
+        ),
+    )
     kw.setdefault("encounters", (inpatient(),))
     kw.setdefault("specialties", ("pediatric-rheumatology",))
     kw.setdefault("weight_kg", 30.0)
@@ -230,7 +255,9 @@ def decide(c: CaseFacts, policy=None, **kw) -> Decision:
 
 def node(decision: Decision, clause_id: str) -> ClauseResult:
     """The clause as decided (the coverage groups first, then the rest of the trace)."""
-    for top in decision.coverage_tree() + tuple(t for t in decision.tree if t.clause_id not in decision.coverage_groups):
+    for top in decision.coverage_tree() + tuple(
+        t for t in decision.tree if t.clause_id not in decision.coverage_groups
+    ):
         found = top.find(clause_id)
         if found is not None:
             return found

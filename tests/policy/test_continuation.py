@@ -4,8 +4,25 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policy.builders import (CLINIC, M, NA, NM, U, allergy, anakinra_dispense, case, covid_case, decide, dose,
-                                   misc_case, node, order, prior_auth, span, statement)
+from tests.policy.builders import (
+    CLINIC,
+    NA,
+    NM,
+    M,
+    U,
+    allergy,
+    anakinra_dispense,
+    case,
+    covid_case,
+    decide,
+    dose,
+    misc_case,
+    node,
+    order,
+    prior_auth,
+    span,
+    statement,
+)
 
 
 def cont_case(response="benefit", pas=(prior_auth(),), **kw):

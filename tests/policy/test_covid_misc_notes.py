@@ -7,8 +7,21 @@ import pytest
 
 from cds_service.facts.model import ChartNote, ProcedureFact
 
-from .builders import (AS_OF, M, NM, U, ago, covid_case, decide, lab, misc_case, node, outcome, span, statement,
-                       with_patient)
+from .builders import (
+    NM,
+    M,
+    U,
+    ago,
+    covid_case,
+    decide,
+    lab,
+    misc_case,
+    node,
+    outcome,
+    span,
+    statement,
+    with_patient,
+)
 from .builders import case as base_case
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policy.builders import (M, NA, NM, U, case, decide, dose, lab, node, nomid_case, order, outcome,
-                                   still_case)
+from tests.policy.builders import NA, NM, M, U, case, decide, dose, lab, node, nomid_case, order, outcome, still_case
 
 
 @pytest.mark.parametrize("d, expected", [
@@ -41,7 +40,9 @@ def test_initiation_5d_unknown_indication():
 ])
 def test_dosage_nomid_dira_weight_based(weight, mg, weight_days, expected):
     syringes = 28 if mg <= 100 else 56
-    c = nomid_case(weight_kg=weight, weight_days_ago=weight_days, order_facts=order(dose_facts=dose(mg=mg, syringes=syringes)))
+    c = nomid_case(
+        weight_kg=weight, weight_days_ago=weight_days, order_facts=order(dose_facts=dose(mg=mg, syringes=syringes))
+    )
     d = decide(c)
     assert node(d, "dosage.nomid-dira").outcome is expected
     kinds = [f.kind for f in d.findings]
@@ -90,7 +91,7 @@ def test_dosage_form(d, single, expected):
 # -------------------------------------------------------------------------------- renal (advice)
 
 def renal_case(labs, age=70, sex="female", weight=58.0, d=None):
-    return case(age=age, sex=sex, weight_kg=weight, labs=labs + (lab("anc", 4.0, "10*3/uL", 5),),
+    return case(age=age, sex=sex, weight_kg=weight, labs=(*labs, lab("anc", 4.0, "10*3/uL", 5)),
                 order_facts=order(dose_facts=d or dose()))
 
 

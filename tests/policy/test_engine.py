@@ -6,8 +6,22 @@ from __future__ import annotations
 import pytest
 
 from cds_service.policy.model import Outcome
-from tests.policy.builders import (CLINIC, INPATIENT_ORDER, POLICY, allergy, case, covid_case, decide, dose, dx,
-                                   misc_case, node, order, span, still_case)
+from tests.policy.builders import (
+    CLINIC,
+    INPATIENT_ORDER,
+    POLICY,
+    allergy,
+    case,
+    covid_case,
+    decide,
+    dose,
+    dx,
+    misc_case,
+    node,
+    order,
+    span,
+    still_case,
+)
 
 
 def test_every_decision_names_the_policy_revision():
@@ -17,8 +31,16 @@ def test_every_decision_names_the_policy_revision():
     assert d.policy_revision == POLICY.revision
 
 
-@pytest.mark.parametrize("maker", [case, covid_case, misc_case, still_case,
-                                   lambda: case(medications=(), order_facts=order(dose_facts=dose(mg=200, syringes=56)))])
+@pytest.mark.parametrize(
+    "maker",
+    [
+        case,
+        covid_case,
+        misc_case,
+        still_case,
+        lambda: case(medications=(), order_facts=order(dose_facts=dose(mg=200, syringes=56))),
+    ],
+)
 def test_explanation_is_complete(maker):
     d = decide(maker())
     doc = d.to_json()
@@ -29,7 +51,7 @@ def test_explanation_is_complete(maker):
             yield from walk(c, depth + 1)
 
     for top in doc["clauses"]:
-        for n, depth in walk(top):
+        for n, _depth in walk(top):
             assert n["outcome"] in {"met", "not-met", "unknown", "not-applicable"}
             assert n.get("text"), n["clause"]                      # the guideline's words for every node
             assert n.get("note"), n["clause"]                      # and why
@@ -134,7 +156,7 @@ def test_a_record_not_read_in_full_makes_the_decision_indeterminate_unless_it_al
     unread = decide(case(), record_unread=why)
     assert covered.determination.value == "covered"
     assert unread.determination.value == "indeterminate" and unread.pa_needed == "indeterminate"
-    assert unread.reasons == (why,) + covered.reasons and unread.findings == covered.findings
+    assert unread.reasons == (why, *covered.reasons) and unread.findings == covered.findings
     denied = decide(case(order_facts=order(setting=CLINIC)))
     assert denied.determination.value == "not-covered"
     assert decide(case(order_facts=order(setting=CLINIC)), record_unread=why) == denied

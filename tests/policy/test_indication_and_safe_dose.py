@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policy.builders import (M, NA, NM, U, case, decide, dose, dx, lab, node, nomid_case, order)
+from tests.policy.builders import NA, NM, M, U, case, decide, dose, dx, lab, node, nomid_case, order
 
 CAPS_REASON = dx(("caps",), "M04.2", text="Cryopyrin-associated periodic syndromes", from_order=True,
                  possible=("nomid",))

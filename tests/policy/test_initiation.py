@@ -4,9 +4,33 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policy.builders import (AS_OF, CLINIC, M, NA, NM, ORDER_REF, U, ago, allergy, anakinra_dispense, case,
-                                   covid_case, decide, dose, dx, misc_case, mtx_failed, node, nomid_case, order, outcome,
-                                   preferred_failed, prior_auth, span, statement)
+from tests.policy.builders import (
+    AS_OF,
+    CLINIC,
+    NA,
+    NM,
+    ORDER_REF,
+    M,
+    U,
+    ago,
+    allergy,
+    anakinra_dispense,
+    case,
+    covid_case,
+    decide,
+    dose,
+    dx,
+    misc_case,
+    mtx_failed,
+    node,
+    nomid_case,
+    order,
+    outcome,
+    preferred_failed,
+    prior_auth,
+    span,
+    statement,
+)
 
 
 @pytest.mark.parametrize("meds, unavailable, expected", [
@@ -105,7 +129,7 @@ def test_initiation_1c_ii_age_is_taken_on_the_order_date():
 @pytest.mark.parametrize("maker, expected", [
     (lambda: nomid_case(age=0), M),                 # NOMID: any age
     (lambda: nomid_case(age=1, diagnoses=(dx(("dira",), "M04.8", text="DIRA"),)), M),
-    (lambda: misc_case(), NA),                      # MIS-C: not FDA-approved (its own age rule is table1.mis-c.1)
+    (misc_case, NA),                      # MIS-C: not FDA-approved (its own age rule is table1.mis-c.1)
     (lambda: covid_case(age=16), U),                # EUA adults: prescriber's support requested
     (lambda: covid_case(age=40), M),
 ])
@@ -135,7 +159,9 @@ def test_initiation_2_specialist(specialties, statements, known, expected):
     assert outcome(c, "initiation.2") is expected
 
 
-@pytest.mark.parametrize("clause, kw", [("initiation.2", {}), ("continuation.3", {"prior_authorizations": (prior_auth(),)})])
+@pytest.mark.parametrize(
+    "clause, kw", [("initiation.2", {}), ("continuation.3", {"prior_authorizations": (prior_auth(),)})]
+)
 def test_initiation_2_met_cites_only_what_establishes_it(clause, kw):
     """Met by the consultation: the consult statement is the evidence; the prescriber's own family-medicine role is
     described in the note, not cited (negating it must not be counting a record that does not support the

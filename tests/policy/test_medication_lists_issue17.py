@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.policy.builders import (M, NM, U, ago, anakinra_dispense, case, decide, node, prior_auth, span)
+from tests.policy.builders import NM, M, U, ago, anakinra_dispense, case, decide, node, prior_auth, span
 
 COMBINATION = ("initiation.4", "precautions.tnf")
 
@@ -50,7 +50,7 @@ def test_unread_dispenses_make_continuation_5_unknown_too(key):
 def test_a_conflict_found_in_what_was_read_still_decides():
     humira = span("adalimumab", classes=("tnf", "biologic"), start=ago(30), active=True,
                   source="MedicationDispense/humira")
-    d = decide(case(medications=case().patient.medications + (humira,), unavailable=("medicationStatements",)))
+    d = decide(case(medications=(*case().patient.medications, humira), unavailable=("medicationStatements",)))
     assert node(d, "initiation.4").outcome is NM
     assert d.determination.value == "not-covered"
 
@@ -58,7 +58,7 @@ def test_a_conflict_found_in_what_was_read_still_decides():
 def test_a_doubtful_record_asks_to_confirm_and_is_at_most_conditional():
     stale = replace(span("adalimumab", classes=("tnf", "biologic"), start=ago(400), active=True, kind="request",
                          source="MedicationRequest/humira-old"), doubt="the prescription's validity period ended")
-    d = decide(case(medications=case().patient.medications + (stale,)))
+    d = decide(case(medications=(*case().patient.medications, stale)))
     assert node(d, "initiation.4").outcome is U and node(d, "precautions.tnf").outcome is U
     assert d.determination.value == "conditional"
     kinds = [f.kind for f in d.findings]
@@ -71,7 +71,7 @@ def test_near_miss_a_doubtful_record_beside_a_clear_one_is_a_combination():
                          source="MedicationRequest/humira-old"), doubt="the prescription's validity period ended")
     clear = span("adalimumab", classes=("tnf", "biologic"), start=ago(10), active=True, kind="dispense",
                  source="MedicationDispense/humira-new")
-    d = decide(case(medications=case().patient.medications + (stale, clear)))
+    d = decide(case(medications=(*case().patient.medications, stale, clear)))
     assert node(d, "initiation.4").outcome is NM
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policy.builders import (INPATIENT_ORDER, M, NM, U, case, decide, dx, node, order)
+from tests.policy.builders import INPATIENT_ORDER, NM, M, U, case, decide, dx, node, order
 
 HEME = ("hematology-oncology",)
 T8082 = dict(code="T80.82XA")

@@ -4,7 +4,7 @@ approving does to the decision (`apply_plan_approvals`: satisfied, to be issued,
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -14,8 +14,20 @@ from cds_service.policy.findings import under_approval
 from cds_service.policy.model import Determination
 from cds_service.policy.plan_approvals import PlanApprovalResult, apply_plan_approvals, order_within_approval
 from cds_service.store import Authorization
-from tests.policy.builders import (AS_OF, CLINIC, POLICY, ago, allergy, case, covid_case, decide, dose, dx, mtx_failed,
-                                   order)
+from tests.policy.builders import (
+    AS_OF,
+    CLINIC,
+    POLICY,
+    ago,
+    allergy,
+    case,
+    covid_case,
+    decide,
+    dose,
+    dx,
+    mtx_failed,
+    order,
+)
 from tests.policy.test_continuation import cont_case
 
 
@@ -28,13 +40,13 @@ def test_an_order_within_the_approved_pathway_stays_within_it_even_with_criteria
 
 def test_the_member_and_the_order_must_still_qualify_outside_the_pathways_criteria():
     sepsis = dx((), "A41.9", text="Sepsis", kinds=("infection",))
-    infected = cont_case(diagnoses=cont_case().patient.diagnoses + (sepsis,))
+    infected = cont_case(diagnoses=(*cont_case().patient.diagnoses, sepsis))
     assert not order_within_approval(decide(infected), "ra")                                   # precautions
     assert not order_within_approval(decide(cont_case(order_facts=order(setting=CLINIC))), "ra")   # site of care
 
 
 def test_order_level_clauses_inside_the_pathway_must_hold():
-    assert not order_within_approval(decide(cont_case(allergies=(allergy("anakinra"),))), "ra")            # continuation.4
+    assert not order_within_approval(decide(cont_case(allergies=(allergy("anakinra"),))), "ra")  # continuation.4
     assert not order_within_approval(decide(cont_case(order_facts=order(dose_facts=dose(mg=200, syringes=56)))), "ra")
 
 
@@ -53,7 +65,7 @@ def on_file(pa_id: str = "PA-9", *, indication: str | None = "ra", start: date =
     """One of the plan's approval records, as the store keeps it."""
     return Authorization(pa_id=pa_id, member_ref="m" * 64, drug="anakinra", indication=indication, start=start,
                          end=add_months(start, months) - timedelta(days=1), status=status,
-                         coverage_assertion_id=None, created_at=datetime(2025, 1, 1, tzinfo=timezone.utc),
+                         coverage_assertion_id=None, created_at=datetime(2025, 1, 1, tzinfo=UTC),
                          source="imported")
 
 
@@ -133,7 +145,9 @@ def test_no_approval_without_an_indication_to_give_it_for():
     assert apply(no_indication) == PlanApprovalResult(no_indication)
 
 
-@pytest.mark.parametrize("kw", [{"at_order_sign": False}, {"unsolicited": False}], ids=["order-select", "unsolicited-off"])
+@pytest.mark.parametrize(
+    "kw", [{"at_order_sign": False}, {"unsolicited": False}], ids=["order-select", "unsolicited-off"]
+)
 def test_no_approval_off_order_sign_or_when_the_client_turned_unsolicited_determinations_off(kw):
     assert apply(COVERED, **kw) == PlanApprovalResult(COVERED)
     assert apply(COVERED, explain=True, **kw) == PlanApprovalResult(COVERED)   # nor is one promised

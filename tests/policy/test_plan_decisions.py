@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.policy.builders import M, NA, anakinra_dispense, case, decide, node, prior_auth
+from tests.policy.builders import NA, M, anakinra_dispense, case, decide, node, prior_auth
 
 
 def cont_case(*pas):
@@ -31,7 +31,9 @@ def test_what_does_not_open_continuation(pa, why):
     assert d.pathway == "initiation"
     c1 = node(d, "continuation.1")
     assert c1.outcome is NA
-    assert any(why in e.description and e.reference == pa.source for e in c1.evidence), [e.description for e in c1.evidence]
+    assert any(why in e.description and e.reference == pa.source for e in c1.evidence), [
+        e.description for e in c1.evidence
+    ]
 
 
 def test_a_positive_ra_approval_opens_continuation_and_says_what_it_rests_on():

@@ -10,11 +10,29 @@ from pathlib import Path
 
 import pytest
 
+from cds_service.facts.model import ImmunizationFact
 from cds_service.policy.data_loader import DATA_DIR, PolicyDataError, load_policy_file, validate
-from tests.policy.builders import (CLINIC, ImmunizationFact, POLICY, ago, allergy, anakinra_dispense, case,
-                                   covid_case, decide, dose, dx, lab, misc_case, node, nomid_case, order, prior_auth,
-                                   span, still_case)
 from cds_service.policy.model import Outcome
+from tests.policy.builders import (
+    CLINIC,
+    POLICY,
+    ago,
+    allergy,
+    anakinra_dispense,
+    case,
+    covid_case,
+    decide,
+    dose,
+    dx,
+    lab,
+    misc_case,
+    node,
+    nomid_case,
+    order,
+    prior_auth,
+    span,
+    still_case,
+)
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "cds_service" / "policy"
 # shared/ lies beside the checkout (the developers' tree and CI's clone alike)
@@ -49,14 +67,29 @@ def test_changing_the_quantity_limit_changes_the_decision():
     assert "14 syringes" in card.detail
 
 
-@pytest.mark.parametrize("limits, maker, clause, before, after", [
-    ({"covid_max_days": 14}, lambda: covid_case(dose_facts=dose(duration=14)), "table1.covid-19.6", "not-met", "met"),
-    ({"recent_anakinra_days": 10}, lambda: case(medications=(anakinra_dispense(50),)), "initiation.1.a", "met", "not-met"),
-    ({"min_trial_months": 8}, lambda: case(), "table1.ra.2.a", "met", "not-met"),
-    ({"nomid_dira_max_mg_per_kg_day": 4}, lambda: nomid_case(), "dosage.nomid-dira", "met", "not-met"),
-    ({"renal_crcl_threshold_ml_min": 100}, lambda: case(), "dosage.renal", "met", "not-met"),
-    ({"neutrophil_baseline_days": 7}, lambda: case(), "precautions.neutrophils", "met", "not-met"),
-])
+@pytest.mark.parametrize(
+    "limits, maker, clause, before, after",
+    [
+        (
+            {"covid_max_days": 14},
+            lambda: covid_case(dose_facts=dose(duration=14)),
+            "table1.covid-19.6",
+            "not-met",
+            "met",
+        ),
+        (
+            {"recent_anakinra_days": 10},
+            lambda: case(medications=(anakinra_dispense(50),)),
+            "initiation.1.a",
+            "met",
+            "not-met",
+        ),
+        ({"min_trial_months": 8}, case, "table1.ra.2.a", "met", "not-met"),
+        ({"nomid_dira_max_mg_per_kg_day": 4}, nomid_case, "dosage.nomid-dira", "met", "not-met"),
+        ({"renal_crcl_threshold_ml_min": 100}, case, "dosage.renal", "met", "not-met"),
+        ({"neutrophil_baseline_days": 7}, case, "precautions.neutrophils", "met", "not-met"),
+    ],
+)
 def test_each_limit_is_read_from_the_data(limits, maker, clause, before, after):
     policy = POLICY.with_limits(**limits)
     assert node(decide(maker()), clause).outcome.value == before

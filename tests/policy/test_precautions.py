@@ -7,8 +7,26 @@ from dataclasses import replace
 import pytest
 
 from cds_service.facts.model import ImmunizationFact
-from tests.policy.builders import (M, NA, NM, U, ago, allergy, anakinra_dispense, case, covid_case, decide, dx, lab,
-                                   misc_case, node, nomid_case, outcome, prior_auth, span)
+from tests.policy.builders import (
+    NA,
+    NM,
+    M,
+    U,
+    ago,
+    allergy,
+    anakinra_dispense,
+    case,
+    covid_case,
+    decide,
+    dx,
+    lab,
+    misc_case,
+    node,
+    nomid_case,
+    outcome,
+    prior_auth,
+    span,
+)
 
 HUMIRA_ACTIVE = span("adalimumab", classes=("tnf", "biologic"), start=ago(100), active=True)
 
@@ -81,16 +99,24 @@ def test_many_unidentified_records_are_summarised():
 INFECTION = dx((), "A41.9", text="Sepsis", kinds=("infection",))
 
 
-@pytest.mark.parametrize("maker, expected", [
-    (lambda: case(diagnoses=(dx(), INFECTION)), NM),
-    (lambda: case(diagnoses=(dx(), replace(INFECTION, active=False))), M),
-    (lambda: case(diagnoses=(dx(), dx((), None, text="Cellulitis of leg", kinds=("infection",)))), NM),
-    (lambda: case(), M),
-    (lambda: case(unavailable=("conditions",)), U),
-    (lambda: covid_case(), M),                      # COVID-19 and its pneumonia are the indication
-    (lambda: covid_case(diagnoses=covid_case().patient.diagnoses + (dx((), "N10", kinds=("infection",)),)), NM),
-    (lambda: misc_case(diagnoses=misc_case().patient.diagnoses + (dx((), "U07.1", kinds=("infection", "sars_cov_2")),)), M),
-])
+@pytest.mark.parametrize(
+    "maker, expected",
+    [
+        (lambda: case(diagnoses=(dx(), INFECTION)), NM),
+        (lambda: case(diagnoses=(dx(), replace(INFECTION, active=False))), M),
+        (lambda: case(diagnoses=(dx(), dx((), None, text="Cellulitis of leg", kinds=("infection",)))), NM),
+        (case, M),
+        (lambda: case(unavailable=("conditions",)), U),
+        (covid_case, M),  # COVID-19 and its pneumonia are the indication
+        (lambda: covid_case(diagnoses=(*covid_case().patient.diagnoses, dx((), "N10", kinds=("infection",)))), NM),
+        (
+            lambda: misc_case(
+                diagnoses=(*misc_case().patient.diagnoses, dx((), "U07.1", kinds=("infection", "sars_cov_2")))
+            ),
+            M,
+        ),
+    ],
+)
 def test_precautions_serious_infections(maker, expected):
     d = decide(maker())
     assert node(d, "precautions.serious-infections").outcome is expected
@@ -100,8 +126,11 @@ def test_precautions_serious_infections(maker, expected):
 
 
 def test_serious_infection_in_continuation_nomid_is_weighed_not_decided():
-    c = nomid_case(diagnoses=(dx(("nomid",), "M04.2"), INFECTION), prior_authorizations=(prior_auth(indication="nomid"),),
-                   medications=(anakinra_dispense(20, response="benefit"),))
+    c = nomid_case(
+        diagnoses=(dx(("nomid",), "M04.2"), INFECTION),
+        prior_authorizations=(prior_auth(indication="nomid"),),
+        medications=(anakinra_dispense(20, response="benefit"),),
+    )
     d = decide(c)
     assert d.pathway == "continuation"
     assert node(d, "precautions.serious-infections").outcome is NA
@@ -131,7 +160,9 @@ def test_precautions_neutrophils(labs, pathway_pas, expected):
 
 def test_reminders_never_change_the_determination():
     plain = decide(case())
-    noisy = decide(case(labs=(), immunizations=(ImmunizationFact("MedicationRequest/mmr", "MMR", True, ago(0), "ordered"),)))
+    noisy = decide(
+        case(labs=(), immunizations=(ImmunizationFact("MedicationRequest/mmr", "MMR", True, ago(0), "ordered"),))
+    )
     assert plain.determination is noisy.determination
     assert {f.kind for f in noisy.findings} == {"reminder"}
 

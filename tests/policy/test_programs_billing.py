@@ -4,8 +4,26 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policy.builders import (CLINIC, M, NA, NM, U, SNOMED, allergy, case, covid_case, decide, dx, misc_case,
-                                   mtx_failed, node, nomid_case, order, preferred_failed, still_case)
+from tests.policy.builders import (
+    CLINIC,
+    NA,
+    NM,
+    SNOMED,
+    M,
+    U,
+    allergy,
+    case,
+    covid_case,
+    decide,
+    dx,
+    misc_case,
+    mtx_failed,
+    node,
+    nomid_case,
+    order,
+    preferred_failed,
+    still_case,
+)
 
 
 @pytest.mark.parametrize("program, clause, expected, determination", [
@@ -48,7 +66,7 @@ def test_coverage_unreadable_is_indeterminate():
 
 
 @pytest.mark.parametrize("c, expected", [
-    (lambda: case(), NA),                                           # pharmacy claim: by NDC
+    (case, NA),                                           # pharmacy claim: by NDC
     (lambda: case(order_facts=order(setting=CLINIC)), M),           # medical claim: J3590
 ])
 def test_billing_hcpcs(c, expected):
@@ -62,13 +80,13 @@ def test_billing_hcpcs(c, expected):
     (lambda: case(diagnoses=(dx(("ra",), "M06.0A"),)), M, "M06.0A"),
     (lambda: still_case("M08.2A"), M, "M08.2A"),
     (lambda: case(diagnoses=(dx(("ra",), "M06.4"),)), NM, "M06.4"),        # inflammatory polyarthropathy: not listed
-    (lambda: nomid_case(), NM, "M04.2"),                                  # NOMID's own code is not on the list
+    (nomid_case, NM, "M04.2"),                                  # NOMID's own code is not on the list
     (lambda: nomid_case(diagnoses=(dx(("nomid",), "Q87.89"),)), M, "Q87.89"),      # listed for NOMID only
     (lambda: case(diagnoses=(dx(("schnitzler",), "Q87.89"),), medications=()), NM, "Q87.89"),   # not for Schnitzler
     (lambda: case(diagnoses=(dx(("schnitzler",), "D47.2"),), medications=()), M, "D47.2"),
     (lambda: nomid_case(diagnoses=(dx(("dira",), "M04.8"),)), M, "M04.8"),
-    (lambda: covid_case(), M, "U07.1"),
-    (lambda: misc_case(), NM, "M35.81"),
+    (covid_case, M, "U07.1"),
+    (misc_case, NM, "M35.81"),
     (lambda: case(diagnoses=(dx(("ra",), "69896004", system=SNOMED),)), U, None),   # SNOMED only
 ])
 def test_billing_icd10(maker, expected, code):
@@ -89,10 +107,10 @@ def test_step_therapy_exemption():
 
 
 @pytest.mark.parametrize("maker, clause, months", [
-    (lambda: case(), "initiation.duration", 12),
-    (lambda: nomid_case(), "initiation.duration", 12),
-    (lambda: covid_case(), "initiation.duration", 1),
-    (lambda: misc_case(), "initiation.duration", 1),
+    (case, "initiation.duration", 12),
+    (nomid_case, "initiation.duration", 12),
+    (covid_case, "initiation.duration", 1),
+    (misc_case, "initiation.duration", 1),
 ])
 def test_approval_duration(maker, clause, months):
     d = decide(maker())

@@ -19,19 +19,48 @@ from hypothesis import strategies as st
 from cds_service.facts.model import ImmunizationFact, ProcedureFact
 from cds_service.policy.logic import fold_all, fold_any
 from cds_service.policy.model import Determination, Outcome
-from tests.policy.builders import (CLINIC, COMMUNITY, INPATIENT_ORDER, POLICY, ago, allergy, anakinra_dispense, case,
-                                   decide, dose, dx, failed, inpatient, lab, mtx_failed, order, preferred_failed,
-                                   prior_auth, span, statement)
+from tests.policy.builders import (
+    CLINIC,
+    COMMUNITY,
+    INPATIENT_ORDER,
+    POLICY,
+    ago,
+    allergy,
+    anakinra_dispense,
+    case,
+    decide,
+    dose,
+    dx,
+    failed,
+    inpatient,
+    lab,
+    mtx_failed,
+    order,
+    preferred_failed,
+    prior_auth,
+    span,
+    statement,
+)
 
 DIAGNOSES = [
-    dx(("ra",), "M05.79"), dx(("ra",), "M05.A"), dx(("still",), "M06.1"), dx(("caps",), "M04.2", possible=("nomid",)),
+    dx(("ra",), "M05.79"),
+    dx(("ra",), "M05.A"),
+    dx(("still",), "M06.1"),
+    dx(("caps",), "M04.2", possible=("nomid",)),
     dx(("nomid",), "M04.2", text="NOMID"),
-    dx(("dira",), "M04.8", text="DIRA"), dx((), "G03.1", qualified=("nomid",)),
-    dx(("mis-c",), "M35.81"), dx((), "Z86.16", kinds=("sars_cov_2_prior",)),
+    dx(("dira",), "M04.8", text="DIRA"),
+    dx((), "G03.1", qualified=("nomid",)),
+    dx(("mis-c",), "M35.81"),
+    dx((), "Z86.16", kinds=("sars_cov_2_prior",)),
     dx(("covid-19",), "U07.1", kinds=("infection", "sars_cov_2", "sars_cov_2_prior")),
-    dx((), "J12.82", kinds=("infection", "pneumonia")), dx(("castleman",), "D47.Z2"), dx(("hlh",), "D76.1", kinds=("mas",)),
-    dx((), "A41.9", kinds=("infection",)), dx((), "I10"), dx(("ra",), "M05.79", active=False),
-    dx(("ra",), "M05.79", from_order=True), dx(("covid-19",), "U07.1", from_order=True, kinds=("sars_cov_2",)),
+    dx((), "J12.82", kinds=("infection", "pneumonia")),
+    dx(("castleman",), "D47.Z2"),
+    dx(("hlh",), "D76.1", kinds=("mas",)),
+    dx((), "A41.9", kinds=("infection",)),
+    dx((), "I10"),
+    dx(("ra",), "M05.79", active=False),
+    dx(("ra",), "M05.79", from_order=True),
+    dx(("covid-19",), "U07.1", from_order=True, kinds=("sars_cov_2",)),
 ]
 MEDS = [
     mtx_failed(), preferred_failed("humira"), preferred_failed("enbrel"), preferred_failed("xeljanz"),
@@ -68,26 +97,39 @@ def cases(draw):
              syringes=draw(st.sampled_from([None, 10, 14, 28, 56])),
              supply=draw(st.sampled_from([None, 10, 28])), duration=draw(st.sampled_from([None, 5, 10, 14])),
              route=draw(st.sampled_from(["subcutaneous", None, "intravenous"])))
-    o = order(dose_facts=d, setting=draw(st.sampled_from([COMMUNITY, CLINIC, INPATIENT_ORDER])),
-              reasons=draw(subset([x for x in DIAGNOSES if x.from_order], 2)),
-              statements=tuple(statement(k) for k in draw(st.lists(st.sampled_from(STATEMENTS), max_size=4, unique=True))),
-              single_syringe=draw(st.booleans()))
+    o = order(
+        dose_facts=d,
+        setting=draw(st.sampled_from([COMMUNITY, CLINIC, INPATIENT_ORDER])),
+        reasons=draw(subset([x for x in DIAGNOSES if x.from_order], 2)),
+        statements=tuple(statement(k) for k in draw(st.lists(st.sampled_from(STATEMENTS), max_size=4, unique=True))),
+        single_syringe=draw(st.booleans()),
+    )
     drafts = draw(subset([span("etanercept", classes=("tnf", "biologic"), kind="draft", active=True)], 1))
     imms = draw(subset([ImmunizationFact("Immunization/mmr", "MMR", True, ago(5)),
                         ImmunizationFact("MedicationRequest/v", "Varivax", True, None, "ordered")], 2))
     procs = draw(subset([ProcedureFact("Oxygen therapy", "Procedure/o2", ago(1), True, frozenset({"oxygen"}))], 1))
     return case(
-        order_facts=o, drafts=drafts, hook=draw(st.sampled_from(["order-sign", "order-select"])),
-        age=draw(st.one_of(st.none(), st.integers(0, 90))), sex=draw(st.sampled_from(["female", "male", None])),
-        weight_kg=draw(st.sampled_from([None, 4.0, 20.0, 58.0, 90.0])), weight_days_ago=draw(st.sampled_from([5, 60, 400])),
-        labs=draw(subset(LABS, 5)), diagnoses=draw(subset([x for x in DIAGNOSES if not x.from_order], 4)),
-        medications=draw(subset(MEDS, 7)), allergies=draw(subset(ALLERGIES, 3)),
+        order_facts=o,
+        drafts=drafts,
+        hook=draw(st.sampled_from(["order-sign", "order-select"])),
+        age=draw(st.one_of(st.none(), st.integers(0, 90))),
+        sex=draw(st.sampled_from(["female", "male", None])),
+        weight_kg=draw(st.sampled_from([None, 4.0, 20.0, 58.0, 90.0])),
+        weight_days_ago=draw(st.sampled_from([5, 60, 400])),
+        labs=draw(subset(LABS, 5)),
+        diagnoses=draw(subset([x for x in DIAGNOSES if not x.from_order], 4)),
+        medications=draw(subset(MEDS, 7)),
+        allergies=draw(subset(ALLERGIES, 3)),
         specialties=draw(subset(["rheumatology", "infectious-disease", "hematology", "family-medicine"], 2)),
-        program=program, coverage_present=program is not None,
+        program=program,
+        coverage_present=program is not None,
         encounters=draw(subset([inpatient(), inpatient(active=False), inpatient(class_code="EMER", review=True)], 2)),
-        immunizations=imms, prior_authorizations=draw(subset([prior_auth(), prior_auth(status="denied"),
-                                                              prior_auth(indication="covid-19")], 2)),
-        procedures=procs, unavailable=draw(subset(UNAVAILABLE, 2)),
+        immunizations=imms,
+        prior_authorizations=draw(
+            subset([prior_auth(), prior_auth(status="denied"), prior_auth(indication="covid-19")], 2)
+        ),
+        procedures=procs,
+        unavailable=draw(subset(UNAVAILABLE, 2)),
     )
 
 
@@ -162,7 +204,12 @@ def check_composites_fold_and_conditional_says_why(c, d):
 
 
 def check_reminders_never_change_the_determination(c, d):
-    quiet = replace(c, patient=replace(c.patient, immunizations=(),
-                                       labs=tuple(x for x in c.patient.labs if x.kind not in ("anc", "creatinine", "crcl",
-                                                                                              "egfr"))))
+    quiet = replace(
+        c,
+        patient=replace(
+            c.patient,
+            immunizations=(),
+            labs=tuple(x for x in c.patient.labs if x.kind not in ("anc", "creatinine", "crcl", "egfr")),
+        ),
+    )
     assert d.determination is decide(quiet).determination

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from cds_service.facts.model import DiseaseActivity
-from tests.policy.builders import M, NM, U, ago, case, decide, node
+from tests.policy.builders import NM, M, U, ago, case, decide, node
 
 
 def _with(*activity):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.policy.builders import M, NM, U, case, decide, lab, node
+from tests.policy.builders import NM, M, U, case, decide, lab, node
 
 OLD_MEASURED = lab("crcl", 45, "mL/min", 300)             # about ten months before the order
 NEW_CREATININE = lab("creatinine", 4.0, "mg/dL", 3)        # this week

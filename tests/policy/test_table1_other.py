@@ -8,10 +8,31 @@ from dataclasses import replace
 import pytest
 
 from cds_service.facts.model import ProcedureFact
-from tests.policy.builders import (COMMUNITY, INPATIENT_ORDER, M, NM, U, ago, allergy, case, covid_case, decide,
-                                   dose, dx, inpatient, lab, misc_case, node, nomid_case, order, outcome, span,
-                                   statement, still_case, with_order)
-
+from tests.policy.builders import (
+    COMMUNITY,
+    INPATIENT_ORDER,
+    NM,
+    M,
+    U,
+    ago,
+    allergy,
+    case,
+    covid_case,
+    decide,
+    dose,
+    dx,
+    inpatient,
+    lab,
+    misc_case,
+    node,
+    nomid_case,
+    order,
+    outcome,
+    span,
+    statement,
+    still_case,
+    with_order,
+)
 
 # ------------------------------------------------------------------ choosing the indication
 
@@ -189,11 +210,11 @@ def test_covid_3_text_saying_oxygen_against_a_chart_saying_room_air_is_unknown()
     assert outcome(with_reason(covid_case(diagnoses=(COVID, room_air), procedures=(), labs=base_labs)),
                    "table1.covid-19.3") is U
     assert outcome(with_reason(covid_case(diagnoses=(COVID, PNA), procedures=(),
-                                          labs=base_labs + (lab("oxygen", 21, "%", 1),))), "table1.covid-19.3") is U
+                                          labs=(*base_labs, lab("oxygen", 21, "%", 1)))), "table1.covid-19.3") is U
     # the same text with nothing against it, and coded oxygen beside a room-air reading, are met
     assert outcome(with_reason(covid_case(diagnoses=(COVID, PNA), procedures=(), labs=base_labs)),
                    "table1.covid-19.3") is M
-    assert outcome(covid_case(diagnoses=(COVID, PNA), labs=base_labs + (lab("oxygen", 21, "%", 3),)),
+    assert outcome(covid_case(diagnoses=(COVID, PNA), labs=(*base_labs, lab("oxygen", 21, "%", 3))),
                    "table1.covid-19.3") is M
 
 

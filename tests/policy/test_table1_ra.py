@@ -6,8 +6,24 @@ from dataclasses import replace
 
 import pytest
 
-from tests.policy.builders import (M, NA, NM, U, ago, allergy, case, decide, failed, mtx_failed, node, order,
-                                   outcome, preferred_failed, span, statement)
+from tests.policy.builders import (
+    NA,
+    NM,
+    M,
+    U,
+    ago,
+    allergy,
+    case,
+    decide,
+    failed,
+    mtx_failed,
+    node,
+    order,
+    outcome,
+    preferred_failed,
+    span,
+    statement,
+)
 
 THREE = (preferred_failed("humira", ended_months_ago=14), preferred_failed("enbrel", ended_months_ago=8),
          preferred_failed("xeljanz", ended_months_ago=1))
@@ -55,7 +71,7 @@ def test_ra_1a_maximally_tolerated_methotrexate(meds, allergies, expected):
 @pytest.mark.parametrize("drug, expected", [("hydroxychloroquine", M), ("leflunomide", M), ("sulfasalazine", M),
                                             ("azathioprine", NM)])
 def test_ra_1b_other_conventional(drug, expected):
-    assert node(ra((failed(drug, ("csdmard",), months=4),) + THREE), "table1.ra.1.b").outcome is expected
+    assert node(ra((failed(drug, ("csdmard",), months=4), *THREE)), "table1.ra.1.b").outcome is expected
 
 
 @pytest.mark.parametrize("meds, allergies, expected", [
@@ -70,7 +86,7 @@ def test_ra_1c_intolerance(meds, allergies, expected):
 
 
 def test_ra_1d_contraindication_is_asked_only_when_nothing_else_met():
-    assert node(ra((mtx_failed(),) + THREE), "table1.ra.1.d").outcome is NA
+    assert node(ra((mtx_failed(), *THREE)), "table1.ra.1.d").outcome is NA
     d = ra(THREE[:0])
     n = node(d, "table1.ra.1.d")
     assert n.outcome is U and n.missing
@@ -90,18 +106,48 @@ def test_ra_1e_counts_a_prior_preferred_tnf():
     assert node(ra(THREE), "table1.ra.1.e").outcome is M
 
 
-@pytest.mark.parametrize("meds, allergies, a, b, c, d", [
-    (THREE, (), M, NM, NM, NM),
-    (THREE[:2], (allergy("tofacitinib", preferred="xeljanz"),), NM, M, NM, NM),
-    (THREE[:1], (allergy("etanercept", preferred="enbrel"), allergy("tofacitinib", preferred="xeljanz")), NM, NM, M, NM),
-    ((), (allergy("adalimumab", preferred="humira"), allergy("etanercept", preferred="enbrel"),
-          allergy("tofacitinib", preferred="xeljanz")), NM, NM, NM, M),
-    # an intolerance of needles is not an intolerance of the drug
-    ((), (allergy("adalimumab", preferred="humira", route_only=True), allergy("etanercept", preferred="enbrel"),
-          allergy("tofacitinib", preferred="xeljanz")), NM, NM, NM, NM),
-])
+@pytest.mark.parametrize(
+    "meds, allergies, a, b, c, d",
+    [
+        (THREE, (), M, NM, NM, NM),
+        (THREE[:2], (allergy("tofacitinib", preferred="xeljanz"),), NM, M, NM, NM),
+        (
+            THREE[:1],
+            (allergy("etanercept", preferred="enbrel"), allergy("tofacitinib", preferred="xeljanz")),
+            NM,
+            NM,
+            M,
+            NM,
+        ),
+        (
+            (),
+            (
+                allergy("adalimumab", preferred="humira"),
+                allergy("etanercept", preferred="enbrel"),
+                allergy("tofacitinib", preferred="xeljanz"),
+            ),
+            NM,
+            NM,
+            NM,
+            M,
+        ),
+        # an intolerance of needles is not an intolerance of the drug
+        (
+            (),
+            (
+                allergy("adalimumab", preferred="humira", route_only=True),
+                allergy("etanercept", preferred="enbrel"),
+                allergy("tofacitinib", preferred="xeljanz"),
+            ),
+            NM,
+            NM,
+            NM,
+            NM,
+        ),
+    ],
+)
 def test_ra_2_a_to_d(meds, allergies, a, b, c, d):
-    dec = ra((mtx_failed(),) + tuple(meds), allergies)
+    dec = ra((mtx_failed(), *meds), allergies)
     got = [node(dec, f"table1.ra.2.{x}").outcome for x in "abcd"]
     assert got == [a, b, c, d]
 
@@ -150,7 +196,7 @@ def test_ra_2_f_all_preferred_inappropriate_with_a_complete_list(meds, statement
 
 
 def test_ra_2_e_f_not_applicable_once_met():
-    dec = ra((mtx_failed(),) + THREE)
+    dec = ra((mtx_failed(), *THREE))
     assert node(dec, "table1.ra.2.e").outcome is NA and node(dec, "table1.ra.2.f").outcome is NA
 
 
@@ -169,12 +215,22 @@ def test_ra_both_steps():
     assert outcome(case(medications=(mtx_failed(),)), "table1.ra") is U
 
 
-@pytest.mark.parametrize("statements, expected", [
-    ((statement("conventional_all_contraindicated",
-                "Methotrexate, hydroxychloroquine, leflunomide and sulfasalazine are all contraindicated per labeling."),),
-     M),
-    ((), U),        # nothing stated: the documentation is asked for
-])
+@pytest.mark.parametrize(
+    "statements, expected",
+    [
+        (
+            (
+                statement(
+                    "conventional_all_contraindicated",
+                    "Methotrexate, hydroxychloroquine, leflunomide and sulfasalazine are all contraindicated "
+                    "per labeling.",
+                ),
+            ),
+            M,
+        ),
+        ((), U),  # nothing stated: the documentation is asked for
+    ],
+)
 def test_ra_1_d_a_stated_contraindication_to_all_four_conventional_agents(statements, expected):
     """RA 1.d: "The member has an FDA labeled contraindication to ALL conventional agents (i.e., methotrexate,
     hydroxychloroquine, leflunomide, sulfasalazine)": met on the prescriber's explicit statement."""

@@ -7,8 +7,22 @@ from dataclasses import replace
 
 from cds_service.facts.diagnoses import condition_diagnosis
 from cds_service.facts.model import SettingFacts
-from tests.policy.builders import (M, NM, U, allergy, case, covid_case, decide, dx, lab, mtx_failed, node, outcome,
-                                   preferred_failed, with_order)
+from tests.policy.builders import (
+    NM,
+    M,
+    U,
+    allergy,
+    case,
+    covid_case,
+    decide,
+    dx,
+    lab,
+    mtx_failed,
+    node,
+    outcome,
+    preferred_failed,
+    with_order,
+)
 
 
 def _cond(text, code=None):
@@ -49,9 +63,9 @@ def test_explicit_text_meets_3():
 def test_an_inhaled_oxygen_result_at_room_air_is_not_supplemental_oxygen():
     pna = _cond("COVID-19 pneumonia", "J12.82")
     base = covid_case().patient.labs
-    assert outcome(_covid((pna,), base + (lab("oxygen", 0, "L/min", 1),)), "table1.covid-19.3") is U
-    assert outcome(_covid((pna,), base + (lab("oxygen", 21, "%", 1),)), "table1.covid-19.3") is U
-    assert outcome(_covid((pna,), base + (lab("oxygen", 3, "L/min", 1),)), "table1.covid-19.3") is M
+    assert outcome(_covid((pna,), (*base, lab("oxygen", 0, "L/min", 1))), "table1.covid-19.3") is U
+    assert outcome(_covid((pna,), (*base, lab("oxygen", 21, "%", 1))), "table1.covid-19.3") is U
+    assert outcome(_covid((pna,), (*base, lab("oxygen", 3, "L/min", 1))), "table1.covid-19.3") is M
 
 
 # -- precautions.serious-infections -----------------------------------------------------------------------------------
@@ -85,7 +99,11 @@ def test_a_setting_the_text_names_only_as_a_possibility_is_unknown():
 # -- table1.ra.2: an unconfirmed intolerance does not count -----------------------------------------------------------
 
 def test_an_unconfirmed_intolerance_to_a_preferred_product_is_not_counted():
-    meds = (mtx_failed(), preferred_failed("humira", ended_months_ago=14), preferred_failed("enbrel", ended_months_ago=8))
+    meds = (
+        mtx_failed(),
+        preferred_failed("humira", ended_months_ago=14),
+        preferred_failed("enbrel", ended_months_ago=8),
+    )
     confirmed = allergy("tofacitinib", kind="intolerance", preferred="xeljanz", reactions=("nausea",))
     assert outcome(case(medications=meds, allergies=(confirmed,)), "table1.ra.2") is M
     unconfirmed = replace(confirmed, unconfirmed=True)

@@ -54,11 +54,21 @@ def test_load_json_bounds_exactly_like_the_walk(value, limit):
             assert load_json(raw, limit) == orjson.loads(raw)
 
 
-@pytest.mark.parametrize("raw, depth", [
-    (b'1', 0), (b'"[[["', 0), (b'[]', 1), (b'[1]', 1), (b'{"a": [{"b": 1}]}', 3),
-    (b'["\\\\", "]"]', 1), (b'["\\"[", [[]]]', 3), (b'{"div": "<div xmlns=\\"http://www.w3.org/1999/xhtml\\">[</div>"}', 1),
-    (b'[[[""]], ""]', 3), (b'["", [""], {"": ""}]', 2),
-])
+@pytest.mark.parametrize(
+    "raw, depth",
+    [
+        (b"1", 0),
+        (b'"[[["', 0),
+        (b"[]", 1),
+        (b"[1]", 1),
+        (b'{"a": [{"b": 1}]}', 3),
+        (b'["\\\\", "]"]', 1),
+        (b'["\\"[", [[]]]', 3),
+        (b'{"div": "<div xmlns=\\"http://www.w3.org/1999/xhtml\\">[</div>"}', 1),
+        (b'[[[""]], ""]', 3),
+        (b'["", [""], {"": ""}]', 2),
+    ],
+)
 def test_container_depth_examples(raw, depth):
     assert container_depth(raw, 99) == depth
 

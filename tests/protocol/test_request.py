@@ -89,15 +89,25 @@ def test_draft_order_count_is_bounded():
     assert info.value.field == "context.draftOrders.entry"
 
 
-@pytest.mark.parametrize("item, field", [
-    ({"outcome": "accepted", "outcomeTimestamp": "2026-03-02T10:00:00Z", "acceptedSuggestions": [{"id": "s"}]},
-     "feedback[0].card"),
-    ({"card": "c", "outcome": "maybe", "outcomeTimestamp": "2026-03-02T10:00:00Z"}, "feedback[0].outcome"),
-    ({"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-03-02T10:00:00Z"}, "feedback[0].acceptedSuggestions"),
-    ({"card": "c", "outcome": "overridden", "outcomeTimestamp": "yesterday"}, "feedback[0].outcomeTimestamp"),
-    ({"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-03-02T10:00:00Z", "overrideReason": {}},
-     "feedback[0].overrideReason"),
-])
+@pytest.mark.parametrize(
+    "item, field",
+    [
+        (
+            {"outcome": "accepted", "outcomeTimestamp": "2026-03-02T10:00:00Z", "acceptedSuggestions": [{"id": "s"}]},
+            "feedback[0].card",
+        ),
+        ({"card": "c", "outcome": "maybe", "outcomeTimestamp": "2026-03-02T10:00:00Z"}, "feedback[0].outcome"),
+        (
+            {"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-03-02T10:00:00Z"},
+            "feedback[0].acceptedSuggestions",
+        ),
+        ({"card": "c", "outcome": "overridden", "outcomeTimestamp": "yesterday"}, "feedback[0].outcomeTimestamp"),
+        (
+            {"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-03-02T10:00:00Z", "overrideReason": {}},
+            "feedback[0].overrideReason",
+        ),
+    ],
+)
 def test_feedback_validation(item, field):
     with pytest.raises(RequestError) as info:
         parse_feedback({"feedback": [item]})
@@ -105,6 +115,16 @@ def test_feedback_validation(item, field):
 
 
 def test_feedback_as_the_sandbox_sends_it():
-    items = parse_feedback({"feedback": [{"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-03-02T10:00:00Z",
-                                          "overrideReason": {"reason": {"code": "x", "system": "urn:s"}}}]})
+    items = parse_feedback(
+        {
+            "feedback": [
+                {
+                    "card": "c1",
+                    "outcome": "overridden",
+                    "outcomeTimestamp": "2026-03-02T10:00:00Z",
+                    "overrideReason": {"reason": {"code": "x", "system": "urn:s"}},
+                }
+            ]
+        }
+    )
     assert items[0]["card"] == "c1"

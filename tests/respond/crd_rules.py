@@ -123,7 +123,9 @@ def check_value(kind: str, value: object, where: str) -> list[str]:
         if not isinstance(value, dict) or not ({"reference", "display", "identifier"} & set(value)):
             err.append(f"{where}: valueReference must be a Reference with reference, identifier or display")
     elif kind == "valueCoding":
-        if not isinstance(value, dict) or not (isinstance(value.get("system"), str) and isinstance(value.get("code"), str)):
+        if not isinstance(value, dict) or not (
+            isinstance(value.get("system"), str) and isinstance(value.get("code"), str)
+        ):
             err.append(f"{where}: valueCoding needs system and code")
     elif kind == "valueCodeableConcept":
         if not isinstance(value, dict) or not (value.get("coding") or value.get("text")):
@@ -137,7 +139,7 @@ def check_value(kind: str, value: object, where: str) -> list[str]:
     elif kind == "valuePeriod":
         if not isinstance(value, dict) or not ({"start", "end"} & set(value)):
             err.append(f"{where}: valuePeriod needs start or end")
-    elif kind == "valueContactDetail":
+    elif kind == "valueContactDetail":  # noqa: SIM102  (one branch per value type, like the ones above)
         if not isinstance(value, dict) or not ({"name", "telecom"} & set(value)):
             err.append(f"{where}: valueContactDetail needs name or telecom")
     return err
@@ -294,7 +296,9 @@ def check_assertion_ids(resource: dict, where: str) -> list[str]:
         assertion_ids = {r.get("coverage-assertion-id") for r in reps}
         pa_ids = {r.get("satisfied-pa-id") for r in reps} - {None}
         if len(assertion_ids) != 1:
-            err.append(f"{where}: coverage {coverage} has different coverage-assertion-ids {sorted(map(str, assertion_ids))}")
+            err.append(
+                f"{where}: coverage {coverage} has different coverage-assertion-ids {sorted(map(str, assertion_ids))}"
+            )
         if len(pa_ids) > 1:
             err.append(f"{where}: coverage {coverage} has different satisfied-pa-ids")
         if assertion_ids & seen_assertions:
@@ -348,7 +352,7 @@ def check_system_action(action: dict, where: str, *, hook: str, drafts: dict[str
         err.append(f"{where}: resourceId max 0 for coverage information")
     res = action.get("resource")
     if not isinstance(res, dict):
-        return err + [f"{where}: resource is required for update"], {}
+        return [*err, f"{where}: resource is required for update"], {}
     ref = f"{res.get('resourceType')}/{res.get('id')}"
     if res.get("resourceType") not in ORDER_TYPES:
         err.append(f"{where}: {res.get('resourceType')} is not an order type for {hook}")
@@ -488,7 +492,7 @@ def check_card(card: dict, where: str, *, drafts: dict[str, dict], config_codes:
 
 def empty_values(value, path="$"):
     """CDS Hooks 2.0: elements SHALL NOT be null or empty ("", [], {})."""
-    if value is None or value == "" or value == [] or value == {}:
+    if value is None or value in ("", [], {}):
         yield path
     if isinstance(value, dict):
         for k, v in value.items():
@@ -503,7 +507,9 @@ def check_response(body: object, request: dict, *, config_codes: set[str]) -> li
     if not isinstance(body, dict):
         return ["$: the response is a JSON object"]
     hook = request["hook"]
-    err: list[str] = [f"$: {k!r} is not a response attribute" for k in set(body) - {"cards", "systemActions", "extension"}]
+    err: list[str] = [
+        f"$: {k!r} is not a response attribute" for k in set(body) - {"cards", "systemActions", "extension"}
+    ]
     if not isinstance(body.get("cards"), list):
         err.append("$.cards: a cards array is required")
     if hook in PRIMARY_HOOKS and not isinstance(body.get("systemActions"), list):

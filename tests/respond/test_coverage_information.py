@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -58,7 +58,9 @@ def test_invariants_order_sign(client, slug):
 def test_order_select_never_asks_for_documentation(client, slug):
     req = copy.deepcopy(load_request(slug))
     req["hook"] = "order-select"
-    req["context"]["selections"] = [f"MedicationRequest/{e['resource']['id']}" for e in req["context"]["draftOrders"]["entry"]]
+    req["context"]["selections"] = [
+        f"MedicationRequest/{e['resource']['id']}" for e in req["context"]["draftOrders"]["entry"]
+    ]
     body = client.post("/cds-services/anakinra-order-select", json=req).get_json()
     for values in coverage_infos(body).values():
         invariants(values)
@@ -117,7 +119,7 @@ def test_assertion_id_is_unique_per_decision_even_when_the_hook_instance_is_reus
         ids.append([v["coverage-assertion-id"][0] for v in infos.values()])
     flat = [i for group in ids for i in group]
     assert len(set(flat)) == len(flat) == 3 and all(re.fullmatch(r"AKR-[A-Z2-7]{16}", i) for i in flat)
-    calls = app.extensions["cds"].store.list_calls(since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    calls = app.extensions["cds"].store.list_calls(since=datetime(2000, 1, 1, tzinfo=UTC))
     assert [c.coverage_assertion_ids for c in calls] == ids
 
 

@@ -72,7 +72,9 @@ def test_every_response_conforms(client, config_codes, slug, hook):
         get_fhir_model_class(action["resource"]["resourceType"]).model_validate(action["resource"])
 
 
-@pytest.mark.parametrize("slug, hook", [c for c in CASES if _is_anakinra(next(i for i in INDEX if i["slug"] == c.values[0]))])
+@pytest.mark.parametrize(
+    "slug, hook", [c for c in CASES if _is_anakinra(next(i for i in INDEX if i["slug"] == c.values[0]))]
+)
 def test_each_card_type_can_be_switched_off(client, slug, hook):
     """§dev-5: setting a card type's option to false returns no card of that type."""
     req = variant(slug, hook)
@@ -123,8 +125,12 @@ def _set(body, url, value_key=None, value=None, drop=False):
 
 
 def _detail(body, code):
-    return next(s for s in _ci(body) if s["url"] == "detail" and
-                any(p["url"] == "code" and p["valueCodeableConcept"]["coding"][0]["code"] == code for p in s["extension"]))
+    return next(
+        s
+        for s in _ci(body)
+        if s["url"] == "detail"
+        and any(p["url"] == "code" and p["valueCodeableConcept"]["coding"][0]["code"] == code for p in s["extension"])
+    )
 
 
 def _old_category(b):

@@ -38,7 +38,7 @@ def _pg_unreachable_reason() -> str | None:
             finally:
                 engine.dispose()
             _pg_problem.append(None)
-        except Exception as exc:                   # noqa: BLE001 - any failure means unreachable
+        except Exception as exc:
             _pg_problem.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     return _pg_problem[0]
 

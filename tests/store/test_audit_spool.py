@@ -3,11 +3,12 @@ bounded spool and are replayed once and in order when it is back (cds_service/st
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -16,9 +17,8 @@ from cds_service.app import create_app
 from cds_service.store import AuditEntry, StoreUnavailable
 from cds_service.store.spool import AuditSpool
 from tests.conftest import load_request, pinned_clock
-from tests.store.conftest import pg_url  # noqa: F401  (fixture)
 
-T0 = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
 def entry(i: int) -> AuditEntry:
@@ -105,12 +105,8 @@ def test_a_live_writers_file_is_left_to_its_writer(tmp_path):
     other._file = None
     import fcntl
     path = next((tmp_path / "spool").iterdir())
-    fh = open(path, "rb")
-    try:
-        with pytest.raises(OSError):                              # the writer holds it
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    finally:
-        fh.close()
+    with open(path, "rb") as fh, pytest.raises(OSError):       # the writer holds it
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def test_the_spool_is_bounded(tmp_path):
@@ -166,10 +162,8 @@ class CuttableProxy:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def cut(self) -> None:
         assert self._server is not None
@@ -177,15 +171,13 @@ class CuttableProxy:
         with self._lock:
             conns, self._conns = self._conns, []
         for s in conns:
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             s.close()
 
 
 @pytest.mark.postgres
-def test_300_calls_with_postgresql_stopped_in_the_middle_leave_300_audit_rows(settings, pg_url):  # noqa: F811
+def test_300_calls_with_postgresql_stopped_in_the_middle_leave_300_audit_rows(settings, pg_url):
     url = make_url(pg_url)
     proxy = CuttableProxy((url.host or "127.0.0.1", url.port or 5432))
     try:
@@ -210,7 +202,7 @@ def test_300_calls_with_postgresql_stopped_in_the_middle_leave_300_audit_rows(se
             time.sleep(0.1)
         assert runtime.spool.depth() == 0
         assert client.get("/health").get_json()["auditSpool"] == {"pending": 0}
-        calls = runtime.store.list_calls(since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+        calls = runtime.store.list_calls(since=datetime(2000, 1, 1, tzinfo=UTC))
         assert sorted(c.hook_instance for c in calls) == sorted(
             f"5d0c7a52-0000-4000-8000-{i:012d}" for i in range(300))
     finally:

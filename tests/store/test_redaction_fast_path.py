@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import Enum, IntEnum
 
 import pytest
@@ -109,7 +109,7 @@ def _deep(n):
 
 NOT_PLAIN = [
     {1: "a"}, {None: 1}, {(1, 2): "a"}, 2**64, -(2**63) - 1, float("nan"), float("inf"), [float("-inf")],
-    datetime(2026, 1, 1, tzinfo=timezone.utc), uuid.uuid4(), Colour.RED, Level.ONE, Tagged("t"), {"k": Tagged("v")},
+    datetime(2026, 1, 1, tzinfo=UTC), uuid.uuid4(), Colour.RED, Level.ONE, Tagged("t"), {"k": Tagged("v")},
     {Tagged("k"): "v"}, {"token": uuid.uuid4()}, {"a": {1, 2}}, b"bytes", _cycle(), _deep(80), {"x": object()},
 ]
 
@@ -161,7 +161,7 @@ def test_values_other_than_audit_json_are_written_by_json_dumps():
     assert json_columns.json_serializer(value) == json.dumps(value)
 
 
-T0 = datetime(2026, 3, 1, 14, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 14, 30, tzinfo=UTC)
 
 
 def test_plain_json_written_with_orjson_reads_back_identically(store):

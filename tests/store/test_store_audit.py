@@ -5,15 +5,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
 
 from cds_service.store import AuditEntry, HashKeyError, load_hash_key, member_ref, patient_hash
+
 HASH_KEY = b"audit-tests-key-0123456789abcdef"
 
-T0 = datetime(2026, 3, 1, 14, 30, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 14, 30, 0, tzinfo=UTC)
 PATIENT_ID = "pat-RA-7731"
 JWT = (
     "eyJhbGciOiJFUzM4NCIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2VociIsInN1YiI6InBhdC1SQS03NzMxIn0"
@@ -31,10 +32,10 @@ def entry(**kw) -> AuditEntry:
         patient_hash=patient_hash(HASH_KEY, PATIENT_ID),
         policy_id="kineret-mcg-09-J0000-45",
         policy_revision="2025-10",
-        determinations=[
-            {"order": "MedicationRequest/mr-1", "determination": "conditional", "paNeeded": "auth-needed"}
+        determinations=[{"order": "MedicationRequest/mr-1", "determination": "conditional", "paNeeded": "auth-needed"}],
+        clause_outcomes=[
+            {"order": "MedicationRequest/mr-1", "clauses": {"initiation.1": "met", "initiation.2": "unknown"}}
         ],
-        clause_outcomes=[{"order": "MedicationRequest/mr-1", "clauses": {"initiation.1": "met", "initiation.2": "unknown"}}],
         coverage_assertion_ids=["ca-1111"],
         card_uuids=["card-a", "card-b"],
     )
@@ -122,7 +123,7 @@ def test_audit_entry_validates_its_fields(bad):
 
 def test_record_call_refuses_non_json_values(store):
     with pytest.raises(ValueError, match="JSON"):
-        store.record_call(entry(determinations=[{"when": datetime.now(timezone.utc)}]))
+        store.record_call(entry(determinations=[{"when": datetime.now(UTC)}]))
     assert store.list_calls(T0 - timedelta(days=1)) == []
 
 
@@ -151,7 +152,9 @@ def test_pseudonyms_are_hmac_sha256_hex_so_stored_rows_keep_matching():
     key = b"k1" * 16
     assert patient_hash(key, "pat-\u00e9") == hmac.new(key, "pat-\u00e9".encode(), hashlib.sha256).hexdigest()
     assert member_ref(key, "MBR-1") == hmac.new(key, b"member:MBR-1", hashlib.sha256).hexdigest()
-    assert patient_hash(b"key-for-known-answer", "p") == "03f5f9e659e995355215b7093641dc6cbcebeac635d06f154c4364edbfb4ddd1"
+    assert (
+        patient_hash(b"key-for-known-answer", "p") == "03f5f9e659e995355215b7093641dc6cbcebeac635d06f154c4364edbfb4ddd1"
+    )
     # Each hash starts from a fresh copy of the keyed HMAC: repeating, interleaving keys and messages,
     # and more keys than the per-process table keeps (it is cleared when full) change nothing.
     keys = [bytes([i]) * 32 for i in range(40)]

@@ -142,7 +142,7 @@ def test_current_prefers_the_approval_ending_last(store):
     store.issue_authorization(ref, "anakinra", "ra", date(2026, 1, 1), date(2026, 6, 30), None)
     later = store.issue_authorization(ref, "anakinra", "ra", date(2026, 3, 1), date(2027, 2, 28), None)
     assert store.current_authorization(ref, "anakinra", date(2026, 4, 1)).pa_id == later.pa_id
-    assert [a.pa_id for a in store.previous_authorizations(ref, "anakinra")][0] == later.pa_id
+    assert next(a.pa_id for a in store.previous_authorizations(ref, "anakinra")) == later.pa_id
 
 
 HEADER = "pa_id,member_id,drug,start,end\n"

@@ -5,17 +5,16 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from cds_service.config import Settings
-from cds_service.store import AuditEntry, Store
-from cds_service.store import commands
+from cds_service.store import AuditEntry, Store, commands
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fhir_fixtures" / "authorizations.json"
-T0 = datetime(2026, 3, 1, 14, 30, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 14, 30, tzinfo=UTC)
 HASH_KEY = "cli-tests-key-0123456789abcdef"
 
 

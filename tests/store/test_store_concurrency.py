@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import traceback
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -16,7 +16,7 @@ from cds_service.store import AuditEntry
 from cds_service.store.models import AuditCallRow, AuditCardRow
 
 PROCESSES, CALLS_EACH = 4, 50
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def _write_calls(store, worker: int, barrier, queue) -> None:
@@ -31,9 +31,9 @@ def _write_calls(store, worker: int, barrier, queue) -> None:
                     determinations=[{"order": f"MedicationRequest/{worker}-{i}", "determination": "covered"}],
                     card_uuids=[f"card-{worker}-{i}"],
                 )))
-            except Exception as exc:  # noqa: BLE001 - every error is reported to the parent
+            except Exception as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
-    except Exception:  # noqa: BLE001
+    except Exception:
         errors.append(traceback.format_exc())
     queue.put((worker, ids, errors))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -13,7 +13,7 @@ from cds_service.store import AuditEntry, Store, StoreUnavailable, member_ref
 UNREACHABLE_PG = "postgresql+psycopg://postgres@127.0.0.1:1/x"
 KEY = b"degraded-tests-key-0123456789abc"
 REF = member_ref(KEY, "MBR-1")
-ENTRY = AuditEntry(service_id="svc", hook_instance="hi", called_at=datetime(2026, 3, 1, tzinfo=timezone.utc),
+ENTRY = AuditEntry(service_id="svc", hook_instance="hi", called_at=datetime(2026, 3, 1, tzinfo=UTC),
                    http_status=200, latency_ms=3, card_uuids=["c1"])
 FEEDBACK = [{"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-03-01T00:00:01Z"}]
 
@@ -24,7 +24,7 @@ HOOK_PATH_CALLS = {
     "previous_authorizations": lambda s: s.previous_authorizations(REF, "anakinra"),
     "issue_authorization": lambda s: s.issue_authorization(REF, "anakinra", "ra", date(2026, 3, 1),
                                                            date(2027, 2, 28), "ca"),
-    "list_calls": lambda s: s.list_calls(datetime(2026, 1, 1, tzinfo=timezone.utc)),
+    "list_calls": lambda s: s.list_calls(datetime(2026, 1, 1, tzinfo=UTC)),
     "migrate": lambda s: s.migrate(),
 }
 

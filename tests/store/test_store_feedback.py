@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -33,7 +33,7 @@ def _count(store) -> int:
 
 def _call_with_cards(store, *cards) -> int:
     return store.record_call(AuditEntry(
-        service_id=SERVICE, hook_instance="hi-1", called_at=datetime(2026, 3, 1, 14, 30, tzinfo=timezone.utc),
+        service_id=SERVICE, hook_instance="hi-1", called_at=datetime(2026, 3, 1, 14, 30, tzinfo=UTC),
         http_status=200, latency_ms=5, card_uuids=list(cards),
     ))
 
@@ -64,7 +64,7 @@ def test_feedback_is_linked_to_the_call_that_returned_the_card(store):
     assert by_card["card-unknown"].audit_id is None
     y = by_card["card-y"]
     assert y.outcome == "overridden"
-    assert y.outcome_timestamp == datetime(2026, 3, 1, 14, 32, tzinfo=timezone.utc)
+    assert y.outcome_timestamp == datetime(2026, 3, 1, 14, 32, tzinfo=UTC)
     assert y.override_reason["reason"]["code"] == "already-started"
     assert y.override_reason["userComment"] == "patient already on it"
     assert by_card["card-unknown"].accepted_suggestions == ["sugg-1"]
@@ -102,7 +102,7 @@ def _send_feedback(store, items, barrier, queue) -> None:
         for _ in range(3):
             total += store.record_feedback(SERVICE, items)
         queue.put(total)
-    except Exception as exc:  # noqa: BLE001 - reported to the parent
+    except Exception as exc:
         queue.put(f"ERROR {type(exc).__name__}: {exc}")
 
 

@@ -7,7 +7,7 @@ see conftest.py)."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import insert
@@ -18,7 +18,7 @@ from cds_service.store.models import AuditCallRow, AuditCardRow, AuthorizationRo
 
 KEY = b"direct-tests-key-0123456789abcde"
 REF = member_ref(KEY, "MBR-1")
-T0 = datetime(2026, 3, 1, 14, 30, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 14, 30, 0, tzinfo=UTC)
 JWT = "eyJhbGciOiJFUzM4NCJ9.eyJzdWIiOiJwYXQtMSJ9.c2lnbmF0dXJl"
 
 ENTRIES = [
@@ -51,7 +51,7 @@ ENTRIES = [
 def _rows(path, table: str) -> list[tuple]:
     db = sqlite3.connect(path)
     try:
-        return db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+        return db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()  # noqa: S608  (the test's own table names)
     finally:
         db.close()
 
@@ -132,7 +132,7 @@ def test_previous_authorizations_returns_what_the_sqlalchemy_path_returns(tmp_pa
     assert got[True][3] == []
     for a in mine:
         assert type(a.start) is date and type(a.end) is date
-        assert type(a.created_at) is datetime and a.created_at.tzinfo is timezone.utc
+        assert type(a.created_at) is datetime and a.created_at.tzinfo is UTC
     store.dispose()
 
 

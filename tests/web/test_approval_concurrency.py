@@ -6,18 +6,16 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import requests
 
 from cds_service.app import create_app
 from tests.conftest import LiveServer, load_request, pinned_clock
 from tests.e2e.helpers import coverage_infos
-from tests.store.conftest import db_url, pg_url  # noqa: F401  (fixtures)
 
 CALLS_PER_SERVER = 6
 
 
-def test_the_same_order_signed_on_two_instances_at_once_gets_one_approval(settings, db_url):  # noqa: F811
+def test_the_same_order_signed_on_two_instances_at_once_gets_one_approval(settings, db_url):
     shared = settings.with_overrides(database_url=db_url)
     apps = [create_app(shared, clock=pinned_clock), create_app(shared, clock=pinned_clock)]
     store = apps[0].extensions["cds"].store

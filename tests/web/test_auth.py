@@ -49,7 +49,7 @@ class JwksServer:
         self.hits = 0
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 outer.hits += 1
                 if self.path != "/jwks.json":
                     self.send_response(404)
@@ -201,85 +201,221 @@ def without(d: dict, *names: str) -> dict:
 # All must be 401 with an empty body, for the intended reason.
 
 NEGATIVE = {
-    "missing Authorization header": ('header missing', lambda k, lst: {}),
+    "missing Authorization header": ("header missing", lambda k, lst: {}),
     "not a Bearer scheme": ("not 'Bearer", lambda k, lst: {"headers": {"Authorization": "Basic dXNlcjpwYXNz"}}),
     "Bearer without a token": ("not 'Bearer", lambda k, lst: {"headers": {"Authorization": "Bearer "}}),
-    "malformed token": ('not a compact JWS', lambda k, lst: {"headers": bearer("not-a-jwt")}),
-    "garbage segments": ('malformed JWT', lambda k, lst: {"headers": bearer("abc.def.ghi")}),
-    "five segments (JWE shape)": ('not a compact JWS', lambda k, lst: {"headers": bearer("a.b.c.d.e")}),
-    "header not a JSON object": ('malformed JWT', lambda k, lst: {"headers": bearer(
-        _b64u(b"[1]") + "." + _b64u(json.dumps(good_claims()).encode()) + ".c2ln")}),
-    "claims not JSON": ('malformed JWT', lambda k, lst: {"headers": bearer(
-        _b64u(json.dumps({"alg": "ES384", "typ": "JWT", "kid": k["es384"].kid}).encode()) + "." + _b64u(b"not json")
-        + ".c2ln")}),
-    "absurdly nested header": ('malformed JWT', lambda k, lst: {"headers": bearer(
-        _b64u(b"[" * 4000 + b"]" * 4000) + "." + _b64u(json.dumps(good_claims()).encode()) + ".c2ln")}),
-    "alg none": ("alg 'none'", lambda k, lst: {"headers": bearer(K.unsigned_token(
-        {"alg": "none", "typ": "JWT", "kid": k["es384"].kid}, good_claims()))}),
-    "HS256 with the public key PEM as secret": ("alg 'HS256'", lambda k, lst: {"headers": bearer(K.hs256_token(
-        {"typ": "JWT", "kid": k["es384"].kid}, good_claims(), k["es384"].public_pem()))}),
+    "malformed token": ("not a compact JWS", lambda k, lst: {"headers": bearer("not-a-jwt")}),
+    "garbage segments": ("malformed JWT", lambda k, lst: {"headers": bearer("abc.def.ghi")}),
+    "five segments (JWE shape)": ("not a compact JWS", lambda k, lst: {"headers": bearer("a.b.c.d.e")}),
+    "header not a JSON object": (
+        "malformed JWT",
+        lambda k, lst: {"headers": bearer(_b64u(b"[1]") + "." + _b64u(json.dumps(good_claims()).encode()) + ".c2ln")},
+    ),
+    "claims not JSON": (
+        "malformed JWT",
+        lambda k, lst: {
+            "headers": bearer(
+                _b64u(json.dumps({"alg": "ES384", "typ": "JWT", "kid": k["es384"].kid}).encode())
+                + "."
+                + _b64u(b"not json")
+                + ".c2ln"
+            )
+        },
+    ),
+    "absurdly nested header": (
+        "malformed JWT",
+        lambda k, lst: {
+            "headers": bearer(
+                _b64u(b"[" * 4000 + b"]" * 4000) + "." + _b64u(json.dumps(good_claims()).encode()) + ".c2ln"
+            )
+        },
+    ),
+    "alg none": (
+        "alg 'none'",
+        lambda k, lst: {
+            "headers": bearer(K.unsigned_token({"alg": "none", "typ": "JWT", "kid": k["es384"].kid}, good_claims()))
+        },
+    ),
+    "HS256 with the public key PEM as secret": (
+        "alg 'HS256'",
+        lambda k, lst: {
+            "headers": bearer(
+                K.hs256_token({"typ": "JWT", "kid": k["es384"].kid}, good_claims(), k["es384"].public_pem())
+            )
+        },
+    ),
     "ES256 not configured": ("alg 'ES256'", lambda k, lst: {"headers": bearer(k["es256"].sign(good_claims()))}),
     "PS512 not configured": ("alg 'PS512'", lambda k, lst: {"headers": bearer(k["ps512"].sign(good_claims()))}),
-    "ES384 header with the kid of an RSA key": ('no key for this kid', lambda k, lst: {"headers": bearer(
-        k["impostor"].sign(good_claims(), headers={"kid": k["rs384"].kid}))}),
-    "unknown kid": ('no key for this kid', lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(), headers={"kid": "nope"}))}),
-    "missing kid": ('kid header missing', lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(), drop_headers=("kid",)))}),
-    "missing typ": ('typ header missing', lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(), drop_headers=("typ",)))}),
-    "wrong typ": ('is not JWT', lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(), headers={"typ": "at+jwt"}))}),
-    "untrusted iss": ('issuer not trusted', lambda k, lst: {"headers": bearer(k["es384"].sign(
-        K.claims("https://evil.example", AUD, NOW)))}),
-    "iss missing": ('iss claim missing', lambda k, lst: {"headers": bearer(k["es384"].sign(without(good_claims(), "iss")))}),
-    "jku not on the allow-list (loopback listener)": ('not on the allow-list', lambda k, lst: {"headers": bearer(
-        k["jku"].sign(good_claims(), headers={"jku": lst.url()}))}),
-    "sandbox iss with a foreign jku": ('not on the allow-list', lambda k, lst: {"headers": bearer(k["sandbox"].sign(
-        K.claims(SANDBOX_ISSUER, AUD, NOW), headers={"jku": lst.url()}))}),
-    "sandbox iss signed by another key": ('bad signature', lambda k, lst: {"headers": bearer(
-        K.SigningKey(K.SANDBOX_KID, "ES384", k["es384"].private_key).sign(K.claims(SANDBOX_ISSUER, AUD, NOW)))}),
-    "wrong aud": ('aud does not name', lambda k, lst: {"headers": bearer(k["es384"].sign(
-        K.claims(ISS, "https://elsewhere.example" + SERVICE_PATH, NOW)))}),
-    "aud of another endpoint": ('aud does not name', lambda k, lst: {"headers": bearer(k["es384"].sign(
-        K.claims(ISS, BASE + "/cds-services/other", NOW)))}),
-    "aud of the discovery endpoint": ('aud does not name', lambda k, lst: {"headers": bearer(k["es384"].sign(
-        K.claims(ISS, BASE + "/cds-services", NOW)))}),
-    "aud array without this endpoint": ('aud does not name', lambda k, lst: {"headers": bearer(k["es384"].sign(
-        K.claims(ISS, [BASE + "/cds-services", "https://elsewhere.example"], NOW)))}),
-    "aud missing": ('claim aud missing', lambda k, lst: {"headers": bearer(k["es384"].sign(without(good_claims(), "aud")))}),
-    "aud follows a spoofed Host header": ('aud does not name', lambda k, lst: {
-        "headers": bearer(k["es384"].sign(K.claims(ISS, "https://evil.example" + SERVICE_PATH, NOW))),
-        "base_url": "https://evil.example"}),
-    "expired": ('expired', lambda k, lst: {"headers": bearer(k["es384"].sign(
-        K.claims(ISS, AUD, NOW - 400, lifetime=300)))}),
-    "iat in the future": ('iat is in the future', lambda k, lst: {"headers": bearer(k["es384"].sign(K.claims(ISS, AUD, NOW + 120)))}),
-    "nbf in the future": ('nbf', lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(nbf=NOW + 120)))}),
-    "lifetime over an hour": ('lifetime', lambda k, lst: {"headers": bearer(k["es384"].sign(
-        K.claims(ISS, AUD, NOW, lifetime=86_400)))}),
-    "exp is a string": ('exp is not a number', lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(exp=str(NOW + 300))))}),
-    "missing exp": ('claim exp missing', lambda k, lst: {"headers": bearer(k["es384"].sign(without(good_claims(), "exp")))}),
-    "missing iat": ('claim iat missing', lambda k, lst: {"headers": bearer(k["es384"].sign(without(good_claims(), "iat")))}),
-    "missing jti": ('claim jti missing', lambda k, lst: {"headers": bearer(k["es384"].sign(without(good_claims(), "jti")))}),
-    "empty jti": ('jti missing or invalid', lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(jti="")))}),
-    "bad signature (same kid, other key)": ('bad signature', lambda k, lst: {"headers": bearer(k["impostor"].sign(good_claims()))}),
-    "tampered payload": ('bad signature', lambda k, lst: {"headers": bearer(K.tamper_payload(
-        k["es384"].sign(K.claims(ISS, BASE + "/cds-services/other", NOW)), aud=AUD))}),
-    "signature of an impossible base64 length": ('malformed JWT (signature)', lambda k, lst: {"headers": bearer(
-        k["es384"].sign(good_claims()) + "AAAAA")}),
-    "signature cut short": ('bad signature', lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims())[:-8])}),
-    "signature moved to another token": ('bad signature', lambda k, lst: {"headers": bearer(
-        k["es384"].sign(good_claims()).rsplit(".", 1)[0] + "." + k["es384"].sign(good_claims()).rsplit(".", 1)[1])}),
-    "aud a number": ('aud is neither', lambda k, lst: {"headers": bearer(k["es384"].sign(K.claims(ISS, 42, NOW)))}),
-    "aud array with a non-string": ('aud is neither', lambda k, lst: {"headers": bearer(k["es384"].sign(
-        K.claims(ISS, [AUD, 7], NOW)))}),
-    "aud null": ('claim aud missing', lambda k, lst: {"headers": bearer(k["es384"].sign(K.claims(ISS, None, NOW)))}),
-    "sub not a string": ('sub is not a string', lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(sub=12)))}),
-    "RS384 signature with a byte flipped": ('bad signature', lambda k, lst: {"headers": bearer(
-        _flip_last_signature_byte(k["rs384"].sign(good_claims())))}),
-    "crit naming an extension the service does not understand (RFC 7515 4.1.11)": ('crit header', lambda k, lst: {
-        "headers": bearer(k["es384"].sign(good_claims(), headers={"crit": ["urn:example:policy"],
-                                                                  "urn:example:policy": "x"}))}),
-    "crit naming b64 (RFC 7797, not supported)": ('crit header', lambda k, lst: {"headers": bearer(
-        k["es384"].sign(good_claims(), headers={"crit": ["b64"], "b64": True}))}),
-    "crit empty": ('crit header', lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(), headers={"crit": []}))}),
-    "tenant not allowed": ("tenant 'tenant-b'", lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(tenant="tenant-b")))}),
+    "ES384 header with the kid of an RSA key": (
+        "no key for this kid",
+        lambda k, lst: {"headers": bearer(k["impostor"].sign(good_claims(), headers={"kid": k["rs384"].kid}))},
+    ),
+    "unknown kid": (
+        "no key for this kid",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(), headers={"kid": "nope"}))},
+    ),
+    "missing kid": (
+        "kid header missing",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(), drop_headers=("kid",)))},
+    ),
+    "missing typ": (
+        "typ header missing",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(), drop_headers=("typ",)))},
+    ),
+    "wrong typ": (
+        "is not JWT",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(), headers={"typ": "at+jwt"}))},
+    ),
+    "untrusted iss": (
+        "issuer not trusted",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(K.claims("https://evil.example", AUD, NOW)))},
+    ),
+    "iss missing": (
+        "iss claim missing",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(without(good_claims(), "iss")))},
+    ),
+    "jku not on the allow-list (loopback listener)": (
+        "not on the allow-list",
+        lambda k, lst: {"headers": bearer(k["jku"].sign(good_claims(), headers={"jku": lst.url()}))},
+    ),
+    "sandbox iss with a foreign jku": (
+        "not on the allow-list",
+        lambda k, lst: {
+            "headers": bearer(k["sandbox"].sign(K.claims(SANDBOX_ISSUER, AUD, NOW), headers={"jku": lst.url()}))
+        },
+    ),
+    "sandbox iss signed by another key": (
+        "bad signature",
+        lambda k, lst: {
+            "headers": bearer(
+                K.SigningKey(K.SANDBOX_KID, "ES384", k["es384"].private_key).sign(K.claims(SANDBOX_ISSUER, AUD, NOW))
+            )
+        },
+    ),
+    "wrong aud": (
+        "aud does not name",
+        lambda k, lst: {
+            "headers": bearer(k["es384"].sign(K.claims(ISS, "https://elsewhere.example" + SERVICE_PATH, NOW)))
+        },
+    ),
+    "aud of another endpoint": (
+        "aud does not name",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(K.claims(ISS, BASE + "/cds-services/other", NOW)))},
+    ),
+    "aud of the discovery endpoint": (
+        "aud does not name",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(K.claims(ISS, BASE + "/cds-services", NOW)))},
+    ),
+    "aud array without this endpoint": (
+        "aud does not name",
+        lambda k, lst: {
+            "headers": bearer(
+                k["es384"].sign(K.claims(ISS, [BASE + "/cds-services", "https://elsewhere.example"], NOW))
+            )
+        },
+    ),
+    "aud missing": (
+        "claim aud missing",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(without(good_claims(), "aud")))},
+    ),
+    "aud follows a spoofed Host header": (
+        "aud does not name",
+        lambda k, lst: {
+            "headers": bearer(k["es384"].sign(K.claims(ISS, "https://evil.example" + SERVICE_PATH, NOW))),
+            "base_url": "https://evil.example",
+        },
+    ),
+    "expired": (
+        "expired",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(K.claims(ISS, AUD, NOW - 400, lifetime=300)))},
+    ),
+    "iat in the future": (
+        "iat is in the future",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(K.claims(ISS, AUD, NOW + 120)))},
+    ),
+    "nbf in the future": ("nbf", lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(nbf=NOW + 120)))}),
+    "lifetime over an hour": (
+        "lifetime",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(K.claims(ISS, AUD, NOW, lifetime=86_400)))},
+    ),
+    "exp is a string": (
+        "exp is not a number",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(exp=str(NOW + 300))))},
+    ),
+    "missing exp": (
+        "claim exp missing",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(without(good_claims(), "exp")))},
+    ),
+    "missing iat": (
+        "claim iat missing",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(without(good_claims(), "iat")))},
+    ),
+    "missing jti": (
+        "claim jti missing",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(without(good_claims(), "jti")))},
+    ),
+    "empty jti": ("jti missing or invalid", lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(jti="")))}),
+    "bad signature (same kid, other key)": (
+        "bad signature",
+        lambda k, lst: {"headers": bearer(k["impostor"].sign(good_claims()))},
+    ),
+    "tampered payload": (
+        "bad signature",
+        lambda k, lst: {
+            "headers": bearer(
+                K.tamper_payload(k["es384"].sign(K.claims(ISS, BASE + "/cds-services/other", NOW)), aud=AUD)
+            )
+        },
+    ),
+    "signature of an impossible base64 length": (
+        "malformed JWT (signature)",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims()) + "AAAAA")},
+    ),
+    "signature cut short": ("bad signature", lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims())[:-8])}),
+    "signature moved to another token": (
+        "bad signature",
+        lambda k, lst: {
+            "headers": bearer(
+                k["es384"].sign(good_claims()).rsplit(".", 1)[0]
+                + "."
+                + k["es384"].sign(good_claims()).rsplit(".", 1)[1]
+            )
+        },
+    ),
+    "aud a number": ("aud is neither", lambda k, lst: {"headers": bearer(k["es384"].sign(K.claims(ISS, 42, NOW)))}),
+    "aud array with a non-string": (
+        "aud is neither",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(K.claims(ISS, [AUD, 7], NOW)))},
+    ),
+    "aud null": ("claim aud missing", lambda k, lst: {"headers": bearer(k["es384"].sign(K.claims(ISS, None, NOW)))}),
+    "sub not a string": (
+        "sub is not a string",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(sub=12)))},
+    ),
+    "RS384 signature with a byte flipped": (
+        "bad signature",
+        lambda k, lst: {"headers": bearer(_flip_last_signature_byte(k["rs384"].sign(good_claims())))},
+    ),
+    "crit naming an extension the service does not understand (RFC 7515 4.1.11)": (
+        "crit header",
+        lambda k, lst: {
+            "headers": bearer(
+                k["es384"].sign(good_claims(), headers={"crit": ["urn:example:policy"], "urn:example:policy": "x"})
+            )
+        },
+    ),
+    "crit naming b64 (RFC 7797, not supported)": (
+        "crit header",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(), headers={"crit": ["b64"], "b64": True}))},
+    ),
+    "crit empty": (
+        "crit header",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(), headers={"crit": []}))},
+    ),
+    "tenant not allowed": (
+        "tenant 'tenant-b'",
+        lambda k, lst: {"headers": bearer(k["es384"].sign(good_claims(tenant="tenant-b")))},
+    ),
 }
 
 

@@ -77,7 +77,9 @@ def test_unknown_service_is_404(client):
 def test_malformed_json_is_400_and_wrong_type_415(client):
     resp = client.post("/cds-services/anakinra-order-sign", data=b"{oops", content_type="application/json")
     assert resp.status_code == 400 and resp.get_json()["resourceType"] == "OperationOutcome"
-    resp = client.post("/cds-services/anakinra-order-sign", data=b"x=1", content_type="application/x-www-form-urlencoded")
+    resp = client.post(
+        "/cds-services/anakinra-order-sign", data=b"x=1", content_type="application/x-www-form-urlencoded"
+    )
     assert resp.status_code == 415
 
 
@@ -101,8 +103,17 @@ def test_11_non_anakinra_non_medication_and_empty_drafts(client, settings):
     nothing = {"cards": [], "systemActions": []}      # CRD primary hook: systemActions even when empty
     assert prod_like.post("/cds-services/anakinra-order-sign", json=load_request("non-anakinra")).get_json() == nothing
     req = copy.deepcopy(load_request("ra-complete"))
-    req["context"]["draftOrders"]["entry"] = [{"resource": {"resourceType": "ServiceRequest", "id": "sr1", "status": "draft",
-                                                            "intent": "order", "subject": {"reference": "Patient/x"}}}]
+    req["context"]["draftOrders"]["entry"] = [
+        {
+            "resource": {
+                "resourceType": "ServiceRequest",
+                "id": "sr1",
+                "status": "draft",
+                "intent": "order",
+                "subject": {"reference": "Patient/x"},
+            }
+        }
+    ]
     assert prod_like.post("/cds-services/anakinra-order-sign", json=req).get_json() == nothing
     req["context"]["draftOrders"]["entry"] = [{"resource": {"resourceType": "MedicationRequest", "id": "request-123",
                                                             "status": "draft", "subject": {"reference": "Patient/x"}}}]
@@ -118,7 +129,7 @@ def test_17_to_25_every_response_is_well_formed(client):
         for path, value in walk_values(body):
             if path in ("$.cards", "$.systemActions"):      # the two arrays that may be empty
                 continue
-            assert value is not None and value != "" and value != [] and value != {}, (slug, path)
+            assert value is not None and value not in ("", [], {}), (slug, path)
         for card in body["cards"]:
             assert len(card["summary"]) < 140, (slug, card["summary"])
             assert card["indicator"] in ("info", "warning", "critical")

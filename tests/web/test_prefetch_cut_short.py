@@ -54,7 +54,7 @@ def test_cut_short_without_a_fhir_server_is_not_covered(client):
 def test_cut_short_with_a_fhir_server_reads_the_rest_and_the_biologic_found_decides(settings):
     req = _cut_short(load_request("ra-complete"))
     humira = _humira_for("Patient/" + req["context"]["patientId"])
-    with RecordingFhir(chart_resources(req) + [humira]) as fhir:
+    with RecordingFhir([*chart_resources(req), humira]) as fhir:
         req["fhirServer"] = fhir.url
         app = create_app(settings.with_overrides(fhir_allow=(fhir.url,)), clock=pinned_clock)
         body = app.test_client().post(PATH, json=req).get_json()

@@ -14,8 +14,7 @@ import types
 import pytest
 
 from cds_service.config import Settings
-from cds_service.web.replay_cache import (MemoryReplayCache, RedisReplayCache, SqliteReplayCache,
-                                          make_replay_cache)
+from cds_service.web.replay_cache import MemoryReplayCache, RedisReplayCache, SqliteReplayCache, make_replay_cache
 
 NOW = 1_800_000_000
 GRACE = 30
@@ -41,7 +40,7 @@ def _free_port() -> int:
 def redis_url(tmp_path_factory):
     server = shutil.which("redis-server")
     try:
-        import redis  # noqa: F401
+        import redis
     except ImportError:
         pytest.skip("the 'redis' package is not installed (extra 'redis')")
     if server is None:
@@ -102,7 +101,7 @@ def test_kept_through_the_grace_then_forgotten(kind, tmp_path, request):
 
 
 def test_redis_sets_a_ttl_covering_exp_plus_grace(redis_url):
-    cache = RedisReplayCache.from_url(redis_url, grace_seconds=GRACE, clock=lambda: time.time())
+    cache = RedisReplayCache.from_url(redis_url, grace_seconds=GRACE, clock=time.time)
     cache._client.flushdb()
     exp = int(time.time()) + 120
     assert cache.seen_before("ttl-jti", "iss", exp) is False

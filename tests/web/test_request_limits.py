@@ -13,7 +13,6 @@ import pytest
 from cds_service.app import create_app
 from cds_service.store import Store
 from tests.conftest import LiveServer, load_request, pinned_clock
-from tests.store.conftest import db_url, pg_url  # noqa: F401  (fixtures)
 
 FEEDBACK = "/cds-services/anakinra-order-sign/feedback"
 HOOK = "/cds-services/anakinra-order-sign"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 
@@ -88,7 +88,7 @@ def test_an_explanation_never_issues_an_approval_even_where_the_hook_would(store
 
 
 def test_an_explanation_promises_no_approval_the_hook_would_not_give(store_app):
-    app, store = store_app
+    app, _store = store_app
     req = copy.deepcopy(load_request("ra-complete"))
     req["extension"] = {"davinci-crd.configuration": {"unsolicited-determ": False}}
     explained = app.test_client().post("/explain/anakinra-order-sign", json=req).get_json()
@@ -129,7 +129,9 @@ def test_audit_rows_hold_no_identifiers(store_app):
     req = load_request("ra-missing-preferred")
     body = client.post("/cds-services/anakinra-order-sign", json=req).get_json()
     client.post("/explain/anakinra-order-sign", json=req)
-    calls = store.list_calls(since=__import__("datetime").datetime(2000, 1, 1, tzinfo=__import__("datetime").timezone.utc))
+    calls = store.list_calls(
+        since=__import__("datetime").datetime(2000, 1, 1, tzinfo=__import__("datetime").timezone.utc)
+    )
     assert [c.kind for c in calls] == ["hook", "explain"]
     row = calls[0]
     assert row.hook_instance == req["hookInstance"] and row.http_status == 200
@@ -145,14 +147,14 @@ def test_on_continuation_the_hook_rests_on_continuation_and_explain_adds_the_pat
     """A member with a current plan approval: the hook's answer and its audit row rest on continuation 1 to 6
     only; an explanation of the same request also shows the initiation criteria (`alternative-pathway`), which
     do not decide, and explains the same answer."""
-    from datetime import datetime, timezone
+    from datetime import datetime
     app, store = store_app
     store.import_authorizations(FIXTURES / "authorizations.json")
     client = app.test_client()
     req = load_request("ra-continuation")
     body = client.post("/cds-services/anakinra-order-sign", json=req).get_json()
     explained = client.post("/explain/anakinra-order-sign", json=req).get_json()
-    hook_row, explain_row = store.list_calls(since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    hook_row, explain_row = store.list_calls(since=datetime(2000, 1, 1, tzinfo=UTC))
     assert (hook_row.kind, explain_row.kind) == ("hook", "explain")
     assert hook_row.determinations[0]["pathway"] == "continuation"
     hook_clauses = hook_row.clause_outcomes[0]["clauses"]
@@ -242,7 +244,7 @@ def test_previous_plan_approval_selects_the_continuation_pathway(store_app):
     assert order["pathway"] == "continuation"
     tops = {c["clause"]: c for c in order["clauses"]}
     assert "continuation" in tops
-    cont1 = next(n for n in [tops["continuation"]] + tops["continuation"].get("children", [])
+    cont1 = next(n for n in [tops["continuation"], *tops["continuation"].get("children", [])]
                  if n["clause"] == "continuation.1")
     assert cont1["outcome"] == "met"
     assert any("PA-SYN-EXP-0002" in (e.get("reference", "") + e.get("description", ""))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from . import codes, loader, names, wording
 
-__all__ = ["codes", "loader", "names", "wording", "warm_up"]
+__all__ = ["codes", "loader", "names", "warm_up", "wording"]
 
 
 def warm_up() -> None:

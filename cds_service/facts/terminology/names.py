@@ -99,9 +99,9 @@ def ra_preferred_product(drug: str | None, text: str | None) -> str | None:
             return key
     if drug:
         for key, entry in prefs.items():
-            if entry.get("drug") == drug and entry.get("fallback_for_drug"):
-                if not any(_boundary(hay, n) for n in entry.get("exclude_names", [])):
-                    return key
+            if (entry.get("drug") == drug and entry.get("fallback_for_drug")
+                    and not any(_boundary(hay, n) for n in entry.get("exclude_names", []))):
+                return key
     return None
 
 

@@ -143,7 +143,9 @@ def _unknown(case: CaseFacts, clause_id: str, doubtful: list[TherapySpan], label
         shown = ", ".join(refs[:5]) + (f" and {len(refs) - 5} more" if len(refs) > 5 else "")
         notes.append(f"{len(refs)} active medication record(s) name no medication that could be identified "
                      "(no known code, no name): they could be a drug this clause rules out.")
-        evidence.extend(Evidence("active medication record without an identifiable medication", ref) for ref in refs[:5])
+        evidence.extend(
+            Evidence("active medication record without an identifiable medication", ref) for ref in refs[:5]
+        )
         missing.append(Missing(f"the medication (name, or RxNorm or NDC code) of {shown}", Need.INFO))
     if doubtful:
         names = _names(doubtful, labels)

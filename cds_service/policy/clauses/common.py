@@ -75,11 +75,9 @@ def lab_evidence(lab: LabValue, label: str) -> Evidence:
     else:
         value = lab.text or "recorded"
     shown = f" (recorded as {lab.text})" if lab.text and lab.value is not None and lab.text != value else ""
-    return Evidence(f"{label}: {value}{shown}", lab.source, value, lab.observed_on.isoformat() if lab.observed_on else None)
-
-
-def days_before(as_of: date, when: date | None) -> int | None:
-    return None if when is None else (as_of - when).days
+    return Evidence(
+        f"{label}: {value}{shown}", lab.source, value, lab.observed_on.isoformat() if lab.observed_on else None
+    )
 
 
 def weight_evidence(w: Weight) -> Evidence:

@@ -27,8 +27,13 @@ def positive_test(case: CaseFacts, policy: Policy) -> ClauseResult:
                                           "negative.", ev)
     note = (f"No positive direct SARS-CoV-2 viral test within {max_days} days of the order."
             if tests else "No direct SARS-CoV-2 viral test (LOINC) in the chart.")
-    return leaf(cid, Outcome.UNKNOWN, note, ev,
-                [Missing(f"A positive direct SARS-CoV-2 viral test result (within {max_days} days)", Need.CLINICAL_DOC)])
+    return leaf(
+        cid,
+        Outcome.UNKNOWN,
+        note,
+        ev,
+        [Missing(f"A positive direct SARS-CoV-2 viral test result (within {max_days} days)", Need.CLINICAL_DOC)],
+    )
 
 
 _HEDGES = {"negated": "denies or excludes it", "uncertain": "states it only as a possibility",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal
 from datetime import timedelta
+from decimal import Decimal
 
 from ...facts.model import CaseFacts, Diagnosis
 from ..data_loader import Policy
@@ -20,9 +20,17 @@ def dose_evidence(case: CaseFacts) -> list[Evidence]:
     d = case.order.dose
     ref = case.order.reference
     lines = f" ({d.lines} dosage lines)" if d.lines > 1 else ""
-    ev = [Evidence(f"dose {fmt(d.mg_per_dose, 'mg')} x {fmt(d.doses_per_day)} per day{lines}: at most "
-                   f"{fmt(d.mg_per_day, 'mg')} on one day", ref, fmt(d.mg_per_day, "mg/day")),
-          Evidence(f"{fmt(d.syringes_per_28_days)} syringes per 28 days", ref, fmt(d.syringes_per_28_days, "syringes/28 d"))]
+    ev = [
+        Evidence(
+            f"dose {fmt(d.mg_per_dose, 'mg')} x {fmt(d.doses_per_day)} per day{lines}: at most "
+            f"{fmt(d.mg_per_day, 'mg')} on one day",
+            ref,
+            fmt(d.mg_per_day, "mg/day"),
+        ),
+        Evidence(
+            f"{fmt(d.syringes_per_28_days)} syringes per 28 days", ref, fmt(d.syringes_per_28_days, "syringes/28 d")
+        ),
+    ]
     for note in d.notes:
         ev.append(Evidence(note, ref))
     return ev
@@ -167,9 +175,13 @@ def _quantity_beyond_dose(case: CaseFacts, policy: Policy) -> ClauseResult | Non
     if d.syringes_needed_per_28_days is not None:     # every line's own doses (a new syringe for each)
         needed = d.syringes_needed_per_28_days
     if d.syringes_per_28_days > needed + 1e-9:
-        return leaf("fda-max", Outcome.NOT_MET,
-                    f"{fmt(d.syringes_per_28_days)} syringes per 28 days is more than the {fmt(needed)} the ordered dose needs.",
-                    dose_evidence(case))
+        return leaf(
+            "fda-max",
+            Outcome.NOT_MET,
+            f"{fmt(d.syringes_per_28_days)} syringes per 28 days is more than the {fmt(needed)} "
+            "the ordered dose needs.",
+            dose_evidence(case),
+        )
     return None
 
 

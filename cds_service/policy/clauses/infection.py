@@ -47,10 +47,10 @@ def possible_infections(case: CaseFacts, policy: Policy, indication: str | None)
             continue
         if indication and indication in d.indications:
             continue
-        if any(d.hedged(k) == "uncertain" for k in kinds) and not any(d.hedged(k) for k in excluded):
-            if d.source not in seen:
-                seen.add(d.source)
-                out.append(d)
+        uncertain = any(d.hedged(k) == "uncertain" for k in kinds) and not any(d.hedged(k) for k in excluded)
+        if uncertain and d.source not in seen:
+            seen.add(d.source)
+            out.append(d)
     return out
 
 
@@ -62,20 +62,33 @@ def evaluate(case: CaseFacts, policy: Policy, indication: str | None, pathway: s
     found = active_infections(case, policy, indication)
     ev = [diagnosis_evidence(d) for d in found]
     if found:
-        if pathway == "continuation" and indication in policy.section("serious_infection")["continuation_weigh_indications"]:
+        if (
+            pathway == "continuation"
+            and indication in policy.section("serious_infection")["continuation_weigh_indications"]
+        ):
             return leaf(CLAUSE, Outcome.NOT_APPLICABLE,
                         "Active infection recorded. In NOMID and DIRA the risk of a disease flare when stopping is "
                         "weighed against the risk of continued treatment (prescriber's judgement).", ev)
         if pathway == "continuation":
-            return leaf(CLAUSE, Outcome.NOT_MET, "Active infection recorded: the label says to discontinue anakinra in RA "
-                                                 "if a serious infection develops.", ev)
+            return leaf(
+                CLAUSE,
+                Outcome.NOT_MET,
+                "Active infection recorded: the label says to discontinue anakinra in RA "
+                "if a serious infection develops.",
+                ev,
+            )
         return leaf(CLAUSE, Outcome.NOT_MET, "Active infection recorded: do not initiate anakinra in a person with an "
                                              "active infection.", ev)
     possible = possible_infections(case, policy, indication)
     if possible:
         pev = [diagnosis_evidence(d) for d in possible]
-        pev = [Evidence(e.description + ": recorded as a possible infection", e.reference, e.value, e.date) for e in pev]
-        if pathway == "continuation" and indication in policy.section("serious_infection")["continuation_weigh_indications"]:
+        pev = [
+            Evidence(e.description + ": recorded as a possible infection", e.reference, e.value, e.date) for e in pev
+        ]
+        if (
+            pathway == "continuation"
+            and indication in policy.section("serious_infection")["continuation_weigh_indications"]
+        ):
             return leaf(CLAUSE, Outcome.NOT_APPLICABLE,
                         "A possible infection is recorded. In NOMID and DIRA the risk of a disease flare when stopping "
                         "is weighed against the risk of continued treatment (prescriber's judgement).", pev)

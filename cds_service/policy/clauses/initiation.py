@@ -183,7 +183,9 @@ def treatment_history(case: CaseFacts, policy: Policy, choice: IndicationChoice)
     return one_of("initiation.1", (a, b, c), "ONE of a, b, c.")
 
 
-def specialist(case: CaseFacts, policy: Policy, indication: str | None, clause_id: str = "initiation.2") -> ClauseResult:
+def specialist(
+    case: CaseFacts, policy: Policy, indication: str | None, clause_id: str = "initiation.2"
+) -> ClauseResult:
     """initiation.2 / continuation.3: "The prescriber is a specialist in the area of the member's diagnosis (e.g.,
     rheumatologist for RA) or the prescriber has consulted with a specialist in the area of the member's diagnosis".
 
@@ -210,11 +212,21 @@ def specialist(case: CaseFacts, policy: Policy, indication: str | None, clause_i
         return leaf(clause_id, Outcome.MET, f"The prescriber states a specialist consultation for {label} ({who}: "
                                             "not a specialty for this diagnosis, so the consultation is what meets "
                                             "this criterion).", consult_ev)
-    return leaf(clause_id, Outcome.UNKNOWN,
-                f"The prescriber is not recorded as a specialist for {label}"
-                + ("" if p.known else " (no PractitionerRole found for the prescriber)") + "; a consultation may apply.",
-                [role], [Missing(f"Documentation that the prescriber is, or consulted, a specialist for {label} "
-                                 f"({', '.join(sorted(wanted))})", Need.CLINICAL_DOC)])
+    return leaf(
+        clause_id,
+        Outcome.UNKNOWN,
+        f"The prescriber is not recorded as a specialist for {label}"
+        + ("" if p.known else " (no PractitionerRole found for the prescriber)")
+        + "; a consultation may apply.",
+        [role],
+        [
+            Missing(
+                f"Documentation that the prescriber is, or consulted, a specialist for {label} "
+                f"({', '.join(sorted(wanted))})",
+                Need.CLINICAL_DOC,
+            )
+        ],
+    )
 
 
 def contraindication(case: CaseFacts, policy: Policy) -> ClauseResult:
@@ -231,8 +243,12 @@ def contraindication(case: CaseFacts, policy: Policy) -> ClauseResult:
 
     confirmed = [a for a in relevant if not a.unconfirmed]
     if confirmed:
-        return leaf(cid, Outcome.NOT_MET, "Known hypersensitivity to anakinra, an inactive ingredient or E. coli-derived "
-                                          "proteins.", [ev(a) for a in relevant])
+        return leaf(
+            cid,
+            Outcome.NOT_MET,
+            "Known hypersensitivity to anakinra, an inactive ingredient or E. coli-derived proteins.",
+            [ev(a) for a in relevant],
+        )
     if relevant:
         return leaf(cid, Outcome.UNKNOWN, "An unconfirmed hypersensitivity to anakinra, an inactive ingredient or "
                                           "E. coli-derived proteins is recorded.", [ev(a) for a in relevant],

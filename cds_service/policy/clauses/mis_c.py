@@ -47,13 +47,21 @@ def prior_infection(case: CaseFacts, policy: Policy) -> ClauseResult:
                               for lab in labs if lab.positive is False]
     looked += [diagnosis_evidence(d) for d in (*case.order.reasons, *case.patient.diagnoses)
                if "mis-c" in d.indications or (kind in d.kinds and not d.confirmed)]
-    return leaf(cid, Outcome.UNKNOWN,
-                "No prior SARS-CoV-2 infection is documented: the MIS-C diagnosis itself, a negative test, an "
-                "exposure or a suspected COVID-19 does not show one. " + policy.reading("mis_c_prior_infection"),
-                looked,
-                [Missing("Documentation of the prior SARS-CoV-2 infection: a positive SARS-CoV-2 test, or a diagnosis of "
-                         "COVID-19 (U07.1), post COVID-19 condition (U09.9) or personal history of COVID-19 (Z86.16); "
-                         "MIS-C, a negative test or an exposure alone does not show it", Need.CLINICAL_DOC)])
+    return leaf(
+        cid,
+        Outcome.UNKNOWN,
+        "No prior SARS-CoV-2 infection is documented: the MIS-C diagnosis itself, a negative test, an "
+        "exposure or a suspected COVID-19 does not show one. " + policy.reading("mis_c_prior_infection"),
+        looked,
+        [
+            Missing(
+                "Documentation of the prior SARS-CoV-2 infection: a positive SARS-CoV-2 test, or a diagnosis of "
+                "COVID-19 (U07.1), post COVID-19 condition (U09.9) or personal history of COVID-19 (Z86.16); "
+                "MIS-C, a negative test or an exposure alone does not show it",
+                Need.CLINICAL_DOC,
+            )
+        ],
+    )
 
 
 def refractory(case: CaseFacts, policy: Policy) -> ClauseResult:
@@ -76,11 +84,23 @@ def refractory(case: CaseFacts, policy: Policy) -> ClauseResult:
     absent = [c for c, spans in found.items() if not spans]
     if absent:
         if notes:
-            return leaf(cid, Outcome.UNKNOWN, "A chart note states that the member is refractory to IVIG and "
-                                              "glucocorticoids, but the medication record shows no " + " or ".join(absent)
-                        + " given. " + policy.reading("mis_c_refractory"), ev + note_ev,
-                        [Missing("The administration record of " + " and ".join(absent) + " (MIS-C 4.a: refractory to "
-                                 "IVIG and glucocorticoids)", Need.CLINICAL_DOC)])
+            return leaf(
+                cid,
+                Outcome.UNKNOWN,
+                "A chart note states that the member is refractory to IVIG and "
+                "glucocorticoids, but the medication record shows no "
+                + " or ".join(absent)
+                + " given. "
+                + policy.reading("mis_c_refractory"),
+                ev + note_ev,
+                [
+                    Missing(
+                        "The administration record of " + " and ".join(absent) + " (MIS-C 4.a: refractory to "
+                        "IVIG and glucocorticoids)",
+                        Need.CLINICAL_DOC,
+                    )
+                ],
+            )
         return leaf(cid, Outcome.NOT_MET, "No record of " + " or ".join(absent) + " therapy.", ev)
     failed = [s for spans in found.values() for s in spans
               if s.stopped_reason == "ineffective" or s.response == "no-benefit"]

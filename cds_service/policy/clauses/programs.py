@@ -71,8 +71,9 @@ def program_clauses(case: CaseFacts, policy: Policy) -> ClauseResult:
         elif spec.get("decides", True):
             kids.append(leaf(cid, Outcome.MET, spec.get("note", f"{spec['label']}: this guideline applies."), ev))
         else:
-            kids.append(leaf(cid, Outcome.UNKNOWN, f"{spec['label']}: this guideline does not decide. {spec['process']}",
-                             ev))
+            kids.append(
+                leaf(cid, Outcome.UNKNOWN, f"{spec['label']}: this guideline does not decide. {spec['process']}", ev)
+            )
     return all_of("program", kids, "The program exception for the member's coverage, if any.")
 
 
@@ -135,8 +136,14 @@ def icd10(case: CaseFacts, policy: Policy, indication: str | None, diagnoses) ->
             other.append(Evidence(f"{c.code} ({entry['label']}) is listed for {', '.join(entry['only_for'])} only",
                                   d.source, c.code))
         else:
-            supported.append(Evidence(f"{c.code}: {entry['label']}" + (
-                f" (listed for {', '.join(entry['only_for'])} only)" if entry.get("only_for") else ""), d.source, c.code))
+            supported.append(
+                Evidence(
+                    f"{c.code}: {entry['label']}"
+                    + (f" (listed for {', '.join(entry['only_for'])} only)" if entry.get("only_for") else ""),
+                    d.source,
+                    c.code,
+                )
+            )
     if supported:
         return leaf(cid, Outcome.MET, f"The ICD-10-CM code supports medical necessity for {label}.", supported + other)
     return leaf(cid, Outcome.NOT_MET, f"No listed ICD-10-CM code for {label}; coverage is decided by Table 1, but a "

@@ -79,8 +79,12 @@ def live_vaccines(case: CaseFacts, policy: Policy) -> ClauseResult:
                     [Evidence(f"{'ordered' if i.kind == 'ordered' else 'given'}: {i.label}", i.source, None,
                               i.occurred.isoformat() if i.occurred else None) for i in hits])
     if "immunizations" in case.patient.unavailable:
-        return leaf(cid, Outcome.UNKNOWN, "The immunization history could not be read.",
-                    missing=[Missing(f"Immunizations given in the past {days} days (live vaccines)", Need.CLINICAL_DOC)])
+        return leaf(
+            cid,
+            Outcome.UNKNOWN,
+            "The immunization history could not be read.",
+            missing=[Missing(f"Immunizations given in the past {days} days (live vaccines)", Need.CLINICAL_DOC)],
+        )
     return leaf(cid, Outcome.MET, f"No live vaccine ordered or given within the past {days} days.",
                 [records_read("immunizations and vaccine orders", len(case.patient.immunizations),
                               f"no live vaccine ordered or given in the past {days} days")])
@@ -105,9 +109,14 @@ def amyloidosis(case: CaseFacts, policy: Policy, indication: str | None, pathway
     if first is not None:
         ev.append(Evidence(f"anakinra since {first.isoformat()}", None, None, first.isoformat()))
     if per_kg is not None and per_kg > start_high + 1e-9 and long_term:
-        return leaf(cid, Outcome.NOT_MET, f"Long-term NOMID treatment above the starting range ({fmt(per_kg)} mg/kg/day): "
-                                          "rotate injection sites; with confirmed injection-site amyloid, monitor "
-                                          "proteinuria.", ev)
+        return leaf(
+            cid,
+            Outcome.NOT_MET,
+            f"Long-term NOMID treatment above the starting range ({fmt(per_kg)} mg/kg/day): "
+            "rotate injection sites; with confirmed injection-site amyloid, monitor "
+            "proteinuria.",
+            ev,
+        )
     return leaf(cid, Outcome.MET, "Rotate injection sites (injection-site amyloid has been reported in NOMID after "
                                   "long-term high doses into the same skin).", ev)
 

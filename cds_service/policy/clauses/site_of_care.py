@@ -26,8 +26,10 @@ def evaluate(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseR
         if setting.category in policy.section("site_of_care")["inpatient_order_categories"]:
             # "a provider-administered setting such as an outpatient hospital, ambulatory surgical suite, physician
             # office, or emergency facility": examples; an inpatient stay is one too (reading site_of_care_inpatient).
-            note = ("The order is an inpatient order, administered by the hospital's staff: a provider-administered "
-                    "setting; Kineret is FDA-approved for self-administration. " + policy.reading("site_of_care_inpatient"))
+            note = (
+                "The order is an inpatient order, administered by the hospital's staff: a provider-administered "
+                "setting; Kineret is FDA-approved for self-administration. " + policy.reading("site_of_care_inpatient")
+            )
         return leaf(CLAUSE, Outcome.NOT_MET, note, ev)
     if setting.provider_administered is None:
         # The order's text names provider administration only as a possibility ("may be given in clinic if

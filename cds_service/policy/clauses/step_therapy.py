@@ -21,8 +21,14 @@ def _intolerances(case: CaseFacts, match) -> list[tuple[str, Evidence]]:
             continue
         key = match(a)
         if key:
-            out.append((key, Evidence(f"{a.kind} to {a.label}" + (f" ({', '.join(a.reactions)})" if a.reactions else ""),
-                                      a.source)))
+            out.append(
+                (
+                    key,
+                    Evidence(
+                        f"{a.kind} to {a.label}" + (f" ({', '.join(a.reactions)})" if a.reactions else ""), a.source
+                    ),
+                )
+            )
     for s in case.patient.medications:
         if s.stopped_reason == "adverse":
             key = match(s)
@@ -76,8 +82,13 @@ def ra_conventional(case: CaseFacts, policy: Policy) -> ClauseResult:
         if any(t.adequate_trial and t.inadequate_response for t in found):
             return leaf(cid, Outcome.MET, f"{what}: at least {months} months with inadequate response.", ev)
         if any(t.adequate_trial and t.inadequate_response is None for t in found):
-            return leaf(cid, Outcome.UNKNOWN, f"{what} for at least {months} months, but the response is not documented.",
-                        ev, [Missing(f"Chart notes documenting inadequate response to {what}", Need.CLINICAL_DOC)])
+            return leaf(
+                cid,
+                Outcome.UNKNOWN,
+                f"{what} for at least {months} months, but the response is not documented.",
+                ev,
+                [Missing(f"Chart notes documenting inadequate response to {what}", Need.CLINICAL_DOC)],
+            )
         if any(t.adequate_trial is None for t in found):
             return leaf(cid, Outcome.UNKNOWN, f"{what} was used, but its duration is not documented.", ev,
                         [Missing(f"Start and stop dates of {what} (at least {months} months)", Need.CLINICAL_DOC)])
@@ -92,10 +103,15 @@ def ra_conventional(case: CaseFacts, policy: Policy) -> ClauseResult:
         a = _maximally_tolerated(a, meds, [e for k, e in intol if k == "methotrexate"], policy)
     b = trial_clause("table1.ra.1.b", ["hydroxychloroquine", "leflunomide", "sulfasalazine"],
                      "hydroxychloroquine, leflunomide or sulfasalazine")
-    c = leaf("table1.ra.1.c", Outcome.MET if intol else Outcome.NOT_MET,
-             "Intolerance or hypersensitivity to a conventional agent." if intol
-             else "No intolerance or hypersensitivity to methotrexate, hydroxychloroquine, leflunomide or sulfasalazine recorded.",
-             [e for _, e in intol])
+    c = leaf(
+        "table1.ra.1.c",
+        Outcome.MET if intol else Outcome.NOT_MET,
+        "Intolerance or hypersensitivity to a conventional agent."
+        if intol
+        else "No intolerance or hypersensitivity to methotrexate, hydroxychloroquine, leflunomide or sulfasalazine "
+        "recorded.",
+        [e for _, e in intol],
+    )
     # Table 1 RA 1.d: "an FDA labeled contraindication to ALL conventional agents (i.e., methotrexate,
     # hydroxychloroquine, leflunomide, sulfasalazine)": the prescriber's explicit statement (all four, or the four
     # named, contraindicated: `conventional_all_contraindicated`); otherwise the documentation is asked for.
@@ -104,9 +120,18 @@ def ra_conventional(case: CaseFacts, policy: Policy) -> ClauseResult:
         d = leaf("table1.ra.1.d", Outcome.MET, "The prescriber states an FDA-labeled contraindication to all four "
                                                 "conventional agents.", [statement_evidence(stated)])
     else:
-        d = leaf("table1.ra.1.d", Outcome.UNKNOWN, "A contraindication to all four conventional agents is not recorded.",
-                 missing=[Missing("Documentation of an FDA-labeled contraindication to methotrexate, hydroxychloroquine, "
-                                  "leflunomide and sulfasalazine (only if none was tried)", Need.CLINICAL_DOC)])
+        d = leaf(
+            "table1.ra.1.d",
+            Outcome.UNKNOWN,
+            "A contraindication to all four conventional agents is not recorded.",
+            missing=[
+                Missing(
+                    "Documentation of an FDA-labeled contraindication to methotrexate, hydroxychloroquine, "
+                    "leflunomide and sulfasalazine (only if none was tried)",
+                    Need.CLINICAL_DOC,
+                )
+            ],
+        )
     ra_bio = policy.section("ra_biologic")
     bio = [s for s in meds if s.drug != "anakinra" and not s.is_sample and s.kind != "draft"
            and (s.classes & set(ra_bio["classes"]) or s.drug in ra_bio["drugs"])]
@@ -147,14 +172,22 @@ def _maximally_tolerated(a: ClauseResult, meds: list[TherapySpan], intolerances:
         return leaf(a.clause_id, Outcome.MET,
                     a.note + f" Highest documented dose {top:g} mg weekly, below the {target} mg target; the chart "
                     "documents why it was the highest tolerable dose: " + "; ".join(why) + ".", ev)
-    return leaf(a.clause_id, Outcome.UNKNOWN,
-                f"Methotrexate for at least {policy.limit('min_trial_months')} months with inadequate response, but at "
-                f"most {top:g} mg weekly, below the {target} mg target, and nothing in the chart says it was the "
-                "maximally tolerated dose (intolerance, a stated maximum tolerated dose, a renal or hepatic limit).",
-                a.evidence,
-                [Missing(f"Documentation that methotrexate {top:g} mg weekly was the maximally tolerated dose (the "
-                         f"guideline's example is titration to {target} mg weekly): intolerance or toxicity at a higher "
-                         "dose, a stated maximum tolerated dose, or a renal or hepatic limit", Need.CLINICAL_DOC)])
+    return leaf(
+        a.clause_id,
+        Outcome.UNKNOWN,
+        f"Methotrexate for at least {policy.limit('min_trial_months')} months with inadequate response, but at "
+        f"most {top:g} mg weekly, below the {target} mg target, and nothing in the chart says it was the "
+        "maximally tolerated dose (intolerance, a stated maximum tolerated dose, a renal or hepatic limit).",
+        a.evidence,
+        [
+            Missing(
+                f"Documentation that methotrexate {top:g} mg weekly was the maximally tolerated dose (the "
+                f"guideline's example is titration to {target} mg weekly): intolerance or toxicity at a higher "
+                "dose, a stated maximum tolerated dose, or a renal or hepatic limit",
+                Need.CLINICAL_DOC,
+            )
+        ],
+    )
 
 
 def preferred_list(case: CaseFacts, policy: Policy) -> ClauseResult:
@@ -184,7 +217,10 @@ def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
     def name(keys):
         return ", ".join(labels[k] for k in keys) or "none"
 
-    summary = f"Inadequate response (>= {months} months): {name(failed)}. Intolerance or hypersensitivity: {name(intolerant)}."
+    summary = (
+        f"Inadequate response (>= {months} months): {name(failed)}. "
+        f"Intolerance or hypersensitivity: {name(intolerant)}."
+    )
     options = []
     for cid, need in policy.section("ra_preferred_counts").items():   # keyed by clause id, table1.ra.2.a to d
         if cid.startswith("_"):
@@ -192,7 +228,11 @@ def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
         want_f, want_i = need.get("inadequate_response", 0), need.get("intolerance", 0)
         ok = nf >= want_f and ni >= want_i
         parts = [f"{nf} with inadequate response ({want_f} needed)"] if want_f else []
-        parts += [f"{ni} {'other ' if want_f else ''}with intolerance or hypersensitivity ({want_i} needed)"] if want_i else []
+        parts += (
+            [f"{ni} {'other ' if want_f else ''}with intolerance or hypersensitivity ({want_i} needed)"]
+            if want_i
+            else []
+        )
         ev = (ev_failed if want_f else []) + (ev_intol if want_i else [])
         options.append(leaf(cid, Outcome.MET if ok else Outcome.NOT_MET,
                             "Preferred products: " + " and ".join(parts) + ".", ev))
@@ -202,9 +242,17 @@ def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
         if t.adequate_trial and t.inadequate_response is None:
             doc_needed.append(Missing(f"Chart notes documenting the response to {labels[k]}", Need.CLINICAL_DOC))
         elif t.adequate_trial is None:
-            doc_needed.append(Missing(f"Start and stop dates of {labels[k]} (at least {months} months)", Need.CLINICAL_DOC))
-    e = leaf("table1.ra.2.e", Outcome.UNKNOWN, "A contraindication to every preferred product is not recorded.",
-             missing=[Missing("Documentation of an FDA-labeled contraindication to all preferred products", Need.CLINICAL_DOC)])
+            doc_needed.append(
+                Missing(f"Start and stop dates of {labels[k]} (at least {months} months)", Need.CLINICAL_DOC)
+            )
+    e = leaf(
+        "table1.ra.2.e",
+        Outcome.UNKNOWN,
+        "A contraindication to every preferred product is not recorded.",
+        missing=[
+            Missing("Documentation of an FDA-labeled contraindication to all preferred products", Need.CLINICAL_DOC)
+        ],
+    )
     f = all_inappropriate(case, policy, doc_needed)
     if any(x.outcome is Outcome.MET for x in options):
         na = "Not needed: another option is met."
@@ -241,10 +289,10 @@ def all_inappropriate(case: CaseFacts, policy: Policy, doc_needed: list[Missing]
                     f"those tried ({named}) leaves out {', '.join(labels[k] for k in left_out)}, which the chart shows "
                     "tried: the list is not complete.", ev,
                     [Missing("The complete list of preferred products tried (the chart also shows "
-                             + ", ".join(labels[k] for k in left_out) + ")", Need.ADMIN_DOC)] + list(doc_needed))
+                             + ", ".join(labels[k] for k in left_out) + ")", Need.ADMIN_DOC), *doc_needed])
     lacking = [what for what, s in (("all preferred products are clinically inappropriate", inappropriate),
                                     ("the complete list of preferred products tried", listed)) if s is None]
-    return leaf(cid, Outcome.UNKNOWN, "Not recorded: " + " and ".join(lacking) + ".", ev, [ask] + list(doc_needed))
+    return leaf(cid, Outcome.UNKNOWN, "Not recorded: " + " and ".join(lacking) + ".", ev, [ask, *doc_needed])
 
 
 def ra_activity(case: CaseFacts, policy: Policy) -> ClauseResult:

@@ -54,10 +54,18 @@ def evaluate(case: CaseFacts, policy: Policy, indication: str, ev: list[Evidence
             return leaf(cid, Outcome.MET,
                         f"{label}: the chart shows {named['label']}, a use the guideline names ({support}). "
                         + policy.reading("car_t_toxicity_named_use"), _merge(ev, shown))
-        return leaf(cid, Outcome.UNKNOWN,
-                    f"{label}: the chart does not show {named['label']} (the use the guideline names: {support}).",
-                    ev, [Missing(f"Chart notes showing the compendia-supported use for {label}: {use or named['label']}",
-                                 Need.CLINICAL_DOC)])
+        return leaf(
+            cid,
+            Outcome.UNKNOWN,
+            f"{label}: the chart does not show {named['label']} (the use the guideline names: {support}).",
+            ev,
+            [
+                Missing(
+                    f"Chart notes showing the compendia-supported use for {label}: {use or named['label']}",
+                    Need.CLINICAL_DOC,
+                )
+            ],
+        )
     if use:
         return leaf(cid, Outcome.UNKNOWN,
                     f"{label} is compendia-supported for a particular use only: {use}.", ev,

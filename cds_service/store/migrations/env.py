@@ -47,8 +47,8 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    with _database().engine.connect() as connection:
-        connection = connection.execution_options(**{WRITE_OPTION: True})
+    with _database().engine.connect() as pooled:
+        connection = pooled.execution_options(**{WRITE_OPTION: True})
         _configure(connection=connection)
         with context.begin_transaction():
             context.run_migrations()

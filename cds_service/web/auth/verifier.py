@@ -207,7 +207,7 @@ class JwtVerifier:
 
         # Last: only a fully valid token is recorded, so forged tokens cannot burn real jtis.
         try:
-            replayed = self._replay.seen_before(jti, iss, int(math.ceil(claims["exp"])))
+            replayed = self._replay.seen_before(jti, iss, math.ceil(claims["exp"]))
         except Exception as exc:
             log.error("JWT replay cache unavailable (%s): rejecting (fail closed)", type(exc).__name__)
             raise AuthError(f"replay cache unavailable ({type(exc).__name__})") from exc
