@@ -25,12 +25,12 @@ from pathlib import Path
 import orjson
 
 from cds_service.config import Settings, TrustedIssuer
+from cds_service.core.hook_call import run_hook
 from cds_service.facts import model as facts_model
 from cds_service.frozen_dataclass_init import plain_init
 from cds_service.policy import model as policy_model
 from cds_service.protocol.request import load_json, parse_hook_request
 from cds_service.web.auth import JwtVerifier
-from cds_service.core.hook_call import run_hook
 from cds_service.web.replay_cache import MemoryReplayCache
 
 from . import tokens

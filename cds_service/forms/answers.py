@@ -146,6 +146,15 @@ def _own_condition(item: FormItem, answers: dict[str, list[dict]]) -> bool:
     return any(results) if item.enable_behavior == "any" else all(results)
 
 
+def _walk_enabled(items, parent_on: bool, live: dict[str, list[dict]], out: set[str]) -> None:
+    """Add to `out` the linkIds of `items` (and their children) enabled under these answers."""
+    for item in items:
+        on = parent_on and _own_condition(item, live)
+        if on:
+            out.add(item.link_id)
+        _walk_enabled(item.children, on, live, out)
+
+
 def enabled_link_ids(form: FormDefinition, answers: dict[str, list[dict]]) -> set[str]:
     """The linkIds of the enabled items, given these answers (answers of disabled items are ignored)."""
     enabled = {item.link_id for item in form.walk()}
@@ -153,14 +162,7 @@ def enabled_link_ids(form: FormDefinition, answers: dict[str, list[dict]]) -> se
         live = {k: v for k, v in answers.items() if k in enabled}
         now: set[str] = set()
 
-        def walk(items, parent_on: bool):
-            for item in items:
-                on = parent_on and _own_condition(item, live)
-                if on:
-                    now.add(item.link_id)
-                walk(item.children, on)
-
-        walk(form.items, True)
+        _walk_enabled(form.items, True, live, now)
         if now == enabled:
             break
         enabled = now

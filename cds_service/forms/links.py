@@ -22,7 +22,7 @@ import hmac
 import secrets
 from base64 import urlsafe_b64encode
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadData, URLSafeSerializer
 
@@ -74,7 +74,7 @@ class VerifiedFormLink:
 
 def _epoch(moment: datetime) -> int:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
 
 
@@ -91,7 +91,7 @@ class FormLinks:
         self._digest_key = hmac.new(key, b"anakinra-cds documentation-form binding", hashlib.sha256).digest()
 
     def digest(self, kind: str, reference: str) -> str:
-        mac = hmac.new(self._digest_key, f"{kind}\0{reference}".encode("utf-8"), hashlib.sha256).digest()
+        mac = hmac.new(self._digest_key, f"{kind}\0{reference}".encode(), hashlib.sha256).digest()
         return urlsafe_b64encode(mac[:16]).decode("ascii").rstrip("=")
 
     def issue(self, context: FormLinkContext, now: datetime) -> str:
@@ -123,7 +123,7 @@ class FormLinks:
             raise FormLinkExpired("expired")
         return VerifiedFormLink(
             context_id=data["c"], practitioner_ref=data["a"], order_digest=data["o"], patient_digest=data["p"],
-            expires_at=datetime.fromtimestamp(data["exp"], tz=timezone.utc),
+            expires_at=datetime.fromtimestamp(data["exp"], tz=UTC),
         )
 
     def check_binding(self, link: VerifiedFormLink, order_ref: str | None, patient_ref: str | None) -> None:

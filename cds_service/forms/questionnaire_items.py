@@ -60,8 +60,8 @@ class FormItem:
     options: tuple[AnswerOption, ...] = ()
     options_missing: bool = False          # answerValueSet given but not among the ValueSets
     initial: tuple[dict, ...] = ()         # answers ({"valueX": ...}) from `initial`
-    children: list["FormItem"] = field(default_factory=list)
-    parent: "FormItem | None" = None
+    children: list[FormItem] = field(default_factory=list)
+    parent: FormItem | None = None
 
     @property
     def supported(self) -> bool:

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
@@ -113,7 +113,7 @@ def build_completed_response(definition: FormDefinition, answers: dict[str, list
         extensions.append({"url": INTENDED_USE, "valueCodeableConcept": {
             "coding": [{"system": DOC_REASON_SYSTEM, "code": "withpa"}]}})
     if authored.tzinfo is None:
-        authored = authored.replace(tzinfo=timezone.utc)
+        authored = authored.replace(tzinfo=UTC)
     qr: dict = {
         "resourceType": "QuestionnaireResponse",
         "id": response_id or uuid.uuid4().hex,
@@ -124,7 +124,7 @@ def build_completed_response(definition: FormDefinition, answers: dict[str, list
     }
     if isinstance(pre.get("subject"), dict):
         qr["subject"] = pre["subject"]
-    qr["authored"] = authored.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    qr["authored"] = authored.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     qr["author"] = {"reference": practitioner_ref}
     qr["item"] = _items(definition.items, answers, prefilled, practitioner_ref)
     if not qr["item"]:

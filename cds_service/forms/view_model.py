@@ -152,7 +152,7 @@ def form_view(definition: FormDefinition, prefilled: dict[str, list[dict]],
             "behavior": item.enable_behavior, "error": None, "prefill": None, "fixed_text": "",
             "options_missing": item.options_missing,
         }
-        if item.type == "group" or item.type == "display":
+        if item.type in {"group", "display"}:
             view["widget"] = item.type
         elif not editable(item):
             view["widget"] = "fixed"

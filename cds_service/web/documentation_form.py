@@ -20,9 +20,9 @@ stack trace; tokens are never logged.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, current_app, render_template, request
 
@@ -77,8 +77,8 @@ def install(app: Flask, source: Source, sink: Sink) -> None:
 
 def _now() -> datetime:
     clock = current_app.config.get("CDS_CLOCK")
-    now = clock() if clock else datetime.now(timezone.utc)
-    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    now = clock() if clock else datetime.now(UTC)
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
 def _wiring() -> FormWiring:
@@ -115,7 +115,7 @@ def _load(token: str) -> _Loaded:
         package = wiring.source(link)
     except LookupError:
         package = None
-    except Exception:  # noqa: BLE001 - the page says it cannot be shown; the log has the cause
+    except Exception:
         log.exception("documentation form: the package for a context could not be built")
         raise _PageError(503, "The form cannot be shown right now",
                          "The plan's service could not prepare the form. Try again in a few minutes.") from None
@@ -182,7 +182,7 @@ def submit_form(token: str):
                         "The plan's service could not record these answers. Try again later.")
     try:
         _wiring().sink(loaded.link, completed)
-    except Exception:  # noqa: BLE001 - the page says it was not saved; the log has the cause
+    except Exception:
         log.exception("documentation form: the completed QuestionnaireResponse could not be stored")
         return _message(503, "The answers could not be saved",
                         "The plan's service could not record these answers. Go back and send them again "

@@ -57,8 +57,10 @@ QUESTIONNAIRE = {
             {"linkId": "tnf-stopped", "type": "date", "required": True,
              "text": "Date the last TNF inhibitor was stopped",
              "enableBehavior": "any",
-             "enableWhen": [{"question": "tried", "operator": "=", "answerCoding": {"system": RXNORM, "code": "327361"}},
-                            {"question": "tried", "operator": "=", "answerCoding": {"system": RXNORM, "code": "214555"}}]},
+             "enableWhen": [
+                 {"question": "tried", "operator": "=", "answerCoding": {"system": RXNORM, "code": "327361"}},
+                 {"question": "tried", "operator": "=", "answerCoding": {"system": RXNORM, "code": "214555"}},
+             ]},
             {"linkId": "outcome", "type": "open-choice", "text": "Why was it stopped?",
              "answerOption": [{"valueString": "inadequate response"}, {"valueString": "intolerance"}],
              "enableWhen": [{"question": "tried", "operator": "exists", "answerBoolean": True}]},
@@ -112,8 +114,9 @@ PREFILLED = {
     "item": [
         {"linkId": "history", "item": [
             {"linkId": "on-anakinra", "answer": [auto({"valueBoolean": True}, "MedicationDispense/md-1")]},
-            {"linkId": "supply", "answer": [auto({"valueCoding": _coding(SUPPLY, "plan-pharmacy", "The plan's specialty pharmacy")},
-                                                 "MedicationDispense/md-1")]},
+            {"linkId": "supply", "answer": [auto(
+                {"valueCoding": _coding(SUPPLY, "plan-pharmacy", "The plan's specialty pharmacy")},
+                "MedicationDispense/md-1")]},
         ]},
         {"linkId": "step", "item": [
             {"linkId": "tried", "answer": [auto({"valueCoding": _coding(RXNORM, "327361", "adalimumab")},

@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 import zlib
 from base64 import urlsafe_b64decode, urlsafe_b64encode
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from cds_service.forms.links import (
-    FormLinkContext, FormLinkExpired, FormLinkInvalid, FormLinks, FormLinkWrongContext, form_url,
+    FormLinkContext,
+    FormLinkExpired,
+    FormLinkInvalid,
+    FormLinks,
+    FormLinkWrongContext,
+    form_url,
 )
 
-NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 KEY = b"k" * 32
 CTX = FormLinkContext(context_id="caid-123", order_ref="MedicationRequest/mr-1", patient_ref="Patient/pat-1",
                       practitioner_ref="Practitioner/prac-1")

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from cds_service.forms.answers import answers_from_response
 from cds_service.forms.questionnaire_items import read_questionnaire
 from cds_service.forms.response_builder import (
-    INFORMATION_ORIGIN, build_completed_response, information_origin, r4_problems,
+    INFORMATION_ORIGIN,
+    build_completed_response,
+    information_origin,
+    r4_problems,
 )
 from cds_service.forms.submission import read_submission
 from tests.forms.sample_form import (
-    CANONICAL, COVERAGE, ORDER, PATIENT, PRACTITIONER, RXNORM, SOURCE_RECORD, SUPPLY, package,
+    CANONICAL,
+    COVERAGE,
+    ORDER,
+    PATIENT,
+    PRACTITIONER,
+    RXNORM,
+    SOURCE_RECORD,
+    SUPPLY,
+    package,
 )
 
-AUTHORED = datetime(2026, 3, 2, 15, 5, tzinfo=timezone.utc)
+AUTHORED = datetime(2026, 3, 2, 15, 5, tzinfo=UTC)
 
 
 def _build(form: dict, practitioner=PRACTITIONER):
