@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ...facts.model import CaseFacts
+from ...facts.model import CaseFacts, LabValue
 from ..data_loader import Policy
 from ..logic import leaf
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
@@ -21,7 +21,7 @@ def monitoring_schedule(policy: Policy) -> str:
     return f"before starting, monthly for {monthly} months after starting, then quarterly up to {until} months"
 
 
-def low_count(lab, policy: Policy) -> str | None:
+def low_count(lab: LabValue, policy: Policy) -> str | None:
     """Why an absolute neutrophil count is low (reading `neutrophils_low`), or None: below the policy's
     neutropenia threshold (ANC < 1.5 x10^3/uL), flagged low by the laboratory, or below the result's own
     reference range."""
@@ -49,6 +49,7 @@ def neutrophils(case: CaseFacts, policy: Policy, pathway: str) -> ClauseResult:
     if recent:
         why = low_count(recent[0], policy)
         if why:
+            assert recent[0].observed_on is not None        # recent holds dated counts only
             when = "before initiation" if pathway == "initiation" else "on treatment"
             return leaf(cid, Outcome.NOT_MET,
                         f"The newest neutrophil count {when} is low: {fmt(recent[0].value)} x10^3/uL on "
