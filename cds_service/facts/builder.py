@@ -89,7 +89,8 @@ def read_prescriber_statements(order: dict[str, Any], as_of: date | None = None)
         dated = [(u, w) for u, w in used if w is not None]
         if dated:
             last = stated_dates.last_use([s for s, _ in uses], as_of)
-            assert last is not None         # some sentence's dates place a use (`dated`)
+            if last is None:                # not reached: the sentences in `dated` place a use
+                return out
             (sentence, source), _ = max(dated, key=lambda x: (x[1].latest, x[1].earliest))
             out["anakinra_use"] = PrescriberStatement("anakinra_use", sentence, source, when=(last.earliest, last.latest),
                                                       when_text=last.words)

@@ -295,11 +295,10 @@ def safe_dose(case: CaseFacts, policy: Policy, indication: str | None) -> tuple[
     if key is not None:
         current, why = weight_is_current(case, policy)
         label = policy.indication(key)["label"]
-        if not current:
+        w = case.patient.weight
+        if not current or w is None:            # (a current weight is a weight)
             return None, (f"the {label} maximum of {fmt(lim['nomid_dira_max_mg_per_kg_day'])} mg/kg daily needs a "
                           f"current body weight ({why})")
-        w = case.patient.weight
-        assert w is not None                    # weight_is_current found a current weight
         by_weight = lim["nomid_dira_max_mg_per_kg_day"] * w.kg
         shaped.append(f"{fmt(lim['nomid_dira_max_mg_per_kg_day'])} mg/kg daily x {fmt(w.kg, 'kg')} = "
                       f"{fmt(by_weight, 'mg')} (dosage.nomid-dira)")

@@ -42,7 +42,8 @@ def _recent(labs: tuple[LabValue, ...], case: CaseFacts, max_days: int) -> LabVa
 
 def _on(lab: LabValue) -> date:
     """The date of a lab that `_recent` returned (it returns dated labs only)."""
-    assert lab.observed_on is not None
+    if lab.observed_on is None:
+        raise ValueError(f"{lab.source}: a lab without a date where a dated one was read")
     return lab.observed_on
 
 
