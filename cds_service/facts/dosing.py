@@ -28,7 +28,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .fhir_json import codings, dicts, list_or_empty, number, object_or_empty, parse_date, quantity, text_or_empty
+from .fhir_json import (codings, dicts, list_or_empty, number, object_or_empty, parse_date, quantity, str_or_none,
+                        text_or_empty)
 from .model import DoseFacts
 from .terminology.wording import dose_frequency_patterns
 
@@ -173,7 +174,7 @@ def _doses_per_day(dosage: dict[str, Any], notes: list[str], where: str) -> tupl
     days_of_week = {d for d in list_or_empty(rep.get("dayOfWeek"))
                     if isinstance(d, str)}
     period = number(rep.get("period"))
-    unit = period_unit if isinstance(period_unit := rep.get("periodUnit"), str) else None
+    unit = str_or_none(rep.get("periodUnit"))
     if period and period > 0 and unit in _PERIOD_DAYS:
         period_days = period * _PERIOD_DAYS[unit]
         per_period = max(freq or 1.0, float(times))

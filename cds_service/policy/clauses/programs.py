@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any, cast
 
 from ...facts.model import CaseFacts, Diagnosis
@@ -116,7 +116,7 @@ def icd10_entry(policy: Policy, code: str) -> dict[str, Any] | None:
     return None
 
 
-def icd10(case: CaseFacts, policy: Policy, indication: str | None, diagnoses: Iterable[Diagnosis]) -> ClauseResult:
+def icd10(case: CaseFacts, policy: Policy, indication: str | None, diagnoses: Sequence[Diagnosis]) -> ClauseResult:
     """billing.icd10: the indication's ICD-10-CM code is one the guideline lists, with its qualifier.
 
     Informational: Table 1 decides coverage (NOMID coded M04.2 or MIS-C coded M35.81 are covered indications
