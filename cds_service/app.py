@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from .config import Settings, from_env
 from .core.services import discovery_document
@@ -42,7 +43,8 @@ def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO, doc
     app.config["CDS_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["CDS_CLOCK"] = clock
-    app.json.sort_keys = False
+    if isinstance(app.json, DefaultJSONProvider):     # Flask's own provider (typed as the JSONProvider base)
+        app.json.sort_keys = False
 
     app.extensions["cds"] = CdsRuntime(settings, store)
     cors.install(app)          # first: preflight answers before auth runs

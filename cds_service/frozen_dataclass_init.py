@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 #: The switch: True gives decorated classes the compiled __init__, False leaves the dataclass's own.
 FAST_INIT = True
 
-T = TypeVar("T", bound=type)
+T = TypeVar("T")
 
 # The generated __init__'s own names (a field may be called `d` or `self`: these cannot clash).
 _SELF, _DICT = "_fast_init_self_", "_fast_init_dict_"
@@ -34,12 +34,13 @@ _SELF, _DICT = "_fast_init_self_", "_fast_init_dict_"
 _PLAIN_INITS: dict[type, Callable[..., None]] = {}
 
 
-def fast_init(cls: T) -> T:
+def fast_init(cls: type[T]) -> type[T]:
     """Class decorator, applied above `@dataclass(frozen=True)`."""
     fields = _checked_fields(cls)
-    _PLAIN_INITS[cls] = cls.__init__        # type: ignore[misc]
+    _PLAIN_INITS[cls] = cls.__init__
     if FAST_INIT:
-        cls.__init__ = compiled_init(cls, fields)     # type: ignore[misc]
+        # Replacing the class's __init__ is this decorator's purpose (mypy refuses any assignment to a method).
+        cls.__init__ = compiled_init(cls, fields)     # type: ignore[method-assign]
     return cls
 
 
@@ -63,7 +64,7 @@ def _checked_fields(cls: type) -> tuple[dataclasses.Field, ...]:
     return fields
 
 
-def compiled_init(cls: type, fields: tuple[dataclasses.Field, ...]) -> Callable[..., None]:
+def compiled_init(cls: type[Any], fields: tuple[dataclasses.Field, ...]) -> Callable[..., None]:
     """An `__init__` with the dataclass's signature and defaults that fills the instance's `__dict__`."""
     defaults: dict[str, Any] = {}
     args: list[str] = []
@@ -79,5 +80,5 @@ def compiled_init(cls: type, fields: tuple[dataclasses.Field, ...]) -> Callable[
     exec(compile(source, f"<fast_init {cls.__qualname__}>", "exec"), namespace)   # noqa: S102 (as dataclasses does)
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__doc__ = cls.__init__.__doc__           # type: ignore[misc]
+    init.__doc__ = cls.__init__.__doc__
     return init

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: starts the FHIR test server (sekmet-fhir, loopback) loaded with the
 # fixture patients, makes sure PostgreSQL is reachable (starting or installing it when missing),
-# checks the import layers (lint-imports), then runs pytest. A missing server is a failure, never a skip.
+# checks the import layers (lint-imports) and the types (mypy), then runs pytest. A missing server
+# is a failure, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -22,6 +23,9 @@ trap cleanup EXIT
 "$BIN/lint-imports" --no-cache
 # --- ruff (pyproject.toml [tool.ruff]): a lint finding fails the run -------------------------------
 "$BIN/ruff" check --no-cache .
+
+# --- types (pyproject.toml [tool.mypy]: strict for policy/ and facts/, checked elsewhere): an error fails the run
+"$BIN/python" -m mypy
 
 # --- PostgreSQL --------------------------------------------------------------------------------
 pg_ok() { "$BIN/python" - "$1" <<'PY'

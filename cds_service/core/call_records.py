@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from ..policy.data_loader import load_policy
 from ..policy.model import Outcome
@@ -24,7 +25,10 @@ _OUTCOME_TEXT = {o: o.value for o in Outcome}     # (an Enum's .value is a descr
 
 def record_call(store: Store, spool: AuditSpool | None, service_id: str, req: HookRequest,
                 result: CallResult | None, status: int, started: float, explain: bool) -> None:
-    determinations, clauses, assertion_ids, card_uuids = [], [], [], []
+    determinations: list[dict[str, Any]] = []
+    clauses: list[dict[str, Any]] = []
+    assertion_ids: list[str] = []
+    card_uuids: list[str] = []
     if result is not None:
         for oc in result.outcomes:
             d = oc.decision
@@ -67,6 +71,10 @@ def record_call(store: Store, spool: AuditSpool | None, service_id: str, req: Ho
             coverage_assertion_ids=assertion_ids,
             card_uuids=card_uuids,
         )
+    except (ValueError, TypeError) as exc:     # an entry the store refuses: log it, still answer
+        log.error("audit row not stored (refused by the store): %s", type(exc).__name__)
+        return
+    try:
         store.record_call(entry)
     except StoreUnavailable as exc:
         if spool is not None and spool.append(entry, store):

@@ -15,9 +15,10 @@ never count; an allergen named only as a possibility ("possible reaction to poly
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from . import text_evidence as te
-from .fhir_json import codings, concept_text, dicts, ref_of, status_code
+from .fhir_json import codings, concept_text, dicts, ref_of, status_code, str_or_none
 from .model import AllergyFact
 from .terminology.codes import drug_classes, drug_for_code, is_anakinra_code
 from .terminology.loader import data
@@ -28,13 +29,13 @@ _UNCONFIRMED = ("unconfirmed", "presumed", "provisional")
 
 
 @lru_cache(maxsize=1)
-def _note_rules() -> dict[str, tuple]:
+def _note_rules() -> dict[str, tuple[te.Rule, ...]]:
     """Per allergen group, a rule: the group's name and a reaction word in one sentence of a note."""
     names = data()["allergens"]
     reaction = r"\b(react\w*|allerg\w*|hypersensitiv\w*|intoleran\w*|sensitiv\w*|anaphyla\w*|angioedema|urticaria|" \
                r"hives|rash)\b"
 
-    def group(*keys) -> tuple:
+    def group(*keys: str) -> tuple[te.Rule, ...]:
         phrases = sorted({p.lower() for k in keys for p in names[k]}, key=len, reverse=True)
         alternation = "|".join(te._bounded(p) for p in phrases)
         return ({"all": [alternation, reaction]},)
@@ -43,7 +44,7 @@ def _note_rules() -> dict[str, tuple]:
             "excipient": group("excipient_names")}
 
 
-def _state(allergen_texts: list[str], note_text: str, names: list[str], note_rule: tuple) -> str | None:
+def _state(allergen_texts: list[str], note_text: str, names: list[str], note_rule: tuple[te.Rule, ...]) -> str | None:
     """'affirmed' / 'uncertain' / None: how the allergen fields (code text, reaction substances) and the notes name
     one of `names`. Negated mentions name nothing."""
     states = set()
@@ -65,7 +66,7 @@ def _hypersensitivity_reactions(reactions: list[str]) -> bool:
     return any(te.affirms(r, words) for r in reactions)
 
 
-def read_allergies(resources: list[dict]) -> tuple[AllergyFact, ...]:
+def read_allergies(resources: list[dict[str, Any]]) -> tuple[AllergyFact, ...]:
     out: list[AllergyFact] = []
     names = data()["allergens"]
     rules = _note_rules()
@@ -96,7 +97,7 @@ def read_allergies(resources: list[dict]) -> tuple[AllergyFact, ...]:
         free_text = "\n".join([notes, *reactions])
         allergen_texts = [t for t in (text, *substance_texts) if t]
         all_codes = codes + list(substance_codes)
-        kind = res.get("type") if res.get("type") in ("allergy", "intolerance") else "allergy"
+        kind = "intolerance" if res.get("type") == "intolerance" else "allergy"     # AllergyIntolerance.type
 
         drug = None
         for c in all_codes:
@@ -136,7 +137,7 @@ def read_allergies(resources: list[dict]) -> tuple[AllergyFact, ...]:
             substance=substance, label=label or "unnamed allergen",
             source=ref_of(res), kind=kind, active=clinical in (None, "active"),
             refuted=verification == "refuted",
-            criticality=res.get("criticality") if isinstance(res.get("criticality"), str) else None,
+            criticality=str_or_none(res.get("criticality")),
             reactions=tuple(reactions), preferred_product=preferred,
             classes=drug_classes(drug or substance),
             unconfirmed=verification in _UNCONFIRMED or hedged,

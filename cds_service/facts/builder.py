@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from . import stated_dates
 from .allergies import read_allergies
@@ -13,10 +14,10 @@ from .diagnoses import condition_notes, order_reasons, problem_list
 from .disease_activity import read_disease_activity
 from .dosing import read_dose
 from .extra_history import encounters, immunizations, prior_authorizations, procedures
-from .fhir_json import dicts, parse_date, reference
+from .fhir_json import ReferenceLookup, dicts, parse_date, reference, str_or_none, text_or_empty
 from .labs import lab_values, latest_weight, observation_kinds
 from .medication import MedicationInfo, draft_span, medication_of, therapy_history, unidentifiable
-from .model import CaseFacts, OrderFacts, PatientFacts, PrescriberStatement
+from .model import CaseFacts, OrderFacts, PatientFacts, PrescriberStatement, TherapySpan
 from .prescriber import read_prescriber
 from .setting import read_setting
 from .terminology.names import listed_preferred_products
@@ -25,7 +26,7 @@ from .text_statements import prescriber_statements
 
 @dataclass(frozen=True)
 class DraftOrder:
-    resource: dict
+    resource: dict[str, Any]
     medication: MedicationInfo
     selected: bool
 
@@ -35,27 +36,27 @@ class DraftOrder:
         return f"MedicationRequest/{rid}"
 
 
-def classify_drafts(entries: list[dict], selections: tuple[str, ...], hook: str,
-                    lookup: Callable[[str], dict | None]) -> list[DraftOrder]:
+def classify_drafts(entries: list[dict[str, Any]], selections: tuple[str, ...], hook: str,
+                    lookup: ReferenceLookup) -> list[DraftOrder]:
     out = []
     for res in entries:
         if res.get("resourceType") != "MedicationRequest":
             continue
         info = medication_of(res, lookup)
-        rid = res.get("id") if isinstance(res.get("id"), str) else None
+        rid = str_or_none(res.get("id"))
         selected = hook != "order-select" or (rid is not None and (
             f"MedicationRequest/{rid}" in selections or rid in selections))
         out.append(DraftOrder(res, info, selected))
     return out
 
 
-def _order_facts(order: dict, info: MedicationInfo, lookup) -> OrderFacts:
-    oid = order.get("id") if isinstance(order.get("id"), str) else "draft"
+def _order_facts(order: dict[str, Any], info: MedicationInfo, lookup: ReferenceLookup) -> OrderFacts:
+    oid = rid if isinstance(rid := order.get("id"), str) else "draft"
     return OrderFacts(
         id=oid, reference=f"MedicationRequest/{oid}", label=info.label or "anakinra",
         authored_on=parse_date(order.get("authoredOn")),
-        status=order.get("status") if isinstance(order.get("status"), str) else None,
-        intent=order.get("intent") if isinstance(order.get("intent"), str) else None,
+        status=str_or_none(order.get("status")),
+        intent=str_or_none(order.get("intent")),
         dose=read_dose(order, info.single_100mg_syringe), setting=read_setting(order),
         reasons=order_reasons(order, lookup), requester=reference(order.get("requester")),
         single_100mg_syringe=info.single_100mg_syringe, prescriber_statement=read_prescriber_statements(order),
@@ -63,18 +64,18 @@ def _order_facts(order: dict, info: MedicationInfo, lookup) -> OrderFacts:
     )
 
 
-def read_prescriber_statements(order: dict, as_of: date | None = None) -> dict:
+def read_prescriber_statements(order: dict[str, Any], as_of: date | None = None) -> dict[str, PrescriberStatement]:
     """What the prescriber states in the order's notes, by statement key (first sentence wins).
 
     `anakinra_use` (a statement of anakinra treatment) also carries the last use its dates show, over every such
     sentence of the notes (`stated_dates.last_use`; relative dates, "last injection this morning", against `as_of`,
     the order date); `preferred_tried_list` carries the preferred products its list names."""
-    oid = order.get("id") if isinstance(order.get("id"), str) else "draft"
+    oid = rid if isinstance(rid := order.get("id"), str) else "draft"
     as_of = as_of or parse_date(order.get("authoredOn"))
     out: dict[str, PrescriberStatement] = {}
     uses: list[tuple[str, str]] = []
     for i, note in enumerate(dicts(order.get("note"))):
-        text = note.get("text") if isinstance(note.get("text"), str) else ""
+        text = text_or_empty(note.get("text"))
         source = f"MedicationRequest/{oid}.note[{i}]"
         for key, sentence in prescriber_statements(text):
             if key == "anakinra_use":
@@ -88,6 +89,8 @@ def read_prescriber_statements(order: dict, as_of: date | None = None) -> dict:
         dated = [(u, w) for u, w in used if w is not None]
         if dated:
             last = stated_dates.last_use([s for s, _ in uses], as_of)
+            if last is None:                # not reached: the sentences in `dated` place a use
+                return out
             (sentence, source), _ = max(dated, key=lambda x: (x[1].latest, x[1].earliest))
             out["anakinra_use"] = PrescriberStatement(
                 "anakinra_use", sentence, source, when=(last.earliest, last.latest), when_text=last.words
@@ -95,8 +98,8 @@ def read_prescriber_statements(order: dict, as_of: date | None = None) -> dict:
     return out
 
 
-def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict]], patient_id: str, user_id: str,
-                hook: str, today: date, hasher: Callable[[str], str], lookup: Callable[[str], dict | None],
+def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict[str, Any]]], patient_id: str, user_id: str,
+                hook: str, today: date, hasher: Callable[[str], str], lookup: ReferenceLookup,
                 unavailable: frozenset[str] = frozenset()) -> list[CaseFacts]:
     """One CaseFacts per selected anakinra draft. `today` is the call date (the fallback as-of date)."""
     targets = [d for d in drafts if d.medication.is_anakinra and d.selected]
@@ -105,7 +108,7 @@ def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict]], p
     patients = resources.get("Patient", [])
     patient = next((p for p in patients if p.get("id") == patient_id), patients[0] if patients else {})
     birth = parse_date(patient.get("birthDate"))
-    sex = patient.get("gender") if isinstance(patient.get("gender"), str) else None
+    sex = str_or_none(patient.get("gender"))
     diagnoses, texts = problem_list(resources.get("Condition", []))
     notes = condition_notes(resources.get("Condition", []))
     allergies = read_allergies(resources.get("AllergyIntolerance", []))
@@ -117,7 +120,7 @@ def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict]], p
         order = _order_facts(draft.resource, draft.medication, lookup)
         as_of = order.authored_on or today
         unidentified: list[str] = []
-        planned: list = []
+        planned: list[TherapySpan] = []
         meds = therapy_history(resources, lookup, as_of, unidentified, planned)
         prescriber = read_prescriber(order.requester, user_id, resources.get("PractitionerRole", []),
                                      resources.get("Practitioner", []), lookup)

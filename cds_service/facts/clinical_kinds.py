@@ -7,8 +7,12 @@ unqualified statement): coded data first, then text.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+from typing import Any
+
 from . import text_evidence as te
 from .memo import text_memo
+from .model import Code
 from .terminology.codes import any_icd10_coded, kind_code_matches
 from .terminology.loader import data
 from .terminology.names import name_mentions
@@ -34,7 +38,7 @@ def indications_for_text(text: str | None) -> frozenset[str]:
     return frozenset(found)
 
 
-def _name_status(entry: dict, text: str | None) -> str | None:
+def _name_status(entry: dict[str, Any], text: str | None) -> str | None:
     """How the text states the kind's names: affirmed, negated, uncertain, historical, family (None: not named).
     An entry's `history_counts` (a criterion about a past event: a prior SARS-CoV-2 infection) makes a historical
     mention affirm; its `contradicted_by` phrases, stated in the same text, leave an affirmed mention uncertain
@@ -48,7 +52,8 @@ def _name_status(entry: dict, text: str | None) -> str | None:
     return state
 
 
-def _kind_state(entry: dict, codes, text: str | None, *, names_with_icd10: bool = False) -> str | None:
+def _kind_state(entry: dict[str, Any], codes: Collection[Code], text: str | None, *,
+                names_with_icd10: bool = False) -> str | None:
     """"affirmed" when a code says so, else how the text states the kind (None: not named at all).
 
     ICD-10-CM is a complete classification: when the concept carries an ICD-10-CM code, its code decides
@@ -66,13 +71,13 @@ def _kind_state(entry: dict, codes, text: str | None, *, names_with_icd10: bool 
     return state
 
 
-def condition_kinds(codes, text: str | None) -> frozenset[str]:
+def condition_kinds(codes: Iterable[Code], text: str | None) -> frozenset[str]:
     """Clinical kinds (infection, pneumonia, sars_cov_2_prior, mas, oxygen ...) a condition's codes or its text
     affirm."""
     return frozenset(k for k, state in _condition_kinds(tuple(codes), text) if state == "affirmed")
 
 
-def condition_kinds_hedged(codes, text: str | None) -> tuple[tuple[str, str], ...]:
+def condition_kinds_hedged(codes: Iterable[Code], text: str | None) -> tuple[tuple[str, str], ...]:
     """(kind, status) for the kinds a condition's text names without affirming them: negated ("no supplemental
     oxygen requirement"), uncertain ("? MAS", "r/o sepsis"), historical ("history of pneumonia, resolved"),
     family ("family history of HLH")."""
@@ -80,8 +85,8 @@ def condition_kinds_hedged(codes, text: str | None) -> tuple[tuple[str, str], ..
 
 
 @text_memo(maxsize=8192)
-def _condition_kinds(codes: tuple, text: str | None) -> tuple[tuple[str, str], ...]:
-    out = []
+def _condition_kinds(codes: tuple[Code, ...], text: str | None) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
     for kind, entry in data()["condition_kinds"].items():
         if kind.startswith("_"):
             continue
@@ -91,8 +96,8 @@ def _condition_kinds(codes: tuple, text: str | None) -> tuple[tuple[str, str], .
     return tuple(out)
 
 
-def procedure_kinds(codes, text: str | None) -> frozenset[str]:
-    out = set()
+def procedure_kinds(codes: Collection[Code], text: str | None) -> frozenset[str]:
+    out: set[str] = set()
     for kind, entry in data()["procedure_kinds"].items():
         if kind.startswith("_"):
             continue

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from .fhir_json import codings, concept_text, dicts, ref_of, reference
 from .memo import ConceptMemo
@@ -27,18 +28,19 @@ _DATA_FILE = Path(__file__).with_name("terminology") / "plan_records.json"
 
 
 @lru_cache(maxsize=1)
-def plan_records() -> dict:
+def plan_records() -> dict[str, Any]:
     with _DATA_FILE.open(encoding="utf-8") as fh:
-        return json.load(fh)
+        records: dict[str, Any] = json.load(fh)
+    return records
 
 
 @lru_cache(maxsize=1)
-def _compiled() -> dict[str, list[re.Pattern]]:
+def _compiled() -> dict[str, list[re.Pattern[str]]]:
     signals = plan_records()["programs"]["signals"]
     return {k: [re.compile(p, re.I) for p in v.get("patterns", ())] for k, v in signals.items()}
 
 
-def _texts(cov: dict) -> list[tuple[str, str]]:
+def _texts(cov: dict[str, Any]) -> list[tuple[str, str]]:
     """(where, text) for every human-readable thing the Coverage says about its plan."""
     out: list[tuple[str, str]] = []
     t = concept_text(cov.get("type"))
@@ -57,7 +59,7 @@ def _texts(cov: dict) -> list[tuple[str, str]]:
     return out
 
 
-def _signals(cov: dict) -> dict[str, list[str]]:
+def _signals(cov: dict[str, Any]) -> dict[str, list[str]]:
     """Signal name -> the evidence for it (what was found where)."""
     spec = plan_records()["programs"]
     sopt_systems, act_systems = set(spec["sopt_systems"]), set(spec["actcode_systems"])
@@ -86,7 +88,7 @@ def _signals(cov: dict) -> dict[str, list[str]]:
     return found
 
 
-def recognise_programs(cov: dict) -> tuple[list[str], dict[str, list[str]]]:
+def recognise_programs(cov: dict[str, Any]) -> tuple[list[str], dict[str, list[str]]]:
     """Every program the Coverage belongs to by the recognisers, in the data's order of precedence,
     with the evidence for each."""
     spec = plan_records()["programs"]
@@ -110,7 +112,7 @@ def recognise_programs(cov: dict) -> tuple[list[str], dict[str, list[str]]]:
     return programs, evidence
 
 
-def _program_of(plan_parts: dict) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+def _program_of(plan_parts: dict[str, Any]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     programs, evidence = recognise_programs(plan_parts)
     if not programs:
         default = plan_records()["programs"]["default"]
@@ -129,17 +131,17 @@ def _program_of(plan_parts: dict) -> tuple[str, tuple[str, ...], tuple[str, ...]
 _program_memo = ConceptMemo(_program_of)      # the same plan on every call of a member: recognised once
 
 
-def _program(cov: dict) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+def _program(cov: dict[str, Any]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """The program from what the Coverage says about its plan (type, class, payor): memoised on those parts."""
     return _program_memo({k: cov.get(k) for k in ("type", "class", "payor")})
 
 
-def read_coverage(coverages: list[dict], hasher: Callable[[str], str]) -> CoverageFacts:
+def read_coverage(coverages: list[dict[str, Any]], hasher: Callable[[str], str]) -> CoverageFacts:
     active = [c for c in coverages if c.get("status") in ("active", None)]
     if not active:
         return CoverageFacts(present=False, program=None, count=0)
     # Several active coverages: the one with the lowest order (primary) wins.
-    active.sort(key=lambda c: c.get("order") if isinstance(c.get("order"), int) else 99)
+    active.sort(key=lambda c: order if isinstance(order := c.get("order"), int) else 99)
     cov = active[0]
     program, programs, evidence = _program(cov)
     member = (

@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
 from .clinical_kinds import condition_kinds, condition_kinds_hedged, indications_for_text
-from .fhir_json import as_list, codings, concept_text, dicts, parse_date, ref_of, reference, status_code
+from .fhir_json import (
+    ReferenceLookup,
+    as_list,
+    codings,
+    concept_text,
+    dicts,
+    parse_date,
+    ref_of,
+    reference,
+    status_code,
+    text_or_empty,
+)
 from .labs import stated_values
 from .memo import ConceptMemo
 from .model import ChartNote, Code, Diagnosis
@@ -20,7 +35,7 @@ def _is_icd10(c: Code) -> bool:
     return c.system == system("icd10cm") or (c.system or "").endswith("icd-10-cm")
 
 
-def classify(concept) -> tuple[frozenset[str], frozenset[str], Code | None]:
+def classify(concept: Any) -> tuple[frozenset[str], frozenset[str], Code | None]:
     """(indications, qualified indications, the coding that named them) of a condition's code.
 
     Codes name indications; the text refines them (M04.2 + "Muckle-Wells" is CAPS, M04.2 + "NOMID" is NOMID)
@@ -30,6 +45,12 @@ def classify(concept) -> tuple[frozenset[str], frozenset[str], Code | None]:
     """
     found, qualified, first, _ = _classify(tuple(codings(concept)), concept_text(concept))
     return found, qualified, first
+
+
+def possible_indications(concept: Any) -> frozenset[str]:
+    """Indications the concept's code may be but does not establish (M04.2 alone may be NOMID; M04.8 alone
+    may be DIRA), unless the text names another syndrome of the code (Muckle-Wells, Blau ...)."""
+    return _classify(tuple(codings(concept)), concept_text(concept))[3]
 
 
 def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], frozenset[str], Code | None,
@@ -80,7 +101,13 @@ def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], froze
     return frozenset(found), qualified_only, first, possible
 
 
-def _read_condition_concept(concept) -> tuple:
+# What a condition's code says: codings, text, indications, qualified, naming code, kinds affirmed, kinds hedged,
+# the indications the code may be.
+_ConditionConcept = tuple[tuple[Code, ...], str, frozenset[str], frozenset[str], Code, frozenset[str],
+                          tuple[tuple[str, str], ...], frozenset[str]]
+
+
+def _read_condition_concept(concept: Any) -> _ConditionConcept:
     """What a condition's code says (codings, text, indications, qualified, naming code, kinds affirmed, kinds the
     text names without affirming: "no supplemental oxygen requirement", "r/o sepsis", and the indications the code
     may be but does not establish)."""
@@ -94,8 +121,8 @@ def _read_condition_concept(concept) -> tuple:
 _condition_concept = ConceptMemo(_read_condition_concept)
 
 
-def _diagnosis(concept, source: str, *, from_order: bool, active: bool, confirmed: bool, onset=None,
-               clinical_status: str | None = None) -> Diagnosis:
+def _diagnosis(concept: Any, source: str, *, from_order: bool, active: bool, confirmed: bool,
+               onset: date | None = None, clinical_status: str | None = None) -> Diagnosis:
     cs, text, indications, qualified, code, kinds, hedged, possible = _condition_concept(concept)
     return Diagnosis(indications=indications, code=code, source=source, from_order=from_order,
                      active=active, confirmed=confirmed, onset=onset, text=text,
@@ -103,7 +130,7 @@ def _diagnosis(concept, source: str, *, from_order: bool, active: bool, confirme
                      hedged_kinds=hedged, possible=possible)
 
 
-def condition_diagnosis(cond: dict, from_order: bool = False) -> Diagnosis | None:
+def condition_diagnosis(cond: dict[str, Any], from_order: bool = False) -> Diagnosis | None:
     clinical = status_code(cond.get("clinicalStatus"))
     verification = status_code(cond.get("verificationStatus"))
     if verification in ("refuted", "entered-in-error"):
@@ -115,9 +142,9 @@ def condition_diagnosis(cond: dict, from_order: bool = False) -> Diagnosis | Non
                       confirmed=verification not in _UNCONFIRMED, onset=onset, clinical_status=clinical)
 
 
-def order_reasons(order: dict, lookup) -> tuple[Diagnosis, ...]:
+def order_reasons(order: dict[str, Any], lookup: ReferenceLookup) -> tuple[Diagnosis, ...]:
     out: list[Diagnosis] = []
-    oid = order.get("id") if isinstance(order.get("id"), str) else "draft"
+    oid = rid if isinstance(rid := order.get("id"), str) else "draft"
     for i, rc in enumerate(dicts(order.get("reasonCode"))):
         out.append(_diagnosis(rc, f"MedicationRequest/{oid}.reasonCode[{i}]", from_order=True, active=True,
                               confirmed=True))
@@ -144,7 +171,7 @@ def order_reasons(order: dict, lookup) -> tuple[Diagnosis, ...]:
     return tuple(out)
 
 
-def problem_list(conditions: list[dict]) -> tuple[tuple[Diagnosis, ...], tuple[str, ...]]:
+def problem_list(conditions: list[dict[str, Any]]) -> tuple[tuple[Diagnosis, ...], tuple[str, ...]]:
     diags: list[Diagnosis] = []
     texts: list[str] = []
     for cond in conditions:
@@ -160,7 +187,7 @@ def problem_list(conditions: list[dict]) -> tuple[tuple[Diagnosis, ...], tuple[s
     return tuple(diags), tuple(texts)
 
 
-def condition_notes(conditions: list[dict]) -> tuple[ChartNote, ...]:
+def condition_notes(conditions: Sequence[Any]) -> tuple[ChartNote, ...]:
     """The notes written on the chart's Conditions (Condition.note), each read as text evidence: the statements
     it makes (terminology `chart_statements`: "refractory to IVIG and glucocorticoids", "at risk of progressing
     to severe respiratory failure"), the measurements it states ("suPAR 7.8 ng/mL"), and the condition kinds it
@@ -178,7 +205,7 @@ def condition_notes(conditions: list[dict]) -> tuple[ChartNote, ...]:
         base = ref_of(cond)
         recorded = parse_date(cond.get("recordedDate")) or parse_date(cond.get("onsetDateTime"))
         for i, note in enumerate(dicts(cond.get("note"))):
-            text = note.get("text") if isinstance(note.get("text"), str) else ""
+            text = text_or_empty(note.get("text"))
             if not text.strip():
                 continue
             written = parse_date(note.get("time")) or recorded

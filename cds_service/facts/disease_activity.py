@@ -16,12 +16,14 @@ Nothing here decides coverage: the policy (table1.ra.activity) weighs what is fo
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from . import text_evidence as te
 from .diagnoses import classify
-from .fhir_json import codings, concept_text, dicts, parse_date, quantity, ref_of, status_code
+from .fhir_json import codings, concept_text, dicts, parse_date, quantity, ref_of, status_code, text_or_empty
 from .memo import ConceptMemo, text_memo
 from .model import DiseaseActivity
 from .terminology.loader import data, system
@@ -32,12 +34,13 @@ _ACTIVE_STATUS = {None, "active", "recurrence", "relapse"}
 _USABLE_OBS = {"final", "amended", "corrected", "preliminary", None}
 
 
-def _cfg() -> dict:
-    return data()["ra_disease_activity"]
+def _cfg() -> dict[str, Any]:
+    cfg: dict[str, Any] = data()["ra_disease_activity"]
+    return cfg
 
 
 @lru_cache(maxsize=1)
-def _score_pattern() -> re.Pattern:
+def _score_pattern() -> re.Pattern[str]:
     names = sorted({n for s in _cfg()["scores"].values() for n in s["names"]}, key=len, reverse=True)
     alt = "|".join(re.escape(n) for n in names)
     number = r"(\d+(?:\.\d+)?)"
@@ -47,7 +50,8 @@ def _score_pattern() -> re.Pattern:
 
 def _score_key(name: str) -> str | None:
     low = name.lower().strip()
-    for key, spec in _cfg()["scores"].items():
+    scores: dict[str, dict[str, Any]] = _cfg()["scores"]
+    for key, spec in scores.items():
         if low in spec["names"]:
             return key
     return None
@@ -100,7 +104,7 @@ def _text_words(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _severity(concept, source: str, when: date | None) -> DiseaseActivity | None:
+def _severity(concept: Any, source: str, when: date | None) -> DiseaseActivity | None:
     table = _cfg()["severity_snomed"]
     for c in codings(concept):
         if c.system == system("snomed") and c.code in table:
@@ -112,7 +116,7 @@ def _severity(concept, source: str, when: date | None) -> DiseaseActivity | None
     return None
 
 
-def _names_ra(concept) -> bool:
+def _names_ra(concept: Any) -> bool:
     try:
         return "ra" in classify(concept)[0]
     except (TypeError, ValueError, AttributeError):
@@ -122,11 +126,11 @@ def _names_ra(concept) -> bool:
 _concept_names_ra = ConceptMemo(_names_ra)      # one classification per distinct condition code (hook path)
 
 
-def _is_ra(cond: dict) -> bool:
+def _is_ra(cond: dict[str, Any]) -> bool:
     return _concept_names_ra(cond.get("code"))
 
 
-def _score_of(concept) -> str | None:
+def _score_of(concept: Any) -> str | None:
     """The activity score an Observation.code names (cdai, sdai, das28, rapid3), or None."""
     names = " ".join([concept_text(concept) or ""] + [c.display or "" for c in codings(concept)])
     return next((k for k, spec in _cfg()["scores"].items() if name_mentions(names, spec["names"])), None)
@@ -135,7 +139,8 @@ def _score_of(concept) -> str | None:
 _score_for_code = ConceptMemo(_score_of)
 
 
-def read_disease_activity(conditions: list[dict], observations: list[dict], as_of: date) -> tuple[DiseaseActivity, ...]:
+def read_disease_activity(conditions: Sequence[Any], observations: Sequence[Any], as_of: date,
+                          ) -> tuple[DiseaseActivity, ...]:
     """Every statement of RA disease activity the chart makes on or before `as_of`."""
     out: list[DiseaseActivity] = []
     for cond in conditions:
@@ -152,7 +157,7 @@ def read_disease_activity(conditions: list[dict], observations: list[dict], as_o
         text = concept_text(cond.get("code")) or ""
         out.extend(_words_in_text(text, src, recorded) + _scores_in_text(text, src, recorded))
         for i, note in enumerate(dicts(cond.get("note"))):
-            words = note.get("text") if isinstance(note.get("text"), str) else ""
+            words = text_or_empty(note.get("text"))
             when = parse_date(note.get("time")) or recorded
             where = f"{src}.note[{i}]"
             out.extend(_words_in_text(words, where, when) + _scores_in_text(words, where, when))
@@ -174,7 +179,7 @@ def read_disease_activity(conditions: list[dict], observations: list[dict], as_o
                 out.append(DiseaseActivity(level, f"{key} {value:g}", src, when))
             continue
         words = concept_text(obs.get("valueCodeableConcept")) or (
-            obs.get("valueString") if isinstance(obs.get("valueString"), str) else "")
+            text_or_empty(obs.get("valueString")))
         out.extend(_words_in_text(words, src, when))
     return tuple(out)
 

@@ -24,9 +24,21 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from .fhir_json import codings, dicts, number, parse_date, quantity
+from .fhir_json import (
+    codings,
+    dicts,
+    list_or_empty,
+    number,
+    object_or_empty,
+    parse_date,
+    quantity,
+    str_or_none,
+    text_or_empty,
+)
 from .model import DoseFacts
 from .terminology.wording import dose_frequency_patterns
 
@@ -106,7 +118,7 @@ def _to_mg(v: float, unit: str | None, single_100mg_syringe: bool, notes: list[s
     return None, None, False
 
 
-def _line_dose(dosage: dict, single_100mg_syringe: bool, notes: list[str], where: str) -> tuple[
+def _line_dose(dosage: dict[str, Any], single_100mg_syringe: bool, notes: list[str], where: str) -> tuple[
         float | None, float | None]:
     """(mg, mg/kg) per administration of one line: every doseAndRate entry is read and the highest counts
     (an entry that cannot be read makes the dose unknown, not the others' value)."""
@@ -138,7 +150,7 @@ def _line_dose(dosage: dict, single_100mg_syringe: bool, notes: list[str], where
     if unreadable:
         return None, None
     if not mgs and not per_kgs:
-        text = dosage.get("text") if isinstance(dosage.get("text"), str) else ""
+        text = text_or_empty(dosage.get("text"))
         m = re.search(r"(\d+(?:\.\d+)?)\s*mg\b(?!\s*/\s*(ml|kg))", text, re.I)
         if m:
             notes.append(f"{where}: dose read from text \"{text}\"")
@@ -150,28 +162,28 @@ def _line_dose(dosage: dict, single_100mg_syringe: bool, notes: list[str], where
     return (max(mgs) if mgs else None), (max(per_kgs) if per_kgs else None)
 
 
-def _times_a_day(rep: dict) -> int:
+def _times_a_day(rep: dict[str, Any]) -> int:
     """How many times a day `when` / `timeOfDay` name (0 when neither is given)."""
-    when = [w for w in (rep.get("when") if isinstance(rep.get("when"), list) else []) if isinstance(w, str)]
-    tod = [t for t in (rep.get("timeOfDay") if isinstance(rep.get("timeOfDay"), list) else []) if isinstance(t, str)]
+    when = [w for w in list_or_empty(rep.get("when")) if isinstance(w, str)]
+    tod = [t for t in list_or_empty(rep.get("timeOfDay")) if isinstance(t, str)]
     n_when = sum(_WHEN_TIMES.get(w.upper(), 1) for w in dict.fromkeys(w.upper() for w in when))
     return max(n_when, len(set(tod)))
 
 
-def _doses_per_day(dosage: dict, notes: list[str], where: str) -> tuple[float | None, float | None]:
+def _doses_per_day(dosage: dict[str, Any], notes: list[str], where: str) -> tuple[float | None, float | None]:
     """(average administrations per day, most administrations on any one day)."""
-    timing = dosage.get("timing") if isinstance(dosage.get("timing"), dict) else {}
-    rep = timing.get("repeat") if isinstance(timing.get("repeat"), dict) else {}
+    timing = object_or_empty(dosage.get("timing"))
+    rep = object_or_empty(timing.get("repeat"))
     freq = number(rep.get("frequency"))
     fmax = number(rep.get("frequencyMax"))
     if fmax is not None and (freq is None or fmax > freq):
         notes.append(f"{where}: frequencyMax {fmax:g} read (the high end)")
         freq = fmax
     times = _times_a_day(rep)
-    days_of_week = {d for d in (rep.get("dayOfWeek") if isinstance(rep.get("dayOfWeek"), list) else [])
+    days_of_week = {d for d in list_or_empty(rep.get("dayOfWeek"))
                     if isinstance(d, str)}
     period = number(rep.get("period"))
-    unit = rep.get("periodUnit") if isinstance(rep.get("periodUnit"), str) else None
+    unit = str_or_none(rep.get("periodUnit"))
     if period and period > 0 and unit in _PERIOD_DAYS:
         period_days = period * _PERIOD_DAYS[unit]
         per_period = max(freq or 1.0, float(times))
@@ -195,7 +207,7 @@ def _doses_per_day(dosage: dict, notes: list[str], where: str) -> tuple[float | 
             notes.append(f"{where}: timing code {c.code}")
             v = _TIMING_CODES[c.code.upper()]
             return v, max(1.0, math.ceil(v - 1e-9))
-    text = dosage.get("text") if isinstance(dosage.get("text"), str) else ""
+    text = text_or_empty(dosage.get("text"))
     for rx, value in dose_frequency_patterns():
         if text and rx.search(text):
             notes.append(f"{where}: timing read from text \"{text}\"")
@@ -203,7 +215,7 @@ def _doses_per_day(dosage: dict, notes: list[str], where: str) -> tuple[float | 
     return None, None
 
 
-def _max_per_day(dosage: dict, single_100mg_syringe: bool, notes: list[str], where: str) -> float | None:
+def _max_per_day(dosage: dict[str, Any], single_100mg_syringe: bool, notes: list[str], where: str) -> float | None:
     """What `maxDosePerPeriod` permits per day, in mg (None when absent or not read)."""
     ratios = dosage.get("maxDosePerPeriod")
     best = None
@@ -222,9 +234,9 @@ def _max_per_day(dosage: dict, single_100mg_syringe: bool, notes: list[str], whe
     return best
 
 
-def _course_days(dosage: dict, per_day: float | None) -> float | None:
-    timing = dosage.get("timing") if isinstance(dosage.get("timing"), dict) else {}
-    rep = timing.get("repeat") if isinstance(timing.get("repeat"), dict) else {}
+def _course_days(dosage: dict[str, Any], per_day: float | None) -> float | None:
+    timing = object_or_empty(dosage.get("timing"))
+    rep = object_or_empty(timing.get("repeat"))
     bd = rep.get("boundsDuration")
     if isinstance(bd, dict):
         v, u = quantity(bd)
@@ -241,7 +253,7 @@ def _course_days(dosage: dict, per_day: float | None) -> float | None:
     return None
 
 
-def _route(dosage: dict) -> str | None:
+def _route(dosage: dict[str, Any]) -> str | None:
     for c in codings(dosage.get("route")):
         if c.code == "34206005" or (c.display and "subcut" in c.display.lower()):
             return "subcutaneous"
@@ -250,12 +262,13 @@ def _route(dosage: dict) -> str | None:
         if c.display:
             return c.display.lower()
         break
-    if isinstance(dosage.get("route"), dict) and isinstance(dosage["route"].get("text"), str):
-        return dosage["route"]["text"].lower()
+    route = dosage.get("route")
+    if isinstance(route, dict) and isinstance(text := route.get("text"), str):
+        return text.lower()
     return None
 
 
-def _read_line(i: int, dosage: dict, single_100mg_syringe: bool, notes: list[str]) -> _Line:
+def _read_line(i: int, dosage: dict[str, Any], single_100mg_syringe: bool, notes: list[str]) -> _Line:
     seq = dosage.get("sequence")
     seq = int(seq) if isinstance(seq, int) and not isinstance(seq, bool) else None
     where = f"line {i + 1}" + (f" (sequence {seq})" if seq is not None else "")
@@ -265,7 +278,7 @@ def _read_line(i: int, dosage: dict, single_100mg_syringe: bool, notes: list[str
     if as_needed:
         notes.append(f"{where}: as needed, read as every permitted dose taken")
     max_day = _max_per_day(dosage, single_100mg_syringe, notes, where)
-    text = dosage.get("text") if isinstance(dosage.get("text"), str) else ""
+    text = text_or_empty(dosage.get("text"))
     return _Line(i, seq, mg, per_kg, per_day, peak, max_day, _course_days(dosage, per_day), _route(dosage), text)
 
 
@@ -284,32 +297,42 @@ class _Group:
     duration: float | None
 
 
-def _sum(values):
+def _sum(values: Iterable[float | None]) -> float | None:
     vals = list(values)
-    return None if not vals or any(v is None for v in vals) else sum(vals)
+    known = [v for v in vals if v is not None]
+    return None if not vals or len(known) < len(vals) else sum(known)
 
 
 def _group(label: str, lines: list[_Line]) -> _Group:
     doses = _sum(line.per_day for line in lines)
     mg_known = all(line.mg is not None for line in lines)
     kg_only = all(line.mg is None and line.per_kg is not None for line in lines)
-    mean = peak = syr = None
-    if mg_known and doses is not None:
-        mean = sum(line.mg * line.per_day for line in lines)
-        peak = sum(line.mg * line.peak_per_day for line in lines)
-        syr = sum(max(1, math.ceil(line.mg / MG_PER_SYRINGE - 1e-9)) * line.per_day for line in lines)
+    # (mg, administrations per day, most administrations on one day) of the lines that state all three:
+    # every line once its dose and frequency are known (_doses_per_day gives both counts or neither).
+    dosed = [(line.mg, line.per_day, line.peak_per_day) for line in lines
+             if line.mg is not None and line.per_day is not None and line.peak_per_day is not None]
+    mean: float | None = None
+    peak: float | None = None
+    syr: float | None = None
+    if mg_known and doses is not None and len(dosed) == len(lines):
+        mean = sum(mg * per_day for mg, per_day, _ in dosed)
+        peak = sum(mg * peak_per_day for mg, _, peak_per_day in dosed)
+        syr = sum(max(1, math.ceil(mg / MG_PER_SYRINGE - 1e-9)) * per_day for mg, per_day, _ in dosed)
         caps = [line.max_mg_per_day for line in lines if line.max_mg_per_day is not None]
         if caps:
             peak = max(peak, sum(caps))
             mean = max(mean, sum(caps))
     per_kg_day = None
-    if kg_only and doses is not None:
-        per_kg_day = sum(line.per_kg * line.peak_per_day for line in lines)
-    durations = [line.duration for line in lines]
-    duration = None if any(d is None for d in durations) or not durations else max(durations)
-    return _Group(label, max(line.mg for line in lines) if mg_known else None,
-                  max(line.per_kg for line in lines) if kg_only else None, doses, mean, peak, per_kg_day, syr,
-                  duration)
+    weighed = [(line.per_kg, line.peak_per_day) for line in lines
+               if line.per_kg is not None and line.peak_per_day is not None]
+    if kg_only and doses is not None and len(weighed) == len(lines):
+        per_kg_day = sum(per_kg * peak_per_day for per_kg, peak_per_day in weighed)
+    durations = [line.duration for line in lines if line.duration is not None]
+    duration = max(durations) if durations and len(durations) == len(lines) else None
+    mgs = [line.mg for line in lines if line.mg is not None]
+    per_kgs = [line.per_kg for line in lines if line.per_kg is not None]
+    return _Group(label, max(mgs) if mg_known else None, max(per_kgs) if kg_only else None, doses, mean, peak,
+                  per_kg_day, syr, duration)
 
 
 def _groups(lines: list[_Line]) -> list[_Group]:
@@ -331,7 +354,7 @@ def _fmt(v: float | None, unit: str = "") -> str:
     return f"{v:.4g}{(' ' + unit) if unit else ''}"
 
 
-def read_dose(order: dict, single_100mg_syringe: bool) -> DoseFacts:
+def read_dose(order: dict[str, Any], single_100mg_syringe: bool) -> DoseFacts:
     notes: list[str] = []
     dosages = list(dicts(order.get("dosageInstruction")))
     lines = [_read_line(i, d, single_100mg_syringe, notes) for i, d in enumerate(dosages)]
@@ -356,7 +379,7 @@ def read_dose(order: dict, single_100mg_syringe: bool) -> DoseFacts:
     per_kg_day = governing("per_kg_per_day")
     syringes_per_day = governing("syringes_per_day")
     if len(groups) > 1 and peak is not None:
-        top = max(groups, key=lambda g: g.peak_mg_per_day)
+        top = next(g for g in groups if g.peak_mg_per_day == peak)      # the first with the highest
         notes.append(f"{top.label} has the highest daily dose and governs ({_fmt(peak, 'mg')} on one day)")
     elif len(groups) > 1 and any(g.peak_mg_per_day is None for g in groups) and any(
             g.peak_mg_per_day is not None for g in groups):
@@ -368,7 +391,7 @@ def read_dose(order: dict, single_100mg_syringe: bool) -> DoseFacts:
         other = [r for r in routes if r != "subcutaneous"]
         route = other[0] if other else "subcutaneous"
 
-    dispense = order.get("dispenseRequest") if isinstance(order.get("dispenseRequest"), dict) else {}
+    dispense = object_or_empty(order.get("dispenseRequest"))
     supply_days = None
     sv, su = quantity(dispense.get("expectedSupplyDuration"))
     if sv is not None:
@@ -403,8 +426,8 @@ def read_dose(order: dict, single_100mg_syringe: bool) -> DoseFacts:
         syringes_28 = needed_28
         notes.append("syringes per 28 days derived from the dose and timing")
 
-    durations = [g.duration for g in groups]
-    duration = None if not durations or any(d is None for d in durations) else sum(durations)
+    durations = [g.duration for g in groups if g.duration is not None]
+    duration = sum(durations) if durations and len(durations) == len(groups) else None
     return DoseFacts(
         mg_per_dose=mg_dose, doses_per_day=per_day, mg_per_day=peak, syringes_per_28_days=syringes_28,
         supply_days=supply_days, duration_days=duration, route=route, per_kg=per_kg, notes=tuple(notes),

@@ -4,13 +4,26 @@ authorizations as recorded in the chart (ClaimResponse, use preauthorization).""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from .clinical_kinds import indications_for_text, procedure_kinds
 from .coverage import plan_records
-from .fhir_json import codings, concept_text, dicts, parse_date, ref_of, reference
-from .model import EncounterFact, ImmunizationFact, PriorAuthorization, ProcedureFact
+from .fhir_json import (
+    ReferenceLookup,
+    codings,
+    concept_text,
+    dicts,
+    object_or_empty,
+    parse_date,
+    ref_of,
+    reference,
+    str_or_none,
+    text_or_empty,
+)
+from .model import Code, EncounterFact, ImmunizationFact, PriorAuthorization, ProcedureFact
 from .terminology.codes import (
     encounter_class_kind,
     indications_for_icd10,
@@ -22,16 +35,16 @@ from .terminology.loader import system
 from .terminology.names import is_anakinra_name, is_live_vaccine_name, name_mentions
 
 
-def encounters(resources: list[dict], as_of: date) -> tuple[EncounterFact, ...]:
+def encounters(resources: list[dict[str, Any]], as_of: date) -> tuple[EncounterFact, ...]:
     out = []
     for enc in resources:
         cls = enc.get("class")
         codes = [c.get("code") for c in dicts(cls) if isinstance(c.get("code"), str)]
         kinds = {encounter_class_kind(c) for c in codes}
-        status = enc.get("status") if isinstance(enc.get("status"), str) else None
+        status = str_or_none(enc.get("status"))
         if status in ("cancelled", "entered-in-error"):
             continue
-        period = enc.get("period") if isinstance(enc.get("period"), dict) else {}
+        period = object_or_empty(enc.get("period"))
         start = parse_date(period.get("start"))
         end = parse_date(period.get("end"))
         active = status in ("in-progress", "arrived", "onleave") or (
@@ -43,9 +56,10 @@ def encounters(resources: list[dict], as_of: date) -> tuple[EncounterFact, ...]:
     return tuple(out)
 
 
-def immunizations(resources: list[dict], drafts=()) -> tuple[ImmunizationFact, ...]:
-    """Vaccines given (Immunization) and vaccines being ordered in the same session (other draft orders)."""
-    out = []
+def immunizations(resources: list[dict[str, Any]], drafts: Iterable[object] = ()) -> tuple[ImmunizationFact, ...]:
+    """Vaccines given (Immunization) and vaccines being ordered in the same session (other draft orders: a
+    builder.DraftOrder or a bare MedicationRequest)."""
+    out: list[ImmunizationFact] = []
     for imm in resources:
         if imm.get("status") not in ("completed", None):
             continue
@@ -71,14 +85,14 @@ def immunizations(resources: list[dict], drafts=()) -> tuple[ImmunizationFact, .
     return tuple(out)
 
 
-def procedures(resources: list[dict]) -> tuple[ProcedureFact, ...]:
+def procedures(resources: list[dict[str, Any]]) -> tuple[ProcedureFact, ...]:
     out = []
     for p in resources:
-        status = p.get("status") if isinstance(p.get("status"), str) else None
+        status = str_or_none(p.get("status"))
         if status in ("entered-in-error", "not-done"):
             continue
         d = parse_date(p.get("performedDateTime"))
-        period = p.get("performedPeriod") if isinstance(p.get("performedPeriod"), dict) else {}
+        period = object_or_empty(p.get("performedPeriod"))
         if d is None:
             d = parse_date(period.get("start"))
         codes = tuple(codings(p.get("code")))
@@ -92,23 +106,23 @@ _DECISION_STRENGTH = ("denied", "cancelled", "pended", "contact-payer", "no-acti
 
 
 @lru_cache(maxsize=1)
-def _decision_patterns() -> tuple[list[tuple[str, re.Pattern]], list[re.Pattern]]:
+def _decision_patterns() -> tuple[list[tuple[str, re.Pattern[str]]], list[re.Pattern[str]]]:
     spec = plan_records()["decision_text"]
     neg = [(n["status"], re.compile(n["pattern"], re.I)) for n in spec["negative"]]
     return neg, [re.compile(p, re.I) for p in spec["approving"]]
 
 
-def _extensions(node) -> list[dict]:
+def _extensions(node: Any) -> list[dict[str, Any]]:
     """Every extension under `node`, nested ones included (a PAS reviewAction carries its code in a
     sub-extension)."""
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for ext in dicts(node.get("extension") if isinstance(node, dict) else None):
         out.append(ext)
         out.extend(_extensions(ext))
     return out
 
 
-def _coded_decisions(cr: dict) -> list[tuple[str, bool, str]]:
+def _coded_decisions(cr: dict[str, Any]) -> list[tuple[str, bool, str]]:
     """(status, approves, basis) for every coded review decision on the ClaimResponse: X12 278 review
     action codes (HCR01, Da Vinci PAS extension-reviewAction / extension-reviewActionCode) on the
     adjudications of items, added items and the whole response, and R5 claim-decision codes."""
@@ -117,7 +131,7 @@ def _coded_decisions(cr: dict) -> list[tuple[str, bool, str]]:
               (("review_actions", "X12 review action"), ("claim_decisions", "claim decision"))]
     url_hint = tuple(rec["review_actions"]["extension_url_contains"])
     x12_codes = rec["review_actions"]["codes"]
-    nodes: list[dict] = [cr]
+    nodes: list[dict[str, Any]] = [cr]
     for key in ("item", "addItem"):
         for item in dicts(cr.get(key)):
             nodes.append(item)
@@ -128,7 +142,7 @@ def _coded_decisions(cr: dict) -> list[tuple[str, bool, str]]:
     out: list[tuple[str, bool, str]] = []
     for node in nodes:
         for ext in _extensions(node):
-            url = ext.get("url") if isinstance(ext.get("url"), str) else ""
+            url = text_or_empty(ext.get("url"))
             for c in codings(ext.get("valueCodeableConcept")):
                 code = (c.code or "").strip()
                 for systems, table, label in tables:
@@ -143,7 +157,7 @@ def _coded_decisions(cr: dict) -> list[tuple[str, bool, str]]:
     return out
 
 
-def _decision_texts(cr: dict) -> list[tuple[str, str]]:
+def _decision_texts(cr: dict[str, Any]) -> list[tuple[str, str]]:
     """(where, text) of what the ClaimResponse says in words about its decision."""
     out: list[tuple[str, str]] = []
     if isinstance(cr.get("disposition"), str) and cr["disposition"].strip():
@@ -163,7 +177,7 @@ def _decision_texts(cr: dict) -> list[tuple[str, str]]:
     return out
 
 
-def _decision(cr: dict) -> tuple[str, str]:
+def _decision(cr: dict[str, Any]) -> tuple[str, str]:
     """(status, basis) of a preauthorization ClaimResponse.
 
     An approval must be positive: `outcome` says only whether processing finished ("complete" is
@@ -172,7 +186,7 @@ def _decision(cr: dict) -> tuple[str, str]:
     an approving adjudication, or a preAuthRef with an approving disposition; and nothing anywhere
     says otherwise (a denial, a pend, a cancellation, "not certified" in the text). Else the status
     is what the record does say, or "unknown"."""
-    outcome = cr.get("outcome") if isinstance(cr.get("outcome"), str) else None
+    outcome = str_or_none(cr.get("outcome"))
     if outcome == "error":
         return "error", "outcome error"
     if outcome == "queued":
@@ -212,12 +226,13 @@ def _decision(cr: dict) -> tuple[str, str]:
                       "with an approving disposition"
 
 
-def _approval_subject(cr: dict, request: dict | None, lookup) -> tuple[str, list]:
+def _approval_subject(cr: dict[str, Any], request: dict[str, Any] | None,
+                      lookup: ReferenceLookup) -> tuple[str, list[Code]]:
     """The text and codes that say what the preauthorization was for: the disposition, process notes,
     items and added items (product, diagnosis, communicated diagnosis), and the Claim it answers
     (items, diagnoses)."""
     texts: list[str] = []
-    codes: list = []
+    codes: list[Code] = []
     if isinstance(cr.get("disposition"), str):
         texts.append(cr["disposition"])
     for note in dicts(cr.get("processNote")):
@@ -242,7 +257,7 @@ def _approval_subject(cr: dict, request: dict | None, lookup) -> tuple[str, list
     return " \n ".join(t for t in texts if t), codes
 
 
-def _indications(text: str, codes) -> frozenset[str]:
+def _indications(text: str, codes: Iterable[Code]) -> frozenset[str]:
     found = set(indications_for_text(text))
     for key, names in plan_records()["approval_indication_names"].items():
         if not key.startswith("_") and name_mentions(text, names):
@@ -255,7 +270,7 @@ def _indications(text: str, codes) -> frozenset[str]:
     return frozenset(found)
 
 
-def prior_authorizations(resources: list[dict], lookup) -> tuple[PriorAuthorization, ...]:
+def prior_authorizations(resources: list[dict[str, Any]], lookup: ReferenceLookup) -> tuple[PriorAuthorization, ...]:
     """The plan's preauthorization decisions for anakinra found in the chart (ClaimResponse, use
     preauthorization): what was decided (`_decision`) and what for (every indication the response, its
     notes and items, or the Claim it answers name)."""
@@ -270,11 +285,11 @@ def prior_authorizations(resources: list[dict], lookup) -> tuple[PriorAuthorizat
         is_anakinra = is_anakinra_name(text) or any(is_anakinra_code(c.system, c.code) for c in codes)
         if not is_anakinra:
             continue
-        period = cr.get("preAuthPeriod") if isinstance(cr.get("preAuthPeriod"), dict) else {}
+        period = object_or_empty(cr.get("preAuthPeriod"))
         status, basis = _decision(cr)
         named = _indications(text, codes)
         out.append(PriorAuthorization(ref_of(cr), "anakinra", status, parse_date(period.get("start")),
                                       parse_date(period.get("end"), end_of_period=True),
-                                      cr.get("preAuthRef") if isinstance(cr.get("preAuthRef"), str) else None,
+                                      str_or_none(cr.get("preAuthRef")),
                                       next(iter(named)) if len(named) == 1 else None, named, basis))
     return tuple(out)

@@ -8,12 +8,15 @@ against the FHIR models (`fhir_validation`) only reports what is structurally wr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from typing import Any
 
 from .memo import text_memo
 from .model import Code
+
+#: Resolves a reference ("Medication/m1", "#contained") to the resource it names, or None.
+ReferenceLookup = Callable[[str], "dict[str, Any] | None"]
 
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 
@@ -49,7 +52,16 @@ def _parse_date(value: str, end_of_period: bool) -> date | None:
         return None
 
 
-def as_list(value: Any) -> list:
+def parse_instant(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def as_list(value: Any) -> list[Any]:
     """FHIR arrays, tolerating a single object where an array belongs (the Sandbox's category)."""
     if value is None:
         return []
@@ -58,13 +70,28 @@ def as_list(value: Any) -> list:
     return [value]
 
 
-def dicts(value: Any) -> Iterator[dict]:
+def dicts(value: Any) -> Iterator[dict[str, Any]]:
     for v in as_list(value):
         if isinstance(v, dict):
             yield v
 
 
-def _str_or_none(value: Any) -> str | None:
+def object_or_empty(value: Any) -> dict[str, Any]:
+    """A JSON object, or {} for anything else (absent, null, a list, a string)."""
+    return value if isinstance(value, dict) else {}
+
+
+def list_or_empty(value: Any) -> list[Any]:
+    """A JSON array, or [] for anything else (a single object is not wrapped: see `as_list` for that)."""
+    return value if isinstance(value, list) else []
+
+
+def text_or_empty(value: Any) -> str:
+    """A JSON string, or "" for anything else."""
+    return value if isinstance(value, str) else ""
+
+
+def str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
@@ -79,8 +106,8 @@ def codings(concept: Any) -> list[Code]:
             continue
         for c in (coding if isinstance(coding, list) else (coding,)):
             if isinstance(c, dict):
-                out.append(Code(_str_or_none(c.get("system")), _str_or_none(c.get("code")),
-                                _str_or_none(c.get("display"))))
+                out.append(Code(str_or_none(c.get("system")), str_or_none(c.get("code")),
+                                str_or_none(c.get("display"))))
     return out
 
 
@@ -139,19 +166,21 @@ def quantity(q: Any) -> tuple[float | None, str | None]:
     if not isinstance(q, dict):
         return None, None
     v = number(q.get("value"))
-    unit = q.get("code") if isinstance(q.get("code"), str) else None
+    unit = str_or_none(q.get("code"))
     if unit is None and isinstance(q.get("unit"), str):
         unit = q["unit"]
     return v, unit
 
 
 def reference(ref: Any) -> str | None:
-    if isinstance(ref, dict) and isinstance(ref.get("reference"), str):
-        return ref["reference"]
+    if isinstance(ref, dict):
+        value = ref.get("reference")
+        if isinstance(value, str):
+            return value
     return None
 
 
-def ref_of(resource: dict) -> str:
+def ref_of(resource: dict[str, Any]) -> str:
     rt = resource.get("resourceType") if isinstance(resource.get("resourceType"), str) else "Resource"
     rid = resource.get("id") if isinstance(resource.get("id"), str) else "?"
     return f"{rt}/{rid}"

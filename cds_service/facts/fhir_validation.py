@@ -13,17 +13,21 @@ active TNF antagonist could turn a combination into "covered").
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
+if TYPE_CHECKING:      # fhir.resources' model base class (its own dependency), for annotations only
+    from fhir_core.fhirabstractmodel import FHIRAbstractModel
+
 
 @cache
-def _model(resource_type: str):
+def _model(resource_type: str) -> type[FHIRAbstractModel]:
     return get_fhir_model_class(resource_type)
 
 
-def tolerant_copy(resource: dict) -> dict:
+def tolerant_copy(resource: dict[str, Any]) -> dict[str, Any]:
     """Undo known client quirks before validating (the Sandbox's single-object category/reasonCode)."""
     fixed = dict(resource)
     for key in ("category", "reasonCode", "dosageInstruction", "note", "identifier"):
@@ -32,7 +36,7 @@ def tolerant_copy(resource: dict) -> dict:
     return fixed
 
 
-def validation_notes(resource: dict) -> tuple[str, ...]:
+def validation_notes(resource: dict[str, Any]) -> tuple[str, ...]:
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str):
         return ("resourceType missing",)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 from . import text_evidence as te
-from .fhir_json import codings, concept_text, parse_date, quantity, ref_of
+from .fhir_json import codings, concept_text, parse_date, quantity, ref_of, str_or_none, text_or_empty
 from .memo import ConceptMemo, text_memo
 from .model import LabValue, Weight
 from .terminology.codes import observation_kind
@@ -20,14 +21,14 @@ _POSITIVE_CODES = {"260373001", "10828004", "POS", "DET", "A", "H"}
 _NEGATIVE_CODES = {"260415000", "260385009", "NEG", "ND", "N"}
 
 
-def _obs_date(obs: dict) -> date | None:
+def _obs_date(obs: dict[str, Any]) -> date | None:
     d = parse_date(obs.get("effectiveDateTime")) or parse_date(obs.get("issued"))
     if d is None and isinstance(obs.get("effectivePeriod"), dict):
         d = parse_date(obs["effectivePeriod"].get("start"))
     return d
 
 
-def _code_kind(code) -> str | None:
+def _code_kind(code: Any) -> str | None:
     for c in codings(code):
         k = observation_kind(c.system, c.code)
         if k:
@@ -38,13 +39,13 @@ def _code_kind(code) -> str | None:
 _code_kind_memo = ConceptMemo(_code_kind)
 
 
-def _kind(obs: dict) -> str | None:
+def _kind(obs: dict[str, Any]) -> str | None:
     """What an Observation measures (weight, crcl, anc, ...), from its code alone."""
     return _code_kind_memo(obs.get("code"))
 
 
-def _usable(obs: dict, as_of: date) -> bool:
-    status = obs.get("status") if isinstance(obs.get("status"), str) else None
+def _usable(obs: dict[str, Any], as_of: date) -> bool:
+    status = str_or_none(obs.get("status"))
     if status not in _FINAL:
         return False
     d = _obs_date(obs)
@@ -65,13 +66,14 @@ def to_kg(value: float, unit: str | None) -> float | None:
     return None
 
 
-def observation_kinds(observations: list[dict]) -> list[str | None]:
+def observation_kinds(observations: list[dict[str, Any]]) -> list[str | None]:
     """The kind of each observation (weight, crcl, anc, ...; None: not one the rules read), in order.
     Computed once per call and shared by `latest_weight` and `lab_values`."""
     return [_kind(obs) for obs in observations]
 
 
-def latest_weight(observations: list[dict], as_of: date, kinds: list[str | None] | None = None) -> Weight | None:
+def latest_weight(observations: list[dict[str, Any]], as_of: date,
+                  kinds: list[str | None] | None = None) -> Weight | None:
     best: tuple[date, Weight] | None = None
     if kinds is None:
         kinds = observation_kinds(observations)
@@ -85,7 +87,7 @@ def latest_weight(observations: list[dict], as_of: date, kinds: list[str | None]
         if kg is None:
             continue
         d = _obs_date(obs)
-        w = Weight(kg=kg if kg.__class__ is int else round(kg, 3), observed_on=d, source=ref_of(obs),
+        w = Weight(kg=round(kg, 3), observed_on=d, source=ref_of(obs),
                    original=f"{v:g} {unit}")
         key = d or date.min
         if best is None or key > best[0]:
@@ -119,16 +121,14 @@ def _normalise(kind: str, v: float, unit: str | None) -> tuple[float | None, str
     return v, u or None
 
 
-def _qualitative(obs: dict) -> bool | None:
+def _qualitative(obs: dict[str, Any]) -> bool | None:
     cc = obs.get("valueCodeableConcept")
     for c in codings(cc):
         if c.code in _POSITIVE_CODES:
             return True
         if c.code in _NEGATIVE_CODES:
             return False
-    text = (
-        concept_text(cc) + " " + (obs.get("valueString") if isinstance(obs.get("valueString"), str) else "")
-    ).lower()
+    text = (concept_text(cc) + " " + (text_or_empty(obs.get("valueString")))).lower()
     if any(w in text for w in ("not detected", "negative", "undetected")):
         return False
     if any(w in text for w in ("detected", "positive")):
@@ -146,7 +146,8 @@ def _qualitative(obs: dict) -> bool | None:
 _FLAGGED_KINDS = frozenset({"anc"})
 
 
-def lab_values(observations: list[dict], as_of: date, kinds: list[str | None] | None = None) -> tuple[LabValue, ...]:
+def lab_values(observations: list[dict[str, Any]], as_of: date,
+               kinds: list[str | None] | None = None) -> tuple[LabValue, ...]:
     out: list[LabValue] = []
     if kinds is None:
         kinds = observation_kinds(observations)
@@ -166,13 +167,13 @@ def lab_values(observations: list[dict], as_of: date, kinds: list[str | None] | 
         if nv is None:
             continue
         out_kind = "creatinine" if kind.startswith("creatinine") else kind
-        out.append(LabValue(out_kind, nv if nv.__class__ is int else round(nv, 4), nu, d, src, None,
+        out.append(LabValue(out_kind, round(nv, 4), nu, d, src, None,
                             f"{v:g} {unit or ''}".strip(),
                             *((_flag(obs), _reference_low(obs, kind)) if kind in _FLAGGED_KINDS else ())))
     return tuple(out)
 
 
-def _flag(obs: dict) -> str | None:
+def _flag(obs: dict[str, Any]) -> str | None:
     """The lab's own interpretation code (v3 ObservationInterpretation: L, LL, H, HH, N, A ...), if any."""
     for c in codings(obs.get("interpretation")):
         if c.code:
@@ -180,7 +181,7 @@ def _flag(obs: dict) -> str | None:
     return None
 
 
-def _reference_low(obs: dict, kind: str) -> float | None:
+def _reference_low(obs: dict[str, Any], kind: str) -> float | None:
     """The lower limit of the first reference range, normalised like the value (None: not stated, or in a unit
     that cannot be compared)."""
     for rr in obs.get("referenceRange") or ():
@@ -228,10 +229,10 @@ def _stated_in_text(text: str) -> tuple[tuple[str, float, str, str], ...]:
     return tuple(out)
 
 
-_stated_patterns: dict[str, re.Pattern] = {}
+_stated_patterns: dict[str, re.Pattern[str]] = {}
 
 
-def _stated_pattern(pattern: str) -> re.Pattern:
+def _stated_pattern(pattern: str) -> re.Pattern[str]:
     compiled = _stated_patterns.get(pattern)
     if compiled is None:
         compiled = _stated_patterns[pattern] = re.compile(pattern, re.I)

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import Any
 
 from .fhir_json import (
+    ReferenceLookup,
+    as_list,
     codings,
     concept_text,
     dicts,
     first_text,
     number,
+    object_or_empty,
     parse_date,
     quantity,
     ref_of,
     reference,
+    str_or_none,
+    text_or_empty,
 )
 from .memo import ConceptMemo
 from .model import Code, TherapySpan
@@ -53,7 +58,7 @@ def unidentifiable(info: MedicationInfo) -> bool:
     return not info.is_anakinra and info.drug is None and not info.text.strip()
 
 
-def _read_medication_concept(concept) -> MedicationInfo:
+def _read_medication_concept(concept: Any) -> MedicationInfo:
     codes = tuple(codings(concept))
     text = concept_text(concept)
     if not codes and not text:
@@ -90,7 +95,7 @@ def _medication_info(codes: tuple[Code, ...], text: str, first: str) -> Medicati
     return MedicationInfo(is_ana, label, codes, drug, single, text, True)
 
 
-def medication_of(resource: dict, lookup: Callable[[str], dict | None]) -> MedicationInfo:
+def medication_of(resource: dict[str, Any], lookup: ReferenceLookup) -> MedicationInfo:
     """The medication of a MedicationRequest/Statement/Dispense/Administration.
 
     `lookup(reference)` resolves a medicationReference (prefetch, then the FHIR server).
@@ -118,7 +123,7 @@ def medication_of(resource: dict, lookup: Callable[[str], dict | None]) -> Medic
     return NO_MEDICATION
 
 
-def _supply(res: dict, kind: str, notes: str) -> str:
+def _supply(res: dict[str, Any], kind: str, notes: str) -> str:
     """Why a record is a sample, trial or free supply rather than treatment that counts for
     initiation.1.a ("starting on samples is not approvable"), or "" when nothing says so.
 
@@ -155,13 +160,13 @@ def classify_stop_reason(text: str) -> str | None:
     return "other"
 
 
-def _period(p) -> tuple[date | None, date | None]:
+def _period(p: Any) -> tuple[date | None, date | None]:
     if not isinstance(p, dict):
         return None, None
     return parse_date(p.get("start")), parse_date(p.get("end"), end_of_period=True)
 
 
-def _days(q) -> float | None:
+def _days(q: Any) -> float | None:
     v, unit = quantity(q)
     if v is None:
         return None
@@ -170,7 +175,7 @@ def _days(q) -> float | None:
     return v * factor if factor else None
 
 
-def _dose_text(resource: dict) -> str:
+def _dose_text(resource: dict[str, Any]) -> str:
     parts = []
     for d in dicts(resource.get("dosage")) if "dosage" in resource else dicts(resource.get("dosageInstruction")):
         if isinstance(d.get("text"), str):
@@ -185,7 +190,7 @@ _MG_WEEK = re.compile(
 )
 
 
-def _mg_per_week(resource: dict) -> float | None:
+def _mg_per_week(resource: dict[str, Any]) -> float | None:
     dosages = list(dicts(resource.get("dosageInstruction"))) + list(dicts(resource.get("dosage")))
     for d in dosages:
         rep = d.get("timing", {}).get("repeat", {}) if isinstance(d.get("timing"), dict) else {}
@@ -196,7 +201,7 @@ def _mg_per_week(resource: dict) -> float | None:
             v, u = quantity(dr.get("doseQuantity"))
             if v is not None and (u or "").lower() == "mg" and unit == "wk":
                 return v * (freq or 1) / (period or 1)
-        text = d.get("text") if isinstance(d.get("text"), str) else ""
+        text = text_or_empty(d.get("text"))
         m = _MG_WEEK.search(text)
         if m:
             return float(m.group(1))
@@ -216,8 +221,9 @@ def _plus_days(start: date, days: float) -> date | None:
         return None
 
 
-def _statement_span(res: dict, lookup, as_of: date, unidentified: list[str] | None = None) -> TherapySpan | None:
-    status = res.get("status") if isinstance(res.get("status"), str) else None
+def _statement_span(res: dict[str, Any], lookup: ReferenceLookup, as_of: date,
+                    unidentified: list[str] | None = None) -> TherapySpan | None:
+    status = str_or_none(res.get("status"))
     if status in ("entered-in-error", "not-taken"):
         return None
     start, end = _period(res.get("effectivePeriod"))
@@ -227,8 +233,9 @@ def _statement_span(res: dict, lookup, as_of: date, unidentified: list[str] | No
     return _span(res, lookup, "statement", status, start, end, as_of, reason, unidentified)
 
 
-def _request_span(res: dict, lookup, as_of: date, unidentified: list[str] | None = None) -> TherapySpan | None:
-    status = res.get("status") if isinstance(res.get("status"), str) else None
+def _request_span(res: dict[str, Any], lookup: ReferenceLookup, as_of: date,
+                  unidentified: list[str] | None = None) -> TherapySpan | None:
+    status = str_or_none(res.get("status"))
     if status in ("entered-in-error", "draft", "cancelled"):
         return None
     start = parse_date(res.get("authoredOn"))
@@ -239,7 +246,7 @@ def _request_span(res: dict, lookup, as_of: date, unidentified: list[str] | None
             s, e = _period(t["repeat"].get("boundsPeriod"))
             start = s or start
             end = e or end
-    dr = res.get("dispenseRequest") if isinstance(res.get("dispenseRequest"), dict) else {}
+    dr = object_or_empty(res.get("dispenseRequest"))
     vs_, ve = _period(dr.get("validityPeriod"))
     start = start or vs_
     if end is None and status in ("completed", "stopped"):
@@ -257,8 +264,9 @@ def _request_span(res: dict, lookup, as_of: date, unidentified: list[str] | None
     return _span(res, lookup, "request", status, start, end, as_of, reason, unidentified, doubt)
 
 
-def _dispense_span(res: dict, lookup, as_of: date, unidentified: list[str] | None = None) -> TherapySpan | None:
-    status = res.get("status") if isinstance(res.get("status"), str) else None
+def _dispense_span(res: dict[str, Any], lookup: ReferenceLookup, as_of: date,
+                   unidentified: list[str] | None = None) -> TherapySpan | None:
+    status = str_or_none(res.get("status"))
     if status not in (None, "completed", "in-progress"):
         return None
     start = parse_date(res.get("whenHandedOver")) or parse_date(res.get("whenPrepared"))
@@ -268,8 +276,9 @@ def _dispense_span(res: dict, lookup, as_of: date, unidentified: list[str] | Non
     return span
 
 
-def _administration_span(res: dict, lookup, as_of: date, unidentified: list[str] | None = None) -> TherapySpan | None:
-    status = res.get("status") if isinstance(res.get("status"), str) else None
+def _administration_span(res: dict[str, Any], lookup: ReferenceLookup, as_of: date,
+                         unidentified: list[str] | None = None) -> TherapySpan | None:
+    status = str_or_none(res.get("status"))
     if status not in (None, "completed", "in-progress"):
         return None
     start, end = _period(res.get("effectivePeriod"))
@@ -288,8 +297,9 @@ def _is_active(kind: str, status: str | None, start: date | None, end: date | No
     return end is not None and start is not None and start <= as_of <= end
 
 
-def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, end: date | None,
-          as_of: date, reason: str, unidentified: list[str] | None = None, doubt: str = "") -> TherapySpan | None:
+def _span(res: dict[str, Any], lookup: ReferenceLookup, kind: str, status: str | None, start: date | None,
+          end: date | None, as_of: date, reason: str, unidentified: list[str] | None = None,
+          doubt: str = "") -> TherapySpan | None:
     info = medication_of(res, lookup)
     drug = "anakinra" if info.is_anakinra else info.drug
     if drug is None:
@@ -330,7 +340,7 @@ def _span(res: dict, lookup, kind: str, status: str | None, start: date | None, 
     )
 
 
-def _is_planned(res: dict, kind: str, status: str | None, start: date | None, as_of: date) -> bool:
+def _is_planned(res: dict[str, Any], kind: str, status: str | None, start: date | None, as_of: date) -> bool:
     """Use to come rather than use now: a MedicationStatement `intended` ("starts next week"), a
     MedicationRequest whose intent is a plan or proposal, or an active record that starts after the
     order date. initiation.4 / continuation.5 read "will NOT be using ... in combination": planned use
@@ -343,7 +353,7 @@ def _is_planned(res: dict, kind: str, status: str | None, start: date | None, as
     return False
 
 
-def _planned_only(res: dict, kind: str, status: str | None) -> bool:
+def _planned_only(res: dict[str, Any], kind: str, status: str | None) -> bool:
     """Records that are no history at all (nothing was taken yet): only the planned list holds them."""
     return (kind == "statement" and status == "intended") or (
         kind == "request" and res.get("intent") in ("plan", "proposal"))
@@ -361,7 +371,7 @@ def _contradicted(span: TherapySpan, spans: list[TherapySpan]) -> str:
     return ""
 
 
-def therapy_history(resources_by_type: dict[str, list[dict]], lookup, as_of: date,
+def therapy_history(resources_by_type: dict[str, list[dict[str, Any]]], lookup: ReferenceLookup, as_of: date,
                     unidentified: list[str] | None = None,
                     planned: list[TherapySpan] | None = None) -> tuple[TherapySpan, ...]:
     """Every medication record as a therapy span (drugs the value sets know). With `unidentified`, the
@@ -396,10 +406,14 @@ def therapy_history(resources_by_type: dict[str, list[dict]], lookup, as_of: dat
     return tuple(out)
 
 
-def draft_span(res: dict, info: MedicationInfo, as_of: date) -> TherapySpan | None:
+def draft_span(res: dict[str, Any], info: MedicationInfo, as_of: date) -> TherapySpan | None:
     """Another draft order in the same bundle, as a (future) therapy span."""
     if info.is_anakinra or not info.drug:
         return None
     return TherapySpan(drug=info.drug, classes=drug_classes(info.drug), label=info.label or info.drug,
                        source=ref_of(res), kind="draft", status="draft", start=as_of, end=None, active=True,
                        preferred_product=ra_preferred_product(info.drug, info.text))
+
+
+def as_concepts(values: Any) -> list[Any]:
+    return as_list(values)

@@ -13,15 +13,23 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from enum import Enum
+from typing import Any, Final, Generic, NamedTuple, ParamSpec, Protocol, TypeVar, cast
 
 import orjson
 
 MAX_KEY_CHARS = 2048
-_MISS = object()
 
 
-def _oversized(args: tuple) -> bool:
+class _Miss(Enum):
+    """The sentinel a cache lookup returns for an absent key (None can be a cached value)."""
+    MISS = 0
+
+
+_MISS: Final = _Miss.MISS
+
+
+def _oversized(args: tuple[Any, ...]) -> bool:
     """Does one argument carry more than MAX_KEY_CHARS of text (a string, or the strings of a tuple
     of Codes)? Per argument, so an entry holds at most a few times MAX_KEY_CHARS. Hot path (hundreds
     of calls per hook call): plain loops, exact type checks."""
@@ -51,23 +59,39 @@ class CacheInfo(NamedTuple):
     currsize: int
 
 
-def text_memo(maxsize: int):
+P = ParamSpec("P")
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Memoised(Protocol[P, R_co]):
+    """A function wrapped by `text_memo`: called as the function, plus `cache_info` and `cache_clear`."""
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+
+    def cache_info(self) -> CacheInfo: ...
+
+    def cache_clear(self) -> None: ...
+
+
+def text_memo(maxsize: int) -> Callable[[Callable[P, R]], Memoised[P, R]]:
     """A bounded memo of a pure function of short texts (positional arguments), cleared when full;
     a call with an argument over MAX_KEY_CHARS of text is computed without being stored. A hit
     costs one dict lookup: the size guard runs only on a miss (a stored key passed it)."""
 
-    def decorate(fn: Callable) -> Callable:
-        cache: dict[tuple, Any] = {}
+    def decorate(fn: Callable[P, R]) -> Memoised[P, R]:
+        cache: dict[tuple[Any, ...], Any] = {}
         stats = [0, 0]          # hits, misses
+        compute: Callable[..., R] = fn      # called with positional arguments only
 
         @functools.wraps(fn)
-        def memoised(*args):
+        def memoised(*args: Any) -> Any:
             hit = cache.get(args, _MISS)
             if hit is not _MISS:
                 stats[0] += 1
                 return hit
             stats[1] += 1
-            value = fn(*args)
+            value = compute(*args)
             if not _oversized(args):
                 if len(cache) >= maxsize:
                     cache.clear()
@@ -81,24 +105,23 @@ def text_memo(maxsize: int):
             cache.clear()
             stats[:] = [0, 0]
 
-        memoised.cache_clear = cache_clear        # type: ignore[attr-defined]
-        memoised.cache_info = cache_info          # type: ignore[attr-defined]
-        return memoised
+        memoised.__dict__.update(cache_clear=cache_clear, cache_info=cache_info)
+        return cast(Memoised[P, R], memoised)
 
     return decorate
 
 
-class ConceptMemo:
+class ConceptMemo(Generic[R]):
     """A bounded memo of a pure function of one CodeableConcept (or Coding list), keyed by the
     concept's JSON: the key (orjson, ~0.5 us) costs less than reading the codings and text again.
     The function must return an immutable value. Cleared when full."""
 
-    def __init__(self, fn: Callable[[Any], Any], maxsize: int = 8192):
+    def __init__(self, fn: Callable[[Any], R], maxsize: int = 8192):
         self._fn = fn
         self._maxsize = maxsize
-        self._cache: dict[bytes, Any] = {}
+        self._cache: dict[bytes, R] = {}
 
-    def __call__(self, concept: Any) -> Any:
+    def __call__(self, concept: Any) -> R:
         try:
             key = orjson.dumps(concept)
         except TypeError:               # not JSON (cannot come from a request): compute

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ..frozen_dataclass_init import fast_init
 
@@ -169,8 +169,10 @@ class OrderFacts:
     reasons: tuple[Diagnosis, ...] = ()  # from reasonCode / reasonReference
     requester: str | None = None
     single_100mg_syringe: bool = True    # the product is the 100 mg single-use syringe
-    prescriber_statement: dict = field(default_factory=dict)  # statement key -> PrescriberStatement (order notes)
-    raw: dict = field(default_factory=dict, repr=False, compare=False)  # the order as received (respond echoes it)
+    # statement key -> what the prescriber states in the order's notes
+    prescriber_statement: dict[str, PrescriberStatement] = field(default_factory=dict)
+    # the order as received (respond echoes it)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

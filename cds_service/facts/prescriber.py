@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from .fhir_json import codings, concept_text, dicts, ref_of, reference
+from typing import Any
+
+from .fhir_json import ReferenceLookup, codings, concept_text, dicts, ref_of, reference
 from .memo import ConceptMemo
 from .model import Code, Prescriber
 from .terminology.codes import specialty_for
 
 
-def _concept_specialties(concept) -> tuple[frozenset[str], tuple[Code, ...]]:
+def _concept_specialties(concept: Any) -> tuple[frozenset[str], tuple[Code, ...]]:
     """The specialties one specialty/role/qualification concept names (its codes, else its text)."""
     found: set[str] = set()
     codes = tuple(codings(concept))
@@ -26,14 +28,14 @@ def _concept_specialties(concept) -> tuple[frozenset[str], tuple[Code, ...]]:
 _specialties_memo = ConceptMemo(_concept_specialties)
 
 
-def _specialties_of(resource: dict) -> tuple[set[str], list[Code]]:
+def _specialties_of(resource: dict[str, Any]) -> tuple[set[str], list[Code]]:
     found: set[str] = set()
     codes: list[Code] = []
     fields = []
     if resource.get("resourceType") == "PractitionerRole":
         fields = list(dicts(resource.get("specialty"))) + list(dicts(resource.get("code")))
     elif resource.get("resourceType") == "Practitioner":
-        fields = [q.get("code") for q in dicts(resource.get("qualification")) if isinstance(q.get("code"), dict)]
+        fields = [q["code"] for q in dicts(resource.get("qualification")) if isinstance(q.get("code"), dict)]
     for concept in fields:
         hits, concept_codes = _specialties_memo(concept)
         found |= hits
@@ -54,13 +56,13 @@ def _type_id(ref: str | None) -> str | None:
     return f"{parts[-2]}/{parts[-1]}"
 
 
-def _current(role: dict) -> bool:
+def _current(role: dict[str, Any]) -> bool:
     """A PractitionerRole marked `active: false` no longer says what the practitioner does."""
     return role.get("active") is not False
 
 
-def read_prescriber(requester: str | None, user_id: str | None, roles: list[dict], practitioners: list[dict],
-                    lookup) -> Prescriber:
+def read_prescriber(requester: str | None, user_id: str | None, roles: list[dict[str, Any]],
+                    practitioners: list[dict[str, Any]], lookup: ReferenceLookup) -> Prescriber:
     """Specialties of the order's requester (or, failing that, the user signing it).
 
     CRD 2.2 makes a draft MedicationRequest's requester a Practitioner (profile-medicationrequest: "requester
@@ -72,7 +74,7 @@ def read_prescriber(requester: str | None, user_id: str | None, roles: list[dict
         if not who:
             continue
         rtype = who.split("/")[0]
-        candidates: list[dict] = []
+        candidates: list[dict[str, Any]] = []
         if rtype == "PractitionerRole":
             role = lookup(who)
             if role and _current(role):

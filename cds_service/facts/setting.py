@@ -7,8 +7,10 @@ clinic if needed"): the site of care is then unknown, never assumed either way."
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import text_evidence as te
-from .fhir_json import codings, dicts, reference
+from .fhir_json import ReferenceLookup, codings, dicts, reference, text_or_empty
 from .model import SettingFacts
 from .terminology.loader import data
 
@@ -16,7 +18,7 @@ _CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/medicationrequest-cate
 _CLINICIAN_TYPES = ("Practitioner", "PractitionerRole", "Organization", "CareTeam", "Device")
 
 
-def read_setting(order: dict, location_lookup=None) -> SettingFacts:
+def read_setting(order: dict[str, Any], location_lookup: ReferenceLookup | None = None) -> SettingFacts:
     site = data()["site_of_care"]
     reasons: list[str] = []
     provider = False
@@ -49,7 +51,7 @@ def read_setting(order: dict, location_lookup=None) -> SettingFacts:
             reasons.append(f"performerType {c.display or c.code}")
     # Place of service / location carried on the order (extensions or supportingInformation text).
     for ext in dicts(order.get("extension")):
-        url = ext.get("url") if isinstance(ext.get("url"), str) else ""
+        url = text_or_empty(ext.get("url"))
         if "place-of-service" in url.lower() or "location" in url.lower():
             for c in codings(ext.get("valueCodeableConcept")):
                 if c.code in site["provider_place_of_service"] or c.code in site["provider_location_types"]:
@@ -93,7 +95,8 @@ def read_setting(order: dict, location_lookup=None) -> SettingFacts:
                                           "the order: a prescription for self-administration"), category)
 
 
-def _read_text(text: str, site: dict):
+def _read_text(text: str, site: dict[str, Any]) -> tuple[tuple[te.Mention, ...], tuple[te.Mention, ...],
+                                                       tuple[te.Mention, ...]]:
     """(provider mentions stated, self-administration mentions stated, provider mentions not stated) of the
     order's text, read with the negation/qualification reader (profile `setting`). The position statement
     excludes "a provider-administered setting such as an outpatient hospital, ambulatory surgical suite,

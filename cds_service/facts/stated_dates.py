@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -83,11 +84,16 @@ def _month_range(year: int, month: int, part: str | None) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, last)
 
 
-def _month(name: str) -> int | None:
-    return _MONTHS.get(name.lower().rstrip("."))
+def _month(name: str) -> int:
+    """The number of a month the date pattern matched by name (ValueError for any other word)."""
+    month = _MONTHS.get(name.lower().rstrip("."))
+    if month is None:
+        raise ValueError(f"not a month name: {name}")
+    return month
 
 
-def _parse(m: re.Match, prefix: str, as_of: date | None, year_hint: int | None = None) -> tuple[date, date] | None:
+def _parse(m: re.Match[str], prefix: str, as_of: date | None,
+           year_hint: int | None = None) -> tuple[date, date] | None:
     """(earliest, latest) of one date expression matched with group names prefixed `prefix`; None when it cannot
     be placed (a month with no year and no hint, a relative date without the order date, an impossible date)."""
     g = {k[len(prefix):]: v for k, v in m.groupdict().items() if k.startswith(prefix) and v is not None}
@@ -198,7 +204,7 @@ def _uses(segment: str, as_of: date | None) -> list[tuple[date, date, str]]:
     return out
 
 
-def last_use(sentences, as_of: date | None) -> StatedUse | None:
+def last_use(sentences: Iterable[str], as_of: date | None) -> StatedUse | None:
     """The last anakinra use the statements' dates show (None when no date says it). It lies between the latest of
     the earliest bounds and the latest of the latest bounds over every use read."""
     uses = [u for s in sentences for seg in _segments(s) for u in _uses(seg, as_of)]

@@ -26,11 +26,21 @@ decide (only "affirmed" is evidence) and say what the text says instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from .memo import text_memo
 from .terminology.loader import data
+
+#: A rule in its hashable form (`rule_key`): a regex, or (all, none, inside, none_stated).
+RuleKey = str | tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]
+#: A rule as the terminology data writes it: a regex, or {"all": [...], "none": [...], "none_stated": [...],
+#: "inside": bool}; or already a RuleKey.
+Rule = str | Mapping[str, Any] | tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]
+# (start, end, category, cue) of a cue found in a sentence.
+_Cue = tuple[int, int, str, str]
 
 AFFIRMED = "affirmed"
 NEGATED = "negated"
@@ -57,7 +67,7 @@ class Mention:
 class Cues:
     """Compiled cue lists of one profile (default text, prescriber statements, order setting)."""
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict[str, Any]):
         self.priority: tuple[str, ...] = tuple(config.get("priority", (NEGATED, FAMILY, UNCERTAIN, HISTORICAL)))
         windows = config.get("window_words", {})
         self.pre_window = int(windows.get("pre", 6))
@@ -81,11 +91,11 @@ def _bounded(phrase: str) -> str:
     return p
 
 
-def _alternation(phrases) -> re.Pattern | None:
-    phrases = sorted({p.lower() for p in phrases if p}, key=len, reverse=True)   # longest first
-    if not phrases:
+def _alternation(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    ordered = sorted({p.lower() for p in phrases if p}, key=len, reverse=True)   # longest first
+    if not ordered:
         return None
-    return re.compile("|".join(_bounded(p) for p in phrases))
+    return re.compile("|".join(_bounded(p) for p in ordered))
 
 
 @lru_cache(maxsize=8)
@@ -147,17 +157,17 @@ def sentences(text: str) -> tuple[str, ...]:
 
 # ------------------------------------------------------------------------------------------ scope
 
-def _spans(pattern: re.Pattern | None, low: str) -> list[tuple[int, int, str]]:
+def _spans(pattern: re.Pattern[str] | None, low: str) -> list[tuple[int, int, str]]:
     if pattern is None:
         return []
     return [(m.start(), m.end(), m.group(0)) for m in pattern.finditer(low)]
 
 
-def _overlaps(a: tuple[int, int], spans) -> bool:
+def _overlaps(a: tuple[int, int], spans: Iterable[tuple[int, int] | tuple[int, int, str] | _Cue]) -> bool:
     return any(a[0] < e and s < a[1] for s, e, *_ in spans)
 
 
-def _outermost(found: list) -> list:
+def _outermost(found: list[_Cue]) -> list[_Cue]:
     """Cues not inside a longer cue ("cannot" in "cannot rule out", "not" in "not yet"): the longer one says
     what is meant."""
     return [c for c in found if not any(o is not c and o[0] <= c[0] and c[1] <= o[1] and (o[1] - o[0]) > (c[1] - c[0])
@@ -182,7 +192,8 @@ class _Sentence:
         """No terminator lies between a and b."""
         return not any(a <= s and e <= b for s, e, _ in self.terminators)
 
-    def status(self, start: int, end: int, ignore=(), inside: bool = False) -> tuple[str, str | None]:
+    def status(self, start: int, end: int, ignore: Iterable[tuple[int, int]] = (), inside: bool = False,
+               ) -> tuple[str, str | None]:
         """(status, cue) of the span [start, end): cues overlapping `ignore` spans (the concepts of the same
         statement) or the span itself are not qualifiers, except, with `inside`, cues within a long span after
         its first word ("injection taught by the nurse in the office" is one concept, "taught" qualifies it)."""
@@ -212,12 +223,12 @@ def _sentence(text: str, profile: str) -> _Sentence:
     return _Sentence(text, cues(profile))
 
 
-def _phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern | None:
+def _phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
     return _phrase_patterns(phrases)
 
 
 @lru_cache(maxsize=512)
-def _phrase_patterns(phrases: tuple[str, ...]) -> re.Pattern | None:
+def _phrase_patterns(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
     return _alternation(phrases)
 
 
@@ -240,7 +251,7 @@ def _mentions(text: str, phrases: tuple[str, ...], profile: str) -> tuple[Mentio
     return tuple(out)
 
 
-def mentions(text: str | None, phrases, profile: str = "default") -> tuple[Mention, ...]:
+def mentions(text: str | None, phrases: Iterable[str], profile: str = "default") -> tuple[Mention, ...]:
     """Every mention of one of `phrases` (literal, whole words, case-insensitive) in `text`, with its status."""
     if not text or not phrases:
         return ()
@@ -263,7 +274,7 @@ def status(found: tuple[Mention, ...] | list[Mention], *, history_affirms: bool 
     return next(iter(states))
 
 
-def affirms(text: str | None, phrases, profile: str = "default") -> bool:
+def affirms(text: str | None, phrases: Iterable[str], profile: str = "default") -> bool:
     """Does `text` state one of `phrases` explicitly (at least one unnegated, unqualified mention)?"""
     return any(m.affirmed for m in mentions(text, phrases, profile))
 
@@ -271,7 +282,8 @@ def affirms(text: str | None, phrases, profile: str = "default") -> bool:
 # ------------------------------------------------------------------------------------------ rules
 
 @lru_cache(maxsize=256)
-def compile_rule(rule) -> tuple[tuple[re.Pattern, ...], tuple[re.Pattern, ...], bool, tuple[re.Pattern, ...]]:
+def compile_rule(rule: RuleKey) -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[str], ...], bool,
+                                        tuple[re.Pattern[str], ...]]:
     """A rule (data) is a regex string, or {"all": [regex, ...], "none": [regex, ...], "none_stated": [regex, ...],
     "inside": bool}: every `all` concept must occur in one sentence (in any order), and no `none` concept may; a
     `none_stated` concept blocks the rule only where the sentence states it (a negated mention, "filled at the
@@ -284,7 +296,7 @@ def compile_rule(rule) -> tuple[tuple[re.Pattern, ...], tuple[re.Pattern, ...], 
             tuple(re.compile(p, re.I) for p in none_stated))
 
 
-def rule_key(rule) -> object:
+def rule_key(rule: Rule) -> RuleKey:
     """A hashable form of a rule from the JSON data."""
     if isinstance(rule, (str, tuple)):
         return rule
@@ -292,7 +304,7 @@ def rule_key(rule) -> object:
             tuple(rule.get("none_stated", ())))
 
 
-def rule_mentions(text: str | None, rules, profile: str = "default") -> tuple[Mention, ...]:
+def rule_mentions(text: str | None, rules: Iterable[Rule], profile: str = "default") -> tuple[Mention, ...]:
     """For each sentence of `text` where some rule's concepts all occur: one Mention, affirmed when the sentence
     states every concept without negation or qualification (for some rule), else the status that blocked it."""
     if not text or not rules:
@@ -301,7 +313,7 @@ def rule_mentions(text: str | None, rules, profile: str = "default") -> tuple[Me
 
 
 @text_memo(maxsize=8192)
-def _rule_mentions(text: str, rules: tuple, profile: str) -> tuple[Mention, ...]:
+def _rule_mentions(text: str, rules: tuple[RuleKey, ...], profile: str) -> tuple[Mention, ...]:
     out: list[Mention] = []
     compiled = [compile_rule(r) for r in rules]
     for sentence in sentences(text):
@@ -339,7 +351,7 @@ def _rule_mentions(text: str, rules: tuple, profile: str) -> tuple[Mention, ...]
     return tuple(out)
 
 
-def _excluded(sentence: str, low: str, patterns: tuple[re.Pattern, ...], profile: str
+def _excluded(sentence: str, low: str, patterns: tuple[re.Pattern[str], ...], profile: str
               ) -> tuple[bool, list[tuple[int, int]]]:
     """(does the sentence state a match of one of `patterns`, the spans of the negations spent on them).
 

@@ -8,6 +8,7 @@ The rules are terminology data (`prescriber_statements`, `chart_statements`, `re
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 from . import text_evidence as te
@@ -18,7 +19,7 @@ from .terminology.wording import response_patterns
 
 
 @lru_cache(maxsize=1)
-def _statement_rules() -> tuple[tuple[str, tuple], ...]:
+def _statement_rules() -> tuple[tuple[str, tuple[te.RuleKey, ...]], ...]:
     raw = data()["prescriber_statements"]
     return tuple((k, tuple(te.rule_key(r) for r in v)) for k, v in raw.items() if not k.startswith("_"))
 
@@ -36,12 +37,13 @@ def prescriber_statement_mentions(text: str | None) -> list[tuple[str, te.Mentio
     return _statement_mentions(text, _statement_rules())
 
 
-def _statement_mentions(text: str | None, keyed_rules) -> list[tuple[str, te.Mention]]:
+def _statement_mentions(text: str | None, keyed_rules: Iterable[tuple[str, tuple[te.RuleKey, ...]]],
+                        ) -> list[tuple[str, te.Mention]]:
     """(key, Mention) of every sentence that speaks to one of the keys, read with the 'statement' profile; a
     qualifying heading ("Not confirmed: ...") governs the whole sentence (`header_status`)."""
     if not text:
         return []
-    out = []
+    out: list[tuple[str, te.Mention]] = []
     for key, rules in keyed_rules:
         for found in te.rule_mentions(text, rules, "statement"):
             m = found
@@ -52,7 +54,7 @@ def _statement_mentions(text: str | None, keyed_rules) -> list[tuple[str, te.Men
 
 
 @lru_cache(maxsize=1)
-def _chart_statement_rules() -> tuple[tuple[str, tuple], ...]:
+def _chart_statement_rules() -> tuple[tuple[str, tuple[te.RuleKey, ...]], ...]:
     raw = data().get("chart_statements", {})
     return tuple((k, tuple(te.rule_key(r) for r in v)) for k, v in raw.items() if not k.startswith("_"))
 

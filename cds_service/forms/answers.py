@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from .questionnaire_items import FormDefinition, FormItem
 
 VALUE_PREFIX = "value"
 
 
-def answer_value(answer: dict) -> tuple[str, object] | None:
+def answer_value(answer: dict) -> tuple[str, Any] | None:
     """(type, value) of an answer or enableWhen answer: ("Boolean", True), ("Coding", {...}), ..."""
     for key, value in answer.items():
         for prefix in (VALUE_PREFIX, "answer"):
@@ -81,7 +82,10 @@ def _temporal(kind: str, value):
     return ("partial", value)               # YYYY or YYYY-MM: compared as text with the same precision
 
 
-def values_equal(a: tuple[str, object], b: tuple[str, object]) -> bool:
+def values_equal(a: tuple[str, Any] | None, b: tuple[str, Any] | None) -> bool:
+    """Whether two (type, value) answers say the same; an absent answer equals nothing."""
+    if a is None or b is None:
+        return False
     (ka, va), (kb, vb) = a, b
     if ka == "Coding" and kb == "Coding":
         va, vb = va or {}, vb or {}

@@ -128,8 +128,8 @@ class FormLinks:
 
     def check_binding(self, link: VerifiedFormLink, order_ref: str | None, patient_ref: str | None) -> None:
         """Raises FormLinkWrongContext unless the order and patient are the ones the link was issued for."""
-        ok_order = bool(order_ref) and hmac.compare_digest(self.digest("order", order_ref), link.order_digest)
-        ok_patient = bool(patient_ref) and hmac.compare_digest(self.digest("patient", patient_ref),
+        ok_order = bool(order_ref) and hmac.compare_digest(self.digest("order", order_ref or ""), link.order_digest)
+        ok_patient = bool(patient_ref) and hmac.compare_digest(self.digest("patient", patient_ref or ""),
                                                                link.patient_digest)
         if not (ok_order and ok_patient):
             raise FormLinkWrongContext("order or patient differs from the link's")

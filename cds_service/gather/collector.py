@@ -95,7 +95,7 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
     if not to_fetch and not to_follow and not to_complete:
         if request.fhir_server and (refs := unresolved_medications(record)):
             try:
-                client = _client(request, settings, session)
+                client = _client(request.fhir_server, request, settings, session)
             except FhirAccessError as exc:
                 log.info("medication references not read: %s", exc.kind)
                 n = len(refs[:MAX_MEDICATION_READS])
@@ -117,7 +117,7 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
         return record
 
     try:
-        client = _client(request, settings, session)
+        client = _client(request.fhir_server, request, settings, session)
     except FhirAccessError as exc:
         record.technical_errors.append(exc.message)
         for need, _ in to_fetch + to_follow + to_complete:
@@ -159,10 +159,11 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
     return record
 
 
-def _client(request: HookRequest, settings: Settings, session: requests.Session | None) -> FhirClient:
-    """The call's client for its `fhirServer`, with the call's one time budget (raises
+def _client(fhir_server: str, request: HookRequest, settings: Settings,
+            session: requests.Session | None) -> FhirClient:
+    """The call's client for its `fhirServer` (given), with the call's one time budget (raises
     FhirAccessError when the server is not allowed)."""
-    return FhirClient(request.fhir_server, request.access_token, settings, Budget(settings.fhir_budget_seconds),
+    return FhirClient(fhir_server, request.access_token, settings, Budget(settings.fhir_budget_seconds),
                       session=session or shared_session(settings))
 
 

@@ -200,7 +200,7 @@ _header_deadline = threading.local()      # .value: the monotonic deadline of th
 
 
 class _WatchedHTTPConnection(HTTPConnection):
-    def getresponse(self, *args, **kwargs):     # type: ignore[override]
+    def getresponse(self, *args, **kwargs):
         deadline = getattr(_header_deadline, "value", None)
         ticket = _WATCHDOG.watch(self.sock, deadline) if deadline is not None and self.sock is not None else None
         try:

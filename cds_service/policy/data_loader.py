@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
 from ..facts.terminology.names import preferred_product_keys
 
@@ -32,54 +33,55 @@ class PolicyDataError(ValueError):
 
 @dataclass(frozen=True)
 class Policy:
-    data: dict
-    clauses: dict = field(default_factory=dict)     # clause id -> text (from clauses.json)
+    data: dict[str, Any]                            # the guideline file as read (JSON)
+    clauses: dict[str, str] = field(default_factory=dict)     # clause id -> text (from clauses.json)
 
     @property
     def id(self) -> str:
-        return self.data["id"]
+        return cast(str, self.data["id"])
 
     @property
     def revision(self) -> str:
-        return self.data["revision"]
+        return cast(str, self.data["revision"])
 
     @property
     def title(self) -> str:
-        return self.data.get("title", "")
+        return cast(str, self.data.get("title", ""))
 
     @property
     def plan(self) -> str:
-        return self.data["plan"]
+        return cast(str, self.data["plan"])
 
     @property
-    def effective(self) -> dict:
-        return self.data.get("effective", {})
+    def effective(self) -> dict[str, str]:
+        return cast(dict[str, str], self.data.get("effective", {}))
 
     @property
-    def limits(self) -> dict:
-        return self.data["limits"]
+    def limits(self) -> dict[str, Any]:
+        return cast(dict[str, Any], self.data["limits"])
 
-    def limit(self, name: str):
+    def limit(self, name: str) -> Any:
+        """A limit as the data states it (a number, a list of numbers or names)."""
         try:
             return self.data["limits"][name]
         except KeyError:
             raise PolicyDataError(f"policy {self.id}@{self.revision} has no limit '{name}'") from None
 
-    def section(self, name: str) -> dict:
+    def section(self, name: str) -> dict[str, Any]:
         try:
-            return self.data[name]
+            return cast(dict[str, Any], self.data[name])
         except KeyError:
             raise PolicyDataError(f"policy {self.id}@{self.revision} has no section '{name}'") from None
 
-    def indication(self, key: str) -> dict:
-        return self.data["indications"][key]
+    def indication(self, key: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self.data["indications"][key])
 
     @property
-    def indications(self) -> dict:
-        return self.data["indications"]
+    def indications(self) -> dict[str, dict[str, Any]]:
+        return cast(dict[str, dict[str, Any]], self.data["indications"])
 
     def reading(self, key: str) -> str:
-        return self.data["readings"][key]
+        return cast(str, self.data["readings"][key])
 
     def clause_text(self, clause_id: str) -> str:
         return self.clauses.get(clause_id, "")
@@ -87,13 +89,13 @@ class Policy:
     def group_role(self, group_id: str) -> str | None:
         for g in self.data["groups"]:
             if g["id"] == group_id:
-                return g["role"]
+                return cast(str, g["role"])
         return None
 
     @property
     def texts(self) -> dict[str, str]:
         """Clause id or group id -> the guideline's words (built once per policy)."""
-        cached = self.__dict__.get("_texts")
+        cached: dict[str, str] | None = self.__dict__.get("_texts")
         if cached is None:
             cached = {g["id"]: g.get("text", "") for g in self.data["groups"]}
             cached.update({k: v for k, v in self.clauses.items() if v})
@@ -103,10 +105,10 @@ class Policy:
     def group_text(self, group_id: str) -> str:
         for g in self.data["groups"]:
             if g["id"] == group_id:
-                return g.get("text", "")
+                return cast(str, g.get("text", ""))
         return ""
 
-    def with_limits(self, **changes) -> Policy:
+    def with_limits(self, **changes: Any) -> Policy:
         """A copy with some limits changed (e.g. `with_limits(max_syringes_per_28_days=56)`)."""
         data = copy.deepcopy(self.data)
         unknown = set(changes) - set(data["limits"])
@@ -115,7 +117,7 @@ class Policy:
         data["limits"].update(changes)
         return Policy(data, self.clauses)
 
-    def with_data(self, **changes) -> Policy:
+    def with_data(self, **changes: Any) -> Policy:
         """A copy with top-level sections replaced (e.g. a new `revision`)."""
         data = copy.deepcopy(self.data)
         data.update(copy.deepcopy(changes))
@@ -158,7 +160,7 @@ def validate(policy: Policy) -> list[str]:
     return problems
 
 
-def _read_clauses(path: Path) -> dict:
+def _read_clauses(path: Path) -> dict[str, str]:
     with path.open(encoding="utf-8") as fh:
         doc = json.load(fh)
     return {c["id"]: c["text"] for c in doc["clauses"]}

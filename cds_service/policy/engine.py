@@ -14,6 +14,7 @@ applied), which never do:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from ..facts.model import CaseFacts, PriorAuthorization
@@ -36,7 +37,8 @@ def initiation_tree(case: CaseFacts, policy: Policy, choice: IndicationChoice) -
 
 
 def continuation_tree(case: CaseFacts, policy: Policy, indication: str | None,
-                      found: list[PriorAuthorization], plan_authorizations=()) -> ClauseResult:
+                      found: list[PriorAuthorization],
+                      plan_authorizations: Sequence[PriorAuthorization] = ()) -> ClauseResult:
     return all_of("continuation", (
         continuation.previous_approval(case, policy, found, plan_authorizations),
         continuation.clinical_benefit(case, policy),
@@ -48,7 +50,7 @@ def continuation_tree(case: CaseFacts, policy: Policy, indication: str | None,
 
 
 def choose_pathway(case: CaseFacts, policy: Policy, indication: str | None,
-                   plan_authorizations=()) -> tuple[str, list[PriorAuthorization]]:
+                   plan_authorizations: Sequence[PriorAuthorization] = ()) -> tuple[str, list[PriorAuthorization]]:
     """Continuation for a member the plan approved before (chart ClaimResponse or the plan's own records),
     except for COVID-19 and MIS-C, which always use initiation."""
     found = continuation.approvals(case, policy, plan_authorizations)
@@ -72,7 +74,7 @@ def _readings(case: CaseFacts, policy: Policy, choice: IndicationChoice, pathway
     if t and key in t["indications"] and bool(case.order.setting.provider_administered) == t["provider_administered"]:
         out.append("site_of_care_vs_inpatient_indications")
     t = triggers.get("eua_age")
-    if t and key in t["indications"]:
+    if t and key is not None and key in t["indications"]:
         min_age = policy.indication(key).get("min_age_years")
         age = case.patient.age_years
         if min_age is not None and (age is None or age < min_age):
@@ -141,7 +143,8 @@ def evaluate(case: CaseFacts, policy: Policy | None = None,
                                        (initiation_tree(case, policy, choice),))
     else:
         criteria = initiation_tree(case, policy, choice)
-        note = ("No previous plan approval for anakinra: initial review (initiation) applies." if not found else
+        note = ("No previous plan approval for anakinra: initial review (initiation) applies."
+                if not found or indication is None else
                 f"{policy.indication(indication)['label']} always uses the initiation criteria (continuation.1).")
         information.append(leaf("continuation.1", Outcome.NOT_APPLICABLE, note,
                                 continuation.not_counted_evidence(case, policy, plan_authorizations)))
@@ -186,7 +189,7 @@ def evaluate(case: CaseFacts, policy: Policy | None = None,
                 return found_node
         return None
 
-    hard_failed = [cid for cid in policy.data["hard_exclusions"]
+    hard_failed = [n for cid in policy.data["hard_exclusions"]
                    if (n := node(cid)) is not None and n.outcome is Outcome.NOT_MET]
     if not case.patient.coverage.present:
         if "coverage" in case.patient.unavailable:
@@ -201,8 +204,8 @@ def evaluate(case: CaseFacts, policy: Policy | None = None,
         reasons.append(f"{program_spec['label']}: {program_spec['process']}")
     elif hard_failed:
         determination = Determination.NOT_COVERED
-        for cid in hard_failed:
-            reasons.append(f"{cid}: {node(cid).note}")
+        for failed in hard_failed:
+            reasons.append(f"{failed.clause_id}: {failed.note}")
     elif all(t.outcome in (Outcome.MET, Outcome.NOT_APPLICABLE) for t in coverage):
         determination = Determination.COVERED
     else:

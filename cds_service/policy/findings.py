@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from typing import Any
 
 from ..facts.model import CaseFacts
 from .clauses import combination, initiation, step_therapy
@@ -87,7 +88,7 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
                   "biologic immunomodulator, a JAK inhibitor, apremilast, deucravacitinib or an S1P modulator"
                   + (", and the label warns against combining it with TNF antagonists (serious infections, "
                      "neutropenia)." if tnf else "."))
-        ids = (combo_id, "precautions.tnf") if tnf else (combo_id,)
+        ids: tuple[str, ...] = (combo_id, "precautions.tnf") if tnf else (combo_id,)
         out.append(Finding("combination", "critical" if tnf else "warning", summary[:140], detail, ids,
                            {"drafts": [s.source for s in drafts], "labels": names,
                             "draft_labels": [s.label for s in drafts]}))
@@ -125,7 +126,7 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
     qty = node(quantity_id)
     route = node(dose_id)
     # Above 5.a but within another route (5.b: NOMID within 8 mg/kg daily): no change of dose to ask for.
-    advice: dict = {}
+    advice: dict[str, Any] = {}
     safe = None
     if qty is not None and qty.outcome is Outcome.NOT_MET and (route is None or route.outcome is not Outcome.MET):
         advice = dose_suggestion_data(case, policy, decision.indication)
@@ -141,8 +142,8 @@ def findings_for(decision: Decision, case: CaseFacts, policy: Policy) -> list[Fi
                 "Dose or quantity above the limit: no safe dose can be suggested (see details).")
         extra = _suggestion_text(safe, advice)
         if route is not None and route.outcome is Outcome.UNKNOWN:
-            missing = sorted({m.text for n in route.pending() if n.outcome is Outcome.UNKNOWN for m in n.missing})
-            extra += "\n\nTo keep the higher dose, the plan needs:\n" + "\n".join(f"- {m}" for m in missing)
+            needed = sorted({m.text for n in route.pending() if n.outcome is Outcome.UNKNOWN for m in n.missing})
+            extra += "\n\nTo keep the higher dose, the plan needs:\n" + "\n".join(f"- {m}" for m in needed)
             covered_ids.update(n.clause_id for n in route.walk())
         out.append(Finding(
             "dose", "warning", summary,
@@ -354,7 +355,7 @@ def under_approval(findings: tuple[Finding, ...], pa_id: str, start: date, end: 
     return tuple([note, *kept])
 
 
-def _suggestion_text(safe: dict | None, advice: dict) -> str:
+def _suggestion_text(safe: dict[str, Any] | None, advice: dict[str, Any]) -> str:
     """The suggested dose and the limits it meets (reading dose_safe_suggestion), or why none is suggested."""
     if safe is None:
         return (f"\n\nNo dose change is suggested: {advice.get('no_suggestion')}. A suggested dose must meet every "

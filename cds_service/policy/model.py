@@ -8,10 +8,11 @@ results the way the guideline's ALL / ANY / ONE read; the engine turns the tree 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
+from typing import Any
 
 from ..frozen_dataclass_init import fast_init
 
@@ -41,7 +42,7 @@ class Evidence:
     value: str | None = None          # e.g. "23.1 kg"
     date: str | None = None           # ISO date of the fact
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, str]:
         out = {"description": self.description}
         if self.reference:
             out["reference"] = self.reference
@@ -61,7 +62,7 @@ class Missing:
     need: Need = Need.CLINICAL_DOC
     info_code: str = "OTH"           # CRD info-needed code when need is INFO
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, str]:
         return {"text": self.text, "need": self.need.value, "infoCode": self.info_code}
 
 
@@ -77,7 +78,11 @@ class ClauseResult:
     children: tuple[ClauseResult, ...] = ()
     text: str = ""                                  # the clause's text from the clause map (filled by the engine)
 
-    def walk(self):
+    @property
+    def met(self) -> bool:
+        return self.outcome is Outcome.MET
+
+    def walk(self) -> Iterator[ClauseResult]:
         """This node and every node below it, pre-order (one loop, not a generator per level)."""
         stack = [self]
         pop, extend = stack.pop, stack.extend
@@ -94,7 +99,7 @@ class ClauseResult:
         as soon as it is dropped (no work left for the cyclic collector)."""
         if clause_id == self.clause_id:
             return self
-        index = self.__dict__.get("_index")
+        index: dict[str, ClauseResult] | None = self.__dict__.get("_index")
         if index is None:
             index = {}
             for child in self.children:
@@ -103,7 +108,7 @@ class ClauseResult:
             object.__setattr__(self, "_index", index)
         return index.get(clause_id)
 
-    def pending(self):
+    def pending(self) -> Iterator[ClauseResult]:
         """The UNKNOWN / NOT_MET leaves that keep this node from being met.
 
         A subtree that is MET or NOT_APPLICABLE is settled: its unknown alternatives (an ANY with a met
@@ -117,7 +122,7 @@ class ClauseResult:
         for child in self.children:
             yield from child.pending()
 
-    def blocking(self):
+    def blocking(self) -> Iterator[ClauseResult]:
         """The NOT_MET leaves that make this node fail or keep it open.
 
         Every child of an ALL counts. Under an ANY / ONE that is still UNKNOWN, a failed alternative that is a
@@ -136,9 +141,9 @@ class ClauseResult:
                 continue
             yield from child.blocking()
 
-    def to_json(self, texts: Mapping[str, str] | None = None) -> dict:
+    def to_json(self, texts: Mapping[str, str] | None = None) -> dict[str, Any]:
         """`texts` supplies the guideline's words for clauses built without them (filled at explain time only)."""
-        out: dict = {"clause": self.clause_id, "outcome": self.outcome.value}
+        out: dict[str, Any] = {"clause": self.clause_id, "outcome": self.outcome.value}
         text = self.text or (texts.get(self.clause_id, "") if texts else "")
         if text:
             out["text"] = text
@@ -176,7 +181,7 @@ class Finding:
     summary: str
     detail: str
     clause_ids: tuple[str, ...]
-    data: dict = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -221,8 +226,16 @@ class Decision:
                         seen.setdefault(m.text, m)
         return tuple(seen.values())
 
-    def to_json(self) -> dict:
-        out = {
+    def cited_clauses(self) -> tuple[str, ...]:
+        ids: list[str] = []
+        for f in self.findings:
+            for cid in f.clause_ids:
+                if cid not in ids:
+                    ids.append(cid)
+        return tuple(ids)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "order": self.order_id,
             "orderLabel": self.order_label,
             "determination": self.determination.value,

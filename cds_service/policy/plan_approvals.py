@@ -47,12 +47,17 @@ def order_within_approval(decision: Decision, approved_indication: str | None) -
 
 
 class ApprovalOnFile(Protocol):
-    """What this module reads of one of the plan's approval records (the store's `Authorization`)."""
+    """What this module reads of one of the plan's approval records (the store's `Authorization`, a frozen
+    dataclass: read-only)."""
 
-    pa_id: str
-    indication: str | None
-    start: date
-    end: date
+    @property
+    def pa_id(self) -> str: ...
+    @property
+    def indication(self) -> str | None: ...
+    @property
+    def start(self) -> date: ...
+    @property
+    def end(self) -> date: ...
 
     def covers(self, as_of: date) -> bool: ...
 

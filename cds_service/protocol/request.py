@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 import orjson
 
@@ -122,7 +122,12 @@ def load_json(body: bytes | str, max_depth: int) -> Any:
     return data
 
 
+@overload
+def _str(obj: dict, key: str, path: str, required: Literal[True] = True) -> str: ...
+@overload
+def _str(obj: dict, key: str, path: str, required: bool) -> str | None: ...
 def _str(obj: dict, key: str, path: str, required: bool = True) -> str | None:
+    """The non-empty string at `key` (None when absent and not `required`); RequestError otherwise."""
     if key not in obj or obj[key] is None:
         if required:
             raise RequestError(f"`{path}` is required.", path)
@@ -148,7 +153,12 @@ def _has_control(value: str) -> bool:
     return _CONTROL_CHARS.search(value) is not None
 
 
+@overload
+def _ident(obj: dict, key: str, path: str, required: Literal[True] = True, max_chars: int = MAX_ID_CHARS) -> str: ...
+@overload
+def _ident(obj: dict, key: str, path: str, required: bool, max_chars: int = MAX_ID_CHARS) -> str | None: ...
 def _ident(obj: dict, key: str, path: str, required: bool = True, max_chars: int = MAX_ID_CHARS) -> str | None:
+    """`_str`, within the length and character limits of an identifier."""
     value = _str(obj, key, path, required)
     if value is None:
         return None
@@ -257,10 +267,10 @@ def parse_hook_request(data: Any, expected_hook: str, max_draft_orders: int = 50
     if ext is not None:
         if not isinstance(ext, dict):
             raise RequestError("`extension` must be an object.", "extension")
-        config = ext.get("davinci-crd.configuration")
-        if config is None:
-            config = {}
-        elif not isinstance(config, dict):
+        given = ext.get("davinci-crd.configuration")
+        if isinstance(given, dict):
+            config = given
+        elif given is not None:
             raise RequestError("`extension.davinci-crd.configuration` must be an object.",
                                "extension.davinci-crd.configuration")
     return HookRequest(

@@ -59,7 +59,7 @@ def self_administered(order: dict) -> dict:
     # The order's own administration text ("administer ... in the clinic by nursing staff", "clinic-administered")
     # would contradict the change and is read as provider administration: the structured dose and timing stay,
     # the free text about where and by whom is replaced.
-    for d in res.get("dosageInstruction") if isinstance(res.get("dosageInstruction"), list) else []:
+    for d in lines if isinstance(lines := res.get("dosageInstruction"), list) else []:
         if isinstance(d, dict):
             d.pop("text", None)
             d.pop("patientInstruction", None)
@@ -100,7 +100,7 @@ def dose_change(order: dict, lim: Limits, data: dict | None) -> dict | None:
         return None
     res = copy.deepcopy(order)
     res["dosageInstruction"] = safe_dosage(plan)
-    disp = copy.deepcopy(order.get("dispenseRequest")) if isinstance(order.get("dispenseRequest"), dict) else {}
+    disp = copy.deepcopy(given) if isinstance(given := order.get("dispenseRequest"), dict) else {}
     disp["quantity"] = {"value": int(plan["syringes"]), "unit": "syringe", "system": UCUM, "code": "{syringe}"}
     disp["expectedSupplyDuration"] = {"value": int(plan["days"]), "unit": "days", "system": UCUM, "code": "d"}
     res["dispenseRequest"] = disp
@@ -128,6 +128,8 @@ def every_other_day(order: dict, lim: Limits, data: dict | None = None) -> dict 
         if not plan:
             return None
         changed = dose_change(order, lim, data)
+        if changed is None:             # not reached: dose_change proposes the same `plan`
+            return None
         changed["label"] = f"Give {plan['label']} (CrCl below 30 mL/min)"
         return changed
     res = copy.deepcopy(order)
@@ -136,12 +138,11 @@ def every_other_day(order: dict, lim: Limits, data: dict | None = None) -> dict 
         dosages = standard_dosage(lim)
     first = copy.deepcopy(dosages[0]) if isinstance(dosages[0], dict) else {}
     first["timing"] = {"repeat": {"frequency": 1, "period": 2, "periodUnit": "d"}}
-    text = first.get("text") if isinstance(first.get("text"), str) else "Inject subcutaneously"
+    text = given_text if isinstance(given_text := first.get("text"), str) else "Inject subcutaneously"
     first["text"] = text.replace("once daily", "every other day").replace("daily", "every other day") \
         if "daily" in text else text + " every other day"
     res["dosageInstruction"] = [first, *dosages[1:]]
-    disp = res.get("dispenseRequest") if isinstance(res.get("dispenseRequest"), dict) else {}
-    disp = copy.deepcopy(disp)
+    disp = copy.deepcopy(given) if isinstance(given := res.get("dispenseRequest"), dict) else {}
     half = lim.days // 2
     disp["quantity"] = {"value": half, "unit": "syringe", "system": UCUM, "code": "{syringe}"}
     disp["expectedSupplyDuration"] = {"value": lim.days, "unit": "days", "system": UCUM, "code": "d"}

@@ -63,6 +63,7 @@ def card_values(audit_id: int, card_uuids: list[str]) -> list[dict]:
 
 def insert_call(conn: Connection, values: dict, card_uuids: list[str]) -> int:
     """Insert one call and its cards on `conn` (inside the caller's transaction); the new row id."""
+    # SQLAlchemy types inserted_primary_key as Optional (None only for a statement that is not an INSERT).
     row_id: int = conn.execute(INSERT_AUDIT_CALL, values).inserted_primary_key[0]  # type: ignore[index]
     if card_uuids:
         conn.execute(INSERT_AUDIT_CARDS, card_values(row_id, card_uuids))

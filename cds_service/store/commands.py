@@ -153,7 +153,7 @@ def _cell(value: str, max_cell: int) -> str:
     return value if len(value) <= max_cell else value[: max_cell - 1] + "…"
 
 
-def _table(headers: Sequence[str], rows: list[Sequence[str]], max_cell: int = MAX_CELL) -> str:
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_cell: int = MAX_CELL) -> str:
     cells = [[_cell(str(c), max_cell) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()  # noqa: E731

@@ -23,7 +23,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -81,17 +81,20 @@ def failure_reason(exc: BaseException) -> str:
 
 def sqlite_driver_error(statement: str | None, exc: sqlite3.Error) -> DBAPIError:
     """A sqlite3 error wrapped the way SQLAlchemy wraps it (so `guarded` / `failure_reason` see the same thing)."""
-    return DBAPIError.instance(statement, None, exc, sqlite3.Error)
+    # SQLAlchemy types `instance` as the wider StatementError; for a driver error (an instance of the driver's
+    # base class, sqlite3.Error here) it returns a DBAPIError.
+    return cast(DBAPIError, DBAPIError.instance(statement, None, exc, sqlite3.Error))
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def guarded(method: F) -> F:
+def guarded(method: Callable[P, R]) -> Callable[P, R]:
     """Turn database and filesystem failures into StoreUnavailable (logged once, with the method's name)."""
 
     @functools.wraps(method)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
         except StoreUnavailable:
@@ -101,7 +104,7 @@ def guarded(method: F) -> F:
             log.warning("store unavailable (%s): %s", method.__name__, reason)
             raise StoreUnavailable(reason) from exc
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 _DATABASES: weakref.WeakSet[Database] = weakref.WeakSet()

@@ -165,12 +165,13 @@ class AuditSpool:
         for path in self._files():
             own = self._file is not None and self._pid == os.getpid() and Path(self._file.name) == path
             with self._lock:
-                if own:
-                    finished = self._replay_file(self._file, store)
+                own_file = self._file if own else None
+                if own_file is not None:
+                    finished = self._replay_file(own_file, store)
                     if finished:
-                        self._file.truncate(0)
-                        self._file.flush()
-                        os.fsync(self._file.fileno())
+                        own_file.truncate(0)
+                        own_file.flush()
+                        os.fsync(own_file.fileno())
                 else:
                     try:
                         fh = open(path, "rb+")                  # noqa: SIM115

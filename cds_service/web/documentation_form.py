@@ -127,7 +127,8 @@ def _load(token: str) -> _Loaded:
     prefilled_response = prefilled_response or {}
     patient = (prefilled_response.get("subject") or {}).get("reference")
     failures = []
-    for order in _order_refs(prefilled_response) or [None]:
+    orders: list[str | None] = [*_order_refs(prefilled_response)] or [None]
+    for order in orders:
         try:
             wiring.links.check_binding(link, order, patient)
             break

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from ..config import Settings
 from ..core.approvals_on_file import PlanAuthorizations
@@ -66,7 +67,7 @@ class CdsRuntime:
     def health(self) -> dict:
         """The state the unauthenticated /health route shows: `ok` or `degraded`, never why. The reason
         (it can name the database host and port) goes to the log, once each time it changes."""
-        out = {"status": "ok", "policy": load_policy().id}
+        out: dict[str, Any] = {"status": "ok", "policy": load_policy().id}
         if self.store is not None:
             try:
                 db = self.store.health()

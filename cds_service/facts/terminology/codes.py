@@ -7,9 +7,12 @@ is the policy layer's job.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 from ..memo import text_memo
+from ..model import Code
 from .loader import data, system
 
 
@@ -70,7 +73,9 @@ def is_single_100mg_syringe_code(system_url: str | None, code: str | None) -> bo
         return (code or "").strip() in a["rxnorm_single_syringe_100mg"]
     if system_url == system("ndc") and code:
         ndc = normalize_ndc(code)
-        return bool(ndc) and any(ndc.startswith(p) for p in a["ndc_product"])
+        if not ndc:
+            return False
+        return any(ndc.startswith(p) for p in a["ndc_product"])
     return False
 
 
@@ -137,7 +142,7 @@ def icd_key(code: str) -> str:
     return code.upper().replace(".", "").strip()
 
 
-def _longest_prefix(table: dict, code: str | None) -> frozenset[str]:
+def _longest_prefix(table: dict[str, Any], code: str | None) -> frozenset[str]:
     """The entry of `table` (ICD-10-CM prefix -> indications) whose prefix is the longest match of `code`."""
     if not code:
         return frozenset()
@@ -170,6 +175,7 @@ def qualified_indications_for_icd10(code: str | None) -> frozenset[str]:
 
 def specialty_for(system_url: str | None, code: str | None, text: str | None = None) -> str | None:
     sp = data()["specialties"]
+    hit: str | None
     if code and system_url == system("nucc"):
         hit = sp["nucc"].get(code.strip())
         if hit:
@@ -180,26 +186,29 @@ def specialty_for(system_url: str | None, code: str | None, text: str | None = N
             return hit
     if text:
         low = text.lower()
-        for name, key in sp["names"].items():
+        names: dict[str, str] = sp["names"]
+        for name, key in names.items():
             if name in low:
                 return key
     return None
 
 
 def is_live_vaccine_cvx(code: str | None) -> bool:
-    return bool(code) and code.strip().zfill(2) in data()["live_vaccines_cvx"]
+    if not code:
+        return False
+    return code.strip().zfill(2) in data()["live_vaccines_cvx"]
 
 
-def is_icd10_code(c) -> bool:
+def is_icd10_code(c: Code) -> bool:
     """Is the Code an ICD-10-CM code (by its system)?"""
     return c.system == system("icd10cm") or (c.system or "").endswith("icd-10-cm")
 
 
-def any_icd10_coded(codes) -> bool:
+def any_icd10_coded(codes: Iterable[Code]) -> bool:
     return any(c.code and is_icd10_code(c) for c in codes)
 
 
-def kind_code_matches(entry: dict, c) -> bool:
+def kind_code_matches(entry: dict[str, Any], c: Code) -> bool:
     """Does the Code `c` fall under a kind's entry (`condition_kinds`, `procedure_kinds`): an ICD-10-CM code by prefix
     (`icd10`, less `icd10_exclude`), a SNOMED CT code by value (`snomed`)?"""
     if not c.code:
@@ -227,7 +236,8 @@ def supply_type_for_code(system_url: str | None, code: str | None) -> str | None
     (a manufacturer sample, a trial fill): the label from `supply_types`, else None."""
     if not code:
         return None
-    return data()["supply_types"]["codes"].get((system_url or "").strip(), {}).get(code.strip())
+    label: str | None = data()["supply_types"]["codes"].get((system_url or "").strip(), {}).get(code.strip())
+    return label
 
 
 def warm_up() -> None:

@@ -10,16 +10,18 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
 _DATA_FILE = Path(__file__).with_name("valuesets.json")
 
 
 @lru_cache(maxsize=1)
-def data() -> dict:
+def data() -> dict[str, Any]:
+    """The whole terminology file (JSON), sections by name."""
     with _DATA_FILE.open(encoding="utf-8") as fh:
-        return json.load(fh)
+        return cast(dict[str, Any], json.load(fh))
 
 
 def system(name: str) -> str:
     """The canonical URL of a code system by its short name ("rxnorm", "icd10cm", "loinc" ...)."""
-    return data()["systems"][name]
+    return cast(str, data()["systems"][name])

@@ -7,7 +7,9 @@ qualification ("no methotrexate"): readers that must, use `facts/text_evidence.p
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 from ..memo import text_memo
 from .codes import icd_key
@@ -22,7 +24,7 @@ def _words(text: str) -> str:
     return " " + _NON_WORD.sub(" ", text.lower()) + " "
 
 
-def name_mentions(text: str | None, names) -> bool:
+def name_mentions(text: str | None, names: Iterable[str]) -> bool:
     """Does `text` mention one of `names` as whole words (case-insensitive)?"""
     if not text or not names:
         return False
@@ -67,7 +69,7 @@ def drug_for_name(text: str | None) -> str | None:
     return None
 
 
-def _preferred_products() -> dict[str, dict]:
+def _preferred_products() -> dict[str, dict[str, Any]]:
     """How each preferred RA product is recognised (terminology `ra_preferred_products`; the list itself is the
     policy data's, table1.ra.preferred), by product key."""
     return {k: v for k, v in data()["ra_preferred_products"].items() if not k.startswith("_")}
@@ -127,7 +129,8 @@ def listed_preferred_products(sentence: str) -> frozenset[str] | None:
 
 @text_memo(maxsize=8192)
 def observation_kind_by_name(text: str | None) -> str | None:
-    for kind, names in data()["observation_names"].items():
+    observation_names: dict[str, list[str]] = data()["observation_names"]
+    for kind, names in observation_names.items():
         if name_mentions(text, names):
             return kind
     return None

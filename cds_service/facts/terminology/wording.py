@@ -15,21 +15,21 @@ from ..memo import text_memo
 from .loader import data
 
 
-def any_of_patterns(patterns: list[str]) -> re.Pattern:
+def any_of_patterns(patterns: list[str]) -> re.Pattern[str]:
     """One case-insensitive pattern that matches somewhere in a text exactly when one of `patterns`
     does (an alternation of non-capturing groups): one scan instead of one per pattern."""
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
 
 
 @lru_cache(maxsize=1)
-def response_patterns() -> tuple[re.Pattern, re.Pattern]:
+def response_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """(no benefit, benefit): one alternation of each list of `response_patterns`, to find candidates in one scan."""
     raw = data()["response_patterns"]
     return any_of_patterns(raw["no_benefit"]), any_of_patterns(raw["benefit"])
 
 
 @lru_cache(maxsize=1)
-def _supply_patterns() -> tuple[re.Pattern, list[re.Pattern]]:
+def _supply_patterns() -> tuple[re.Pattern[str], list[re.Pattern[str]]]:
     raw = data()["supply_types"]
     return any_of_patterns(raw["text"]), [re.compile(p, re.I) for p in raw["negations"]]
 
@@ -49,7 +49,7 @@ def supply_type_for_text(text: str | None) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def stop_reason_patterns() -> tuple[re.Pattern, re.Pattern]:
+def stop_reason_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """(ineffective, adverse): the wording of `stop_reasons` that says a therapy was stopped for lack of effect, for
     an adverse effect."""
     raw = data()["stop_reasons"]
@@ -57,7 +57,7 @@ def stop_reason_patterns() -> tuple[re.Pattern, re.Pattern]:
 
 
 @lru_cache(maxsize=1)
-def dose_frequency_patterns() -> tuple[tuple[re.Pattern, float], ...]:
+def dose_frequency_patterns() -> tuple[tuple[re.Pattern[str], float], ...]:
     """(pattern, doses per day) of `dose_frequency_text`, in its order: the first that occurs in a dosage's text
     says how often the dose is taken."""
     return tuple((any_of_patterns(rule["patterns"]), rule["times"] / rule["every_days"])

@@ -16,6 +16,8 @@ Zeposia (ozanimod)]". Precautions: "do not use in combination with TNF-antagonis
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ...facts.model import CaseFacts, TherapySpan
 from ..data_loader import Policy
 from ..logic import leaf
@@ -84,7 +86,7 @@ def _class_reading(spans: list[TherapySpan], policy: Policy) -> str:
     return out
 
 
-def _names(spans: list[TherapySpan], labels: dict) -> str:
+def _names(spans: list[TherapySpan], labels: dict[str, str]) -> str:
     return "; ".join(sorted({f"{s.drug} ({', '.join(labels[c] for c in sorted(s.classes & set(labels)))})"
                              for s in spans}))
 
@@ -118,12 +120,12 @@ def evaluate_tnf(case: CaseFacts, policy: Policy) -> ClauseResult:
                 [_medications_read(case, "none is an active or planned TNF antagonist")])
 
 
-def unread_lists(case: CaseFacts, keys=tuple(MEDICATION_LISTS)) -> list[str]:
+def unread_lists(case: CaseFacts, keys: Iterable[str] = tuple(MEDICATION_LISTS)) -> list[str]:
     """The names of the medication lists among `keys` that could not be read in full for this call."""
     return [MEDICATION_LISTS[k] for k in keys if k in case.patient.unavailable]
 
 
-def _unknown(case: CaseFacts, clause_id: str, doubtful: list[TherapySpan], labels: dict,
+def _unknown(case: CaseFacts, clause_id: str, doubtful: list[TherapySpan], labels: dict[str, str],
              policy: Policy) -> ClauseResult | None:
     """UNKNOWN, with every reason at once, when no conflict was found but none found proves nothing: a list
     the clause reads was not read in full, an active record names no identifiable medication, or records
@@ -159,7 +161,7 @@ def _unknown(case: CaseFacts, clause_id: str, doubtful: list[TherapySpan], label
     return leaf(clause_id, Outcome.UNKNOWN, " ".join(notes), evidence, missing)
 
 
-def _medications_read(case: CaseFacts, finding: str):
+def _medications_read(case: CaseFacts, finding: str) -> Evidence:
     return records_read("medication history, planned medications and other draft orders",
                         len(case.patient.medications) + len(case.patient.planned_medications)
                         + len(case.other_drafts), finding)

@@ -46,7 +46,7 @@ def records_read(what: str, count: int, finding: str) -> Evidence:
     return Evidence(f"{what}: {count} record(s) read; {finding}", None, f"{count} record(s)")
 
 
-def fmt(x: float | None, unit: str = "") -> str:
+def fmt(x: int | float | None, unit: str = "") -> str:
     """A number with at most two decimals and no trailing zeros ("100", "1.5", "0.33"), then the unit."""
     if x is None:
         return "unknown"

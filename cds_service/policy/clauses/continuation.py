@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ...facts.model import CaseFacts, PriorAuthorization
 from ..data_loader import Policy
 from ..logic import leaf
@@ -36,10 +38,12 @@ def why_not_counted(pa: PriorAuthorization, case: CaseFacts, policy: Policy) -> 
     return None
 
 
-def approvals(case: CaseFacts, policy: Policy, plan_authorizations=()) -> list[PriorAuthorization]:
+def approvals(case: CaseFacts, policy: Policy,
+              plan_authorizations: Sequence[PriorAuthorization] = ()) -> list[PriorAuthorization]:
     """Approved anakinra authorizations from the chart (ClaimResponse) and the plan's own records that
     count for continuation.1 (`why_not_counted`)."""
-    out, seen = [], set()
+    out: list[PriorAuthorization] = []
+    seen: set[str] = set()
     for pa in (*case.patient.prior_authorizations, *plan_authorizations):
         if why_not_counted(pa, case, policy) is not None:
             continue
@@ -50,7 +54,8 @@ def approvals(case: CaseFacts, policy: Policy, plan_authorizations=()) -> list[P
     return out
 
 
-def not_counted_evidence(case: CaseFacts, policy: Policy, plan_authorizations=()) -> list[Evidence]:
+def not_counted_evidence(case: CaseFacts, policy: Policy,
+                         plan_authorizations: Sequence[PriorAuthorization] = ()) -> list[Evidence]:
     """The plan decisions on file that do not count as a previous approval, each with the reason."""
     out = []
     for pa in (*case.patient.prior_authorizations, *plan_authorizations):
@@ -70,7 +75,7 @@ def _pa_evidence(pa: PriorAuthorization) -> Evidence:
 
 
 def previous_approval(case: CaseFacts, policy: Policy, found: list[PriorAuthorization],
-                      plan_authorizations=()) -> ClauseResult:
+                      plan_authorizations: Sequence[PriorAuthorization] = ()) -> ClauseResult:
     cid = "continuation.1"
     others = not_counted_evidence(case, policy, plan_authorizations)
     if found:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 
-from ...facts.model import CaseFacts
+from ...facts.model import CaseFacts, ChartNote, Diagnosis, LabValue
 from ..data_loader import Policy
 from ..logic import all_of, leaf
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
@@ -40,7 +41,7 @@ _HEDGES = {"negated": "denies or excludes it", "uncertain": "states it only as a
            "historical": "states it as past history", "family": "states it of a relative"}
 
 
-def hedged_evidence(d, kind: str, what: str) -> Evidence | None:
+def hedged_evidence(d: Diagnosis, kind: str, what: str) -> Evidence | None:
     """Evidence for a record whose text names `kind` without affirming it ("Pneumonia, no supplemental oxygen
     requirement"): shown so that the card says what the chart says instead, never counted."""
     state = d.hedged(kind)
@@ -51,7 +52,7 @@ def hedged_evidence(d, kind: str, what: str) -> Evidence | None:
                     base.value, base.date)
 
 
-def _oxygen_lab_counts(lab, room_air_percent: float) -> bool:
+def _oxygen_lab_counts(lab: LabValue, room_air_percent: float) -> bool:
     """An inhaled-oxygen result shows supplemental oxygen only when it is above room air: a flow above 0 (L/min),
     a concentration above room air (21 %)."""
     if lab.value is None:
@@ -61,7 +62,7 @@ def _oxygen_lab_counts(lab, room_air_percent: float) -> bool:
     return lab.value > 0
 
 
-def note_evidence(note, sentence: str, what: str = "chart note") -> Evidence:
+def note_evidence(note: ChartNote, sentence: str, what: str = "chart note") -> Evidence:
     return Evidence(f"{what}: \"{sentence}\"", note.source, None, note.written.isoformat() if note.written else None)
 
 
@@ -118,9 +119,9 @@ def pneumonia_on_oxygen(case: CaseFacts, policy: Policy) -> ClauseResult:
                                           "(mechanical or non-invasive ventilation, ECMO). "
                                           + policy.reading("covid_respiratory_support"),
                     [diagnosis_evidence(d) for d in pneumonia] + beyond)
-    coded: list[tuple[object, Evidence]] = []       # (date, evidence) of coded supplemental oxygen
+    coded: list[tuple[date | None, Evidence]] = []       # (date, evidence) of coded supplemental oxygen
     stated: list[Evidence] = []                     # oxygen affirmed in condition / reason text
-    against: list[tuple[object, Evidence]] = []     # (date, evidence) of room air / "no oxygen"
+    against: list[tuple[date | None, Evidence]] = []     # (date, evidence) of room air / "no oxygen"
     not_counted: list[Evidence] = []
     for p in case.patient.procedures:
         if cfg["oxygen_kind"] in p.kinds and (p.active or (p.performed is not None and p.performed >= since)):
@@ -146,11 +147,11 @@ def pneumonia_on_oxygen(case: CaseFacts, policy: Policy) -> ClauseResult:
             continue
         for kind, what in ((cfg["pneumonia_kind"], "pneumonia"), (cfg["oxygen_kind"], "supplemental oxygen")):
             if kind not in d.kinds:
-                e = hedged_evidence(d, kind, what)
-                if e is not None:
-                    not_counted.append(e)
+                hedge = hedged_evidence(d, kind, what)
+                if hedge is not None:
+                    not_counted.append(hedge)
                     if kind == cfg["oxygen_kind"] and d.hedged(kind) == "negated":
-                        against.append((d.onset, e))
+                        against.append((d.onset, hedge))
     for n in case.patient.chart_notes:
         if n.active and cfg["oxygen_kind"] not in n.kinds and dict(n.hedged_kinds).get(cfg["oxygen_kind"]) == "negated":
             e = Evidence(f"chart note: \"{n.text}\": the text denies supplemental oxygen (not counted)", n.source,
@@ -218,23 +219,24 @@ def respiratory_failure_risk(case: CaseFacts, policy: Policy) -> ClauseResult:
                          "failure", Need.CLINICAL_DOC)])
 
 
-def _supar_from_values(cid: str, values, threshold: float, units, what: str, policy: Policy) -> ClauseResult | None:
+def _supar_from_values(cid: str, values: Sequence[LabValue], threshold: float, units: Collection[str], what: str,
+                       policy: Policy) -> ClauseResult | None:
     """The newest suPAR result decides (results of one day that disagree leave it unknown)."""
     if not values:
         return None
     newest = values[0].observed_on
     same_day = [v for v in values if v.observed_on == newest]
     ev = [lab_evidence(v, what) for v in values[:5]]
-    usable = [v for v in same_day if v.value is not None and (v.unit or "") in units]
+    usable = [v.value for v in same_day if v.value is not None and (v.unit or "") in units]
     missing = [Missing(f"The plasma suPAR result in ng/mL (elevated: {threshold} ng/mL or more)", Need.CLINICAL_DOC)]
     if not usable:
         return leaf(cid, Outcome.UNKNOWN, "A suPAR result is recorded in a unit that cannot be compared.", ev, missing)
-    high = [v for v in usable if v.value >= threshold]
+    high = [value for value in usable if value >= threshold]
     if len(high) == len(usable):
-        return leaf(cid, Outcome.MET, f"suPAR {fmt(high[0].value)} ng/mL is at least {threshold} ng/mL. "
+        return leaf(cid, Outcome.MET, f"suPAR {fmt(high[0])} ng/mL is at least {threshold} ng/mL. "
                     + policy.reading("covid_supar"), ev)
     if not high:
-        return leaf(cid, Outcome.NOT_MET, f"suPAR {fmt(usable[0].value)} ng/mL is below {threshold} ng/mL: measured, "
+        return leaf(cid, Outcome.NOT_MET, f"suPAR {fmt(usable[0])} ng/mL is below {threshold} ng/mL: measured, "
                                           "not elevated. " + policy.reading("covid_supar"), ev)
     return leaf(cid, Outcome.UNKNOWN, "suPAR results of the same day disagree about the threshold.", ev, missing)
 

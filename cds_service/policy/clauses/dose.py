@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from ...facts.model import CaseFacts, Diagnosis
 from ..data_loader import Policy
@@ -282,7 +283,7 @@ class SafeDose:
     def label(self) -> str:
         return f"{self.amount()} subcutaneously {self.timing}, {self.syringes} syringes per {self.days} days"
 
-    def to_data(self) -> dict:
+    def to_data(self) -> dict[str, Any]:
         return {"mg": self.mg, "ml": self.ml, "interval_days": self.interval_days, "syringes": self.syringes,
                 "days": self.days, "label": self.label(), "limits": list(self.limits)}
 
@@ -306,10 +307,10 @@ def safe_dose(case: CaseFacts, policy: Policy, indication: str | None) -> tuple[
     if key is not None:
         current, why = weight_is_current(case, policy)
         label = policy.indication(key)["label"]
-        if not current:
+        w = case.patient.weight
+        if not current or w is None:            # (a current weight is a weight)
             return None, (f"the {label} maximum of {fmt(lim['nomid_dira_max_mg_per_kg_day'])} mg/kg daily needs a "
                           f"current body weight ({why})")
-        w = case.patient.weight
         by_weight = lim["nomid_dira_max_mg_per_kg_day"] * w.kg
         shaped.append(f"{fmt(lim['nomid_dira_max_mg_per_kg_day'])} mg/kg daily x {fmt(w.kg, 'kg')} = "
                       f"{fmt(by_weight, 'mg')} (dosage.nomid-dira)")
@@ -342,7 +343,7 @@ def safe_dose(case: CaseFacts, policy: Policy, indication: str | None) -> tuple[
     return SafeDose(mg, ml, interval, syringes, period, tuple(shaped), timing), ""
 
 
-def dose_suggestion_data(case: CaseFacts, policy: Policy, indication: str | None) -> dict:
+def dose_suggestion_data(case: CaseFacts, policy: Policy, indication: str | None) -> dict[str, Any]:
     """What a dose card's suggestion rests on (Finding.data): the safe dose, or why none can be proposed."""
     safe, why = safe_dose(case, policy, indication)
     if safe is None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ...facts.model import CaseFacts
+from ...facts.model import CaseFacts, EncounterFact
 from ..data_loader import Policy
 from ..logic import leaf
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
 
 
-def _encounter_evidence(e) -> Evidence:
+def _encounter_evidence(e: EncounterFact) -> Evidence:
     what = f"encounter class {e.class_code or '?'}" + (f" ({e.text})" if e.text else "")
     state = "in progress" if e.active else "not current"
     return Evidence(f"{what}, {state}", e.source, e.class_code, e.start.isoformat() if e.start else None)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from ...facts.model import CaseFacts, Diagnosis
 from ..data_loader import Policy
 from ..logic import any_of, leaf
-from ..model import ClauseResult, Missing, Need, Outcome
+from ..model import ClauseResult, Evidence, Missing, Need, Outcome
 from . import covid, mis_c, step_therapy, table1_other
 from .common import diagnosis_evidence
 
@@ -24,7 +24,8 @@ class IndicationChoice:
 def _most_specific(key: str, chart: list[Diagnosis], policy: Policy) -> str | None:
     """The most specific form of `key` (policy data `indication_specific_forms`) that the chart supports."""
     keys = {k for d in chart for k in d.indications}
-    for form in policy.data.get("indication_specific_forms", {}).get(key, []):
+    forms: list[str] = policy.data.get("indication_specific_forms", {}).get(key, [])
+    for form in forms:
         if form in keys:
             return form
     return None
@@ -66,7 +67,7 @@ def choose_indication(case: CaseFacts, policy: Policy) -> IndicationChoice:
     return IndicationChoice(None, candidates=listed[:5])
 
 
-def _criteria(case: CaseFacts, policy: Policy, key: str, ev) -> ClauseResult:
+def _criteria(case: CaseFacts, policy: Policy, key: str, ev: list[Evidence]) -> ClauseResult:
     spec = policy.indication(key)
     kind = spec["criteria"]
     if kind == "ra-step-therapy":

@@ -10,7 +10,7 @@ and its pneumonia for the COVID-19 EUA, SARS-CoV-2 for MIS-C.
 
 from __future__ import annotations
 
-from ...facts.model import CaseFacts
+from ...facts.model import CaseFacts, Diagnosis
 from ..data_loader import Policy
 from ..logic import leaf
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
@@ -19,11 +19,12 @@ from .common import diagnosis_evidence, records_read
 CLAUSE = "precautions.serious-infections"
 
 
-def active_infections(case: CaseFacts, policy: Policy, indication: str | None):
+def active_infections(case: CaseFacts, policy: Policy, indication: str | None) -> list[Diagnosis]:
     cfg = policy.section("serious_infection")
     kinds = set(cfg["kinds"])
     excluded = set(cfg["exclude_kinds_for_indication"].get(indication or "", []))
-    seen, out = set(), []
+    seen: set[str] = set()
+    out: list[Diagnosis] = []
     for d in (*case.order.reasons, *case.patient.diagnoses):
         if not d.active or not (d.kinds & kinds) or d.kinds & excluded:
             continue
@@ -35,13 +36,14 @@ def active_infections(case: CaseFacts, policy: Policy, indication: str | None):
     return out
 
 
-def possible_infections(case: CaseFacts, policy: Policy, indication: str | None):
+def possible_infections(case: CaseFacts, policy: Policy, indication: str | None) -> list[Diagnosis]:
     """Active records whose text names an infection only as a possibility ("r/o sepsis", "possible cellulitis",
     "? pneumonia"): not an infection found, and not its absence either."""
     cfg = policy.section("serious_infection")
     kinds = set(cfg["kinds"])
     excluded = set(cfg["exclude_kinds_for_indication"].get(indication or "", []))
-    seen, out = set(), []
+    seen: set[str] = set()
+    out: list[Diagnosis] = []
     for d in (*case.order.reasons, *case.patient.diagnoses):
         if not d.active or d.kinds & kinds or d.kinds & excluded:
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ...facts.model import CaseFacts
+from ...facts.model import AllergyFact, CaseFacts, TherapySpan
 from ..data_loader import Policy
 from ..logic import all_of, any_of, leaf, one_of
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
@@ -13,14 +13,14 @@ from .common import records_read, span_evidence, statement_evidence
 from .indication import IndicationChoice, table1
 
 
-def continuing_therapy(case: CaseFacts, policy: Policy) -> list:
+def continuing_therapy(case: CaseFacts, policy: Policy) -> list[TherapySpan]:
     """Anakinra use within the past 90 days that statements or orders show but that cannot rule out samples:
     a MedicationStatement or MedicationRequest (not a sample by its own words) that is active, or was in use
     within the window. Such records say the member is on anakinra, not that it was dispensed rather than
     given as samples ("starting on samples is not approvable"), so initiation.1.a is UNKNOWN for them."""
     days = policy.limit("recent_anakinra_days")
     since = case.patient.as_of - timedelta(days=days)
-    out = []
+    out: list[TherapySpan] = []
     for s in case.patient.medications:
         if s.drug != "anakinra" or s.kind not in ("statement", "request") or s.is_sample:
             continue
@@ -47,7 +47,7 @@ def recent_anakinra(case: CaseFacts, policy: Policy) -> ClauseResult:
     since = case.patient.as_of - timedelta(days=days)
     spans = [s for s in case.patient.medications if s.drug == "anakinra"]
 
-    def recent(s) -> bool:
+    def recent(s: TherapySpan) -> bool:
         last = s.end or s.start
         return last is not None and since <= last and (s.start is None or s.start <= case.patient.as_of)
 
@@ -58,7 +58,7 @@ def recent_anakinra(case: CaseFacts, policy: Policy) -> ClauseResult:
                     [span_evidence(s) for s in counted])
     continuing = continuing_therapy(case, policy)
 
-    def why(s) -> str:
+    def why(s: TherapySpan) -> str:
         if s.is_sample:
             return f"a sample, trial or free supply ({s.supply}): samples do not count"
         if any(c is s for c in continuing):
@@ -102,16 +102,17 @@ def prescriber_statement(case: CaseFacts, policy: Policy) -> ClauseResult:
     use = stated.get("anakinra_use")
     at_risk = stated.get("at_risk_if_changed")
     when = use.when if use is not None else None
+    when_text = use.when_text if use is not None else ""
     ev = [statement_evidence(s) for s in (treated, use if when else None, at_risk) if s is not None]
     if when is not None and when[1] < since:
         return leaf(cid, Outcome.NOT_MET,
-                    f"The prescriber's own dates (\"{use.when_text}\") put the last anakinra treatment on or before "
+                    f"The prescriber's own dates (\"{when_text}\") put the last anakinra treatment on or before "
                     f"{when[1].isoformat()}, more than {days} days before the order date ({as_of.isoformat()}): the "
                     f"treatment is not within the past {days} days"
                     + (", whatever else the note says." if treated is not None else "."), ev)
     recent_by_dates = when is not None and since <= when[0] <= as_of
     if (treated is not None or recent_by_dates) and at_risk is not None:
-        how = ("by its dates (\"" + use.when_text + "\")") if treated is None else "in words"
+        how = ("by its dates (\"" + when_text + "\")") if treated is None else "in words"
         return leaf(cid, Outcome.MET, f"The prescriber states anakinra treatment within the past {days} days ({how}) "
                                       "and a risk if therapy is changed.", ev)
     lacking = [what for what, ok in ((f"anakinra treatment (not samples) in the past {days} days",
@@ -119,7 +120,7 @@ def prescriber_statement(case: CaseFacts, policy: Policy) -> ClauseResult:
                                      ("the member is at risk if therapy is changed", at_risk is not None)) if not ok]
     note = "No prescriber statement that " + " and that ".join(lacking) + "."
     if when is not None and not recent_by_dates:
-        note += (f" The note's dates (\"{use.when_text}\") place the last treatment between {when[0].isoformat()} "
+        note += (f" The note's dates (\"{when_text}\") place the last treatment between {when[0].isoformat()} "
                  f"and {when[1].isoformat()}: they do not show it was within the past {days} days.")
     return leaf(cid, Outcome.UNKNOWN, note, ev,
                 [Missing(f"Prescriber statement that the member was treated with anakinra (not samples) in the past "
@@ -236,7 +237,7 @@ def contraindication(case: CaseFacts, policy: Policy) -> ClauseResult:
     substances = set(policy.data["contraindication_substances"])
     relevant = [a for a in case.patient.allergies if a.substance in substances and a.active and not a.refuted]
 
-    def ev(a) -> Evidence:
+    def ev(a: AllergyFact) -> Evidence:
         status = " (unconfirmed)" if a.unconfirmed else ""
         return Evidence(f"{a.kind} to {a.label}{status}" + (f": {', '.join(a.reactions)}" if a.reactions else ""),
                         a.source, a.criticality)

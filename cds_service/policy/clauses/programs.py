@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from ...facts.model import CaseFacts
+from collections.abc import Sequence
+from typing import Any, cast
+
+from ...facts.model import CaseFacts, Diagnosis
 from ..data_loader import Policy
 from ..logic import all_of, leaf
 from ..model import ClauseResult, Evidence, Outcome
@@ -17,7 +20,7 @@ def _coverage_evidence(case: CaseFacts) -> list[Evidence]:
         [Evidence(f"coverage payor {cov.payor}", cov.source)] if cov.payor else [])
 
 
-def _drug_and_medical(case: CaseFacts, policy: Policy) -> dict | None:
+def _drug_and_medical(case: CaseFacts, policy: Policy) -> dict[str, Any] | None:
     """The reading for a Coverage recognised as two programs at once (a Medicare Advantage plan that states
     Part D drug coverage, MAPD), if it applies to this member."""
     cov = case.patient.coverage
@@ -25,7 +28,7 @@ def _drug_and_medical(case: CaseFacts, policy: Policy) -> dict | None:
         if key.startswith("_"):
             continue
         if all(p in cov.programs for p in spec["programs"]):
-            return spec
+            return cast(dict[str, Any], spec)
     return None
 
 
@@ -43,7 +46,8 @@ def member_program(case: CaseFacts, policy: Policy) -> str | None:
     cov = case.patient.coverage
     combined = _drug_and_medical(case, policy)
     if combined is not None:
-        return combined["medical"] if case.order.setting.provider_administered is True else combined["drug"]
+        program: str = combined["medical"] if case.order.setting.provider_administered is True else combined["drug"]
+        return program
     return cov.program
 
 
@@ -103,17 +107,17 @@ def _icd_key(code: str) -> str:
     return code.upper().replace(".", "").strip()
 
 
-def icd10_entry(policy: Policy, code: str) -> dict | None:
+def icd10_entry(policy: Policy, code: str) -> dict[str, Any] | None:
     key = _icd_key(code)
     for entry in policy.section("billing")["icd10"]:
         if "code" in entry and _icd_key(entry["code"]) == key:
-            return entry
+            return cast(dict[str, Any], entry)
         if "prefix" in entry and key.startswith(_icd_key(entry["prefix"])):
-            return entry
+            return cast(dict[str, Any], entry)
     return None
 
 
-def icd10(case: CaseFacts, policy: Policy, indication: str | None, diagnoses) -> ClauseResult:
+def icd10(case: CaseFacts, policy: Policy, indication: str | None, diagnoses: Sequence[Diagnosis]) -> ClauseResult:
     """billing.icd10: the indication's ICD-10-CM code is one the guideline lists, with its qualifier.
 
     Informational: Table 1 decides coverage (NOMID coded M04.2 or MIS-C coded M35.81 are covered indications
@@ -122,28 +126,23 @@ def icd10(case: CaseFacts, policy: Policy, indication: str | None, diagnoses) ->
     if indication is None:
         return leaf(cid, Outcome.UNKNOWN, "The indication is not established.")
     system = policy.section("billing")["icd10_system"]
-    codes = [(d, c) for d in diagnoses for c in d.codes if c.code and (c.system or "") == system]
+    codes = [(d, c.code) for d in diagnoses for c in d.codes if c.code and (c.system or "") == system]
     if not codes:
         return leaf(cid, Outcome.UNKNOWN, "The diagnosis carries no ICD-10-CM code.",
                     [diagnosis_evidence(d) for d in diagnoses])
-    supported, other = [], []
+    supported: list[Evidence] = []
+    other: list[Evidence] = []
     label = policy.indication(indication)["label"]
-    for d, c in codes:
-        entry = icd10_entry(policy, c.code)
+    for d, code in codes:
+        entry = icd10_entry(policy, code)
         if entry is None:
-            other.append(Evidence(f"{c.code} is not among the listed codes", d.source, c.code))
+            other.append(Evidence(f"{code} is not among the listed codes", d.source, code))
         elif entry.get("only_for") and indication not in entry["only_for"]:
-            other.append(Evidence(f"{c.code} ({entry['label']}) is listed for {', '.join(entry['only_for'])} only",
-                                  d.source, c.code))
+            other.append(Evidence(f"{code} ({entry['label']}) is listed for {', '.join(entry['only_for'])} only",
+                                  d.source, code))
         else:
-            supported.append(
-                Evidence(
-                    f"{c.code}: {entry['label']}"
-                    + (f" (listed for {', '.join(entry['only_for'])} only)" if entry.get("only_for") else ""),
-                    d.source,
-                    c.code,
-                )
-            )
+            supported.append(Evidence(f"{code}: {entry['label']}" + (
+                f" (listed for {', '.join(entry['only_for'])} only)" if entry.get("only_for") else ""), d.source, code))
     if supported:
         return leaf(cid, Outcome.MET, f"The ICD-10-CM code supports medical necessity for {label}.", supported + other)
     return leaf(cid, Outcome.NOT_MET, f"No listed ICD-10-CM code for {label}; coverage is decided by Table 1, but a "

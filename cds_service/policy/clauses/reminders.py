@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ...facts.model import CaseFacts
+from ...facts.model import CaseFacts, LabValue
 from ..data_loader import Policy
 from ..logic import leaf
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
@@ -21,7 +21,7 @@ def monitoring_schedule(policy: Policy) -> str:
     return f"before starting, monthly for {monthly} months after starting, then quarterly up to {until} months"
 
 
-def low_count(lab, policy: Policy) -> str | None:
+def low_count(lab: LabValue, policy: Policy) -> str | None:
     """Why an absolute neutrophil count is low (reading `neutrophils_low`), or None: below the policy's
     neutropenia threshold (ANC < 1.5 x10^3/uL), flagged low by the laboratory, or below the result's own
     reference range."""
@@ -44,20 +44,22 @@ def neutrophils(case: CaseFacts, policy: Policy, pathway: str) -> ClauseResult:
     days = policy.limit("neutrophil_baseline_days" if pathway == "initiation" else "neutrophil_followup_days")
     since = case.patient.as_of - timedelta(days=days)
     labs = case.patient.labs_of(policy.section("neutrophils")["lab"])
-    recent = [lab for lab in labs if lab.observed_on is not None and lab.observed_on >= since]
+    # (count, its date) within the window, newest first
+    recent = [(lab, lab.observed_on) for lab in labs if lab.observed_on is not None and lab.observed_on >= since]
     schedule = monitoring_schedule(policy)
     if recent:
-        why = low_count(recent[0], policy)
+        newest, newest_on = recent[0]
+        why = low_count(newest, policy)
         if why:
             when = "before initiation" if pathway == "initiation" else "on treatment"
             return leaf(cid, Outcome.NOT_MET,
-                        f"The newest neutrophil count {when} is low: {fmt(recent[0].value)} x10^3/uL on "
-                        f"{recent[0].observed_on.isoformat()} ({why}). The count is assessed before initiation to be "
+                        f"The newest neutrophil count {when} is low: {fmt(newest.value)} x10^3/uL on "
+                        f"{newest_on.isoformat()} ({why}). The count is assessed before initiation to be "
                         f"acted on: review it before starting anakinra, and repeat it {schedule}. "
                         + policy.reading("neutrophils_low"),
-                        [lab_evidence(recent[0], "absolute neutrophil count (low)")])
+                        [lab_evidence(newest, "absolute neutrophil count (low)")])
         return leaf(cid, Outcome.MET, f"Neutrophil count within the past {days} days (schedule: {schedule}).",
-                    [lab_evidence(recent[0], "absolute neutrophil count")])
+                    [lab_evidence(newest, "absolute neutrophil count")])
     ev = [lab_evidence(labs[0], "latest absolute neutrophil count")] if labs else []
     return leaf(cid, Outcome.NOT_MET, f"No neutrophil count in the {days} days before the order: assess the "
                                       f"neutrophil count {schedule}.", ev)

@@ -7,7 +7,7 @@ NOT_MET means "the order is daily and CrCl is below the threshold": the renal ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from ...facts.model import CaseFacts, LabValue
 from ..data_loader import Policy
@@ -26,7 +26,8 @@ class Clearance:
     below: bool | None                   # below the threshold (decided even when sex is unknown, if both agree)
 
 
-def cockcroft_gault(creatinine_mg_dl: float, age: int, weight_kg: float, female: bool, constants: dict) -> float:
+def cockcroft_gault(creatinine_mg_dl: float, age: int, weight_kg: float, female: bool,
+                    constants: dict[str, float]) -> float:
     """(age_constant - age) x weight / (creatinine_factor x creatinine), x female_factor for women."""
     value = (constants["age_constant"] - age) * weight_kg / (constants["creatinine_factor"] * creatinine_mg_dl)
     return value * constants["female_factor"] if female else value
@@ -38,6 +39,13 @@ def _recent(labs: tuple[LabValue, ...], case: CaseFacts, max_days: int) -> LabVa
         if lab.value is not None and lab.observed_on is not None and lab.observed_on >= since:
             return lab
     return None
+
+
+def _on(lab: LabValue) -> date:
+    """The date of a lab that `_recent` returned (it returns dated labs only)."""
+    if lab.observed_on is None:
+        raise ValueError(f"{lab.source}: a lab without a date where a dated one was read")
+    return lab.observed_on
 
 
 def clearance(case: CaseFacts, policy: Policy) -> tuple[Clearance | None, list[Evidence], str]:
@@ -59,11 +67,11 @@ def clearance(case: CaseFacts, policy: Policy) -> tuple[Clearance | None, list[E
         context.append(lab_evidence(egfr, "eGFR (shown for context; eGFR is not creatinine clearance)"))
     measured = _recent(p.labs_of("crcl"), case, max_days)
     creat = _recent(p.labs_of("creatinine"), case, max_days)
-    if measured is not None and (creat is None or measured.observed_on >= creat.observed_on):
+    if measured is not None and (creat is None or _on(measured) >= _on(creat)):
         ev = [lab_evidence(measured, "measured creatinine clearance")]
         if creat is not None:
             ev.append(lab_evidence(creat, f"serum creatinine (not used: the measured creatinine clearance of "
-                                          f"{measured.observed_on.isoformat()} is as recent or newer)"))
+                                          f"{_on(measured).isoformat()} is as recent or newer)"))
         ev += context
         return Clearance(measured.value, "measured", tuple(ev), measured.value < threshold), ev, ""
     if creat is None:
@@ -72,15 +80,15 @@ def clearance(case: CaseFacts, policy: Policy) -> tuple[Clearance | None, list[E
     if measured is not None:
         superseded.append(lab_evidence(
             measured, f"measured creatinine clearance (not used: older than the serum creatinine of "
-                      f"{creat.observed_on.isoformat()}; the newest evidence is used)"))
+                      f"{_on(creat).isoformat()}; the newest evidence is used)"))
     crcl, ev, why = _estimate(case, policy, creat, threshold)
     ev = ev + superseded + context
     if crcl is None and measured is None and p.age_years is not None and p.age_years < \
             policy.section("renal")["cockcroft_gault"]["min_age_years"]:
         why += " and no measured creatinine clearance is on file"
     if crcl is None and measured is not None:
-        why = (f"the serum creatinine of {creat.observed_on.isoformat()} is newer than the measured creatinine "
-               f"clearance of {measured.observed_on.isoformat()} ({fmt(measured.value, 'mL/min')}), which no longer "
+        why = (f"the serum creatinine of {_on(creat).isoformat()} is newer than the measured creatinine "
+               f"clearance of {_on(measured).isoformat()} ({fmt(measured.value, 'mL/min')}), which no longer "
                f"describes the kidneys, and no estimate can be made from it: {why}")
     if crcl is not None:
         crcl = Clearance(crcl.ml_min, crcl.method, tuple(ev), crcl.below)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from ...facts.model import AllergyFact, CaseFacts, TherapySpan
 from ..data_loader import Policy
@@ -11,7 +13,8 @@ from ..model import ClauseResult, Evidence, Missing, Need, Outcome
 from .common import lasted_months, span_evidence, statement_evidence
 
 
-def _intolerances(case: CaseFacts, match) -> list[tuple[str, Evidence]]:
+def _intolerances(case: CaseFacts,
+                  match: Callable[[AllergyFact | TherapySpan], str | None]) -> list[tuple[str, Evidence]]:
     """Intolerance or hypersensitivity: an AllergyIntolerance, or a medication stopped for an adverse reaction.
     An intolerance of the route only (needles, injections) does not count (table1.ra.2.d), nor does an unconfirmed
     entry (verification unconfirmed / presumed): weak evidence never makes a step-therapy option met."""
@@ -45,7 +48,8 @@ class TrialSummary:
     evidence: list[Evidence]
 
 
-def _trials(spans: list[TherapySpan], key_of, months: int, as_of, evidence: bool = True) -> dict[str, TrialSummary]:
+def _trials(spans: list[TherapySpan], key_of: Callable[[TherapySpan], str | None], months: int, as_of: date,
+            evidence: bool = True) -> dict[str, TrialSummary]:
     """Trials per product or agent; `evidence=False` when only the summary is read (no Evidence built)."""
     out: dict[str, TrialSummary] = {}
     for s in spans:
@@ -214,7 +218,7 @@ def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
     ev_intol = [e for _, e in intol]
     nf, ni = len(failed), len(intolerant)
 
-    def name(keys):
+    def name(keys: Iterable[str]) -> str:
         return ", ".join(labels[k] for k in keys) or "none"
 
     summary = (
@@ -261,7 +265,7 @@ def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
     return any_of("table1.ra.2", (*options, e, f), summary)
 
 
-def all_inappropriate(case: CaseFacts, policy: Policy, doc_needed: list[Missing] = ()) -> ClauseResult:
+def all_inappropriate(case: CaseFacts, policy: Policy, doc_needed: Sequence[Missing] = ()) -> ClauseResult:
     """table1.ra.2.f: "ALL preferred products are not clinically appropriate for the member, AND the prescriber has
     provided a complete list of previously tried preferred products for the requested indication".
 
@@ -341,13 +345,13 @@ def ra(case: CaseFacts, policy: Policy) -> ClauseResult:
                   "Moderately to severely active RA, and BOTH ra.1 and ra.2 (against the preferred list).")
 
 
-def preferred_status(case: CaseFacts, policy: Policy) -> dict:
+def preferred_status(case: CaseFacts, policy: Policy) -> dict[str, tuple[str, str]]:
     """For the step-therapy card: which preferred products are documented and how."""
     months = policy.limit("min_trial_months")
     trials = _trials(list(case.patient.medications), lambda s: s.preferred_product, months, case.patient.as_of,
                      evidence=False)
     intol = {k for k, _ in _intolerances(case, lambda x: x.preferred_product)}
-    out = {}
+    out: dict[str, tuple[str, str]] = {}
     for key, label in policy.data["ra_preferred_products"].items():
         t = trials.get(key)
         if t and t.adequate_trial and t.inadequate_response:

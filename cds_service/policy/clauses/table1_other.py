@@ -9,6 +9,9 @@ the compendia support is asked for: conditional, never covered.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ...facts.model import CaseFacts, Diagnosis
 from ..data_loader import Policy
 from ..logic import leaf
@@ -88,7 +91,7 @@ def not_named(policy: Policy, candidates: tuple[Diagnosis, ...], from_order: boo
                 [compendia_missing(names if from_order else f"the diagnosis it is prescribed for ({names})")])
 
 
-def named_use_evidence(case: CaseFacts, named: dict) -> list[Evidence] | None:
+def named_use_evidence(case: CaseFacts, named: Mapping[str, Any]) -> list[Evidence] | None:
     """Evidence that the chart shows a named use: a diagnosis coded with one of `icd10_prefixes` and one (the same or
     another) affirming one of `kinds`, among the order's reasons and the active, confirmed problem list. None when
     either is missing."""
