@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo-reset test bench clean
+.PHONY: install run demo-reset test test-fast bench clean
 
 install: $(STAMP)
 
@@ -26,9 +26,14 @@ endif
 demo-reset: install
 	$(BIN)/anakinra-cds demo reset
 
-## make test: the whole suite (starts the FHIR server and, if needed, PostgreSQL)
+## make test: the whole suite (starts the FHIR server; PostgreSQL must be reachable, see scripts/test.sh)
 test: install
 	bash scripts/test.sh
+
+## make test-fast: the unit tests only (no FHIR server, no PostgreSQL, no program started; under a minute)
+test-fast: install
+	PYTHONHASHSEED=0 $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  -m "not integration and not fhirserver and not postgres and not browser" $(PYTEST_ARGS)
 
 ## make bench: the load benchmark (see benchmarks/README.md)
 bench: install

@@ -1,10 +1,16 @@
 """Shared test fixtures: a pinned clock, the app in demo and production shapes, fixture requests,
-and the FHIR test server started by scripts/test.sh (a missing server fails in CI, never skips)."""
+and the FHIR test server started by scripts/test.sh (a missing server fails in CI, never skips).
+
+Unit tests and integration tests: everything under tests/integration/ is marked `integration` here (it starts
+programs or processes, serves the app on a socket, drives a browser or needs the FHIR server); `make test-fast`
+deselects it, and the markers `fhirserver`, `postgres`, `browser` (pyproject.toml). A unit test that starts a
+program fails with a pointer to tests/integration/."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +22,7 @@ from cds_service.app import create_app
 from cds_service.config import demo_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+INTEGRATION = Path(__file__).resolve().parent / "integration"
 FIXTURES = ROOT / "fhir_fixtures"
 PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)   # the fixtures' authoredOn day
 
@@ -89,3 +96,23 @@ def fhir_base() -> str:
     if not ok:
         pytest.fail(f"the FHIR test server at {base} is not answering")
     return base
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test under tests/integration/ is an integration test, whatever markers its file sets."""
+    for item in items:
+        if INTEGRATION in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_program(request, monkeypatch):
+    """A unit test runs in this process: starting a program (subprocess, a console script, gunicorn) makes it an
+    integration test, which belongs in tests/integration/."""
+    if request.node.get_closest_marker("integration"):
+        return
+
+    def refuse(self, args, *rest, **kwargs):
+        raise AssertionError(f"a unit test started a program ({args!r}): move the test to tests/integration/")
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
