@@ -32,7 +32,7 @@ test: install
 
 ## make test-fast: the unit tests only (no FHIR server, no PostgreSQL, no program started; under a minute)
 test-fast: install
-	PYTHONHASHSEED=0 $(BIN)/python -m pytest -q -p no:cacheprovider \
+	PYTHONHASHSEED=0 ANAKINRA_TEST_FAST=1 $(BIN)/python -m pytest -q -p no:cacheprovider \
 	  -m "not integration and not fhirserver and not postgres and not browser" $(PYTEST_ARGS)
 
 ## make bench: the load benchmark (see benchmarks/README.md)

@@ -1,5 +1,5 @@
-"""Shared test fixtures: a pinned clock, the app in demo and production shapes, fixture requests,
-and the FHIR test server started by scripts/test.sh (a missing server fails in CI, never skips).
+"""Shared test fixtures: a pinned clock, the app in demo and production shapes, fixture requests. The live server
+and the FHIR test server are the integration tests' (tests/integration/conftest.py).
 
 Unit tests and integration tests: everything under tests/integration/ is marked `integration` here (it starts
 programs or processes, serves the app on a socket, drives a browser or needs the FHIR server); `make test-fast`
@@ -9,14 +9,11 @@ program fails with a pointer to tests/integration/."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-import requests
 
 from cds_service.app import create_app
 from cds_service.config import demo_settings
@@ -56,46 +53,6 @@ def app(settings):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-class LiveServer:
-    def __init__(self, app):
-        from werkzeug.serving import make_server
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.port = self.server.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.thread.join(5)
-
-
-@pytest.fixture
-def live_server(app):
-    with LiveServer(app) as srv:
-        yield srv
-
-
-@pytest.fixture(scope="session")
-def fhir_base() -> str:
-    """The FHIR test server (sekmet-fhir on loopback, loaded with the fixture bundles by scripts/test.sh)."""
-    base = os.environ.get("ANAKINRA_TEST_FHIR_BASE")
-    if not base:
-        if os.environ.get("CI"):
-            pytest.fail("ANAKINRA_TEST_FHIR_BASE is not set: run the suite with `make test`")
-        pytest.skip("no FHIR test server (run `make test`, which starts one)")
-    try:
-        ok = requests.get(base + "/metadata", timeout=5).status_code == 200
-    except requests.RequestException:
-        ok = False
-    if not ok:
-        pytest.fail(f"the FHIR test server at {base} is not answering")
-    return base
 
 
 def pytest_collection_modifyitems(config, items):

@@ -35,6 +35,7 @@ from cds_service.app import create_app
 from cds_service.config import Settings, TrustedIssuer
 from cds_service.web.openapi import load_document
 from tests.conftest import pinned_clock
+from tests.fuzz_examples import examples
 
 try:  # tests/web may or may not be a package
     from . import jwt_keys as K
@@ -45,8 +46,8 @@ BASE = "https://cds.schemathesis.test"
 ISS = "https://ehr.schemathesis.test"
 KEY = K.ec_key("schemathesis-ehr-es384", "ES384")
 
-MAX_EXAMPLES_AUTH = 150        # per operation; GETs without parameters stop after a handful
-MAX_EXAMPLES_NO_TOKEN = 40
+MAX_EXAMPLES_AUTH = examples(150)       # per operation; GETs without parameters stop after a handful
+MAX_EXAMPLES_NO_TOKEN = examples(40)
 
 SERVICE_FOR_HOOK = {"order-sign": "anakinra-order-sign", "order-select": "anakinra-order-select"}
 UNPROTECTED = {"/health", "/policy/{policy_id}", "/openapi.json"}

@@ -9,7 +9,8 @@ import copy
 import pytest
 import requests
 
-from tests.conftest import LiveServer, load_index, load_request, pinned_clock, service_for
+from tests.conftest import load_index, load_request, pinned_clock, service_for
+from tests.integration.conftest import LiveServer
 from tests.e2e.helpers import card_kinds, cited, clause_outcomes, determinations
 
 from cds_service.app import create_app

@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from cds_service.app import create_app
-from tests.conftest import LiveServer, load_request, pinned_clock
+from tests.conftest import load_request, pinned_clock
+from tests.integration.conftest import LiveServer
 from tests.e2e.helpers import coverage_infos
 from tests.store.conftest import db_url, pg_url  # noqa: F401  (fixtures)
 

@@ -9,7 +9,8 @@ import socket
 import pytest
 
 from cds_service.app import create_app
-from tests.conftest import LiveServer, load_request, pinned_clock
+from tests.conftest import load_request, pinned_clock
+from tests.integration.conftest import LiveServer
 from tests.web.test_request_limits import FEEDBACK, HOOK, _item
 
 
