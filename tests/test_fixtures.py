@@ -11,7 +11,6 @@ import json
 import re
 import uuid
 from datetime import date, datetime
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest

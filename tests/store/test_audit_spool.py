@@ -4,7 +4,6 @@ off in the middle of 300 calls: tests/integration/store/test_audit_spool_postgre
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -72,23 +71,6 @@ def test_the_background_replayer_stores_rows_when_the_database_returns(tmp_path)
     while spool.depth() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [h for _, h in store.rows] == ["hook-0", "hook-1", "hook-2"] and spool.depth() == 0
-
-
-def test_a_file_left_by_a_process_that_died_is_replayed_by_another_and_removed(tmp_path):
-    directory = tmp_path / "spool"
-    pid = os.fork()
-    if pid == 0:                                                  # the process that dies with rows spooled
-        try:
-            AuditSpool(directory, interval=3600).append(entry(7), FlakyStore())
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
-    survivor = AuditSpool(directory, interval=3600)
-    assert survivor.depth() == 1
-    store = FlakyStore()
-    store.up = True
-    assert survivor.replay(store) is True
-    assert [h for _, h in store.rows] == ["hook-7"] and list(directory.iterdir()) == []
 
 
 def test_a_live_writers_file_is_left_to_its_writer(tmp_path):
