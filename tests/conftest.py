@@ -4,11 +4,12 @@ and the FHIR test server are the integration tests' (tests/integration/conftest.
 Unit tests and integration tests: everything under tests/integration/ is marked `integration` here (it starts
 programs or processes, serves the app on a socket, drives a browser or needs the FHIR server); `make test-fast`
 deselects it, and the markers `fhirserver`, `postgres`, `browser` (pyproject.toml). A unit test that starts a
-program fails with a pointer to tests/integration/."""
+program or forks a process fails with a pointer to tests/integration/."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
@@ -63,13 +64,17 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def _unit_tests_start_no_program(request, monkeypatch):
-    """A unit test runs in this process: starting a program (subprocess, a console script, gunicorn) makes it an
-    integration test, which belongs in tests/integration/."""
+def _unit_tests_start_no_process(request, monkeypatch):
+    """A unit test runs in this process: starting a program (subprocess, a console script, gunicorn) or forking a
+    worker makes it an integration test, which belongs in tests/integration/."""
     if request.node.get_closest_marker("integration"):
         return
 
-    def refuse(self, args, *rest, **kwargs):
+    def refuse_program(self, args, *rest, **kwargs):
         raise AssertionError(f"a unit test started a program ({args!r}): move the test to tests/integration/")
 
-    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
+    def refuse_fork():
+        raise AssertionError("a unit test forked a process: move the test to tests/integration/")
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse_program)
+    monkeypatch.setattr(os, "fork", refuse_fork)
