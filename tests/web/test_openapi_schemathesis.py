@@ -35,7 +35,7 @@ from cds_service.app import create_app
 from cds_service.config import Settings, TrustedIssuer
 from cds_service.web.openapi import load_document
 from tests.conftest import pinned_clock
-from tests.fuzz_examples import examples
+from tests.fuzz_examples import FAST, examples
 
 try:  # tests/web may or may not be a package
     from . import jwt_keys as K
@@ -65,6 +65,10 @@ CONFIG = {
         "negative_data_rejection": {"expected-statuses": ["400", "404", "413", "415"]},
     },
 }
+if FAST:
+    # The fast run (make test-fast) skips the exhaustive coverage phase: it builds some 2,000 cases while the tests
+    # are collected, more than the whole fast run may take. `make test` runs it.
+    CONFIG["phases"] = {"coverage": {"enabled": False}}
 CONFIG_NO_TOKEN = {
     # The smaller run: explicit examples and fuzzed cases only (no exhaustive coverage phase).
     "phases": {"coverage": {"enabled": False}},
