@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lock run demo-reset test bench clean
+.PHONY: install lock run demo-reset test test-fast bench clean
 
 ## make install: .venv with the exact versions of requirements.lock (hash-checked), then the project itself
 install: $(STAMP)
@@ -42,9 +42,16 @@ endif
 demo-reset: install
 	$(BIN)/anakinra-cds demo reset
 
-## make test: the whole suite (starts the FHIR server and, if needed, PostgreSQL)
+## make test: the whole suite (starts the FHIR server; PostgreSQL must be reachable, see scripts/test.sh)
 test: install
 	bash scripts/test.sh
+
+## make test-fast: the unit tests only, on the machine's cores (no FHIR server, no PostgreSQL, no program
+## started, property-based tests on fewer cases: under a minute); tests/integration/ is `make test`'s
+test-fast: install
+	PYTHONHASHSEED=0 ANAKINRA_TEST_FAST=1 $(BIN)/python -m pytest -q -p no:cacheprovider -n auto --maxprocesses 4 \
+	  --ignore=tests/integration -m "not integration and not fhirserver and not postgres and not browser" \
+	  $(PYTEST_ARGS)
 
 ## make bench: the load benchmark (see benchmarks/README.md)
 bench: install

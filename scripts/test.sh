@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: starts the FHIR test server (sekmet-fhir, loopback) loaded with the
-# fixture patients, makes sure PostgreSQL is reachable (starting or installing it when missing),
-# checks the import layers (lint-imports) and the types (mypy), then runs pytest. A missing server
-# is a failure, never a skip.
+# fixture patients, makes sure PostgreSQL is reachable, checks the import layers (lint-imports), the lint
+# (ruff) and the types (mypy), then runs pytest. A missing server is a failure, never a skip.
+# This script changes nothing on the machine unless asked: only with CI=true or
+# ANAKINRA_INSTALL_SYSTEM_PACKAGES=1 does it start, install (apt-get) or set up PostgreSQL; otherwise it
+# says what is missing and how to get it, and fails. (`make test-fast` needs none of it.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -37,19 +39,36 @@ except Exception as exc:
 PY
 }
 PG_URL="${TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
+may_change_system() { [ "${CI:-}" = "true" ] || [ "${ANAKINRA_INSTALL_SYSTEM_PACKAGES:-}" = "1" ]; }
+shown_url() { printf '%s' "$1" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#'; }
 if ! pg_ok "$PG_URL"; then
-  echo "PostgreSQL not reachable at $PG_URL: starting it" >&2
+  if ! may_change_system; then
+    cat >&2 <<EOF
+PostgreSQL is not reachable at $(shown_url "$PG_URL"): the suite runs the store tests on PostgreSQL too.
+Nothing was installed or started. Either
+  - point TEST_POSTGRES_URL at a PostgreSQL you have (postgresql+psycopg://USER[:PASSWORD]@HOST:PORT/DB; the
+    user creates and drops a schema per test), or
+  - install and start one yourself (Debian/Ubuntu: sudo apt-get install postgresql, then
+    sudo pg_ctlcluster <version> main start; TEST_POSTGRES_URL as above), or
+  - let this script install and start it with apt-get: ANAKINRA_INSTALL_SYSTEM_PACKAGES=1 make test
+The unit tests alone need no PostgreSQL: make test-fast
+EOF
+    exit 1
+  fi
+  SUDO=""
+  if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+  echo "PostgreSQL not reachable at $(shown_url "$PG_URL"): starting it (CI or ANAKINRA_INSTALL_SYSTEM_PACKAGES=1)" >&2
   if ls /etc/postgresql/*/main >/dev/null 2>&1; then
-    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+    $SUDO pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
   elif command -v apt-get >/dev/null 2>&1; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null
-    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+    ($SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null
+    $SUDO pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
   fi
   for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -q 2>/dev/null && break; sleep 1; done
   if ! pg_ok "$PG_URL"; then
     # A fresh Debian install uses password auth on TCP: give postgres a password and a test database.
-    su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null 2>&1 || true
-    su postgres -c "createdb test" >/dev/null 2>&1 || true
+    $SUDO su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null 2>&1 || true
+    $SUDO su postgres -c "createdb test" >/dev/null 2>&1 || true
     PG_URL="postgresql+psycopg://postgres:postgres@127.0.0.1:5432/test"
   fi
   pg_ok "$PG_URL" || { echo "PostgreSQL is required for the test suite and could not be started" >&2; exit 1; }

@@ -43,19 +43,6 @@ def test_bad_values_name_the_variable():
         from_env({"CDS_TRUSTED_ISSUERS": '[{"iss": "https://ehr"}]'}, profile="production")
 
 
-def test_gunicorn_entry_point_exits_with_one_clear_line_on_bad_config():
-    import os
-    import subprocess
-    import sys
-    env = dict(os.environ, CDS_MAX_BODY_BYTES="lots")
-    proc = subprocess.run([sys.executable, "-c", "import cds_service.wsgi"], env=env, check=False,
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode != 0
-    assert proc.stderr.strip().splitlines()[-1] == \
-        "anakinra-cds: configuration error: CDS_MAX_BODY_BYTES='lots' is not a valid integer"
-    assert "Traceback" not in proc.stderr
-
-
 def test_trusted_issuers_agree_with_the_documented_rules():
     """README: an issuer needs at least one key source (jwks_file, jwks_url or jku_allow), jwks_file or
     jwks_url but not both, and may be listed once."""

@@ -11,7 +11,6 @@ import json
 import re
 import uuid
 from datetime import date, datetime
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
@@ -19,6 +18,7 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from cds_service.gather.data_needs import data_needs
 from fhir_fixtures import build, load_bundle, load_index, load_request, template_search
+from tests.policy.clause_map import documented_clause_ids
 
 INDEX = load_index()
 SLUGS = [entry["slug"] for entry in INDEX]
@@ -358,14 +358,6 @@ def test_prefetch_is_what_a_fhir_server_answers(tmp_path):
 
 # ---------------------------------------------------------------------------------- the oracle
 
-def _clause_ids() -> set[str] | None:
-    for base in Path(__file__).resolve().parents:
-        path = base / "shared" / "policy" / "clauses.md"
-        if path.is_file():
-            return set(re.findall(r"^\| `([a-z0-9.\-]+)` \|", path.read_text(encoding="utf-8"), re.M))
-    return None
-
-
 @pytest.mark.parametrize("slug", SLUGS)
 def test_expectations_use_the_documented_vocabulary(slug):
     entry = BY_SLUG[slug]
@@ -383,16 +375,12 @@ def test_expectations_use_the_documented_vocabulary(slug):
     if exp["determination"] == "covered":
         assert set(exp["findings"]) <= {"none", "renal"}, "a covered order has no blocking finding"
     assert entry["description"] and exp["summary"]
-    known = _clause_ids()
-    if known is None:
-        pytest.skip("shared/policy/clauses.md not found beside the repository")
+    known = documented_clause_ids()
     assert set(exp["clauses"]) <= known, set(exp["clauses"]) - known
 
 
 def test_the_clause_map_is_found_and_parsed():
-    known = _clause_ids()
-    if known is None:
-        pytest.skip("shared/policy/clauses.md not found beside the repository")
+    known = documented_clause_ids()
     assert {"position.site-of-care", "initiation.5.a", "table1.ra.2", "dosage.renal"} <= known
 
 

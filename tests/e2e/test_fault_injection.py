@@ -4,7 +4,7 @@ The hook endpoint is called with `fhirServer` pointing at a misbehaving loopback
 (tests/gather/misbehaving_fhir.py: slow, hanging, dripping, 500, HTML, truncated, huge, gzip bomb,
 endless paging, redirects, foreign next links) and no prefetch, so every required key must be
 fetched, with a 0.5 s FHIR budget. Each call:
-- returns within a generous safety bound (budget + 2 s: "no hang", not a performance assertion);
+- returns (a call still running after tests/no_hang.py's bound fails as hung; no assertion on its duration);
 - answers 200 with the CRD coverage information `indeterminate`, reason `technical` (412 only when
   the request names no fhirServer at all), never a 500.
 SSRF: a loopback listener that is not on the allow-list receives no connection, whether it is named
@@ -30,10 +30,10 @@ from cds_service.gather.data_needs import data_needs
 from tests.conftest import pinned_clock
 from tests.e2e.helpers import coverage_infos
 from tests.gather.misbehaving_fhir import MisbehavingFhir
+from tests.no_hang import finishes
 from tests.web import jwt_keys as K
 
 BUDGET = 0.5
-SAFETY_BOUND = BUDGET + 2.0
 TOKEN = "synthetic-fhir-access-token-5d1f7c0a9e3b4862"
 PATIENT_ID = "pat-fault-7Q4Z"
 PATIENT_NAME = ("Quagmire-Synthetic", "Zebediah")
@@ -88,9 +88,8 @@ def hook_request(fhir_server: str | None, prefetch: dict | None = None, token: s
 
 
 def call(client, req: dict, headers: dict | None = None):
-    started = time.monotonic()
-    resp = client.post("/cds-services/anakinra-order-sign", json=req, headers=headers or {})
-    return resp, time.monotonic() - started
+    """The hook call; one that a broken protection leaves hanging fails as hung (tests/no_hang.py)."""
+    return finishes(client.post, "/cds-services/anakinra-order-sign", json=req, headers=headers or {})
 
 
 def assert_indeterminate_technical(resp) -> None:
@@ -105,7 +104,7 @@ def assert_indeterminate_technical(resp) -> None:
     assert technical["coding"][0]["system"] == TEMP_CS and technical["text"]
 
 
-# -- faults: bounded time, 200 indeterminate/technical, never a 500 -----------------------------------
+# -- faults: 200 indeterminate/technical, never a 500, never a hang -----------------------------------
 
 FAULTS = [
     "slow",
@@ -126,9 +125,8 @@ FAULTS = [
 
 
 @pytest.mark.parametrize("route", FAULTS)
-def test_misbehaving_fhir_server_gives_indeterminate_technical_in_bounded_time(client, fhir, route):
-    resp, elapsed = call(client, hook_request(f"{fhir.base}/{route}"))
-    assert elapsed < SAFETY_BOUND, f"{route}: {elapsed:.2f} s"
+def test_misbehaving_fhir_server_gives_indeterminate_technical(client, fhir, route):
+    resp = call(client, hook_request(f"{fhir.base}/{route}"))
     assert_indeterminate_technical(resp)
     # The server was really asked (the fault was exercised, not skipped).
     assert any(r["path"].startswith(f"/fhir/{route}/") for r in fhir.requests), route
@@ -138,8 +136,7 @@ def test_endless_paging_is_bounded_and_technical(client, fhir):
     """Under the bare base: Patient and a 3-page Condition search answer; Observation pages never end;
     the other searches are 404. The Observation search stops at fhir_max_pages."""
     before = len([r for r in fhir.requests if r["path"].startswith("/fhir/Observation")])
-    resp, elapsed = call(client, hook_request(fhir.base))
-    assert elapsed < SAFETY_BOUND
+    resp = call(client, hook_request(fhir.base))
     assert_indeterminate_technical(resp)
     pages = len([r for r in fhir.requests if r["path"].startswith("/fhir/Observation")]) - before
     assert 1 <= pages <= 5, pages
@@ -147,14 +144,14 @@ def test_endless_paging_is_bounded_and_technical(client, fhir):
 
 def test_the_access_token_is_sent_only_to_the_fhir_server_it_names(client, fhir):
     n = len(fhir.requests)
-    resp, _ = call(client, hook_request(f"{fhir.base}/error"))
+    resp = call(client, hook_request(f"{fhir.base}/error"))
     assert resp.status_code == 200
     sent = fhir.requests[n:]
     assert sent and all(r["headers"].get("Authorization") == f"Bearer {TOKEN}" for r in sent)
 
 
 def test_no_fhir_server_and_no_prefetch_is_412(client):
-    resp, _ = call(client, hook_request(None))
+    resp = call(client, hook_request(None))
     assert resp.status_code == 412
     body = resp.get_json()
     assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["code"] == "incomplete"
@@ -166,8 +163,8 @@ def test_a_hanging_server_is_never_asked_when_everything_is_prefetched(client, f
     prefetch = {need.key: None for need in data_needs()}
     prefetch["patient"] = {"resourceType": "Patient", "id": PATIENT_ID, "gender": "female", "birthDate": "1970-01-01"}
     n = len(fhir.requests)
-    resp, elapsed = call(client, hook_request(f"{fhir.base}/hang", prefetch))
-    assert resp.status_code == 200 and elapsed < SAFETY_BOUND
+    resp = call(client, hook_request(f"{fhir.base}/hang", prefetch))
+    assert resp.status_code == 200
     infos = coverage_infos(resp.get_json())
     assert infos and all("technical" not in json.dumps(v.get("reason", [])) for v in infos.values())
     assert [r["path"] for r in fhir.requests[n:]] == []
@@ -177,8 +174,7 @@ def test_a_hanging_server_is_never_asked_when_everything_is_prefetched(client, f
 
 def test_fhir_server_not_on_the_allow_list_gets_no_connection(client, listener):
     before = listener.connections()
-    resp, elapsed = call(client, hook_request(listener.url("/fhir")))
-    assert elapsed < SAFETY_BOUND
+    resp = call(client, hook_request(listener.url("/fhir")))
     assert_indeterminate_technical(resp)
     assert listener.connections() == before
 
@@ -186,7 +182,7 @@ def test_fhir_server_not_on_the_allow_list_gets_no_connection(client, listener):
 def test_redirect_from_an_allowed_server_to_the_listener_is_not_followed(client, fhir, listener):
     before = listener.connections()
     n = len(fhir.requests)
-    resp, _ = call(client, hook_request(f"{fhir.base}/redirect"))
+    resp = call(client, hook_request(f"{fhir.base}/redirect"))
     assert_indeterminate_technical(resp)
     assert any(r["path"].startswith("/fhir/redirect/") for r in fhir.requests[n:])   # the 302 was served
     assert listener.connections() == before
@@ -198,7 +194,7 @@ def test_foreign_next_links_reach_nothing(client, fhir, listener):
     before = listener.connections()
     prefetch = {"conditions": {"resourceType": "Bundle", "type": "searchset", "entry": [],
                                "link": [{"relation": "next", "url": listener.url("/fhir/Condition?page=2")}]}}
-    resp, _ = call(client, hook_request(f"{fhir.base}/offsite-next", prefetch))
+    resp = call(client, hook_request(f"{fhir.base}/offsite-next", prefetch))
     assert_indeterminate_technical(resp)
     assert listener.connections() == before
 
@@ -207,7 +203,7 @@ def test_loopback_listener_named_with_another_host_spelling_gets_no_connection(c
     before = listener.connections()
     for url in (f"http://localhost:{listener.port}/fhir", f"http://[::ffff:127.0.0.1]:{listener.port}/fhir",
                 f"http://127.1:{listener.port}/fhir", f"http://2130706433:{listener.port}/fhir"):
-        resp, _ = call(client, hook_request(url))
+        resp = call(client, hook_request(url))
         assert_indeterminate_technical(resp)
     assert listener.connections() == before
 
@@ -276,8 +272,7 @@ def test_a_server_dripping_its_headers_is_cut_at_the_budget_and_the_call_is_audi
         slow.header_drip_seconds = 1.5
         settings = make_settings(slow, tmp_path, fhir_budget_seconds=3.0, fhir_timeout_seconds=2.0)
         app = create_app(settings, clock=pinned_clock)
-        resp, elapsed = call(app.test_client(), hook_request(f"{slow.base}/drip-headers"))
-        assert elapsed < 3.0 + 2.0, f"{elapsed:.2f} s"
+        resp = call(app.test_client(), hook_request(f"{slow.base}/drip-headers"))
         assert_indeterminate_technical(resp)
         store = app.extensions["cds"].store
         rows = store.list_calls(since=datetime(2000, 1, 1, tzinfo=UTC))

@@ -1,9 +1,9 @@
-"""The executors of the parallel FHIR reads are kept between hook calls, one per call at a time."""
+"""The executors of the parallel FHIR reads are kept between hook calls, one per call at a time. A forked child
+starts with none: tests/integration/gather/test_fetch_pool_fork.py."""
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import threading
 
 import pytest
@@ -80,29 +80,6 @@ def test_an_executor_whose_block_failed_is_not_kept():
         raise ValueError("boom")
     assert idle_count(SIZE) == 0
     assert pool._shutdown
-
-
-def _child_reports(queue) -> None:
-    before = idle_count(SIZE)
-    with borrowed_executor(SIZE) as pool:
-        names = _thread_names(pool)
-    queue.put((before, bool(names), idle_count(SIZE)))
-
-
-@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
-def test_a_forked_child_starts_with_no_executors_and_makes_its_own():
-    with borrowed_executor(SIZE) as pool:
-        _thread_names(pool)
-    assert idle_count(SIZE) == 1
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    child = ctx.Process(target=_child_reports, args=(queue,))
-    child.start()
-    before, worked, after = queue.get(timeout=30)
-    child.join(timeout=30)
-    assert (before, worked, after) == (0, True, 1)
-    assert child.exitcode == 0
-    assert idle_count(SIZE) == 1            # the parent's is untouched
 
 
 def test_collect_hands_its_executor_back_and_reads_the_same_chart_twice():

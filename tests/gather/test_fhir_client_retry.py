@@ -8,8 +8,6 @@ one more try would have read it.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from cds_service.gather.fhir_client import Budget, FhirAccessError
@@ -53,12 +51,10 @@ def test_no_retry_once_the_budget_is_used_up(fhir):
 def test_an_http_error_is_not_retried(fhir):
     client = make_client(fhir, budget=5.0)
     before = len(requests_to(fhir, "error/"))
-    started = time.monotonic()
     with pytest.raises(FhirAccessError) as err:
         client.read("error/retry-check")
     assert err.value.kind == "http-status"
     assert len(requests_to(fhir, "error/")) == before + 1
-    assert time.monotonic() - started < 2.0
 
 
 def test_a_search_whose_connection_drops_once_is_read_whole(fhir):

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from cds_service.facts.model import ImmunizationFact, ProcedureFact
 from cds_service.policy.logic import fold_all, fold_any
 from cds_service.policy.model import Determination, Outcome
+from tests.fuzz_examples import examples
 from tests.policy.builders import (
     CLINIC,
     COMMUNITY,
@@ -148,7 +149,7 @@ def deciding_leaves(n):
 
 
 HARD = set(POLICY.data["hard_exclusions"])
-SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS

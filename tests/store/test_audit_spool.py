@@ -1,22 +1,16 @@
 """Nothing lost while the database is down: audit rows the database cannot take go to a local, fsync'd,
-bounded spool and are replayed once and in order when it is back (cds_service/store/spool.py)."""
+bounded spool and are replayed once and in order when it is back (cds_service/store/spool.py). With PostgreSQL cut
+off in the middle of 300 calls: tests/integration/store/test_audit_spool_postgres_outage.py."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import socket
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.engine import make_url
 
-from cds_service.app import create_app
 from cds_service.store import AuditEntry, StoreUnavailable
 from cds_service.store.spool import AuditSpool
-from tests.conftest import load_request, pinned_clock
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -79,23 +73,6 @@ def test_the_background_replayer_stores_rows_when_the_database_returns(tmp_path)
     assert [h for _, h in store.rows] == ["hook-0", "hook-1", "hook-2"] and spool.depth() == 0
 
 
-def test_a_file_left_by_a_process_that_died_is_replayed_by_another_and_removed(tmp_path):
-    directory = tmp_path / "spool"
-    pid = os.fork()
-    if pid == 0:                                                  # the process that dies with rows spooled
-        try:
-            AuditSpool(directory, interval=3600).append(entry(7), FlakyStore())
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
-    survivor = AuditSpool(directory, interval=3600)
-    assert survivor.depth() == 1
-    store = FlakyStore()
-    store.up = True
-    assert survivor.replay(store) is True
-    assert [h for _, h in store.rows] == ["hook-7"] and list(directory.iterdir()) == []
-
-
 def test_a_live_writers_file_is_left_to_its_writer(tmp_path):
     writer = AuditSpool(tmp_path / "spool", interval=3600)
     writer.append(entry(1), FlakyStore())
@@ -116,94 +93,3 @@ def test_the_spool_is_bounded(tmp_path):
     assert accepted[0] and not all(accepted)
     assert sum((tmp_path / "spool").iterdir().__next__().read_bytes().count(b"\n") for _ in [0]) <= 10
     assert sum(p.stat().st_size for p in (tmp_path / "spool").iterdir()) <= 1500
-
-
-class CuttableProxy:
-    """A TCP proxy on loopback in front of PostgreSQL; `cut()` refuses new connections and drops open ones
-    (the database 'stops'), `restore()` serves again on the same port."""
-
-    def __init__(self, target: tuple[str, int]):
-        self.target = target
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
-        self._conns: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._server: socket.socket | None = None
-        self.restore()
-
-    def restore(self) -> None:
-        server = socket.socket()
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("127.0.0.1", self.port))
-        server.listen(64)
-        self._server = server
-        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
-
-    def _accept(self, server: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = server.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            with self._lock:
-                self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        with self._lock:
-            conns, self._conns = self._conns, []
-        for s in conns:
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-            s.close()
-
-
-@pytest.mark.postgres
-def test_300_calls_with_postgresql_stopped_in_the_middle_leave_300_audit_rows(settings, pg_url):
-    url = make_url(pg_url)
-    proxy = CuttableProxy((url.host or "127.0.0.1", url.port or 5432))
-    try:
-        app = create_app(settings.with_overrides(database_url=url.set(host="127.0.0.1", port=proxy.port)
-                                                 .render_as_string(hide_password=False)), clock=pinned_clock)
-        runtime = app.extensions["cds"]
-        runtime.spool.interval = 0.1
-        client = app.test_client()
-        req = load_request("ra-missing-preferred")
-        statuses = []
-        for i in range(300):
-            if i == 100:
-                proxy.cut()
-            if i == 200:
-                proxy.restore()
-            resp = client.post("/cds-services/anakinra-order-sign",
-                               json=dict(req, hookInstance=f"5d0c7a52-0000-4000-8000-{i:012d}"))
-            statuses.append(resp.status_code)
-        assert statuses == [200] * 300
-        deadline = time.monotonic() + 20
-        while runtime.spool.depth() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert runtime.spool.depth() == 0
-        assert client.get("/health").get_json()["auditSpool"] == {"pending": 0}
-        calls = runtime.store.list_calls(since=datetime(2000, 1, 1, tzinfo=UTC))
-        assert sorted(c.hook_instance for c in calls) == sorted(
-            f"5d0c7a52-0000-4000-8000-{i:012d}" for i in range(300))
-    finally:
-        proxy.cut()

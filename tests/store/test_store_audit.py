@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import stat
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -185,25 +183,6 @@ def test_corrupt_key_file_is_reported(tmp_path):
     (tmp_path / "patient-hash.key").write_text("not hex\n")
     with pytest.raises(HashKeyError, match="corrupt"):
         load_hash_key("", tmp_path)
-
-
-def _load_key_in_child(var_dir, barrier, queue) -> None:
-    barrier.wait(timeout=10)
-    queue.put(load_hash_key("", var_dir).hex())
-
-
-def test_workers_starting_together_share_one_key(tmp_path):
-    ctx = multiprocessing.get_context("fork")
-    barrier, queue = ctx.Barrier(6), ctx.Queue()
-    procs = [ctx.Process(target=_load_key_in_child, args=(tmp_path, barrier, queue)) for _ in range(6)]
-    for p in procs:
-        p.start()
-    keys = {queue.get(timeout=20) for _ in procs}
-    for p in procs:
-        p.join(timeout=20)
-    assert len(keys) == 1
-    assert bytes.fromhex(keys.pop()) == load_hash_key("", tmp_path)
-    assert os.listdir(tmp_path) == ["patient-hash.key"]
 
 
 def test_oversized_client_values_are_cut_not_fatal(store):

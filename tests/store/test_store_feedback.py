@@ -1,8 +1,8 @@
-"""CDS Hooks feedback: stored once per (card, outcome, outcomeTimestamp), linked to its call."""
+"""CDS Hooks feedback: stored once per (card, outcome, outcomeTimestamp), linked to its call. Processes sending
+the same feedback at once: tests/integration/store/test_store_forked_processes.py."""
 
 from __future__ import annotations
 
-import multiprocessing
 from datetime import UTC, datetime
 
 import pytest
@@ -93,32 +93,3 @@ def test_malformed_items_are_refused_and_nothing_is_stored(store, bad, field):
 
 def test_no_items_is_zero(store):
     assert store.record_feedback(SERVICE, []) == 0
-
-
-def _send_feedback(store, items, barrier, queue) -> None:
-    try:
-        barrier.wait(timeout=20)
-        total = 0
-        for _ in range(3):
-            total += store.record_feedback(SERVICE, items)
-        queue.put(total)
-    except Exception as exc:
-        queue.put(f"ERROR {type(exc).__name__}: {exc}")
-
-
-def test_concurrent_duplicates_are_stored_once(store):
-    """4 processes send the same 10 items 3 times each, at the same moment."""
-    _call_with_cards(store, *[f"card-{i}" for i in range(10)])
-    items = [accepted(card=f"card-{i}") for i in range(10)]
-    ctx = multiprocessing.get_context("fork")
-    barrier, queue = ctx.Barrier(4), ctx.Queue()
-    procs = [ctx.Process(target=_send_feedback, args=(store, items, barrier, queue)) for _ in range(4)]
-    for p in procs:
-        p.start()
-    results = [queue.get(timeout=60) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
-    assert all(isinstance(r, int) for r in results), results
-    assert sum(results) == 10
-    assert _count(store) == 10
-    assert all(f.audit_id is not None for f in store.list_feedback())

@@ -223,29 +223,6 @@ def test_threads_never_share_a_connection_at_once(tmp_path):
     store.dispose()
 
 
-def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(tmp_path):
-    import multiprocessing
-
-    store, parent_conn = _store_after_one_call(tmp_path, ENTRIES[1])
-
-    def child(queue):
-        inherited = list(store._fast_path.idle)
-        store.record_call(ENTRIES[1])
-        queue.put((inherited, len(store._fast_path.idle), id(store._fast_path.idle[0]) != id(parent_conn)))
-
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=child, args=(queue,))
-    proc.start()
-    inherited, idle, fresh = queue.get(timeout=30)
-    proc.join(30)
-    assert proc.exitcode == 0
-    assert inherited == [] and idle == 1 and fresh               # the child's list started empty
-    assert store.record_call(ENTRIES[1]) == 3                    # the parent's connection still works
-    assert store._fast_path.idle == [parent_conn]
-    store.dispose()
-
-
 def _reasons(tmp_path, setup, call) -> dict[bool, str]:
     """The StoreUnavailable reason from each path, on identically broken databases."""
     reasons = {}

@@ -44,8 +44,8 @@ from cds_service.config import demo_settings, from_env
 from cds_service.embedded_fhir import rebase_dates
 from cds_service.web.auth import SANDBOX_ISSUER, SANDBOX_JKU
 from fhir_fixtures import DEMO_MANIFEST_FILE, load_bundle
-from tests.conftest import LiveServer
 from tests.e2e.helpers import card_kinds, coverage_infos, walk
+from tests.integration.conftest import LiveServer
 from tests.web import jwt_keys
 
 MANIFEST = json.loads(DEMO_MANIFEST_FILE.read_text(encoding="utf-8"))

@@ -10,8 +10,9 @@ import pytest
 import requests
 
 from cds_service.app import create_app
-from tests.conftest import LiveServer, load_index, load_request, pinned_clock, service_for
+from tests.conftest import load_index, load_request, pinned_clock, service_for
 from tests.e2e.helpers import card_kinds, cited, clause_outcomes, determinations
+from tests.integration.conftest import LiveServer
 
 INDEX = load_index()
 SLUGS = [item["slug"] for item in INDEX]

@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 
 from tests.conftest import load_request
-from tests.e2e.test_gunicorn_audit import free_port
+from tests.integration.e2e.test_gunicorn_audit import free_port
 
 SECRET = "eyJhbGciOiJFUzM4NCJ9.c2VjcmV0LXRva2Vu.c2ln"
 

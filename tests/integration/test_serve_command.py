@@ -13,6 +13,8 @@ from pathlib import Path
 
 import requests
 
+from tests.conftest import load_request
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -45,8 +47,7 @@ def test_serve_demo_with_embedded_fhir_server(tmp_path):
         patient = requests.get(f"{fhir}/Patient/ra-complete-pat", timeout=5)
         assert patient.status_code == 200 and patient.json()["id"] == "ra-complete-pat"
         # no prefetch: the service reads the embedded FHIR server (on its allow-list in the demo)
-        import json
-        req = json.loads((Path(__file__).parent.parent / "fhir_fixtures/requests/ra-on-humira.json").read_text())
+        req = load_request("ra-on-humira")
         req.pop("prefetch")
         req["fhirServer"] = fhir
         body = requests.post(base + "/cds-services/anakinra-order-sign", json=req, timeout=20).json()

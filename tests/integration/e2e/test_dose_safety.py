@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import requests
 
-from tests.conftest import load_request
+from tests.conftest import ROOT, load_request
 from tests.e2e.helpers import card_kinds, cited, clause_outcomes, determinations
 
-CHARTS = Path(__file__).resolve().parent.parent / "clinical_review" / "charts"
+CHARTS = ROOT / "tests" / "clinical_review" / "charts"
 UCUM = "http://unitsofmeasure.org"
 
 

@@ -9,8 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from cds_service.app import create_app
-from tests.conftest import LiveServer, load_request, pinned_clock
+from tests.conftest import load_request, pinned_clock
 from tests.e2e.helpers import coverage_infos
+from tests.integration.conftest import LiveServer
 
 CALLS_PER_SERVER = 6
 
