@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from cds_service.facts.model import ImmunizationFact
 from cds_service.policy.data_loader import DATA_DIR, PolicyDataError, load_policy_file, validate
 from cds_service.policy.model import Outcome
 from tests.policy.builders import (
     CLINIC,
     POLICY,
-    ImmunizationFact,
     ago,
     allergy,
     anakinra_dispense,
