@@ -46,12 +46,11 @@ demo-reset: install
 test: install
 	bash scripts/test.sh
 
-## make test-fast: the unit tests only, on the machine's cores (no FHIR server, no PostgreSQL, no program
-## started, property-based tests on fewer cases: under a minute); tests/integration/ is `make test`'s
+## make test-fast: the unit tests only (no FHIR server, no PostgreSQL, no program started or process forked;
+## the property-based tests on fewer cases); tests/integration/ is `make test`'s. PYTEST_ARGS=... to narrow it.
 test-fast: install
-	PYTHONHASHSEED=0 ANAKINRA_TEST_FAST=1 $(BIN)/python -m pytest -q -p no:cacheprovider -n auto --maxprocesses 4 \
-	  --ignore=tests/integration -m "not integration and not fhirserver and not postgres and not browser" \
-	  $(PYTEST_ARGS)
+	PYTHONHASHSEED=0 ANAKINRA_TEST_FAST=1 $(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/integration \
+	  -m "not integration and not fhirserver and not postgres and not browser" $(PYTEST_ARGS)
 
 ## make bench: the load benchmark (see benchmarks/README.md)
 bench: install
