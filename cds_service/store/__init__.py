@@ -10,6 +10,7 @@ Public API (stable; see README.md, section Persistence):
 - `AuditEntry`, `RecordedCall`, `Authorization`, `FeedbackRecord`, `ImportResult`: plain records
 - `patient_hash(key, id)`, `member_ref(key, id)`, `load_hash_key(configured, var_dir)`
 - `InvalidFeedback`, `AuthorizationImportError`: bad input (both ValueError)
+- `DocumentationStore(store)`, `DocumentationContext`: DTR contexts and completed questionnaires
 - `commands.add_subcommands(subparsers, get_settings)`: the `audit`, `authorizations`, `db` CLI
 """
 
@@ -23,11 +24,14 @@ from .store import (
     database_url_from_settings,
     normalize_database_url,
 )
+from .documentation import DocumentationContext, DocumentationStore   # (its tables join the models' metadata)
 
 __all__ = [
     "AuditEntry",
     "Authorization",
     "AuthorizationImportError",
+    "DocumentationContext",
+    "DocumentationStore",
     "FeedbackRecord",
     "HashKeyError",
     "ImportResult",
