@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO) -> 
     app.config["CDS_CLOCK"] = clock
     app.json.sort_keys = False
 
-    from .web import auth, cors, discovery, errors, explain, feedback, hooks, info, openapi
+    from .web import auth, cors, discovery, dtr, errors, explain, feedback, hooks, info, openapi
     from .web.runtime import CdsRuntime
 
     app.extensions["cds"] = CdsRuntime(settings, store)
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO) -> 
     app.register_blueprint(explain.bp)
     app.register_blueprint(info.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(dtr.bp)            # DTR (issue 21)
     return app
 
 

@@ -135,6 +135,15 @@ class DocumentationStore:
             row.coverage_ref, row.fhir_server, tuple(row.open_clauses or ()), tuple(row.missing or ()),
             list(row.prefill or ()), row.order_date, row.created_at)
 
+    def latest_context_for_order(self, patient_hash: str, order_ref: str) -> DocumentationContext | None:
+        """The newest context kept for this order of this patient (pseudonym), if any."""
+        query = (select(DocumentationContextRow.assertion_id)
+                 .where(DocumentationContextRow.patient_hash == patient_hash,
+                        DocumentationContextRow.order_ref == order_ref)
+                 .order_by(DocumentationContextRow.created_at.desc()).limit(1))
+        found = self._run(lambda s: s.scalars(query).first())
+        return self.context(found) if found else None
+
     # ------------------------------------------------------------------ responses
 
     def store_response(self, qr: dict, *, patient_hash: str, assertion_id: str | None, order_ref: str | None) -> str:

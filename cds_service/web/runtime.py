@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 
 from ..config import Settings
-from ..store import load_hash_key, member_ref, patient_hash
+from ..dtr_core import DocumentationLoop
+from ..policy.data_loader import load_policy
+from ..store import DocumentationStore, load_hash_key, member_ref, patient_hash
 from ..store.spool import AuditSpool
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,18 @@ class CdsRuntime:
             return None
         from .store_bridge import PlanAuthorizations
         return PlanAuthorizations(self, req)
+
+    # -- documentation (DTR, issue 21) ------------------------------------------------------------
+    def documentation_store(self):
+        """The DTR contexts and completed questionnaires (store/documentation.py), or None without a store."""
+        if self.store is None:
+            return None
+        return DocumentationStore(self.store)
+
+    def documentation(self):
+        """The documentation loop of a hook call (reads answers back, keeps contexts)."""
+        return DocumentationLoop(load_policy(), self.settings.external_base_url, self.patient_hash,
+                                 self.documentation_store())
 
     def warm_up(self) -> None:
         """The store's side of a call, made ready at start: the bridge module and the store's own
