@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import JSON, Date, Index, String, delete, or_, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -95,7 +96,10 @@ class DocumentationStore:
         self._clock = clock
 
     def _session(self) -> Session:
-        return Session(bind=self._store.engine, expire_on_commit=False, autoflush=False)
+        engine = self._store.engine
+        if not isinstance(engine, Engine):          # a store that is down (or a stand-in for one) has none
+            raise StoreUnavailable("the store has no database engine")
+        return Session(bind=engine, expire_on_commit=False, autoflush=False)
 
     def _run(self, work):
         try:
@@ -103,7 +107,7 @@ class DocumentationStore:
                 out = work(session)
                 session.commit()
                 return out
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(type(exc).__name__) from exc
 
     # ------------------------------------------------------------------ contexts
