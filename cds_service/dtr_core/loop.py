@@ -40,10 +40,21 @@ def open_clauses(decision: Decision) -> list[str]:
     return out
 
 
+def asking_clauses(decision: Decision) -> list[str]:
+    """The open clauses that ask for something (an UNKNOWN leaf with a `missing` item)."""
+    out: list[str] = []
+    for top in decision.coverage_tree():
+        for node in top.pending():
+            if node.outcome is Outcome.UNKNOWN and node.missing and node.clause_id not in out:
+                out.append(node.clause_id)
+    return out
+
+
 def answerable(decision: Decision, questions: Questions) -> list[str]:
-    """The open clauses some question of the questionnaire answers (empty: the questionnaire does not help)."""
-    asked = questions.clauses()
-    return [cid for cid in open_clauses(decision) if cid in asked]
+    """The open clauses that ask for something an answer to the questionnaire decides (empty: it does not help;
+    questions kept only for the plan's review, such as the dose evidence, do not count)."""
+    decided = questions.clauses_decided()
+    return [cid for cid in asking_clauses(decision) if cid in decided]
 
 
 def questionnaire_for(decision: Decision, base_url: str, questions: Questions | None = None) -> str | None:

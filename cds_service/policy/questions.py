@@ -51,6 +51,14 @@ class Questions:
                 out.setdefault(item["statement"], []).append(item)
         return out
 
+    def clauses_decided(self) -> set[str]:
+        """The clauses an answer can decide (a question whose answer some clause reads: not `record` only)."""
+        found: set[str] = set()
+        for group, item in self.items():
+            if group is not None and item.get("reads") not in (None, "record"):
+                found.update(item.get("clauses", ()))
+        return found
+
     def clauses(self) -> set[str]:
         """Every clause id some question answers."""
         found: set[str] = set()
