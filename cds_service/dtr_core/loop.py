@@ -122,7 +122,7 @@ class DocumentationLoop:
                 fhir_server: str | None) -> DocumentationContext | None:
         """What the package will need, when the questionnaire applies to this decision (else None)."""
         canonical = questionnaire_for(decision, self.base_url, self.questions)
-        if canonical is None:
+        if canonical is None or case.hook == "order-select":      # a secondary hook asks for no documentation
             return None
         prefill = prefill_answers(case, decision, self.policy, self.questions) + \
             prefill_trials(case, self.policy, self.questions)
