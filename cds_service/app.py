@@ -63,9 +63,11 @@ def warm_up(app: Flask) -> None:
     from .facts.fhir_models import warm_up as warm_models
     from .facts.terminology import valuesets
     from .policy.data_loader import load_policy
+    from .policy.questions import load_questions
     from .protocol.services import discovery_document
 
     load_policy()
+    load_questions()          # the documentation questionnaire's data (DTR, issue 21)
     valuesets.warm_up()
     discovery_document()
     warm_models()
