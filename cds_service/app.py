@@ -11,8 +11,9 @@ from .core.services import discovery_document
 from .facts import warm_up as warm_facts
 from .facts.fhir_validation import warm_up as warm_models
 from .policy.data_loader import load_policy
+from .policy.questions import load_questions
 from .store import Store, StoreUnavailable
-from .web import auth, cors, discovery, errors, explain, feedback, hooks, info, openapi
+from .web import auth, cors, discovery, dtr, errors, explain, feedback, hooks, info, openapi
 from .web import documentation_form as form_page
 from .web.runtime import CdsRuntime
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO, doc
     app.register_blueprint(explain.bp)
     app.register_blueprint(info.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(dtr.bp)            # DTR package, Questionnaire, ValueSets (issue 21)
     if documentation_form is not None:
         source, sink = documentation_form
         form_page.install(app, source, sink)
@@ -67,6 +69,7 @@ def warm_up(app: Flask) -> None:
     tables and patterns, build the lazy validators, and get the store's side ready (`CdsRuntime.warm_up`).
     Without the last two, each worker's first hook call took 45 to 80 ms instead of about 10."""
     load_policy()
+    load_questions()          # the documentation questionnaire's data (DTR, issue 21)
     warm_facts()
     discovery_document()
     warm_models()

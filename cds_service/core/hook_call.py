@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 import requests
 
 from ..config import Settings
+from ..documentation import DocumentationLoop
 from ..facts.builder import build_cases, classify_drafts
 from ..facts.model import CaseFacts
 from ..gather.collector import DataUnavailable, collect, resolve_medication
@@ -26,7 +27,7 @@ from ..protocol.request import HookRequest
 from ..respond.coverage_information import new_assertion_id
 from ..respond.response import OrderOutcome, build_response, empty_response
 from ..respond.suggestions import Limits
-from ..store import member_ref
+from ..store import member_ref, patient_hash
 from .approvals_on_file import PlanAuthorizations
 
 log = logging.getLogger(__name__)
@@ -64,11 +65,14 @@ def policy_url(settings: Settings) -> str:
 
 def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: bytes,
              session: requests.Session | None = None,
-             authorizations: PlanAuthorizations | None = None, explain: bool = False) -> CallResult:
+             authorizations: PlanAuthorizations | None = None, explain: bool = False,
+             documentation: DocumentationLoop | None = None) -> CallResult:
     """`authorizations` (None without a store) supplies the plan's approvals for
     continuation, reports a current one as satisfied and issues new ones; an explain call reads and
     reports them, as the hook would, but never issues one. An explain call also evaluates the pathway
-    not applied (`alternative-pathway`: the initiation criteria of a member on continuation)."""
+    not applied (`alternative-pathway`: the initiation criteria of a member on continuation).
+    `documentation` (documentation.DocumentationLoop or None): reads the prescriber's completed questionnaires back
+    and keeps the context of a decision that asks for them (issue 21)."""
     policy = load_policy()
     today = now.astimezone(timezone.utc).date() if now.tzinfo else now.date()
     plan_name = settings.plan_name or policy.plan
@@ -130,6 +134,11 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
     cases = build_cases(drafts=drafts, resources=resources, patient_id=req.patient_id, user_id=req.user_id,
                         hook=req.hook, today=today, hasher=lambda v: member_ref(key, v), lookup=lookup,
                         unavailable=frozenset(record.unavailable))
+    # --- DTR (issue 21): the prescriber's completed questionnaires, from our store and the EHR's data ---
+    loop = documentation or DocumentationLoop(policy, settings.external_base_url, lambda v: patient_hash(key, v))
+    ehr_responses = list(record.resources.get("QuestionnaireResponse", {}).values())
+    cases = [loop.read_back(case, ehr_responses) for case in cases]
+    # --- end DTR ---
     technical = None
     lost = [k for k in record.unavailable if k in REQUIRED_FOR_DECISION]
     if record.technical_errors and lost:
@@ -148,6 +157,8 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
             decision, satisfied, expiry = authorizations.apply(case, decision, issue=not explain,
                                                                assertion_id=assertion)
         decisions.append(decision)
+        if not explain:     # --- DTR (issue 21): keep what the documentation package needs ---
+            loop.remember(case, decision, assertion, req.fhir_server)
         outcomes.append(OrderOutcome(decision, case.order.raw, case.patient.coverage.source, technical,
                                      satisfied, expiry, assertion_id=assertion))
     body = build_response(outcomes, hook=req.hook, hook_instance=req.hook_instance, today=today,
