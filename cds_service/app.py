@@ -8,6 +8,7 @@ from flask import Flask
 
 from .config import Settings, from_env
 from .core.services import discovery_document
+from .documentation import DocumentationForm
 from .facts import warm_up as warm_facts
 from .facts.fhir_validation import warm_up as warm_models
 from .policy.data_loader import load_policy
@@ -33,10 +34,21 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
-def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO, documentation_form=None) -> Flask:
+def default_documentation_form(runtime: CdsRuntime, clock=None):
+    """The form page's (source, sink) over the store's documentation contexts, or None without a store."""
+    docs = runtime.documentation_store()
+    if docs is None:
+        return None
+    form = DocumentationForm(docs, load_policy(), runtime.settings.external_base_url, clock=clock)
+    return form.source, form.sink
+
+
+def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO, documentation_form=_AUTO) -> Flask:
     """The WSGI app. `store` defaults to the one `settings` names (SQLite in var_dir unless DATABASE_URL);
-    pass `store=None` for none (explain offline). `documentation_form=(source, sink)` serves the DTR
-    form page at /documentation/<signed token> (web/documentation_form.py); without it there is none."""
+    pass `store=None` for none (explain offline). The DTR form page at /documentation/<signed token>
+    (web/documentation_form.py) is served by default from the store's documentation contexts
+    (`documentation.DocumentationForm`); `documentation_form=(source, sink)` replaces that, None turns it off.
+    Without a store there is no form (nothing to show or keep)."""
     settings = settings or from_env()
     if store is _AUTO:
         store = open_store(settings)
@@ -46,7 +58,7 @@ def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO, doc
     app.config["CDS_CLOCK"] = clock
     app.json.sort_keys = False
 
-    app.extensions["cds"] = CdsRuntime(settings, store)
+    runtime = app.extensions["cds"] = CdsRuntime(settings, store)
     cors.install(app)          # first: preflight answers before auth runs
     auth.install(app, settings)   # before_request: every route but OPTIONS, /health, /openapi.json
     errors.install(app)
@@ -57,6 +69,8 @@ def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO, doc
     app.register_blueprint(info.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(dtr.bp)            # DTR package, Questionnaire, ValueSets (issue 21)
+    if documentation_form is _AUTO:
+        documentation_form = default_documentation_form(runtime, clock)
     if documentation_form is not None:
         source, sink = documentation_form
         form_page.install(app, source, sink)

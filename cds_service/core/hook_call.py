@@ -14,9 +14,10 @@ from datetime import datetime, timezone
 import requests
 
 from ..config import Settings
-from ..documentation import DocumentationLoop
+from ..documentation import DocumentationLoop, form_patient_ref
 from ..facts.builder import build_cases, classify_drafts
 from ..facts.model import CaseFacts
+from ..forms.links import FormLinkContext, FormLinks, form_url
 from ..gather.collector import DataUnavailable, collect, resolve_medication
 from ..gather.patient_resources import PatientResources
 from ..gather.prefetch import classify
@@ -61,6 +62,20 @@ def _prefetch_index(prefetch: dict, classified: dict) -> dict[str, dict]:
 def policy_url(settings: Settings) -> str:
     """Where the cards link to the guideline (this service's /policy/<id>, the id from the policy data)."""
     return settings.external_base_url.rstrip("/") + "/policy/" + load_policy().id
+
+
+def documentation_form_url(settings: Settings, hash_key: bytes, case: CaseFacts, assertion_id: str,
+                           practitioner_ref: str, now: datetime) -> str | None:
+    """The signed, short-lived link to the documentation form for this decision's context (its
+    coverage-assertion-id), bound to the order, the patient (as the form knows it: the pseudonym) and the
+    practitioner; None without a practitioner to author the answers."""
+    if not practitioner_ref or not case.order.reference:
+        return None
+    patient_id = case.patient.reference.split("/", 1)[1]
+    token = FormLinks(hash_key, settings.form_link_minutes).issue(FormLinkContext(
+        context_id=assertion_id, order_ref=case.order.reference,
+        patient_ref=form_patient_ref(patient_hash(hash_key, patient_id)), practitioner_ref=practitioner_ref), now)
+    return form_url(settings.external_base_url, token)
 
 
 def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: bytes,
@@ -157,10 +172,14 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
             decision, satisfied, expiry = authorizations.apply(case, decision, issue=not explain,
                                                                assertion_id=assertion)
         decisions.append(decision)
-        if not explain:     # --- DTR (issue 21): keep what the documentation package needs ---
-            loop.remember(case, decision, assertion, req.fhir_server)
+        # DTR (issue 21): the questionnaire when it would help; at the hook, the context it needs is kept and the
+        # card links to the form (an explanation names the questionnaire but keeps nothing and links nowhere).
+        form_link = None
+        if not explain and loop.remember(case, decision, assertion, req.fhir_server):
+            form_link = documentation_form_url(settings, hash_key, case, assertion, req.user_id, now)
         outcomes.append(OrderOutcome(decision, case.order.raw, case.patient.coverage.source, technical,
-                                     satisfied, expiry, assertion_id=assertion))
+                                     satisfied, expiry, assertion_id=assertion,
+                                     questionnaire=loop.questionnaire(case, decision), form_url=form_link))
     body = build_response(outcomes, hook=req.hook, hook_instance=req.hook_instance, today=today,
                           plan_name=plan_name, policy_url=purl, patient_id=req.patient_id,
                           limits=Limits.from_policy(policy.limits), config=req.crd_configuration)

@@ -118,11 +118,18 @@ class DocumentationLoop:
             return case
         return apply_answers(case, [read_answers(qr, self.questions, self.policy) for qr in responses])
 
+    def questionnaire(self, case: CaseFacts, decision: Decision) -> str | None:
+        """The canonical the coverage information names for this decision (`questionnaire_for`), or None; never at
+        order-select (a secondary hook asks for no documentation)."""
+        if case.hook == "order-select":
+            return None
+        return questionnaire_for(decision, self.base_url, self.questions)
+
     def context(self, case: CaseFacts, decision: Decision, assertion_id: str,
                 fhir_server: str | None) -> DocumentationContext | None:
         """What the package will need, when the questionnaire applies to this decision (else None)."""
-        canonical = questionnaire_for(decision, self.base_url, self.questions)
-        if canonical is None or case.hook == "order-select":      # a secondary hook asks for no documentation
+        canonical = self.questionnaire(case, decision)
+        if canonical is None:
             return None
         prefill = prefill_answers(case, decision, self.policy, self.questions) + \
             prefill_trials(case, self.policy, self.questions)

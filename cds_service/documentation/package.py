@@ -168,17 +168,19 @@ def _qr_items(spec_items: list[dict], prefill: dict[str, dict], trials: list[dic
     return out
 
 
-def prefilled_response(questionnaire: dict, ctx: DocumentationContext, patient: str, coverage_ref: str,
+def prefilled_response(questionnaire: dict, ctx: DocumentationContext, patient: str, coverage_ref: str | None,
                        authored: str, base_url: str) -> dict:
-    """The one draft QuestionnaireResponse of the package (status in-progress), pre-filled from the context."""
+    """The one draft QuestionnaireResponse of the package (status in-progress), pre-filled from the context
+    (`qr-coverage` only when the coverage is known)."""
     prefill = {a["linkId"]: a for a in ctx.prefill if "answers" in a}
     trials = [a for a in ctx.prefill if "items" in a]
+    coverage = [{"url": DTR_EXT + "qr-coverage", "valueReference": {"reference": coverage_ref}}] if coverage_ref else []
     return {
         "resourceType": "QuestionnaireResponse",
         "id": "prefill-" + ctx.assertion_id.lower().replace("_", "-")[:50],
         "meta": {"profile": [DTR_QR_PROFILE]},
         "extension": [
-            {"url": DTR_EXT + "qr-coverage", "valueReference": {"reference": coverage_ref}},
+            *coverage,
             {"url": DTR_EXT + "qr-context", "valueReference": {"reference": ctx.order_ref}},
             {"url": DTR_EXT + "intendedUse", "valueCodeableConcept": {"coding": [
                 {"system": CRD_CODES, "code": "withpa"}]}},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from ..policy.data_loader import load_policy
-from ..policy.model import Decision, Finding
+from ..policy.model import Decision, Finding, Outcome
 from . import suggestions as sg
 
 # CRD 2.2 moved the card types out of its `temp` code system into THO (CRDCardType.fsh: "include codes from
@@ -132,6 +132,16 @@ def card_for(finding: Finding, decision: Decision | None, order: dict | None, *,
 DOCUMENTATION_SUMMARY = "Complete the Kineret documentation"
 
 
+def _asking_clauses(decision: Decision) -> list[str]:
+    """The open clauses that ask for something (UNKNOWN leaves with a `missing` item): what the form is about."""
+    out: list[str] = []
+    for top in decision.coverage_tree():
+        for node in top.pending():
+            if node.outcome is Outcome.UNKNOWN and node.missing and node.clause_id not in out:
+                out.append(node.clause_id)
+    return out
+
+
 def documentation_card(decision: Decision, form_url: str | None, *, plan_name: str, policy_url: str) -> dict | None:
     """The card that links to the service's own documentation form (for EHRs without DTR, and the demo): an
     `absolute` link to `form_url` (short-lived and signed by the caller, bound to the context and the order).
@@ -147,7 +157,7 @@ def documentation_card(decision: Decision, form_url: str | None, *, plan_name: s
         "source": {"label": plan_name, "url": policy_url,
                    "topic": {"system": CARD_TYPE_CS, "code": "guideline", "display": CARD_TYPES["guideline"]}},
         "links": [{"label": DOCUMENTATION_SUMMARY, "url": form_url, "type": "absolute"}],
-        "extension": {"anakinra-cds.finding": "documentation-form",
+        "extension": {CLAUSES_KEY: _asking_clauses(decision), "anakinra-cds.finding": "documentation-form",
                       "davinci-crd.associated-resource": [{"reference": f"MedicationRequest/{decision.order_id}"}],
                       "anakinra-cds.policy": f"{decision.policy_id}@{decision.policy_revision}"},
     }
