@@ -96,7 +96,7 @@ def test_the_loop_ends_covered_with_the_plans_approval(app, settings):
     assert any(r.startswith("QuestionnaireResponse/") and r.endswith("#specialist.consulted") for r in evidence)
 
 
-def test_the_loop_with_a_no_ends_with_the_clause_not_met_and_cited(app, settings):
+def test_the_loop_with_a_no_ends_not_covered_with_the_clause_cited(app, settings):
     client, req, docs, aid, questionnaire, qr, signed = _first_sign_and_package(app, settings)
     for link in ("continuing.treated", "continuing.not-samples", "continuing.at-risk"):
         answer(qr, questionnaire, link, {"valueBoolean": True})
@@ -106,10 +106,10 @@ def test_the_loop_with_a_no_ends_with_the_clause_not_met_and_cited(app, settings
                         order_ref=None)
 
     body, info = _again(client, req, signed)
-    # initiation 2 is not a hard exclusion (policy data `hard_exclusions`): the plan's reviewer decides, so the
-    # answer is conditional with prior authorization needed, the clause not met and cited, nothing more asked of
-    # the form (a "no" to a hard exclusion, continuation 2, is not-covered: tests/policy/test_prescriber_denials.py)
-    assert info["covered"] == ["conditional"] and info["pa-needed"] == ["auth-needed"]
+    # initiation 2 is not a hard exclusion, but the prescriber was asked and answered no: initiation fails on the
+    # answer (no longer missing documentation), so the order is not covered with the clause cited, and nothing
+    # more is asked of the form
+    assert info["covered"] == ["not-covered"] and "pa-needed" not in info
     assert "initiation.2" in cited(body)
     explained = client.post("/explain/anakinra-order-sign", json=_signed_again(req, signed)).get_json()
     assert clause_outcomes(explained)["initiation.2"] == "not-met"

@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 
 from cds_service.facts.model import PrescriberStatement
-from cds_service.policy.model import Determination, Outcome
+from cds_service.policy.engine import denied_leaves
+from cds_service.policy.logic import all_of, any_of, leaf
+from cds_service.policy.model import Determination, Evidence, Outcome
 from tests.policy.builders import (anakinra_dispense, case, covid_case, decide, misc_case, node, prior_auth,
-                                   statement, with_order)
+                                   span, statement, with_order)
 
 M, NM, U = Outcome.MET, Outcome.NOT_MET, Outcome.UNKNOWN
 
@@ -44,11 +46,39 @@ def test_a_no_never_lifts_what_the_chart_fails():
     assert node(decide(denied(cont_case("no-benefit"), "clinical_benefit")), "continuation.2").outcome is NM
 
 
-def test_no_specialist_consultation_is_not_met_and_conditional():
-    c = denied(case(specialties=("family-medicine",)), "specialist_consult")
-    d = decide(c)
-    assert node(d, "initiation.2").outcome is NM
-    assert d.determination is Determination.CONDITIONAL      # not a hard exclusion: prior authorization review
+def test_no_specialist_consultation_is_not_covered_citing_the_clause():
+    """Not a hard exclusion, but the prescriber was asked and answered no: initiation fails on the answer, which is
+    no longer missing documentation (engine: a coverage group NOT_MET because of the prescriber's "no")."""
+    before = decide(case(specialties=("family-medicine",)))
+    assert node(before, "initiation.2").outcome is U and before.determination is Determination.CONDITIONAL
+    d = decide(denied(case(specialties=("family-medicine",)), "specialist_consult"))
+    assert node(d, "initiation.2").outcome is NM and node(d, "initiation").outcome is NM
+    assert d.determination is Determination.NOT_COVERED and d.pa_needed is None
+    assert any(r.startswith("initiation.2: The prescriber answers no") for r in d.reasons), d.reasons
+
+
+def test_near_miss_a_no_to_one_alternative_while_another_is_unknown_stays_conditional():
+    """initiation.1 is ONE of a, b, c: a "no" to 1.b (not at risk if changed) leaves 1.c (step therapy) unknown,
+    so initiation.1 is still open and nothing is decided on the answer."""
+    d = decide(denied(case(medications=()), "at_risk_if_changed"))
+    assert node(d, "initiation.1.b").outcome is NM
+    assert node(d, "initiation.1").outcome is U
+    assert d.determination is Determination.CONDITIONAL
+    assert not any(r.startswith("initiation.1.b") for r in d.reasons)
+
+
+def test_a_denial_only_counts_where_it_is_part_of_why_the_group_fails():
+    """denied_leaves follows NOT_MET nodes only: a "no" under an alternative that is still open does not decide,
+    even when the group fails for another (chart) reason; a chart failure alone never counts as an answer."""
+    answer_no = Evidence("prescriber's answer: no", "QuestionnaireResponse/qr-1#x", "no: x")
+    chart_no = Evidence("chart", "Observation/o-1", "42")
+    by_answer = leaf("g.1.b", NM, "The prescriber answers no: x", [answer_no])
+    open_any = any_of("g.1", (leaf("g.1.a", U), by_answer))
+    group = all_of("g", (open_any, leaf("g.2", NM, "chart", [chart_no])))
+    assert group.outcome is NM and denied_leaves(group) == []
+    failing = all_of("g", (any_of("g.1", (leaf("g.1.a", NM, "chart", [chart_no]), by_answer)), leaf("g.2", U)))
+    assert failing.outcome is NM and [n.clause_id for n in denied_leaves(failing)] == ["g.1.b"]
+    assert denied_leaves(all_of("g", (leaf("g.2", NM, "chart", [chart_no]),))) == []
 
 
 def test_a_specialist_by_role_who_answers_no_is_asked_to_clarify():
@@ -74,7 +104,6 @@ def test_a_no_to_recent_treatment_makes_1b_not_met():
 
 
 def test_a_no_to_2f_keeps_asking_for_the_trials_documentation():
-    from tests.policy.builders import span
     c = case(medications=(span("adalimumab", classes=("tnf", "biologic"), preferred="humira", start=None),))
     d = decide(denied(c, "preferred_inappropriate"))
     assert node(d, "table1.ra.2.f").outcome is NM

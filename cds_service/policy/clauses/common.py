@@ -77,8 +77,16 @@ def denial(case: CaseFacts, *keys: str) -> PrescriberStatement | None:
     return next((denials[k] for k in keys if k in denials), None)
 
 
+DENIAL_VALUE = "no: "       # the value of a denial's evidence: "no: <statement key>"
+
+
 def denial_evidence(st: PrescriberStatement) -> Evidence:
-    return Evidence(f"prescriber's answer: {st.text}", st.source, f"no: {st.key}")
+    return Evidence(f"prescriber's answer: {st.text}", st.source, f"{DENIAL_VALUE}{st.key}")
+
+
+def is_denial_evidence(ev: Evidence) -> bool:
+    """Is this the prescriber's own "no" (a questionnaire answer, `denial_evidence`)?"""
+    return (ev.value or "").startswith(DENIAL_VALUE) and (ev.reference or "").startswith("QuestionnaireResponse/")
 
 
 def lab_evidence(lab: LabValue, label: str) -> Evidence:
