@@ -9,11 +9,13 @@ from flask.json.provider import DefaultJSONProvider
 
 from .config import Settings, from_env
 from .core.services import discovery_document
+from .documentation import DocumentationForm
 from .facts import warm_up as warm_facts
 from .facts.fhir_validation import warm_up as warm_models
 from .policy.data_loader import load_policy
+from .policy.questions import load_questions
 from .store import Store, StoreUnavailable
-from .web import auth, cors, discovery, errors, explain, feedback, hooks, info, openapi
+from .web import auth, cors, discovery, dtr, errors, explain, feedback, hooks, info, openapi
 from .web import documentation_form as form_page
 from .web.runtime import CdsRuntime
 
@@ -32,10 +34,21 @@ def open_store(settings: Settings) -> Store:
     return store
 
 
-def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO, documentation_form=None) -> Flask:
+def default_documentation_form(runtime: CdsRuntime, clock=None):
+    """The form page's (source, sink) over the store's documentation contexts, or None without a store."""
+    docs = runtime.documentation_store()
+    if docs is None:
+        return None
+    form = DocumentationForm(docs, load_policy(), runtime.settings.external_base_url, clock=clock)
+    return form.source, form.sink
+
+
+def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO, documentation_form=_AUTO) -> Flask:
     """The WSGI app. `store` defaults to the one `settings` names (SQLite in var_dir unless DATABASE_URL);
-    pass `store=None` for none (explain offline). `documentation_form=(source, sink)` serves the DTR
-    form page at /documentation/<signed token> (web/documentation_form.py); without it there is none."""
+    pass `store=None` for none (explain offline). The DTR form page at /documentation/<signed token>
+    (web/documentation_form.py) is served by default from the store's documentation contexts
+    (`documentation.DocumentationForm`); `documentation_form=(source, sink)` replaces that, None turns it off.
+    Without a store there is no form (nothing to show or keep)."""
     settings = settings or from_env()
     if store is _AUTO:
         store = open_store(settings)
@@ -46,7 +59,7 @@ def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO, doc
     if isinstance(app.json, DefaultJSONProvider):     # Flask's own provider (typed as the JSONProvider base)
         app.json.sort_keys = False
 
-    app.extensions["cds"] = CdsRuntime(settings, store)
+    runtime = app.extensions["cds"] = CdsRuntime(settings, store)
     cors.install(app)          # first: preflight answers before auth runs
     auth.install(app, settings)   # before_request: every route but OPTIONS, /health, /openapi.json
     errors.install(app)
@@ -56,6 +69,9 @@ def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO, doc
     app.register_blueprint(explain.bp)
     app.register_blueprint(info.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(dtr.bp)            # DTR package, Questionnaire, ValueSets (issue 21)
+    if documentation_form is _AUTO:
+        documentation_form = default_documentation_form(runtime, clock)
     if documentation_form is not None:
         source, sink = documentation_form
         form_page.install(app, source, sink)
@@ -68,6 +84,7 @@ def warm_up(app: Flask) -> None:
     tables and patterns, build the lazy validators, and get the store's side ready (`CdsRuntime.warm_up`).
     Without the last two, each worker's first hook call took 45 to 80 ms instead of about 10."""
     load_policy()
+    load_questions()          # the documentation questionnaire's data (DTR, issue 21)
     warm_facts()
     discovery_document()
     warm_models()

@@ -27,7 +27,7 @@ from .config import Settings, demo_settings, from_env
 from .log_setup import configure
 
 # The settings of cds_service.gunicorn_conf that `serve` passes on (bind comes from --host/--port).
-GUNICORN_SETTINGS = ("workers", "preload_app", "timeout", "accesslog", "access_log_format")
+GUNICORN_SETTINGS = ("workers", "preload_app", "timeout", "accesslog", "access_log_format", "logger_class")
 MISSING_FHIR_SERVER = (
     "Embedded FHIR server not started: sekmet-fhir is not installed (add it with: "
     "pip install 'anakinra-cds[demo]'); requests with a full prefetch are still decided."

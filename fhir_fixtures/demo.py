@@ -20,7 +20,7 @@ import copy
 from dataclasses import dataclass
 
 from .building_blocks import penicillin_allergy, ra_history, ra_patient, standard_labs
-from .chart import Chart
+from .chart import Chart, Therapy
 from .codes import AUTHORED_ON, FHIR_SERVER, SPECIALTIES, SYS, US_CORE
 from .datatypes import coding, concept, fixed_uuid, npi_for, ref
 from .scenarios import fixtures
@@ -119,7 +119,7 @@ def d_ra_step_therapy() -> DemoPatient:
         "Seropositive RA; methotrexate 6 months, then only Humira (4 months, inadequate response). Two of the three "
         "preferred products required by table1.ra.2 are missing from the chart.",
         {"order-select": sandbox_shows("conditional", ["step-therapy"]),
-         "order-sign": sandbox_shows("conditional", ["step-therapy"])})
+         "order-sign": sandbox_shows("conditional", ["step-therapy", "documentation-form"])})
 
 
 def d_ra_adalimumab() -> DemoPatient:
@@ -171,7 +171,26 @@ def d_ra_renal() -> DemoPatient:
         {"order-select": sandbox_shows("covered", ["renal"]), "order-sign": sandbox_shows("covered", ["renal"])})
 
 
-DEMO_PATIENTS = (d_ra_covered, d_ra_step_therapy, d_ra_adalimumab, d_nomid_weight, d_ra_renal)
+def d_ra_documentation() -> DemoPatient:
+    chart = ra_patient(DemoChart("demo-ra-documentation"), given="Rosalind", family="Takahashi-Brandt",
+                       gender="female", birth="1979-02-14", mrn_no=1000206, city="Gainesville", zipcode="32699")
+    ra_history(chart, [])                         # methotrexate 6 months, then prednisone bridge: no biologic yet
+    chart.add_therapy(Therapy("kineret", "2026-01-05", None, "active", record=("statement",), asserted="2026-02-23",
+                              note="Started on Kineret 100 mg daily at her previous rheumatology practice in January "
+                                   "2026; doing well. Outside records."))
+    standard_labs(chart, weight_kg=63.8)
+    return DemoPatient(
+        chart, "RA on anakinra from another practice: the documentation form",
+        "Seropositive RA; methotrexate 6 months, then a prednisone bridge; Kineret started two months before the order "
+        "at her previous practice (a MedicationStatement from outside records: no dispensing record, no preferred "
+        "products tried). The only open criterion is initiation 1 (1.a cannot rule out samples; 1.b asks for the "
+        "prescriber's statement: treated in the past 90 days, not samples, at risk if changed): the card links to "
+        "the form, and after the form the next Sign is covered with the plan's approval.",
+        {"order-select": sandbox_shows("conditional", ["continuing-therapy", "step-therapy"]),
+         "order-sign": sandbox_shows("conditional", ["continuing-therapy", "step-therapy", "documentation-form"])})
+
+
+DEMO_PATIENTS = (d_ra_covered, d_ra_step_therapy, d_ra_adalimumab, d_nomid_weight, d_ra_renal, d_ra_documentation)
 
 
 def demo_patients() -> list[DemoPatient]:

@@ -4,9 +4,9 @@
     python scripts/fixture_answers.py compare BEFORE_DIR AFTER_DIR
 
 Each case runs in a fresh app with its own empty store and the clock pinned to the case's day, through the hook
-route and the explain route. uuids, random assertion and approval ids, and timestamps are replaced by placeholders,
-so two runs of the same code give byte-identical files and two versions differ only where their answers do.
-Used for the before/after comparison of a refactoring (the behaviour must not move).
+route and the explain route. uuids, random assertion and approval ids, form links and timestamps are replaced by
+placeholders, so two runs of the same code give byte-identical files and two versions differ only where their
+answers do. Used for the before/after comparison of a refactoring (the behaviour must not move).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 RANDOM_ID = re.compile(r"\b(AKR|PA)-[A-Z0-9]{16}\b")   # assertion ids and approval numbers
+FORM_LINK = re.compile(r"(/documentation/)[A-Za-z0-9_.\-]+")     # the form's signed link (names a random id)
 STAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
 PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -40,6 +41,7 @@ def _cases() -> list[tuple[str, dict, datetime]]:
 
 
 def _normalise(text: str) -> str:
+    text = FORM_LINK.sub(r"\1<link>", text)
     return STAMP.sub("<time>", RANDOM_ID.sub(r"\1-<id>", UUID.sub("<uuid>", text)))
 
 

@@ -14,7 +14,8 @@ and NAME is one of the examples below. Run from the repository root:
 `tests/test_docs.py` regenerates the blocks in memory the same way and fails when a document's example no longer
 matches what the service answers. The answers come from the demo configuration (auth off, a fresh database in a
 temporary directory) with the clock pinned to the fixtures' order date. What differs from call to call is replaced
-by placeholders: uuids by `<uuid>`, coverage-assertion ids and approval numbers by `AKR-<id>` / `PA-<id>`,
+by placeholders: uuids by `<uuid>`, the form link's signed token by `<link>`, coverage-assertion ids and approval
+numbers by `AKR-<id>` / `PA-<id>`,
 timestamps by `<time>`. Long parts are shortened where the example says so (the systemAction's `resource` is the
 order as sent plus the extension shown; suggestion resources are the order with the change applied).
 """
@@ -40,6 +41,7 @@ REQUESTS = ROOT / "fhir_fixtures" / "requests"
 BLOCK = re.compile(r"(<!-- example: ([a-z0-9-]+) -->\n)(.*?)(<!-- /example -->)", re.DOTALL)
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 RANDOM_ID = re.compile(r"\b(AKR|PA)-[A-Z0-9]{16}\b")
+FORM_LINK = re.compile(r"(/documentation/)[A-Za-z0-9_.\-]+")     # a signed link: it names the random assertion id
 STAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
 
 # The walk-throughs of docs/api.md: example name -> fixture request.
@@ -56,6 +58,7 @@ EXPLAIN_EXAMPLE = "ra-missing-preferred"
 
 
 def normalise(text: str) -> str:
+    text = FORM_LINK.sub(r"\1<link>", text)
     return STAMP.sub("<time>", RANDOM_ID.sub(r"\1-<id>", UUID.sub("<uuid>", text)))
 
 

@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 import requests
 
 from ..config import Settings
+from ..documentation import DocumentationLoop, form_patient_ref
 from ..facts.builder import build_cases, classify_drafts
 from ..facts.model import CaseFacts
+from ..forms.links import FormLinkContext, FormLinks, form_url
 from ..gather.collector import DataUnavailable, collect, resolve_medication
 from ..gather.patient_resources import PatientResources
 from ..gather.prefetch import classify
@@ -26,7 +28,7 @@ from ..protocol.request import HookRequest
 from ..respond.coverage_information import new_assertion_id
 from ..respond.response import OrderOutcome, build_response, empty_response
 from ..respond.suggestions import Limits
-from ..store import member_ref
+from ..store import member_ref, patient_hash
 from .approvals_on_file import PlanAuthorizations
 
 log = logging.getLogger(__name__)
@@ -62,13 +64,30 @@ def policy_url(settings: Settings) -> str:
     return settings.external_base_url.rstrip("/") + "/policy/" + load_policy().id
 
 
+def documentation_form_url(settings: Settings, hash_key: bytes, case: CaseFacts, assertion_id: str,
+                           practitioner_ref: str, now: datetime) -> str | None:
+    """The signed, short-lived link to the documentation form for this decision's context (its
+    coverage-assertion-id), bound to the order, the patient (as the form knows it: the pseudonym) and the
+    practitioner; None without a practitioner to author the answers."""
+    if not practitioner_ref or not case.order.reference:
+        return None
+    patient_id = case.patient.reference.split("/", 1)[1]
+    token = FormLinks(hash_key, settings.form_link_minutes).issue(FormLinkContext(
+        context_id=assertion_id, order_ref=case.order.reference,
+        patient_ref=form_patient_ref(patient_hash(hash_key, patient_id)), practitioner_ref=practitioner_ref), now)
+    return form_url(settings.external_base_url, token)
+
+
 def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: bytes,
              session: requests.Session | None = None,
-             authorizations: PlanAuthorizations | None = None, explain: bool = False) -> CallResult:
+             authorizations: PlanAuthorizations | None = None, explain: bool = False,
+             documentation: DocumentationLoop | None = None) -> CallResult:
     """`authorizations` (None without a store) supplies the plan's approvals for
     continuation, reports a current one as satisfied and issues new ones; an explain call reads and
     reports them, as the hook would, but never issues one. An explain call also evaluates the pathway
-    not applied (`alternative-pathway`: the initiation criteria of a member on continuation)."""
+    not applied (`alternative-pathway`: the initiation criteria of a member on continuation).
+    `documentation` (documentation.DocumentationLoop or None): reads the prescriber's completed questionnaires back
+    and keeps the context of a decision that asks for them (issue 21)."""
     policy = load_policy()
     today = now.astimezone(UTC).date() if now.tzinfo else now.date()
     plan_name = settings.plan_name or policy.plan
@@ -127,6 +146,11 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
     cases = build_cases(drafts=drafts, resources=resources, patient_id=req.patient_id, user_id=req.user_id,
                         hook=req.hook, today=today, hasher=lambda v: member_ref(key, v), lookup=lookup,
                         unavailable=frozenset(record.unavailable))
+    # --- DTR (issue 21): the prescriber's completed questionnaires, from our store and the EHR's data ---
+    loop = documentation or DocumentationLoop(policy, settings.external_base_url, lambda v: patient_hash(key, v))
+    ehr_responses = list(record.resources.get("QuestionnaireResponse", {}).values())
+    cases = [loop.read_back(case, ehr_responses) for case in cases]
+    # --- end DTR ---
     technical = None
     lost = [k for k in record.unavailable if k in REQUIRED_FOR_DECISION]
     if record.technical_errors and lost:
@@ -145,8 +169,14 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
             decision, satisfied, expiry = authorizations.apply(case, decision, issue=not explain,
                                                                assertion_id=assertion)
         decisions.append(decision)
+        # DTR (issue 21): the questionnaire when it would help; at the hook, the context it needs is kept and the
+        # card links to the form (an explanation names the questionnaire but keeps nothing and links nowhere).
+        form_link = None
+        if not explain and loop.remember(case, decision, assertion, req.fhir_server):
+            form_link = documentation_form_url(settings, hash_key, case, assertion, req.user_id, now)
         outcomes.append(OrderOutcome(decision, case.order.raw, case.patient.coverage.source, technical,
-                                     satisfied, expiry, assertion_id=assertion))
+                                     satisfied, expiry, assertion_id=assertion,
+                                     questionnaire=loop.questionnaire(case, decision), form_url=form_link))
     body = build_response(outcomes, hook=req.hook, hook_instance=req.hook_instance, today=today,
                           plan_name=plan_name, policy_url=purl, patient_id=req.patient_id,
                           limits=Limits.from_policy(policy.limits), config=req.crd_configuration)

@@ -171,6 +171,9 @@ class OrderFacts:
     single_100mg_syringe: bool = True    # the product is the 100 mg single-use syringe
     # statement key -> what the prescriber states in the order's notes
     prescriber_statement: dict[str, PrescriberStatement] = field(default_factory=dict)
+    # statement key -> PrescriberStatement: what the prescriber answered "no" to in the documentation questionnaire
+    # (documentation/answers.py); a clause the chart does not meet is then NOT_MET, never met
+    prescriber_denials: dict[str, PrescriberStatement] = field(default_factory=dict, compare=False)
     # the order as received (respond echoes it)
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -197,7 +200,8 @@ class CoverageFacts:
 
 @dataclass(frozen=True)
 class PrescriberStatement:
-    """Something the prescriber wrote on the order (a note), classified by the terminology's patterns."""
+    """Something the prescriber wrote on the order (a note), classified by the terminology's patterns, or answered
+    in the documentation questionnaire (`source` then names the QuestionnaireResponse item)."""
 
     key: str                             # recent_anakinra | at_risk_if_changed | specialist_consult | ...
     text: str

@@ -190,6 +190,20 @@ def editable(item: FormItem) -> bool:
     return item.is_question and item.supported and not item.read_only and not item.hidden
 
 
+def required_here(item: FormItem, answers: dict[str, list[dict]]) -> bool:
+    """`required`, relative to the enclosing groups (R4 Questionnaire.item.required): a required question of an
+    optional group that is left wholly unanswered (say, a medication trial not reported) is not asked for."""
+    if not item.required:
+        return False
+    parent = item.parent
+    while parent is not None:
+        if parent.type == "group" and not parent.required and \
+                not any(d.link_id in answers for d in parent.walk() if d is not parent):
+            return False
+        parent = parent.parent
+    return True
+
+
 def read_submission(form: dict[str, list[str]], definition: FormDefinition,
                     prefilled: dict[str, list[dict]]) -> Submission:
     answers: dict[str, list[dict]] = {}
@@ -217,7 +231,7 @@ def read_submission(form: dict[str, list[str]], definition: FormDefinition,
     answers = {k: v for k, v in answers.items() if k in enabled}
     errors = {k: v for k, v in errors.items() if k in enabled}
     for item in definition.walk():
-        if item.link_id not in enabled or not item.required or item.link_id in errors:
+        if item.link_id not in enabled or not required_here(item, answers) or item.link_id in errors:
             continue
         if item.type == "group":
             if not any(d.link_id in answers for d in item.walk() if d is not item):

@@ -57,6 +57,10 @@ def data_needs() -> tuple[DataNeed, ...]:
         DataNeed("immunizations", f"Immunization?patient={pid}", ("Immunization",), False),
         DataNeed("procedures", f"Procedure?patient={pid}", ("Procedure",), False),
         DataNeed("claimResponses", f"ClaimResponse?patient={pid}", ("ClaimResponse",), False),
+        # DTR (issue 21): completed documentation questionnaires the EHR stored; only ours are read back.
+        # The questionnaire's canonical depends on the deployment's base URL, so the search is by status.
+        DataNeed("questionnaireResponses", f"QuestionnaireResponse?patient={pid}&status=completed",
+                 ("QuestionnaireResponse",), False),
     )
 
 

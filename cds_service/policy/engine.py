@@ -8,6 +8,11 @@ applied), which never do:
 - the member's program is decided elsewhere (FEP, SAO, Medicare Part D) -> conditional, never covered;
 - a hard exclusion (policy data `hard_exclusions`: site of care, contraindication, prohibited combination)
   NOT_MET -> not-covered;
+- a coverage group NOT_MET because of the prescriber's own "no" -> not-covered, that clause in the reasons: a
+  NOT_MET leaf whose evidence is the prescriber's answer (a QuestionnaireResponse, `prescriber_denials`),
+  reached from the group through NOT_MET nodes only (so it is part of why the group fails). The prescriber was
+  asked and answered: this is no longer missing documentation. A "no" to one alternative of an ANY whose other
+  alternative is still unknown leaves that ANY (and the group) unknown: conditional;
 - every coverage group MET or NOT_APPLICABLE -> covered;
 - otherwise conditional, with the UNKNOWN leaves' `missing` as documentation / information needed.
 """
@@ -19,6 +24,7 @@ from dataclasses import replace
 
 from ..facts.model import CaseFacts, PriorAuthorization
 from .clauses import combination, continuation, dose, infection, initiation, programs, reminders, renal, site_of_care
+from .clauses.common import is_denial_evidence
 from .clauses.indication import IndicationChoice, choose_indication
 from .data_loader import Policy, load_policy
 from .findings import findings_for
@@ -111,6 +117,15 @@ def _readings(case: CaseFacts, policy: Policy, choice: IndicationChoice, pathway
         out.append("continuation_no_benefit")
     out.extend(programs.program_readings(case, policy))
     return out
+
+
+def denied_leaves(node: ClauseResult) -> list[ClauseResult]:
+    """The NOT_MET leaves under `node`, reached through NOT_MET nodes only, that rest on the prescriber's "no"."""
+    if node.outcome is not Outcome.NOT_MET:
+        return []
+    if not node.children:
+        return [node] if any(is_denial_evidence(e) for e in node.evidence) else []
+    return [found for child in node.children for found in denied_leaves(child)]
 
 
 def evaluate(case: CaseFacts, policy: Policy | None = None,
@@ -206,6 +221,9 @@ def evaluate(case: CaseFacts, policy: Policy | None = None,
         determination = Determination.NOT_COVERED
         for failed in hard_failed:
             reasons.append(f"{failed.clause_id}: {failed.note}")
+    elif denied := [n for top in coverage for n in denied_leaves(top)]:
+        determination = Determination.NOT_COVERED
+        reasons.extend(f"{n.clause_id}: {n.note}" for n in denied)
     elif all(t.outcome in (Outcome.MET, Outcome.NOT_APPLICABLE) for t in coverage):
         determination = Determination.COVERED
     else:
@@ -241,4 +259,4 @@ def when_record_unread(decision: Decision, why: str) -> Decision:
                    reasons=(why, *decision.reasons))
 
 
-__all__ = ["choose_pathway", "continuation_tree", "evaluate", "initiation_tree", "when_record_unread"]
+__all__ = ["choose_pathway", "continuation_tree", "denied_leaves", "evaluate", "initiation_tree", "when_record_unread"]

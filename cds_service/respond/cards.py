@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from ..policy.data_loader import load_policy
-from ..policy.model import Decision, Finding
+from ..policy.model import Decision, Finding, Outcome
 from . import suggestions as sg
 
 # CRD 2.2 moved the card types out of its `temp` code system into THO (CRDCardType.fsh: "include codes from
@@ -128,3 +128,37 @@ def card_for(finding: Finding, decision: Decision | None, order: dict | None, *,
         card["suggestions"] = sugg
         card["selectionBehavior"] = "at-most-one"
     return card
+
+
+DOCUMENTATION_SUMMARY = "Complete the Kineret documentation"
+
+
+def _asking_clauses(decision: Decision) -> list[str]:
+    """The open clauses that ask for something (UNKNOWN leaves with a `missing` item): what the form is about."""
+    out: list[str] = []
+    for top in decision.coverage_tree():
+        for node in top.pending():
+            if node.outcome is Outcome.UNKNOWN and node.missing and node.clause_id not in out:
+                out.append(node.clause_id)
+    return out
+
+
+def documentation_card(decision: Decision, form_url: str | None, *, plan_name: str, policy_url: str) -> dict | None:
+    """The card that links to the service's own documentation form (for EHRs without DTR, and the demo): an
+    `absolute` link to `form_url` (short-lived and signed by the caller, bound to the context and the order).
+    None without a URL. CRD: DTR itself is never launched from a card; this is the service's own page."""
+    if not form_url:
+        return None
+    return {
+        "uuid": str(uuid.uuid4()),
+        "summary": DOCUMENTATION_SUMMARY,
+        "indicator": "info",
+        "detail": "The plan needs a few answers from you to decide coverage of this order. Most are filled in from "
+                  "the chart: review them, answer the rest, and sign the order again.",
+        "source": {"label": plan_name, "url": policy_url,
+                   "topic": {"system": CARD_TYPE_CS, "code": "guideline", "display": CARD_TYPES["guideline"]}},
+        "links": [{"label": DOCUMENTATION_SUMMARY, "url": form_url, "type": "absolute"}],
+        "extension": {CLAUSES_KEY: _asking_clauses(decision), "anakinra-cds.finding": "documentation-form",
+                      "davinci-crd.associated-resource": [{"reference": f"MedicationRequest/{decision.order_id}"}],
+                      "anakinra-cds.policy": f"{decision.policy_id}@{decision.policy_revision}"},
+    }

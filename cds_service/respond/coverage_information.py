@@ -7,7 +7,8 @@ Invariants kept (CRD 2.2.1, CoverageInformation.fsh):
 - q4: no `withpa` doc-purpose when pa-needed is satisfied or no-auth;
 - q5: `satisfied-pa-id` if and only if pa-needed is `satisfied`;
 - q6/q8/q9: `info-needed=OTH`, a `doc-purpose` or `indeterminate` always carry a `reason`;
-- order-select (a secondary hook) never asks for documentation (no doc-needed / doc-purpose).
+- order-select (a secondary hook) never asks for documentation (no doc-needed / doc-purpose);
+- q1: `questionnaire` only with a `doc-needed`.
 The action changes nothing in the order except the coverage-information extension.
 
 `detail` (CRD 2.2.1): `category` is a `valueCode` bound (required) to coverageDetailCategories
@@ -59,7 +60,9 @@ def new_assertion_id() -> str:
 def coverage_information(decision: Decision, *, hook: str, hook_instance: str, coverage_ref: str | None,
                          today: date, policy_url: str, technical_reason: str | None = None,
                          satisfied_pa_id: str | None = None, expiry: date | None = None, limits=None,
-                         assertion_id: str | None = None) -> dict:
+                         assertion_id: str | None = None, questionnaire: str | None = None) -> dict:
+    """`questionnaire`: the documentation questionnaire's canonical (`documentation.questionnaire_for`), named when
+    documentation is asked for (doc-needed: crd-ci-q1), so that an EHR with DTR fetches the package itself."""
     ext: list[dict] = []
     ext.append({"url": "coverage", "valueReference": (
         {"reference": coverage_ref} if coverage_ref else {"display": "No active coverage found for this member"})})
@@ -129,6 +132,8 @@ def coverage_information(decision: Decision, *, hook: str, hook_instance: str, c
                           {"value": limits.syringes, "unit": "syringe", "system": "http://unitsofmeasure.org",
                            "code": "{syringe}"},
                           f"Quantity limit: {limits.syringes} syringes ({limits.ml} mL) per {limits.days} days"))
+    if questionnaire and any(e["url"] == "doc-needed" for e in ext):
+        ext.append({"url": "questionnaire", "valueCanonical": questionnaire})
     ext.append({"url": "date", "valueDate": today.isoformat()})
     ext.append({"url": "coverage-assertion-id",
                 "valueString": assertion_id or new_assertion_id()})

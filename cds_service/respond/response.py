@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..policy.model import Decision, Finding
-from .cards import CONFIG_OPTION, card_for
+from .cards import CONFIG_OPTION, card_for, documentation_card
 from .coverage_information import coverage_information, new_assertion_id, system_action
 from .suggestions import Limits
 
@@ -39,6 +39,8 @@ class OrderOutcome:
     cards: list[dict] = field(default_factory=list)
     coverage_extension: dict | None = None
     assertion_id: str = field(default_factory=new_assertion_id)   # coverage-assertion-id of this decision
+    questionnaire: str | None = None     # the documentation questionnaire's canonical (DTR), when it would help
+    form_url: str | None = None          # the signed link to the service's own form (made by the core)
 
 
 def prune(value):
@@ -77,10 +79,14 @@ def build_response(outcomes: list[OrderOutcome], *, hook: str, hook_instance: st
                             patient_id=patient_id)
             oc.cards.append(card)
             cards.append(card)
+        form_card = documentation_card(oc.decision, oc.form_url, plan_name=plan_name, policy_url=policy_url)
+        if form_card is not None and _enabled(config, form_card["source"]["topic"]["code"]):
+            oc.cards.append(form_card)
+            cards.append(form_card)
         ext = coverage_information(oc.decision, hook=hook, hook_instance=hook_instance, coverage_ref=oc.coverage_ref,
                                    today=today, policy_url=policy_url, technical_reason=oc.technical_reason,
                                    satisfied_pa_id=oc.satisfied_pa_id, expiry=oc.expiry, limits=limits,
-                                   assertion_id=oc.assertion_id)
+                                   assertion_id=oc.assertion_id, questionnaire=oc.questionnaire)
         oc.coverage_extension = ext
         if _enabled(config, "coverage-info"):
             # Only our extension is pruned: the order itself is echoed as received.

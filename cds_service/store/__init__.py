@@ -14,6 +14,8 @@ Public surface (stable; everything in `__all__`, importable from `cds_service.st
 - `patient_hash(key, id)`, `member_ref(key, id)`, `load_hash_key(configured, var_dir)`, `HashKeyError`:
   keyed pseudonyms, so that no patient or member id is stored.
 - `normalize_database_url`, `database_url_from_settings`: DATABASE_URL -> SQLAlchemy URL.
+- `DocumentationStore(store)`, `DocumentationContext`: DTR contexts and completed questionnaires
+  (tables `documentation_contexts`, `documentation_responses`, migration 0003; module `documentation`).
 
 Also used from outside, by module: `store.spool.AuditSpool` (audit rows kept on disk while the
 database is down), `store.commands.add_subcommands` (the `audit`, `authorizations`, `db` CLI),
@@ -25,6 +27,7 @@ migrations), `audit`, `feedback`, `authorizations` (one concern each, called by 
 """
 
 from .authorization_files import AuthorizationImportError
+from .documentation import DocumentationContext, DocumentationStore  # (its tables join the models' metadata)
 from .engine import StoreUnavailable, database_url_from_settings, normalize_database_url
 from .feedback import InvalidFeedback
 from .pseudonyms import HashKeyError, load_hash_key, member_ref, patient_hash
@@ -35,6 +38,8 @@ __all__ = [
     "AuditEntry",
     "Authorization",
     "AuthorizationImportError",
+    "DocumentationContext",
+    "DocumentationStore",
     "FeedbackRecord",
     "HashKeyError",
     "ImportResult",

@@ -19,7 +19,7 @@ from .models import Base
 # The newest migration's revision (migrations/versions). A test checks it against alembic's own
 # head, so a new migration cannot ship without it. Knowing it lets the service start, and /health
 # answer, without importing alembic when the database is already at head.
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 VERSION_TABLE = "alembic_version"
 _MIGRATION_LOCK_KEY = 0x616E616B            # pg advisory lock id ("anak")
 

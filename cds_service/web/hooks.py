@@ -80,7 +80,8 @@ def handle_hook(service_id: str, explain: bool = False):
     services = current_app.extensions["cds"]
     try:
         result = run_hook(req, settings, now(), services.hash_key,
-                          authorizations=services.authorizations(req), explain=explain)
+                          authorizations=services.authorizations(req), explain=explain,
+                          documentation=services.documentation())      # DTR (issue 21)
     except DataUnavailable as exc:
         log_call(service_id, req, None, 412, started, services.hash_key)
         return outcome_response(412, str(exc), "incomplete")

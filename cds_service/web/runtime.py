@@ -10,9 +10,10 @@ from typing import Any
 from ..config import Settings
 from ..core.approvals_on_file import PlanAuthorizations
 from ..core.call_records import record_call, record_feedback
+from ..documentation import DocumentationLoop
 from ..policy.data_loader import load_policy
 from ..protocol.request import HookRequest
-from ..store import Store, load_hash_key, member_ref, patient_hash
+from ..store import DocumentationStore, Store, load_hash_key, member_ref, patient_hash
 from ..store.spool import AuditSpool
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,18 @@ class CdsRuntime:
         if self.store is None:
             return None
         return PlanAuthorizations(self.store, req)
+
+    # -- documentation (DTR, issue 21) ------------------------------------------------------------
+    def documentation_store(self) -> DocumentationStore | None:
+        """The DTR contexts and completed questionnaires (store/documentation.py), or None without a store."""
+        if self.store is None:
+            return None
+        return DocumentationStore(self.store)
+
+    def documentation(self) -> DocumentationLoop:
+        """The documentation loop of a hook call (reads answers back, keeps contexts)."""
+        return DocumentationLoop(load_policy(), self.settings.external_base_url, self.patient_hash,
+                                 self.documentation_store())
 
     def warm_up(self) -> None:
         """The store's side of a call, made ready at start: the store's own preparation (`Store.warm_up`).

@@ -9,7 +9,9 @@ import pytest
 
 from cds_service.app import create_app
 from cds_service.core import hook_call, services
+from cds_service.documentation import loop
 from cds_service.policy.data_loader import load_policy
+from cds_service.policy.questions import load_questions
 from cds_service.respond import cards
 from cds_service.web import runtime
 from tests.conftest import load_request, pinned_clock
@@ -22,6 +24,8 @@ def other_policy(monkeypatch):
     other = load_policy().with_data(id=OTHER_ID)
     for module in (hook_call, services, cards, runtime):
         monkeypatch.setattr(module, "load_policy", lambda: other)
+    shipped = load_questions()          # the questions data names the shipped guideline; here it stands in for it
+    monkeypatch.setattr(loop, "load_questions", lambda policy=None: shipped)
     return other
 
 

@@ -146,6 +146,23 @@ def test_required_group_needs_one_answer():
     assert read_submission({"a:a": ["x"]}, d, {}).ok
 
 
+def test_required_questions_of_an_optional_group_left_empty_are_not_asked_for():
+    """R4 `required` is relative to the enclosing group: a trial not reported at all is no error; once any of
+    its questions is answered, the group's required questions must be too."""
+    q = {"resourceType": "Questionnaire", "status": "active", "item": [
+        {"linkId": "trials", "type": "group", "text": "Trials", "item": [
+            {"linkId": "trial", "type": "group", "text": "Trial", "repeats": True, "item": [
+                {"linkId": "product", "type": "string", "text": "Product", "required": True},
+                {"linkId": "start", "type": "date", "text": "Start", "required": True},
+                {"linkId": "end", "type": "date", "text": "End"}]}]},
+        {"linkId": "why", "type": "string", "text": "Why", "required": True}]}
+    d = read_questionnaire(q)
+    assert read_submission({}, d, {}).errors == {"why": REQUIRED_MESSAGE}
+    assert read_submission({"a:why": ["x"]}, d, {}).ok
+    s = read_submission({"a:why": ["x"], "a:end": ["2026-01-31"]}, d, {})
+    assert s.errors == {"product": REQUIRED_MESSAGE, "start": REQUIRED_MESSAGE}
+
+
 def test_required_choice_without_its_value_set_says_so():
     q, pre, _ = package()
     d = read_questionnaire(q, [])

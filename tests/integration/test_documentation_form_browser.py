@@ -19,11 +19,14 @@ import pytest
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from cds_service.app import create_app
+from cds_service.config import demo_settings
 from cds_service.forms.links import FormLinkContext, form_url
 from cds_service.forms.response_builder import information_origin
 from cds_service.web.documentation_form import EXTENSION_KEY
 from tests.conftest import PINNED_NOW, LiveServer, pinned_clock
+from tests.documentation.charts import statement_gaps_request
 from tests.forms.sample_form import ORDER, PATIENT, PRACTITIONER, RXNORM, SUPPLY, package
+from tests.integration.test_documentation_loop import DeferredApp, first_sign, sign, signed_again
 
 pytestmark = pytest.mark.browser
 
@@ -175,3 +178,48 @@ def test_prescriber_completes_the_form_in_chromium(settings, browser, artefacts)
     assert answers["start"][0]["valueDate"] == "2026-03-10"
     assert answers["weeks"][0]["valueInteger"] == 8
     assert "long-trial" not in answers                                        # display items carry no answer
+
+
+def test_prescriber_completes_the_generated_questionnaire_in_chromium(tmp_path, browser, artefacts):
+    """The real questionnaire (generated from the policy data) for the documentation-loop chart: order-sign over
+    HTTP, the card's link opened in Chromium, the open statements answered (enableWhen showing the follow-up
+    questions), sent, and the next order-sign covered."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    deferred = DeferredApp()
+    with LiveServer(deferred) as server:
+        settings = demo_settings().with_overrides(var_dir=str(tmp_path / "var"), auth_enabled=False,
+                                                  external_base_url=server.url, fhir_allow=())
+        deferred.app = create_app(settings, clock=pinned_clock)
+        req = statement_gaps_request()
+        body, info, link = first_sign(server.url, req)
+        wait = WebDriverWait(browser, 10)
+
+        def item(link_id):
+            return browser.find_element(By.CSS_SELECTOR, f'[data-link-id="{link_id}"]')
+
+        def yes(link_id):
+            return browser.find_element(By.CSS_SELECTOR, f'input[name="a:{link_id}"][value="true"]')
+
+        browser.get(link)
+        wait.until(EC.presence_of_element_located((By.ID, "documentation-form")))
+        browser.save_screenshot(str(artefacts / "generated-1-prefilled.png"))
+        assert "Pre-filled" in item("indication").text and "Pre-filled" in item("pathway").text
+        assert item("continuing.treated").is_displayed() and item("specialist.consulted").is_displayed()
+        # enableWhen: the follow-up questions show once treatment in the past 90 days is answered yes
+        assert not item("continuing.not-samples").is_displayed()
+        yes("continuing.treated").click()
+        wait.until(EC.visibility_of(item("continuing.not-samples")))
+        yes("continuing.not-samples").click()
+        wait.until(EC.visibility_of(item("continuing.at-risk")))
+        yes("continuing.at-risk").click()
+        yes("specialist.consulted").click()
+        browser.save_screenshot(str(artefacts / "generated-2-answered.png"))
+        browser.find_element(By.ID, "submit-documentation").click()
+        wait.until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Documentation received"))
+        browser.save_screenshot(str(artefacts / "generated-3-done.png"))
+
+        body, info = sign(server.url, signed_again(req, body))
+        assert info["covered"] == ["covered"] and info["pa-needed"] == ["satisfied"]

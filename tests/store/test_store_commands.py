@@ -109,7 +109,7 @@ def test_audit_before_any_schema_says_what_to_do(settings, capsys):
 
 def test_db_upgrade(settings, capsys):
     assert run(settings, "db", "upgrade") == 0
-    assert "revision 0002" in capsys.readouterr().out
+    assert "revision 0003" in capsys.readouterr().out
     assert run(settings, "db", "upgrade") == 0              # idempotent
 
 

@@ -12,7 +12,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from cds_service.app import create_app
 from cds_service.forms.links import FormLinkContext
 from cds_service.web.documentation_form import EXTENSION_KEY
-from tests.conftest import PINNED_NOW
+from tests.conftest import PINNED_NOW, pinned_clock
 from tests.forms.sample_form import ORDER, PATIENT, PRACTITIONER, RXNORM, SUPPLY, package
 
 CTX = FormLinkContext(context_id="caid-123", order_ref=ORDER, patient_ref=PATIENT, practitioner_ref=PRACTITIONER)
@@ -195,8 +195,16 @@ def test_failures_behind_the_form_are_503_pages_never_500(form_app, form_client,
     assert form_client.get(f"/documentation/{token}").status_code == 503
 
 
-def test_without_wiring_there_is_no_form_page(client):
+def test_without_wiring_there_is_no_form_page(settings):
+    client = create_app(settings, clock=pinned_clock, documentation_form=None).test_client()
     assert client.get("/documentation/anything").status_code == 404
+    assert create_app(settings, clock=pinned_clock, store=None).test_client().get(
+        "/documentation/anything").status_code == 404          # no store: nothing to show or keep
+
+
+def test_by_default_the_form_page_is_served_and_refuses_a_bad_link(client):
+    response = client.get("/documentation/anything")
+    assert response.status_code == 403 and "Traceback" not in response.get_data(as_text=True)
 
 
 def test_form_link_lifetime_setting(settings, wiring, clock):

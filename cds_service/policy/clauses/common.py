@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from calendar import monthrange
+from dataclasses import replace
 from datetime import date
 
-from ...facts.model import Diagnosis, LabValue, PrescriberStatement, TherapySpan, Weight
-from ..model import Evidence
+from ...facts.model import CaseFacts, Diagnosis, LabValue, PrescriberStatement, TherapySpan, Weight
+from ..model import Evidence, Missing, Need, Outcome
 
 
 def add_months(d: date, months: int) -> date:
@@ -64,7 +66,27 @@ def diagnosis_evidence(d: Diagnosis) -> Evidence:
 
 
 def statement_evidence(st: PrescriberStatement) -> Evidence:
+    if st.source.startswith("QuestionnaireResponse/"):
+        return Evidence(f"prescriber's answer: {st.text}", st.source, st.key)
     return Evidence(f"prescriber's note: \"{st.text}\"", st.source, st.key)
+
+
+def denial(case: CaseFacts, *keys: str) -> PrescriberStatement | None:
+    """The prescriber's "no" (questionnaire answer) to one of the statements `keys`, if any."""
+    denials = case.order.prescriber_denials
+    return next((denials[k] for k in keys if k in denials), None)
+
+
+DENIAL_VALUE = "no: "       # the value of a denial's evidence: "no: <statement key>"
+
+
+def denial_evidence(st: PrescriberStatement) -> Evidence:
+    return Evidence(f"prescriber's answer: {st.text}", st.source, f"{DENIAL_VALUE}{st.key}")
+
+
+def is_denial_evidence(ev: Evidence) -> bool:
+    """Is this the prescriber's own "no" (a questionnaire answer, `denial_evidence`)?"""
+    return (ev.value or "").startswith(DENIAL_VALUE) and (ev.reference or "").startswith("QuestionnaireResponse/")
 
 
 def lab_evidence(lab: LabValue, label: str) -> Evidence:
@@ -85,3 +107,35 @@ def weight_evidence(w: Weight) -> Evidence:
     text = f"body weight {shown}" if w.original.replace(" ", "") in (shown.replace(" ", ""), f"{w.kg:g}kg") \
         else f"body weight {w.original} = {shown}"
     return Evidence(text, w.source, shown, w.observed_on.isoformat() if w.observed_on else None)
+
+
+def with_denial(result, case: CaseFacts, keys: tuple[str, ...]):
+    """A clause result read with the prescriber's "no" to one of its statements (`keys`), when there is one:
+    what the chart leaves UNKNOWN the answer makes NOT_MET; what the chart meets it makes UNKNOWN (the chart and
+    the answer disagree: both are shown, clarification is asked); NOT_MET stays NOT_MET. Either way the answer is
+    cited with the chart's evidence: an answer never hides what the chart says."""
+    st = denial(case, *keys)
+    if st is None or result.outcome is Outcome.NOT_APPLICABLE or result.children:
+        return result
+    ev = (*result.evidence, denial_evidence(st))
+    if result.outcome is Outcome.UNKNOWN:
+        return replace(result, outcome=Outcome.NOT_MET, evidence=ev, missing=(),
+                       note=f"The prescriber answers no: {st.text}")
+    if result.outcome is Outcome.MET:
+        return replace(result, outcome=Outcome.UNKNOWN, evidence=ev,
+                       note=result.note + f" But the prescriber answers no ({st.text}): the chart and the answer "
+                                          "disagree.",
+                       missing=(Missing(f"Clarification: the chart meets this criterion but the prescriber answered "
+                                        f"no ({st.text})", Need.CLINICAL_DOC),))
+    return replace(result, evidence=ev)
+
+
+def answered(*keys: str):
+    """Decorate a clause evaluator `(case, policy, ...) -> ClauseResult` so that it reads the prescriber's "no"
+    to the statements `keys` (`with_denial`)."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def evaluate(case: CaseFacts, policy, *args, **kwargs):
+            return with_denial(fn(case, policy, *args, **kwargs), case, keys)
+        return evaluate
+    return decorate

@@ -8,7 +8,7 @@ from ...facts.model import CaseFacts, PriorAuthorization
 from ..data_loader import Policy
 from ..logic import leaf
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
-from .common import span_evidence, statement_evidence
+from .common import answered, span_evidence, statement_evidence
 
 
 def why_not_counted(pa: PriorAuthorization, case: CaseFacts, policy: Policy) -> str | None:
@@ -85,6 +85,7 @@ def previous_approval(case: CaseFacts, policy: Policy, found: list[PriorAuthoriz
                 others)
 
 
+@answered("clinical_benefit")
 def clinical_benefit(case: CaseFacts, policy: Policy) -> ClauseResult:
     """continuation.2: "Member has had clinical benefit with anakinra therapy".
 

@@ -9,7 +9,7 @@ from ...facts.model import CaseFacts, ChartNote, Diagnosis, LabValue
 from ..data_loader import Policy
 from ..logic import all_of, leaf
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
-from .common import diagnosis_evidence, fmt, lab_evidence, span_evidence, statement_evidence
+from .common import answered, diagnosis_evidence, fmt, lab_evidence, span_evidence, statement_evidence
 from .dose import dose_evidence
 from .hospital import hospitalised
 
@@ -186,6 +186,7 @@ def pneumonia_on_oxygen(case: CaseFacts, policy: Policy) -> ClauseResult:
                          Need.CLINICAL_DOC)])
 
 
+@answered("respiratory_failure_risk")
 def respiratory_failure_risk(case: CaseFacts, policy: Policy) -> ClauseResult:
     """table1.covid-19.4: "Member is at risk of progressing to severe respiratory failure".
 
@@ -241,6 +242,7 @@ def _supar_from_values(cid: str, values: Sequence[LabValue], threshold: float, u
     return leaf(cid, Outcome.UNKNOWN, "suPAR results of the same day disagree about the threshold.", ev, missing)
 
 
+@answered("elevated_supar")
 def elevated_supar(case: CaseFacts, policy: Policy) -> ClauseResult:
     """table1.covid-19.5: "Member is likely to have an elevated plasma soluble urokinase plasminogen activator
     receptor (suPAR)" (reading `covid_supar`).

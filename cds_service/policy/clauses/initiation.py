@@ -9,7 +9,7 @@ from ..data_loader import Policy
 from ..logic import all_of, any_of, leaf, one_of
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
 from .combination import unread_lists
-from .common import records_read, span_evidence, statement_evidence
+from .common import answered, denial, denial_evidence, records_read, span_evidence, statement_evidence
 from .indication import IndicationChoice, table1
 
 
@@ -84,6 +84,7 @@ def recent_anakinra(case: CaseFacts, policy: Policy) -> ClauseResult:
     return leaf(cid, Outcome.NOT_MET, note + ".", other)
 
 
+@answered("recent_anakinra", "at_risk_if_changed")
 def prescriber_statement(case: CaseFacts, policy: Policy) -> ClauseResult:
     """initiation.1.b: "The prescriber states the member has been treated with anakinra (starting on samples is not
     approvable) within the past 90 days AND is at risk if therapy is changed".
@@ -158,6 +159,9 @@ def age_rule(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseR
         second = leaf(second_id, Outcome.NOT_APPLICABLE, "Not needed: age within labeling.")
     elif stated is not None:
         second = leaf(second_id, Outcome.MET, "The prescriber supports use at this age.", [statement_evidence(stated)])
+    elif (no := denial(case, "age_support")) is not None:
+        second = leaf(second_id, Outcome.NOT_MET, "The prescriber does not support use at this age.",
+                      [denial_evidence(no)])
     else:
         second = leaf(second_id, Outcome.UNKNOWN, "No prescriber information supporting use at this age.",
                       missing=[Missing(f"Prescriber information supporting anakinra for {spec['label']} at age "
@@ -184,6 +188,7 @@ def treatment_history(case: CaseFacts, policy: Policy, choice: IndicationChoice)
     return one_of("initiation.1", (a, b, c), "ONE of a, b, c.")
 
 
+@answered("specialist_consult")
 def specialist(
     case: CaseFacts, policy: Policy, indication: str | None, clause_id: str = "initiation.2"
 ) -> ClauseResult:

@@ -6,7 +6,7 @@ from ...facts.model import CaseFacts
 from ..data_loader import Policy
 from ..logic import all_of, any_of, leaf
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
-from .common import diagnosis_evidence, lab_evidence, span_evidence, statement_evidence
+from .common import answered, diagnosis_evidence, lab_evidence, span_evidence, statement_evidence
 from .hospital import hospitalised
 
 
@@ -118,6 +118,7 @@ def refractory(case: CaseFacts, policy: Policy) -> ClauseResult:
                          Need.CLINICAL_DOC)])
 
 
+@answered("glucocorticoid_contraindication")
 def glucocorticoid_contraindication(case: CaseFacts, policy: Policy) -> ClauseResult:
     cid = "table1.mis-c.4.b"
     cls = policy.section("mis_c")["glucocorticoid_class"]

@@ -10,7 +10,7 @@ from ...facts.model import AllergyFact, CaseFacts, TherapySpan
 from ..data_loader import Policy
 from ..logic import all_of, any_of, leaf, one_of
 from ..model import ClauseResult, Evidence, Missing, Need, Outcome
-from .common import lasted_months, span_evidence, statement_evidence
+from .common import answered, denial, denial_evidence, lasted_months, span_evidence, statement_evidence
 
 
 def _intolerances(case: CaseFacts,
@@ -123,6 +123,10 @@ def ra_conventional(case: CaseFacts, policy: Policy) -> ClauseResult:
     if stated is not None:
         d = leaf("table1.ra.1.d", Outcome.MET, "The prescriber states an FDA-labeled contraindication to all four "
                                                 "conventional agents.", [statement_evidence(stated)])
+    elif (no := denial(case, "conventional_all_contraindicated")) is not None:
+        d = leaf("table1.ra.1.d", Outcome.NOT_MET, "The prescriber answers that the member has no FDA-labeled "
+                                                    "contraindication to all four conventional agents.",
+                 [denial_evidence(no)])
     else:
         d = leaf(
             "table1.ra.1.d",
@@ -258,6 +262,9 @@ def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
         ],
     )
     f = all_inappropriate(case, policy, doc_needed)
+    if f.outcome is Outcome.NOT_MET and doc_needed:
+        # the prescriber answered no to 2.f: the trials' documentation is still what 2.a to 2.d need
+        e = leaf("table1.ra.2.e", e.outcome, e.note, e.evidence, (*e.missing, *doc_needed))
     if any(x.outcome is Outcome.MET for x in options):
         na = "Not needed: another option is met."
         e = leaf("table1.ra.2.e", Outcome.NOT_APPLICABLE, na)
@@ -265,6 +272,7 @@ def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
     return any_of("table1.ra.2", (*options, e, f), summary)
 
 
+@answered("preferred_inappropriate")
 def all_inappropriate(case: CaseFacts, policy: Policy, doc_needed: Sequence[Missing] = ()) -> ClauseResult:
     """table1.ra.2.f: "ALL preferred products are not clinically appropriate for the member, AND the prescriber has
     provided a complete list of previously tried preferred products for the requested indication".

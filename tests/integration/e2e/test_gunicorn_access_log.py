@@ -40,9 +40,12 @@ def test_access_log_has_no_query_string_and_no_referer(tmp_path):
         resp = requests.post(url, json=load_request("ra-complete"), timeout=30,
                              headers={"Referer": f"https://ehr.example/launch?token={SECRET}"})
         assert resp.status_code == 200
+        form = requests.get(f"http://127.0.0.1:{port}/documentation/{SECRET}", timeout=10)
+        assert form.status_code in (403, 404)
     finally:
         proc.terminate()
         proc.wait(20)
     text = log.read_text()
     assert '"POST /cds-services/anakinra-order-sign HTTP/1.1" 200' in text, text[-2000:]
     assert SECRET not in text and "access_token" not in text and "ehr.example" not in text
+    assert '"GET /documentation/<link> HTTP/1.1"' in text, text[-2000:]

@@ -46,6 +46,7 @@ from cds_service.web.auth import SANDBOX_ISSUER, SANDBOX_JKU
 from fhir_fixtures import DEMO_MANIFEST_FILE, load_bundle
 from tests.e2e.helpers import card_kinds, coverage_infos, walk
 from tests.integration.conftest import LiveServer
+from tests.integration.html_form import BrowserForm
 from tests.web import jwt_keys
 
 MANIFEST = json.loads(DEMO_MANIFEST_FILE.read_text(encoding="utf-8"))
@@ -427,6 +428,60 @@ def test_sandbox_jwt_is_accepted_when_auth_is_on_in_demo(tmp_path):
         deferred.app = create_app(from_env(env, profile="demo"), clock=pinned_at(FIXTURE_DAY))
         resp = sandbox_post(f"{srv.url}/cds-services/anakinra-order-select", req)
         assert resp.status_code == 401
+
+
+# -- (h) the documentation form (issue 21): Sign -> card -> form -> Sign again -> approval -----------------------
+
+DOCUMENTATION_DEMO = "demo-ra-documentation"
+
+
+@pytest.mark.parametrize("at_risk", ["true", "false"])
+def test_sandbox_demo_completes_the_documentation_and_signs_again(tmp_path, demo_fhir, at_risk):
+    """What the README's "Completing the documentation" walks: Rx View, Sign, the card's link opened in a browser
+    tab, the open questions answered, Sign again: covered, the plan's approval issued. The Sandbox does not apply
+    the coverage-information systemAction, so the second Sign sends the same draft: the answers are read back by
+    the order (request-123) for the same patient."""
+    fhir = demo_fhir(FIXTURE_DAY)
+    deferred = DeferredApp()
+    with LiveServer(deferred) as srv:
+        settings = demo_settings().with_overrides(var_dir=str(tmp_path / "var"), fhir_allow=(),
+                                                  external_base_url=srv.url)
+        deferred.app = create_app(settings, clock=pinned_at(FIXTURE_DAY))
+        sandbox = Sandbox(srv.url, DOCUMENTATION_DEMO, FIXTURE_DAY, fhir)
+        card, suggestion = demo_card(sandbox.fire("order-select"))
+        sandbox.click("order-select", card, suggestion)
+        signed = sandbox.fire("order-sign")
+        order = sandbox.last_request["context"]["draftOrders"]["entry"][0]["resource"]
+        info = check_shows(signed, DOCUMENTATION_DEMO, "order-sign", order)
+        assert info["questionnaire"][0].startswith(f"{srv.url}/fhir/Questionnaire/kineret-09-J0000-45|")
+        (form_card,) = [c for c in signed["cards"] if c["extension"]["anakinra-cds.finding"] == "documentation-form"]
+        assert form_card["summary"] == "Complete the Kineret documentation"
+        (link,) = form_card["links"]
+        assert link["type"] == "absolute" and link["url"].startswith(f"{srv.url}/documentation/")
+
+        form = BrowserForm.open(requests.Session(), link["url"])      # a new browser tab: no JWT, no Referer
+        assert form.response.status_code == 200 and form.value("indication") and form.value("pathway")
+        for link_id in ("continuing.treated", "continuing.not-samples"):
+            form.answer(link_id, "true")
+        form.answer("continuing.at-risk", at_risk)
+        done = form.submit()
+        assert done.status_code == 200 and "Sign the order again" in done.text
+
+        again = sandbox.fire("order-sign")
+        (info,) = coverage_infos(again).values()
+        if at_risk == "false":
+            # a "no" to 1.b while step therapy (1.c) is still open decides nothing: still conditional
+            assert info["covered"] == ["conditional"], [c["summary"] for c in again["cards"]]
+            outcomes = {n["clause"]: n["outcome"] for o in sandbox.explain("order-sign")["orders"]
+                        for top in o["clauses"] for n in walk(top)}
+            assert outcomes["initiation.1.b"] == "not-met" and outcomes["initiation.1"] == "unknown"
+            return
+        assert info["covered"] == ["covered"], [c["summary"] for c in again["cards"]]
+        assert info["pa-needed"] == ["satisfied"] and info["satisfied-pa-id"][0].startswith("PA-")
+        assert "documentation-form" not in card_kinds(again)
+        explained = sandbox.explain("order-sign")
+    outcomes = {n["clause"]: n["outcome"] for o in explained["orders"] for top in o["clauses"] for n in walk(top)}
+    assert outcomes["initiation.1.b"] == "met" and outcomes["initiation.1"] == "met"
 
 
 # -- (g) CORS preflight, including Chrome's Private Network Access ----------------------------------------
