@@ -49,7 +49,8 @@ def acceptable(qr: dict, patient_ref: str, questionnaire_url: str, revision: str
         return "not a QuestionnaireResponse"
     if qr.get("status") != "completed":
         return f"status {qr.get('status')!r}, not completed"
-    subject = qr.get("subject") if isinstance(qr.get("subject"), dict) else {}
+    raw_subject = qr.get("subject")
+    subject = raw_subject if isinstance(raw_subject, dict) else {}
     if _type_id(subject.get("reference")) != _type_id(patient_ref):
         return "for another patient (or none)"
     canonical = qr.get("questionnaire")
@@ -134,7 +135,8 @@ def read_answers(qr: dict, questions: Questions, policy: Policy) -> DocumentedAn
         source = sources[given[-1][0]["linkId"]]
         items_listed = None
         if key == "preferred_tried_list":
-            codes = {v.get("code") for _, vs_ in given for v in vs_ if isinstance(v, dict)}
+            codes = {code for _, vs_ in given for v in vs_
+                     if isinstance(v, dict) and isinstance(code := v.get("code"), str)}
             items_listed = frozenset(c for c in codes if c in policy.data["ra_preferred_products"])
         if key in details:
             link, values = details[key]
@@ -162,7 +164,7 @@ def _trial(group: dict, source: str, spec: dict, policy: Policy) -> TherapySpan 
     product = roles.get("product")
     key = product.get("code") if isinstance(product, dict) else None
     labels = policy.data["ra_preferred_products"]
-    if key not in labels:
+    if not isinstance(key, str) or key not in labels:
         return None
     label = labels[key]
     drug = drug_for_name(label) or key

@@ -97,7 +97,7 @@ def parse_input(body) -> PackageInput:
     return PackageInput(coverage[0], tuple(orders), tuple(questionnaires), contexts[0] if contexts else None)
 
 
-def _patient_of(inp: PackageInput) -> str | None:
+def _patient_of(inp: PackageInput) -> str:
     """The patient the request is about: the coverage's beneficiary, which every order must share."""
     beneficiary = inp.coverage.get("beneficiary")
     patient = _type_id(beneficiary.get("reference")) if isinstance(beneficiary, dict) else None

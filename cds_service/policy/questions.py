@@ -9,9 +9,11 @@ it into a FHIR Questionnaire (`respond/questionnaire.py`); `documentation/answer
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from .data_loader import DATA_DIR, Policy, PolicyDataError, load_policy
 
@@ -21,7 +23,7 @@ READS = ("statement", "trial", "intolerance", "date", "text", "record")
 
 @dataclass(frozen=True)
 class Questions:
-    data: dict
+    data: dict[str, Any]
     revision: str                     # the guideline revision the questions belong to
 
     @property
@@ -29,7 +31,7 @@ class Questions:
         """The Questionnaire's version: the guideline revision and the questions' own version within it."""
         return f"{self.revision}.{self.data['version']}"
 
-    def items(self):
+    def items(self) -> Iterator[tuple[dict[str, Any] | None, dict[str, Any]]]:
         """Every question (context items, groups' items and their sub-items), depth first, with its group."""
         for item in self.data["context_items"]:
             yield None, item
@@ -40,12 +42,12 @@ class Questions:
                 yield group, item
                 stack.extend(reversed(item.get("items", ())))
 
-    def by_link_id(self) -> dict[str, dict]:
+    def by_link_id(self) -> dict[str, dict[str, Any]]:
         return {item["linkId"]: item for _, item in self.items()}
 
-    def statement_items(self) -> dict[str, list[dict]]:
+    def statement_items(self) -> dict[str, list[dict[str, Any]]]:
         """Statement key -> the questions that must all be answered yes for it."""
-        out: dict[str, list[dict]] = {}
+        out: dict[str, list[dict[str, Any]]] = {}
         for _, item in self.items():
             if item.get("reads") == "statement":
                 out.setdefault(item["statement"], []).append(item)

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import JSON, Date, Index, String, delete, or_, select
+from sqlalchemy import JSON, ColumnElement, Date, Index, String, delete, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -180,7 +180,7 @@ class DocumentationStore:
         if not ids and not order_ref:
             return []
         since = self._clock() - timedelta(days=KEEP_DAYS)
-        keyed = []
+        keyed: list[ColumnElement[bool]] = []
         if ids:
             keyed.append(DocumentationResponseRow.assertion_id.in_(ids))
         if order_ref:
@@ -206,7 +206,7 @@ class DocumentationStore:
         def work(session: Session) -> int:
             a = session.execute(delete(DocumentationContextRow).where(DocumentationContextRow.created_at < since))
             b = session.execute(delete(DocumentationResponseRow).where(DocumentationResponseRow.stored_at < since))
-            return (a.rowcount or 0) + (b.rowcount or 0)
+            return int(getattr(a, "rowcount", 0) or 0) + int(getattr(b, "rowcount", 0) or 0)
         return self._run(work)
 
 

@@ -14,7 +14,8 @@ BASE = "https://cds.example.org"
 
 def _ext(decision, questionnaire, hook="order-sign"):
     ext = coverage_information(decision, hook=hook, hook_instance="h", coverage_ref="Coverage/c",
-                               today=date(2026, 3, 2), policy_url=BASE + "/policy/x", questionnaire=questionnaire, assertion_id="AKR-1")
+                               today=date(2026, 3, 2), policy_url=BASE + "/policy/x", questionnaire=questionnaire,
+                               assertion_id="AKR-1")
     return {e["url"]: e for e in ext["extension"]}, [e["url"] for e in ext["extension"]]
 
 

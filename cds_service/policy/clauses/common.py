@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import functools
 from calendar import monthrange
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
+from typing import ParamSpec
 
 from ...facts.model import CaseFacts, Diagnosis, LabValue, PrescriberStatement, TherapySpan, Weight
-from ..model import Evidence, Missing, Need, Outcome
+from ..model import ClauseResult, Evidence, Missing, Need, Outcome
+
+P = ParamSpec("P")
 
 
 def add_months(d: date, months: int) -> date:
@@ -109,7 +113,7 @@ def weight_evidence(w: Weight) -> Evidence:
     return Evidence(text, w.source, shown, w.observed_on.isoformat() if w.observed_on else None)
 
 
-def with_denial(result, case: CaseFacts, keys: tuple[str, ...]):
+def with_denial(result: ClauseResult, case: CaseFacts, keys: tuple[str, ...]) -> ClauseResult:
     """A clause result read with the prescriber's "no" to one of its statements (`keys`), when there is one:
     what the chart leaves UNKNOWN the answer makes NOT_MET; what the chart meets it makes UNKNOWN (the chart and
     the answer disagree: both are shown, clarification is asked); NOT_MET stays NOT_MET. Either way the answer is
@@ -130,12 +134,14 @@ def with_denial(result, case: CaseFacts, keys: tuple[str, ...]):
     return replace(result, evidence=ev)
 
 
-def answered(*keys: str):
+def answered(*keys: str) -> Callable[[Callable[P, ClauseResult]], Callable[P, ClauseResult]]:
     """Decorate a clause evaluator `(case, policy, ...) -> ClauseResult` so that it reads the prescriber's "no"
     to the statements `keys` (`with_denial`)."""
-    def decorate(fn):
+    def decorate(fn: Callable[P, ClauseResult]) -> Callable[P, ClauseResult]:
         @functools.wraps(fn)
-        def evaluate(case: CaseFacts, policy, *args, **kwargs):
-            return with_denial(fn(case, policy, *args, **kwargs), case, keys)
+        def evaluate(*args: P.args, **kwargs: P.kwargs) -> ClauseResult:
+            case = args[0] if args else kwargs["case"]
+            assert isinstance(case, CaseFacts)  # noqa: S101  (every clause evaluator takes the case first)
+            return with_denial(fn(*args, **kwargs), case, keys)
         return evaluate
     return decorate
