@@ -34,8 +34,7 @@ def create_app() -> Flask:
 
 def warm_up(app: Flask) -> None:
     """The same warm-up idea as the service: one call through the app at import."""
-    app.test_client().post("/cds-services/warm-up", data=b'{"hook": "order-sign"}',
-                           content_type="application/json")
+    app.test_client().post("/cds-services/warm-up", data=b'{"hook": "order-sign"}', content_type="application/json")
 
 
 app = create_app()

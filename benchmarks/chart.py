@@ -32,7 +32,7 @@ SOURCE_PREFIX = "ra-complete-"
 CHART_PREFIX = "bench-chart-"
 CHART_PATIENT = "bench-chart-pat"
 
-HISTORY_POINTS = 6           # older copies per Observation code
+HISTORY_POINTS = 6  # older copies per Observation code
 HISTORY_STEP_DAYS = 91
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -146,35 +146,73 @@ def _history(observations: list[dict]) -> list[dict]:
 
 def _condition(i: int, code: str, display: str, onset: str, patient_ref: str) -> dict:
     return {
-        "resourceType": "Condition", "id": f"{CHART_PREFIX}comorb-{i}",
-        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                       "code": "active", "display": "Active"}]},
-        "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
-                                           "code": "confirmed", "display": "Confirmed"}]},
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category",
-                                  "code": "problem-list-item", "display": "Problem List Item"}]}],
+        "resourceType": "Condition",
+        "id": f"{CHART_PREFIX}comorb-{i}",
+        "clinicalStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                    "code": "active",
+                    "display": "Active",
+                }
+            ]
+        },
+        "verificationStatus": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                    "code": "confirmed",
+                    "display": "Confirmed",
+                }
+            ]
+        },
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                        "code": "problem-list-item",
+                        "display": "Problem List Item",
+                    }
+                ]
+            }
+        ],
         "code": {"coding": [{"system": ICD10, "code": code, "display": display}], "text": display},
-        "subject": {"reference": patient_ref}, "onsetDateTime": onset, "recordedDate": onset,
+        "subject": {"reference": patient_ref},
+        "onsetDateTime": onset,
+        "recordedDate": onset,
     }
 
 
-def _medications(i: int, rxnorm: str, name: str, text: str, start: str, patient_ref: str,
-                 requester: dict) -> tuple[dict, dict]:
+def _medications(
+    i: int, rxnorm: str, name: str, text: str, start: str, patient_ref: str, requester: dict
+) -> tuple[dict, dict]:
     concept = {"coding": [{"system": RXNORM, "code": rxnorm, "display": name}], "text": text}
-    dosage = [{"sequence": 1, "text": text,
-               "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}}]
+    dosage = [{"sequence": 1, "text": text, "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}}]
     statement = {
-        "resourceType": "MedicationStatement", "id": f"{CHART_PREFIX}ms-chronic-{i}", "status": "active",
-        "medicationCodeableConcept": concept, "subject": {"reference": patient_ref},
-        "effectivePeriod": {"start": start}, "dateAsserted": "2026-02-16", "dosage": dosage,
+        "resourceType": "MedicationStatement",
+        "id": f"{CHART_PREFIX}ms-chronic-{i}",
+        "status": "active",
+        "medicationCodeableConcept": concept,
+        "subject": {"reference": patient_ref},
+        "effectivePeriod": {"start": start},
+        "dateAsserted": "2026-02-16",
+        "dosage": dosage,
     }
     order = {
-        "resourceType": "MedicationRequest", "id": f"{CHART_PREFIX}mr-chronic-{i}", "status": "active",
-        "intent": "order", "medicationCodeableConcept": concept, "subject": {"reference": patient_ref},
-        "authoredOn": "2025-11-03", "requester": requester, "dosageInstruction": dosage,
-        "dispenseRequest": {"numberOfRepeatsAllowed": 3,
-                            "expectedSupplyDuration": {"value": 90, "unit": "days",
-                                                       "system": "http://unitsofmeasure.org", "code": "d"}},
+        "resourceType": "MedicationRequest",
+        "id": f"{CHART_PREFIX}mr-chronic-{i}",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": concept,
+        "subject": {"reference": patient_ref},
+        "authoredOn": "2025-11-03",
+        "requester": requester,
+        "dosageInstruction": dosage,
+        "dispenseRequest": {
+            "numberOfRepeatsAllowed": 3,
+            "expectedSupplyDuration": {"value": 90, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"},
+        },
     }
     return statement, order
 
@@ -182,8 +220,9 @@ def _medications(i: int, rxnorm: str, name: str, text: str, start: str, patient_
 def _append(bundle: dict, resources: list[dict], base: str) -> None:
     bundle.setdefault("entry", [])
     for res in resources:
-        bundle["entry"].append({"fullUrl": f"{base}/{res['resourceType']}/{res['id']}", "resource": res,
-                                "search": {"mode": "match"}})
+        bundle["entry"].append(
+            {"fullUrl": f"{base}/{res['resourceType']}/{res['id']}", "resource": res, "search": {"mode": "match"}}
+        )
     if "total" in bundle:
         bundle["total"] = len(bundle["entry"])
 
@@ -211,13 +250,18 @@ def large_chart(fhir_base: str = FIXTURE_FHIR_BASE) -> tuple[dict, dict]:
         orders.append(mr)
 
     base = FIXTURE_FHIR_BASE
-    _append(prefetch["observations"], history, base)      # older than every existing entry: _sort=-date holds
+    _append(prefetch["observations"], history, base)  # older than every existing entry: _sort=-date holds
     _append(prefetch["conditions"], conditions, base)
     _append(prefetch["medicationStatements"], statements, base)
     _append(prefetch["medicationRequests"], orders, base)
     for res in history + conditions + statements + orders:
-        bundle["entry"].append({"fullUrl": f"{base}/{res['resourceType']}/{res['id']}", "resource": res,
-                                "request": {"method": "PUT", "url": f"{res['resourceType']}/{res['id']}"}})
+        bundle["entry"].append(
+            {
+                "fullUrl": f"{base}/{res['resourceType']}/{res['id']}",
+                "resource": res,
+                "request": {"method": "PUT", "url": f"{res['resourceType']}/{res['id']}"},
+            }
+        )
     bundle["id"] = "bench-chart-transaction"
     return with_fhir_server(request, fhir_base), with_fhir_server(bundle, fhir_base)
 

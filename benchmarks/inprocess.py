@@ -48,8 +48,9 @@ def measure_request(raw: bytes, settings, now: datetime, iterations: int) -> dic
         data = load_json(raw, settings.max_json_depth)
         req = parse_hook_request(data, hook, settings.max_draft_orders)
         t1 = time.perf_counter()
-        result = run_hook(dataclasses.replace(req, fhir_server=None, access_token=None), settings, now,
-                          b"benchmark-hash-key")
+        result = run_hook(
+            dataclasses.replace(req, fhir_server=None, access_token=None), settings, now, b"benchmark-hash-key"
+        )
         t2 = time.perf_counter()
         orjson.dumps(result.body)
         t3 = time.perf_counter()
@@ -91,7 +92,7 @@ def decision_signature(raw: bytes, settings, now: datetime) -> dict:
 def _short(path: str) -> str:
     root = str(ROOT) + "/"
     if path.startswith(root):
-        return path[len(root):]
+        return path[len(root) :]
     if "site-packages/" in path:
         return path.split("site-packages/", 1)[1]
     return path
@@ -101,10 +102,14 @@ def profile_top(pr: cProfile.Profile, per: int, top: int) -> list[dict]:
     stats = pstats.Stats(pr)
     rows = []
     for (filename, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        rows.append({"function": f"{_short(filename)}:{line}({func})",
-                     "own_ms_per_request": round(tt / per * 1000, 3),
-                     "cumulative_ms_per_request": round(ct / per * 1000, 3),
-                     "calls_per_request": round(nc / per, 1)})
+        rows.append(
+            {
+                "function": f"{_short(filename)}:{line}({func})",
+                "own_ms_per_request": round(tt / per * 1000, 3),
+                "cumulative_ms_per_request": round(ct / per * 1000, 3),
+                "calls_per_request": round(nc / per, 1),
+            }
+        )
     rows.sort(key=lambda r: r["own_ms_per_request"], reverse=True)
     return rows[:top]
 
@@ -123,8 +128,9 @@ def measure_flask_path(raw: bytes, settings, key, iterations: int, profile_itera
     tokens = mint_many(key, audience, iterations + profile_iterations + 5)
 
     def call() -> int:
-        resp = client.post(path, data=raw, content_type="application/json",
-                           headers={"Authorization": "Bearer " + tokens.pop()})
+        resp = client.post(
+            path, data=raw, content_type="application/json", headers={"Authorization": "Bearer " + tokens.pop()}
+        )
         return resp.status_code
 
     for _ in range(5):

@@ -44,11 +44,11 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 SCHEMA = "anakinra-cds-load-benchmark/1"
 ORDER_SIGN_PATH = "/cds-services/anakinra-order-sign"
-UNREACHABLE_FHIR = "http://127.0.0.1:9/fhir"     # --no-fhir: allow-listed, never contacted with full prefetch
-PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)   # the fixtures' authoredOn day (in process)
+UNREACHABLE_FHIR = "http://127.0.0.1:9/fhir"  # --no-fhir: allow-listed, never contacted with full prefetch
+PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # the fixtures' authoredOn day (in process)
 
-BUSY_SHARE = 0.15      # other work above this share of the machine during a timed phase: a warning
-STEAL_SHARE = 0.10     # CPU time the hypervisor took (steal) at or above this share of a timed round: named
+BUSY_SHARE = 0.15  # other work above this share of the machine during a timed phase: a warning
+STEAL_SHARE = 0.10  # CPU time the hypervisor took (steal) at or above this share of a timed round: named
 
 TARGETS = {
     "full_prefetch_p99_ms": 25.0,
@@ -62,26 +62,45 @@ TARGETS = {
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.split("\n")[0])
     p.add_argument("--clients", type=int, default=4, help="concurrent client processes (default 4)")
-    p.add_argument("--duration", type=float, default=24.0,
-                   help="seconds of load per workload and server, split over --rounds (default 24)")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=24.0,
+        help="seconds of load per workload and server, split over --rounds (default 24)",
+    )
     p.add_argument("--rounds", type=int, default=4, help="alternating service/baseline rounds (default 4)")
     p.add_argument("--warmup", type=float, default=1.0, help="untimed seconds before each workload (default 1)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers for both servers (default 2)")
     p.add_argument("--alg", choices=("ES384", "RS384"), default="ES384", help="the EHR's JWT algorithm")
     p.add_argument("--iterations", type=int, default=300, help="in-process iterations, large chart (default 300)")
-    p.add_argument("--nofetch-duration", type=float, default=8.0,
-                   help="seconds of the no-prefetch path, at 1 client and at --clients (default 8 each)")
+    p.add_argument(
+        "--nofetch-duration",
+        type=float,
+        default=8.0,
+        help="seconds of the no-prefetch path, at 1 client and at --clients (default 8 each)",
+    )
     p.add_argument("--starts", type=int, default=3, help="service starts timed to the first answer (default 3)")
     fhir = p.add_mutually_exclusive_group()
-    fhir.add_argument("--fhir-base", help="use this FHIR server (already loaded with the fixtures) "
-                                          "instead of starting one; the large chart is then not loaded")
+    fhir.add_argument(
+        "--fhir-base",
+        help="use this FHIR server (already loaded with the fixtures) "
+        "instead of starting one; the large chart is then not loaded",
+    )
     fhir.add_argument("--no-fhir", action="store_true", help="skip the FHIR server and the no-prefetch path")
-    p.add_argument("--database-url", default="",
-                   help="DATABASE_URL for the service's audit store (default: SQLite in the temporary "
-                        "CDS_VAR_DIR, the production profile's default)")
-    p.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
-                   help="first wait up to this long for the machine to be idle (other work below "
-                        f"{int(BUSY_SHARE * 100)}%% of the CPUs for 3 s); default 0: start at once")
+    p.add_argument(
+        "--database-url",
+        default="",
+        help="DATABASE_URL for the service's audit store (default: SQLite in the temporary "
+        "CDS_VAR_DIR, the production profile's default)",
+    )
+    p.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="first wait up to this long for the machine to be idle (other work below "
+        f"{int(BUSY_SHARE * 100)}%% of the CPUs for 3 s); default 0: start at once",
+    )
     p.add_argument("--out", default=str(RESULTS_DIR), help="directory for the JSON report")
     p.add_argument("--keep-tmp", action="store_true", help="keep the temporary directory (logs, keys)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
@@ -90,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- helpers -----------------------------------------------------------------------------------------
+
 
 def _say(args, msg: str) -> None:
     if not args.quiet:
@@ -117,8 +137,13 @@ def machine_info() -> dict:
         loadavg = [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
     except (OSError, ValueError):
         loadavg = None
-    return {"cpus": os.cpu_count(), "cpu_model": model, "python": platform.python_version(),
-            "platform": platform.platform(), "loadavg_at_start": loadavg}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_at_start": loadavg,
+    }
 
 
 def service_env(port: int, jwks_file: Path, fhir_allow: str, var_dir: Path, database_url: str = "") -> dict[str, str]:
@@ -126,40 +151,65 @@ def service_env(port: int, jwks_file: Path, fhir_allow: str, var_dir: Path, data
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_") and k != "DATABASE_URL"}
     if database_url:
         env["DATABASE_URL"] = database_url
-    env.update({
-        "CDS_PROFILE": "production",
-        "CDS_EXTERNAL_BASE_URL": f"http://127.0.0.1:{port}",
-        "CDS_TRUSTED_ISSUERS": trusted_issuers_env(jwks_file),
-        "CDS_FHIR_ALLOW": fhir_allow,
-        "CDS_VAR_DIR": str(var_dir),
-    })
+    env.update(
+        {
+            "CDS_PROFILE": "production",
+            "CDS_EXTERNAL_BASE_URL": f"http://127.0.0.1:{port}",
+            "CDS_TRUSTED_ISSUERS": trusted_issuers_env(jwks_file),
+            "CDS_FHIR_ALLOW": fhir_allow,
+            "CDS_VAR_DIR": str(var_dir),
+        }
+    )
     return env
 
 
-def _target(name: str, limit: float, measured, higher_is_better: bool = False, unit: str = "",
-            note: str = "", issue_target: bool = True) -> dict:
+def _target(
+    name: str,
+    limit: float,
+    measured,
+    higher_is_better: bool = False,
+    unit: str = "",
+    note: str = "",
+    issue_target: bool = True,
+) -> dict:
     """One limit checked. `issue_target=False`: the same limit applied to a workload the issue does
     not set it for (shown PASS/FAIL as "ref", left out of all_targets_pass)."""
     if measured is None or (isinstance(measured, float) and math.isnan(measured)):
         ok = None
     else:
         ok = measured >= limit if higher_is_better else measured <= limit
-    return {"name": name, "limit": limit, "measured": measured, "unit": unit,
-            "comparison": ">=" if higher_is_better else "<=", "pass": ok, "note": note,
-            "issue_target": issue_target}
+    return {
+        "name": name,
+        "limit": limit,
+        "measured": measured,
+        "unit": unit,
+        "comparison": ">=" if higher_is_better else "<=",
+        "pass": ok,
+        "note": note,
+        "issue_target": issue_target,
+    }
 
 
 def _ratios(service: dict, baseline: dict) -> dict:
     def r(key):
         s, b = service.get(key), baseline.get(key)
         return round(s / b, 3) if s and b else None
-    out = {"throughput": r("throughput_rps"), "p50": r("p50_ms"), "p95": r("p95_ms"), "p99": r("p99_ms"),
-           "server_cpu_per_request": r("server_cpu_ms_per_request")}
+
+    out = {
+        "throughput": r("throughput_rps"),
+        "p50": r("p50_ms"),
+        "p95": r("p95_ms"),
+        "p99": r("p99_ms"),
+        "server_cpu_per_request": r("server_cpu_ms_per_request"),
+    }
     # Round i of the service ran next to round i of the baseline (S B, B S, ...): the spread of these
     # ratios shows how far one run's figure can be trusted.
     pairs = zip(service.get("rounds") or [], baseline.get("rounds") or [], strict=False)
-    out["throughput_per_round"] = [round(a["throughput_rps"] / b["throughput_rps"], 3) for a, b in pairs
-                                   if a.get("throughput_rps") and b.get("throughput_rps")]
+    out["throughput_per_round"] = [
+        round(a["throughput_rps"] / b["throughput_rps"], 3)
+        for a, b in pairs
+        if a.get("throughput_rps") and b.get("throughput_rps")
+    ]
     return out
 
 
@@ -189,12 +239,16 @@ def wait_for_idle(args) -> dict:
         share = (b["busy"] - a["busy"]) / (window * ncpu)
         waited = time.monotonic() - started
         if share <= BUSY_SHARE or waited >= args.wait_idle:
-            return {"waited_s": round(waited, 1), "busy_share_before_start": round(share, 3),
-                    "idle": share <= BUSY_SHARE}
+            return {
+                "waited_s": round(waited, 1),
+                "busy_share_before_start": round(share, 3),
+                "idle": share <= BUSY_SHARE,
+            }
         _say(args, f"machine busy ({share * 100:.0f}% of the CPUs used by other work): waiting ...")
 
 
 # -- the run -----------------------------------------------------------------------------------------
+
 
 def run(args) -> dict:
     started = datetime.now(UTC)
@@ -205,12 +259,20 @@ def run(args) -> dict:
         "git_commit": _git("rev-parse", "HEAD"),
         "service_code_modified": bool(_git("status", "--porcelain", "--", "cds_service")),
         "machine": machine_info(),
-        "settings": {"clients": args.clients, "duration_s": args.duration, "rounds": args.rounds,
-                     "warmup_s": args.warmup, "workers": args.workers, "jwt_alg": args.alg,
-                     "iterations": args.iterations, "nofetch_duration_s": args.nofetch_duration,
-                     "starts": args.starts, "load_generator": "python http.client, one process per client",
-                     "audit_store": "DATABASE_URL given" if args.database_url else "SQLite in CDS_VAR_DIR (default)",
-                     "gunicorn": f"gunicorn -w {args.workers} --preload -b 127.0.0.1:PORT"},
+        "settings": {
+            "clients": args.clients,
+            "duration_s": args.duration,
+            "rounds": args.rounds,
+            "warmup_s": args.warmup,
+            "workers": args.workers,
+            "jwt_alg": args.alg,
+            "iterations": args.iterations,
+            "nofetch_duration_s": args.nofetch_duration,
+            "starts": args.starts,
+            "load_generator": "python http.client, one process per client",
+            "audit_store": "DATABASE_URL given" if args.database_url else "SQLite in CDS_VAR_DIR (default)",
+            "gunicorn": f"gunicorn -w {args.workers} --preload -b 127.0.0.1:PORT",
+        },
     }
     if args.wait_idle > 0:
         report["machine"]["wait_for_idle"] = wait_for_idle(args)
@@ -232,8 +294,10 @@ def run(args) -> dict:
             _say(args, "starting the FHIR server (sekmet-fhir) and loading the fixtures ...")
             fhir = FhirServer(tmp / "fhir").start()
             fhir_base = fhir.base
-            report["fhir_server"] = {"base": "embedded sekmet-fhir on loopback",
-                                     "start_and_load_s": round(fhir.load_seconds or 0, 2)}
+            report["fhir_server"] = {
+                "base": "embedded sekmet-fhir on loopback",
+                "start_and_load_s": round(fhir.load_seconds or 0, 2),
+            }
 
         # -- workloads -----------------------------------------------------------------------------
         large_req, large_bundle = chart.large_chart(fhir_base)
@@ -248,17 +312,30 @@ def run(args) -> dict:
         mix_bodies = [orjson.dumps(r) for r in mix_reqs]
         mix_counts = [chart.count_resources(r)["total"] for r in mix_reqs]
         workloads = {
-            "large-chart": Workload("large-chart", ORDER_SIGN_PATH, [large_body],
-                                    f"{chart.SOURCE_SLUG} enlarged to {counts['total']} resources"),
-            "fixture-mix": Workload("fixture-mix", ORDER_SIGN_PATH, mix_bodies,
-                                    f"{len(mix_bodies)} fixture order-sign requests, cycled"),
+            "large-chart": Workload(
+                "large-chart",
+                ORDER_SIGN_PATH,
+                [large_body],
+                f"{chart.SOURCE_SLUG} enlarged to {counts['total']} resources",
+            ),
+            "fixture-mix": Workload(
+                "fixture-mix", ORDER_SIGN_PATH, mix_bodies, f"{len(mix_bodies)} fixture order-sign requests, cycled"
+            ),
         }
         report["workloads"] = {
-            "large-chart": {"description": workloads["large-chart"].description, "resources": counts,
-                            "body_bytes": len(large_body), "patient": chart.CHART_PATIENT},
-            "fixture-mix": {"description": workloads["fixture-mix"].description, "requests": mix_slugs,
-                            "resources_min": min(mix_counts), "resources_max": max(mix_counts),
-                            "body_bytes_mean": round(sum(map(len, mix_bodies)) / len(mix_bodies))},
+            "large-chart": {
+                "description": workloads["large-chart"].description,
+                "resources": counts,
+                "body_bytes": len(large_body),
+                "patient": chart.CHART_PATIENT,
+            },
+            "fixture-mix": {
+                "description": workloads["fixture-mix"].description,
+                "requests": mix_slugs,
+                "resources_min": min(mix_counts),
+                "resources_max": max(mix_counts),
+                "body_bytes_mean": round(sum(map(len, mix_bodies)) / len(mix_bodies)),
+            },
         }
 
         # -- in process ----------------------------------------------------------------------------
@@ -266,6 +343,7 @@ def run(args) -> dict:
         from cds_service.config import from_env
 
         from . import inprocess
+
         inproc_port = free_port()
         inproc_settings = from_env(service_env(inproc_port, jwks, fhir_base, tmp / "var-inprocess", args.database_url))
         source_body = orjson.dumps(chart.with_fhir_server(chart.load_request(chart.SOURCE_SLUG), fhir_base))
@@ -275,17 +353,21 @@ def run(args) -> dict:
             raise chart.ChartError(f"the large chart changed the decision: {sig_large} != {sig_source}")
         report["workloads"]["large-chart"]["decision"] = sig_large
         per_fixture = max(3, args.iterations // 10)
-        mix_inproc = {slug: inprocess.measure_request(body, inproc_settings, PINNED_NOW, per_fixture)
-                      for slug, body in zip(mix_slugs, mix_bodies, strict=True)}
+        mix_inproc = {
+            slug: inprocess.measure_request(body, inproc_settings, PINNED_NOW, per_fixture)
+            for slug, body in zip(mix_slugs, mix_bodies, strict=True)
+        }
         report["in_process"] = {
             "note": "medians; decision = run_hook on the prefetch alone (no network); pinned date 2026-03-02",
             "large_chart": inprocess.measure_request(large_body, inproc_settings, PINNED_NOW, args.iterations),
             "fixture_mix_median_of_medians": {
                 k: round(sorted(v[k] for v in mix_inproc.values())[len(mix_inproc) // 2], 3)
-                for k in ("parse_ms", "decision_ms", "serialise_ms", "total_ms", "explain_validation_ms")},
+                for k in ("parse_ms", "decision_ms", "serialise_ms", "total_ms", "explain_validation_ms")
+            },
             "per_fixture": mix_inproc,
             "flask_path_large_chart": inprocess.measure_flask_path(
-                large_body, inproc_settings, key, args.iterations, max(10, args.iterations // 3), 25),
+                large_body, inproc_settings, key, args.iterations, max(10, args.iterations // 3), 25
+            ),
         }
 
         # -- servers and time to first answer ------------------------------------------------------
@@ -316,29 +398,59 @@ def run(args) -> dict:
         for wname in ("large-chart", "fixture-mix"):
             wl = workloads[wname]
             _say(args, f"warm-up {wname} ({args.warmup:g} s per server) ...")
-            warm = run_phase(service.port, wl, target="service", clients=args.clients, duration=args.warmup,
-                             key=key, audience=audience, tokens_per_client=5, server_pids=svc_workers)
-            run_phase(baseline.port, wl, target="baseline", clients=args.clients, duration=args.warmup,
-                      static_authorization=static_auth)
+            warm = run_phase(
+                service.port,
+                wl,
+                target="service",
+                clients=args.clients,
+                duration=args.warmup,
+                key=key,
+                audience=audience,
+                tokens_per_client=5,
+                server_pids=svc_workers,
+            )
+            run_phase(
+                baseline.port,
+                wl,
+                target="baseline",
+                clients=args.clients,
+                duration=args.warmup,
+                static_authorization=static_auth,
+            )
             rate = max(50.0, warm.completed_in_window / max(args.warmup, 0.1))
             for r in range(args.rounds):
                 order = ("service", "baseline") if r % 2 == 0 else ("baseline", "service")
                 for target in order:
-                    _say(args, f"{wname}: round {r + 1}/{args.rounds}, {target}, {per_phase:g} s, "
-                               f"{args.clients} clients ...")
+                    _say(
+                        args,
+                        f"{wname}: round {r + 1}/{args.rounds}, {target}, {per_phase:g} s, {args.clients} clients ...",
+                    )
                     if target == "service":
                         service.check_alive()
-                        ph = run_phase(service.port, wl, target=target, clients=args.clients, duration=per_phase,
-                                       key=key, audience=audience,
-                                       tokens_per_client=_tokens_per_client(
-                                           _expected_rate(rate, phases.get((wname, "service"), [])),
-                                           args.clients, per_phase),
-                                       server_pids=svc_workers)
+                        ph = run_phase(
+                            service.port,
+                            wl,
+                            target=target,
+                            clients=args.clients,
+                            duration=per_phase,
+                            key=key,
+                            audience=audience,
+                            tokens_per_client=_tokens_per_client(
+                                _expected_rate(rate, phases.get((wname, "service"), [])), args.clients, per_phase
+                            ),
+                            server_pids=svc_workers,
+                        )
                     else:
                         baseline.check_alive()
-                        ph = run_phase(baseline.port, wl, target=target, clients=args.clients,
-                                       duration=per_phase, static_authorization=static_auth,
-                                       server_pids=base_workers)
+                        ph = run_phase(
+                            baseline.port,
+                            wl,
+                            target=target,
+                            clients=args.clients,
+                            duration=per_phase,
+                            static_authorization=static_auth,
+                            server_pids=base_workers,
+                        )
                     phases.setdefault((wname, target), []).append(ph)
         report["full_prefetch"] = {}
         for wname in workloads:
@@ -355,14 +467,25 @@ def run(args) -> dict:
         def sample_memory(label: str) -> None:
             for pid in service.worker_pids(args.workers):
                 m = memory_kb(pid)
-                memory["service_workers"].append({"when": label, "pid": pid, "rss_mb": round(m["VmRSS"] / 1024, 1),
-                                                  "peak_rss_mb": round(m["VmHWM"] / 1024, 1)})
+                memory["service_workers"].append(
+                    {
+                        "when": label,
+                        "pid": pid,
+                        "rss_mb": round(m["VmRSS"] / 1024, 1),
+                        "peak_rss_mb": round(m["VmHWM"] / 1024, 1),
+                    }
+                )
             if label == "after full-prefetch load":
                 for pid in baseline.worker_pids(args.workers):
                     m = memory_kb(pid)
-                    memory["baseline_workers"].append({"when": label, "pid": pid,
-                                                       "rss_mb": round(m["VmRSS"] / 1024, 1),
-                                                       "peak_rss_mb": round(m["VmHWM"] / 1024, 1)})
+                    memory["baseline_workers"].append(
+                        {
+                            "when": label,
+                            "pid": pid,
+                            "rss_mb": round(m["VmRSS"] / 1024, 1),
+                            "peak_rss_mb": round(m["VmHWM"] / 1024, 1),
+                        }
+                    )
                 m = memory_kb(service.proc.pid)
                 memory["service_master"] = {"pid": service.proc.pid, "rss_mb": round(m["VmRSS"] / 1024, 1)}
 
@@ -374,32 +497,69 @@ def run(args) -> dict:
             report["no_prefetch"] = {"skipped": "--no-fhir"}
         else:
             if chart_loaded:
-                nf = Workload("no-prefetch", ORDER_SIGN_PATH, [orjson.dumps(chart.without_prefetch(large_req))],
-                              "the large chart, no prefetch: every data need read from the FHIR server")
+                nf = Workload(
+                    "no-prefetch",
+                    ORDER_SIGN_PATH,
+                    [orjson.dumps(chart.without_prefetch(large_req))],
+                    "the large chart, no prefetch: every data need read from the FHIR server",
+                )
             else:
-                nf = Workload("no-prefetch", ORDER_SIGN_PATH,
-                              [orjson.dumps(chart.without_prefetch(r)) for r in mix_reqs],
-                              "the fixture requests, no prefetch (large chart not loaded on this server)")
-            _say(args, f"no-prefetch: warm-up, then {args.nofetch_duration:g} s at 1 client and at "
-                       f"{args.clients} clients ...")
-            warm = run_phase(service.port, nf, target="service", clients=1, duration=args.warmup,
-                             key=key, audience=audience, tokens_per_client=5, server_pids=svc_workers)
+                nf = Workload(
+                    "no-prefetch",
+                    ORDER_SIGN_PATH,
+                    [orjson.dumps(chart.without_prefetch(r)) for r in mix_reqs],
+                    "the fixture requests, no prefetch (large chart not loaded on this server)",
+                )
+            _say(
+                args,
+                f"no-prefetch: warm-up, then {args.nofetch_duration:g} s at 1 client and at {args.clients} clients ...",
+            )
+            warm = run_phase(
+                service.port,
+                nf,
+                target="service",
+                clients=1,
+                duration=args.warmup,
+                key=key,
+                audience=audience,
+                tokens_per_client=5,
+                server_pids=svc_workers,
+            )
             if warm.errors:
                 raise ServerError(f"no-prefetch warm-up failed: {dict(warm.statuses)}")
             rate1 = max(20.0, warm.completed_in_window / max(args.warmup, 0.1))
             side = [fhir.pid] if fhir is not None and fhir.pid else None
-            one = run_phase(service.port, nf, target="service", clients=1, duration=args.nofetch_duration,
-                            key=key, audience=audience,
-                            tokens_per_client=_tokens_per_client(rate1, 1, args.nofetch_duration),
-                            server_pids=svc_workers, side_pids=side)
-            report["no_prefetch"] = {"description": nf.description, "clients_1": summarize([one]),
-                                     "note": "server CPU counts the service workers only; helper CPU is the "
-                                             "FHIR server's (when started by the benchmark)"}
+            one = run_phase(
+                service.port,
+                nf,
+                target="service",
+                clients=1,
+                duration=args.nofetch_duration,
+                key=key,
+                audience=audience,
+                tokens_per_client=_tokens_per_client(rate1, 1, args.nofetch_duration),
+                server_pids=svc_workers,
+                side_pids=side,
+            )
+            report["no_prefetch"] = {
+                "description": nf.description,
+                "clients_1": summarize([one]),
+                "note": "server CPU counts the service workers only; helper CPU is the "
+                "FHIR server's (when started by the benchmark)",
+            }
             if args.clients > 1:
-                many = run_phase(service.port, nf, target="service", clients=args.clients,
-                                 duration=args.nofetch_duration, key=key, audience=audience,
-                                 tokens_per_client=_tokens_per_client(rate1 * 2, args.clients, args.nofetch_duration),
-                                 server_pids=svc_workers, side_pids=side)
+                many = run_phase(
+                    service.port,
+                    nf,
+                    target="service",
+                    clients=args.clients,
+                    duration=args.nofetch_duration,
+                    key=key,
+                    audience=audience,
+                    tokens_per_client=_tokens_per_client(rate1 * 2, args.clients, args.nofetch_duration),
+                    server_pids=svc_workers,
+                    side_pids=side,
+                )
                 report["no_prefetch"][f"clients_{args.clients}"] = summarize([many])
             sample_memory("after no-prefetch load")
         report["memory"] = memory
@@ -419,15 +579,19 @@ def run(args) -> dict:
             ).start()
             servers.append(extra)
             try:
-                first_answers.append(time_to_first_answer(
-                    extra, ORDER_SIGN_PATH, large_body,
-                    svc_headers(f"http://127.0.0.1:{port}{ORDER_SIGN_PATH}")))
+                first_answers.append(
+                    time_to_first_answer(
+                        extra, ORDER_SIGN_PATH, large_body, svc_headers(f"http://127.0.0.1:{port}{ORDER_SIGN_PATH}")
+                    )
+                )
             finally:
                 extra.stop()
-        report["startup"] = {"service_first_answer_s": [round(x, 3) for x in first_answers],
-                             "baseline_first_answer_s": round(baseline_first, 3),
-                             "note": "from spawning gunicorn (--preload, warm-up at import) to the first 200 "
-                                     "answer to the large chart with full prefetch and a valid JWT"}
+        report["startup"] = {
+            "service_first_answer_s": [round(x, 3) for x in first_answers],
+            "baseline_first_answer_s": round(baseline_first, 3),
+            "note": "from spawning gunicorn (--preload, warm-up at import) to the first 200 "
+            "answer to the large chart with full prefetch and a valid JWT",
+        }
     finally:
         for srv in servers:
             srv.stop()
@@ -438,8 +602,11 @@ def run(args) -> dict:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    shares = [st.get("other_cpu_share") for res in report.get("full_prefetch", {}).values()
-              for st in (res["service"], res["baseline"])]
+    shares = [
+        st.get("other_cpu_share")
+        for res in report.get("full_prefetch", {}).values()
+        for st in (res["service"], res["baseline"])
+    ]
     shares += [v.get("other_cpu_share") for k, v in report.get("no_prefetch", {}).items() if k.startswith("clients_")]
     shares = [x for x in shares if x is not None]
     report["max_other_cpu_share"] = max(shares) if shares else None
@@ -464,10 +631,19 @@ def steal_summary(report: dict) -> dict:
         for target in ("service", "baseline"):
             for i, r in enumerate(res[target].get("rounds") or [res[target]]):
                 if r.get("steal_share") is not None:
-                    rounds.append({"workload": wname, "target": target, "round": i + 1,
-                                   "steal_share": r["steal_share"], "p99_ms": r.get("p99_ms")})
-    return {"max_steal_share": max((r["steal_share"] for r in rounds), default=None),
-            "rounds_with_steal": [r for r in rounds if r["steal_share"] >= STEAL_SHARE]}
+                    rounds.append(
+                        {
+                            "workload": wname,
+                            "target": target,
+                            "round": i + 1,
+                            "steal_share": r["steal_share"],
+                            "p99_ms": r.get("p99_ms"),
+                        }
+                    )
+    return {
+        "max_steal_share": max((r["steal_share"] for r in rounds), default=None),
+        "rounds_with_steal": [r for r in rounds if r["steal_share"] >= STEAL_SHARE],
+    }
 
 
 def all_targets_pass(targets: list[dict]) -> bool:
@@ -481,35 +657,79 @@ def evaluate_targets(report: dict, clients: int) -> list[dict]:
     large = fp["large-chart"]
     n = report["workloads"]["large-chart"]["resources"]["total"]
     out = [
-        _target(f"order-sign, full prefetch, large chart ({n} resources), p99 at {clients} clients",
-                TARGETS["full_prefetch_p99_ms"], large["service"]["p99_ms"], unit="ms"),
-        _target("order-sign, full prefetch, large chart, throughput / baseline",
-                TARGETS["throughput_vs_baseline"], large["ratios_service_over_baseline"]["throughput"],
-                higher_is_better=True, unit="x"),
+        _target(
+            f"order-sign, full prefetch, large chart ({n} resources), p99 at {clients} clients",
+            TARGETS["full_prefetch_p99_ms"],
+            large["service"]["p99_ms"],
+            unit="ms",
+        ),
+        _target(
+            "order-sign, full prefetch, large chart, throughput / baseline",
+            TARGETS["throughput_vs_baseline"],
+            large["ratios_service_over_baseline"]["throughput"],
+            higher_is_better=True,
+            unit="x",
+        ),
         # The issue sets these limits for a realistic chart (at least 40 resources). The fixture mix
         # (charts of 9 to 28 resources) is held to the same limits for reference only.
-        _target(f"order-sign, full prefetch, fixture mix, p99 at {clients} clients",
-                TARGETS["full_prefetch_p99_ms"], fp["fixture-mix"]["service"]["p99_ms"], unit="ms",
-                note=FIXTURE_MIX_NOTE, issue_target=False),
-        _target("order-sign, full prefetch, fixture mix, throughput / baseline",
-                TARGETS["throughput_vs_baseline"], fp["fixture-mix"]["ratios_service_over_baseline"]["throughput"],
-                higher_is_better=True, unit="x", note=FIXTURE_MIX_NOTE, issue_target=False),
+        _target(
+            f"order-sign, full prefetch, fixture mix, p99 at {clients} clients",
+            TARGETS["full_prefetch_p99_ms"],
+            fp["fixture-mix"]["service"]["p99_ms"],
+            unit="ms",
+            note=FIXTURE_MIX_NOTE,
+            issue_target=False,
+        ),
+        _target(
+            "order-sign, full prefetch, fixture mix, throughput / baseline",
+            TARGETS["throughput_vs_baseline"],
+            fp["fixture-mix"]["ratios_service_over_baseline"]["throughput"],
+            higher_is_better=True,
+            unit="x",
+            note=FIXTURE_MIX_NOTE,
+            issue_target=False,
+        ),
     ]
     nf = report.get("no_prefetch", {})
     if "clients_1" in nf:
-        out.append(_target("no-prefetch path (FHIR server on loopback), p99 at 1 client",
-                           TARGETS["no_prefetch_p99_ms"], nf["clients_1"]["p99_ms"], unit="ms",
-                           note=f"at {clients} clients: p99 {nf.get(f'clients_{clients}', {}).get('p99_ms')} ms "
-                                "(reported, not a target: the FHIR server shares the 2 cores)"))
+        out.append(
+            _target(
+                "no-prefetch path (FHIR server on loopback), p99 at 1 client",
+                TARGETS["no_prefetch_p99_ms"],
+                nf["clients_1"]["p99_ms"],
+                unit="ms",
+                note=f"at {clients} clients: p99 {nf.get(f'clients_{clients}', {}).get('p99_ms')} ms "
+                "(reported, not a target: the FHIR server shares the 2 cores)",
+            )
+        )
     else:
-        out.append(_target("no-prefetch path p99 at 1 client", TARGETS["no_prefetch_p99_ms"], None, unit="ms",
-                           note="not measured (" + nf.get("skipped", "?") + ")"))
+        out.append(
+            _target(
+                "no-prefetch path p99 at 1 client",
+                TARGETS["no_prefetch_p99_ms"],
+                None,
+                unit="ms",
+                note="not measured (" + nf.get("skipped", "?") + ")",
+            )
+        )
     rss = [w["rss_mb"] for w in report["memory"]["service_workers"]]
-    out.append(_target("resident memory per service worker (max VmRSS)", TARGETS["rss_mb_per_worker"],
-                       max(rss) if rss else None, unit="MB"))
+    out.append(
+        _target(
+            "resident memory per service worker (max VmRSS)",
+            TARGETS["rss_mb_per_worker"],
+            max(rss) if rss else None,
+            unit="MB",
+        )
+    )
     starts = report["startup"]["service_first_answer_s"]
-    out.append(_target(f"first answer after process start (worst of {len(starts)})", TARGETS["first_answer_s"],
-                       max(starts) if starts else None, unit="s"))
+    out.append(
+        _target(
+            f"first answer after process start (worst of {len(starts)})",
+            TARGETS["first_answer_s"],
+            max(starts) if starts else None,
+            unit="s",
+        )
+    )
     for t in out:
         # a load phase with errors never passes: the figures would describe something else
         if "full prefetch" in t["name"]:
@@ -525,6 +745,7 @@ def evaluate_targets(report: dict, clients: int) -> list[dict]:
 
 # -- output ------------------------------------------------------------------------------------------
 
+
 def _fmt(v, spec: str = ".1f") -> str:
     return "-" if v is None else format(v, spec)
 
@@ -539,8 +760,10 @@ def render_table(report: dict) -> str:
         f"and workload in {s['rounds']} alternating rounds",
         "",
     ]
-    head = (f"  {'':<18}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'srv CPU ms/req':>16}"
-            f"{'errors':>8}{'other CPU':>11}")
+    head = (
+        f"  {'':<18}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'srv CPU ms/req':>16}"
+        f"{'errors':>8}{'other CPU':>11}"
+    )
 
     def other(r) -> str:
         v = r.get("other_cpu_share")
@@ -548,32 +771,47 @@ def render_table(report: dict) -> str:
 
     for wname, res in report["full_prefetch"].items():
         w = report["workloads"][wname]
-        extra = (f"{w['resources']['total']} resources, {w['body_bytes'] // 1024} KB" if wname == "large-chart"
-                 else f"{len(w['requests'])} requests, {w['resources_min']}-{w['resources_max']} resources")
+        extra = (
+            f"{w['resources']['total']} resources, {w['body_bytes'] // 1024} KB"
+            if wname == "large-chart"
+            else f"{len(w['requests'])} requests, {w['resources_min']}-{w['resources_max']} resources"
+        )
         lines.append(f"Full prefetch, {wname} ({extra})")
         lines.append(head)
         for target in ("service", "baseline"):
             r = res[target]
-            lines.append(f"  {target:<18}{_fmt(r['throughput_rps']):>9}{_fmt(r['p50_ms'], '.2f'):>9}"
-                         f"{_fmt(r['p95_ms'], '.2f'):>9}{_fmt(r['p99_ms'], '.2f'):>9}{_fmt(r['max_ms'], '.2f'):>9}"
-                         f"{_fmt(r['server_cpu_ms_per_request'], '.2f'):>16}{r['errors']:>8}{other(r):>11}")
+            lines.append(
+                f"  {target:<18}{_fmt(r['throughput_rps']):>9}{_fmt(r['p50_ms'], '.2f'):>9}"
+                f"{_fmt(r['p95_ms'], '.2f'):>9}{_fmt(r['p99_ms'], '.2f'):>9}{_fmt(r['max_ms'], '.2f'):>9}"
+                f"{_fmt(r['server_cpu_ms_per_request'], '.2f'):>16}{r['errors']:>8}{other(r):>11}"
+            )
         q = res["ratios_service_over_baseline"]
-        lines.append(f"  {'service/baseline':<18}{_fmt(q['throughput'], '.3f'):>9}{_fmt(q['p50'], '.2f'):>9}"
-                     f"{_fmt(q['p95'], '.2f'):>9}{_fmt(q['p99'], '.2f'):>9}{'':>9}"
-                     f"{_fmt(q['server_cpu_per_request'], '.2f'):>16}")
+        lines.append(
+            f"  {'service/baseline':<18}{_fmt(q['throughput'], '.3f'):>9}{_fmt(q['p50'], '.2f'):>9}"
+            f"{_fmt(q['p95'], '.2f'):>9}{_fmt(q['p99'], '.2f'):>9}{'':>9}"
+            f"{_fmt(q['server_cpu_per_request'], '.2f'):>16}"
+        )
         rounds = res["service"].get("rounds")
         if rounds:
-            lines.append("  service per round: " + ", ".join(
-                f"{x['throughput_rps']:.0f} req/s p99 {_fmt(x['p99_ms'], '.1f')} ms"
-                + (f" (steal {x['steal_share'] * 100:.0f}%)" if x.get("steal_share") is not None else "")
-                for x in rounds))
+            lines.append(
+                "  service per round: "
+                + ", ".join(
+                    f"{x['throughput_rps']:.0f} req/s p99 {_fmt(x['p99_ms'], '.1f')} ms"
+                    + (f" (steal {x['steal_share'] * 100:.0f}%)" if x.get("steal_share") is not None else "")
+                    for x in rounds
+                )
+            )
         if q.get("throughput_per_round"):
-            lines.append("  throughput ratio per round (service round / the baseline round beside it): "
-                         + ", ".join(f"{x:.3f}" for x in q["throughput_per_round"]))
+            lines.append(
+                "  throughput ratio per round (service round / the baseline round beside it): "
+                + ", ".join(f"{x:.3f}" for x in q["throughput_per_round"])
+            )
         signed = res["service"].get("tokens_signed_during_run") or 0
         if signed:
-            lines.append(f"  note: the load clients ran out of JWTs signed in advance and signed {signed} during "
-                         f"the timed rounds, on the cores the service needed: its throughput is understated")
+            lines.append(
+                f"  note: the load clients ran out of JWTs signed in advance and signed {signed} during "
+                f"the timed rounds, on the cores the service needed: its throughput is understated"
+            )
         lines.append("")
     nf = report.get("no_prefetch", {})
     if "clients_1" in nf:
@@ -581,10 +819,12 @@ def render_table(report: dict) -> str:
         lines.append(head)
         for k, r in nf.items():
             if k.startswith("clients_"):
-                lines.append(f"  {k.replace('clients_', '') + ' client(s)':<18}{_fmt(r['throughput_rps']):>9}"
-                             f"{_fmt(r['p50_ms'], '.2f'):>9}{_fmt(r['p95_ms'], '.2f'):>9}{_fmt(r['p99_ms'], '.2f'):>9}"
-                             f"{_fmt(r['max_ms'], '.2f'):>9}{_fmt(r['server_cpu_ms_per_request'], '.2f'):>16}"
-                             f"{r['errors']:>8}{other(r):>11}")
+                lines.append(
+                    f"  {k.replace('clients_', '') + ' client(s)':<18}{_fmt(r['throughput_rps']):>9}"
+                    f"{_fmt(r['p50_ms'], '.2f'):>9}{_fmt(r['p95_ms'], '.2f'):>9}{_fmt(r['p99_ms'], '.2f'):>9}"
+                    f"{_fmt(r['max_ms'], '.2f'):>9}{_fmt(r['server_cpu_ms_per_request'], '.2f'):>16}"
+                    f"{r['errors']:>8}{other(r):>11}"
+                )
         lines.append("")
     ip = report["in_process"]
     lc = ip["large_chart"]
@@ -612,18 +852,28 @@ def render_table(report: dict) -> str:
         + ", ".join(f"{w['rss_mb']:.0f} MB" for w in mem["baseline_workers"])
     )
     st = report["startup"]
-    lines.append("First answer after start: service " + ", ".join(f"{x:.2f} s" for x in st["service_first_answer_s"])
-                 + f"; baseline {st['baseline_first_answer_s']:.2f} s")
+    lines.append(
+        "First answer after start: service "
+        + ", ".join(f"{x:.2f} s" for x in st["service_first_answer_s"])
+        + f"; baseline {st['baseline_first_answer_s']:.2f} s"
+    )
     if report.get("machine_was_busy"):
-        lines.append(f"WARNING: other work used up to {report['max_other_cpu_share'] * 100:.0f}% of the machine during "
-                     f"a timed phase (column 'other CPU'): these figures are not representative. Re-run on an "
-                     f"idle machine.")
+        lines.append(
+            f"WARNING: other work used up to {report['max_other_cpu_share'] * 100:.0f}% of the machine during "
+            f"a timed phase (column 'other CPU'): these figures are not representative. Re-run on an "
+            f"idle machine."
+        )
     stolen = report.get("rounds_with_steal") or []
     if stolen:
-        lines.append(f"NOTE: the hypervisor took {STEAL_SHARE * 100:.0f}% or more of the CPUs (steal) in "
-                     + ", ".join(f"{r['workload']} {r['target']} round {r['round']} ({r['steal_share'] * 100:.0f}%, "
-                                 f"p99 {_fmt(r['p99_ms'], '.1f')} ms)" for r in stolen)
-                     + ". The pooled figures and the targets include these rounds.")
+        lines.append(
+            f"NOTE: the hypervisor took {STEAL_SHARE * 100:.0f}% or more of the CPUs (steal) in "
+            + ", ".join(
+                f"{r['workload']} {r['target']} round {r['round']} ({r['steal_share'] * 100:.0f}%, "
+                f"p99 {_fmt(r['p99_ms'], '.1f')} ms)"
+                for r in stolen
+            )
+            + ". The pooled figures and the targets include these rounds."
+        )
     lines.append("")
     lines.append("Targets")
     for t in report["targets"]:
@@ -632,8 +882,10 @@ def render_table(report: dict) -> str:
             mark = "ref "
         meas = _fmt(t["measured"], ".3f" if t["unit"] == "x" else ".2f")
         verdict = "" if t.get("issue_target", True) else {True: " met", False: " NOT met", None: " n/a"}[t["pass"]]
-        lines.append(f"  {mark}  {t['name']}: {meas} {t['unit']} (target {t['comparison']} {t['limit']:g} {t['unit']}"
-                     f"{verdict})" + (f"  [{t['note']}]" if t.get("note") else ""))
+        lines.append(
+            f"  {mark}  {t['name']}: {meas} {t['unit']} (target {t['comparison']} {t['limit']:g} {t['unit']}"
+            f"{verdict})" + (f"  [{t['note']}]" if t.get("note") else "")
+        )
     return "\n".join(lines)
 
 

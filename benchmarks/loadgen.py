@@ -33,6 +33,7 @@ from .tokens import SigningKey, mint, mint_many
 @dataclass
 class Workload:
     """What one phase sends: request bodies (cycled) to one path."""
+
     name: str
     path: str
     bodies: list[bytes]
@@ -45,16 +46,16 @@ class PhaseResult:
     target: str
     clients: int
     duration: float
-    starts: list[float] = field(default_factory=list)       # seconds after the start signal
-    latencies: list[float] = field(default_factory=list)    # seconds, successful requests only
+    starts: list[float] = field(default_factory=list)  # seconds after the start signal
+    latencies: list[float] = field(default_factory=list)  # seconds, successful requests only
     statuses: Counter = field(default_factory=Counter)
     client_cpu_seconds: float = 0.0
     server_cpu_seconds: float | None = None
     tokens_signed_during_run: int = 0
-    machine_busy_seconds: float | None = None   # every process on the machine, all CPUs
+    machine_busy_seconds: float | None = None  # every process on the machine, all CPUs
     steal_seconds: float | None = None
-    side_cpu_seconds: float = 0.0               # helper processes of the test (the FHIR server)
-    other_cpu_seconds: float | None = None      # busy - servers - helpers - clients: other work
+    side_cpu_seconds: float = 0.0  # helper processes of the test (the FHIR server)
+    other_cpu_seconds: float | None = None  # busy - servers - helpers - clients: other work
 
     @property
     def completed_in_window(self) -> int:
@@ -98,13 +99,16 @@ def summarize(phases: list[PhaseResult]) -> dict:
         "p95_ms": round(percentile(lat, 95) * ms, 2) if lat else None,
         "p99_ms": round(percentile(lat, 99) * ms, 2) if lat else None,
         "max_ms": round(lat[-1] * ms, 2) if lat else None,
-        "client_cpu_ms_per_request": (round(sum(ph.client_cpu_seconds for ph in phases) / requests_total * ms, 3)
-                                      if requests_total else None),
-        "server_cpu_ms_per_request": (round(sum(server_cpu) / requests_total * ms, 3)
-                                      if server_cpu and requests_total else None),
+        "client_cpu_ms_per_request": (
+            round(sum(ph.client_cpu_seconds for ph in phases) / requests_total * ms, 3) if requests_total else None
+        ),
+        "server_cpu_ms_per_request": (
+            round(sum(server_cpu) / requests_total * ms, 3) if server_cpu and requests_total else None
+        ),
         "tokens_signed_during_run": sum(ph.tokens_signed_during_run for ph in phases),
-        "helper_cpu_ms_per_request": (round(sum(ph.side_cpu_seconds for ph in phases) / requests_total * ms, 3)
-                                      if requests_total else None),
+        "helper_cpu_ms_per_request": (
+            round(sum(ph.side_cpu_seconds for ph in phases) / requests_total * ms, 3) if requests_total else None
+        ),
         # Share of the machine (all CPUs, the whole window) used by anything but the server under
         # test and the load clients (loopback networking in softirq shows up here a little).
         # Well above 0.1 means other work competed for the CPUs: the figures are not representative.
@@ -125,9 +129,21 @@ def _share(values: list[float | None], phases: list[PhaseResult]) -> float | Non
     return round(sum(values) / capacity, 3) if capacity else None
 
 
-def _client(idx: int, port: int, workload: Workload, offset: int, n_tokens: int, key: SigningKey | None,
-            audience: str, static_authorization: str | None, ready_q, start_evt, t0_value, duration: float,
-            result_q) -> None:
+def _client(
+    idx: int,
+    port: int,
+    workload: Workload,
+    offset: int,
+    n_tokens: int,
+    key: SigningKey | None,
+    audience: str,
+    static_authorization: str | None,
+    ready_q,
+    start_evt,
+    t0_value,
+    duration: float,
+    result_q,
+) -> None:
     tokens = mint_many(key, audience, n_tokens) if key is not None else []
     ready_q.put(idx)
     start_evt.wait()
@@ -189,10 +205,20 @@ def _get(q, procs, timeout: float):
                 raise RuntimeError(f"load clients gave no result within {timeout:.0f} s") from None
 
 
-def run_phase(port: int, workload: Workload, *, target: str, clients: int, duration: float,
-              key: SigningKey | None = None, audience: str = "", tokens_per_client: int = 0,
-              static_authorization: str | None = None, server_pids: list[int] | None = None,
-              side_pids: list[int] | None = None) -> PhaseResult:
+def run_phase(
+    port: int,
+    workload: Workload,
+    *,
+    target: str,
+    clients: int,
+    duration: float,
+    key: SigningKey | None = None,
+    audience: str = "",
+    tokens_per_client: int = 0,
+    static_authorization: str | None = None,
+    server_pids: list[int] | None = None,
+    side_pids: list[int] | None = None,
+) -> PhaseResult:
     """Run `clients` closed-loop clients against 127.0.0.1:port for `duration` seconds.
 
     With `key`, every request carries a fresh JWT (`tokens_per_client` signed up front)."""
@@ -201,10 +227,28 @@ def run_phase(port: int, workload: Workload, *, target: str, clients: int, durat
     start_evt = ctx.Event()
     t0_value = ctx.Value("d", 0.0)
     n = max(1, len(workload.bodies))
-    procs = [ctx.Process(target=_client, daemon=True,
-                         args=(i, port, workload, (i * n) // clients, tokens_per_client, key, audience,
-                               static_authorization, ready_q, start_evt, t0_value, duration, result_q))
-             for i in range(clients)]
+    procs = [
+        ctx.Process(
+            target=_client,
+            daemon=True,
+            args=(
+                i,
+                port,
+                workload,
+                (i * n) // clients,
+                tokens_per_client,
+                key,
+                audience,
+                static_authorization,
+                ready_q,
+                start_evt,
+                t0_value,
+                duration,
+                result_q,
+            ),
+        )
+        for i in range(clients)
+    ]
     for p in procs:
         p.start()
     try:
@@ -242,6 +286,11 @@ def run_phase(port: int, workload: Workload, *, target: str, clients: int, durat
     result.steal_seconds = machine_after["steal"] - machine_before["steal"]
     result.side_cpu_seconds = side_after - side_before
     if result.server_cpu_seconds is not None:
-        result.other_cpu_seconds = max(0.0, result.machine_busy_seconds - result.server_cpu_seconds
-                                       - result.side_cpu_seconds - result.client_cpu_seconds)
+        result.other_cpu_seconds = max(
+            0.0,
+            result.machine_busy_seconds
+            - result.server_cpu_seconds
+            - result.side_cpu_seconds
+            - result.client_cpu_seconds,
+        )
     return result

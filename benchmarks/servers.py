@@ -39,6 +39,7 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 # -- /proc ------------------------------------------------------------------------------------------
 
+
 def child_pids(pid: int) -> list[int]:
     out: list[int] = []
     task_dir = Path(f"/proc/{pid}/task")
@@ -74,7 +75,7 @@ def cpu_seconds(pids: list[int]) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])      # utime, stime (fields 14 and 15 of stat)
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
     return total / tick
 
 
@@ -92,11 +93,13 @@ def machine_cpu_seconds() -> dict[str, float]:
 
 # -- gunicorn ---------------------------------------------------------------------------------------
 
+
 class Gunicorn:
     """`gunicorn -w N --preload -b 127.0.0.1:PORT <app>` with the given environment."""
 
-    def __init__(self, name: str, app_spec: str, env: dict[str, str], log_dir: Path, workers: int = 2,
-                 port: int | None = None) -> None:
+    def __init__(
+        self, name: str, app_spec: str, env: dict[str, str], log_dir: Path, workers: int = 2, port: int | None = None
+    ) -> None:
         self.name = name
         self.app_spec = app_spec
         self.env = env
@@ -104,25 +107,36 @@ class Gunicorn:
         self.port = port or free_port()
         self.log_path = log_dir / f"{name}-{self.port}.log"
         self.proc: subprocess.Popen | None = None
-        self.started_at: float | None = None      # time.perf_counter() just before the process was spawned
+        self.started_at: float | None = None  # time.perf_counter() just before the process was spawned
 
     @property
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "--preload",
-                "-b", f"127.0.0.1:{self.port}", self.app_spec]
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(self.workers),
+            "--preload",
+            "-b",
+            f"127.0.0.1:{self.port}",
+            self.app_spec,
+        ]
 
     def start(self) -> Gunicorn:
-        with open(self.log_path, "ab") as log:           # the child keeps its own copy of the descriptor
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
             self.started_at = time.perf_counter()
-            self.proc = subprocess.Popen(self.command, cwd=str(ROOT), env=self.env, stdout=log,
-                                         stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                self.command, cwd=str(ROOT), env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         return self
 
     def check_alive(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             code = None if self.proc is None else self.proc.returncode
-            raise ServerError(f"{self.name} (gunicorn) exited with code {code}; log {self.log_path}:\n"
-                              f"{_tail(self.log_path)}")
+            raise ServerError(
+                f"{self.name} (gunicorn) exited with code {code}; log {self.log_path}:\n{_tail(self.log_path)}"
+            )
 
     def worker_pids(self, expect: int | None = None, timeout: float = 10.0) -> list[int]:
         if self.proc is None:
@@ -137,7 +151,7 @@ class Gunicorn:
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.send_signal(signal.SIGTERM)        # gunicorn: graceful stop of master and workers
+        self.proc.send_signal(signal.SIGTERM)  # gunicorn: graceful stop of master and workers
         try:
             self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -169,7 +183,7 @@ def time_to_first_answer(server: Gunicorn, path: str, body: bytes, make_headers,
         server.check_alive()
         try:
             status, data = post_once(server.port, path, body, headers, timeout=10)
-        except OSError as exc:       # not listening yet
+        except OSError as exc:  # not listening yet
             last = type(exc).__name__
             time.sleep(0.005)
             continue
@@ -178,8 +192,10 @@ def time_to_first_answer(server: Gunicorn, path: str, body: bytes, make_headers,
         last = f"HTTP {status}: {data[:200]!r}"
         headers = make_headers()
         time.sleep(0.005)
-    raise ServerError(f"{server.name} gave no 200 answer within {timeout:.0f} s (last: {last}); "
-                      f"log {server.log_path}:\n{_tail(server.log_path)}")
+    raise ServerError(
+        f"{server.name} gave no 200 answer within {timeout:.0f} s (last: {last}); "
+        f"log {server.log_path}:\n{_tail(server.log_path)}"
+    )
 
 
 def _running(pid: int) -> bool:
@@ -187,10 +203,11 @@ def _running(pid: int) -> bool:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return False
-    return state not in ("Z", "X")       # a zombie has exited (its new parent reaps it)
+    return state not in ("Z", "X")  # a zombie has exited (its new parent reaps it)
 
 
 # -- the FHIR server ---------------------------------------------------------------------------------
+
 
 class FhirServer:
     """The embedded FHIR server (sekmet-fhir), started detached by `anakinra-cds fhir-server`."""
@@ -205,8 +222,19 @@ class FhirServer:
 
     def start(self) -> FhirServer:
         # `python -m cds_service.cli` from the repository root: the same code as the service under test.
-        cmd = [sys.executable, "-m", "cds_service.cli", "fhir-server", "--port", str(self.port),
-               "--var-dir", str(self.var_dir), "--detach", "--pid-file", str(self.pid_file)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "cds_service.cli",
+            "fhir-server",
+            "--port",
+            str(self.port),
+            "--var-dir",
+            str(self.var_dir),
+            "--detach",
+            "--pid-file",
+            str(self.pid_file),
+        ]
         t0 = time.perf_counter()
         done = subprocess.run(cmd, cwd=str(ROOT), check=False, capture_output=True, text=True, timeout=300)
         self.load_seconds = time.perf_counter() - t0
@@ -218,11 +246,16 @@ class FhirServer:
         return self
 
     def load(self, bundle: dict) -> None:
-        resp = requests.post(self.base, json=bundle, timeout=120,
-                             headers={"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"})
+        resp = requests.post(
+            self.base,
+            json=bundle,
+            timeout=120,
+            headers={"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"},
+        )
         if resp.status_code >= 300:
-            raise ServerError(f"loading {bundle.get('id')} into the FHIR server failed: "
-                              f"HTTP {resp.status_code} {resp.text[:500]}")
+            raise ServerError(
+                f"loading {bundle.get('id')} into the FHIR server failed: HTTP {resp.status_code} {resp.text[:500]}"
+            )
 
     def stop(self) -> None:
         if self.pid is None:

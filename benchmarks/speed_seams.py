@@ -44,7 +44,7 @@ def _alternate(paths: dict, rounds: int) -> dict[str, float]:
     times: dict[str, list[float]] = {name: [] for name in paths}
     names = list(paths)
     for r in range(rounds):
-        for name in (names if r % 2 == 0 else names[::-1]):
+        for name in names if r % 2 == 0 else names[::-1]:
             times[name].append(paths[name]())
     return {name: statistics.median(values) for name, values in times.items()}
 
@@ -55,42 +55,69 @@ def jwt_paths(rounds: int, per_round: int) -> dict:
     for alg in ("ES384", "RS384"):
         key = tokens.make_key(alg)
         jwks = tokens.write_jwks(key, tmp / f"{alg}.json")
-        settings = Settings(auth_enabled=True, external_base_url="https://cds.benchmark.invalid",
-                            trusted_issuers=(TrustedIssuer(iss=tokens.BENCH_ISSUER, jwks_file=str(jwks)),),
-                            jwt_algorithms=(alg,), var_dir=str(tmp))
-        verifiers = {"plain": JwtVerifier(settings, MemoryReplayCache(), hand_checked_claims=False),
-                     "fast": JwtVerifier(settings, MemoryReplayCache(), hand_checked_claims=True)}
+        settings = Settings(
+            auth_enabled=True,
+            external_base_url="https://cds.benchmark.invalid",
+            trusted_issuers=(TrustedIssuer(iss=tokens.BENCH_ISSUER, jwks_file=str(jwks)),),
+            jwt_algorithms=(alg,),
+            var_dir=str(tmp),
+        )
+        verifiers = {
+            "plain": JwtVerifier(settings, MemoryReplayCache(), hand_checked_claims=False),
+            "fast": JwtVerifier(settings, MemoryReplayCache(), hand_checked_claims=True),
+        }
 
         def run(verifier, key=key):
             headers = ["Bearer " + t for t in tokens.mint_many(key, AUDIENCE, per_round)]
+
             def timed():
                 started = time.perf_counter()
                 for header in headers:
                     verifier.verify(header, AUDIENCE)
                 return time.perf_counter() - started
+
             return timed
 
         # Each run mints its own tokens (outside the timed loop): a verifier never sees a jti twice.
         medians = _alternate({name: (lambda v=v: run(v)()) for name, v in verifiers.items()}, rounds)
-        out[alg] = {"tokens_per_s_plain": round(per_round / medians["plain"]),
-                    "tokens_per_s_fast": round(per_round / medians["fast"]),
-                    "us_per_token_plain": round(medians["plain"] / per_round * 1e6, 1),
-                    "us_per_token_fast": round(medians["fast"] / per_round * 1e6, 1),
-                    "ratio": round(medians["plain"] / medians["fast"], 3)}
+        out[alg] = {
+            "tokens_per_s_plain": round(per_round / medians["plain"]),
+            "tokens_per_s_fast": round(per_round / medians["fast"]),
+            "us_per_token_plain": round(medians["plain"] / per_round * 1e6, 1),
+            "us_per_token_fast": round(medians["fast"] / per_round * 1e6, 1),
+            "ratio": round(medians["plain"] / medians["fast"], 3),
+        }
     return out
 
 
 def _record_samples() -> list[tuple[type, dict]]:
     code = facts_model.Code("http://snomed.info/sct", "69896004")
-    typical = {"outcome": policy_model.Outcome.MET, "kg": 70.0, "observed_on": date(2026, 3, 2), "value": 1.0,
-               "code": code, "start": date(2026, 1, 1), "end": None}
-    return [(cls, {name: typical.get(name, f"{name}-value") for name in cls.__dataclass_fields__})
-            for cls in fast_init_classes()]
+    typical = {
+        "outcome": policy_model.Outcome.MET,
+        "kg": 70.0,
+        "observed_on": date(2026, 3, 2),
+        "value": 1.0,
+        "code": code,
+        "start": date(2026, 1, 1),
+        "end": None,
+    }
+    return [
+        (cls, {name: typical.get(name, f"{name}-value") for name in cls.__dataclass_fields__})
+        for cls in fast_init_classes()
+    ]
 
 
 def fast_init_classes() -> list[type]:
-    return [facts_model.Weight, facts_model.LabValue, facts_model.Diagnosis, facts_model.TherapySpan,
-            facts_model.AllergyFact, policy_model.Evidence, policy_model.Missing, policy_model.ClauseResult]
+    return [
+        facts_model.Weight,
+        facts_model.LabValue,
+        facts_model.Diagnosis,
+        facts_model.TherapySpan,
+        facts_model.AllergyFact,
+        policy_model.Evidence,
+        policy_model.Missing,
+        policy_model.ClauseResult,
+    ]
 
 
 def record_paths(rounds: int, per_round: int) -> dict:
@@ -106,13 +133,16 @@ def record_paths(rounds: int, per_round: int) -> dict:
                 for cls, init, values in inits:
                     init(new(cls), **values)
             return time.perf_counter() - started
+
         return timed
 
     medians = _alternate({"plain": run(plain), "fast": run(fast)}, rounds)
     per = per_round * len(samples)
-    return {"us_per_record_plain": round(medians["plain"] / per * 1e6, 3),
-            "us_per_record_fast": round(medians["fast"] / per * 1e6, 3),
-            "ratio": round(medians["plain"] / medians["fast"], 3)}
+    return {
+        "us_per_record_plain": round(medians["plain"] / per * 1e6, 3),
+        "us_per_record_fast": round(medians["fast"] / per * 1e6, 3),
+        "ratio": round(medians["plain"] / medians["fast"], 3),
+    }
 
 
 def decision_with_records(rounds: int, per_round: int) -> dict:
@@ -121,8 +151,9 @@ def decision_with_records(rounds: int, per_round: int) -> dict:
     settings = Settings()
     raw = orjson.dumps(large_chart()[0])
     data = load_json(raw, settings.max_json_depth)
-    request = dataclasses.replace(parse_hook_request(data, data["hook"], settings.max_draft_orders),
-                                  fhir_server=None, access_token=None)
+    request = dataclasses.replace(
+        parse_hook_request(data, data["hook"], settings.max_draft_orders), fhir_server=None, access_token=None
+    )
     now = datetime.now(UTC)
     compiled = {cls: cls.__init__ for cls in fast_init_classes()}
 
@@ -138,13 +169,16 @@ def decision_with_records(rounds: int, per_round: int) -> dict:
             finally:
                 for cls, init in compiled.items():
                     cls.__init__ = init
+
         return timed
 
-    run(True)()                                    # warm-up
+    run(True)()  # warm-up
     medians = _alternate({"plain": run(False), "fast": run(True)}, rounds)
-    return {"ms_per_decision_plain": round(medians["plain"] / per_round * 1e3, 3),
-            "ms_per_decision_fast": round(medians["fast"] / per_round * 1e3, 3),
-            "ratio": round(medians["plain"] / medians["fast"], 4)}
+    return {
+        "ms_per_decision_plain": round(medians["plain"] / per_round * 1e3, 3),
+        "ms_per_decision_fast": round(medians["fast"] / per_round * 1e3, 3),
+        "ratio": round(medians["plain"] / medians["fast"], 4),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

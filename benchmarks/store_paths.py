@@ -42,25 +42,44 @@ T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 def _entry() -> AuditEntry:
     """An audit row the size of the large chart's: one order, ~120 clause outcomes, two cards."""
     return AuditEntry(
-        service_id="anakinra-crd-order-sign", hook_instance="d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
-        called_at=T0, http_status=200, latency_ms=8.4, patient_hash=patient_hash(KEY, "bench-chart-pat"),
-        policy_id="kineret-mcg-09-J0000-45", policy_revision="2025-10",
-        determinations=[{"order": "MedicationRequest/mr-1", "determination": "covered", "paNeeded": "satisfied",
-                         "pathway": "continuation", "indication": "ra", "satisfiedPaId": "PA-X"}],
-        clause_outcomes=[{"order": "MedicationRequest/mr-1",
-                          "clauses": {f"ra.initiation.{i}": ("met" if i % 3 else "not-met") for i in range(120)}}],
-        coverage_assertion_ids=["ca-1111"], card_uuids=["card-1", "card-2"])
+        service_id="anakinra-crd-order-sign",
+        hook_instance="d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        called_at=T0,
+        http_status=200,
+        latency_ms=8.4,
+        patient_hash=patient_hash(KEY, "bench-chart-pat"),
+        policy_id="kineret-mcg-09-J0000-45",
+        policy_revision="2025-10",
+        determinations=[
+            {
+                "order": "MedicationRequest/mr-1",
+                "determination": "covered",
+                "paNeeded": "satisfied",
+                "pathway": "continuation",
+                "indication": "ra",
+                "satisfiedPaId": "PA-X",
+            }
+        ],
+        clause_outcomes=[
+            {
+                "order": "MedicationRequest/mr-1",
+                "clauses": {f"ra.initiation.{i}": ("met" if i % 3 else "not-met") for i in range(120)},
+            }
+        ],
+        coverage_assertion_ids=["ca-1111"],
+        card_uuids=["card-1", "card-2"],
+    )
 
 
 def _alternate(calls: dict[str, Callable[[], None]], blocks: int, per_block: int) -> dict[str, list[float]]:
     """CPU microseconds per call of each named callable, one figure per block, blocks alternating."""
     names = sorted(calls)
-    for name in names:                                     # warm: first connections, compiled statements
+    for name in names:  # warm: first connections, compiled statements
         for _ in range(20):
             calls[name]()
     per_call: dict[str, list[float]] = {name: [] for name in names}
     for block in range(blocks):
-        for name in (names if block % 2 else list(reversed(names))):
+        for name in names if block % 2 else list(reversed(names)):
             call = calls[name]
             t0 = time.process_time_ns()
             for _ in range(per_block):
@@ -70,8 +89,10 @@ def _alternate(calls: dict[str, Callable[[], None]], blocks: int, per_block: int
 
 
 def _summary(per_call: dict[str, list[float]]) -> dict:
-    out = {name: {"median_us": round(statistics.median(v), 1), "min_us": round(min(v), 1),
-                  "max_us": round(max(v), 1)} for name, v in per_call.items()}
+    out = {
+        name: {"median_us": round(statistics.median(v), 1), "min_us": round(min(v), 1), "max_us": round(max(v), 1)}
+        for name, v in per_call.items()
+    }
     return out
 
 
@@ -98,12 +119,12 @@ def flask_path(tmp: Path, blocks: int, per_block: int) -> dict:
     key = make_key("ES384")
     jwks = write_jwks(key, tmp / "jwks.json")
     request, _bundle = chart.large_chart()
-    request.pop("fhirServer", None)                        # the decision from the prefetch alone
+    request.pop("fhirServer", None)  # the decision from the prefetch alone
     body = orjson.dumps(request)
     calls = {}
     for name, fast in (("fast", True), ("plain", False)):
         settings = from_env(service_env(8080, jwks, "http://127.0.0.1:1", tmp / f"var-{name}"))
-        store = Store.from_settings(settings, sqlite_fast_path=fast)   # as create_app opens it, path aside
+        store = Store.from_settings(settings, sqlite_fast_path=fast)  # as create_app opens it, path aside
         store.ensure_schema()
         app = create_app(settings, store=store)
         warm_up(app)
@@ -112,8 +133,12 @@ def flask_path(tmp: Path, blocks: int, per_block: int) -> dict:
         tokens = mint_many(key, audience, 20 + blocks * per_block)
 
         def call(client=client, tokens=tokens) -> None:
-            resp = client.post(ORDER_SIGN_PATH, data=body, content_type="application/json",
-                               headers={"Authorization": "Bearer " + tokens.pop()})
+            resp = client.post(
+                ORDER_SIGN_PATH,
+                data=body,
+                content_type="application/json",
+                headers={"Authorization": "Bearer " + tokens.pop()},
+            )
             if resp.status_code != 200:
                 raise RuntimeError(f"order-sign answered {resp.status_code}")
 
@@ -137,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         for call in ("record_call", "previous_authorizations"):
             if f"{call}.fast" in section:
                 section[f"{call}.plain_over_fast"] = round(
-                    section[f"{call}.plain"]["median_us"] / section[f"{call}.fast"]["median_us"], 3)
+                    section[f"{call}.plain"]["median_us"] / section[f"{call}.fast"]["median_us"], 3
+                )
     print(json.dumps(report, indent=2))
     return 0
 

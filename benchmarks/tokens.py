@@ -19,7 +19,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 BENCH_ISSUER = "https://ehr.benchmark.invalid"
-TOKEN_LIFETIME_SECONDS = 1800      # the service accepts at most 3600 (exp - iat)
+TOKEN_LIFETIME_SECONDS = 1800  # the service accepts at most 3600 (exp - iat)
 
 
 @dataclass
@@ -56,8 +56,13 @@ def trusted_issuers_env(jwks_file: Path) -> str:
 
 def mint(key: SigningKey, audience: str, now: float | None = None) -> str:
     iat = int(now if now is not None else time.time())
-    claims = {"iss": BENCH_ISSUER, "aud": audience, "iat": iat, "exp": iat + TOKEN_LIFETIME_SECONDS,
-              "jti": uuid.uuid4().hex}
+    claims = {
+        "iss": BENCH_ISSUER,
+        "aud": audience,
+        "iat": iat,
+        "exp": iat + TOKEN_LIFETIME_SECONDS,
+        "jti": uuid.uuid4().hex,
+    }
     return jwt.encode(claims, key.private_key, algorithm=key.alg, headers={"kid": key.kid, "typ": "JWT"})
 
 

@@ -56,12 +56,12 @@ def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO, doc
     app.config["CDS_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["CDS_CLOCK"] = clock
-    if isinstance(app.json, DefaultJSONProvider):     # Flask's own provider (typed as the JSONProvider base)
+    if isinstance(app.json, DefaultJSONProvider):  # Flask's own provider (typed as the JSONProvider base)
         app.json.sort_keys = False
 
     runtime = app.extensions["cds"] = CdsRuntime(settings, store)
-    cors.install(app)          # first: preflight answers before auth runs
-    auth.install(app, settings)   # before_request: every route but OPTIONS, /health, /openapi.json
+    cors.install(app)  # first: preflight answers before auth runs
+    auth.install(app, settings)  # before_request: every route but OPTIONS, /health, /openapi.json
     errors.install(app)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(hooks.bp)
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, *, clock=None, store=_AUTO, doc
     app.register_blueprint(explain.bp)
     app.register_blueprint(info.bp)
     app.register_blueprint(openapi.bp)
-    app.register_blueprint(dtr.bp)            # DTR package, Questionnaire, ValueSets (issue 21)
+    app.register_blueprint(dtr.bp)  # DTR package, Questionnaire, ValueSets (issue 21)
     if documentation_form is _AUTO:
         documentation_form = default_documentation_form(runtime, clock)
     if documentation_form is not None:
@@ -84,7 +84,7 @@ def warm_up(app: Flask) -> None:
     tables and patterns, build the lazy validators, and get the store's side ready (`CdsRuntime.warm_up`).
     Without the last two, each worker's first hook call took 45 to 80 ms instead of about 10."""
     load_policy()
-    load_questions()          # the documentation questionnaire's data (DTR, issue 21)
+    load_questions()  # the documentation questionnaire's data (DTR, issue 21)
     warm_facts()
     discovery_document()
     warm_models()

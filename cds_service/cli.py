@@ -110,10 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="the demo's own state")
     d_sub = d.add_subparsers(dest="demo_command", metavar="{reset}", required=True)
-    r = d_sub.add_parser("reset", help="clear the demo's stored approvals, feedback and audit rows (demo only)",
-                         description="Empty the demo's SQLite database in CDS_VAR_DIR (default ./var) so that the "
-                                     "demo patients show the cards of a first run again. Refuses unless the "
-                                     "profile is demo and DATABASE_URL is unset.")
+    r = d_sub.add_parser(
+        "reset",
+        help="clear the demo's stored approvals, feedback and audit rows (demo only)",
+        description="Empty the demo's SQLite database in CDS_VAR_DIR (default ./var) so that the "
+        "demo patients show the cards of a first run again. Refuses unless the "
+        "profile is demo and DATABASE_URL is unset.",
+    )
     r.set_defaults(func=_demo_reset)
 
     e = sub.add_parser("explain", help="explain the decision for a CDS Hooks request file (offline)")
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except ValueError as exc:          # ConfigError, HashKeyError, a bad DATABASE_URL ...
+    except ValueError as exc:  # ConfigError, HashKeyError, a bad DATABASE_URL ...
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
 

@@ -33,46 +33,46 @@ def _list(value: str | None) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class TrustedIssuer:
     iss: str
-    jwks_file: str | None = None              # a local JWKS file (pinned keys)
-    jwks_url: str | None = None               # fetched (cached) from this URL only
-    jku_allow: tuple[str, ...] = ()           # jku header values accepted for this issuer
+    jwks_file: str | None = None  # a local JWKS file (pinned keys)
+    jwks_url: str | None = None  # fetched (cached) from this URL only
+    jku_allow: tuple[str, ...] = ()  # jku header values accepted for this issuer
     # A jku in a token is only ever fetched when it is in jku_allow.
 
 
 @dataclass(frozen=True)
 class Settings:
-    profile: str = "production"               # production | demo
+    profile: str = "production"  # production | demo
     # Public identity
-    external_base_url: str = "http://127.0.0.1:8080"   # what EHRs call; JWT aud is checked against it
-    plan_name: str = ""                       # source.label; empty -> the policy data's plan name
+    external_base_url: str = "http://127.0.0.1:8080"  # what EHRs call; JWT aud is checked against it
+    plan_name: str = ""  # source.label; empty -> the policy data's plan name
     # Auth (CDS Hooks "Trusting CDS Clients")
     auth_enabled: bool = True
     trusted_issuers: tuple[TrustedIssuer, ...] = ()
-    allow_sandbox_issuer: bool = False        # https://sandbox.cds-hooks.org, pinned JWKS (demo only)
+    allow_sandbox_issuer: bool = False  # https://sandbox.cds-hooks.org, pinned JWKS (demo only)
     jwt_algorithms: tuple[str, ...] = ("ES384", "RS384", "ES256", "RS256", "PS384")
     jwt_leeway_seconds: int = 60
     tenant_allow: tuple[str, ...] = ()
-    replay_cache_url: str = ""                # redis://... or sqlite path; empty -> var/replay.sqlite
+    replay_cache_url: str = ""  # redis://... or sqlite path; empty -> var/replay.sqlite
     # Outbound FHIR (fhirServer is untrusted input)
-    fhir_allow: tuple[str, ...] = ()          # allowed FHIR base URLs (prefix match on scheme://host:port/path)
-    fhir_timeout_seconds: float = 2.0         # per request
-    fhir_budget_seconds: float = 3.0          # total per hook call
-    fhir_max_bytes: int = 5_000_000           # per response body
-    fhir_max_pages: int = 10                  # per search
+    fhir_allow: tuple[str, ...] = ()  # allowed FHIR base URLs (prefix match on scheme://host:port/path)
+    fhir_timeout_seconds: float = 2.0  # per request
+    fhir_budget_seconds: float = 3.0  # total per hook call
+    fhir_max_bytes: int = 5_000_000  # per response body
+    fhir_max_pages: int = 10  # per search
     fhir_max_workers: int = 8
     # Inbound limits
     max_body_bytes: int = 2_000_000
     max_json_depth: int = 64
     max_draft_orders: int = 50
     # Persistence
-    database_url: str = ""                    # empty -> sqlite:///var/anakinra-cds.sqlite
-    patient_hash_key: str = ""                # HMAC key for patient/member hashes; empty -> per-install random file
-    audit_spool_max_bytes: int = 64 * 1024 * 1024   # local spool for audit rows while the database is down
+    database_url: str = ""  # empty -> sqlite:///var/anakinra-cds.sqlite
+    patient_hash_key: str = ""  # HMAC key for patient/member hashes; empty -> per-install random file
+    audit_spool_max_bytes: int = 64 * 1024 * 1024  # local spool for audit rows while the database is down
     # The documentation form's signed link (issue 21): minutes it stays valid
     form_link_minutes: int = 30
     # Demo
-    demo_draft_card: bool = False             # offer "Draft Kineret order" when a draft has no medication
-    embedded_fhir_url: str = ""               # set by `serve` when it starts the embedded FHIR server
+    demo_draft_card: bool = False  # offer "Draft Kineret order" when a draft has no medication
+    embedded_fhir_url: str = ""  # set by `serve` when it starts the embedded FHIR server
     var_dir: str = "var"
     log_level: str = "INFO"
     extra: dict = field(default_factory=dict)
@@ -114,22 +114,27 @@ def _issuers_from_env(raw: str | None) -> tuple[TrustedIssuer, ...]:
     seen: set[str] = set()
     for i, it in enumerate(items):
         if not isinstance(it, dict) or not isinstance(it.get("iss"), str) or not it["iss"]:
-            raise ConfigError(f"CDS_TRUSTED_ISSUERS[{i}] needs an \"iss\" string")
+            raise ConfigError(f'CDS_TRUSTED_ISSUERS[{i}] needs an "iss" string')
         where = f"CDS_TRUSTED_ISSUERS[{i}] ({it['iss']})"
         if it["iss"] in seen:
             raise ConfigError(f"{where} is listed more than once")
         seen.add(it["iss"])
         jku_allow = it.get("jku_allow", [])
         if not isinstance(jku_allow, list) or not all(isinstance(u, str) and u for u in jku_allow):
-            raise ConfigError(f"{where}: \"jku_allow\" must be a list of URLs")
+            raise ConfigError(f'{where}: "jku_allow" must be a list of URLs')
         if it.get("jwks_file") and it.get("jwks_url"):
-            raise ConfigError(f"{where}: give \"jwks_file\" or \"jwks_url\", not both")
+            raise ConfigError(f'{where}: give "jwks_file" or "jwks_url", not both')
         # The key sources: a pinned file, one JWKS URL, or only the `jku` values allowed for this issuer.
         if not (it.get("jwks_file") or it.get("jwks_url") or jku_allow):
-            raise ConfigError(f"{where} needs a key source: \"jwks_file\", \"jwks_url\" or \"jku_allow\"")
-        out.append(TrustedIssuer(
-            iss=it["iss"], jwks_file=it.get("jwks_file"), jwks_url=it.get("jwks_url"), jku_allow=tuple(jku_allow),
-        ))
+            raise ConfigError(f'{where} needs a key source: "jwks_file", "jwks_url" or "jku_allow"')
+        out.append(
+            TrustedIssuer(
+                iss=it["iss"],
+                jwks_file=it.get("jwks_file"),
+                jwks_url=it.get("jwks_url"),
+                jku_allow=tuple(jku_allow),
+            )
+        )
     return tuple(out)
 
 

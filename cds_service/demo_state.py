@@ -33,7 +33,7 @@ class DemoResetRefused(ValueError):
 @dataclass
 class ResetReport:
     database: Path
-    rows_deleted: dict[str, int] = field(default_factory=dict)   # table -> rows
+    rows_deleted: dict[str, int] = field(default_factory=dict)  # table -> rows
 
     def summary(self) -> str:
         if not self.rows_deleted:
@@ -49,8 +49,10 @@ def demo_reset_settings(env: dict[str, str] | None = None) -> Settings:
     if profile != "demo":
         raise DemoResetRefused(f"CDS_PROFILE is {profile!r}: `demo reset` only clears the demo's state")
     if env.get("DATABASE_URL"):
-        raise DemoResetRefused("DATABASE_URL is set: `demo reset` only clears the demo's own SQLite database "
-                               "in the var directory (unset DATABASE_URL to reset the demo)")
+        raise DemoResetRefused(
+            "DATABASE_URL is set: `demo reset` only clears the demo's own SQLite database "
+            "in the var directory (unset DATABASE_URL to reset the demo)"
+        )
     return from_env(env, profile="demo")
 
 
@@ -70,7 +72,7 @@ def reset_demo_state(settings: Settings) -> ResetReport:
         tables = MetaData()
         tables.reflect(store.engine)
         with store.engine.begin() as conn:
-            for table in reversed(tables.sorted_tables):      # children before parents
+            for table in reversed(tables.sorted_tables):  # children before parents
                 if table.name not in KEPT_TABLES:
                     report.rows_deleted[table.name] = conn.execute(delete(table)).rowcount
     finally:

@@ -70,7 +70,7 @@ def start(var_dir: str = "var", port: int = DEFAULT_PORT, fresh: bool = True) ->
     )
     env = dict(os.environ, SEKMET_CONFIG=str(cfg))
     argv = [exe, "serve", "--config", str(cfg), "--host", "127.0.0.1", "--port", str(port)]
-    with open(root / "sekmet.log", "ab") as log:         # the child keeps its own copy of the descriptor
+    with open(root / "sekmet.log", "ab") as log:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(argv, cwd=str(root), env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603  (our argv)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -117,19 +117,22 @@ def rebase_dates(bundle: dict, today: date) -> dict:
 @dataclass(frozen=True)
 class LoadedCharts:
     """What `load_charts` put into the FHIR server."""
+
     bundles: int
-    demo_patients: tuple[str, ...]      # Patient ids, typed into the Sandbox URL
-    sandbox_user: str                   # the Sandbox's fixed user, a rheumatologist here
-    demo_bundles: int                   # the demo patients' bundles and the Sandbox user's
+    demo_patients: tuple[str, ...]  # Patient ids, typed into the Sandbox URL
+    sandbox_user: str  # the Sandbox's fixed user, a rheumatologist here
+    demo_bundles: int  # the demo patients' bundles and the Sandbox user's
 
     @property
     def fixture_patients(self) -> int:
         return self.bundles - self.demo_bundles
 
     def summary(self) -> str:
-        return (f"{self.bundles} chart bundles into the embedded FHIR server: {len(self.demo_patients)} demo "
-                f"patients for the CDS Hooks Sandbox ({', '.join(self.demo_patients)}), the Sandbox user "
-                f"{self.sandbox_user} and {self.fixture_patients} test-fixture patients")
+        return (
+            f"{self.bundles} chart bundles into the embedded FHIR server: {len(self.demo_patients)} demo "
+            f"patients for the CDS Hooks Sandbox ({', '.join(self.demo_patients)}), the Sandbox user "
+            f"{self.sandbox_user} and {self.fixture_patients} test-fixture patients"
+        )
 
 
 def load_charts(url: str, today: date | None = None) -> LoadedCharts:
@@ -139,10 +142,18 @@ def load_charts(url: str, today: date | None = None) -> LoadedCharts:
     bundles = demo_charts.bundle_files()
     for path in bundles:
         bundle = rebase_dates(json.loads(path.read_text(encoding="utf-8")), today)
-        resp = requests.post(url, json=bundle, timeout=60,
-                             headers={"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"})
+        resp = requests.post(
+            url,
+            json=bundle,
+            timeout=60,
+            headers={"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"},
+        )
         if resp.status_code >= 300:
             raise RuntimeError(f"loading {path.name} failed: HTTP {resp.status_code} {resp.text[:300]}")
     manifest = demo_charts.manifest()
-    return LoadedCharts(bundles=len(bundles), demo_patients=tuple(p["patientId"] for p in manifest["patients"]),
-                        sandbox_user=manifest["sandboxUser"], demo_bundles=len(manifest["bundles"]))
+    return LoadedCharts(
+        bundles=len(bundles),
+        demo_patients=tuple(p["patientId"] for p in manifest["patients"]),
+        sandbox_user=manifest["sandboxUser"],
+        demo_bundles=len(manifest["bundles"]),
+    )

@@ -40,7 +40,7 @@ def fast_init(cls: type[T]) -> type[T]:
     _PLAIN_INITS[cls] = cls.__init__
     if FAST_INIT:
         # Replacing the class's __init__ is this decorator's purpose (mypy refuses any assignment to a method).
-        cls.__init__ = compiled_init(cls, fields)     # type: ignore[method-assign]
+        cls.__init__ = compiled_init(cls, fields)  # type: ignore[method-assign]
     return cls
 
 
@@ -77,7 +77,7 @@ def compiled_init(cls: type[Any], fields: tuple[dataclasses.Field, ...]) -> Call
     body = "".join(f"    {_DICT}[{f.name!r}] = {f.name}\n" for f in fields)
     source = f"def __init__({_SELF}, {', '.join(args)}):\n    {_DICT} = {_SELF}.__dict__\n{body}"
     namespace: dict[str, Any] = dict(defaults)
-    exec(compile(source, f"<fast_init {cls.__qualname__}>", "exec"), namespace)   # noqa: S102 (as dataclasses does)
+    exec(compile(source, f"<fast_init {cls.__qualname__}>", "exec"), namespace)  # noqa: S102 (as dataclasses does)
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__doc__ = cls.__init__.__doc__

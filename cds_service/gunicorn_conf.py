@@ -25,7 +25,7 @@ class RedactingLogger(Logger):
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         atoms["U"] = redact_path(atoms.get("U") or "")
-        atoms["r"] = "-"          # the request line (with the path and query) is never written
+        atoms["r"] = "-"  # the request line (with the path and query) is never written
         return atoms
 
 

@@ -18,10 +18,13 @@ _CONFIGURED = False
 
 class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
-                 "level": record.levelname, "logger": record.name}
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
+            "level": record.levelname,
+            "logger": record.name,
+        }
         fields = getattr(record, "fields", None)
-        if isinstance(fields, dict):          # the call log hands its object over as it is
+        if isinstance(fields, dict):  # the call log hands its object over as it is
             entry.update(fields)
             return orjson.dumps(entry).decode()
         msg = record.getMessage()

@@ -44,7 +44,7 @@ class InProcessGunicorn(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            if key in self.cfg.settings:          # a setting this gunicorn version does not know is skipped
+            if key in self.cfg.settings:  # a setting this gunicorn version does not know is skipped
                 self.cfg.set(key, value)
 
     def load(self):
@@ -106,11 +106,12 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def serve(host: str, port: int, profile: str = "demo", fhir_port: int = embedded_fhir.DEFAULT_PORT,
-          no_fhir: bool = False) -> int:
+def serve(
+    host: str, port: int, profile: str = "demo", fhir_port: int = embedded_fhir.DEFAULT_PORT, no_fhir: bool = False
+) -> int:
     configure("INFO")
     logging.getLogger("gunicorn.error").setLevel("INFO")
-    signal.signal(signal.SIGTERM, _interrupt)     # until gunicorn installs its own handlers
+    signal.signal(signal.SIGTERM, _interrupt)  # until gunicorn installs its own handlers
     settings = from_env(profile="production") if profile == "production" else demo_service_settings(host, port)
     proc = None
     if settings.is_demo and not no_fhir:
@@ -121,8 +122,8 @@ def serve(host: str, port: int, profile: str = "demo", fhir_port: int = embedded
         warm_up(app)
         print(f"anakinra-cds {__version__} ({settings.profile}) on http://{host}:{port}/cds-services", flush=True)
         InProcessGunicorn(app, gunicorn_options(host, port)).run()
-    except SystemExit as exc:                   # gunicorn's master exits this way after SIGTERM / SIGINT
-        if os.getpid() != master:               # a worker's exit: leave it to gunicorn's own handling
+    except SystemExit as exc:  # gunicorn's master exits this way after SIGTERM / SIGINT
+        if os.getpid() != master:  # a worker's exit: leave it to gunicorn's own handling
             raise
         return exc.code if isinstance(exc.code, int) else 0
     finally:

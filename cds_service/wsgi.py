@@ -1,6 +1,6 @@
 """WSGI entry point for gunicorn (production profile unless CDS_PROFILE says otherwise).
 
-    gunicorn -w 2 --preload -b 0.0.0.0:8080 cds_service.wsgi:app
+gunicorn -w 2 --preload -b 0.0.0.0:8080 cds_service.wsgi:app
 """
 
 from __future__ import annotations

@@ -67,14 +67,18 @@ def build_request(fx: Fixture) -> dict:
         context["encounterId"] = fx.encounter_id
     if fx.selections is not None:
         context["selections"] = list(fx.selections)
-    context["draftOrders"] = {"resourceType": "Bundle", "type": "collection",
-                              "entry": [{"resource": copy.deepcopy(o)} for o in fx.drafts]}
+    context["draftOrders"] = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": copy.deepcopy(o)} for o in fx.drafts],
+    }
     prefetch = {}
     for need in data_needs():
         includes = "Medication" in need.resource_types and not need.single
         extra = tuple(fx.drafts) if need.key == "medicationRequests" else ()
-        prefetch[need.key] = answer_template(need.template, context, fx.chart.resources,
-                                             include_medications=includes, extra_medication_refs=extra)
+        prefetch[need.key] = answer_template(
+            need.template, context, fx.chart.resources, include_medications=includes, extra_medication_refs=extra
+        )
     return {
         "hook": fx.hook,
         "hookInstance": fixed_uuid("hookInstance", fx.slug),
@@ -89,11 +93,14 @@ def build_bundle(fx: Fixture) -> dict:
         "resourceType": "Bundle",
         "id": fixed_uuid("transaction", fx.slug),
         "type": "transaction",
-        "entry": [{
-            "fullUrl": f"{FHIR_SERVER}/{r['resourceType']}/{r['id']}",
-            "resource": copy.deepcopy(r),
-            "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"},
-        } for r in fx.chart.resources],
+        "entry": [
+            {
+                "fullUrl": f"{FHIR_SERVER}/{r['resourceType']}/{r['id']}",
+                "resource": copy.deepcopy(r),
+                "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"},
+            }
+            for r in fx.chart.resources
+        ],
     }
 
 
@@ -106,7 +113,6 @@ def build_index_entry(fx: Fixture) -> dict:
         "draftOrders": [f"{o['resourceType']}/{o['id']}" for o in fx.drafts],
         "expect": fx.expect,
     }
-
 
 
 def dumps(data) -> str:
@@ -135,8 +141,11 @@ GENERATED_DIRS = (REQUESTS, BUNDLES)
 
 def stale_files(files: dict[str, str], root: Path = REPO_ROOT) -> list[str]:
     """Files that differ from `files`, are missing, or are generated leftovers no scenario makes."""
-    problems = [rel for rel, text in files.items()
-                if not (root / rel).is_file() or (root / rel).read_text(encoding="utf-8") != text]
+    problems = [
+        rel
+        for rel, text in files.items()
+        if not (root / rel).is_file() or (root / rel).read_text(encoding="utf-8") != text
+    ]
     for sub in GENERATED_DIRS:
         for path in sorted((root / sub).glob("*.json")) if (root / sub).is_dir() else []:
             rel = f"{sub}/{path.name}"

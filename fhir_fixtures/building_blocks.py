@@ -21,14 +21,29 @@ def draft_requester(chart: Chart) -> dict:
     return ref(chart.prescriber, practitioner_display(chart.prescriber))
 
 
-def draft_anakinra(chart: Chart, *, dose_mg: float = 100, syringes: int = 28, supply_days: int = 28,
-                   refills: int = 5, category: str = "community", rxnorm: str = "727711",
-                   medication: dict | None = None, contained: dict | None = None,
-                   sig: str | None = None, bounds_days: int | None = None, performer: dict | None = None,
-                   course: str = "continuous", reason: dict | None = None, note: str | None = None,
-                   suffix: str = "draft") -> dict:
-    displays = {"727711": "0.67 ML anakinra 149 MG/ML Prefilled Syringe",
-                "727714": "0.67 ML anakinra 149 MG/ML Prefilled Syringe [Kineret]"}
+def draft_anakinra(
+    chart: Chart,
+    *,
+    dose_mg: float = 100,
+    syringes: int = 28,
+    supply_days: int = 28,
+    refills: int = 5,
+    category: str = "community",
+    rxnorm: str = "727711",
+    medication: dict | None = None,
+    contained: dict | None = None,
+    sig: str | None = None,
+    bounds_days: int | None = None,
+    performer: dict | None = None,
+    course: str = "continuous",
+    reason: dict | None = None,
+    note: str | None = None,
+    suffix: str = "draft",
+) -> dict:
+    displays = {
+        "727711": "0.67 ML anakinra 149 MG/ML Prefilled Syringe",
+        "727714": "0.67 ML anakinra 149 MG/ML Prefilled Syringe [Kineret]",
+    }
     dose_text = f"{dose_mg:g} mg"
     repeat: dict = {}
     if bounds_days:
@@ -48,8 +63,9 @@ def draft_anakinra(chart: Chart, *, dose_mg: float = 100, syringes: int = 28, su
     if medication is not None:
         mr["medicationReference"] = medication
     else:
-        mr["medicationCodeableConcept"] = concept(coding("rxnorm", rxnorm, displays[rxnorm]),
-                                                  text="anakinra 100 MG in 0.67 ML Prefilled Syringe")
+        mr["medicationCodeableConcept"] = concept(
+            coding("rxnorm", rxnorm, displays[rxnorm]), text="anakinra 100 MG in 0.67 ML Prefilled Syringe"
+        )
     mr |= {
         "subject": ref(chart.patient),
     }
@@ -63,20 +79,29 @@ def draft_anakinra(chart: Chart, *, dose_mg: float = 100, syringes: int = 28, su
         mr["performer"] = performer
     dx = reason or chart.dx
     mr["reasonCode"] = [diagnosis_concept(dx)]
-    mr["courseOfTherapyType"] = concept(coding("mr-course", course, {
-        "continuous": "Continuous long term therapy", "acute": "Short course (acute) therapy"}[course]))
+    mr["courseOfTherapyType"] = concept(
+        coding(
+            "mr-course",
+            course,
+            {"continuous": "Continuous long term therapy", "acute": "Short course (acute) therapy"}[course],
+        )
+    )
     if note:
         mr["note"] = [{"text": note}]
-    mr["dosageInstruction"] = [{
-        "sequence": 1,
-        "text": sig or f"Inject {dose_text} subcutaneously once daily",
-        "timing": {"repeat": repeat},
-        "route": route_concept("subcutaneous"),
-        "doseAndRate": [{"doseQuantity": quantity(dose_mg, "mg")}],
-    }]
+    mr["dosageInstruction"] = [
+        {
+            "sequence": 1,
+            "text": sig or f"Inject {dose_text} subcutaneously once daily",
+            "timing": {"repeat": repeat},
+            "route": route_concept("subcutaneous"),
+            "doseAndRate": [{"doseQuantity": quantity(dose_mg, "mg")}],
+        }
+    ]
     mr["dispenseRequest"] = {
-        "validityPeriod": {"start": AUTHORED_ON,
-                           "end": (AS_OF + timedelta(days=max(supply_days * (refills + 1), 28))).isoformat()},
+        "validityPeriod": {
+            "start": AUTHORED_ON,
+            "end": (AS_OF + timedelta(days=max(supply_days * (refills + 1), 28))).isoformat(),
+        },
         "numberOfRepeatsAllowed": refills,
         "quantity": quantity(syringes, "syringe", "{syringe}"),
         "expectedSupplyDuration": quantity(supply_days, "days", "d"),
@@ -92,16 +117,45 @@ def draft_anakinra(chart: Chart, *, dose_mg: float = 100, syringes: int = 28, su
 INADEQUATE = "Inadequate response"
 
 
-def ra_patient(chart: Chart, *, given: str, family: str, gender: str, birth: str, city: str = "Jacksonville",
-               zipcode: str = "32099", mrn_no: int, specialty: str = "rheumatology",
-               prescriber: tuple[str, str, str] = ("Helena", "Okafor", "female"),
-               org: str = "Synthetic Rheumatology Associates", encounter: bool = True,
-               sopt: str = "512", plan_name: str = "Florida Blue PPO", plan_value: str | None = None,
-               subscriber_id: str | None = None, dx: dict = RA_DX, dx_onset: str = "2023-09-18") -> Chart:
-    chart.add_patient(given=given, family=family, gender=gender, birth=birth, city=city, zipcode=zipcode,
-                      phone=f"(904) 555-01{mrn_no % 100:02d}", mrn=f"E{mrn_no:07d}")
-    chart.add_prescriber(specialty=specialty, given=prescriber[0], family=prescriber[1], gender=prescriber[2],
-                         org=org, suffix="rheum" if "rheum" in specialty else specialty.split("-", maxsplit=1)[0])
+def ra_patient(
+    chart: Chart,
+    *,
+    given: str,
+    family: str,
+    gender: str,
+    birth: str,
+    city: str = "Jacksonville",
+    zipcode: str = "32099",
+    mrn_no: int,
+    specialty: str = "rheumatology",
+    prescriber: tuple[str, str, str] = ("Helena", "Okafor", "female"),
+    org: str = "Synthetic Rheumatology Associates",
+    encounter: bool = True,
+    sopt: str = "512",
+    plan_name: str = "Florida Blue PPO",
+    plan_value: str | None = None,
+    subscriber_id: str | None = None,
+    dx: dict = RA_DX,
+    dx_onset: str = "2023-09-18",
+) -> Chart:
+    chart.add_patient(
+        given=given,
+        family=family,
+        gender=gender,
+        birth=birth,
+        city=city,
+        zipcode=zipcode,
+        phone=f"(904) 555-01{mrn_no % 100:02d}",
+        mrn=f"E{mrn_no:07d}",
+    )
+    chart.add_prescriber(
+        specialty=specialty,
+        given=prescriber[0],
+        family=prescriber[1],
+        gender=prescriber[2],
+        org=org,
+        suffix="rheum" if "rheum" in specialty else specialty.split("-", maxsplit=1)[0],
+    )
     chart.add_coverage(sopt=sopt, plan_name=plan_name, plan_value=plan_value, subscriber_id=subscriber_id)
     if encounter:
         chart.add_encounter(reason=dx)
@@ -109,8 +163,16 @@ def ra_patient(chart: Chart, *, given: str, family: str, gender: str, birth: str
     return chart
 
 
-def standard_labs(chart: Chart, *, weight_kg: float = 72.4, weight_unit: str = "kg", creatinine: float = 0.82,
-                  anc: float = 4.1, on: str = "2026-02-16", older: bool = True) -> None:
+def standard_labs(
+    chart: Chart,
+    *,
+    weight_kg: float = 72.4,
+    weight_unit: str = "kg",
+    creatinine: float = 0.82,
+    anc: float = 4.1,
+    on: str = "2026-02-16",
+    older: bool = True,
+) -> None:
     if weight_unit == "kg":
         chart.add_weight(weight_kg, "kg", on, suffix="wt-1")
         if older:
@@ -136,43 +198,98 @@ TIMELINE = {
 }
 
 
-def ra_history(chart: Chart, products: list[str], *, active: str | None = None,
-               record: tuple[str, ...] = ("statement", "request"), mtx: bool = True,
-               bridge: bool = True, source: str = "prescriber", medication_refs: dict | None = None) -> None:
+def ra_history(
+    chart: Chart,
+    products: list[str],
+    *,
+    active: str | None = None,
+    record: tuple[str, ...] = ("statement", "request"),
+    mtx: bool = True,
+    bridge: bool = True,
+    source: str = "prescriber",
+    medication_refs: dict | None = None,
+) -> None:
     """Methotrexate, then each preferred product >= 3 months stopped for inadequate response.
 
     `active`, when given, is one more product still taken today (started 2025-10-06)."""
     medication_refs = medication_refs or {}
     if mtx:
         start, end = TIMELINE["methotrexate"]
-        chart.add_therapy(Therapy("methotrexate", start, end, "stopped", INADEQUATE, record=record,
-                                  source=source, medication_ref=medication_refs.get("methotrexate"),
-                                  note="Titrated from 20 mg to 25 mg weekly with folic acid; persistent synovitis "
-                                       "(DAS28-CRP 5.4) after 6 months."))
+        chart.add_therapy(
+            Therapy(
+                "methotrexate",
+                start,
+                end,
+                "stopped",
+                INADEQUATE,
+                record=record,
+                source=source,
+                medication_ref=medication_refs.get("methotrexate"),
+                note="Titrated from 20 mg to 25 mg weekly with folic acid; persistent synovitis "
+                "(DAS28-CRP 5.4) after 6 months.",
+            )
+        )
     for slot, product in zip(("p1", "p2", "p3"), products, strict=False):
         start, end = TIMELINE[slot]
-        chart.add_therapy(Therapy(product, start, end, "stopped", INADEQUATE, record=record, source=source,
-                                  medication_ref=medication_refs.get(product)))
+        chart.add_therapy(
+            Therapy(
+                product,
+                start,
+                end,
+                "stopped",
+                INADEQUATE,
+                record=record,
+                source=source,
+                medication_ref=medication_refs.get(product),
+            )
+        )
     if active:
         start, _ = TIMELINE["p4"]
-        chart.add_therapy(Therapy(active, start, None, "active", record=record, source=source,
-                                  asserted="2026-03-02", medication_ref=medication_refs.get(active)))
+        chart.add_therapy(
+            Therapy(
+                active,
+                start,
+                None,
+                "active",
+                record=record,
+                source=source,
+                asserted="2026-03-02",
+                medication_ref=medication_refs.get(active),
+            )
+        )
     elif bridge:
         last_end = TIMELINE[("p1", "p2", "p3")[len(products) - 1]][1] if products else TIMELINE["methotrexate"][1]
-        chart.add_therapy(Therapy("prednisone", last_end, None, "active", record=record, source=source,
-                                  asserted="2026-03-02", sig="Take 5 mg by mouth once daily (bridge therapy)",
-                                  medication_ref=medication_refs.get("prednisone")))
+        chart.add_therapy(
+            Therapy(
+                "prednisone",
+                last_end,
+                None,
+                "active",
+                record=record,
+                source=source,
+                asserted="2026-03-02",
+                sig="Take 5 mg by mouth once daily (bridge therapy)",
+                medication_ref=medication_refs.get("prednisone"),
+            )
+        )
 
 
 def penicillin_allergy(chart: Chart) -> None:
-    chart.add_allergy(suffix="ai-pcn", code=concept(coding("rxnorm", "70618", "penicillin"), text="Penicillin"),
-                      kind="allergy", criticality="low", onset="1998-05-01",
-                      manifestation=concept(text="Hives"), severity="mild")
+    chart.add_allergy(
+        suffix="ai-pcn",
+        code=concept(coding("rxnorm", "70618", "penicillin"), text="Penicillin"),
+        kind="allergy",
+        criticality="low",
+        onset="1998-05-01",
+        manifestation=concept(text="Hives"),
+        severity="mild",
+    )
 
 
 # --------------------------------------------------------------------------------------
 # Scenarios
 # --------------------------------------------------------------------------------------
+
 
 @dataclass
 class Fixture:
@@ -181,7 +298,7 @@ class Fixture:
     description: str
     expect: dict
     chart: Chart
-    user: str                                  # context.userId
+    user: str  # context.userId
     drafts: list[dict]
     selections: list[str] | None = None
 
@@ -198,8 +315,9 @@ def expect(determination: str, findings: list[str], clauses: list[str], summary:
     return {"determination": determination, "findings": findings, "clauses": clauses, "summary": summary}
 
 
-def ra_complete_chart(slug: str, *, mrn_no: int, given: str, family: str, gender: str = "female",
-                      birth: str = "1974-05-14", **kw) -> Chart:
+def ra_complete_chart(
+    slug: str, *, mrn_no: int, given: str, family: str, gender: str = "female", birth: str = "1974-05-14", **kw
+) -> Chart:
     chart = ra_patient(Chart(slug), given=given, family=family, gender=gender, birth=birth, mrn_no=mrn_no, **kw)
     ra_history(chart, ["humira", "enbrel", "xeljanz"])
     standard_labs(chart)

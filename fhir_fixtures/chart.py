@@ -34,73 +34,108 @@ class Chart:
 
     # ---- people -------------------------------------------------------------------
 
-    def add_patient(self, *, given: str, family: str, gender: str, birth: str, city: str, zipcode: str,
-                    phone: str, mrn: str) -> dict:
-        self.patient = self.add({
-            "resourceType": "Patient",
-            "id": self.rid("pat"),
-            "meta": {"profile": [US_CORE + "us-core-patient"]},
-            "identifier": [{
-                "use": "usual",
-                "type": concept(coding("v2-0203", "MR", "Medical Record Number"), text="MRN"),
-                "system": SYS["mrn"],
-                "value": mrn,
-            }],
-            "active": True,
-            "name": [{"use": "official", "family": family, "given": given.split()}],
-            "telecom": [
-                {"system": "phone", "value": phone, "use": "home"},
-                {"system": "email", "value": f"{given.split(maxsplit=1)[0].lower()}.{family.lower()}@example.com"},
-            ],
-            "gender": gender,
-            "birthDate": birth,
-            "address": [{
-                "use": "home", "type": "physical",
-                "line": [f"{100 + len(self.slug) * 7} Example Street"],
-                "city": city, "state": "FL", "postalCode": zipcode, "country": "US",
-            }],
-            "communication": [{"language": concept(coding("urn:ietf:bcp:47", "en-US", "English (United States)"),
-                                                   text="English"), "preferred": True}],
-        })
+    def add_patient(
+        self, *, given: str, family: str, gender: str, birth: str, city: str, zipcode: str, phone: str, mrn: str
+    ) -> dict:
+        self.patient = self.add(
+            {
+                "resourceType": "Patient",
+                "id": self.rid("pat"),
+                "meta": {"profile": [US_CORE + "us-core-patient"]},
+                "identifier": [
+                    {
+                        "use": "usual",
+                        "type": concept(coding("v2-0203", "MR", "Medical Record Number"), text="MRN"),
+                        "system": SYS["mrn"],
+                        "value": mrn,
+                    }
+                ],
+                "active": True,
+                "name": [{"use": "official", "family": family, "given": given.split()}],
+                "telecom": [
+                    {"system": "phone", "value": phone, "use": "home"},
+                    {"system": "email", "value": f"{given.split(maxsplit=1)[0].lower()}.{family.lower()}@example.com"},
+                ],
+                "gender": gender,
+                "birthDate": birth,
+                "address": [
+                    {
+                        "use": "home",
+                        "type": "physical",
+                        "line": [f"{100 + len(self.slug) * 7} Example Street"],
+                        "city": city,
+                        "state": "FL",
+                        "postalCode": zipcode,
+                        "country": "US",
+                    }
+                ],
+                "communication": [
+                    {
+                        "language": concept(
+                            coding("urn:ietf:bcp:47", "en-US", "English (United States)"), text="English"
+                        ),
+                        "preferred": True,
+                    }
+                ],
+            }
+        )
         return self.patient
 
-    def add_prescriber(self, *, specialty: str, given: str, family: str, org: str, gender: str = "female",
-                       suffix: str = "rheum") -> tuple[dict, dict]:
+    def add_prescriber(
+        self, *, specialty: str, given: str, family: str, org: str, gender: str = "female", suffix: str = "rheum"
+    ) -> tuple[dict, dict]:
         code, display, text = SPECIALTIES[specialty]
-        practitioner = self.add({
-            "resourceType": "Practitioner",
-            "id": self.rid(f"dr-{suffix}"),
-            "meta": {"profile": [US_CORE + "us-core-practitioner"]},
-            "identifier": [{"system": SYS["npi"], "value": npi_for(self.rid(f"dr-{suffix}"))}],
-            "active": True,
-            "name": [{"use": "official", "family": family, "given": [given], "prefix": ["Dr."], "suffix": ["MD"]}],
-            "gender": gender,
-        })
-        role = self.add({
-            "resourceType": "PractitionerRole",
-            "id": self.rid(f"role-{suffix}"),
-            "meta": {"profile": [US_CORE + "us-core-practitionerrole"]},
-            "active": True,
-            "practitioner": ref(practitioner, f"Dr. {given} {family}, MD"),
-            "organization": {"display": org},
-            "code": [concept(coding("practitioner-role", "doctor", "Doctor"), text="Physician")],
-            "specialty": [concept(coding("nucc", code, display), text=text)],
-            "telecom": [{"system": "phone", "value": "(904) 555-0142", "use": "work"}],
-        })
+        practitioner = self.add(
+            {
+                "resourceType": "Practitioner",
+                "id": self.rid(f"dr-{suffix}"),
+                "meta": {"profile": [US_CORE + "us-core-practitioner"]},
+                "identifier": [{"system": SYS["npi"], "value": npi_for(self.rid(f"dr-{suffix}"))}],
+                "active": True,
+                "name": [{"use": "official", "family": family, "given": [given], "prefix": ["Dr."], "suffix": ["MD"]}],
+                "gender": gender,
+            }
+        )
+        role = self.add(
+            {
+                "resourceType": "PractitionerRole",
+                "id": self.rid(f"role-{suffix}"),
+                "meta": {"profile": [US_CORE + "us-core-practitionerrole"]},
+                "active": True,
+                "practitioner": ref(practitioner, f"Dr. {given} {family}, MD"),
+                "organization": {"display": org},
+                "code": [concept(coding("practitioner-role", "doctor", "Doctor"), text="Physician")],
+                "specialty": [concept(coding("nucc", code, display), text=text)],
+                "telecom": [{"system": "phone", "value": "(904) 555-0142", "use": "work"}],
+            }
+        )
         if self.prescriber_role is None:
             self.prescriber, self.prescriber_role = practitioner, role
         return practitioner, role
 
     # ---- administrative -----------------------------------------------------------
 
-    def add_coverage(self, *, sopt: str = "512", plan_name: str = "Florida Blue PPO",
-                     plan_value: str | None = None, subscriber_id: str | None = None,
-                     relationship: str = "self", group_name: str = "Synthetic Employer Group") -> dict:
+    def add_coverage(
+        self,
+        *,
+        sopt: str = "512",
+        plan_name: str = "Florida Blue PPO",
+        plan_value: str | None = None,
+        subscriber_id: str | None = None,
+        relationship: str = "self",
+        group_name: str = "Synthetic Employer Group",
+    ) -> dict:
         classes = [
-            {"type": concept(coding("coverage-class", "group", "Group")),
-             "value": f"GRP-{abs(hash_int(self.slug)) % 90000 + 10000}", "name": group_name},
-            {"type": concept(coding("coverage-class", "plan", "Plan")),
-             "value": plan_value or f"PLN-{sopt}", "name": plan_name},
+            {
+                "type": concept(coding("coverage-class", "group", "Group")),
+                "value": f"GRP-{abs(hash_int(self.slug)) % 90000 + 10000}",
+                "name": group_name,
+            },
+            {
+                "type": concept(coding("coverage-class", "plan", "Plan")),
+                "value": plan_value or f"PLN-{sopt}",
+                "name": plan_name,
+            },
             {"type": concept(coding("coverage-class", "rxbin", "RX BIN")), "value": "999999"},
             {"type": concept(coding("coverage-class", "rxpcn", "RX PCN")), "value": "SYNTH"},
         ]
@@ -108,9 +143,13 @@ class Chart:
             "resourceType": "Coverage",
             "id": self.rid("cov"),
             "meta": {"profile": [US_CORE + "us-core-coverage"]},
-            "identifier": [{"type": concept(coding("v2-0203", "MB", "Member Number")),
-                            "system": "urn:oid:2.16.840.1.113883.3.9999.2",
-                            "value": subscriber_id or f"MBR-{self.slug.upper()}-01"}],
+            "identifier": [
+                {
+                    "type": concept(coding("v2-0203", "MB", "Member Number")),
+                    "system": "urn:oid:2.16.840.1.113883.3.9999.2",
+                    "value": subscriber_id or f"MBR-{self.slug.upper()}-01",
+                }
+            ],
             "status": "active",
             "type": concept(coding("sopt", sopt, SOPT[sopt]), text=SOPT[sopt]),
             "subscriberId": subscriber_id or f"MBR-{self.slug.upper()}-01",
@@ -125,9 +164,18 @@ class Chart:
             cov["subscriber"] = ref(self.patient)
         return self.add(cov)
 
-    def add_encounter(self, *, kind: str = "AMB", start: str = AUTHORED_ON, clock: str = "08:45:00",
-                      status: str = "in-progress", reason: dict | None = None, type_text: str | None = None,
-                      current: bool = True, suffix: str = "enc") -> dict:
+    def add_encounter(
+        self,
+        *,
+        kind: str = "AMB",
+        start: str = AUTHORED_ON,
+        clock: str = "08:45:00",
+        status: str = "in-progress",
+        reason: dict | None = None,
+        type_text: str | None = None,
+        current: bool = True,
+        suffix: str = "enc",
+    ) -> dict:
         classes = {"AMB": "ambulatory", "IMP": "inpatient encounter"}
         enc = {
             "resourceType": "Encounter",
@@ -135,8 +183,11 @@ class Chart:
             "meta": {"profile": [US_CORE + "us-core-encounter"]},
             "status": status,
             "class": coding("act", kind, classes[kind]),
-            "type": [concept(text=type_text or ("Established patient office visit" if kind == "AMB"
-                                                else "Hospital admission"))],
+            "type": [
+                concept(
+                    text=type_text or ("Established patient office visit" if kind == "AMB" else "Hospital admission")
+                )
+            ],
             "subject": ref(self.patient),
             "participant": [{"individual": ref(self.prescriber_role)}],
             "period": {"start": dt(start, clock)},
@@ -151,8 +202,17 @@ class Chart:
 
     # ---- clinical -----------------------------------------------------------------
 
-    def add_condition(self, dx: dict, *, onset: str, suffix: str = "dx", status: str = "active",
-                      abatement: str | None = None, encounter: dict | None = None, primary: bool = True) -> dict:
+    def add_condition(
+        self,
+        dx: dict,
+        *,
+        onset: str,
+        suffix: str = "dx",
+        status: str = "active",
+        abatement: str | None = None,
+        encounter: dict | None = None,
+        primary: bool = True,
+    ) -> dict:
         cond = {
             "resourceType": "Condition",
             "id": self.rid(suffix),
@@ -176,21 +236,24 @@ class Chart:
 
     def add_weight(self, value: float, unit: str, on: str, *, suffix: str) -> dict:
         code = {"kg": "kg", "lb": "[lb_av]", "g": "g"}[unit]
-        return self.add({
-            "resourceType": "Observation",
-            "id": self.rid(suffix),
-            "meta": {"profile": [US_CORE + "us-core-body-weight"]},
-            "status": "final",
-            "category": [concept(coding("obs-category", "vital-signs", "Vital Signs"))],
-            "code": concept(coding("loinc", "29463-7", "Body weight"), text="Body weight"),
-            "subject": ref(self.patient),
-            "effectiveDateTime": dt(on, "09:05:00"),
-            "issued": f"{on}T14:05:00Z",
-            "valueQuantity": quantity(value, unit, code),
-        })
+        return self.add(
+            {
+                "resourceType": "Observation",
+                "id": self.rid(suffix),
+                "meta": {"profile": [US_CORE + "us-core-body-weight"]},
+                "status": "final",
+                "category": [concept(coding("obs-category", "vital-signs", "Vital Signs"))],
+                "code": concept(coding("loinc", "29463-7", "Body weight"), text="Body weight"),
+                "subject": ref(self.patient),
+                "effectiveDateTime": dt(on, "09:05:00"),
+                "issued": f"{on}T14:05:00Z",
+                "valueQuantity": quantity(value, unit, code),
+            }
+        )
 
-    def add_lab(self, kind: str, value, on: str, *, suffix: str, clock: str = "08:10:00",
-                interpretation: str | None = None) -> dict:
+    def add_lab(
+        self, kind: str, value, on: str, *, suffix: str, clock: str = "08:10:00", interpretation: str | None = None
+    ) -> dict:
         spec = LABS[kind]
         obs = {
             "resourceType": "Observation",
@@ -223,8 +286,18 @@ class Chart:
             obs["encounter"] = ref(self.encounter)
         return self.add(obs)
 
-    def add_allergy(self, *, suffix: str, code: dict, kind: str, criticality: str, onset: str,
-                    manifestation: dict, severity: str = "moderate", note: str | None = None) -> dict:
+    def add_allergy(
+        self,
+        *,
+        suffix: str,
+        code: dict,
+        kind: str,
+        criticality: str,
+        onset: str,
+        manifestation: dict,
+        severity: str = "moderate",
+        note: str | None = None,
+    ) -> dict:
         ai = {
             "resourceType": "AllergyIntolerance",
             "id": self.rid(suffix),
@@ -246,21 +319,24 @@ class Chart:
         return self.add(ai)
 
     def add_immunization(self, cvx: str, display: str, on: str, *, suffix: str) -> dict:
-        return self.add({
-            "resourceType": "Immunization",
-            "id": self.rid(suffix),
-            "meta": {"profile": [US_CORE + "us-core-immunization"]},
-            "status": "completed",
-            "vaccineCode": concept(coding("cvx", cvx, display), text=display),
-            "patient": ref(self.patient),
-            "occurrenceDateTime": on,
-            "primarySource": True,
-        })
+        return self.add(
+            {
+                "resourceType": "Immunization",
+                "id": self.rid(suffix),
+                "meta": {"profile": [US_CORE + "us-core-immunization"]},
+                "status": "completed",
+                "vaccineCode": concept(coding("cvx", cvx, display), text=display),
+                "patient": ref(self.patient),
+                "occurrenceDateTime": on,
+                "primarySource": True,
+            }
+        )
 
     # ---- medications --------------------------------------------------------------
 
-    def add_medication(self, *, suffix: str, codings: list[dict], text: str, manufacturer: str | None = None,
-                       form: str | None = None) -> dict:
+    def add_medication(
+        self, *, suffix: str, codings: list[dict], text: str, manufacturer: str | None = None, form: str | None = None
+    ) -> dict:
         med = {
             "resourceType": "Medication",
             "id": self.rid(suffix),
@@ -315,9 +391,15 @@ class Chart:
                 "subject": ref(self.patient),
                 "authoredOn": therapy.start,
                 "requester": ref(self.prescriber_role, practitioner_display(self.prescriber)),
-                "courseOfTherapyType": concept(coding("mr-course", therapy.course,
-                                                      {"continuous": "Continuous long term therapy",
-                                                       "acute": "Short course (acute) therapy"}[therapy.course])),
+                "courseOfTherapyType": concept(
+                    coding(
+                        "mr-course",
+                        therapy.course,
+                        {"continuous": "Continuous long term therapy", "acute": "Short course (acute) therapy"}[
+                            therapy.course
+                        ],
+                    )
+                ),
                 "dosageInstruction": [self._dosage(drug, therapy, with_bounds=True)],
             }
             if therapy.medication_ref is not None:
@@ -371,15 +453,15 @@ class Therapy:
     drug: str
     start: str
     end: str | None
-    status: str                       # completed | stopped | active
-    reason_text: str | None = None    # statusReason text (stopped ones)
+    status: str  # completed | stopped | active
+    reason_text: str | None = None  # statusReason text (stopped ones)
     record: tuple[str, ...] = ("statement", "request")
-    tag: str = ""                     # id suffix when the same drug appears twice
+    tag: str = ""  # id suffix when the same drug appears twice
     refills: int = 5
     category: str = "community"
     course: str = "continuous"
     sig: str | None = None
-    source: str = "prescriber"        # who asserted the MedicationStatement: prescriber | patient
+    source: str = "prescriber"  # who asserted the MedicationStatement: prescriber | patient
     asserted: str | None = None
     note: str | None = None
     for_dx: bool = True
@@ -388,17 +470,39 @@ class Therapy:
 
 
 LABS = {
-    "creatinine": {"loinc": "2160-0", "display": "Creatinine [Mass/volume] in Serum or Plasma",
-                   "text": "Creatinine, serum", "unit": "mg/dL", "range": (0.5, 1.1)},
-    "anc": {"loinc": "751-8", "display": "Neutrophils [#/volume] in Blood by Automated count",
-            "text": "Neutrophils, absolute (automated)", "unit": "10*3/uL", "range": (1.5, 7.8)},
-    "crp": {"loinc": "1988-5", "display": "C reactive protein [Mass/volume] in Serum or Plasma",
-            "text": "C-reactive protein", "unit": "mg/L", "range": (None, 10)},
-    "esr": {"loinc": "4537-7", "display": "Erythrocyte sedimentation rate by Westergren method",
-            "text": "Sedimentation rate, Westergren", "unit": "mm/h", "range": (0, 20)},
-    "sars-cov-2-pcr": {"loinc": "94500-6",
-                       "display": "SARS-CoV-2 (COVID-19) RNA [Presence] in Respiratory system specimen by NAA "
-                                  "with probe detection",
-                       "text": "SARS-CoV-2 RNA, respiratory (PCR)", "coded": True},
+    "creatinine": {
+        "loinc": "2160-0",
+        "display": "Creatinine [Mass/volume] in Serum or Plasma",
+        "text": "Creatinine, serum",
+        "unit": "mg/dL",
+        "range": (0.5, 1.1),
+    },
+    "anc": {
+        "loinc": "751-8",
+        "display": "Neutrophils [#/volume] in Blood by Automated count",
+        "text": "Neutrophils, absolute (automated)",
+        "unit": "10*3/uL",
+        "range": (1.5, 7.8),
+    },
+    "crp": {
+        "loinc": "1988-5",
+        "display": "C reactive protein [Mass/volume] in Serum or Plasma",
+        "text": "C-reactive protein",
+        "unit": "mg/L",
+        "range": (None, 10),
+    },
+    "esr": {
+        "loinc": "4537-7",
+        "display": "Erythrocyte sedimentation rate by Westergren method",
+        "text": "Sedimentation rate, Westergren",
+        "unit": "mm/h",
+        "range": (0, 20),
+    },
+    "sars-cov-2-pcr": {
+        "loinc": "94500-6",
+        "display": "SARS-CoV-2 (COVID-19) RNA [Presence] in Respiratory system specimen by NAA with probe detection",
+        "text": "SARS-CoV-2 RNA, respiratory (PCR)",
+        "coded": True,
+    },
 }
 DETECTED = ("260373001", "Detected")

@@ -26,7 +26,7 @@ from .datatypes import coding, concept, fixed_uuid, npi_for, ref
 from .scenarios import fixtures
 from .scenarios.autoinflammatory import NOMID_DX, pediatric_chart
 
-SANDBOX_USER_ID = "COREPRACTITIONER1"          # the Sandbox's fixed context.userId: Practitioner/COREPRACTITIONER1
+SANDBOX_USER_ID = "COREPRACTITIONER1"  # the Sandbox's fixed context.userId: Practitioner/COREPRACTITIONER1
 SANDBOX_USER_SLUG = "demo-sandbox-user"
 DEMO_RELATIVE_DATES_TAG = {
     "system": "urn:anakinra-cds:fixtures",
@@ -47,7 +47,7 @@ class DemoPatient:
     chart: Chart
     title: str
     description: str
-    expect: dict            # hook -> {"determination", "findings"} (index.json vocabulary)
+    expect: dict  # hook -> {"determination", "findings"} (index.json vocabulary)
 
     @property
     def patient_id(self) -> str:
@@ -73,8 +73,15 @@ def sandbox_user_resources() -> list[dict]:
         "meta": {"profile": [US_CORE + "us-core-practitioner"]},
         "identifier": [{"system": SYS["npi"], "value": npi_for(SANDBOX_USER_SLUG)}],
         "active": True,
-        "name": [{"use": "official", "family": "Sandbox-Rheumatologist", "given": ["Casey"], "prefix": ["Dr."],
-                  "suffix": ["MD"]}],
+        "name": [
+            {
+                "use": "official",
+                "family": "Sandbox-Rheumatologist",
+                "given": ["Casey"],
+                "prefix": ["Dr."],
+                "suffix": ["MD"],
+            }
+        ],
         "gender": "unknown",
         # Also on the Practitioner, so the specialty is known even to a client that cannot fill the
         # {{userPractitionerId}} token of the userRoles prefetch.
@@ -95,99 +102,181 @@ def sandbox_user_resources() -> list[dict]:
 
 
 def d_ra_covered() -> DemoPatient:
-    chart = ra_patient(DemoChart("demo-ra-covered"), given="Lorena", family="Villaseñor", gender="female",
-                       birth="1976-06-09", mrn_no=1000201)
+    chart = ra_patient(
+        DemoChart("demo-ra-covered"),
+        given="Lorena",
+        family="Villaseñor",
+        gender="female",
+        birth="1976-06-09",
+        mrn_no=1000201,
+    )
     ra_history(chart, ["humira", "enbrel", "xeljanz"])
     standard_labs(chart, weight_kg=68.5)
     penicillin_allergy(chart)
     return DemoPatient(
-        chart, "RA, step therapy complete: covered",
+        chart,
+        "RA, step therapy complete: covered",
         "Seropositive RA (M05.79), 49-year-old woman: methotrexate 6 months, then Humira, Enbrel and Xeljanz each "
         ">= 3 months, all stopped for inadequate response; weight and neutrophils two weeks old; commercial PPO. "
         "Every initiation clause is met by the Sandbox's draft (100 mg daily, 30 syringes per 30 days) and the "
         "Sandbox user, a rheumatologist.",
-        {"order-select": sandbox_shows("covered", ["none"]), "order-sign": sandbox_shows("covered", ["none"])})
+        {"order-select": sandbox_shows("covered", ["none"]), "order-sign": sandbox_shows("covered", ["none"])},
+    )
 
 
 def d_ra_step_therapy() -> DemoPatient:
-    chart = ra_patient(DemoChart("demo-ra-step-therapy"), given="Wendell", family="Achebe-Lund", gender="male",
-                       birth="1969-09-22", mrn_no=1000202, city="Orlando", zipcode="32899")
+    chart = ra_patient(
+        DemoChart("demo-ra-step-therapy"),
+        given="Wendell",
+        family="Achebe-Lund",
+        gender="male",
+        birth="1969-09-22",
+        mrn_no=1000202,
+        city="Orlando",
+        zipcode="32899",
+    )
     ra_history(chart, ["humira"])
     standard_labs(chart, weight_kg=84.0)
     return DemoPatient(
-        chart, "RA, preferred products missing: step therapy card",
+        chart,
+        "RA, preferred products missing: step therapy card",
         "Seropositive RA; methotrexate 6 months, then only Humira (4 months, inadequate response). Two of the three "
         "preferred products required by table1.ra.2 are missing from the chart.",
-        {"order-select": sandbox_shows("conditional", ["step-therapy"]),
-         "order-sign": sandbox_shows("conditional", ["step-therapy", "documentation-form"])})
+        {
+            "order-select": sandbox_shows("conditional", ["step-therapy"]),
+            "order-sign": sandbox_shows("conditional", ["step-therapy", "documentation-form"]),
+        },
+    )
 
 
 def d_ra_adalimumab() -> DemoPatient:
-    chart = ra_patient(DemoChart("demo-ra-adalimumab"), given="Ingrid", family="Mwangi-Holloway", gender="female",
-                       birth="1972-04-30", mrn_no=1000203, city="Tampa", zipcode="33699")
+    chart = ra_patient(
+        DemoChart("demo-ra-adalimumab"),
+        given="Ingrid",
+        family="Mwangi-Holloway",
+        gender="female",
+        birth="1972-04-30",
+        mrn_no=1000203,
+        city="Tampa",
+        zipcode="33699",
+    )
     ra_history(chart, ["enbrel", "xeljanz", "rinvoq"], active="humira")
     standard_labs(chart, weight_kg=71.2)
     return DemoPatient(
-        chart, "RA on adalimumab: combination card",
+        chart,
+        "RA on adalimumab: combination card",
         "RA with methotrexate, Enbrel, Xeljanz and Rinvoq stopped for inadequate response (step therapy met), but "
         "Humira (adalimumab, a TNF antagonist) started five months before the order is still active. Kineret would be "
         "added to it: a prohibited combination (initiation.4, precautions.tnf).",
-        {"order-select": sandbox_shows("not-covered", ["combination"]),
-         "order-sign": sandbox_shows("not-covered", ["combination"])})
+        {
+            "order-select": sandbox_shows("not-covered", ["combination"]),
+            "order-sign": sandbox_shows("not-covered", ["combination"]),
+        },
+    )
 
 
 def d_nomid_weight() -> DemoPatient:
-    chart = pediatric_chart("demo-nomid-weight", given="Tobias", family="Rautenberg", gender="male",
-                            birth="2022-11-16", mrn_no=1000204, dx=NOMID_DX, dx_onset="2023-01-09",
-                            chart=DemoChart("demo-nomid-weight"))
+    chart = pediatric_chart(
+        "demo-nomid-weight",
+        given="Tobias",
+        family="Rautenberg",
+        gender="male",
+        birth="2022-11-16",
+        mrn_no=1000204,
+        dx=NOMID_DX,
+        dx_onset="2023-01-09",
+        chart=DemoChart("demo-nomid-weight"),
+    )
     chart.add_weight(11.0, "kg", "2026-02-23", suffix="wt-1")
     chart.add_weight(10.4, "kg", "2025-08-25", suffix="wt-0")
     chart.add_lab("anc", 3.9, "2026-02-23", suffix="anc-1")
     chart.add_lab("crp", 52.0, "2026-02-23", suffix="crp-1", clock="08:12:00", interpretation="H")
     chart.add_lab("creatinine", 0.32, "2026-02-23", suffix="cr-1", clock="08:13:00")
     return DemoPatient(
-        chart, "NOMID child, 11 kg: weight-based dose card",
+        chart,
+        "NOMID child, 11 kg: weight-based dose card",
         "3-year-old boy with NOMID (M04.2), weight 11.0 kg one week before the order. The Sandbox's draft is 100 mg "
         "daily = 9.1 mg/kg/day, above the labeled NOMID maximum of 8 mg/kg/day (dosage.nomid-dira); 100 mg is within "
         "initiation.5.a, so only the weight-based limit fails.",
-        {"order-select": sandbox_shows("conditional", ["weight-dose"]),
-         "order-sign": sandbox_shows("conditional", ["weight-dose"])})
+        {
+            "order-select": sandbox_shows("conditional", ["weight-dose"]),
+            "order-sign": sandbox_shows("conditional", ["weight-dose"]),
+        },
+    )
 
 
 def d_ra_renal() -> DemoPatient:
-    chart = ra_patient(DemoChart("demo-ra-renal"), given="Margarethe", family="Oyelowo", gender="female",
-                       birth="1953-10-05", mrn_no=1000205, city="Sarasota", zipcode="34299")
+    chart = ra_patient(
+        DemoChart("demo-ra-renal"),
+        given="Margarethe",
+        family="Oyelowo",
+        gender="female",
+        birth="1953-10-05",
+        mrn_no=1000205,
+        city="Sarasota",
+        zipcode="34299",
+    )
     ra_history(chart, ["humira", "enbrel", "xeljanz"])
-    chart.add_condition({"icd": "N18.4", "icd_display": "Chronic kidney disease, stage 4 (severe)",
-                         "text": "Chronic kidney disease, stage 4"}, onset="2024-10-14", suffix="dx-ckd",
-                        primary=False)
+    chart.add_condition(
+        {
+            "icd": "N18.4",
+            "icd_display": "Chronic kidney disease, stage 4 (severe)",
+            "text": "Chronic kidney disease, stage 4",
+        },
+        onset="2024-10-14",
+        suffix="dx-ckd",
+        primary=False,
+    )
     standard_labs(chart, weight_kg=55.0, creatinine=2.2)
     chart.add_lab("creatinine", 2.0, "2025-08-18", suffix="cr-0")
     return DemoPatient(
-        chart, "RA with CrCl below 30 mL/min: renal dosing card",
+        chart,
+        "RA with CrCl below 30 mL/min: renal dosing card",
         "RA with complete step therapy; 72-year-old woman, creatinine 2.2 mg/dL and weight 55 kg two weeks before the "
         "order, CKD stage 4 on the problem list. Cockcroft-Gault: (140-72) x 55 / (72 x 2.2) x 0.85 = 20 mL/min, "
         "so the dose should be considered every other day (dosage.renal); covered.",
-        {"order-select": sandbox_shows("covered", ["renal"]), "order-sign": sandbox_shows("covered", ["renal"])})
+        {"order-select": sandbox_shows("covered", ["renal"]), "order-sign": sandbox_shows("covered", ["renal"])},
+    )
 
 
 def d_ra_documentation() -> DemoPatient:
-    chart = ra_patient(DemoChart("demo-ra-documentation"), given="Rosalind", family="Takahashi-Brandt",
-                       gender="female", birth="1979-02-14", mrn_no=1000206, city="Gainesville", zipcode="32699")
-    ra_history(chart, [])                         # methotrexate 6 months, then prednisone bridge: no biologic yet
-    chart.add_therapy(Therapy("kineret", "2026-01-05", None, "active", record=("statement",), asserted="2026-02-23",
-                              note="Started on Kineret 100 mg daily at her previous rheumatology practice in January "
-                                   "2026; doing well. Outside records."))
+    chart = ra_patient(
+        DemoChart("demo-ra-documentation"),
+        given="Rosalind",
+        family="Takahashi-Brandt",
+        gender="female",
+        birth="1979-02-14",
+        mrn_no=1000206,
+        city="Gainesville",
+        zipcode="32699",
+    )
+    ra_history(chart, [])  # methotrexate 6 months, then prednisone bridge: no biologic yet
+    chart.add_therapy(
+        Therapy(
+            "kineret",
+            "2026-01-05",
+            None,
+            "active",
+            record=("statement",),
+            asserted="2026-02-23",
+            note="Started on Kineret 100 mg daily at her previous rheumatology practice in January "
+            "2026; doing well. Outside records.",
+        )
+    )
     standard_labs(chart, weight_kg=63.8)
     return DemoPatient(
-        chart, "RA on anakinra from another practice: the documentation form",
+        chart,
+        "RA on anakinra from another practice: the documentation form",
         "Seropositive RA; methotrexate 6 months, then a prednisone bridge; Kineret started two months before the order "
         "at her previous practice (a MedicationStatement from outside records: no dispensing record, no preferred "
         "products tried). The only open criterion is initiation 1 (1.a cannot rule out samples; 1.b asks for the "
         "prescriber's statement: treated in the past 90 days, not samples, at risk if changed): the card links to "
         "the form, and after the form the next Sign is covered with the plan's approval.",
-        {"order-select": sandbox_shows("conditional", ["continuing-therapy", "step-therapy"]),
-         "order-sign": sandbox_shows("conditional", ["continuing-therapy", "step-therapy", "documentation-form"])})
+        {
+            "order-select": sandbox_shows("conditional", ["continuing-therapy", "step-therapy"]),
+            "order-sign": sandbox_shows("conditional", ["continuing-therapy", "step-therapy", "documentation-form"]),
+        },
+    )
 
 
 DEMO_PATIENTS = (d_ra_covered, d_ra_step_therapy, d_ra_adalimumab, d_nomid_weight, d_ra_renal, d_ra_documentation)
@@ -221,11 +310,14 @@ def build_demo_bundle(slug: str, resources: list[dict]) -> dict:
         "meta": {"tag": [dict(DEMO_RELATIVE_DATES_TAG)]},
         "type": "transaction",
         "timestamp": f"{AUTHORED_ON}T00:00:00Z",
-        "entry": [{
-            "fullUrl": f"{FHIR_SERVER}/{r['resourceType']}/{r['id']}",
-            "resource": copy.deepcopy(r),
-            "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"},
-        } for r in resources],
+        "entry": [
+            {
+                "fullUrl": f"{FHIR_SERVER}/{r['resourceType']}/{r['id']}",
+                "resource": copy.deepcopy(r),
+                "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"},
+            }
+            for r in resources
+        ],
     }
 
 

@@ -13,8 +13,12 @@ from urllib.parse import parse_qsl
 from .codes import BUNDLE_TIMESTAMP, FHIR_SERVER, TZ
 from .datatypes import fixed_uuid
 
-PATIENT_PARAM = {"Coverage": "beneficiary", "AllergyIntolerance": "patient", "Immunization": "patient",
-                 "ClaimResponse": "patient"}
+PATIENT_PARAM = {
+    "Coverage": "beneficiary",
+    "AllergyIntolerance": "patient",
+    "Immunization": "patient",
+    "ClaimResponse": "patient",
+}
 DATE_PATHS = {
     "Observation": ("effectiveDateTime", "effectivePeriod.start", "effectiveInstant", "issued"),
     "Encounter": ("period.start",),
@@ -73,27 +77,35 @@ def resolve_tokens(template: str, context: dict, resources: list[dict]) -> str:
     if user_type == "PractitionerRole":
         role = next(r for r in resources if r["resourceType"] == "PractitionerRole" and r["id"] == user_id)
         practitioner_id = role["practitioner"]["reference"].split("/")[-1]
-    tokens = {"userPractitionerId": practitioner_id,
-              "userPractitionerRoleId": user_id if user_type == "PractitionerRole" else None}
+    tokens = {
+        "userPractitionerId": practitioner_id,
+        "userPractitionerRoleId": user_id if user_type == "PractitionerRole" else None,
+    }
     out = template
     while "{{" in out:
         start = out.index("{{")
         end = out.index("}}", start)
-        name = out[start + 2:end].strip()
+        name = out[start + 2 : end].strip()
         if name.startswith("context."):
-            value = context.get(name[len("context."):])
+            value = context.get(name[len("context.") :])
         elif name in tokens:
             value = tokens[name]
         else:
             raise TemplateError(f"unknown prefetch token {{{{{name}}}}}")
         if not isinstance(value, str) or not value:
             raise TemplateError(f"prefetch token {{{{{name}}}}} has no value in this context")
-        out = out[:start] + value + out[end + 2:]
+        out = out[:start] + value + out[end + 2 :]
     return out
 
 
-def answer_template(template: str, context: dict, resources: list[dict], *, include_medications: bool = False,
-                    extra_medication_refs: tuple[dict, ...] = ()) -> dict | None:
+def answer_template(
+    template: str,
+    context: dict,
+    resources: list[dict],
+    *,
+    include_medications: bool = False,
+    extra_medication_refs: tuple[dict, ...] = (),
+) -> dict | None:
     """What a FHIR server holding `resources` answers to the prefetch template."""
     url = resolve_tokens(template, context, resources)
     if "?" not in url:
@@ -131,8 +143,14 @@ def answer_template(template: str, context: dict, resources: list[dict], *, incl
         matches = dated + undated
     if count is not None:
         matches = matches[:count]
-    entries = [{"fullUrl": f"{FHIR_SERVER}/{r['resourceType']}/{r['id']}", "resource": copy.deepcopy(r),
-                "search": {"mode": "match"}} for r in matches]
+    entries = [
+        {
+            "fullUrl": f"{FHIR_SERVER}/{r['resourceType']}/{r['id']}",
+            "resource": copy.deepcopy(r),
+            "search": {"mode": "match"},
+        }
+        for r in matches
+    ]
     if include_medications:
         wanted: list[str] = []
         for r in [*matches, *extra_medication_refs]:
@@ -140,12 +158,15 @@ def answer_template(template: str, context: dict, resources: list[dict], *, incl
             if reference.startswith("Medication/") and reference not in wanted:
                 wanted.append(reference)
         for reference in wanted:
-            med = next((m for m in resources if f"Medication/{m['id']}" == reference
-                        and m["resourceType"] == "Medication"), None)
+            med = next(
+                (m for m in resources if f"Medication/{m['id']}" == reference and m["resourceType"] == "Medication"),
+                None,
+            )
             if med is None:
                 raise TemplateError(f"{reference} is referenced but not in the chart")
-            entries.append({"fullUrl": f"{FHIR_SERVER}/{reference}", "resource": copy.deepcopy(med),
-                            "search": {"mode": "include"}})
+            entries.append(
+                {"fullUrl": f"{FHIR_SERVER}/{reference}", "resource": copy.deepcopy(med), "search": {"mode": "include"}}
+            )
     bundle = {
         "resourceType": "Bundle",
         "id": fixed_uuid(context["patientId"], template),

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
-RANDOM_ID = re.compile(r"\b(AKR|PA)-[A-Z0-9]{16}\b")   # assertion ids and approval numbers
-FORM_LINK = re.compile(r"(/documentation/)[A-Za-z0-9_.\-]+")     # the form's signed link (names a random id)
+RANDOM_ID = re.compile(r"\b(AKR|PA)-[A-Z0-9]{16}\b")  # assertion ids and approval numbers
+FORM_LINK = re.compile(r"(/documentation/)[A-Za-z0-9_.\-]+")  # the form's signed link (names a random id)
 STAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
 PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
@@ -69,8 +69,13 @@ def compare(before: Path, after: Path) -> int:
     names = {p.relative_to(before) for p in before.rglob("*.json")} | {
         p.relative_to(after) for p in after.rglob("*.json")
     }
-    differ = [n for n in sorted(names) if not (before / n).exists() or not (after / n).exists()
-              or (before / n).read_bytes() != (after / n).read_bytes()]
+    differ = [
+        n
+        for n in sorted(names)
+        if not (before / n).exists()
+        or not (after / n).exists()
+        or (before / n).read_bytes() != (after / n).read_bytes()
+    ]
     for n in differ:
         print(f"differs: {n}")
     print(f"{len(names)} answers compared, {len(differ)} differ")

@@ -35,13 +35,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)   # the fixtures' orders are dated 2026-03-02
+PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # the fixtures' orders are dated 2026-03-02
 REQUESTS = ROOT / "fhir_fixtures" / "requests"
 
 BLOCK = re.compile(r"(<!-- example: ([a-z0-9-]+) -->\n)(.*?)(<!-- /example -->)", re.DOTALL)
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 RANDOM_ID = re.compile(r"\b(AKR|PA)-[A-Z0-9]{16}\b")
-FORM_LINK = re.compile(r"(/documentation/)[A-Za-z0-9_.\-]+")     # a signed link: it names the random assertion id
+FORM_LINK = re.compile(r"(/documentation/)[A-Za-z0-9_.\-]+")  # a signed link: it names the random assertion id
 STAMP = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
 
 # The walk-throughs of docs/api.md: example name -> fixture request.
@@ -72,7 +72,7 @@ def pretty(value, depth: int = 0, expand: int = 4) -> str:
     if depth >= expand or not isinstance(value, (dict, list)) or not value:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, dict):
-        items = [f'{pad} {json.dumps(k)}: {pretty(v, depth + 1, expand)}' for k, v in value.items()]
+        items = [f"{pad} {json.dumps(k)}: {pretty(v, depth + 1, expand)}" for k, v in value.items()]
         return "{\n" + ",\n".join(items) + f"\n{pad}}}"
     items = [f"{pad} {pretty(v, depth + 1, expand)}" for v in value]
     return "[\n" + ",\n".join(items) + f"\n{pad}]"
@@ -83,11 +83,13 @@ def _service(req: dict) -> str:
 
 
 def _curl(slug: str, service: str, tail: str = "") -> str:
-    return ("```bash\n"
-            "curl -s -X POST -H 'Content-Type: application/json' \\\n"
-            f"     --data @fhir_fixtures/requests/{slug}.json \\\n"
-            f"     http://127.0.0.1:8080/cds-services/{service}{tail}\n"
-            "```\n")
+    return (
+        "```bash\n"
+        "curl -s -X POST -H 'Content-Type: application/json' \\\n"
+        f"     --data @fhir_fixtures/requests/{slug}.json \\\n"
+        f"     http://127.0.0.1:8080/cds-services/{service}{tail}\n"
+        "```\n"
+    )
 
 
 def _coverage_information(resource: dict) -> list[dict]:
@@ -99,16 +101,26 @@ def _walkthrough(slug: str, body: dict) -> str:
     body = json.loads(json.dumps(body))
     for action in body.get("systemActions", []):
         res = action["resource"]
-        action["resource"] = {"resourceType": res["resourceType"], "id": res["id"], "...": "the order as sent",
-                              "extension": _coverage_information(res)}
+        action["resource"] = {
+            "resourceType": res["resourceType"],
+            "id": res["id"],
+            "...": "the order as sent",
+            "extension": _coverage_information(res),
+        }
     for card in body["cards"]:
         for sugg in card.get("suggestions", []):
             for action in sugg.get("actions", []):
                 if "resource" in action:
-                    action["resource"] = {"resourceType": action["resource"]["resourceType"],
-                                          "...": "the order with the change applied"}
-    return (_curl(slug, "anakinra-order-sign") + "\n<details><summary>Response</summary>\n\n```json\n"
-            + pretty(body, expand=6) + "\n```\n\n</details>\n")
+                    action["resource"] = {
+                        "resourceType": action["resource"]["resourceType"],
+                        "...": "the order with the change applied",
+                    }
+    return (
+        _curl(slug, "anakinra-order-sign")
+        + "\n<details><summary>Response</summary>\n\n```json\n"
+        + pretty(body, expand=6)
+        + "\n```\n\n</details>\n"
+    )
 
 
 def _short_answer(slug: str, body: dict) -> str:
@@ -127,18 +139,37 @@ def _short_answer(slug: str, body: dict) -> str:
         info = []
         for ext in _coverage_information(action["resource"]):
             details = [e for e in ext["extension"] if e["url"] == "detail"]
-            codes = [c["valueCodeableConcept"]["coding"][0]["code"]
-                     for d in details for c in d["extension"] if c["url"] == "code"]
-            info.append({"url": ext["url"],
-                         "extension": [e for e in ext["extension"] if e["url"] != "detail"]
-                         + ([{"...": f"detail: {', '.join(codes)}"}] if details else [])})
-        actions.append({"type": action["type"],
-                        "resource": {"resourceType": action["resource"]["resourceType"],
-                                     "id": action["resource"]["id"], "...": "the order as sent",
-                                     "extension": info}})
+            codes = [
+                c["valueCodeableConcept"]["coding"][0]["code"]
+                for d in details
+                for c in d["extension"]
+                if c["url"] == "code"
+            ]
+            info.append(
+                {
+                    "url": ext["url"],
+                    "extension": [e for e in ext["extension"] if e["url"] != "detail"]
+                    + ([{"...": f"detail: {', '.join(codes)}"}] if details else []),
+                }
+            )
+        actions.append(
+            {
+                "type": action["type"],
+                "resource": {
+                    "resourceType": action["resource"]["resourceType"],
+                    "id": action["resource"]["id"],
+                    "...": "the order as sent",
+                    "extension": info,
+                },
+            }
+        )
     short = {"cards": cards, "systemActions": actions}
-    return (_curl(slug, "anakinra-order-sign", " | python3 -m json.tool") + "\n```json\n"
-            + pretty(short, expand=7) + "\n```\n")
+    return (
+        _curl(slug, "anakinra-order-sign", " | python3 -m json.tool")
+        + "\n```json\n"
+        + pretty(short, expand=7)
+        + "\n```\n"
+    )
 
 
 def _explain_table(slug: str) -> str:
@@ -149,8 +180,10 @@ def _explain_table(slug: str) -> str:
         code = cli_main(["explain", str(REQUESTS / f"{slug}.json")])
     if code != 0:
         raise RuntimeError(f"anakinra-cds explain {slug}.json exited {code}")
-    return (f"```bash\n.venv/bin/anakinra-cds explain fhir_fixtures/requests/{slug}.json\n```\n\n"
-            "```text\n" + out.getvalue().rstrip("\n") + "\n```\n")
+    return (
+        f"```bash\n.venv/bin/anakinra-cds explain fhir_fixtures/requests/{slug}.json\n```\n\n"
+        "```text\n" + out.getvalue().rstrip("\n") + "\n```\n"
+    )
 
 
 def render_examples() -> dict[str, str]:

@@ -25,6 +25,7 @@ trap cleanup EXIT
 "$BIN/lint-imports" --no-cache
 # --- ruff (pyproject.toml [tool.ruff]): a lint finding fails the run -------------------------------
 "$BIN/ruff" check --no-cache .
+"$BIN/ruff" format --no-cache --check .
 
 # --- types (pyproject.toml [tool.mypy]: strict for policy/ and facts/, checked elsewhere): an error fails the run
 "$BIN/python" -m mypy

@@ -27,7 +27,7 @@ from tests.store.conftest import db_url, pg_url  # noqa: F401  (the store's data
 ROOT = Path(__file__).resolve().parent.parent
 INTEGRATION = Path(__file__).resolve().parent / "integration"
 FIXTURES = ROOT / "fhir_fixtures"
-PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)   # the fixtures' authoredOn day
+PINNED_NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # the fixtures' authoredOn day
 
 
 def pinned_clock() -> datetime:

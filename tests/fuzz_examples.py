@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 FAST = os.environ.get("ANAKINRA_TEST_FAST") == "1"
-FAST_SHARE = 10          # a tenth of the cases, at least MIN_FAST
+FAST_SHARE = 10  # a tenth of the cases, at least MIN_FAST
 MIN_FAST = 10
 
 

@@ -47,5 +47,6 @@ def listener():
 def fhir(listener):
     """A misbehaving FHIR server on loopback whose redirects point at `listener`."""
     from tests.gather.misbehaving_fhir import MisbehavingFhir
+
     with MisbehavingFhir(slow_seconds=3.0, redirect_to=listener.url("/fhir/Patient/1")) as srv:
         yield srv

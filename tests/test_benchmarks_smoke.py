@@ -17,7 +17,7 @@ def test_large_chart_is_a_renamed_enlarged_fixture():
     source = chart.count_resources(chart.load_request(chart.SOURCE_SLUG))
     assert counts["total"] >= 40 and counts["total"] > source["total"]
     text = json.dumps(request) + json.dumps(bundle)
-    assert chart.SOURCE_PREFIX not in text                 # never writes over a fixture patient
+    assert chart.SOURCE_PREFIX not in text  # never writes over a fixture patient
     assert "127.0.0.1:8913" not in text and "127.0.0.1:1234/fhir" in text
     ids = [f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in bundle["entry"]]
     assert len(ids) == len(set(ids))
@@ -31,7 +31,7 @@ def test_large_chart_is_a_renamed_enlarged_fixture():
     # added history is older than the chart's own results, newest first as _sort=-date promises
     dates = [e["resource"]["effectiveDateTime"] for e in request["prefetch"]["observations"]["entry"]]
     own = chart.load_request(chart.SOURCE_SLUG)["prefetch"]["observations"]["entry"]
-    assert min(e["resource"]["effectiveDateTime"] for e in own) >= max(dates[len(own):])
+    assert min(e["resource"]["effectiveDateTime"] for e in own) >= max(dates[len(own) :])
 
 
 def test_percentile_and_summary():
@@ -40,12 +40,13 @@ def test_percentile_and_summary():
     assert percentile(values, 99) == 99.0
     assert percentile(values, 100) == 100.0
     assert math.isnan(percentile([], 50))
-    ph = PhaseResult(workload="w", target="t", clients=1, duration=1.0,
-                     starts=[0.0, 0.5, 0.95], latencies=[0.01, 0.02, 0.10])
+    ph = PhaseResult(
+        workload="w", target="t", clients=1, duration=1.0, starts=[0.0, 0.5, 0.95], latencies=[0.01, 0.02, 0.10]
+    )
     ph.statuses.update({200: 3, 401: 1})
     s = summarize([ph])
     assert s["requests"] == 4 and s["errors"] == 1 and s["error_statuses"] == {"401": 1}
-    assert s["throughput_rps"] == 2.0                      # the third request ended after the window
+    assert s["throughput_rps"] == 2.0  # the third request ended after the window
     assert s["p50_ms"] == 20.0 and s["max_ms"] == 100.0
 
 
@@ -53,19 +54,31 @@ def _fake_report(p99: float, ratio: float, nofetch_p99: float | None, rss: float
     stats = {"p99_ms": p99, "errors": errors}
     return {
         "workloads": {"large-chart": {"resources": {"total": 69}}},
-        "full_prefetch": {w: {"service": stats, "ratios_service_over_baseline": {"throughput": ratio}}
-                          for w in ("large-chart", "fixture-mix")},
-        "no_prefetch": ({"clients_1": {"p99_ms": nofetch_p99, "errors": 0}, "clients_4": {"p99_ms": 1.0}}
-                        if nofetch_p99 is not None else {"skipped": "--no-fhir"}),
+        "full_prefetch": {
+            w: {"service": stats, "ratios_service_over_baseline": {"throughput": ratio}}
+            for w in ("large-chart", "fixture-mix")
+        },
+        "no_prefetch": (
+            {"clients_1": {"p99_ms": nofetch_p99, "errors": 0}, "clients_4": {"p99_ms": 1.0}}
+            if nofetch_p99 is not None
+            else {"skipped": "--no-fhir"}
+        ),
         "memory": {"service_workers": [{"rss_mb": rss}, {"rss_mb": rss - 1}]},
         "startup": {"service_first_answer_s": [first, first / 2]},
     }
 
 
 def test_targets_pass_and_fail_on_the_limits():
-    ok = evaluate_targets(_fake_report(TARGETS["full_prefetch_p99_ms"], TARGETS["throughput_vs_baseline"],
-                                       TARGETS["no_prefetch_p99_ms"], TARGETS["rss_mb_per_worker"],
-                                       TARGETS["first_answer_s"]), 4)
+    ok = evaluate_targets(
+        _fake_report(
+            TARGETS["full_prefetch_p99_ms"],
+            TARGETS["throughput_vs_baseline"],
+            TARGETS["no_prefetch_p99_ms"],
+            TARGETS["rss_mb_per_worker"],
+            TARGETS["first_answer_s"],
+        ),
+        4,
+    )
     assert [t["pass"] for t in ok] == [True] * 7
     bad = evaluate_targets(_fake_report(25.1, 0.24, 151.0, 151.0, 2.1), 4)
     assert [t["pass"] for t in bad] == [False] * 7
@@ -87,13 +100,20 @@ def test_the_fixture_mix_limits_are_a_reference_not_an_issue_target():
     report["full_prefetch"]["large-chart"]["ratios_service_over_baseline"]["throughput"] = 0.24
     assert not all_targets_pass(evaluate_targets(report, 4))
     unmeasured = evaluate_targets(_fake_report(10.0, 0.30, None, 100.0, 1.0), 4)
-    assert not all_targets_pass(unmeasured)                 # a target not measured is not met
+    assert not all_targets_pass(unmeasured)  # a target not measured is not met
 
 
 def test_ratios_per_round_pair_each_service_round_with_its_baseline_round():
     from benchmarks.load import _ratios
-    service = {"throughput_rps": 600.0, "p50_ms": 6.0, "p95_ms": 9.0, "p99_ms": 12.0, "server_cpu_ms_per_request": 2.7,
-               "rounds": [{"throughput_rps": 620.0}, {"throughput_rps": 580.0}]}
+
+    service = {
+        "throughput_rps": 600.0,
+        "p50_ms": 6.0,
+        "p95_ms": 9.0,
+        "p99_ms": 12.0,
+        "server_cpu_ms_per_request": 2.7,
+        "rounds": [{"throughput_rps": 620.0}, {"throughput_rps": 580.0}],
+    }
     baseline = {
         "throughput_rps": 2400.0,
         "p50_ms": 1.5,
@@ -127,13 +147,16 @@ def test_clients_sign_tokens_for_the_fastest_rate_seen_so_far():
     """A warm-up during a slow second of the VM (rate 400 req/s) must not leave the later rounds, which ran at
     700 req/s, short of JWTs: the clients then sign during the timed phase, on the servers' cores."""
     from benchmarks.load import _expected_rate, _tokens_per_client
-    slow_round = PhaseResult(workload="w", target="service", clients=4, duration=6.0, starts=[0.1] * 2400,
-                             latencies=[0.005] * 2400)
-    fast_round = PhaseResult(workload="w", target="service", clients=4, duration=6.0, starts=[0.1] * 4200,
-                             latencies=[0.005] * 4200)
+
+    slow_round = PhaseResult(
+        workload="w", target="service", clients=4, duration=6.0, starts=[0.1] * 2400, latencies=[0.005] * 2400
+    )
+    fast_round = PhaseResult(
+        workload="w", target="service", clients=4, duration=6.0, starts=[0.1] * 4200, latencies=[0.005] * 4200
+    )
     assert _expected_rate(400.0, []) == 400.0
     assert _expected_rate(400.0, [slow_round, fast_round]) == 700.0
     assert _expected_rate(900.0, [fast_round]) == 900.0
     per_client_need = 700.0 / 4 * 6.0
     assert _tokens_per_client(_expected_rate(400.0, [fast_round]), 4, 6.0) >= 2 * per_client_need
-    assert _tokens_per_client(400.0, 4, 6.0) < per_client_need * 1.5     # what the warm-up alone would give
+    assert _tokens_per_client(400.0, 4, 6.0) < per_client_need * 1.5  # what the warm-up alone would give

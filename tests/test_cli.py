@@ -30,8 +30,10 @@ def test_explain_json_matches_the_http_explanation(client, capsys):
 def test_explain_offline_shows_the_pathway_not_applied(capsys):
     """ra-continuation (a plan approval in the chart): decided by continuation; the explanation also shows
     the initiation criteria, which do not decide."""
-    assert main(["explain", "--json", "--now", "2026-03-02T15:00:00",
-                 str(FIXTURES / "requests" / "ra-continuation.json")]) == 0
+    assert (
+        main(["explain", "--json", "--now", "2026-03-02T15:00:00", str(FIXTURES / "requests" / "ra-continuation.json")])
+        == 0
+    )
     order = json.loads(capsys.readouterr().out)["orders"][0]
     assert order["pathway"] == "continuation"
     tops = {c["clause"]: c for c in order["clauses"]}
@@ -64,17 +66,18 @@ def test_explanations_list_what_fhir_validation_finds_in_the_order(client):
     clean = client.post("/explain/anakinra-order-sign", json=req).get_json()
     assert clean["orders"][0]["fhirValidation"] == []
     order = req["context"]["draftOrders"]["entry"][0]["resource"]
-    order["authoredOn"] = "02/03/2026"                          # not a FHIR dateTime
+    order["authoredOn"] = "02/03/2026"  # not a FHIR dateTime
     order["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] = "one hundred"
-    order["dosageInstruction"][0]["text"] = "Inject as directed"      # no dose to fall back on
+    order["dosageInstruction"][0]["text"] = "Inject as directed"  # no dose to fall back on
     broken = client.post("/explain/anakinra-order-sign", json=req).get_json()
     notes = broken["orders"][0]["fhirValidation"]
     assert any("authoredOn" in n for n in notes)
     assert any("doseQuantity" in n for n in notes)
     # The unreadable dose is unknown (documentation needed), never covered.
     assert broken["orders"][0]["determination"] != "covered"
-    dose = next(c for t in broken["orders"][0]["clauses"] for c in [t, *t.get("children", [])]
-                if c["clause"] == "dosage.ra")
+    dose = next(
+        c for t in broken["orders"][0]["clauses"] for c in [t, *t.get("children", [])] if c["clause"] == "dosage.ra"
+    )
     assert dose["outcome"] == "unknown"
     # The hook answer itself carries the decision, not the validation notes.
     hook = client.post("/cds-services/anakinra-order-sign", json=req).get_json()
@@ -82,6 +85,7 @@ def test_explanations_list_what_fhir_validation_finds_in_the_order(client):
 
 
 # -- demo reset ---------------------------------------------------------------------------------------
+
 
 def _sign(client, req) -> dict:
     resp = client.post("/cds-services/anakinra-order-sign", json=req)
@@ -91,12 +95,16 @@ def _sign(client, req) -> dict:
 
 def _cards(body: dict, pa_ids: list[str]) -> list[tuple]:
     """What the clinician sees, with the plan approval ids (new on every approval) masked."""
+
     def mask(text: str) -> str:
         for pa_id in pa_ids:
             text = text.replace(pa_id, "<PA>")
         return text
-    return [(c["indicator"], c["extension"]["anakinra-cds.finding"], mask(c["summary"]), mask(c.get("detail", "")))
-            for c in body["cards"]]
+
+    return [
+        (c["indicator"], c["extension"]["anakinra-cds.finding"], mask(c["summary"]), mask(c.get("detail", "")))
+        for c in body["cards"]
+    ]
 
 
 def _pa_ids(body: dict) -> list[str]:
@@ -114,20 +122,21 @@ def test_demo_reset_makes_the_second_run_show_the_cards_of_the_first(app, settin
     req = load_request("ra-complete")
     first = _sign(client, req)
     [pa_first] = _pa_ids(first)
-    second = _sign(client, req)                     # the approval the first signing stored now shows
-    assert any(c["extension"]["anakinra-cds.finding"] == "renewal" and pa_first in c["summary"]
-               for c in second["cards"])
+    second = _sign(client, req)  # the approval the first signing stored now shows
+    assert any(
+        c["extension"]["anakinra-cds.finding"] == "renewal" and pa_first in c["summary"] for c in second["cards"]
+    )
     assert _cards(second, [pa_first]) != _cards(first, [pa_first])
 
     _demo_env(monkeypatch, settings)
-    assert main(["demo", "reset"]) == 0                 # while the app (and its database connections) live on
+    assert main(["demo", "reset"]) == 0  # while the app (and its database connections) live on
     out = capsys.readouterr().out
     assert out.startswith("Demo state cleared in ") and "1 authorizations" in out
     assert app.extensions["cds"].store.list_authorizations() == []
 
     third = _sign(client, req)
     [pa_third] = _pa_ids(third)
-    assert pa_third != pa_first                       # a new approval, as on the first run
+    assert pa_third != pa_first  # a new approval, as on the first run
     assert _cards(third, [pa_third]) == _cards(first, [pa_first])
     assert coverage_infos(third).keys() == coverage_infos(first).keys()
 

@@ -35,6 +35,7 @@ def test_bad_values_name_the_variable():
     import pytest
 
     from cds_service.config import ConfigError
+
     with pytest.raises(ConfigError, match="CDS_FHIR_BUDGET_SECONDS"):
         from_env({"CDS_FHIR_BUDGET_SECONDS": "soon"}, profile="production")
     with pytest.raises(ConfigError, match="CDS_TRUSTED_ISSUERS"):
@@ -46,8 +47,10 @@ def test_bad_values_name_the_variable():
 def test_trusted_issuers_agree_with_the_documented_rules():
     """README: an issuer needs at least one key source (jwks_file, jwks_url or jku_allow), jwks_file or
     jwks_url but not both, and may be listed once."""
-    only_jku = from_env({"CDS_TRUSTED_ISSUERS": '[{"iss": "https://ehr", "jku_allow": ["https://ehr/jwks.json"]}]'},
-                        profile="production")
+    only_jku = from_env(
+        {"CDS_TRUSTED_ISSUERS": '[{"iss": "https://ehr", "jku_allow": ["https://ehr/jwks.json"]}]'},
+        profile="production",
+    )
     assert only_jku.trusted_issuers[0].jku_allow == ("https://ehr/jwks.json",)
     assert only_jku.trusted_issuers[0].jwks_file is None and only_jku.trusted_issuers[0].jwks_url is None
     bad = {

@@ -45,11 +45,15 @@ def test_every_example_matches_what_the_service_answers(path, examples):
     assert not unknown, f"{path.name}: no generator for example(s) {unknown}"
     expected = generator.update_text(text, examples)
     if expected != text:
-        stale = [n for n in generator.example_names(text)
-                 if generator.update_text(f"<!-- example: {n} -->\nX<!-- /example -->", examples)
-                 not in text]
-        pytest.fail(f"{path.relative_to(ROOT)}: example(s) {stale} no longer match the service; "
-                    "run `python scripts/readme_examples.py` and review the difference")
+        stale = [
+            n
+            for n in generator.example_names(text)
+            if generator.update_text(f"<!-- example: {n} -->\nX<!-- /example -->", examples) not in text
+        ]
+        pytest.fail(
+            f"{path.relative_to(ROOT)}: example(s) {stale} no longer match the service; "
+            "run `python scripts/readme_examples.py` and review the difference"
+        )
 
 
 def test_every_example_is_shown_somewhere(examples):
@@ -101,8 +105,9 @@ def _anchors(path: Path) -> set[str]:
 
 
 def test_every_docs_page_is_linked_from_the_readme():
-    linked = {(README.parent / link.split("#")[0]).resolve() for link in _links(README)
-              if not re.match(r"[a-z]+:", link)}
+    linked = {
+        (README.parent / link.split("#")[0]).resolve() for link in _links(README) if not re.match(r"[a-z]+:", link)
+    }
     missing = [p.name for p in sorted(DOCS.glob("*.md")) if p.resolve() not in linked]
     assert not missing, f"docs pages not linked from README.md: {missing}"
 
@@ -111,7 +116,7 @@ def test_every_docs_page_is_linked_from_the_readme():
 def test_every_relative_link_resolves(path):
     broken = []
     for link in _links(path):
-        if re.match(r"[a-z][a-z0-9+.-]*:", link):      # http:, https:, mailto: ...
+        if re.match(r"[a-z][a-z0-9+.-]*:", link):  # http:, https:, mailto: ...
             continue
         target, _, anchor = link.partition("#")
         file = (path.parent / target).resolve() if target else path

@@ -27,17 +27,45 @@ NEEDS = {need.key: need for need in data_needs()}
 AS_OF = date(2026, 3, 2)
 
 DETERMINATIONS = {"covered", "not-covered", "conditional", "none"}
-FINDING_KINDS = {"site-of-care", "combination", "dose", "weight-dose", "step-therapy", "renal", "missing-weight",
-                 "contraindication", "documentation", "program", "none"}
+FINDING_KINDS = {
+    "site-of-care",
+    "combination",
+    "dose",
+    "weight-dose",
+    "step-therapy",
+    "renal",
+    "missing-weight",
+    "contraindication",
+    "documentation",
+    "program",
+    "none",
+}
 REQUIRED_SCENARIOS = {
-    "ra-complete", "ra-missing-preferred", "ra-on-humira", "ra-on-tofacitinib", "dose-200mg", "qty-56-syringes",
-    "office-administered", "nomid-child-lb", "nomid-child-overdose", "dira-infant-no-weight", "medref-ndc",
-    "medref-prefetch-ndc11", "non-anakinra", "order-select-ra", "ra-no-specialist", "ra-renal-crcl-25",
-    "ra-anakinra-allergy", "covid-inpatient", "misc-child", "ra-continuation",
+    "ra-complete",
+    "ra-missing-preferred",
+    "ra-on-humira",
+    "ra-on-tofacitinib",
+    "dose-200mg",
+    "qty-56-syringes",
+    "office-administered",
+    "nomid-child-lb",
+    "nomid-child-overdose",
+    "dira-infant-no-weight",
+    "medref-ndc",
+    "medref-prefetch-ndc11",
+    "non-anakinra",
+    "order-select-ra",
+    "ra-no-specialist",
+    "ra-renal-crcl-25",
+    "ra-anakinra-allergy",
+    "covid-inpatient",
+    "misc-child",
+    "ra-continuation",
 }
 
 
 # ---------------------------------------------------------------------------------- helpers
+
 
 def bundle_resources(bundle: dict) -> list[dict]:
     return [e["resource"] for e in bundle.get("entry", []) if "resource" in e]
@@ -90,8 +118,11 @@ def weight_kg(obs: dict) -> float:
 
 
 def latest(resources: list[dict], loinc: str) -> dict | None:
-    found = [r for r in resources if r["resourceType"] == "Observation"
-             and any(c["code"] == loinc for c in r["code"]["coding"])]
+    found = [
+        r
+        for r in resources
+        if r["resourceType"] == "Observation" and any(c["code"] == loinc for c in r["code"]["coding"])
+    ]
     return max(found, key=observation_time) if found else None
 
 
@@ -118,6 +149,7 @@ def anakinra_drafts(request: dict) -> list[dict]:
 
 # ---------------------------------------------------------------------------------- generation
 
+
 def test_generated_files_are_up_to_date():
     files = build.build_all()
     stale = build.stale_files(files)
@@ -137,8 +169,10 @@ def test_stale_check_notices_an_edited_file(tmp_path):
     edited = tmp_path / build.REQUESTS / "ra-complete.json"
     edited.write_text(edited.read_text().replace("M05.79", "M06.9"))
     (tmp_path / build.BUNDLES / "leftover.json").write_text("{}")
-    assert set(build.stale_files(files, tmp_path)) == {f"{build.REQUESTS}/ra-complete.json",
-                                                       f"{build.BUNDLES}/leftover.json"}
+    assert set(build.stale_files(files, tmp_path)) == {
+        f"{build.REQUESTS}/ra-complete.json",
+        f"{build.BUNDLES}/leftover.json",
+    }
 
 
 def test_the_service_package_holds_the_bundles_and_the_tests_the_requests():
@@ -150,6 +184,7 @@ def test_the_service_package_holds_the_bundles_and_the_tests_the_requests():
 
 
 # ---------------------------------------------------------------------------------- FHIR validity
+
 
 @pytest.mark.parametrize("slug", SLUGS)
 def test_every_resource_validates_with_r4b_models(slug):
@@ -167,6 +202,7 @@ def test_every_resource_validates_with_r4b_models(slug):
 
 
 # ---------------------------------------------------------------------------------- requests
+
 
 @pytest.mark.parametrize("slug", SLUGS)
 def test_request_envelope(slug):
@@ -230,8 +266,11 @@ def test_observations_are_newest_first_and_in_the_template_code_list(slug):
     for obs in observations:
         assert {f"{c['system']}|{c['code']}" for c in obs["code"]["coding"]} & codes
     # and nothing in the chart that the template selects is left out
-    chart_obs = [r for r in bundle_resources(load_bundle(slug)) if r["resourceType"] == "Observation"
-                 and {f"{c['system']}|{c['code']}" for c in r["code"]["coding"]} & codes]
+    chart_obs = [
+        r
+        for r in bundle_resources(load_bundle(slug))
+        if r["resourceType"] == "Observation" and {f"{c['system']}|{c['code']}" for c in r["code"]["coding"]} & codes
+    ]
     assert {o["id"] for o in chart_obs} == {o["id"] for o in observations}
 
 
@@ -264,11 +303,16 @@ def test_anakinra_drafts_follow_the_documented_shape(slug):
     meds = anakinra_drafts(request)
     assert len(meds) == 1
     draft = meds[0]
-    assert draft["category"][0]["coding"][0]["system"] == \
-        "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
+    assert (
+        draft["category"][0]["coding"][0]["system"]
+        == "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
+    )
     dosage = draft["dosageInstruction"][0]
-    assert dosage["route"]["coding"][0] == {"system": "http://snomed.info/sct", "code": "34206005",
-                                            "display": "Subcutaneous route"}
+    assert dosage["route"]["coding"][0] == {
+        "system": "http://snomed.info/sct",
+        "code": "34206005",
+        "display": "Subcutaneous route",
+    }
     assert dosage["timing"]["repeat"]["frequency"] == 1 and dosage["timing"]["repeat"]["periodUnit"] == "d"
     assert dosage["doseAndRate"][0]["doseQuantity"]["code"] == "mg"
     assert draft["dispenseRequest"]["quantity"]["code"] == "{syringe}"
@@ -277,6 +321,7 @@ def test_anakinra_drafts_follow_the_documented_shape(slug):
 
 
 # ---------------------------------------------------------------------------------- bundles
+
 
 def test_ids_are_unique_across_fixtures_and_prefixed_by_slug():
     owner: dict[tuple[str, str], str] = {}
@@ -358,6 +403,7 @@ def test_prefetch_is_what_a_fhir_server_answers(tmp_path):
 
 # ---------------------------------------------------------------------------------- the oracle
 
+
 @pytest.mark.parametrize("slug", SLUGS)
 def test_expectations_use_the_documented_vocabulary(slug):
     entry = BY_SLUG[slug]
@@ -386,6 +432,7 @@ def test_the_clause_map_is_found_and_parsed():
 
 # ---------------------------------------------------------------------------------- charts say what they claim
 
+
 @pytest.mark.parametrize("slug", SLUGS)
 def test_dates_are_fixed_and_ages_unambiguous(slug):
     chart = bundle_resources(load_bundle(slug))
@@ -394,8 +441,15 @@ def test_dates_are_fixed_and_ages_unambiguous(slug):
     this_year_birthday = birth.replace(year=2026)
     assert abs((this_year_birthday - AS_OF).days) > 14, "birthday too close to 2026-03-02"
     for r in chart + drafts(load_request(slug)):
-        for field in ("effectiveDateTime", "authoredOn", "onsetDateTime", "recordedDate", "occurrenceDateTime",
-                      "whenHandedOver", "dateAsserted"):
+        for field in (
+            "effectiveDateTime",
+            "authoredOn",
+            "onsetDateTime",
+            "recordedDate",
+            "occurrenceDateTime",
+            "whenHandedOver",
+            "dateAsserted",
+        ):
             if field in r:
                 assert r[field][:10] <= "2026-03-02", f"{r['id']}.{field} is after the order date"
 
@@ -435,9 +489,9 @@ def _mg_per_kg(slug: str) -> float | None:
 def test_weight_based_scenarios_have_the_doses_they_describe():
     weight = latest(bundle_resources(load_request("nomid-child-lb")["prefetch"]["observations"]), "29463-7")
     assert weight["valueQuantity"]["code"] == "[lb_av]"
-    assert 1 <= _mg_per_kg("nomid-child-lb") <= 8          # within dosage.nomid-dira
-    assert _mg_per_kg("nomid-child-overdose") > 8          # above dosage.nomid-dira
-    assert _mg_per_kg("dira-infant-no-weight") is None     # no weight anywhere in the chart
+    assert 1 <= _mg_per_kg("nomid-child-lb") <= 8  # within dosage.nomid-dira
+    assert _mg_per_kg("nomid-child-overdose") > 8  # above dosage.nomid-dira
+    assert _mg_per_kg("dira-infant-no-weight") is None  # no weight anywhere in the chart
     patient = load_request("dira-infant-no-weight")["prefetch"]["patient"]
     assert age_on(patient["birthDate"], AS_OF) == 0
     assert age_on(load_request("nomid-child-lb")["prefetch"]["patient"]["birthDate"], AS_OF) == 7
@@ -464,10 +518,13 @@ def test_site_of_care_and_combination_scenarios():
     assert office["performer"]["reference"].startswith("Practitioner/")
     for slug, drug in (("ra-on-humira", "327361"), ("ra-on-tofacitinib", "1357536")):
         statements = bundle_resources(load_request(slug)["prefetch"]["medicationStatements"])
-        active = [s for s in statements if s["status"] == "active"
-                  and s["medicationCodeableConcept"]["coding"][0]["code"] == drug]
+        active = [
+            s
+            for s in statements
+            if s["status"] == "active" and s["medicationCodeableConcept"]["coding"][0]["code"] == drug
+        ]
         assert active, slug
-    for slug in ("covid-inpatient", "misc-child"):      # hospitalised: the indications require it
+    for slug in ("covid-inpatient", "misc-child"):  # hospitalised: the indications require it
         request = load_request(slug)
         assert anakinra_drafts(request)[0]["category"][0]["coding"][0]["code"] == "inpatient"
         encounter = bundle_resources(request["prefetch"]["encounters"])[0]
@@ -481,15 +538,21 @@ def test_medication_reference_scenarios():
     request = load_request("medref-prefetch-ndc11")
     draft = anakinra_drafts(request)[0]
     reference = draft["medicationReference"]["reference"]
-    included = {f"Medication/{e['resource']['id']}": e["resource"]
-                for e in request["prefetch"]["medicationRequests"]["entry"] if e["search"]["mode"] == "include"}
+    included = {
+        f"Medication/{e['resource']['id']}": e["resource"]
+        for e in request["prefetch"]["medicationRequests"]["entry"]
+        if e["search"]["mode"] == "include"
+    }
     assert included[reference]["code"]["coding"][0] == {
-        "system": "http://hl7.org/fhir/sid/ndc", "code": "66658023428",
-        "display": "Kineret 100 MG/0.67ML Prefilled Syringe"}
+        "system": "http://hl7.org/fhir/sid/ndc",
+        "code": "66658023428",
+        "display": "Kineret 100 MG/0.67ML Prefilled Syringe",
+    }
 
 
 def test_step_therapy_scenarios_record_three_month_courses():
     """RA charts expected 'covered' show >= 3 months of methotrexate (or an intolerance) and of each product."""
+
     def courses(slug):
         statements = bundle_resources(load_request(slug)["prefetch"]["medicationStatements"])
         out = {}
@@ -497,7 +560,9 @@ def test_step_therapy_scenarios_record_three_month_courses():
             period = s["effectivePeriod"]
             end = date.fromisoformat(period["end"]) if "end" in period else AS_OF
             out[s["medicationCodeableConcept"]["coding"][0]["display"]] = (
-                (end - date.fromisoformat(period["start"])).days, s.get("statusReason", [{}])[0].get("text"))
+                (end - date.fromisoformat(period["start"])).days,
+                s.get("statusReason", [{}])[0].get("text"),
+            )
         return out
 
     complete = courses("ra-complete")
@@ -512,21 +577,24 @@ def test_covid_and_misc_charts_show_the_table1_criteria_they_claim():
     covid = load_request("covid-inpatient")["prefetch"]
     observations = bundle_resources(covid["observations"])
     pcr = latest(observations, "94500-6")
-    assert pcr["valueCodeableConcept"]["coding"][0]["code"] == "260373001"       # Detected (covid-19.2)
-    assert [p["status"] for p in bundle_resources(covid["procedures"])] == ["in-progress"]   # oxygen (covid-19.3)
+    assert pcr["valueCodeableConcept"]["coding"][0]["code"] == "260373001"  # Detected (covid-19.2)
+    assert [p["status"] for p in bundle_resources(covid["procedures"])] == ["in-progress"]  # oxygen (covid-19.3)
     assert age_on(covid["patient"]["birthDate"], AS_OF) >= 18
-    assert "supar" not in json.dumps(covid).lower()                              # covid-19.5 undocumented
+    assert "supar" not in json.dumps(covid).lower()  # covid-19.5 undocumented
     draft = anakinra_drafts(load_request("covid-inpatient"))[0]
-    assert draft["dosageInstruction"][0]["timing"]["repeat"]["boundsDuration"]["value"] == 10   # covid-19.6
+    assert draft["dosageInstruction"][0]["timing"]["repeat"]["boundsDuration"]["value"] == 10  # covid-19.6
 
     misc = load_request("misc-child")["prefetch"]
-    assert age_on(misc["patient"]["birthDate"], AS_OF) < 18                      # mis-c.1
+    assert age_on(misc["patient"]["birthDate"], AS_OF) < 18  # mis-c.1
     conditions = {c["code"]["coding"][0]["code"]: c for c in bundle_resources(misc["conditions"])}
-    assert conditions["U07.1"]["clinicalStatus"]["coding"][0]["code"] == "resolved"   # mis-c.2 (prior infection)
+    assert conditions["U07.1"]["clinicalStatus"]["coding"][0]["code"] == "resolved"  # mis-c.2 (prior infection)
     positive = latest(bundle_resources(misc["observations"]), "94500-6")
     assert positive["effectiveDateTime"][:10] < conditions["M35.81"]["onsetDateTime"]
     statements = bundle_resources(misc["medicationStatements"])
-    refractory = {s["medicationCodeableConcept"]["coding"][0]["code"] for s in statements
-                  if s["statusReason"][0]["text"].startswith("Inadequate response")}
-    assert {"5666", "6902"} <= refractory                                        # mis-c.4.a (IVIG + steroid)
+    refractory = {
+        s["medicationCodeableConcept"]["coding"][0]["code"]
+        for s in statements
+        if s["statusReason"][0]["text"].startswith("Inadequate response")
+    }
+    assert {"5666", "6902"} <= refractory  # mis-c.4.a (IVIG + steroid)
     assert len(bundle_resources(misc["medicationAdministrations"])) == 2

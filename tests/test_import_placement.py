@@ -14,14 +14,20 @@ PACKAGE = Path(__file__).resolve().parents[1] / "cds_service"
 
 # (module path under cds_service/, imported module as written) -> why it is imported inside a function.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("web/replay_cache.py", "redis"):
-        "optional dependency (the `redis` extra): imported only when CDS_REPLAY_CACHE_URL names a Redis server",
-    ("store/feedback.py", "sqlalchemy.dialects.postgresql"):
-        "optional backend (the `postgres` extra): its dialect is loaded only when the store is on PostgreSQL; "
-        "at the top it would slow every SQLite start (benchmarks/README.md, the store's speed tricks)",
-    ("store/schema.py", "."):
-        "deferred on purpose, not a cycle: alembic (and mako) load only when a migration is needed; a database at "
-        "head never needs them (start time and memory of every worker)",
+    (
+        "web/replay_cache.py",
+        "redis",
+    ): "optional dependency (the `redis` extra): imported only when CDS_REPLAY_CACHE_URL names a Redis server",
+    (
+        "store/feedback.py",
+        "sqlalchemy.dialects.postgresql",
+    ): "optional backend (the `postgres` extra): its dialect is loaded only when the store is on PostgreSQL; "
+    "at the top it would slow every SQLite start (benchmarks/README.md, the store's speed tricks)",
+    (
+        "store/schema.py",
+        ".",
+    ): "deferred on purpose, not a cycle: alembic (and mako) load only when a migration is needed; a database at "
+    "head never needs them (start time and memory of every worker)",
 }
 
 
@@ -51,8 +57,10 @@ def _all_function_level_imports() -> dict[tuple[str, str], list[str]]:
 
 def test_no_import_inside_a_function_outside_the_allowlist():
     offenders = {key: where for key, where in _all_function_level_imports().items() if key not in ALLOWED}
-    assert not offenders, "imports inside functions (move them to the top of the module, or list them in " \
-                          "ALLOWED with the reason): " + "; ".join(w for ws in offenders.values() for w in ws)
+    assert not offenders, (
+        "imports inside functions (move them to the top of the module, or list them in "
+        "ALLOWED with the reason): " + "; ".join(w for ws in offenders.values() for w in ws)
+    )
 
 
 def test_every_allowlist_entry_still_matches_and_says_why():
@@ -64,6 +72,8 @@ def test_every_allowlist_entry_still_matches_and_says_why():
 
 def test_the_checker_finds_an_import_in_a_function_and_none_at_module_level(tmp_path):
     sample = tmp_path / "sample.py"
-    sample.write_text("import os\n\n\ndef f():\n    from .x import y\n    import json\n    return y, json\n\n\n"
-                      "class C:\n    def m(self):\n        g = lambda: __import__('re')\n        import re\n")
+    sample.write_text(
+        "import os\n\n\ndef f():\n    from .x import y\n    import json\n    return y, json\n\n\n"
+        "class C:\n    def m(self):\n        g = lambda: __import__('re')\n        import re\n"
+    )
     assert _function_level_imports(sample) == [(".x", 5, "f"), ("json", 6, "f"), ("re", 13, "m")]

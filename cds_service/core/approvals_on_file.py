@@ -29,7 +29,7 @@ class PlanAuthorizations:
         self.store = store
         self.req = req
         self.unsolicited = req.crd_configuration.get("unsolicited-determ", True) is not False
-        self._records: dict[str, list[Authorization]] = {}     # member_ref -> the store's records (one read each)
+        self._records: dict[str, list[Authorization]] = {}  # member_ref -> the store's records (one read each)
 
     def _read(self, member: str) -> list[Authorization]:
         if member not in self._records:
@@ -46,32 +46,49 @@ class PlanAuthorizations:
         except (StoreUnavailable, ValueError) as exc:
             log.error("authorizations not readable: %s", exc)
             return ()
-        return tuple(PriorAuthorization(source=f"plan-authorization/{a.pa_id}", drug=a.drug, status=a.status,
-                                        start=a.start, end=a.end, pa_id=a.pa_id, indication=a.indication)
-                     for a in found)
+        return tuple(
+            PriorAuthorization(
+                source=f"plan-authorization/{a.pa_id}",
+                drug=a.drug,
+                status=a.status,
+                start=a.start,
+                end=a.end,
+                pa_id=a.pa_id,
+                indication=a.indication,
+            )
+            for a in found
+        )
 
-    def apply(self, case: CaseFacts, decision: Decision, issue: bool = True,
-              assertion_id: str | None = None) -> tuple[Decision, str | None, date | None]:
+    def apply(
+        self, case: CaseFacts, decision: Decision, issue: bool = True, assertion_id: str | None = None
+    ) -> tuple[Decision, str | None, date | None]:
         """The decision after the member's approvals on file (see `apply_plan_approvals`), issuing the approval
         it calls for unless `issue` is False (an explanation reports what is on file and changes nothing).
         Returns (decision, satisfied_pa_id, expiry)."""
         member = case.patient.coverage.member_ref
-        if member is None:                      # no member id: no approval to read or to issue
+        if member is None:  # no member id: no approval to read or to issue
             return decision, None, None
         try:
             on_file = self._read(member)
         except (StoreUnavailable, ValueError) as exc:
             log.error("authorizations not readable: %s", exc)
             return decision, None, None
-        result = apply_plan_approvals(decision, on_file, load_policy(), as_of=case.patient.as_of,
-                                      at_order_sign=self.req.hook == "order-sign",
-                                      unsolicited_determinations=self.unsolicited, explain=not issue)
+        result = apply_plan_approvals(
+            decision,
+            on_file,
+            load_policy(),
+            as_of=case.patient.as_of,
+            at_order_sign=self.req.hook == "order-sign",
+            unsolicited_determinations=self.unsolicited,
+            explain=not issue,
+        )
         if result.to_issue is None:
             return result.decision, result.satisfied_pa_id, result.expiry
         approval = result.to_issue
         try:
-            issued = self.store.issue_authorization(member, DRUG, approval.indication, approval.start, approval.end,
-                                                    assertion_id)
+            issued = self.store.issue_authorization(
+                member, DRUG, approval.indication, approval.start, approval.end, assertion_id
+            )
         except (StoreUnavailable, ValueError) as exc:
             log.error("approval not issued: %s", exc)
             return result.decision, None, None

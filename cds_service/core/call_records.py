@@ -20,11 +20,19 @@ from .hook_call import CallResult
 
 log = logging.getLogger(__name__)
 
-_OUTCOME_TEXT = {o: o.value for o in Outcome}     # (an Enum's .value is a descriptor call; ~125 per order)
+_OUTCOME_TEXT = {o: o.value for o in Outcome}  # (an Enum's .value is a descriptor call; ~125 per order)
 
 
-def record_call(store: Store, spool: AuditSpool | None, service_id: str, req: HookRequest,
-                result: CallResult | None, status: int, started: float, explain: bool) -> None:
+def record_call(
+    store: Store,
+    spool: AuditSpool | None,
+    service_id: str,
+    req: HookRequest,
+    result: CallResult | None,
+    status: int,
+    started: float,
+    explain: bool,
+) -> None:
     determinations: list[dict[str, Any]] = []
     clauses: list[dict[str, Any]] = []
     assertion_ids: list[str] = []
@@ -46,9 +54,12 @@ def record_call(store: Store, spool: AuditSpool | None, service_id: str, req: Ho
                     **({"satisfiedPaId": oc.satisfied_pa_id} if oc.satisfied_pa_id else {}),
                 }
             )
-            clauses.append({"order": f"MedicationRequest/{d.order_id}",
-                            "clauses": {n.clause_id: _OUTCOME_TEXT.get(n.outcome, n.outcome)
-                                        for t in d.tree for n in t.walk()}})
+            clauses.append(
+                {
+                    "order": f"MedicationRequest/{d.order_id}",
+                    "clauses": {n.clause_id: _OUTCOME_TEXT.get(n.outcome, n.outcome) for t in d.tree for n in t.walk()},
+                }
+            )
             assertion_ids.append(oc.assertion_id)
             card_uuids.extend(c["uuid"] for c in oc.cards if "uuid" in c)
         card_uuids.extend(
@@ -71,7 +82,7 @@ def record_call(store: Store, spool: AuditSpool | None, service_id: str, req: Ho
             coverage_assertion_ids=assertion_ids,
             card_uuids=card_uuids,
         )
-    except (ValueError, TypeError) as exc:     # an entry the store refuses: log it, still answer
+    except (ValueError, TypeError) as exc:  # an entry the store refuses: log it, still answer
         log.error("audit row not stored (refused by the store): %s", type(exc).__name__)
         return
     try:
@@ -81,7 +92,7 @@ def record_call(store: Store, spool: AuditSpool | None, service_id: str, req: Ho
             log.warning("audit row spooled locally (database unavailable): %s", exc)
         else:
             log.error("audit row not stored (database unavailable, spool unavailable): %s", exc)
-    except (ValueError, TypeError) as exc:     # an entry the store refuses: log it, still answer
+    except (ValueError, TypeError) as exc:  # an entry the store refuses: log it, still answer
         log.error("audit row not stored (refused by the store): %s", type(exc).__name__)
     else:
         if spool is not None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 def _rows(node: dict, depth: int, out: list[tuple[str, str, str, str]]) -> None:
     evidence = "; ".join(
-        e["description"] + (f" [{e['reference']}]" if e.get("reference") else "") for e in node.get("evidence", [])[:3])
+        e["description"] + (f" [{e['reference']}]" if e.get("reference") else "") for e in node.get("evidence", [])[:3]
+    )
     label = ("  " * depth) + node["clause"] + (f" ({node['combinator']})" if node.get("combinator") else "")
     out.append((label, node["outcome"], node.get("note", ""), evidence))
     for child in node.get("children", []):
@@ -13,15 +14,19 @@ def _rows(node: dict, depth: int, out: list[tuple[str, str, str, str]]) -> None:
 
 
 def render_table(doc: dict) -> str:
-    lines = [f"Guideline {doc['policy']['id']} revision {doc['policy']['revision']}: {doc['policy']['title']}",
-             f"hook {doc['hook']}  hookInstance {doc['hookInstance']}"]
+    lines = [
+        f"Guideline {doc['policy']['id']} revision {doc['policy']['revision']}: {doc['policy']['title']}",
+        f"hook {doc['hook']}  hookInstance {doc['hookInstance']}",
+    ]
     if not doc["orders"]:
         lines.append("No anakinra order to evaluate (the service answers with no cards).")
     for order in doc["orders"]:
         lines.append("")
-        lines.append(f"Order {order['order']} ({order['orderLabel']}): {order['determination'].upper()}"
-                     f"  pathway {order['pathway']}  indication {order.get('indication', 'unknown')}"
-                     f"  as of {order.get('asOf', '?')}")
+        lines.append(
+            f"Order {order['order']} ({order['orderLabel']}): {order['determination'].upper()}"
+            f"  pathway {order['pathway']}  indication {order.get('indication', 'unknown')}"
+            f"  as of {order.get('asOf', '?')}"
+        )
         extra = []
         if order.get("paNeeded"):
             extra.append(f"prior authorization: {order['paNeeded']}")

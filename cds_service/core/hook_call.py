@@ -33,8 +33,15 @@ from .approvals_on_file import PlanAuthorizations
 
 log = logging.getLogger(__name__)
 
-REQUIRED_FOR_DECISION = ("patient", "coverage", "conditions", "medicationRequests", "medicationStatements", "allergies",
-                         "observations")
+REQUIRED_FOR_DECISION = (
+    "patient",
+    "coverage",
+    "conditions",
+    "medicationRequests",
+    "medicationStatements",
+    "allergies",
+    "observations",
+)
 
 
 @dataclass
@@ -64,24 +71,37 @@ def policy_url(settings: Settings) -> str:
     return settings.external_base_url.rstrip("/") + "/policy/" + load_policy().id
 
 
-def documentation_form_url(settings: Settings, hash_key: bytes, case: CaseFacts, assertion_id: str,
-                           practitioner_ref: str, now: datetime) -> str | None:
+def documentation_form_url(
+    settings: Settings, hash_key: bytes, case: CaseFacts, assertion_id: str, practitioner_ref: str, now: datetime
+) -> str | None:
     """The signed, short-lived link to the documentation form for this decision's context (its
     coverage-assertion-id), bound to the order, the patient (as the form knows it: the pseudonym) and the
     practitioner; None without a practitioner to author the answers."""
     if not practitioner_ref or not case.order.reference:
         return None
     patient_id = case.patient.reference.split("/", 1)[1]
-    token = FormLinks(hash_key, settings.form_link_minutes).issue(FormLinkContext(
-        context_id=assertion_id, order_ref=case.order.reference,
-        patient_ref=form_patient_ref(patient_hash(hash_key, patient_id)), practitioner_ref=practitioner_ref), now)
+    token = FormLinks(hash_key, settings.form_link_minutes).issue(
+        FormLinkContext(
+            context_id=assertion_id,
+            order_ref=case.order.reference,
+            patient_ref=form_patient_ref(patient_hash(hash_key, patient_id)),
+            practitioner_ref=practitioner_ref,
+        ),
+        now,
+    )
     return form_url(settings.external_base_url, token)
 
 
-def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: bytes,
-             session: requests.Session | None = None,
-             authorizations: PlanAuthorizations | None = None, explain: bool = False,
-             documentation: DocumentationLoop | None = None) -> CallResult:
+def run_hook(
+    req: HookRequest,
+    settings: Settings,
+    now: datetime,
+    hash_key: bytes,
+    session: requests.Session | None = None,
+    authorizations: PlanAuthorizations | None = None,
+    explain: bool = False,
+    documentation: DocumentationLoop | None = None,
+) -> CallResult:
     """`authorizations` (None without a store) supplies the plan's approvals for
     continuation, reports a current one as satisfied and issues new ones; an explain call reads and
     reports them, as the hook would, but never issues one. An explain call also evaluates the pathway
@@ -111,21 +131,32 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
         if settings.demo_draft_card and (empty or not drafts):
             order = empty[0].resource if empty else {"resourceType": "MedicationRequest", "id": "request-123"}
             finding = Finding(
-                "demo-draft", "info",
+                "demo-draft",
+                "info",
                 "Demo: draft a Kineret (anakinra) order to see this plan's coverage requirements.",
                 f"This service checks anakinra (Kineret) orders against the plan's coverage guideline {policy.id}. "
                 "The Sandbox's medication list has no injectable drugs, so use the suggestion below to draft "
                 "Kineret 100 mg subcutaneously once daily (28 syringes per 28 days), then open **Rx Sign** and "
                 "press **Sign Order**.\n\n(Shown only in the demo configuration.)",
-                (), {})
-            body = build_response([], hook=req.hook, hook_instance=req.hook_instance, today=today,
-                                  plan_name=plan_name, policy_url=purl, patient_id=req.patient_id,
-                                  limits=Limits.from_policy(policy.limits),
-                                  extra_findings=[finding], extra_order=order)
+                (),
+                {},
+            )
+            body = build_response(
+                [],
+                hook=req.hook,
+                hook_instance=req.hook_instance,
+                today=today,
+                plan_name=plan_name,
+                policy_url=purl,
+                patient_id=req.patient_id,
+                limits=Limits.from_policy(policy.limits),
+                extra_findings=[finding],
+                extra_order=order,
+            )
             return CallResult(200, body)
         return CallResult(200, empty_response(req.hook))
 
-    record = collect(req, settings, session, classified=classified)   # raises DataUnavailable -> 412
+    record = collect(req, settings, session, classified=classified)  # raises DataUnavailable -> 412
     # Index everything we gathered, for references (PractitionerRole, Condition, Medication ...).
     for rtype, items in record.resources.items():
         for rid, res in items.items():
@@ -143,9 +174,17 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
 
     key = hash_key
     resources = {rt: list(items.values()) for rt, items in record.resources.items()}
-    cases = build_cases(drafts=drafts, resources=resources, patient_id=req.patient_id, user_id=req.user_id,
-                        hook=req.hook, today=today, hasher=lambda v: member_ref(key, v), lookup=lookup,
-                        unavailable=frozenset(record.unavailable))
+    cases = build_cases(
+        drafts=drafts,
+        resources=resources,
+        patient_id=req.patient_id,
+        user_id=req.user_id,
+        hook=req.hook,
+        today=today,
+        hasher=lambda v: member_ref(key, v),
+        lookup=lookup,
+        unavailable=frozenset(record.unavailable),
+    )
     # --- DTR (issue 21): the prescriber's completed questionnaires, from our store and the EHR's data ---
     loop = documentation or DocumentationLoop(policy, settings.external_base_url, lambda v: patient_hash(key, v))
     ehr_responses = list(record.resources.get("QuestionnaireResponse", {}).values())
@@ -160,26 +199,46 @@ def run_hook(req: HookRequest, settings: Settings, now: datetime, hash_key: byte
     for case in cases:
         previous = authorizations.previous(case) if authorizations is not None else ()
         # The pathway not applied (initiation, on continuation) is evaluated for explanations only.
-        decision = evaluate(case, policy, plan_authorizations=previous, alternative_pathway=explain,
-                            record_unread=technical or None)
+        decision = evaluate(
+            case, policy, plan_authorizations=previous, alternative_pathway=explain, record_unread=technical or None
+        )
         expiry = None
         satisfied = None
-        assertion = new_assertion_id()         # one per decision: the answer, the audit row and an approval share it
-        if authorizations is not None:         # an explanation reports approvals on file, never issues one
-            decision, satisfied, expiry = authorizations.apply(case, decision, issue=not explain,
-                                                               assertion_id=assertion)
+        assertion = new_assertion_id()  # one per decision: the answer, the audit row and an approval share it
+        if authorizations is not None:  # an explanation reports approvals on file, never issues one
+            decision, satisfied, expiry = authorizations.apply(
+                case, decision, issue=not explain, assertion_id=assertion
+            )
         decisions.append(decision)
         # DTR (issue 21): the questionnaire when it would help; at the hook, the context it needs is kept and the
         # card links to the form (an explanation names the questionnaire but keeps nothing and links nowhere).
         form_link = None
         if not explain and loop.remember(case, decision, assertion, req.fhir_server):
             form_link = documentation_form_url(settings, hash_key, case, assertion, req.user_id, now)
-        outcomes.append(OrderOutcome(decision, case.order.raw, case.patient.coverage.source, technical,
-                                     satisfied, expiry, assertion_id=assertion,
-                                     questionnaire=loop.questionnaire(case, decision), form_url=form_link))
-    body = build_response(outcomes, hook=req.hook, hook_instance=req.hook_instance, today=today,
-                          plan_name=plan_name, policy_url=purl, patient_id=req.patient_id,
-                          limits=Limits.from_policy(policy.limits), config=req.crd_configuration)
+        outcomes.append(
+            OrderOutcome(
+                decision,
+                case.order.raw,
+                case.patient.coverage.source,
+                technical,
+                satisfied,
+                expiry,
+                assertion_id=assertion,
+                questionnaire=loop.questionnaire(case, decision),
+                form_url=form_link,
+            )
+        )
+    body = build_response(
+        outcomes,
+        hook=req.hook,
+        hook_instance=req.hook_instance,
+        today=today,
+        plan_name=plan_name,
+        policy_url=purl,
+        patient_id=req.patient_id,
+        limits=Limits.from_policy(policy.limits),
+        config=req.crd_configuration,
+    )
     return CallResult(200, body, decisions, cases, outcomes, list(record.technical_errors), sorted(record.unavailable))
 
 

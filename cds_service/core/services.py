@@ -17,7 +17,7 @@ class ServiceDefinition:
     id: str
     hook: str
     title: str
-    description_template: str      # `{policy_id}`: the guideline's id, from the policy data
+    description_template: str  # `{policy_id}`: the guideline's id, from the policy data
     usage_requirements: str
 
 
@@ -62,25 +62,70 @@ SERVICES_BY_ID = {s.id: s for s in SERVICES}
 # §dev-7); codes, names and descriptions unique within a service (§dev-8). respond/cards.py CONFIG_OPTION
 # maps each card to the option (its card type) that switches it off.
 CRD_CONFIGURATION_OPTIONS = (
-    {"code": "coverage-info", "type": "boolean", "name": "Coverage information",
-     "description": "Return the coverage-information system action on each anakinra order.", "default": True},
-    {"code": "unsolicited-determ", "type": "boolean", "name": "Unsolicited determinations",
-     "description": "Issue the plan's approval (pa-needed satisfied) when every clause is met.", "default": True},
-    {"code": "therapy-alternatives-req", "type": "boolean", "name": "Required step therapy",
-     "description": "Cards naming the preferred products that must be tried first.", "default": True},
-    {"code": "contraindication", "type": "boolean", "name": "Contraindications and combinations",
-     "description": "Cards for contraindications and prohibited combinations (e.g. TNF antagonists).", "default": True},
-    {"code": "limits", "type": "boolean", "name": "Quantity and dose limits",
-     "description": "Cards when the dose or quantity exceeds the guideline's limits.", "default": True},
-    {"code": "appropriate-use", "type": "boolean", "name": "Appropriate use",
-     "description": "Cards on the site of care (self-administration) and the prescriber's specialty.", "default": True},
-    {"code": "clinical-reminder", "type": "boolean", "name": "Clinical reminders",
-     "description": "Reminders: renal dosing, neutrophil monitoring, live vaccines, injection sites.", "default": True},
-    {"code": "guideline", "type": "boolean", "name": "Guideline",
-     "description": "Cards on what the guideline still needs documented, programs it does not decide (FEP, SAO, "
-                    "Medicare Part D), how it was read, and renewals.", "default": True},
-    {"code": "max-cards", "type": "integer", "name": "Maximum cards",
-     "description": "Maximum number of cards returned; the most severe are kept.", "default": 10},
+    {
+        "code": "coverage-info",
+        "type": "boolean",
+        "name": "Coverage information",
+        "description": "Return the coverage-information system action on each anakinra order.",
+        "default": True,
+    },
+    {
+        "code": "unsolicited-determ",
+        "type": "boolean",
+        "name": "Unsolicited determinations",
+        "description": "Issue the plan's approval (pa-needed satisfied) when every clause is met.",
+        "default": True,
+    },
+    {
+        "code": "therapy-alternatives-req",
+        "type": "boolean",
+        "name": "Required step therapy",
+        "description": "Cards naming the preferred products that must be tried first.",
+        "default": True,
+    },
+    {
+        "code": "contraindication",
+        "type": "boolean",
+        "name": "Contraindications and combinations",
+        "description": "Cards for contraindications and prohibited combinations (e.g. TNF antagonists).",
+        "default": True,
+    },
+    {
+        "code": "limits",
+        "type": "boolean",
+        "name": "Quantity and dose limits",
+        "description": "Cards when the dose or quantity exceeds the guideline's limits.",
+        "default": True,
+    },
+    {
+        "code": "appropriate-use",
+        "type": "boolean",
+        "name": "Appropriate use",
+        "description": "Cards on the site of care (self-administration) and the prescriber's specialty.",
+        "default": True,
+    },
+    {
+        "code": "clinical-reminder",
+        "type": "boolean",
+        "name": "Clinical reminders",
+        "description": "Reminders: renal dosing, neutrophil monitoring, live vaccines, injection sites.",
+        "default": True,
+    },
+    {
+        "code": "guideline",
+        "type": "boolean",
+        "name": "Guideline",
+        "description": "Cards on what the guideline still needs documented, programs it does not decide (FEP, SAO, "
+        "Medicare Part D), how it was read, and renewals.",
+        "default": True,
+    },
+    {
+        "code": "max-cards",
+        "type": "integer",
+        "name": "Maximum cards",
+        "description": "Maximum number of cards returned; the most severe are kept.",
+        "default": 10,
+    },
 )
 
 
@@ -90,18 +135,20 @@ def discovery_document() -> dict:
     prefetch = {n.key: n.template for n in needs}
     services = []
     for s in SERVICES:
-        services.append({
-            "hook": s.hook,
-            "id": s.id,
-            "title": s.title,
-            "description": s.description_template.format(policy_id=policy_id),
-            "usageRequirements": s.usage_requirements,
-            "prefetch": prefetch,
-            "extension": {
-                "davinci-crd.configuration-options": list(CRD_CONFIGURATION_OPTIONS),
-                "davinci-crd.version": ["2.2"],
-            },
-        })
+        services.append(
+            {
+                "hook": s.hook,
+                "id": s.id,
+                "title": s.title,
+                "description": s.description_template.format(policy_id=policy_id),
+                "usageRequirements": s.usage_requirements,
+                "prefetch": prefetch,
+                "extension": {
+                    "davinci-crd.configuration-options": list(CRD_CONFIGURATION_OPTIONS),
+                    "davinci-crd.version": ["2.2"],
+                },
+            }
+        )
     return {"services": services}
 
 

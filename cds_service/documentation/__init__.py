@@ -17,7 +17,21 @@ from .loop import DocumentationLoop, answerable, open_clauses, order_assertion_i
 from .package import PackageError, build_package, parse_input
 from .prefill import prefill_answers, prefill_trials
 
-__all__ = ["DocumentationForm", "DocumentationLoop", "DocumentedAnswers", "PackageError", "acceptable", "answerable",
-           "apply_answers",
-           "build_package", "form_patient_ref", "open_clauses", "order_assertion_ids", "parse_input", "prefill_answers",
-           "prefill_trials", "questionnaire_for", "read_answers"]
+__all__ = [
+    "DocumentationForm",
+    "DocumentationLoop",
+    "DocumentedAnswers",
+    "PackageError",
+    "acceptable",
+    "answerable",
+    "apply_answers",
+    "build_package",
+    "form_patient_ref",
+    "open_clauses",
+    "order_assertion_ids",
+    "parse_input",
+    "prefill_answers",
+    "prefill_trials",
+    "questionnaire_for",
+    "read_answers",
+]

@@ -25,10 +25,10 @@ OUTCOME_STOPPED = {"inadequate-response": "ineffective", "intolerance": "adverse
 class DocumentedAnswers:
     """What one QuestionnaireResponse says, as facts."""
 
-    reference: str                                   # "QuestionnaireResponse/<id>"
+    reference: str  # "QuestionnaireResponse/<id>"
     authored: str = ""
-    statements: dict = field(default_factory=dict)   # key -> PrescriberStatement
-    denials: dict = field(default_factory=dict)      # key -> PrescriberStatement (answered no)
+    statements: dict = field(default_factory=dict)  # key -> PrescriberStatement
+    denials: dict = field(default_factory=dict)  # key -> PrescriberStatement (answered no)
     trials: tuple[TherapySpan, ...] = ()
     intolerances: tuple[AllergyFact, ...] = ()
 
@@ -79,7 +79,7 @@ def _items(items, path: str = ""):
         counts[link] = n + 1
         yield link, item, n
         yield from _items(item.get("item"), path)
-        for answer in _answers(item):                    # items nested under an answer
+        for answer in _answers(item):  # items nested under an answer
             yield from _items(answer.get("item"), path)
 
 
@@ -118,40 +118,53 @@ def read_answers(qr: dict, questions: Questions, policy: Policy) -> DocumentedAn
             sources.setdefault(link, f"{ref}#{link}")
     statements: dict[str, PrescriberStatement] = {}
     denials: dict[str, PrescriberStatement] = {}
-    details = {spec[link]["statement_of"]: (link, values) for link, values in answered.items()
-               if spec[link].get("statement_of")}
+    details = {
+        spec[link]["statement_of"]: (link, values)
+        for link, values in answered.items()
+        if spec[link].get("statement_of")
+    }
     for key, items in questions.statement_items().items():
         given = [(i, answered[i["linkId"]]) for i in items if i["linkId"] in answered]
         if not given:
             continue
-        text = "; ".join(f"\"{i['text']}\" {', '.join(_label(v) for v in vs_)}" for i, vs_ in given)
+        text = "; ".join(f'"{i["text"]}" {", ".join(_label(v) for v in vs_)}' for i, vs_ in given)
         said_no = [i for i, vs_ in given if i["type"] == "boolean" and vs_[0] is False]
         if said_no:
             first = said_no[0]
             denials[key] = PrescriberStatement(key, text, sources[first["linkId"]])
             continue
         if len(given) < len(items):
-            continue                                  # a statement needs every one of its questions answered yes
+            continue  # a statement needs every one of its questions answered yes
         source = sources[given[-1][0]["linkId"]]
         items_listed = None
         if key == "preferred_tried_list":
-            codes = {code for _, vs_ in given for v in vs_
-                     if isinstance(v, dict) and isinstance(code := v.get("code"), str)}
+            codes = {
+                code for _, vs_ in given for v in vs_ if isinstance(v, dict) and isinstance(code := v.get("code"), str)
+            }
             items_listed = frozenset(c for c in codes if c in policy.data["ra_preferred_products"])
         if key in details:
             link, values = details[key]
-            text += f"; \"{spec[link]['text']}\" {', '.join(_label(v) for v in values)}"
+            text += f'; "{spec[link]["text"]}" {", ".join(_label(v) for v in values)}'
         statements[key] = PrescriberStatement(key, text, source, items=items_listed)
     if "anakinra_use" in details and "recent_anakinra" in statements:
         link, values = details["anakinra_use"]
         day = parse_date(values[0]) if isinstance(values[0], str) else None
         if day is not None:
             statements["anakinra_use"] = PrescriberStatement(
-                "anakinra_use", f"\"{spec[link]['text']}\" {day.isoformat()}", f"{ref}#{link}",
-                when=(day, day), when_text=f"last dose {day.isoformat()}")
-    return DocumentedAnswers(ref, str(qr.get("authored") or ""), statements, denials,
-                             tuple(t for t in (_trial(g, src, spec, policy) for g, src in groups) if t is not None),
-                             _intolerances(answered, sources, spec))
+                "anakinra_use",
+                f'"{spec[link]["text"]}" {day.isoformat()}',
+                f"{ref}#{link}",
+                when=(day, day),
+                when_text=f"last dose {day.isoformat()}",
+            )
+    return DocumentedAnswers(
+        ref,
+        str(qr.get("authored") or ""),
+        statements,
+        denials,
+        tuple(t for t in (_trial(g, src, spec, policy) for g, src in groups) if t is not None),
+        _intolerances(answered, sources, spec),
+    )
 
 
 def _trial(group: dict, source: str, spec: dict, policy: Policy) -> TherapySpan | None:
@@ -172,10 +185,20 @@ def _trial(group: dict, source: str, spec: dict, policy: Policy) -> TherapySpan 
     end = parse_date(roles["end"]) if isinstance(roles.get("end"), str) else None
     outcome = roles.get("outcome")
     code = outcome.get("code") if isinstance(outcome, dict) else None
-    return TherapySpan(drug=drug, classes=drug_classes(drug), label=label, source=source, kind="statement",
-                       status="completed" if end else "active", start=start, end=end, active=end is None,
-                       preferred_product=key, stopped_reason=OUTCOME_STOPPED.get(code or ""),
-                       reason_text=_label(outcome) if outcome else "")
+    return TherapySpan(
+        drug=drug,
+        classes=drug_classes(drug),
+        label=label,
+        source=source,
+        kind="statement",
+        status="completed" if end else "active",
+        start=start,
+        end=end,
+        active=end is None,
+        preferred_product=key,
+        stopped_reason=OUTCOME_STOPPED.get(code or ""),
+        reason_text=_label(outcome) if outcome else "",
+    )
 
 
 def _intolerances(answered: dict, sources: dict, spec: dict) -> tuple[AllergyFact, ...]:
@@ -186,8 +209,16 @@ def _intolerances(answered: dict, sources: dict, spec: dict) -> tuple[AllergyFac
         for v in values:
             agent = v.get("code") if isinstance(v, dict) else None
             if agent:
-                out.append(AllergyFact(substance=agent, label=agent, source=sources[link], kind="intolerance",
-                                       active=True, classes=drug_classes(agent)))
+                out.append(
+                    AllergyFact(
+                        substance=agent,
+                        label=agent,
+                        source=sources[link],
+                        kind="intolerance",
+                        active=True,
+                        classes=drug_classes(agent),
+                    )
+                )
     return tuple(out)
 
 
@@ -213,6 +244,7 @@ def apply_answers(case: CaseFacts, answers: list[DocumentedAnswers]) -> CaseFact
     order = replace(case.order, prescriber_statement=statements, prescriber_denials=denials)
     patient = case.patient
     if trials or intolerances:
-        patient = replace(patient, medications=(*patient.medications, *trials),
-                          allergies=(*patient.allergies, *intolerances))
+        patient = replace(
+            patient, medications=(*patient.medications, *trials), allergies=(*patient.allergies, *intolerances)
+        )
     return replace(case, order=order, patient=patient)

@@ -33,8 +33,14 @@ def form_patient_ref(patient_hash: str) -> str:
 
 
 class DocumentationForm:
-    def __init__(self, docs: DocumentationStore, policy: Policy, base_url: str,
-                 clock: Callable[[], datetime] | None = None, questions: Questions | None = None):
+    def __init__(
+        self,
+        docs: DocumentationStore,
+        policy: Policy,
+        base_url: str,
+        clock: Callable[[], datetime] | None = None,
+        questions: Questions | None = None,
+    ):
         self.docs = docs
         self.policy = policy
         self.base_url = base_url
@@ -50,16 +56,18 @@ class DocumentationForm:
             return None
         questionnaire = build_questionnaire(self.policy, self.base_url, self.questions)
         authored = self.clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        response = prefilled_response(questionnaire, ctx, form_patient_ref(ctx.patient_hash), ctx.coverage_ref,
-                                      authored, self.base_url)
+        response = prefilled_response(
+            questionnaire, ctx, form_patient_ref(ctx.patient_hash), ctx.coverage_ref, authored, self.base_url
+        )
         return questionnaire, response, build_value_sets(self.policy, self.base_url, self.questions)
 
     def sink(self, link: VerifiedFormLink, completed: dict) -> None:
         ctx = self._context(link)
-        if ctx is None:            # gone between the page and its submission (expired): not stored
+        if ctx is None:  # gone between the page and its submission (expired): not stored
             raise LookupError("the documentation context is no longer kept")
-        self.docs.store_response(completed, patient_hash=ctx.patient_hash, assertion_id=ctx.assertion_id,
-                                 order_ref=ctx.order_ref)
+        self.docs.store_response(
+            completed, patient_hash=ctx.patient_hash, assertion_id=ctx.assertion_id, order_ref=ctx.order_ref
+        )
 
 
 __all__ = ["DocumentationForm", "form_patient_ref"]

@@ -73,15 +73,24 @@ def order_assertion_ids(order: dict) -> list[str]:
         if not isinstance(ext, dict) or ext.get("url") != EXT_URL:
             continue
         for sub in ext.get("extension", ()) if isinstance(ext.get("extension"), list) else ():
-            if isinstance(sub, dict) and sub.get("url") == "coverage-assertion-id" \
-                    and isinstance(sub.get("valueString"), str):
+            if (
+                isinstance(sub, dict)
+                and sub.get("url") == "coverage-assertion-id"
+                and isinstance(sub.get("valueString"), str)
+            ):
                 out.append(sub["valueString"])
     return out
 
 
 class DocumentationLoop:
-    def __init__(self, policy: Policy, base_url: str, patient_hash: Callable[[str], str],
-                 docs: DocumentationStore | None = None, questions: Questions | None = None):
+    def __init__(
+        self,
+        policy: Policy,
+        base_url: str,
+        patient_hash: Callable[[str], str],
+        docs: DocumentationStore | None = None,
+        questions: Questions | None = None,
+    ):
         self.policy = policy
         self.base_url = base_url
         self.patient_hash = patient_hash
@@ -96,8 +105,10 @@ class DocumentationLoop:
             try:
                 found += self.docs.responses_for(
                     self.patient_hash(patient_ref.split("/", 1)[1]),
-                    assertion_ids=order_assertion_ids(case.order.raw), order_ref=case.order.reference,
-                    patient_ref=patient_ref)
+                    assertion_ids=order_assertion_ids(case.order.raw),
+                    order_ref=case.order.reference,
+                    patient_ref=patient_ref,
+                )
             except StoreUnavailable as exc:
                 log.warning("documentation responses not read (store unavailable): %s", exc)
         found += list(ehr_responses)
@@ -124,20 +135,29 @@ class DocumentationLoop:
             return None
         return questionnaire_for(decision, self.base_url, self.questions)
 
-    def context(self, case: CaseFacts, decision: Decision, assertion_id: str,
-                fhir_server: str | None) -> DocumentationContext | None:
+    def context(
+        self, case: CaseFacts, decision: Decision, assertion_id: str, fhir_server: str | None
+    ) -> DocumentationContext | None:
         """What the package will need, when the questionnaire applies to this decision (else None)."""
         canonical = self.questionnaire(case, decision)
         if canonical is None:
             return None
-        prefill = prefill_answers(case, decision, self.policy, self.questions) + \
-            prefill_trials(case, self.policy, self.questions)
+        prefill = prefill_answers(case, decision, self.policy, self.questions) + prefill_trials(
+            case, self.policy, self.questions
+        )
         return DocumentationContext(
-            assertion_id=assertion_id, patient_hash=self.patient_hash(case.patient.reference.split("/", 1)[1]),
-            order_ref=case.order.reference, questionnaire=canonical, determination=decision.determination.value,
-            coverage_ref=case.patient.coverage.source, fhir_server=fhir_server,
-            open_clauses=tuple(open_clauses(decision)), missing=tuple(m.text for m in decision.missing),
-            prefill=prefill, order_date=case.patient.as_of)
+            assertion_id=assertion_id,
+            patient_hash=self.patient_hash(case.patient.reference.split("/", 1)[1]),
+            order_ref=case.order.reference,
+            questionnaire=canonical,
+            determination=decision.determination.value,
+            coverage_ref=case.patient.coverage.source,
+            fhir_server=fhir_server,
+            open_clauses=tuple(open_clauses(decision)),
+            missing=tuple(m.text for m in decision.missing),
+            prefill=prefill,
+            order_date=case.patient.as_of,
+        )
 
     def remember(self, case: CaseFacts, decision: Decision, assertion_id: str, fhir_server: str | None) -> bool:
         """Keep the context when the questionnaire applies; False when it does not or the store is down."""

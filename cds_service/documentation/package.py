@@ -31,8 +31,17 @@ DTR_QR_PROFILE = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-que
 DTR_EXT = "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/"
 INFORMATION_ORIGIN = DTR_EXT + "information-origin"
 CRD_CODES = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/coverage-information-codes"
-ORDER_TYPES = ("MedicationRequest", "ServiceRequest", "DeviceRequest", "NutritionOrder", "VisionPrescription",
-               "CommunicationRequest", "SupplyRequest", "Encounter", "Appointment")
+ORDER_TYPES = (
+    "MedicationRequest",
+    "ServiceRequest",
+    "DeviceRequest",
+    "NutritionOrder",
+    "VisionPrescription",
+    "CommunicationRequest",
+    "SupplyRequest",
+    "Encounter",
+    "Appointment",
+)
 
 
 def answer_source_url(base_url: str) -> str:
@@ -71,29 +80,43 @@ def parse_input(body) -> PackageInput:
     if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
         raise PackageError(400, "The body must be a FHIR Parameters resource.", "structure")
     params = body.get("parameter")
-    if not isinstance(params, list) or not all(isinstance(p, dict) and isinstance(p.get("name"), str)
-                                                for p in params):
-        raise PackageError(400, "Parameters.parameter must be a list of named parameters.", "structure",
-                           "Parameters.parameter")
+    if not isinstance(params, list) or not all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in params):
+        raise PackageError(
+            400, "Parameters.parameter must be a list of named parameters.", "structure", "Parameters.parameter"
+        )
     coverage = [p.get("resource") for p in params if p["name"] == "coverage"]
     orders = [p.get("resource") for p in params if p["name"] == "order"]
     questionnaires = [p.get("valueCanonical") for p in params if p["name"] == "questionnaire"]
     contexts = [p.get("valueString") for p in params if p["name"] == "context"]
     if len(coverage) != 1 or not isinstance(coverage[0], dict) or coverage[0].get("resourceType") != "Coverage":
-        raise PackageError(400, "Exactly one `coverage` parameter holding a Coverage resource is required.",
-                           "required", "Parameters.parameter.where(name='coverage')")
-    if not all(isinstance(o, dict) and o.get("resourceType") in ORDER_TYPES and isinstance(o.get("id"), str)
-               for o in orders):
-        raise PackageError(400, "Each `order` must hold an order resource (MedicationRequest, ...) with an id.",
-                           "invalid", "Parameters.parameter.where(name='order')")
+        raise PackageError(
+            400,
+            "Exactly one `coverage` parameter holding a Coverage resource is required.",
+            "required",
+            "Parameters.parameter.where(name='coverage')",
+        )
+    if not all(
+        isinstance(o, dict) and o.get("resourceType") in ORDER_TYPES and isinstance(o.get("id"), str) for o in orders
+    ):
+        raise PackageError(
+            400,
+            "Each `order` must hold an order resource (MedicationRequest, ...) with an id.",
+            "invalid",
+            "Parameters.parameter.where(name='order')",
+        )
     if not all(isinstance(q, str) and q for q in questionnaires):
         raise PackageError(400, "Each `questionnaire` must be a valueCanonical.", "invalid")
     if len(contexts) > 1 or not all(isinstance(c, str) and 0 < len(c) <= 64 for c in contexts):
-        raise PackageError(400, "At most one `context` (valueString, the coverage-assertion-id) is allowed.",
-                           "invalid", "Parameters.parameter.where(name='context')")
+        raise PackageError(
+            400,
+            "At most one `context` (valueString, the coverage-assertion-id) is allowed.",
+            "invalid",
+            "Parameters.parameter.where(name='context')",
+        )
     if not orders and not questionnaires and not contexts:
-        raise PackageError(400, "At least one of `order`, `questionnaire` or `context` is required (dtr-1).",
-                           "required")
+        raise PackageError(
+            400, "At least one of `order`, `questionnaire` or `context` is required (dtr-1).", "required"
+        )
     return PackageInput(coverage[0], tuple(orders), tuple(questionnaires), contexts[0] if contexts else None)
 
 
@@ -106,8 +129,7 @@ def _patient_of(inp: PackageInput) -> str:
     for order in inp.orders:
         subject = order.get("subject") if order.get("resourceType") != "Appointment" else None
         if isinstance(subject, dict) and _type_id(subject.get("reference")) not in (None, patient):
-            raise PackageError(422, "An order is for another patient than the coverage's beneficiary.",
-                               "business-rule")
+            raise PackageError(422, "An order is for another patient than the coverage's beneficiary.", "business-rule")
     return patient
 
 
@@ -123,8 +145,12 @@ def find_context(inp: PackageInput, docs: DocumentationStore, patient_hash: str)
                 break
     if ctx is None or ctx.patient_hash != patient_hash:
         # the same answer for an unknown context and another patient's: nothing is revealed
-        raise PackageError(404, "No documentation context for this coverage and order: send the order to the "
-                                "order-sign service first (its coverage-assertion-id is the `context`).", "not-found")
+        raise PackageError(
+            404,
+            "No documentation context for this coverage and order: send the order to the "
+            "order-sign service first (its coverage-assertion-id is the `context`).",
+            "not-found",
+        )
     return ctx
 
 
@@ -152,9 +178,16 @@ def _qr_items(spec_items: list[dict], prefill: dict[str, dict], trials: list[dic
         link = spec["linkId"]
         if spec.get("type") == "group" and link == "ra-preferred.trial":
             for trial in trials:
-                out.append({"linkId": link, "text": spec["text"], "item": [
-                    {"linkId": part["linkId"], "answer": _answers(part["answers"], trial["source"], base_url)}
-                    for part in trial["items"]]})
+                out.append(
+                    {
+                        "linkId": link,
+                        "text": spec["text"],
+                        "item": [
+                            {"linkId": part["linkId"], "answer": _answers(part["answers"], trial["source"], base_url)}
+                            for part in trial["items"]
+                        ],
+                    }
+                )
             continue
         if spec.get("item"):
             children = _qr_items(spec["item"], prefill, trials, base_url)
@@ -163,13 +196,15 @@ def _qr_items(spec_items: list[dict], prefill: dict[str, dict], trials: list[dic
             continue
         known = prefill.get(link)
         if known:
-            out.append({"linkId": link, "text": spec["text"],
-                        "answer": _answers(known["answers"], known["source"], base_url)})
+            out.append(
+                {"linkId": link, "text": spec["text"], "answer": _answers(known["answers"], known["source"], base_url)}
+            )
     return out
 
 
-def prefilled_response(questionnaire: dict, ctx: DocumentationContext, patient: str, coverage_ref: str | None,
-                       authored: str, base_url: str) -> dict:
+def prefilled_response(
+    questionnaire: dict, ctx: DocumentationContext, patient: str, coverage_ref: str | None, authored: str, base_url: str
+) -> dict:
     """The one draft QuestionnaireResponse of the package (status in-progress), pre-filled from the context
     (`qr-coverage` only when the coverage is known)."""
     prefill = {a["linkId"]: a for a in ctx.prefill if "answers" in a}
@@ -182,8 +217,10 @@ def prefilled_response(questionnaire: dict, ctx: DocumentationContext, patient: 
         "extension": [
             *coverage,
             {"url": DTR_EXT + "qr-context", "valueReference": {"reference": ctx.order_ref}},
-            {"url": DTR_EXT + "intendedUse", "valueCodeableConcept": {"coding": [
-                {"system": CRD_CODES, "code": "withpa"}]}},
+            {
+                "url": DTR_EXT + "intendedUse",
+                "valueCodeableConcept": {"coding": [{"system": CRD_CODES, "code": "withpa"}]},
+            },
         ],
         "questionnaire": f"{questionnaire['url']}|{questionnaire['version']}",
         "status": "in-progress",
@@ -193,8 +230,16 @@ def prefilled_response(questionnaire: dict, ctx: DocumentationContext, patient: 
     }
 
 
-def build_package(body, *, docs: DocumentationStore, patient_hash: Callable[[str], str], policy: Policy,
-                  base_url: str, now: datetime, questions: Questions | None = None) -> dict:
+def build_package(
+    body,
+    *,
+    docs: DocumentationStore,
+    patient_hash: Callable[[str], str],
+    policy: Policy,
+    base_url: str,
+    now: datetime,
+    questions: Questions | None = None,
+) -> dict:
     """The operation: a Parameters answer, or PackageError (400 bad input, 404 unknown context or patient)."""
     inp = parse_input(body)
     questions = questions or load_questions(policy)
@@ -203,26 +248,42 @@ def build_package(body, *, docs: DocumentationStore, patient_hash: Callable[[str
     warnings: list[dict] = []
     ours = questionnaire_url(base_url, questions)
     if inp.questionnaires and not any(q.split("|", 1)[0] == ours for q in inp.questionnaires):
-        issue = operation_outcome("None of the requested questionnaires is offered by this payer for this "
-                                  f"order; its questionnaire is {ours}|{questions.version}.", "not-found",
-                                  "warning")
+        issue = operation_outcome(
+            "None of the requested questionnaires is offered by this payer for this "
+            f"order; its questionnaire is {ours}|{questions.version}.",
+            "not-found",
+            "warning",
+        )
         return {"resourceType": "Parameters", "parameter": [{"name": "outcome", "resource": issue}]}
     order_refs = {f"{o['resourceType']}/{o['id']}" for o in inp.orders}
     if order_refs and ctx.order_ref not in order_refs:
-        warnings.append(operation_outcome(f"The context is for {ctx.order_ref}, not for the order(s) sent: the "
-                                          "package is the context's.", "business-rule", "warning")["issue"][0])
+        warnings.append(
+            operation_outcome(
+                f"The context is for {ctx.order_ref}, not for the order(s) sent: the package is the context's.",
+                "business-rule",
+                "warning",
+            )["issue"][0]
+        )
     coverage_id = inp.coverage.get("id")
     coverage_ref = ctx.coverage_ref or (f"Coverage/{coverage_id}" if isinstance(coverage_id, str) else None)
     if coverage_ref is None:
         raise PackageError(400, "The Coverage has no id and the context names none.", "required", "Coverage.id")
     questionnaire = build_questionnaire(policy, base_url, questions)
-    response = prefilled_response(questionnaire, ctx, patient, coverage_ref,
-                                  now.isoformat(timespec="seconds").replace("+00:00", "Z"), base_url)
-    entries = [{"fullUrl": questionnaire["url"], "resource": questionnaire},
-               {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": response}]
+    response = prefilled_response(
+        questionnaire, ctx, patient, coverage_ref, now.isoformat(timespec="seconds").replace("+00:00", "Z"), base_url
+    )
+    entries = [
+        {"fullUrl": questionnaire["url"], "resource": questionnaire},
+        {"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": response},
+    ]
     entries += [{"fullUrl": vs["url"], "resource": vs} for vs in build_value_sets(policy, base_url, questions)]
-    bundle = {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "collection",
-              "timestamp": now.isoformat(timespec="seconds").replace("+00:00", "Z"), "entry": entries}
+    bundle = {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "collection",
+        "timestamp": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "entry": entries,
+    }
     out = [{"name": "packagebundle", "resource": bundle}]
     if warnings:
         out.append({"name": "outcome", "resource": {"resourceType": "OperationOutcome", "issue": warnings}})

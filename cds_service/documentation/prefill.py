@@ -44,14 +44,12 @@ def prefill_answers(case: CaseFacts, decision: Decision, policy: Policy, questio
 
     if decision.indication:
         coding = _coding(policy, questions, "indications", decision.indication)
-        dx = next((d for d in case.patient.diagnoses if decision.indication in d.indications and d.active),
-                  None)
+        dx = next((d for d in case.patient.diagnoses if decision.indication in d.indications and d.active), None)
         if coding:
             add("indication", [{"valueCoding": coding}], dx.source if dx else case.order.reference)
     pathway = _coding(policy, questions, "pathways", decision.pathway)
     if pathway:
-        add("pathway", [{"valueCoding": pathway}],
-            _first_reference(decision, "continuation.1") or case.order.reference)
+        add("pathway", [{"valueCoding": pathway}], _first_reference(decision, "continuation.1") or case.order.reference)
     # initiation 1.a met by the dispensing records: treated within 90 days, not samples
     for top in decision.tree:
         recent = top.find("initiation.1.a")
@@ -61,8 +59,11 @@ def prefill_answers(case: CaseFacts, decision: Decision, policy: Policy, questio
             add("continuing.not-samples", [{"valueBoolean": True}], source)
         specialist = top.find("initiation.2") or top.find("continuation.3")
         if specialist is not None and specialist.outcome is Outcome.MET:
-            add("specialist.consulted", [{"valueBoolean": True}],
-                next((e.reference for e in specialist.evidence if e.reference), None))
+            add(
+                "specialist.consulted",
+                [{"valueBoolean": True}],
+                next((e.reference for e in specialist.evidence if e.reference), None),
+            )
     # what the order's notes state
     for key, items in questions.statement_items().items():
         st = case.order.prescriber_statement.get(key)
@@ -72,18 +73,23 @@ def prefill_answers(case: CaseFacts, decision: Decision, policy: Policy, questio
             if item["type"] == "boolean":
                 add(item["linkId"], [{"valueBoolean": True}], st.source)
             elif key == "preferred_tried_list" and st.items is not None:
-                codes = [_coding(policy, questions, "preferred-tried", k) for k in sorted(st.items)] or \
-                    [_coding(policy, questions, "preferred-tried", "none")]
+                codes = [_coding(policy, questions, "preferred-tried", k) for k in sorted(st.items)] or [
+                    _coding(policy, questions, "preferred-tried", "none")
+                ]
                 add(item["linkId"], [{"valueCoding": c} for c in codes if c], st.source)
     use = case.order.prescriber_statement.get("anakinra_use")
     if use is not None and use.when is not None and use.when[0] == use.when[1]:
         add("continuing.last-dose", [{"valueDate": use.when[1].isoformat()}], use.source)
     # intolerances of the conventional agents the chart records
     conventional = set(policy.data["ra_conventional_agents"])
-    intolerant = [(a.substance, a.source) for a in case.patient.allergies
-                  if a.substance in conventional and a.active and not a.refuted and not a.unconfirmed]
-    intolerant += [(s.drug, s.source) for s in case.patient.medications
-                   if s.drug in conventional and s.stopped_reason == "adverse"]
+    intolerant = [
+        (a.substance, a.source)
+        for a in case.patient.allergies
+        if a.substance in conventional and a.active and not a.refuted and not a.unconfirmed
+    ]
+    intolerant += [
+        (s.drug, s.source) for s in case.patient.medications if s.drug in conventional and s.stopped_reason == "adverse"
+    ]
     if intolerant:
         codings = {k: _coding(policy, questions, "conventional-agents", k) for k, _ in intolerant}
         add("ra-conventional.intolerance", [{"valueCoding": c} for c in codings.values() if c], intolerant[0][1])
@@ -99,8 +105,10 @@ def prefill_trials(case: CaseFacts, policy: Policy, questions: Questions) -> lis
             continue
         product = _coding(policy, questions, "preferred-products", s.preferred_product)
         outcome = _coding(policy, questions, "trial-outcomes", outcome_of.get(s.stopped_reason or "", "other"))
-        parts = [{"linkId": "ra-preferred.trial.product", "answers": [{"valueCoding": product}]},
-                 {"linkId": "ra-preferred.trial.start", "answers": [{"valueDate": s.start.isoformat()}]}]
+        parts = [
+            {"linkId": "ra-preferred.trial.product", "answers": [{"valueCoding": product}]},
+            {"linkId": "ra-preferred.trial.start", "answers": [{"valueDate": s.start.isoformat()}]},
+        ]
         if s.end is not None:
             parts.append({"linkId": "ra-preferred.trial.end", "answers": [{"valueDate": s.end.isoformat()}]})
         parts.append({"linkId": "ra-preferred.trial.outcome", "answers": [{"valueCoding": outcome}]})

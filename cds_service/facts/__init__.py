@@ -41,9 +41,26 @@ from .model import (
 )
 
 __all__ = [
-    "AllergyFact", "CaseFacts", "Code", "CoverageFacts", "Diagnosis", "DiseaseActivity", "DoseFacts", "DraftOrder",
-    "LabValue", "OrderFacts", "PatientFacts", "Prescriber", "PrescriberStatement", "PriorAuthorization",
-    "SettingFacts", "TherapySpan", "Weight", "build_cases", "classify_drafts", "warm_up",
+    "AllergyFact",
+    "CaseFacts",
+    "Code",
+    "CoverageFacts",
+    "Diagnosis",
+    "DiseaseActivity",
+    "DoseFacts",
+    "DraftOrder",
+    "LabValue",
+    "OrderFacts",
+    "PatientFacts",
+    "Prescriber",
+    "PrescriberStatement",
+    "PriorAuthorization",
+    "SettingFacts",
+    "TherapySpan",
+    "Weight",
+    "build_cases",
+    "classify_drafts",
+    "warm_up",
 ]
 
 

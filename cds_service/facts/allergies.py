@@ -32,16 +32,21 @@ _UNCONFIRMED = ("unconfirmed", "presumed", "provisional")
 def _note_rules() -> dict[str, tuple[te.Rule, ...]]:
     """Per allergen group, a rule: the group's name and a reaction word in one sentence of a note."""
     names = data()["allergens"]
-    reaction = r"\b(react\w*|allerg\w*|hypersensitiv\w*|intoleran\w*|sensitiv\w*|anaphyla\w*|angioedema|urticaria|" \
-               r"hives|rash)\b"
+    reaction = (
+        r"\b(react\w*|allerg\w*|hypersensitiv\w*|intoleran\w*|sensitiv\w*|anaphyla\w*|angioedema|urticaria|"
+        r"hives|rash)\b"
+    )
 
     def group(*keys: str) -> tuple[te.Rule, ...]:
         phrases = sorted({p.lower() for k in keys for p in names[k]}, key=len, reverse=True)
         alternation = "|".join(te._bounded(p) for p in phrases)
         return ({"all": [alternation, reaction]},)
 
-    return {"anakinra": group("anakinra_names"), "ecoli": group("ecoli_protein_names", "ecoli_expressed_products"),
-            "excipient": group("excipient_names")}
+    return {
+        "anakinra": group("anakinra_names"),
+        "ecoli": group("ecoli_protein_names", "ecoli_expressed_products"),
+        "excipient": group("excipient_names"),
+    }
 
 
 def _state(allergen_texts: list[str], note_text: str, names: list[str], note_rule: tuple[te.Rule, ...]) -> str | None:
@@ -54,7 +59,7 @@ def _state(allergen_texts: list[str], note_text: str, names: list[str], note_rul
             states.add(st)
     for m in te.rule_mentions(note_text, note_rule):
         states.add(m.status)
-    if te.AFFIRMED in states or te.HISTORICAL in states:     # a past reaction is a known hypersensitivity
+    if te.AFFIRMED in states or te.HISTORICAL in states:  # a past reaction is a known hypersensitivity
         return te.AFFIRMED
     if te.UNCERTAIN in states:
         return te.UNCERTAIN
@@ -97,7 +102,7 @@ def read_allergies(resources: list[dict[str, Any]]) -> tuple[AllergyFact, ...]:
         free_text = "\n".join([notes, *reactions])
         allergen_texts = [t for t in (text, *substance_texts) if t]
         all_codes = codes + list(substance_codes)
-        kind = "intolerance" if res.get("type") == "intolerance" else "allergy"     # AllergyIntolerance.type
+        kind = "intolerance" if res.get("type") == "intolerance" else "allergy"  # AllergyIntolerance.type
 
         drug = None
         for c in all_codes:
@@ -106,8 +111,11 @@ def read_allergies(resources: list[dict[str, Any]]) -> tuple[AllergyFact, ...]:
                 break
         drug = drug or drug_for_name(text) or next((d for d in map(drug_for_name, substance_texts) if d), None)
 
-        ana = ("affirmed" if any(is_anakinra_code(c.system, c.code) for c in all_codes)
-               else _state(allergen_texts, free_text, names["anakinra_names"], rules["anakinra"]))
+        ana = (
+            "affirmed"
+            if any(is_anakinra_code(c.system, c.code) for c in all_codes)
+            else _state(allergen_texts, free_text, names["anakinra_names"], rules["anakinra"])
+        )
         ecoli = _state(allergen_texts, free_text, names["ecoli_protein_names"], rules["ecoli"])
         if ecoli is None:
             product = _state(allergen_texts, "", names["ecoli_expressed_products"], ())
@@ -131,17 +139,25 @@ def read_allergies(resources: list[dict[str, Any]]) -> tuple[AllergyFact, ...]:
         extra = [t for t in substance_texts if t and t != label]
         if extra:
             label = (label + " " if label else "") + "(reaction substance: " + "; ".join(extra) + ")"
-        preferred = (ra_preferred_product(drug, " ".join([text, *substance_texts]))
-                     if drug in preferred_product_drugs() else None)
-        out.append(AllergyFact(
-            substance=substance, label=label or "unnamed allergen",
-            source=ref_of(res), kind=kind, active=clinical in (None, "active"),
-            refuted=verification == "refuted",
-            criticality=str_or_none(res.get("criticality")),
-            reactions=tuple(reactions), preferred_product=preferred,
-            classes=drug_classes(drug or substance),
-            unconfirmed=verification in _UNCONFIRMED or hedged,
-            route_only=is_route_intolerance(" ".join([text, *reactions, notes])),
-        ))
+        preferred = (
+            ra_preferred_product(drug, " ".join([text, *substance_texts]))
+            if drug in preferred_product_drugs()
+            else None
+        )
+        out.append(
+            AllergyFact(
+                substance=substance,
+                label=label or "unnamed allergen",
+                source=ref_of(res),
+                kind=kind,
+                active=clinical in (None, "active"),
+                refuted=verification == "refuted",
+                criticality=str_or_none(res.get("criticality")),
+                reactions=tuple(reactions),
+                preferred_product=preferred,
+                classes=drug_classes(drug or substance),
+                unconfirmed=verification in _UNCONFIRMED or hedged,
+                route_only=is_route_intolerance(" ".join([text, *reactions, notes])),
+            )
+        )
     return tuple(out)
-

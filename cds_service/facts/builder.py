@@ -36,16 +36,18 @@ class DraftOrder:
         return f"MedicationRequest/{rid}"
 
 
-def classify_drafts(entries: list[dict[str, Any]], selections: tuple[str, ...], hook: str,
-                    lookup: ReferenceLookup) -> list[DraftOrder]:
+def classify_drafts(
+    entries: list[dict[str, Any]], selections: tuple[str, ...], hook: str, lookup: ReferenceLookup
+) -> list[DraftOrder]:
     out = []
     for res in entries:
         if res.get("resourceType") != "MedicationRequest":
             continue
         info = medication_of(res, lookup)
         rid = str_or_none(res.get("id"))
-        selected = hook != "order-select" or (rid is not None and (
-            f"MedicationRequest/{rid}" in selections or rid in selections))
+        selected = hook != "order-select" or (
+            rid is not None and (f"MedicationRequest/{rid}" in selections or rid in selections)
+        )
         out.append(DraftOrder(res, info, selected))
     return out
 
@@ -53,13 +55,18 @@ def classify_drafts(entries: list[dict[str, Any]], selections: tuple[str, ...], 
 def _order_facts(order: dict[str, Any], info: MedicationInfo, lookup: ReferenceLookup) -> OrderFacts:
     oid = rid if isinstance(rid := order.get("id"), str) else "draft"
     return OrderFacts(
-        id=oid, reference=f"MedicationRequest/{oid}", label=info.label or "anakinra",
+        id=oid,
+        reference=f"MedicationRequest/{oid}",
+        label=info.label or "anakinra",
         authored_on=parse_date(order.get("authoredOn")),
         status=str_or_none(order.get("status")),
         intent=str_or_none(order.get("intent")),
-        dose=read_dose(order, info.single_100mg_syringe), setting=read_setting(order),
-        reasons=order_reasons(order, lookup), requester=reference(order.get("requester")),
-        single_100mg_syringe=info.single_100mg_syringe, prescriber_statement=read_prescriber_statements(order),
+        dose=read_dose(order, info.single_100mg_syringe),
+        setting=read_setting(order),
+        reasons=order_reasons(order, lookup),
+        requester=reference(order.get("requester")),
+        single_100mg_syringe=info.single_100mg_syringe,
+        prescriber_statement=read_prescriber_statements(order),
         raw=order,
     )
 
@@ -82,14 +89,14 @@ def read_prescriber_statements(order: dict[str, Any], as_of: date | None = None)
                 uses.append((sentence, source))
             items = listed_preferred_products(sentence) if key == "preferred_tried_list" else None
             if key == "preferred_tried_list" and items is None:
-                continue                      # a list cue with nothing listed ("see attached") is no list
+                continue  # a list cue with nothing listed ("see attached") is no list
             out.setdefault(key, PrescriberStatement(key, sentence, source, items=items))
     if uses:
         used = [(u, stated_dates.last_use([u[0]], as_of)) for u in uses]
         dated = [(u, w) for u, w in used if w is not None]
         if dated:
             last = stated_dates.last_use([s for s, _ in uses], as_of)
-            if last is None:                # not reached: the sentences in `dated` place a use
+            if last is None:  # not reached: the sentences in `dated` place a use
                 return out
             (sentence, source), _ = max(dated, key=lambda x: (x[1].latest, x[1].earliest))
             out["anakinra_use"] = PrescriberStatement(
@@ -98,9 +105,18 @@ def read_prescriber_statements(order: dict[str, Any], as_of: date | None = None)
     return out
 
 
-def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict[str, Any]]], patient_id: str, user_id: str,
-                hook: str, today: date, hasher: Callable[[str], str], lookup: ReferenceLookup,
-                unavailable: frozenset[str] = frozenset()) -> list[CaseFacts]:
+def build_cases(
+    *,
+    drafts: list[DraftOrder],
+    resources: dict[str, list[dict[str, Any]]],
+    patient_id: str,
+    user_id: str,
+    hook: str,
+    today: date,
+    hasher: Callable[[str], str],
+    lookup: ReferenceLookup,
+    unavailable: frozenset[str] = frozenset(),
+) -> list[CaseFacts]:
     """One CaseFacts per selected anakinra draft. `today` is the call date (the fallback as-of date)."""
     targets = [d for d in drafts if d.medication.is_anakinra and d.selected]
     if not targets:
@@ -122,23 +138,35 @@ def build_cases(*, drafts: list[DraftOrder], resources: dict[str, list[dict[str,
         unidentified: list[str] = []
         planned: list[TherapySpan] = []
         meds = therapy_history(resources, lookup, as_of, unidentified, planned)
-        prescriber = read_prescriber(order.requester, user_id, resources.get("PractitionerRole", []),
-                                     resources.get("Practitioner", []), lookup)
-        others = tuple(s for s in (draft_span(d.resource, d.medication, as_of) for d in drafts
-                                   if d is not draft) if s is not None)
+        prescriber = read_prescriber(
+            order.requester, user_id, resources.get("PractitionerRole", []), resources.get("Practitioner", []), lookup
+        )
+        others = tuple(
+            s for s in (draft_span(d.resource, d.medication, as_of) for d in drafts if d is not draft) if s is not None
+        )
         # Another draft signed with this one is as good as active: one naming no identifiable drug
         # counts as an unidentified medication, as an active record would.
         unidentified.extend(d.reference for d in drafts if d is not draft and unidentifiable(d.medication))
         pf = PatientFacts(
-            reference=f"Patient/{patient_id}", as_of=as_of, birth_date=birth, sex=sex,
-            weight=latest_weight(observations, as_of, kinds), labs=lab_values(observations, as_of, kinds),
-            diagnoses=diagnoses, medications=meds, allergies=allergies, prescriber=prescriber, coverage=coverage,
+            reference=f"Patient/{patient_id}",
+            as_of=as_of,
+            birth_date=birth,
+            sex=sex,
+            weight=latest_weight(observations, as_of, kinds),
+            labs=lab_values(observations, as_of, kinds),
+            diagnoses=diagnoses,
+            medications=meds,
+            allergies=allergies,
+            prescriber=prescriber,
+            coverage=coverage,
             encounters=encounters(resources.get("Encounter", []), as_of),
             immunizations=immunizations(resources.get("Immunization", []), drafts),
             prior_authorizations=prior_authorizations(resources.get("ClaimResponse", []), lookup),
-            conditions_text=texts, procedures=procedures(resources.get("Procedure", [])),
+            conditions_text=texts,
+            procedures=procedures(resources.get("Procedure", [])),
             chart_notes=notes,
-            unavailable=unavailable, unidentified_medications=tuple(dict.fromkeys(unidentified)),
+            unavailable=unavailable,
+            unidentified_medications=tuple(dict.fromkeys(unidentified)),
             planned_medications=tuple(planned),
             disease_activity=read_disease_activity(resources.get("Condition", []), observations, as_of),
         )

@@ -52,9 +52,10 @@ def _name_status(entry: dict[str, Any], text: str | None) -> str | None:
     return state
 
 
-def _kind_state(entry: dict[str, Any], codes: Collection[Code], text: str | None, *,
-                names_with_icd10: bool = False) -> str | None:
-    """"affirmed" when a code says so, else how the text states the kind (None: not named at all).
+def _kind_state(
+    entry: dict[str, Any], codes: Collection[Code], text: str | None, *, names_with_icd10: bool = False
+) -> str | None:
+    """ "affirmed" when a code says so, else how the text states the kind (None: not named at all).
 
     ICD-10-CM is a complete classification: when the concept carries an ICD-10-CM code, its code decides
     (so "Post COVID-19 condition", U09.9, is not read as an active COVID-19 infection). Our SNOMED lists are

@@ -73,7 +73,8 @@ def _signals(cov: dict[str, Any]) -> dict[str, list[str]]:
                 continue
             if c.system in sopt_systems and any(code.startswith(p) for p in sig.get("sopt", ())):
                 found.setdefault(name, []).append(
-                    f"Coverage.type SOPT {code}" + (f" ({c.display})" if c.display else "") + f": {label}")
+                    f"Coverage.type SOPT {code}" + (f" ({c.display})" if c.display else "") + f": {label}"
+                )
             if c.system in act_systems and code.upper() in sig.get("actcode", ()):
                 found.setdefault(name, []).append(f"Coverage.type ActCode {code}: {label}")
     patterns = _compiled()
@@ -128,7 +129,7 @@ def _program_of(plan_parts: dict[str, Any]) -> tuple[str, tuple[str, ...], tuple
     return member, tuple(programs), tuple(ev)
 
 
-_program_memo = ConceptMemo(_program_of)      # the same plan on every call of a member: recognised once
+_program_memo = ConceptMemo(_program_of)  # the same plan on every call of a member: recognised once
 
 
 def _program(cov: dict[str, Any]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
@@ -156,6 +157,13 @@ def read_coverage(coverages: list[dict[str, Any]], hasher: Callable[[str], str])
     for p in dicts(cov.get("payor")):
         payor = p.get("display") if isinstance(p.get("display"), str) else reference(p)
         break
-    return CoverageFacts(present=True, program=program, source=ref_of(cov), payor=payor,
-                         member_ref=hasher(member) if member else None, evidence=tuple(evidence),
-                         count=len(active), programs=programs)
+    return CoverageFacts(
+        present=True,
+        program=program,
+        source=ref_of(cov),
+        payor=payor,
+        member_ref=hasher(member) if member else None,
+        evidence=tuple(evidence),
+        count=len(active),
+        programs=programs,
+    )

@@ -53,8 +53,7 @@ def possible_indications(concept: Any) -> frozenset[str]:
     return _classify(tuple(codings(concept)), concept_text(concept))[3]
 
 
-def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], frozenset[str], Code | None,
-                                                            frozenset[str]]:
+def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], frozenset[str], Code | None, frozenset[str]]:
     """`classify` of a concept's codings and text, plus the possible indications (on the hook path memoised per
     concept by `_condition_concept`).
 
@@ -103,8 +102,16 @@ def _classify(codes: tuple[Code, ...], text: str) -> tuple[frozenset[str], froze
 
 # What a condition's code says: codings, text, indications, qualified, naming code, kinds affirmed, kinds hedged,
 # the indications the code may be.
-_ConditionConcept = tuple[tuple[Code, ...], str, frozenset[str], frozenset[str], Code, frozenset[str],
-                          tuple[tuple[str, str], ...], frozenset[str]]
+_ConditionConcept = tuple[
+    tuple[Code, ...],
+    str,
+    frozenset[str],
+    frozenset[str],
+    Code,
+    frozenset[str],
+    tuple[tuple[str, str], ...],
+    frozenset[str],
+]
 
 
 def _read_condition_concept(concept: Any) -> _ConditionConcept:
@@ -114,20 +121,48 @@ def _read_condition_concept(concept: Any) -> _ConditionConcept:
     cs = tuple(codings(concept))
     text = concept_text(concept)
     indications, qualified, code, possible = _classify(cs, text)
-    return (cs, text, indications, qualified, code or Code(None, None), condition_kinds(cs, text),
-            condition_kinds_hedged(cs, text), possible)
+    return (
+        cs,
+        text,
+        indications,
+        qualified,
+        code or Code(None, None),
+        condition_kinds(cs, text),
+        condition_kinds_hedged(cs, text),
+        possible,
+    )
 
 
 _condition_concept = ConceptMemo(_read_condition_concept)
 
 
-def _diagnosis(concept: Any, source: str, *, from_order: bool, active: bool, confirmed: bool,
-               onset: date | None = None, clinical_status: str | None = None) -> Diagnosis:
+def _diagnosis(
+    concept: Any,
+    source: str,
+    *,
+    from_order: bool,
+    active: bool,
+    confirmed: bool,
+    onset: date | None = None,
+    clinical_status: str | None = None,
+) -> Diagnosis:
     cs, text, indications, qualified, code, kinds, hedged, possible = _condition_concept(concept)
-    return Diagnosis(indications=indications, code=code, source=source, from_order=from_order,
-                     active=active, confirmed=confirmed, onset=onset, text=text,
-                     kinds=kinds, qualified=qualified, codes=cs, clinical_status=clinical_status,
-                     hedged_kinds=hedged, possible=possible)
+    return Diagnosis(
+        indications=indications,
+        code=code,
+        source=source,
+        from_order=from_order,
+        active=active,
+        confirmed=confirmed,
+        onset=onset,
+        text=text,
+        kinds=kinds,
+        qualified=qualified,
+        codes=cs,
+        clinical_status=clinical_status,
+        hedged_kinds=hedged,
+        possible=possible,
+    )
 
 
 def condition_diagnosis(cond: dict[str, Any], from_order: bool = False) -> Diagnosis | None:
@@ -136,18 +171,26 @@ def condition_diagnosis(cond: dict[str, Any], from_order: bool = False) -> Diagn
     if verification in ("refuted", "entered-in-error"):
         return None
     onset = parse_date(cond.get("onsetDateTime")) or parse_date(
-        (cond.get("onsetPeriod") or {}).get("start") if isinstance(cond.get("onsetPeriod"), dict) else None)
-    return _diagnosis(cond.get("code"), ref_of(cond), from_order=from_order,
-                      active=(clinical is None or clinical in _ACTIVE),
-                      confirmed=verification not in _UNCONFIRMED, onset=onset, clinical_status=clinical)
+        (cond.get("onsetPeriod") or {}).get("start") if isinstance(cond.get("onsetPeriod"), dict) else None
+    )
+    return _diagnosis(
+        cond.get("code"),
+        ref_of(cond),
+        from_order=from_order,
+        active=(clinical is None or clinical in _ACTIVE),
+        confirmed=verification not in _UNCONFIRMED,
+        onset=onset,
+        clinical_status=clinical,
+    )
 
 
 def order_reasons(order: dict[str, Any], lookup: ReferenceLookup) -> tuple[Diagnosis, ...]:
     out: list[Diagnosis] = []
     oid = rid if isinstance(rid := order.get("id"), str) else "draft"
     for i, rc in enumerate(dicts(order.get("reasonCode"))):
-        out.append(_diagnosis(rc, f"MedicationRequest/{oid}.reasonCode[{i}]", from_order=True, active=True,
-                              confirmed=True))
+        out.append(
+            _diagnosis(rc, f"MedicationRequest/{oid}.reasonCode[{i}]", from_order=True, active=True, confirmed=True)
+        )
     for i, rr in enumerate(as_list(order.get("reasonReference"))):
         if not isinstance(rr, dict):
             continue
@@ -213,7 +256,17 @@ def condition_notes(conditions: Sequence[Any]) -> tuple[ChartNote, ...]:
             mentions = chart_statement_mentions(text)
             statements = tuple((k, m.sentence) for k, m in mentions if m.affirmed)
             unstated = tuple((k, m.status, m.sentence) for k, m in mentions if not m.affirmed)
-            out.append(ChartNote(text=text, source=source, written=written, active=active, statements=statements,
-                                 unstated=unstated, values=stated_values(text, source, written),
-                                 kinds=condition_kinds((), text), hedged_kinds=condition_kinds_hedged((), text)))
+            out.append(
+                ChartNote(
+                    text=text,
+                    source=source,
+                    written=written,
+                    active=active,
+                    statements=statements,
+                    unstated=unstated,
+                    values=stated_values(text, source, written),
+                    kinds=condition_kinds((), text),
+                    hedged_kinds=condition_kinds_hedged((), text),
+                )
+            )
     return tuple(out)

@@ -44,8 +44,11 @@ def _score_pattern() -> re.Pattern[str]:
     names = sorted({n for s in _cfg()["scores"].values() for n in s["names"]}, key=len, reverse=True)
     alt = "|".join(re.escape(n) for n in names)
     number = r"(\d+(?:\.\d+)?)"
-    return re.compile(rf"(?<![a-z0-9])(?P<name>{alt})(?![a-z0-9])\s*(?:score\s*)?(?:of|=|:|was|is)?\s*"
-                      rf"(?P<values>{number}(?:\s*(?:->|→|to|-+>)\s*{number})*)", re.I)
+    return re.compile(
+        rf"(?<![a-z0-9])(?P<name>{alt})(?![a-z0-9])\s*(?:score\s*)?(?:of|=|:|was|is)?\s*"
+        rf"(?P<values>{number}(?:\s*(?:->|→|to|-+>)\s*{number})*)",
+        re.I,
+    )
 
 
 def _score_key(name: str) -> str | None:
@@ -84,7 +87,7 @@ def _text_scores(text: str) -> tuple[tuple[str, str], ...]:
             value = float(re.findall(r"\d+(?:\.\d+)?", m.group("values"))[-1])
             level = score_level(key, value) if key else None
             if level:
-                out.append((level, f"{key} {value:g} (\"{sentence}\")"))
+                out.append((level, f'{key} {value:g} ("{sentence}")'))
     return tuple(out)
 
 
@@ -100,7 +103,7 @@ def _text_words(text: str) -> tuple[tuple[str, str], ...]:
     for level in (LOW, ACTIVE):
         for m in te.rule_mentions(text, rules[level]):
             if m.affirmed and not re.search(_cfg()["not_a_state"], m.sentence, re.I):
-                out.append((level, f"\"{m.sentence}\""))
+                out.append((level, f'"{m.sentence}"'))
     return tuple(out)
 
 
@@ -123,7 +126,7 @@ def _names_ra(concept: Any) -> bool:
         return False
 
 
-_concept_names_ra = ConceptMemo(_names_ra)      # one classification per distinct condition code (hook path)
+_concept_names_ra = ConceptMemo(_names_ra)  # one classification per distinct condition code (hook path)
 
 
 def _is_ra(cond: dict[str, Any]) -> bool:
@@ -139,13 +142,19 @@ def _score_of(concept: Any) -> str | None:
 _score_for_code = ConceptMemo(_score_of)
 
 
-def read_disease_activity(conditions: Sequence[Any], observations: Sequence[Any], as_of: date,
-                          ) -> tuple[DiseaseActivity, ...]:
+def read_disease_activity(
+    conditions: Sequence[Any],
+    observations: Sequence[Any],
+    as_of: date,
+) -> tuple[DiseaseActivity, ...]:
     """Every statement of RA disease activity the chart makes on or before `as_of`."""
     out: list[DiseaseActivity] = []
     for cond in conditions:
-        if not isinstance(cond, dict) or status_code(cond.get("verificationStatus")) in (
-                "refuted", "entered-in-error") or status_code(cond.get("clinicalStatus")) not in _ACTIVE_STATUS:
+        if (
+            not isinstance(cond, dict)
+            or status_code(cond.get("verificationStatus")) in ("refuted", "entered-in-error")
+            or status_code(cond.get("clinicalStatus")) not in _ACTIVE_STATUS
+        ):
             continue
         if not _is_ra(cond):
             continue
@@ -178,8 +187,7 @@ def read_disease_activity(conditions: Sequence[Any], observations: Sequence[Any]
             if level:
                 out.append(DiseaseActivity(level, f"{key} {value:g}", src, when))
             continue
-        words = concept_text(obs.get("valueCodeableConcept")) or (
-            text_or_empty(obs.get("valueString")))
+        words = concept_text(obs.get("valueCodeableConcept")) or (text_or_empty(obs.get("valueString")))
         out.extend(_words_in_text(words, src, when))
     return tuple(out)
 

@@ -45,19 +45,54 @@ from .terminology.wording import dose_frequency_patterns
 MG_PER_SYRINGE = 100.0
 ML_PER_SYRINGE = 0.67
 
-_SYRINGE_UNITS = {"{syringe}", "syringe", "syringes", "{syringes}", "{pill}", "pill", "{each}", "each", "ea", "1",
-                  "{unit}", "unit", "{prefilled syringe}", "prefilled syringe", "pfs", "{pfs}", "{dose}", "dose",
-                  "{injection}", "injection"}
+_SYRINGE_UNITS = {
+    "{syringe}",
+    "syringe",
+    "syringes",
+    "{syringes}",
+    "{pill}",
+    "pill",
+    "{each}",
+    "each",
+    "ea",
+    "1",
+    "{unit}",
+    "unit",
+    "{prefilled syringe}",
+    "prefilled syringe",
+    "pfs",
+    "{pfs}",
+    "{dose}",
+    "dose",
+    "{injection}",
+    "injection",
+}
 _ML_UNITS = {"ml", "mL".lower()}
 _MG_KG_UNITS = {"mg/kg", "mg/kg/d", "mg/kg.d", "mg/kg/day"}
 
 _PERIOD_DAYS = {"s": 1 / 86400, "min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0, "a": 365.0}
 
-_TIMING_CODES = {"QD": 1.0, "BID": 2.0, "TID": 3.0, "QID": 4.0, "QOD": 0.5, "AM": 1.0, "PM": 1.0, "QAM": 1.0,
-                 "QPM": 1.0, "WK": 1 / 7, "Q4H": 6.0, "Q6H": 4.0, "Q8H": 3.0, "Q12H": 2.0, "Q24H": 1.0}
+_TIMING_CODES = {
+    "QD": 1.0,
+    "BID": 2.0,
+    "TID": 3.0,
+    "QID": 4.0,
+    "QOD": 0.5,
+    "AM": 1.0,
+    "PM": 1.0,
+    "QAM": 1.0,
+    "QPM": 1.0,
+    "WK": 1 / 7,
+    "Q4H": 6.0,
+    "Q6H": 4.0,
+    "Q8H": 3.0,
+    "Q12H": 2.0,
+    "Q24H": 1.0,
+}
 
 # `when` codes (EventTiming) that name more than one time of day: at (before, after) meals is three times.
 _WHEN_TIMES = {"C": 3, "AC": 3, "PC": 3}
+
 
 @dataclass(frozen=True)
 class _Line:
@@ -65,11 +100,11 @@ class _Line:
 
     index: int
     sequence: int | None
-    mg: float | None               # per administration
-    per_kg: float | None           # per administration, when the line is written in mg/kg
-    per_day: float | None          # administrations per day (average)
-    peak_per_day: float | None     # most administrations on any one day
-    max_mg_per_day: float | None   # what maxDosePerPeriod permits per day, if stated
+    mg: float | None  # per administration
+    per_kg: float | None  # per administration, when the line is written in mg/kg
+    per_day: float | None  # administrations per day (average)
+    peak_per_day: float | None  # most administrations on any one day
+    max_mg_per_day: float | None  # what maxDosePerPeriod permits per day, if stated
     duration: float | None
     route: str | None
     text: str
@@ -93,8 +128,9 @@ def _unit_kind(unit: str | None) -> str | None:
     return None
 
 
-def _to_mg(v: float, unit: str | None, single_100mg_syringe: bool, notes: list[str], where: str) -> tuple[
-        float | None, float | None, bool]:
+def _to_mg(
+    v: float, unit: str | None, single_100mg_syringe: bool, notes: list[str], where: str
+) -> tuple[float | None, float | None, bool]:
     """(mg, mg/kg, understood) of one quantity."""
     kind = _unit_kind(unit)
     if kind == "mg":
@@ -118,8 +154,9 @@ def _to_mg(v: float, unit: str | None, single_100mg_syringe: bool, notes: list[s
     return None, None, False
 
 
-def _line_dose(dosage: dict[str, Any], single_100mg_syringe: bool, notes: list[str], where: str) -> tuple[
-        float | None, float | None]:
+def _line_dose(
+    dosage: dict[str, Any], single_100mg_syringe: bool, notes: list[str], where: str
+) -> tuple[float | None, float | None]:
     """(mg, mg/kg) per administration of one line: every doseAndRate entry is read and the highest counts
     (an entry that cannot be read makes the dose unknown, not the others' value)."""
     mgs: list[float] = []
@@ -153,11 +190,11 @@ def _line_dose(dosage: dict[str, Any], single_100mg_syringe: bool, notes: list[s
         text = text_or_empty(dosage.get("text"))
         m = re.search(r"(\d+(?:\.\d+)?)\s*mg\b(?!\s*/\s*(ml|kg))", text, re.I)
         if m:
-            notes.append(f"{where}: dose read from text \"{text}\"")
+            notes.append(f'{where}: dose read from text "{text}"')
             return float(m.group(1)), None
         mk = re.search(r"(\d+(?:\.\d+)?)\s*mg\s*/\s*kg", text, re.I)
         if mk:
-            notes.append(f"{where}: dose read from text \"{text}\"")
+            notes.append(f'{where}: dose read from text "{text}"')
             return None, float(mk.group(1))
     return (max(mgs) if mgs else None), (max(per_kgs) if per_kgs else None)
 
@@ -180,8 +217,7 @@ def _doses_per_day(dosage: dict[str, Any], notes: list[str], where: str) -> tupl
         notes.append(f"{where}: frequencyMax {fmax:g} read (the high end)")
         freq = fmax
     times = _times_a_day(rep)
-    days_of_week = {d for d in list_or_empty(rep.get("dayOfWeek"))
-                    if isinstance(d, str)}
+    days_of_week = {d for d in list_or_empty(rep.get("dayOfWeek")) if isinstance(d, str)}
     period = number(rep.get("period"))
     unit = str_or_none(rep.get("periodUnit"))
     if period and period > 0 and unit in _PERIOD_DAYS:
@@ -192,8 +228,9 @@ def _doses_per_day(dosage: dict[str, Any], notes: list[str], where: str) -> tupl
         if days_of_week and period_days <= 1:
             per_day = per_day * len(days_of_week) / 7
             notes.append(f"{where}: on {len(days_of_week)} day(s) of the week")
-        notes.append(f"{where}: timing {per_period:g} per {period:g} {unit}"
-                     + (f" ({times} times of day)" if times else ""))
+        notes.append(
+            f"{where}: timing {per_period:g} per {period:g} {unit}" + (f" ({times} times of day)" if times else "")
+        )
         return per_day, peak
     if times:
         per_day = float(max(times, freq or 0))
@@ -210,7 +247,7 @@ def _doses_per_day(dosage: dict[str, Any], notes: list[str], where: str) -> tupl
     text = text_or_empty(dosage.get("text"))
     for rx, value in dose_frequency_patterns():
         if text and rx.search(text):
-            notes.append(f"{where}: timing read from text \"{text}\"")
+            notes.append(f'{where}: timing read from text "{text}"')
             return value, max(1.0, math.ceil(value - 1e-9))
     return None, None
 
@@ -309,8 +346,11 @@ def _group(label: str, lines: list[_Line]) -> _Group:
     kg_only = all(line.mg is None and line.per_kg is not None for line in lines)
     # (mg, administrations per day, most administrations on one day) of the lines that state all three:
     # every line once its dose and frequency are known (_doses_per_day gives both counts or neither).
-    dosed = [(line.mg, line.per_day, line.peak_per_day) for line in lines
-             if line.mg is not None and line.per_day is not None and line.peak_per_day is not None]
+    dosed = [
+        (line.mg, line.per_day, line.peak_per_day)
+        for line in lines
+        if line.mg is not None and line.per_day is not None and line.peak_per_day is not None
+    ]
     mean: float | None = None
     peak: float | None = None
     syr: float | None = None
@@ -323,16 +363,26 @@ def _group(label: str, lines: list[_Line]) -> _Group:
             peak = max(peak, sum(caps))
             mean = max(mean, sum(caps))
     per_kg_day = None
-    weighed = [(line.per_kg, line.peak_per_day) for line in lines
-               if line.per_kg is not None and line.peak_per_day is not None]
+    weighed = [
+        (line.per_kg, line.peak_per_day) for line in lines if line.per_kg is not None and line.peak_per_day is not None
+    ]
     if kg_only and doses is not None and len(weighed) == len(lines):
         per_kg_day = sum(per_kg * peak_per_day for per_kg, peak_per_day in weighed)
     durations = [line.duration for line in lines if line.duration is not None]
     duration = max(durations) if durations and len(durations) == len(lines) else None
     mgs = [line.mg for line in lines if line.mg is not None]
     per_kgs = [line.per_kg for line in lines if line.per_kg is not None]
-    return _Group(label, max(mgs) if mg_known else None, max(per_kgs) if kg_only else None, doses, mean, peak,
-                  per_kg_day, syr, duration)
+    return _Group(
+        label,
+        max(mgs) if mg_known else None,
+        max(per_kgs) if kg_only else None,
+        doses,
+        mean,
+        peak,
+        per_kg_day,
+        syr,
+        duration,
+    )
 
 
 def _groups(lines: list[_Line]) -> list[_Group]:
@@ -363,9 +413,11 @@ def read_dose(order: dict[str, Any], single_100mg_syringe: bool) -> DoseFacts:
         notes.append("no dosage instruction")
     if len(lines) > 1:
         for g in groups:
-            notes.append(f"{g.label}: {_fmt(g.doses_per_day)} doses a day, at most "
-                         f"{_fmt(g.peak_mg_per_day, 'mg')} on one day"
-                         + (f" ({_fmt(g.per_kg_per_day, 'mg/kg')})" if g.per_kg_per_day is not None else ""))
+            notes.append(
+                f"{g.label}: {_fmt(g.doses_per_day)} doses a day, at most "
+                f"{_fmt(g.peak_mg_per_day, 'mg')} on one day"
+                + (f" ({_fmt(g.per_kg_per_day, 'mg/kg')})" if g.per_kg_per_day is not None else "")
+            )
 
     def governing(attr: str) -> float | None:
         vals = [getattr(g, attr) for g in groups]
@@ -379,10 +431,13 @@ def read_dose(order: dict[str, Any], single_100mg_syringe: bool) -> DoseFacts:
     per_kg_day = governing("per_kg_per_day")
     syringes_per_day = governing("syringes_per_day")
     if len(groups) > 1 and peak is not None:
-        top = next(g for g in groups if g.peak_mg_per_day == peak)      # the first with the highest
+        top = next(g for g in groups if g.peak_mg_per_day == peak)  # the first with the highest
         notes.append(f"{top.label} has the highest daily dose and governs ({_fmt(peak, 'mg')} on one day)")
-    elif len(groups) > 1 and any(g.peak_mg_per_day is None for g in groups) and any(
-            g.peak_mg_per_day is not None for g in groups):
+    elif (
+        len(groups) > 1
+        and any(g.peak_mg_per_day is None for g in groups)
+        and any(g.peak_mg_per_day is not None for g in groups)
+    ):
         notes.append("a sequence's daily dose cannot be read: the order's daily dose is unknown")
 
     route = None
@@ -395,8 +450,11 @@ def read_dose(order: dict[str, Any], single_100mg_syringe: bool) -> DoseFacts:
     supply_days = None
     sv, su = quantity(dispense.get("expectedSupplyDuration"))
     if sv is not None:
-        supply_days = sv * _PERIOD_DAYS.get(su or "d", 1.0) if (su or "d") in _PERIOD_DAYS else (
-            sv if (su or "").lower().startswith("day") else None)
+        supply_days = (
+            sv * _PERIOD_DAYS.get(su or "d", 1.0)
+            if (su or "d") in _PERIOD_DAYS
+            else (sv if (su or "").lower().startswith("day") else None)
+        )
     syringes = None
     qv, qu = quantity(dispense.get("quantity"))
     if qv is not None:
@@ -415,8 +473,9 @@ def read_dose(order: dict[str, Any], single_100mg_syringe: bool) -> DoseFacts:
         syringes_28 = syringes / supply_days * 28
         notes.append(f"{syringes:g} syringes over {supply_days:g} days")
         if needed_28 is not None and needed_28 > syringes_28 + 1e-9:
-            notes.append(f"the ordered dose uses {needed_28:.4g} syringes per 28 days, more than dispensed: the dose "
-                         "is counted")
+            notes.append(
+                f"the ordered dose uses {needed_28:.4g} syringes per 28 days, more than dispensed: the dose is counted"
+            )
             syringes_28 = needed_28
     elif syringes is None and supply_days and syringes_per_day is not None:
         needed = math.ceil(syringes_per_day * supply_days - 1e-9)
@@ -429,9 +488,18 @@ def read_dose(order: dict[str, Any], single_100mg_syringe: bool) -> DoseFacts:
     durations = [g.duration for g in groups if g.duration is not None]
     duration = sum(durations) if durations and len(durations) == len(groups) else None
     return DoseFacts(
-        mg_per_dose=mg_dose, doses_per_day=per_day, mg_per_day=peak, syringes_per_28_days=syringes_28,
-        supply_days=supply_days, duration_days=duration, route=route, per_kg=per_kg, notes=tuple(notes),
+        mg_per_dose=mg_dose,
+        doses_per_day=per_day,
+        mg_per_day=peak,
+        syringes_per_28_days=syringes_28,
+        supply_days=supply_days,
+        duration_days=duration,
+        route=route,
+        per_kg=per_kg,
+        notes=tuple(notes),
         timing_text=" | ".join(line.text for line in lines if line.text),
-        mean_mg_per_day=mean, per_kg_per_day=per_kg_day, syringes_needed_per_28_days=needed_28,
+        mean_mg_per_day=mean,
+        per_kg_per_day=per_kg_day,
+        syringes_needed_per_28_days=needed_28,
         lines=len(lines),
     )

@@ -48,11 +48,23 @@ def encounters(resources: list[dict[str, Any]], as_of: date) -> tuple[EncounterF
         start = parse_date(period.get("start"))
         end = parse_date(period.get("end"))
         active = status in ("in-progress", "arrived", "onleave") or (
-            status not in ("finished", "planned") and start is not None and start <= as_of
-            and (end is None or end >= as_of))
-        out.append(EncounterFact(ref_of(enc), inpatient="inpatient" in kinds, active=active,
-                                 start=start, text=concept_text(enc.get("type")),
-                                 class_code=codes[0] if codes else None, end=end, review="review" in kinds))
+            status not in ("finished", "planned")
+            and start is not None
+            and start <= as_of
+            and (end is None or end >= as_of)
+        )
+        out.append(
+            EncounterFact(
+                ref_of(enc),
+                inpatient="inpatient" in kinds,
+                active=active,
+                start=start,
+                text=concept_text(enc.get("type")),
+                class_code=codes[0] if codes else None,
+                end=end,
+                review="review" in kinds,
+            )
+        )
     return tuple(out)
 
 
@@ -64,10 +76,10 @@ def immunizations(resources: list[dict[str, Any]], drafts: Iterable[object] = ()
         if imm.get("status") not in ("completed", None):
             continue
         text = concept_text(imm.get("vaccineCode"))
-        live = any(c.system == system("cvx") and is_live_vaccine_cvx(c.code)
-                   for c in codings(imm.get("vaccineCode"))) or is_live_vaccine_name(text)
-        out.append(ImmunizationFact(ref_of(imm), text or "vaccine", live,
-                                    parse_date(imm.get("occurrenceDateTime"))))
+        live = any(
+            c.system == system("cvx") and is_live_vaccine_cvx(c.code) for c in codings(imm.get("vaccineCode"))
+        ) or is_live_vaccine_name(text)
+        out.append(ImmunizationFact(ref_of(imm), text or "vaccine", live, parse_date(imm.get("occurrenceDateTime"))))
     for draft in drafts:
         res = getattr(draft, "resource", draft)
         if not isinstance(res, dict):
@@ -80,8 +92,11 @@ def immunizations(resources: list[dict[str, Any]], drafts: Iterable[object] = ()
         cvx = [c for c in codings(concept) if c.system == system("cvx")]
         cvx_live = any(is_live_vaccine_cvx(c.code) for c in cvx)
         if cvx_live or is_live_vaccine_name(text):
-            out.append(ImmunizationFact(ref_of(res), text or "vaccine", True,
-                                        parse_date(res.get("authoredOn")), kind="ordered"))
+            out.append(
+                ImmunizationFact(
+                    ref_of(res), text or "vaccine", True, parse_date(res.get("authoredOn")), kind="ordered"
+                )
+            )
     return tuple(out)
 
 
@@ -97,8 +112,17 @@ def procedures(resources: list[dict[str, Any]]) -> tuple[ProcedureFact, ...]:
             d = parse_date(period.get("start"))
         codes = tuple(codings(p.get("code")))
         label = concept_text(p.get("code"))
-        out.append(ProcedureFact(label or "procedure", ref_of(p), d, status == "in-progress",
-                                 procedure_kinds(codes, label), codes, parse_date(period.get("end"))))
+        out.append(
+            ProcedureFact(
+                label or "procedure",
+                ref_of(p),
+                d,
+                status == "in-progress",
+                procedure_kinds(codes, label),
+                codes,
+                parse_date(period.get("end")),
+            )
+        )
     return tuple(out)
 
 
@@ -127,8 +151,10 @@ def _coded_decisions(cr: dict[str, Any]) -> list[tuple[str, bool, str]]:
     action codes (HCR01, Da Vinci PAS extension-reviewAction / extension-reviewActionCode) on the
     adjudications of items, added items and the whole response, and R5 claim-decision codes."""
     rec = plan_records()
-    tables = [(set(rec[k]["systems"]), rec[k]["codes"], label) for k, label in
-              (("review_actions", "X12 review action"), ("claim_decisions", "claim decision"))]
+    tables = [
+        (set(rec[k]["systems"]), rec[k]["codes"], label)
+        for k, label in (("review_actions", "X12 review action"), ("claim_decisions", "claim decision"))
+    ]
     url_hint = tuple(rec["review_actions"]["extension_url_contains"])
     x12_codes = rec["review_actions"]["codes"]
     nodes: list[dict[str, Any]] = [cr]
@@ -147,12 +173,17 @@ def _coded_decisions(cr: dict[str, Any]) -> list[tuple[str, bool, str]]:
                 code = (c.code or "").strip()
                 for systems, table, label in tables:
                     entry = table.get(code) if c.system in systems else None
-                    if entry is None and label == "X12 review action" and c.system is None and any(
-                            h in url for h in url_hint):
+                    if (
+                        entry is None
+                        and label == "X12 review action"
+                        and c.system is None
+                        and any(h in url for h in url_hint)
+                    ):
                         entry = x12_codes.get(code)
                     if entry is not None:
-                        out.append((entry["status"], bool(entry.get("approves")),
-                                    f"{label} {code} ({entry['display']})"))
+                        out.append(
+                            (entry["status"], bool(entry.get("approves")), f"{label} {code} ({entry['display']})")
+                        )
                         break
     return out
 
@@ -194,8 +225,9 @@ def _decision(cr: dict[str, Any]) -> tuple[str, str]:
     coded = _coded_decisions(cr)
     negative_patterns, approving_patterns = _decision_patterns()
     texts = _decision_texts(cr)
-    negatives: list[tuple[str, str]] = [(status, basis) for status, approves, basis in coded
-                                        if not approves and status != "modified"]
+    negatives: list[tuple[str, str]] = [
+        (status, basis) for status, approves, basis in coded if not approves and status != "modified"
+    ]
     for where, text in texts:
         for status, pat in negative_patterns:
             m = pat.search(text)
@@ -205,8 +237,9 @@ def _decision(cr: dict[str, Any]) -> tuple[str, str]:
     if negatives:
         negatives.sort(key=lambda n: _DECISION_STRENGTH.index(n[0]) if n[0] in _DECISION_STRENGTH else 99)
         return negatives[0][0], "; ".join(dict.fromkeys(b for _, b in negatives))
-    approving_text = [(where, m.group(0)) for where, text in texts for pat in approving_patterns
-                      if (m := pat.search(text))]
+    approving_text = [
+        (where, m.group(0)) for where, text in texts for pat in approving_patterns if (m := pat.search(text))
+    ]
     modified = [basis for status, _, basis in coded if status == "modified"]
     certified = [basis for status, approves, basis in coded if approves]
     pre_auth_ref = isinstance(cr.get("preAuthRef"), str) and cr["preAuthRef"].strip()
@@ -222,12 +255,16 @@ def _decision(cr: dict[str, Any]) -> tuple[str, str]:
         return "approved", f"preAuthRef {cr['preAuthRef']} with disposition '{disp[0][1]}'"
     if disp:
         return "unknown", "an approving disposition without a preAuthRef or a coded review decision"
-    return "unknown", f"outcome {outcome or 'absent'}: no review decision, approving adjudication or preAuthRef " \
-                      "with an approving disposition"
+    return (
+        "unknown",
+        f"outcome {outcome or 'absent'}: no review decision, approving adjudication or preAuthRef "
+        "with an approving disposition",
+    )
 
 
-def _approval_subject(cr: dict[str, Any], request: dict[str, Any] | None,
-                      lookup: ReferenceLookup) -> tuple[str, list[Code]]:
+def _approval_subject(
+    cr: dict[str, Any], request: dict[str, Any] | None, lookup: ReferenceLookup
+) -> tuple[str, list[Code]]:
     """The text and codes that say what the preauthorization was for: the disposition, process notes,
     items and added items (product, diagnosis, communicated diagnosis), and the Claim it answers
     (items, diagnoses)."""
@@ -288,8 +325,17 @@ def prior_authorizations(resources: list[dict[str, Any]], lookup: ReferenceLooku
         period = object_or_empty(cr.get("preAuthPeriod"))
         status, basis = _decision(cr)
         named = _indications(text, codes)
-        out.append(PriorAuthorization(ref_of(cr), "anakinra", status, parse_date(period.get("start")),
-                                      parse_date(period.get("end"), end_of_period=True),
-                                      str_or_none(cr.get("preAuthRef")),
-                                      next(iter(named)) if len(named) == 1 else None, named, basis))
+        out.append(
+            PriorAuthorization(
+                ref_of(cr),
+                "anakinra",
+                status,
+                parse_date(period.get("start")),
+                parse_date(period.get("end"), end_of_period=True),
+                str_or_none(cr.get("preAuthRef")),
+                next(iter(named)) if len(named) == 1 else None,
+                named,
+                basis,
+            )
+        )
     return tuple(out)

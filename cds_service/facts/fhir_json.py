@@ -98,16 +98,17 @@ def str_or_none(value: Any) -> str | None:
 def codings(concept: Any) -> list[Code]:
     """Every Coding of a CodeableConcept (or a list of them) as a Code (hot path: plain loops)."""
     out: list[Code] = []
-    for cc in (concept if isinstance(concept, list) else (concept,)):
+    for cc in concept if isinstance(concept, list) else (concept,):
         if not isinstance(cc, dict):
             continue
         coding = cc.get("coding")
         if coding is None:
             continue
-        for c in (coding if isinstance(coding, list) else (coding,)):
+        for c in coding if isinstance(coding, list) else (coding,):
             if isinstance(c, dict):
-                out.append(Code(str_or_none(c.get("system")), str_or_none(c.get("code")),
-                                str_or_none(c.get("display"))))
+                out.append(
+                    Code(str_or_none(c.get("system")), str_or_none(c.get("code")), str_or_none(c.get("display")))
+                )
     return out
 
 
@@ -116,7 +117,7 @@ def concept_text(concept: Any) -> str:
     if concept is None:
         return ""
     parts: list[str] = []
-    for cc in (concept if isinstance(concept, list) else (concept,)):     # hot path: plain loops
+    for cc in concept if isinstance(concept, list) else (concept,):  # hot path: plain loops
         if not isinstance(cc, dict):
             continue
         t = cc.get("text")
@@ -125,7 +126,7 @@ def concept_text(concept: Any) -> str:
         coding = cc.get("coding")
         if coding is None:
             continue
-        for c in (coding if isinstance(coding, list) else (coding,)):
+        for c in coding if isinstance(coding, list) else (coding,):
             if isinstance(c, dict):
                 d = c.get("display")
                 if isinstance(d, str):
@@ -189,11 +190,11 @@ def ref_of(resource: dict[str, Any]) -> str:
 def status_code(concept: Any) -> str | None:
     """The code of a status CodeableConcept (clinicalStatus / verificationStatus): the first non-empty coding
     code, as `codings` would give it (hot path: read in place, no Code built)."""
-    for cc in (concept if isinstance(concept, list) else (concept,)):
+    for cc in concept if isinstance(concept, list) else (concept,):
         if not isinstance(cc, dict):
             continue
         coding = cc.get("coding")
-        for c in (coding if isinstance(coding, list) else (coding,)):
+        for c in coding if isinstance(coding, list) else (coding,):
             if isinstance(c, dict):
                 code = c.get("code")
                 if isinstance(code, str) and code:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-if TYPE_CHECKING:      # fhir.resources' model base class (its own dependency), for annotations only
+if TYPE_CHECKING:  # fhir.resources' model base class (its own dependency), for annotations only
     from fhir_core.fhirabstractmodel import FHIRAbstractModel
 
 
@@ -59,9 +59,23 @@ def validation_notes(resource: dict[str, Any]) -> tuple[str, ...]:
 
 def warm_up() -> None:
     """Build the lazy validators once at start (the first validation of a class costs ~50 ms)."""
-    validation_notes({"resourceType": "MedicationRequest", "id": "warm", "status": "draft", "intent": "order",
-                      "subject": {"reference": "Patient/warm"},
-                      "medicationCodeableConcept": {"text": "anakinra"}})
+    validation_notes(
+        {
+            "resourceType": "MedicationRequest",
+            "id": "warm",
+            "status": "draft",
+            "intent": "order",
+            "subject": {"reference": "Patient/warm"},
+            "medicationCodeableConcept": {"text": "anakinra"},
+        }
+    )
     validation_notes({"resourceType": "Patient", "id": "warm"})
-    validation_notes({"resourceType": "Coverage", "id": "warm", "status": "active",
-                      "beneficiary": {"reference": "Patient/warm"}, "payor": [{"display": "x"}]})
+    validation_notes(
+        {
+            "resourceType": "Coverage",
+            "id": "warm",
+            "status": "active",
+            "beneficiary": {"reference": "Patient/warm"},
+            "payor": [{"display": "x"}],
+        }
+    )

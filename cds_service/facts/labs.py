@@ -72,8 +72,9 @@ def observation_kinds(observations: list[dict[str, Any]]) -> list[str | None]:
     return [_kind(obs) for obs in observations]
 
 
-def latest_weight(observations: list[dict[str, Any]], as_of: date,
-                  kinds: list[str | None] | None = None) -> Weight | None:
+def latest_weight(
+    observations: list[dict[str, Any]], as_of: date, kinds: list[str | None] | None = None
+) -> Weight | None:
     best: tuple[date, Weight] | None = None
     if kinds is None:
         kinds = observation_kinds(observations)
@@ -87,8 +88,7 @@ def latest_weight(observations: list[dict[str, Any]], as_of: date,
         if kg is None:
             continue
         d = _obs_date(obs)
-        w = Weight(kg=round(kg, 3), observed_on=d, source=ref_of(obs),
-                   original=f"{v:g} {unit}")
+        w = Weight(kg=round(kg, 3), observed_on=d, source=ref_of(obs), original=f"{v:g} {unit}")
         key = d or date.min
         if best is None or key > best[0]:
             best = (key, w)
@@ -146,8 +146,9 @@ def _qualitative(obs: dict[str, Any]) -> bool | None:
 _FLAGGED_KINDS = frozenset({"anc"})
 
 
-def lab_values(observations: list[dict[str, Any]], as_of: date,
-               kinds: list[str | None] | None = None) -> tuple[LabValue, ...]:
+def lab_values(
+    observations: list[dict[str, Any]], as_of: date, kinds: list[str | None] | None = None
+) -> tuple[LabValue, ...]:
     out: list[LabValue] = []
     if kinds is None:
         kinds = observation_kinds(observations)
@@ -167,9 +168,18 @@ def lab_values(observations: list[dict[str, Any]], as_of: date,
         if nv is None:
             continue
         out_kind = "creatinine" if kind.startswith("creatinine") else kind
-        out.append(LabValue(out_kind, round(nv, 4), nu, d, src, None,
-                            f"{v:g} {unit or ''}".strip(),
-                            *((_flag(obs), _reference_low(obs, kind)) if kind in _FLAGGED_KINDS else ())))
+        out.append(
+            LabValue(
+                out_kind,
+                round(nv, 4),
+                nu,
+                d,
+                src,
+                None,
+                f"{v:g} {unit or ''}".strip(),
+                *((_flag(obs), _reference_low(obs, kind)) if kind in _FLAGGED_KINDS else ()),
+            )
+        )
     return tuple(out)
 
 
@@ -201,8 +211,10 @@ def stated_values(text: str | None, source: str, written: date | None) -> tuple[
     ("suPAR pending", "? suPAR 7"); the value keeps the note as its source and says it was read from text."""
     if not text:
         return ()
-    return tuple(LabValue(kind, value, unit, written, source, None, f"stated in a note: \"{said}\"")
-                 for kind, value, unit, said in _stated_in_text(text))
+    return tuple(
+        LabValue(kind, value, unit, written, source, None, f'stated in a note: "{said}"')
+        for kind, value, unit, said in _stated_in_text(text)
+    )
 
 
 @text_memo(maxsize=4096)

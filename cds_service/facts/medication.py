@@ -43,10 +43,10 @@ class MedicationInfo:
     is_anakinra: bool
     label: str
     codes: tuple[Code, ...]
-    drug: str | None                 # ingredient key for non-anakinra drugs
+    drug: str | None  # ingredient key for non-anakinra drugs
     single_100mg_syringe: bool
     text: str
-    has_medication: bool             # the resource names a medication at all
+    has_medication: bool  # the resource names a medication at all
 
 
 NO_MEDICATION = MedicationInfo(False, "", (), None, False, "", False)
@@ -88,8 +88,10 @@ def _medication_info(codes: tuple[Code, ...], text: str, first: str) -> Medicati
         any(is_single_100mg_syringe_code(c.system, c.code) for c in codes)
         or bool(re.search(r"100\s*mg|149\s*mg/ml|0\.67\s*ml", text.lower()))
         or not codes  # name-only anakinra: the only marketed form is the 100 mg syringe
-        or any(c.system == system("rxnorm") and c.code in ("72435", "1157701", "1170741", "727708", "727713")
-               for c in codes)
+        or any(
+            c.system == system("rxnorm") and c.code in ("72435", "1157701", "1170741", "727708", "727713")
+            for c in codes
+        )
     )
     label = first or (codes[0].label() if codes else "")
     return MedicationInfo(is_ana, label, codes, drug, single, text, True)
@@ -104,8 +106,11 @@ def medication_of(resource: dict[str, Any], lookup: ReferenceLookup) -> Medicati
     if "medicationCodeableConcept" in resource:
         return _info_from_concept(resource.get("medicationCodeableConcept"))
     ref = reference(resource.get("medicationReference"))
-    display = resource.get("medicationReference", {}).get("display") if isinstance(
-        resource.get("medicationReference"), dict) else None
+    display = (
+        resource.get("medicationReference", {}).get("display")
+        if isinstance(resource.get("medicationReference"), dict)
+        else None
+    )
     med = None
     if ref and ref.startswith("#"):
         for c in dicts(resource.get("contained")):
@@ -136,11 +141,14 @@ def _supply(res: dict[str, Any], kind: str, notes: str) -> str:
             if label:
                 code_system = "v2 0484" if "0484" in (c.system or "") else "v3 ActCode"
                 return f"{label} ({code_system} {c.code})"
-    for where, text in (("type", concept_text(res.get("type"))), ("category", concept_text(res.get("category"))),
-                        ("note", notes)):
+    for where, text in (
+        ("type", concept_text(res.get("type"))),
+        ("category", concept_text(res.get("category"))),
+        ("note", notes),
+    ):
         phrase = supply_type_for_text(text)
         if phrase:
-            return f"{where} says \"{phrase}\""
+            return f'{where} says "{phrase}"'
     return ""
 
 
@@ -170,8 +178,20 @@ def _days(q: Any) -> float | None:
     v, unit = quantity(q)
     if v is None:
         return None
-    factor = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7, "mo": 30, "month": 30, "months": 30,
-              "h": 1 / 24, "a": 365, "year": 365}.get((unit or "d").lower())
+    factor = {
+        "d": 1,
+        "day": 1,
+        "days": 1,
+        "wk": 7,
+        "week": 7,
+        "weeks": 7,
+        "mo": 30,
+        "month": 30,
+        "months": 30,
+        "h": 1 / 24,
+        "a": 365,
+        "year": 365,
+    }.get((unit or "d").lower())
     return v * factor if factor else None
 
 
@@ -208,7 +228,7 @@ def _mg_per_week(resource: dict[str, Any]) -> float | None:
     return None
 
 
-_MAX_SUPPLY_DAYS = 3660   # a supply or course longer than ten years is not a supply: treat it as unstated
+_MAX_SUPPLY_DAYS = 3660  # a supply or course longer than ten years is not a supply: treat it as unstated
 
 
 def _plus_days(start: date, days: float) -> date | None:
@@ -221,8 +241,9 @@ def _plus_days(start: date, days: float) -> date | None:
         return None
 
 
-def _statement_span(res: dict[str, Any], lookup: ReferenceLookup, as_of: date,
-                    unidentified: list[str] | None = None) -> TherapySpan | None:
+def _statement_span(
+    res: dict[str, Any], lookup: ReferenceLookup, as_of: date, unidentified: list[str] | None = None
+) -> TherapySpan | None:
     status = str_or_none(res.get("status"))
     if status in ("entered-in-error", "not-taken"):
         return None
@@ -233,8 +254,9 @@ def _statement_span(res: dict[str, Any], lookup: ReferenceLookup, as_of: date,
     return _span(res, lookup, "statement", status, start, end, as_of, reason, unidentified)
 
 
-def _request_span(res: dict[str, Any], lookup: ReferenceLookup, as_of: date,
-                  unidentified: list[str] | None = None) -> TherapySpan | None:
+def _request_span(
+    res: dict[str, Any], lookup: ReferenceLookup, as_of: date, unidentified: list[str] | None = None
+) -> TherapySpan | None:
     status = str_or_none(res.get("status"))
     if status in ("entered-in-error", "draft", "cancelled"):
         return None
@@ -264,8 +286,9 @@ def _request_span(res: dict[str, Any], lookup: ReferenceLookup, as_of: date,
     return _span(res, lookup, "request", status, start, end, as_of, reason, unidentified, doubt)
 
 
-def _dispense_span(res: dict[str, Any], lookup: ReferenceLookup, as_of: date,
-                   unidentified: list[str] | None = None) -> TherapySpan | None:
+def _dispense_span(
+    res: dict[str, Any], lookup: ReferenceLookup, as_of: date, unidentified: list[str] | None = None
+) -> TherapySpan | None:
     status = str_or_none(res.get("status"))
     if status not in (None, "completed", "in-progress"):
         return None
@@ -276,8 +299,9 @@ def _dispense_span(res: dict[str, Any], lookup: ReferenceLookup, as_of: date,
     return span
 
 
-def _administration_span(res: dict[str, Any], lookup: ReferenceLookup, as_of: date,
-                         unidentified: list[str] | None = None) -> TherapySpan | None:
+def _administration_span(
+    res: dict[str, Any], lookup: ReferenceLookup, as_of: date, unidentified: list[str] | None = None
+) -> TherapySpan | None:
     status = str_or_none(res.get("status"))
     if status not in (None, "completed", "in-progress"):
         return None
@@ -290,21 +314,36 @@ def _administration_span(res: dict[str, Any], lookup: ReferenceLookup, as_of: da
 
 def _is_active(kind: str, status: str | None, start: date | None, end: date | None, as_of: date) -> bool:
     if kind == "statement":
-        return (status in ("active", "on-hold", None, "unknown") and (end is None or end >= as_of)
-                and (start is None or start <= as_of))
+        return (
+            status in ("active", "on-hold", None, "unknown")
+            and (end is None or end >= as_of)
+            and (start is None or start <= as_of)
+        )
     if kind == "request":
         return status in ("active", "on-hold") and (end is None or end >= as_of)
     return end is not None and start is not None and start <= as_of <= end
 
 
-def _span(res: dict[str, Any], lookup: ReferenceLookup, kind: str, status: str | None, start: date | None,
-          end: date | None, as_of: date, reason: str, unidentified: list[str] | None = None,
-          doubt: str = "") -> TherapySpan | None:
+def _span(
+    res: dict[str, Any],
+    lookup: ReferenceLookup,
+    kind: str,
+    status: str | None,
+    start: date | None,
+    end: date | None,
+    as_of: date,
+    reason: str,
+    unidentified: list[str] | None = None,
+    doubt: str = "",
+) -> TherapySpan | None:
     info = medication_of(res, lookup)
     drug = "anakinra" if info.is_anakinra else info.drug
     if drug is None:
-        if unidentified is not None and unidentifiable(info) and (
-                _is_active(kind, status, start, end, as_of) or _is_planned(res, kind, status, start, as_of)):
+        if (
+            unidentified is not None
+            and unidentifiable(info)
+            and (_is_active(kind, status, start, end, as_of) or _is_planned(res, kind, status, start, as_of))
+        ):
             unidentified.append(ref_of(res))
         return None
     classes = frozenset({"anakinra", "biologic"}) if drug == "anakinra" else drug_classes(drug)
@@ -346,8 +385,9 @@ def _is_planned(res: dict[str, Any], kind: str, status: str | None, start: date 
     order date. initiation.4 / continuation.5 read "will NOT be using ... in combination": planned use
     counts there (and nowhere else)."""
     if kind == "statement":
-        return status == "intended" or (status in ("active", "on-hold", None, "unknown")
-                                         and start is not None and start > as_of)
+        return status == "intended" or (
+            status in ("active", "on-hold", None, "unknown") and start is not None and start > as_of
+        )
     if kind == "request":
         return status in ("active", "on-hold", None) and res.get("intent") in ("plan", "proposal")
     return False
@@ -356,24 +396,35 @@ def _is_planned(res: dict[str, Any], kind: str, status: str | None, start: date 
 def _planned_only(res: dict[str, Any], kind: str, status: str | None) -> bool:
     """Records that are no history at all (nothing was taken yet): only the planned list holds them."""
     return (kind == "statement" and status == "intended") or (
-        kind == "request" and res.get("intent") in ("plan", "proposal"))
+        kind == "request" and res.get("intent") in ("plan", "proposal")
+    )
 
 
 def _contradicted(span: TherapySpan, spans: list[TherapySpan]) -> str:
     """Why an active record's current use is in doubt: a MedicationStatement of the same drug that says
     it was stopped (or completed) on or after the active record began."""
     for other in spans:
-        if (other is span or other.drug != span.drug or other.kind != "statement" or other.active
-                or other.status not in ("stopped", "completed") or other.end is None):
+        if (
+            other is span
+            or other.drug != span.drug
+            or other.kind != "statement"
+            or other.active
+            or other.status not in ("stopped", "completed")
+            or other.end is None
+        ):
             continue
         if span.start is None or other.end >= span.start:
             return f"{other.source} says it was {other.status} on {other.end.isoformat()}"
     return ""
 
 
-def therapy_history(resources_by_type: dict[str, list[dict[str, Any]]], lookup: ReferenceLookup, as_of: date,
-                    unidentified: list[str] | None = None,
-                    planned: list[TherapySpan] | None = None) -> tuple[TherapySpan, ...]:
+def therapy_history(
+    resources_by_type: dict[str, list[dict[str, Any]]],
+    lookup: ReferenceLookup,
+    as_of: date,
+    unidentified: list[str] | None = None,
+    planned: list[TherapySpan] | None = None,
+) -> tuple[TherapySpan, ...]:
     """Every medication record as a therapy span (drugs the value sets know). With `unidentified`, the
     references of active (or planned) records whose medication cannot be identified at all are added to
     it: no code the value sets know and no name (say, a medicationReference that was neither included
@@ -384,8 +435,12 @@ def therapy_history(resources_by_type: dict[str, list[dict[str, Any]]], lookup: 
     An active record that a later "stopped" statement of the same drug contradicts, or an active
     order that can no longer be filled, keeps `active` but says why its use is in doubt (`doubt`)."""
     spans: list[TherapySpan] = []
-    readers = (("MedicationStatement", _statement_span), ("MedicationRequest", _request_span),
-               ("MedicationDispense", _dispense_span), ("MedicationAdministration", _administration_span))
+    readers = (
+        ("MedicationStatement", _statement_span),
+        ("MedicationRequest", _request_span),
+        ("MedicationDispense", _dispense_span),
+        ("MedicationAdministration", _administration_span),
+    )
     for rtype, reader in readers:
         for res in resources_by_type.get(rtype, []):
             try:
@@ -410,9 +465,18 @@ def draft_span(res: dict[str, Any], info: MedicationInfo, as_of: date) -> Therap
     """Another draft order in the same bundle, as a (future) therapy span."""
     if info.is_anakinra or not info.drug:
         return None
-    return TherapySpan(drug=info.drug, classes=drug_classes(info.drug), label=info.label or info.drug,
-                       source=ref_of(res), kind="draft", status="draft", start=as_of, end=None, active=True,
-                       preferred_product=ra_preferred_product(info.drug, info.text))
+    return TherapySpan(
+        drug=info.drug,
+        classes=drug_classes(info.drug),
+        label=info.label or info.drug,
+        source=ref_of(res),
+        kind="draft",
+        status="draft",
+        start=as_of,
+        end=None,
+        active=True,
+        preferred_product=ra_preferred_product(info.drug, info.text),
+    )
 
 
 def as_concepts(values: Any) -> list[Any]:

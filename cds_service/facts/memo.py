@@ -23,6 +23,7 @@ MAX_KEY_CHARS = 2048
 
 class _Miss(Enum):
     """The sentinel a cache lookup returns for an absent key (None can be a cached value)."""
+
     MISS = 0
 
 
@@ -81,8 +82,8 @@ def text_memo(maxsize: int) -> Callable[[Callable[P, R]], Memoised[P, R]]:
 
     def decorate(fn: Callable[P, R]) -> Memoised[P, R]:
         cache: dict[tuple[Any, ...], Any] = {}
-        stats = [0, 0]          # hits, misses
-        compute: Callable[..., R] = fn      # called with positional arguments only
+        stats = [0, 0]  # hits, misses
+        compute: Callable[..., R] = fn  # called with positional arguments only
 
         @functools.wraps(fn)
         def memoised(*args: Any) -> Any:
@@ -124,9 +125,9 @@ class ConceptMemo(Generic[R]):
     def __call__(self, concept: Any) -> R:
         try:
             key = orjson.dumps(concept)
-        except TypeError:               # not JSON (cannot come from a request): compute
+        except TypeError:  # not JSON (cannot come from a request): compute
             return self._fn(concept)
-        if len(key) > MAX_KEY_CHARS:    # an outsized concept: computed, never stored
+        if len(key) > MAX_KEY_CHARS:  # an outsized concept: computed, never stored
             return self._fn(concept)
         hit = self._cache.get(key, _MISS)
         if hit is _MISS:

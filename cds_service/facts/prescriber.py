@@ -61,8 +61,13 @@ def _current(role: dict[str, Any]) -> bool:
     return role.get("active") is not False
 
 
-def read_prescriber(requester: str | None, user_id: str | None, roles: list[dict[str, Any]],
-                    practitioners: list[dict[str, Any]], lookup: ReferenceLookup) -> Prescriber:
+def read_prescriber(
+    requester: str | None,
+    user_id: str | None,
+    roles: list[dict[str, Any]],
+    practitioners: list[dict[str, Any]],
+    lookup: ReferenceLookup,
+) -> Prescriber:
     """Specialties of the order's requester (or, failing that, the user signing it).
 
     CRD 2.2 makes a draft MedicationRequest's requester a Practitioner (profile-medicationrequest: "requester

@@ -70,20 +70,22 @@ def read_setting(order: dict[str, Any], location_lookup: ReferenceLookup | None 
     text_provider, text_self, hedged = _read_text(joined, site)
     if text_provider:
         provider = True
-        reasons.append(f"order text states administration by a provider: \"{text_provider[0].sentence}\"")
+        reasons.append(f'order text states administration by a provider: "{text_provider[0].sentence}"')
     if text_self:
         self_admin = True
-        reasons.append(f"order text states self-administration: \"{text_self[0].sentence}\"")
+        reasons.append(f'order text states self-administration: "{text_self[0].sentence}"')
     teaching = [m for m in hedged if m.status == te.TEACHING]
     possible = [m for m in hedged if m.status == te.UNCERTAIN]
     for m in teaching:
-        reasons.append(f"order text: \"{m.sentence}\" is teaching in the office (self-administration with teaching), "
-                       "not provider administration")
+        reasons.append(
+            f'order text: "{m.sentence}" is teaching in the office (self-administration with teaching), '
+            "not provider administration"
+        )
     for m in hedged:
         if m.status not in (te.TEACHING, te.UNCERTAIN):
-            reasons.append(f"order text: \"{m.sentence}\" does not state provider administration ({m.status})")
+            reasons.append(f'order text: "{m.sentence}" does not state provider administration ({m.status})')
     for m in possible:
-        reasons.append(f"order text: \"{m.sentence}\" names provider administration only as a possibility")
+        reasons.append(f'order text: "{m.sentence}" names provider administration only as a possibility')
     if provider:
         return SettingFacts(True, tuple(reasons), category)
     if self_admin:
@@ -91,12 +93,20 @@ def read_setting(order: dict[str, Any], location_lookup: ReferenceLookup | None 
     if possible:
         # Text is the only evidence and it is not an explicit statement: the setting is not known.
         return SettingFacts(None, tuple(reasons), category)
-    return SettingFacts(False, (*reasons, "no facility category, clinician performer or place of service on "
-                                          "the order: a prescription for self-administration"), category)
+    return SettingFacts(
+        False,
+        (
+            *reasons,
+            "no facility category, clinician performer or place of service on "
+            "the order: a prescription for self-administration",
+        ),
+        category,
+    )
 
 
-def _read_text(text: str, site: dict[str, Any]) -> tuple[tuple[te.Mention, ...], tuple[te.Mention, ...],
-                                                       tuple[te.Mention, ...]]:
+def _read_text(
+    text: str, site: dict[str, Any]
+) -> tuple[tuple[te.Mention, ...], tuple[te.Mention, ...], tuple[te.Mention, ...]]:
     """(provider mentions stated, self-administration mentions stated, provider mentions not stated) of the
     order's text, read with the negation/qualification reader (profile `setting`). The position statement
     excludes "a provider-administered setting such as an outpatient hospital, ambulatory surgical suite,
@@ -106,5 +116,8 @@ def _read_text(text: str, site: dict[str, Any]) -> tuple[tuple[te.Mention, ...],
         return (), (), ()
     provider = te.rule_mentions(text, site["provider_administration_text"], "setting")
     self_ = te.rule_mentions(text, site["self_administration_text"], "setting")
-    return (tuple(m for m in provider if m.affirmed), tuple(m for m in self_ if m.affirmed),
-            tuple(m for m in provider if not m.affirmed))
+    return (
+        tuple(m for m in provider if m.affirmed),
+        tuple(m for m in self_ if m.affirmed),
+        tuple(m for m in provider if not m.affirmed),
+    )

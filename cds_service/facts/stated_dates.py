@@ -33,8 +33,20 @@ _MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
 _MONTHS["sept"] = 9
 _MONTH = r"(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _PART = r"(?:(?P<part>early|mid|late|end of|beginning of|start of)[- ]?)?"
-_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-            "eight": 8, "nine": 9, "ten": 10}
+_NUMBERS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
 
 # One date expression; every alternative has its own named groups (parsed by `_parse`).
 _DATE = (
@@ -50,26 +62,40 @@ _DATE = (
 )
 _D = re.compile(_DATE, re.I)
 
-_RANGE = re.compile(rf"(?:\b(?:from|between)\s+)?(?P<a>{_DATE.replace('?P<', '?P<a_')})\s*"
-                    rf"(?:-|\u2013|\u2014|\bto\b|\buntil\b|"    # hyphen, en dash, em dash, words
-                    rf"\btill\b|\bthrough\b|\bthru\b|\band\b)\s*(?P<b>{_DATE.replace('?P<', '?P<b_')})", re.I)
-_NAME = r"(?:(?:anakinra|kineret)(?:\s*\([a-z]+\))?\s+)?"       # "stopped Kineret in July 2025"
-_END = re.compile(r"\b(?:stopped|discontinued|ended|held|halted|interrupted|off since|until|till|through|thru|"
-                  r"last (?:dose|injection|shot|fill|filled|administration|administered|used|given|taken|syringe)"
-                  r"(?:\s+(?:was|on|in))?)\s+" + _NAME + r"(?:(?:on|in|at|around|about)\s+)?$", re.I)
-_START = re.compile(r"\b(?:started|restarted|resumed|began|begun|initiated|commenced|since)\s+" + _NAME +
-                    r"(?:(?:on|in|at|around|about)\s+)?$", re.I)
-_ONGOING = re.compile(r"\b(?:has been|have been|continuously|continuous|ongoing|currently|still|remains|continues|"
-                      r"continuing|to date|to (?:the )?present|until now|uninterrupted)\b", re.I)
+_RANGE = re.compile(
+    rf"(?:\b(?:from|between)\s+)?(?P<a>{_DATE.replace('?P<', '?P<a_')})\s*"
+    rf"(?:-|\u2013|\u2014|\bto\b|\buntil\b|"  # hyphen, en dash, em dash, words
+    rf"\btill\b|\bthrough\b|\bthru\b|\band\b)\s*(?P<b>{_DATE.replace('?P<', '?P<b_')})",
+    re.I,
+)
+_NAME = r"(?:(?:anakinra|kineret)(?:\s*\([a-z]+\))?\s+)?"  # "stopped Kineret in July 2025"
+_END = re.compile(
+    r"\b(?:stopped|discontinued|ended|held|halted|interrupted|off since|until|till|through|thru|"
+    r"last (?:dose|injection|shot|fill|filled|administration|administered|used|given|taken|syringe)"
+    r"(?:\s+(?:was|on|in))?)\s+" + _NAME + r"(?:(?:on|in|at|around|about)\s+)?$",
+    re.I,
+)
+_START = re.compile(
+    r"\b(?:started|restarted|resumed|began|begun|initiated|commenced|since)\s+"
+    + _NAME
+    + r"(?:(?:on|in|at|around|about)\s+)?$",
+    re.I,
+)
+_ONGOING = re.compile(
+    r"\b(?:has been|have been|continuously|continuous|ongoing|currently|still|remains|continues|"
+    r"continuing|to date|to (?:the )?present|until now|uninterrupted)\b",
+    re.I,
+)
 _LAST_RECENT = re.compile(r"\blast (?:dose|injection|shot|syringe|administration)\b", re.I)
 
 
 @dataclass(frozen=True)
 class StatedUse:
     """The last anakinra use a statement's words show: between `earliest` and `latest` (inclusive)."""
+
     earliest: date
     latest: date
-    words: str                 # the words the dates were read from
+    words: str  # the words the dates were read from
 
 
 def _month_range(year: int, month: int, part: str | None) -> tuple[date, date]:
@@ -92,11 +118,10 @@ def _month(name: str) -> int:
     return month
 
 
-def _parse(m: re.Match[str], prefix: str, as_of: date | None,
-           year_hint: int | None = None) -> tuple[date, date] | None:
+def _parse(m: re.Match[str], prefix: str, as_of: date | None, year_hint: int | None = None) -> tuple[date, date] | None:
     """(earliest, latest) of one date expression matched with group names prefixed `prefix`; None when it cannot
     be placed (a month with no year and no hint, a relative date without the order date, an impossible date)."""
-    g = {k[len(prefix):]: v for k, v in m.groupdict().items() if k.startswith(prefix) and v is not None}
+    g = {k[len(prefix) :]: v for k, v in m.groupdict().items() if k.startswith(prefix) and v is not None}
     try:
         if "iso" in g:
             d = date(int(g["iy"]), int(g["im"]), int(g["id"]))
@@ -152,9 +177,9 @@ def _segments(sentence: str) -> list[str]:
         before = [c for c in cuts if c < m.start()]
         after = [c for c in cuts if c > m.end()]
         start = before[-1] if before else 0
-        if before:                              # skip the other medication's own name
+        if before:  # skip the other medication's own name
             start = next((o.end() for o in other_re.finditer(low, start) if o.start() == start), start)
-        out.append(sentence[start:after[0] if after else len(sentence)])
+        out.append(sentence[start : after[0] if after else len(sentence)])
     return out
 
 
@@ -183,8 +208,8 @@ def _uses(segment: str, as_of: date | None) -> list[tuple[date, date, str]]:
         when = _parse(m, "", as_of)
         if when is None:
             continue
-        head = segment[:m.start()]
-        words = segment[max(0, m.start() - 30):m.end()].strip()
+        head = segment[: m.start()]
+        words = segment[max(0, m.start() - 30) : m.end()].strip()
         if m.group("rel"):
             if _LAST_RECENT.search(head) or _END.search(head):
                 ends.append((when[0], when[1], words))
@@ -198,7 +223,7 @@ def _uses(segment: str, as_of: date | None) -> list[tuple[date, date, str]]:
         ongoing = since or bool(_ONGOING.search(segment))
         for s0, _s1, words in starts:
             if any(e[1] >= s0 for e in ends):
-                continue                          # closed by a later end: the end says when the use stopped
+                continue  # closed by a later end: the end says when the use stopped
             out.append((as_of, as_of, segment.strip()) if ongoing else (s0, as_of, words))
         out = [u for u in out if u[0] <= as_of]
     return out

@@ -54,10 +54,10 @@ TEACHING = "teaching"
 class Mention:
     """One occurrence of a phrase (or of a rule's concepts) in a sentence, and how the sentence states it."""
 
-    phrase: str          # the phrase (or rule concept) as found in the text (lower case)
-    status: str          # affirmed | negated | uncertain | historical | family | teaching | ...
-    sentence: str        # the sentence it was found in, as written
-    cue: str | None = None   # the cue that qualified it (None when affirmed)
+    phrase: str  # the phrase (or rule concept) as found in the text (lower case)
+    status: str  # affirmed | negated | uncertain | historical | family | teaching | ...
+    sentence: str  # the sentence it was found in, as written
+    cue: str | None = None  # the cue that qualified it (None when affirmed)
 
     @property
     def affirmed(self) -> bool:
@@ -72,10 +72,16 @@ class Cues:
         windows = config.get("window_words", {})
         self.pre_window = int(windows.get("pre", 6))
         self.post_window = int(windows.get("post", 3))
-        self.pre = {cat: _alternation(phrases) for cat, phrases in config.get("pre", {}).items()
-                    if not cat.startswith("_") and phrases}
-        self.post = {cat: _alternation(phrases) for cat, phrases in config.get("post", {}).items()
-                     if not cat.startswith("_") and phrases}
+        self.pre = {
+            cat: _alternation(phrases)
+            for cat, phrases in config.get("pre", {}).items()
+            if not cat.startswith("_") and phrases
+        }
+        self.post = {
+            cat: _alternation(phrases)
+            for cat, phrases in config.get("post", {}).items()
+            if not cat.startswith("_") and phrases
+        }
         self.pseudo = re.compile("|".join(f"(?:{p})" for p in config.get("pseudo", ())) or r"(?!x)x", re.I)
         self.terminators = _alternation(config.get("terminators", ())) or re.compile(r"(?!x)x")
 
@@ -92,7 +98,7 @@ def _bounded(phrase: str) -> str:
 
 
 def _alternation(phrases: Iterable[str]) -> re.Pattern[str] | None:
-    ordered = sorted({p.lower() for p in phrases if p}, key=len, reverse=True)   # longest first
+    ordered = sorted({p.lower() for p in phrases if p}, key=len, reverse=True)  # longest first
     if not ordered:
         return None
     return re.compile("|".join(_bounded(p) for p in ordered))
@@ -138,14 +144,14 @@ def sentences(text: str) -> tuple[str, ...]:
     for m in _ENDS.finditer(text):
         mark = m.group(0)
         if mark[0] in ".!?":
-            before = text[start:m.start()]
+            before = text[start : m.start()]
             if not before or not (before[-1].isalnum() or before[-1] in ")]%'\""):
-                continue                          # "? pneumonia", "...": not the end of a sentence
+                continue  # "? pneumonia", "...": not the end of a sentence
             if mark[0] == ".":
                 w = _LAST_WORD.search(before)
                 if w and (len(w.group(1)) == 1 or w.group(1).lower() in abbreviations):
                     continue
-        piece = text[start:m.end()].strip(" \t;|\n\r")
+        piece = text[start : m.end()].strip(" \t;|\n\r")
         if piece:
             out.append(piece)
         start = m.end()
@@ -156,6 +162,7 @@ def sentences(text: str) -> tuple[str, ...]:
 
 
 # ------------------------------------------------------------------------------------------ scope
+
 
 def _spans(pattern: re.Pattern[str] | None, low: str) -> list[tuple[int, int, str]]:
     if pattern is None:
@@ -170,8 +177,11 @@ def _overlaps(a: tuple[int, int], spans: Iterable[tuple[int, int] | tuple[int, i
 def _outermost(found: list[_Cue]) -> list[_Cue]:
     """Cues not inside a longer cue ("cannot" in "cannot rule out", "not" in "not yet"): the longer one says
     what is meant."""
-    return [c for c in found if not any(o is not c and o[0] <= c[0] and c[1] <= o[1] and (o[1] - o[0]) > (c[1] - c[0])
-                                        for o in found)]
+    return [
+        c
+        for c in found
+        if not any(o is not c and o[0] <= c[0] and c[1] <= o[1] and (o[1] - o[0]) > (c[1] - c[0]) for o in found)
+    ]
 
 
 class _Sentence:
@@ -182,18 +192,35 @@ class _Sentence:
         self.low = text.lower()
         self.c = c
         pseudo = _spans(c.pseudo, self.low)
-        self.pre = _outermost([(s, e, cat, cue) for cat, p in c.pre.items() for s, e, cue in _spans(p, self.low)
-                               if not _overlaps((s, e), pseudo)])
-        self.post = _outermost([(s, e, cat, cue) for cat, p in c.post.items() for s, e, cue in _spans(p, self.low)
-                                if not _overlaps((s, e), pseudo)])
+        self.pre = _outermost(
+            [
+                (s, e, cat, cue)
+                for cat, p in c.pre.items()
+                for s, e, cue in _spans(p, self.low)
+                if not _overlaps((s, e), pseudo)
+            ]
+        )
+        self.post = _outermost(
+            [
+                (s, e, cat, cue)
+                for cat, p in c.post.items()
+                for s, e, cue in _spans(p, self.low)
+                if not _overlaps((s, e), pseudo)
+            ]
+        )
         self.terminators = _spans(c.terminators, self.low)
 
     def _free(self, a: int, b: int) -> bool:
         """No terminator lies between a and b."""
         return not any(a <= s and e <= b for s, e, _ in self.terminators)
 
-    def status(self, start: int, end: int, ignore: Iterable[tuple[int, int]] = (), inside: bool = False,
-               ) -> tuple[str, str | None]:
+    def status(
+        self,
+        start: int,
+        end: int,
+        ignore: Iterable[tuple[int, int]] = (),
+        inside: bool = False,
+    ) -> tuple[str, str | None]:
         """(status, cue) of the span [start, end): cues overlapping `ignore` spans (the concepts of the same
         statement) or the span itself are not qualifiers, except, with `inside`, cues within a long span after
         its first word ("injection taught by the nurse in the office" is one concept, "taught" qualifies it)."""
@@ -233,6 +260,7 @@ def _phrase_patterns(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 # ------------------------------------------------------------------------------------------ API
+
 
 @text_memo(maxsize=16384)
 def _mentions(text: str, phrases: tuple[str, ...], profile: str) -> tuple[Mention, ...]:
@@ -281,9 +309,11 @@ def affirms(text: str | None, phrases: Iterable[str], profile: str = "default") 
 
 # ------------------------------------------------------------------------------------------ rules
 
+
 @lru_cache(maxsize=256)
-def compile_rule(rule: RuleKey) -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[str], ...], bool,
-                                        tuple[re.Pattern[str], ...]]:
+def compile_rule(
+    rule: RuleKey,
+) -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[str], ...], bool, tuple[re.Pattern[str], ...]]:
     """A rule (data) is a regex string, or {"all": [regex, ...], "none": [regex, ...], "none_stated": [regex, ...],
     "inside": bool}: every `all` concept must occur in one sentence (in any order), and no `none` concept may; a
     `none_stated` concept blocks the rule only where the sentence states it (a negated mention, "filled at the
@@ -292,16 +322,24 @@ def compile_rule(rule: RuleKey) -> tuple[tuple[re.Pattern[str], ...], tuple[re.P
     if isinstance(rule, str):
         return (re.compile(rule, re.I),), (), False, ()
     all_of, none_of, inside, none_stated = rule
-    return (tuple(re.compile(p, re.I) for p in all_of), tuple(re.compile(p, re.I) for p in none_of), inside,
-            tuple(re.compile(p, re.I) for p in none_stated))
+    return (
+        tuple(re.compile(p, re.I) for p in all_of),
+        tuple(re.compile(p, re.I) for p in none_of),
+        inside,
+        tuple(re.compile(p, re.I) for p in none_stated),
+    )
 
 
 def rule_key(rule: Rule) -> RuleKey:
     """A hashable form of a rule from the JSON data."""
     if isinstance(rule, (str, tuple)):
         return rule
-    return (tuple(rule.get("all", ())), tuple(rule.get("none", ())), bool(rule.get("inside")),
-            tuple(rule.get("none_stated", ())))
+    return (
+        tuple(rule.get("all", ())),
+        tuple(rule.get("none", ())),
+        bool(rule.get("inside")),
+        tuple(rule.get("none_stated", ())),
+    )
 
 
 def rule_mentions(text: str | None, rules: Iterable[Rule], profile: str = "default") -> tuple[Mention, ...]:
@@ -327,16 +365,16 @@ def _rule_mentions(text: str, rules: tuple[RuleKey, ...], profile: str) -> tuple
                 stated, spent = _excluded(sentence, low, none_stated, profile)
                 if stated:
                     continue
-            occurrences = [[(m.start(), m.end(), m.group(0)) for m in p.finditer(low) if m.end() > m.start()]
-                           for p in all_of]
+            occurrences = [
+                [(m.start(), m.end(), m.group(0)) for m in p.finditer(low) if m.end() > m.start()] for p in all_of
+            ]
             if not all(occurrences):
                 continue
             sent = _sentence(sentence, profile)
             spans = [(s, e) for occ in occurrences for s, e, _ in occ] + spent
             blocked: tuple[str, str | None] | None = None
             for occ in occurrences:
-                states = [sent.status(s, e, ignore=[x for x in spans if x != (s, e)], inside=inside)
-                          for s, e, _ in occ]
+                states = [sent.status(s, e, ignore=[x for x in spans if x != (s, e)], inside=inside) for s, e, _ in occ]
                 ok = [st for st in states if st[0] == AFFIRMED]
                 if not ok:
                     blocked = blocked or states[0]
@@ -351,8 +389,9 @@ def _rule_mentions(text: str, rules: tuple[RuleKey, ...], profile: str) -> tuple
     return tuple(out)
 
 
-def _excluded(sentence: str, low: str, patterns: tuple[re.Pattern[str], ...], profile: str
-              ) -> tuple[bool, list[tuple[int, int]]]:
+def _excluded(
+    sentence: str, low: str, patterns: tuple[re.Pattern[str], ...], profile: str
+) -> tuple[bool, list[tuple[int, int]]]:
     """(does the sentence state a match of one of `patterns`, the spans of the negations spent on them).
 
     Only negation withdraws an excluded concept: a hedged or historical mention ("possibly samples", "samples at
@@ -370,7 +409,7 @@ def _excluded(sentence: str, low: str, patterns: tuple[re.Pattern[str], ...], pr
             if status != NEGATED:
                 return True, []
             governing = [(s, e) for s, e, cat, c in sent.pre if cat == NEGATED and c == cue and e <= m.start()]
-            if governing:                        # the nearest such cue before the concept is the one that governs it
+            if governing:  # the nearest such cue before the concept is the one that governs it
                 spent.append((max(governing, key=lambda x: x[1])[0], m.end()))
     return False, spent
 

@@ -37,8 +37,10 @@ def prescriber_statement_mentions(text: str | None) -> list[tuple[str, te.Mentio
     return _statement_mentions(text, _statement_rules())
 
 
-def _statement_mentions(text: str | None, keyed_rules: Iterable[tuple[str, tuple[te.RuleKey, ...]]],
-                        ) -> list[tuple[str, te.Mention]]:
+def _statement_mentions(
+    text: str | None,
+    keyed_rules: Iterable[tuple[str, tuple[te.RuleKey, ...]]],
+) -> list[tuple[str, te.Mention]]:
     """(key, Mention) of every sentence that speaks to one of the keys, read with the 'statement' profile; a
     qualifying heading ("Not confirmed: ...") governs the whole sentence (`header_status`)."""
     if not text:

@@ -29,7 +29,7 @@ def answer_value(answer: dict) -> tuple[str, Any] | None:
     for key, value in answer.items():
         for prefix in (VALUE_PREFIX, "answer"):
             if key.startswith(prefix) and len(key) > len(prefix) and key[len(prefix)].isupper():
-                return key[len(prefix):], value
+                return key[len(prefix) :], value
     return None
 
 
@@ -79,7 +79,7 @@ def _temporal(kind: str, value):
         except ValueError:
             return None
         return ("datetime", parsed) if parsed.tzinfo else ("naive", parsed)
-    return ("partial", value)               # YYYY or YYYY-MM: compared as text with the same precision
+    return ("partial", value)  # YYYY or YYYY-MM: compared as text with the same precision
 
 
 def values_equal(a: tuple[str, Any] | None, b: tuple[str, Any] | None) -> bool:

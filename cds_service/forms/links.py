@@ -57,10 +57,11 @@ class FormLinkWrongContext(FormLinkError):
 @dataclass(frozen=True)
 class FormLinkContext:
     """What a link is issued for."""
-    context_id: str            # the CRD coverage-assertion-id
-    order_ref: str             # e.g. "MedicationRequest/123"
-    patient_ref: str           # e.g. "Patient/abc"
-    practitioner_ref: str      # e.g. "Practitioner/xyz": the answers' author
+
+    context_id: str  # the CRD coverage-assertion-id
+    order_ref: str  # e.g. "MedicationRequest/123"
+    patient_ref: str  # e.g. "Patient/abc"
+    practitioner_ref: str  # e.g. "Practitioner/xyz": the answers' author
 
 
 @dataclass(frozen=True)
@@ -98,14 +99,16 @@ class FormLinks:
         for name in ("context_id", "order_ref", "patient_ref", "practitioner_ref"):
             if not getattr(context, name):
                 raise ValueError(f"a form link needs {name}")
-        return self._links.dumps({
-            "v": 1,
-            "c": context.context_id,
-            "a": context.practitioner_ref,
-            "o": self.digest("order", context.order_ref),
-            "p": self.digest("patient", context.patient_ref),
-            "exp": _epoch(now + self.lifetime),
-        })
+        return self._links.dumps(
+            {
+                "v": 1,
+                "c": context.context_id,
+                "a": context.practitioner_ref,
+                "o": self.digest("order", context.order_ref),
+                "p": self.digest("patient", context.patient_ref),
+                "exp": _epoch(now + self.lifetime),
+            }
+        )
 
     def verify(self, token: str, now: datetime) -> VerifiedFormLink:
         """The link's binding; raises FormLinkInvalid (malformed, tampered, other key) or FormLinkExpired."""
@@ -116,21 +119,29 @@ class FormLinks:
         except BadData:
             raise FormLinkInvalid("bad signature or payload") from None
         fields = ("c", "a", "o", "p")
-        if (not isinstance(data, dict) or data.get("v") != 1 or not isinstance(data.get("exp"), int)
-                or not all(isinstance(data.get(k), str) and data[k] for k in fields)):
+        if (
+            not isinstance(data, dict)
+            or data.get("v") != 1
+            or not isinstance(data.get("exp"), int)
+            or not all(isinstance(data.get(k), str) and data[k] for k in fields)
+        ):
             raise FormLinkInvalid("unexpected payload")
         if _epoch(now) >= data["exp"]:
             raise FormLinkExpired("expired")
         return VerifiedFormLink(
-            context_id=data["c"], practitioner_ref=data["a"], order_digest=data["o"], patient_digest=data["p"],
+            context_id=data["c"],
+            practitioner_ref=data["a"],
+            order_digest=data["o"],
+            patient_digest=data["p"],
             expires_at=datetime.fromtimestamp(data["exp"], tz=UTC),
         )
 
     def check_binding(self, link: VerifiedFormLink, order_ref: str | None, patient_ref: str | None) -> None:
         """Raises FormLinkWrongContext unless the order and patient are the ones the link was issued for."""
         ok_order = bool(order_ref) and hmac.compare_digest(self.digest("order", order_ref or ""), link.order_digest)
-        ok_patient = bool(patient_ref) and hmac.compare_digest(self.digest("patient", patient_ref or ""),
-                                                               link.patient_digest)
+        ok_patient = bool(patient_ref) and hmac.compare_digest(
+            self.digest("patient", patient_ref or ""), link.patient_digest
+        )
         if not (ok_order and ok_patient):
             raise FormLinkWrongContext("order or patient differs from the link's")
 
@@ -148,8 +159,11 @@ class FormLinks:
             data = self._nonces.loads(nonce)
         except BadData:
             return False
-        return isinstance(data, dict) and isinstance(data.get("t"), str) and hmac.compare_digest(
-            data["t"], self._token_digest(token))
+        return (
+            isinstance(data, dict)
+            and isinstance(data.get("t"), str)
+            and hmac.compare_digest(data["t"], self._token_digest(token))
+        )
 
 
 def form_url(base_url: str, token: str) -> str:

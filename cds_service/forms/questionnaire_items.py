@@ -12,16 +12,34 @@ from dataclasses import dataclass, field
 HIDDEN_URL = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden"
 
 #: Item types the form can render and validate; anything else is shown read-only (its pre-filled answer kept).
-SUPPORTED_TYPES = frozenset({
-    "group", "display", "boolean", "decimal", "integer", "date", "dateTime", "time",
-    "string", "text", "choice", "open-choice",
-})
+SUPPORTED_TYPES = frozenset(
+    {
+        "group",
+        "display",
+        "boolean",
+        "decimal",
+        "integer",
+        "date",
+        "dateTime",
+        "time",
+        "string",
+        "text",
+        "choice",
+        "open-choice",
+    }
+)
 QUESTION_TYPES = SUPPORTED_TYPES - {"group", "display"}
 
 #: The answer value[x] key each scalar item type produces.
 VALUE_KEY_FOR_TYPE = {
-    "boolean": "valueBoolean", "decimal": "valueDecimal", "integer": "valueInteger", "date": "valueDate",
-    "dateTime": "valueDateTime", "time": "valueTime", "string": "valueString", "text": "valueString",
+    "boolean": "valueBoolean",
+    "decimal": "valueDecimal",
+    "integer": "valueInteger",
+    "date": "valueDate",
+    "dateTime": "valueDateTime",
+    "time": "valueTime",
+    "string": "valueString",
+    "text": "valueString",
 }
 OPTION_VALUE_KEYS = ("valueCoding", "valueString", "valueInteger", "valueDate", "valueTime")
 
@@ -32,16 +50,16 @@ class QuestionnaireError(ValueError):
 
 @dataclass(frozen=True)
 class AnswerOption:
-    key: str                 # stable form value: "coding:<system>|<code>", "string:<text>", ...
+    key: str  # stable form value: "coding:<system>|<code>", "string:<text>", ...
     label: str
-    value: dict              # {"valueCoding": {...}} / {"valueString": ...}: what goes into the answer
+    value: dict  # {"valueCoding": {...}} / {"valueString": ...}: what goes into the answer
 
 
 @dataclass(frozen=True)
 class EnableWhen:
     question: str
     operator: str
-    answer: dict             # {"answerBoolean": true} etc.
+    answer: dict  # {"answerBoolean": true} etc.
 
 
 @dataclass
@@ -58,8 +76,8 @@ class FormItem:
     enable_when: tuple[EnableWhen, ...] = ()
     enable_behavior: str = "all"
     options: tuple[AnswerOption, ...] = ()
-    options_missing: bool = False          # answerValueSet given but not among the ValueSets
-    initial: tuple[dict, ...] = ()         # answers ({"valueX": ...}) from `initial`
+    options_missing: bool = False  # answerValueSet given but not among the ValueSets
+    initial: tuple[dict, ...] = ()  # answers ({"valueX": ...}) from `initial`
     children: list[FormItem] = field(default_factory=list)
     parent: FormItem | None = None
 
@@ -171,7 +189,7 @@ def _initial(raw: dict) -> tuple[dict, ...]:
         value = {k: v for k, v in init.items() if k.startswith("value")}
         if value:
             out.append(value)
-    for o in raw.get("answerOption") or ():        # answerOption.initialSelected
+    for o in raw.get("answerOption") or ():  # answerOption.initialSelected
         if o.get("initialSelected"):
             value = {k: o[k] for k in OPTION_VALUE_KEYS if k in o}
             if value:
@@ -201,9 +219,13 @@ def _read_item(raw: dict, parent: FormItem | None, valuesets: dict, seen: dict[s
         hidden=_is_hidden(raw),
         max_length=raw.get("maxLength") if isinstance(raw.get("maxLength"), int) else None,
         enable_when=tuple(
-            EnableWhen(str(ew.get("question")), str(ew.get("operator")),
-                       {k: v for k, v in ew.items() if k.startswith("answer")})
-            for ew in raw.get("enableWhen") or () if isinstance(ew, dict)
+            EnableWhen(
+                str(ew.get("question")),
+                str(ew.get("operator")),
+                {k: v for k, v in ew.items() if k.startswith("answer")},
+            )
+            for ew in raw.get("enableWhen") or ()
+            if isinstance(ew, dict)
         ),
         enable_behavior="any" if raw.get("enableBehavior") == "any" else "all",
         options=options,

@@ -48,7 +48,7 @@ def _origin_extension(source: str, practitioner_ref: str | None) -> dict:
     if source in ("override", "manual"):
         if practitioner_ref and practitioner_ref.startswith("Practitioner/"):
             author = [{"url": "practitioner", "valueReference": {"reference": practitioner_ref}}]
-        else:   # the profile's `practitioner` takes a Practitioner only: say who in the role's text
+        else:  # the profile's `practitioner` takes a Practitioner only: say who in the role's text
             author = [{"url": "role", "valueCodeableConcept": {"text": f"prescriber ({practitioner_ref})"}}]
         ext.append({"url": "author", "extension": author})
     return {"url": INFORMATION_ORIGIN, "extension": ext}
@@ -63,16 +63,26 @@ def _with_origin(answer: dict, source: str, practitioner_ref: str | None) -> dic
     return {**_value_only(answer), "extension": [*others, _origin_extension(source, practitioner_ref)]}
 
 
-def answers_with_origin(item: FormItem, given: list[dict], prefilled: list[dict],
-                        practitioner_ref: str | None) -> list[dict]:
+def answers_with_origin(
+    item: FormItem, given: list[dict], prefilled: list[dict], practitioner_ref: str | None
+) -> list[dict]:
     out = []
     for answer in given:
         value = answer_value(answer)
-        kept = next((p for p in prefilled if value is not None and answer_value(p) is not None
-                     and values_equal(answer_value(p), value)), None)
-        if kept is not None:        # unchanged pre-fill: its own origin and source record stay
-            out.append({k: v for k, v in kept.items() if k != "item"} if information_origin(kept)
-                       else _with_origin(kept, "auto-server", None))
+        kept = next(
+            (
+                p
+                for p in prefilled
+                if value is not None and answer_value(p) is not None and values_equal(answer_value(p), value)
+            ),
+            None,
+        )
+        if kept is not None:  # unchanged pre-fill: its own origin and source record stay
+            out.append(
+                {k: v for k, v in kept.items() if k != "item"}
+                if information_origin(kept)
+                else _with_origin(kept, "auto-server", None)
+            )
         elif not editable(item):
             out.append(_with_origin(answer, "auto-server", None))
         else:
@@ -80,8 +90,12 @@ def answers_with_origin(item: FormItem, given: list[dict], prefilled: list[dict]
     return out
 
 
-def _items(items: list[FormItem], answers: dict[str, list[dict]], prefilled: dict[str, list[dict]],
-           practitioner_ref: str | None) -> list[dict]:
+def _items(
+    items: list[FormItem],
+    answers: dict[str, list[dict]],
+    prefilled: dict[str, list[dict]],
+    practitioner_ref: str | None,
+) -> list[dict]:
     out = []
     for item in items:
         children = _items(item.children, answers, prefilled, practitioner_ref)
@@ -95,7 +109,7 @@ def _items(items: list[FormItem], answers: dict[str, list[dict]], prefilled: dic
             continue
         given = answers.get(item.link_id)
         if not given or not item.is_question:
-            continue      # a question's children cannot stand without an answer to hang them on
+            continue  # a question's children cannot stand without an answer to hang them on
         node["answer"] = answers_with_origin(item, given, prefilled.get(item.link_id, []), practitioner_ref)
         if children:
             node["answer"][0]["item"] = children
@@ -103,15 +117,23 @@ def _items(items: list[FormItem], answers: dict[str, list[dict]], prefilled: dic
     return out
 
 
-def build_completed_response(definition: FormDefinition, answers: dict[str, list[dict]],
-                             prefilled_response: dict | None, prefilled: dict[str, list[dict]], *,
-                             practitioner_ref: str, authored: datetime, response_id: str | None = None) -> dict:
+def build_completed_response(
+    definition: FormDefinition,
+    answers: dict[str, list[dict]],
+    prefilled_response: dict | None,
+    prefilled: dict[str, list[dict]],
+    *,
+    practitioner_ref: str,
+    authored: datetime,
+    response_id: str | None = None,
+) -> dict:
     """The completed QuestionnaireResponse for these (validated, enabled-only) answers."""
     pre = prefilled_response or {}
     extensions = [e for e in pre.get("extension") or () if isinstance(e, dict) and e.get("url") in _CONTEXT_EXTENSIONS]
     if not any(e["url"] == INTENDED_USE for e in extensions):
-        extensions.append({"url": INTENDED_USE, "valueCodeableConcept": {
-            "coding": [{"system": DOC_REASON_SYSTEM, "code": "withpa"}]}})
+        extensions.append(
+            {"url": INTENDED_USE, "valueCodeableConcept": {"coding": [{"system": DOC_REASON_SYSTEM, "code": "withpa"}]}}
+        )
     if authored.tzinfo is None:
         authored = authored.replace(tzinfo=UTC)
     qr: dict = {

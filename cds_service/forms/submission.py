@@ -22,7 +22,7 @@ from .answers import enabled_link_ids
 from .questionnaire_items import VALUE_KEY_FOR_TYPE, FormDefinition, FormItem
 
 MAX_TEXT_CHARS = 10_000
-INT_MIN, INT_MAX = -(2 ** 31), 2 ** 31 - 1
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 _INTEGER = re.compile(r"[+-]?\d{1,10}")
 _DECIMAL = re.compile(r"[+-]?(\d{1,15}(\.\d{1,10})?|\.\d{1,10})")
 _PARTIAL_DATE = re.compile(r"\d{4}(-\d{2})?")
@@ -48,8 +48,8 @@ class FieldError(ValueError):
 
 @dataclass
 class Submission:
-    answers: dict[str, list[dict]]                        # linkId -> [{"valueX": ...}] of enabled items
-    errors: dict[str, str]                                # linkId -> message
+    answers: dict[str, list[dict]]  # linkId -> [{"valueX": ...}] of enabled items
+    errors: dict[str, str]  # linkId -> message
     raw: dict[str, list[str]] = field(default_factory=dict)
     other_raw: dict[str, str] = field(default_factory=dict)
     enabled: set[str] = field(default_factory=set)
@@ -158,8 +158,9 @@ def _parse_choice(item: FormItem, chosen: list[str], other: str) -> list[dict]:
             raise FieldError("Type a short answer on one line.")
         out.append({"valueString": other})
     if len(out) > 1 and not item.repeats:
-        raise FieldError("Choose one answer." if item.type == "choice"
-                         else "Choose a listed answer or type another, not both.")
+        raise FieldError(
+            "Choose one answer." if item.type == "choice" else "Choose a listed answer or type another, not both."
+        )
     return out
 
 
@@ -197,15 +198,19 @@ def required_here(item: FormItem, answers: dict[str, list[dict]]) -> bool:
         return False
     parent = item.parent
     while parent is not None:
-        if parent.type == "group" and not parent.required and \
-                not any(d.link_id in answers for d in parent.walk() if d is not parent):
+        if (
+            parent.type == "group"
+            and not parent.required
+            and not any(d.link_id in answers for d in parent.walk() if d is not parent)
+        ):
             return False
         parent = parent.parent
     return True
 
 
-def read_submission(form: dict[str, list[str]], definition: FormDefinition,
-                    prefilled: dict[str, list[dict]]) -> Submission:
+def read_submission(
+    form: dict[str, list[str]], definition: FormDefinition, prefilled: dict[str, list[dict]]
+) -> Submission:
     answers: dict[str, list[dict]] = {}
     errors: dict[str, str] = {}
     raw: dict[str, list[str]] = {}
@@ -237,6 +242,9 @@ def read_submission(form: dict[str, list[str]], definition: FormDefinition,
             if not any(d.link_id in answers for d in item.walk() if d is not item):
                 errors[item.link_id] = "Answer at least one question in this section."
         elif item.is_question and not answers.get(item.link_id):
-            errors[item.link_id] = ("This question cannot be answered here: its answer list is missing."
-                                    if item.options_missing else REQUIRED_MESSAGE)
+            errors[item.link_id] = (
+                "This question cannot be answered here: its answer list is missing."
+                if item.options_missing
+                else REQUIRED_MESSAGE
+            )
     return Submission(answers=answers, errors=errors, raw=raw, other_raw=other_raw, enabled=enabled)

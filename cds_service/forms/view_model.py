@@ -15,8 +15,14 @@ from .response_builder import information_origin
 from .submission import Submission, editable, field_name, fixed_answers, other_field_name
 
 _WIDGETS = {
-    "boolean": "boolean", "integer": "number", "decimal": "number", "date": "date",
-    "dateTime": "datetime-local", "time": "time", "string": "text", "text": "textarea",
+    "boolean": "boolean",
+    "integer": "number",
+    "decimal": "number",
+    "date": "date",
+    "dateTime": "datetime-local",
+    "time": "time",
+    "string": "text",
+    "text": "textarea",
 }
 _ORIGIN_LABELS = {
     "auto-server": "Pre-filled from the plan's records",
@@ -127,8 +133,9 @@ def _fixed_values(definition: FormDefinition, prefilled: dict[str, list[dict]]) 
     return out
 
 
-def form_view(definition: FormDefinition, prefilled: dict[str, list[dict]],
-              submission: Submission | None = None) -> dict:
+def form_view(
+    definition: FormDefinition, prefilled: dict[str, list[dict]], submission: Submission | None = None
+) -> dict:
     counter = iter(range(1, 1_000_000))
     if submission is None:
         current = {}
@@ -144,12 +151,23 @@ def form_view(definition: FormDefinition, prefilled: dict[str, list[dict]],
     def node(item: FormItem) -> dict:
         n = next(counter)
         view = {
-            "link_id": item.link_id, "type": item.type, "text": item.text, "prefix": item.prefix,
-            "id": f"item-{n}", "name": field_name(item.link_id), "other_name": other_field_name(item.link_id),
-            "required": item.required, "repeats": item.repeats, "read_only": item.read_only,
-            "hidden": item.hidden, "enabled": item.link_id in enabled,
+            "link_id": item.link_id,
+            "type": item.type,
+            "text": item.text,
+            "prefix": item.prefix,
+            "id": f"item-{n}",
+            "name": field_name(item.link_id),
+            "other_name": other_field_name(item.link_id),
+            "required": item.required,
+            "repeats": item.repeats,
+            "read_only": item.read_only,
+            "hidden": item.hidden,
+            "enabled": item.link_id in enabled,
             "conditions": json.dumps([_condition(ew) for ew in item.enable_when]) if item.enable_when else "",
-            "behavior": item.enable_behavior, "error": None, "prefill": None, "fixed_text": "",
+            "behavior": item.enable_behavior,
+            "error": None,
+            "prefill": None,
+            "fixed_text": "",
             "options_missing": item.options_missing,
         }
         if item.type in {"group", "display"}:
@@ -169,8 +187,10 @@ def form_view(definition: FormDefinition, prefilled: dict[str, list[dict]],
                 values, other = raw_values(item, prefilled.get(item.link_id) or list(item.initial))
             view["value"] = values[0] if values else ""
             view["other_value"] = other
-            view["options"] = [{"key": o.key, "label": o.label, "id": f"{view['id']}-{i}", "checked": o.key in values}
-                               for i, o in enumerate(item.options, 1)]
+            view["options"] = [
+                {"key": o.key, "label": o.label, "id": f"{view['id']}-{i}", "checked": o.key in values}
+                for i, o in enumerate(item.options, 1)
+            ]
             view["step"] = "1" if item.type == "integer" else "any"
             if submission is not None:
                 view["error"] = submission.errors.get(item.link_id)

@@ -41,8 +41,7 @@ class DataUnavailable(Exception):
     def __init__(self, keys: list[str]):
         self.keys = keys
         super().__init__(
-            "Required data is neither prefetched nor retrievable (no fhirServer in the request): "
-            + ", ".join(keys)
+            "Required data is neither prefetched nor retrievable (no fhirServer in the request): " + ", ".join(keys)
         )
 
 
@@ -53,21 +52,28 @@ def _fetch(client: FhirClient, need: DataNeed, query: str) -> list[dict]:
     return client.search(query)
 
 
-def collect(request: HookRequest, settings: Settings, session: requests.Session | None = None,
-            extra_medication_refs: tuple[str, ...] = (),
-            classified: dict[str, PrefetchValue] | None = None) -> PatientResources:
+def collect(
+    request: HookRequest,
+    settings: Settings,
+    session: requests.Session | None = None,
+    extra_medication_refs: tuple[str, ...] = (),
+    classified: dict[str, PrefetchValue] | None = None,
+) -> PatientResources:
     """The patient's record: prefetch first, then the FHIR server for what is missing.
     `classified`: `prefetch.classify` of the request's prefetch keys, when the caller has it already."""
     record = PatientResources(patient_id=request.patient_id)
     tokens = context_tokens(request.patient_id, request.user_id, request.encounter_id)
     to_fetch: list[tuple[DataNeed, str]] = []
     to_follow: list[tuple[DataNeed, str]] = []
-    to_complete: list[tuple[DataNeed, str]] = []    # prefetched Bundles cut short: searched again
+    to_complete: list[tuple[DataNeed, str]] = []  # prefetched Bundles cut short: searched again
     cut_short: dict[str, str] = {}
 
     for need in data_needs():
-        value = classified[need.key] if classified is not None and need.key in classified \
+        value = (
+            classified[need.key]
+            if classified is not None and need.key in classified
             else classify(request.prefetch, need.key)
+        )
         if value.state is PrefetchState.PRESENT:
             for res in value.resources:
                 record.add(res)
@@ -78,8 +84,10 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
                 # What the Bundle holds counts (a conflicting drug found is found); the rest is searched
                 # for again on the FHIR server, or the key is unavailable.
                 total = value.matches + value.left_out
-                cut_short[need.key] = (f"the prefetched Bundle holds {value.matches} of the {total} matches its "
-                                       "total counts, and links to no next page")
+                cut_short[need.key] = (
+                    f"the prefetched Bundle holds {value.matches} of the {total} matches its "
+                    "total counts, and links to no next page"
+                )
                 if (query := render_template(need.template, tokens)) is None:
                     _not_read(record, need.key, cut_short[need.key])
                 else:
@@ -159,12 +167,16 @@ def collect(request: HookRequest, settings: Settings, session: requests.Session 
     return record
 
 
-def _client(fhir_server: str, request: HookRequest, settings: Settings,
-            session: requests.Session | None) -> FhirClient:
+def _client(fhir_server: str, request: HookRequest, settings: Settings, session: requests.Session | None) -> FhirClient:
     """The call's client for its `fhirServer` (given), with the call's one time budget (raises
     FhirAccessError when the server is not allowed)."""
-    return FhirClient(fhir_server, request.access_token, settings, Budget(settings.fhir_budget_seconds),
-                      session=session or shared_session(settings))
+    return FhirClient(
+        fhir_server,
+        request.access_token,
+        settings,
+        Budget(settings.fhir_budget_seconds),
+        session=session or shared_session(settings),
+    )
 
 
 def _in_parallel(jobs: list, settings: Settings) -> list:
@@ -188,8 +200,12 @@ def unresolved_medications(record: PatientResources) -> list[str]:
         for res in record.of(rtype):
             ref = res.get("medicationReference")
             target = ref.get("reference") if isinstance(ref, dict) else None
-            if (isinstance(target, str) and target.startswith("Medication/") and target.count("/") == 1
-                    and record.get(target) is None):
+            if (
+                isinstance(target, str)
+                and target.startswith("Medication/")
+                and target.count("/") == 1
+                and record.get(target) is None
+            ):
                 out[target] = None
     return list(out)
 
@@ -234,8 +250,13 @@ def _not_read(record: PatientResources, key: str, message: str) -> None:
         record.technical_errors.append(text)
 
 
-def resolve_medication(record: PatientResources, request: HookRequest, settings: Settings, reference: str,
-                       session: requests.Session | None = None) -> dict | None:
+def resolve_medication(
+    record: PatientResources,
+    request: HookRequest,
+    settings: Settings,
+    reference: str,
+    session: requests.Session | None = None,
+) -> dict | None:
     """Find a Medication named by a draft order's medicationReference outside `contained`."""
     found = record.get(reference)
     if found is not None:
@@ -243,8 +264,13 @@ def resolve_medication(record: PatientResources, request: HookRequest, settings:
     if not request.fhir_server or not reference.startswith("Medication/"):
         return None
     try:
-        client = FhirClient(request.fhir_server, request.access_token, settings,
-                            Budget(min(1.0, settings.fhir_budget_seconds)), session=session or shared_session(settings))
+        client = FhirClient(
+            request.fhir_server,
+            request.access_token,
+            settings,
+            Budget(min(1.0, settings.fhir_budget_seconds)),
+            session=session or shared_session(settings),
+        )
         res = client.read(reference)
     except FhirAccessError as exc:
         record.technical_errors.append(f"{reference}: {exc.message}")

@@ -20,8 +20,8 @@ class DataNeed:
     key: str
     template: str
     resource_types: tuple[str, ...]
-    required: bool          # 412 when neither prefetch nor the FHIR server can supply it
-    single: bool = False    # a read of one resource rather than a search
+    required: bool  # 412 when neither prefetch nor the FHIR server can supply it
+    single: bool = False  # a read of one resource rather than a search
 
 
 def _loinc_list() -> str:
@@ -59,8 +59,12 @@ def data_needs() -> tuple[DataNeed, ...]:
         DataNeed("claimResponses", f"ClaimResponse?patient={pid}", ("ClaimResponse",), False),
         # DTR (issue 21): completed documentation questionnaires the EHR stored; only ours are read back.
         # The questionnaire's canonical depends on the deployment's base URL, so the search is by status.
-        DataNeed("questionnaireResponses", f"QuestionnaireResponse?patient={pid}&status=completed",
-                 ("QuestionnaireResponse",), False),
+        DataNeed(
+            "questionnaireResponses",
+            f"QuestionnaireResponse?patient={pid}&status=completed",
+            ("QuestionnaireResponse",),
+            False,
+        ),
     )
 
 

@@ -48,8 +48,9 @@ from cds_service.config import Settings
 
 log = logging.getLogger(__name__)
 
-KINDS = frozenset({"not-allowed", "timeout", "budget", "http-status", "malformed", "too-large",
-                   "redirect", "connection"})
+KINDS = frozenset(
+    {"not-allowed", "timeout", "budget", "http-status", "malformed", "too-large", "redirect", "connection"}
+)
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNSAFE_URL_CHARS = re.compile(r"[\s\\\x00-\x1f\x7f]")
@@ -68,10 +69,11 @@ class FhirAccessError(Exception):
         self.kind = kind
         self.message = message
         self.status = status
-        self.dropped = dropped      # the connection was dropped (reset, closed mid-answer): worth one retry
+        self.dropped = dropped  # the connection was dropped (reset, closed mid-answer): worth one retry
 
 
 # -- the allow-list ----------------------------------------------------------------------------
+
 
 def _normalised(url: Any) -> tuple[str, str, int, str] | None:
     """(scheme, host, port, path without trailing slash), or None when the URL is unusable."""
@@ -85,15 +87,15 @@ def _normalised(url: Any) -> tuple[str, str, int, str] | None:
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         return None
-    if "@" in parts.netloc:                      # userinfo: never
+    if "@" in parts.netloc:  # userinfo: never
         return None
     host = (parts.hostname or "").rstrip(".")
     if not host:
         return None
     path = parts.path
-    if _ENCODED_SEPARATOR.search(path):          # %2F / %5C: servers disagree on what they mean
+    if _ENCODED_SEPARATOR.search(path):  # %2F / %5C: servers disagree on what they mean
         return None
-    if any(unquote(seg) in (".", "..") for seg in path.split("/")):   # no dot segments
+    if any(unquote(seg) in (".", "..") for seg in path.split("/")):  # no dot segments
         return None
     return scheme, host, port or _DEFAULT_PORTS[scheme], path.rstrip("/")
 
@@ -128,6 +130,7 @@ def _where(url: str) -> str:
 
 # -- time budget -------------------------------------------------------------------------------
 
+
 class Budget:
     """The total time allowed for FHIR reads during one hook call: a monotonic deadline.
     Immutable after construction, so sharing it between threads is safe."""
@@ -151,6 +154,7 @@ class Budget:
 
 # -- the deadline of the status line and headers -------------------------------------------------
 
+
 class _Watchdog:
     """One thread per process that shuts down the socket of a request still waiting for its status line
     and headers when the call's budget runs out. (A socket timeout bounds each recv, not the total: a
@@ -158,14 +162,14 @@ class _Watchdog:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._heap: list[list] = []             # [deadline, seq, socket, armed]
+        self._heap: list[list] = []  # [deadline, seq, socket, armed]
         self._seq = itertools.count()
         self._pid: int | None = None
 
     def watch(self, sock: socket.socket, deadline: float) -> list:
         ticket = [deadline, next(self._seq), sock, True]
         with self._cond:
-            if self._pid != os.getpid():        # first use, or a forked child: the thread is not inherited
+            if self._pid != os.getpid():  # first use, or a forked child: the thread is not inherited
                 self._pid = os.getpid()
                 self._heap = []
                 threading.Thread(target=self._run, name="fhir-header-watchdog", daemon=True).start()
@@ -196,7 +200,7 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
-_header_deadline = threading.local()      # .value: the monotonic deadline of this thread's current request
+_header_deadline = threading.local()  # .value: the monotonic deadline of this thread's current request
 
 
 class _WatchedHTTPConnection(HTTPConnection):
@@ -230,6 +234,7 @@ class _WatchedAdapter(HTTPAdapter):
 
 # -- sessions ----------------------------------------------------------------------------------
 
+
 def make_session(pool_size: int = 8) -> requests.Session:
     """A Session for untrusted FHIR servers: a connection pool sized for the gather threads, no
     retries, no cookies kept between calls, no proxy/.netrc credentials from the environment
@@ -262,13 +267,15 @@ def shared_session(settings: Settings | None = None) -> requests.Session:
 
 # -- results -----------------------------------------------------------------------------------
 
+
 class SearchResult(list):
     """The resources of a searchset (all pages read), plus how it went.
     `truncated` is True when paging stopped early (page limit hit, or a `next` link repeated): the
     list is then incomplete, and `stop_reason` says why (for messages; no ids, no query)."""
 
-    def __init__(self, resources: Iterable[dict] = (), *, pages: int = 0, truncated: bool = False,
-                 stop_reason: str | None = None) -> None:
+    def __init__(
+        self, resources: Iterable[dict] = (), *, pages: int = 0, truncated: bool = False, stop_reason: str | None = None
+    ) -> None:
         super().__init__(resources)
         self.pages = pages
         self.truncated = truncated
@@ -285,7 +292,7 @@ def _entries(bundle: dict) -> list[dict]:
             continue
         search = entry.get("search")
         if isinstance(search, dict) and search.get("mode") == "outcome":
-            continue   # an OperationOutcome about the search, not a result
+            continue  # an OperationOutcome about the search, not a result
         out.append(resource)
     return out
 
@@ -307,27 +314,34 @@ def _self_link(bundle: dict) -> str | None:
 
 def _resource_type_of(url: str, base_url: str) -> str:
     """'Condition' for base/Condition?…, 'Patient' for base/Patient/123: for messages and logs."""
-    rest = urlsplit(url).path[len(urlsplit(base_url).path):].strip("/")
+    rest = urlsplit(url).path[len(urlsplit(base_url).path) :].strip("/")
     first = rest.split("/", 1)[0] if rest else ""
     return first if re.fullmatch(r"[A-Za-z]{1,64}", first or "") else "resource"
 
 
 # -- the client --------------------------------------------------------------------------------
 
+
 class FhirClient:
-    def __init__(self, base_url: str, access_token: str | None, settings: Settings, budget: Budget,
-                 session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        access_token: str | None,
+        settings: Settings,
+        budget: Budget,
+        session: requests.Session | None = None,
+    ) -> None:
         if not is_allowed(base_url, settings.fhir_allow):
             raise FhirAccessError(
-                "not-allowed",
-                f"FHIR server {_where(base_url)} is not on the allow-list (CDS_FHIR_ALLOW)")
+                "not-allowed", f"FHIR server {_where(base_url)} is not on the allow-list (CDS_FHIR_ALLOW)"
+            )
         self.base_url = base_url.rstrip("/")
         self._token = access_token or None
         self._settings = settings
         self._budget = budget
         self._session = session if session is not None else shared_session(settings)
 
-    def __repr__(self) -> str:   # never the token
+    def __repr__(self) -> str:  # never the token
         return f"FhirClient({_where(self.base_url)}, token={'yes' if self._token else 'no'})"
 
     @property
@@ -378,7 +392,8 @@ class FhirClient:
             raise FhirAccessError(
                 "not-allowed",
                 f"refusing a {_resource_type_of(url, self.base_url)} request to {_where(url)}: "
-                f"not under the FHIR base URL {_where(self.base_url)} or not on the allow-list")
+                f"not under the FHIR base URL {_where(self.base_url)} or not on the allow-list",
+            )
 
     def _collect(self, bundle: Any, *, first_url: str, seen: set[str]) -> SearchResult:
         self._require_bundle(bundle, first_url)
@@ -391,16 +406,22 @@ class FhirClient:
                 break
             url = urljoin(self.base_url + "/", link)
             if url in seen:
-                log.warning("FHIR %s: next link repeats an earlier page; stopping after %d page(s)",
-                            self._what(url), pages)
-                stop_reason = (f"{self._what(url)}: a next link repeated an earlier page; "
-                               f"stopped after {pages} page(s), the rest was not read")
+                log.warning(
+                    "FHIR %s: next link repeats an earlier page; stopping after %d page(s)", self._what(url), pages
+                )
+                stop_reason = (
+                    f"{self._what(url)}: a next link repeated an earlier page; "
+                    f"stopped after {pages} page(s), the rest was not read"
+                )
                 break
             if pages >= max_pages:
-                log.warning("FHIR %s: stopping at the page limit (%d); results are incomplete",
-                            self._what(url), max_pages)
-                stop_reason = (f"{self._what(url)}: stopped at the page limit ({max_pages} pages, "
-                               "CDS_FHIR_MAX_PAGES); later pages were not read")
+                log.warning(
+                    "FHIR %s: stopping at the page limit (%d); results are incomplete", self._what(url), max_pages
+                )
+                stop_reason = (
+                    f"{self._what(url)}: stopped at the page limit ({max_pages} pages, "
+                    "CDS_FHIR_MAX_PAGES); later pages were not read"
+                )
                 break
             self._check_allowed(url)
             seen.add(url)
@@ -422,8 +443,9 @@ class FhirClient:
 
     def _out_of_time(self, url: str) -> FhirAccessError:
         if self._budget.expired:
-            return FhirAccessError("budget", f"time budget of {self._budget.seconds:g} s used up "
-                                             f"during {self._what(url)}")
+            return FhirAccessError(
+                "budget", f"time budget of {self._budget.seconds:g} s used up during {self._what(url)}"
+            )
         return FhirAccessError("timeout", f"{self._what(url)} timed out")
 
     def _get_json(self, url: str, *, missing_ok: bool) -> dict | None:
@@ -441,43 +463,48 @@ class FhirClient:
     def _get_json_once(self, url: str, *, missing_ok: bool) -> dict | None:
         remaining = self._budget.remaining()
         if remaining <= 0:
-            raise FhirAccessError("budget", f"time budget of {self._budget.seconds:g} s used up "
-                                            f"before {self._what(url)}")
+            raise FhirAccessError(
+                "budget", f"time budget of {self._budget.seconds:g} s used up before {self._what(url)}"
+            )
         timeout = min(float(self._settings.fhir_timeout_seconds), remaining)
         started = time.monotonic()
         _header_deadline.value = started + remaining
         try:
-            resp = self._session.get(url, headers=self._headers(), timeout=(timeout, timeout),
-                                     allow_redirects=False, stream=True)
+            resp = self._session.get(
+                url, headers=self._headers(), timeout=(timeout, timeout), allow_redirects=False, stream=True
+            )
         except requests.Timeout as exc:
             raise self._out_of_time(url) from exc
         except requests.exceptions.SSLError as exc:
             raise FhirAccessError("connection", f"TLS error on {self._what(url)}") from exc
         except requests.ConnectionError as exc:
-            if self._budget.expired:            # the watchdog ended a request still waiting for its headers
+            if self._budget.expired:  # the watchdog ended a request still waiting for its headers
                 raise self._out_of_time(url) from exc
-            raise FhirAccessError("connection", f"could not connect for {self._what(url)} "
-                                                f"({type(exc).__name__})", dropped=True) from exc
+            raise FhirAccessError(
+                "connection", f"could not connect for {self._what(url)} ({type(exc).__name__})", dropped=True
+            ) from exc
         except requests.RequestException as exc:
-            raise FhirAccessError("connection", f"could not connect for {self._what(url)} "
-                                                f"({type(exc).__name__})") from exc
+            raise FhirAccessError(
+                "connection", f"could not connect for {self._what(url)} ({type(exc).__name__})"
+            ) from exc
         finally:
             _header_deadline.value = None
         try:
             status = resp.status_code
             if 300 <= status < 400:
-                raise FhirAccessError("redirect", f"{self._what(url)} answered {status} (a redirect); "
-                                                  "redirects are never followed", status=status)
+                raise FhirAccessError(
+                    "redirect",
+                    f"{self._what(url)} answered {status} (a redirect); redirects are never followed",
+                    status=status,
+                )
             if status in (404, 410) and missing_ok:
                 log.debug("FHIR %s -> %d", self._what(url), status)
                 return None
             if not 200 <= status < 300:
-                raise FhirAccessError("http-status", f"{self._what(url)} answered HTTP {status}",
-                                      status=status)
+                raise FhirAccessError("http-status", f"{self._what(url)} answered HTTP {status}", status=status)
             content_type = resp.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
             if content_type and "json" not in content_type:
-                raise FhirAccessError("malformed", f"{self._what(url)} answered {content_type[:60]!r}, "
-                                                   "not FHIR JSON")
+                raise FhirAccessError("malformed", f"{self._what(url)} answered {content_type[:60]!r}, not FHIR JSON")
             body = self._read_body(resp, url, timeout)
         finally:
             resp.close()
@@ -487,24 +514,23 @@ class FhirClient:
             raise FhirAccessError("malformed", f"{self._what(url)} answered invalid or truncated JSON") from exc
         if not isinstance(doc, dict):
             raise FhirAccessError("malformed", f"{self._what(url)} answered JSON that is not an object")
-        log.debug("FHIR %s -> %d (%d bytes, %.0f ms)", self._what(url), status, len(body),
-                  (time.monotonic() - started) * 1000)
+        log.debug(
+            "FHIR %s -> %d (%d bytes, %.0f ms)", self._what(url), status, len(body), (time.monotonic() - started) * 1000
+        )
         return doc
 
     def _read_body(self, resp: requests.Response, url: str, timeout: float) -> bytes:
         limit = int(self._settings.fhir_max_bytes)
         declared = resp.headers.get("Content-Length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-            raise FhirAccessError("too-large", f"{self._what(url)} announced {int(declared)} bytes "
-                                               f"(limit {limit})")
+            raise FhirAccessError("too-large", f"{self._what(url)} announced {int(declared)} bytes (limit {limit})")
         encoding = resp.headers.get("Content-Encoding", "").strip().lower()
         if encoding in ("", "identity"):
             decoder = None
         elif encoding in ("gzip", "x-gzip"):
             decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
         else:
-            raise FhirAccessError("malformed", f"{self._what(url)} used unsupported content "
-                                               f"encoding {encoding[:30]!r}")
+            raise FhirAccessError("malformed", f"{self._what(url)} used unsupported content encoding {encoding[:30]!r}")
         raw = resp.raw
         sock = getattr(getattr(raw, "connection", None), "sock", None)
         chunks: list[bytes] = []
@@ -523,8 +549,11 @@ class FhirClient:
             except (ReadTimeoutError, TimeoutError) as exc:
                 raise self._out_of_time(url) from exc
             except (ProtocolError, Urllib3HTTPError, OSError) as exc:
-                raise FhirAccessError("malformed", f"{self._what(url)}: the body ended early or broke "
-                                                   f"({type(exc).__name__})", dropped=True) from exc
+                raise FhirAccessError(
+                    "malformed",
+                    f"{self._what(url)}: the body ended early or broke ({type(exc).__name__})",
+                    dropped=True,
+                ) from exc
             if not data:
                 break
             wire += len(data)

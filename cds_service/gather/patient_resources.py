@@ -9,10 +9,10 @@ from datetime import datetime
 @dataclass
 class PatientResources:
     patient_id: str
-    resources: dict[str, dict[str, dict]] = field(default_factory=dict)   # type -> id -> resource
-    unavailable: set[str] = field(default_factory=set)                     # data-need keys we could not obtain
-    technical_errors: list[str] = field(default_factory=list)              # human text, never tokens
-    sources: dict[str, str] = field(default_factory=dict)                  # need key -> prefetch | fhir | null
+    resources: dict[str, dict[str, dict]] = field(default_factory=dict)  # type -> id -> resource
+    unavailable: set[str] = field(default_factory=set)  # data-need keys we could not obtain
+    technical_errors: list[str] = field(default_factory=list)  # human text, never tokens
+    sources: dict[str, str] = field(default_factory=dict)  # need key -> prefetch | fhir | null
 
     def add(self, resource: dict) -> None:
         if not isinstance(resource, dict):

@@ -8,8 +8,8 @@ from enum import Enum
 
 
 class PrefetchState(str, Enum):
-    ABSENT = "absent"          # the client did not (or could not) satisfy the key: fetch it
-    EMPTY = "null"             # the client has no data for it: nothing to fetch
+    ABSENT = "absent"  # the client did not (or could not) satisfy the key: fetch it
+    EMPTY = "null"  # the client has no data for it: nothing to fetch
     ERROR = "operation-outcome"  # the client reported an error: fetch it
     PRESENT = "present"
 
@@ -18,9 +18,9 @@ class PrefetchState(str, Enum):
 class PrefetchValue:
     state: PrefetchState
     resources: tuple[dict, ...] = ()
-    next_link: str | None = None   # a paginated Bundle's next page, still to follow
-    left_out: int = 0              # matches a Bundle's `total` counts but it neither holds nor links to
-    matches: int = 0               # the Bundle's match entries (search.mode match, or no mode given)
+    next_link: str | None = None  # a paginated Bundle's next page, still to follow
+    left_out: int = 0  # matches a Bundle's `total` counts but it neither holds nor links to
+    matches: int = 0  # the Bundle's match entries (search.mode match, or no mode given)
 
 
 def _next_link(bundle: dict) -> str | None:

@@ -22,9 +22,24 @@ DATA_DIR = Path(__file__).with_name("data")
 DEFAULT_POLICY = "kineret-09-J0000-45.json"
 CLAUSES_FILE = "clauses.json"
 
-REQUIRED_KEYS = ("id", "title", "plan", "revision", "effective", "limits", "indications", "indication_priority",
-                 "ra_preferred_products", "ra_conventional_agents", "combination", "programs", "readings", "groups",
-                 "hard_exclusions", "billing")
+REQUIRED_KEYS = (
+    "id",
+    "title",
+    "plan",
+    "revision",
+    "effective",
+    "limits",
+    "indications",
+    "indication_priority",
+    "ra_preferred_products",
+    "ra_conventional_agents",
+    "combination",
+    "programs",
+    "readings",
+    "groups",
+    "hard_exclusions",
+    "billing",
+)
 
 
 class PolicyDataError(ValueError):
@@ -33,8 +48,8 @@ class PolicyDataError(ValueError):
 
 @dataclass(frozen=True)
 class Policy:
-    data: dict[str, Any]                            # the guideline file as read (JSON)
-    clauses: dict[str, str] = field(default_factory=dict)     # clause id -> text (from clauses.json)
+    data: dict[str, Any]  # the guideline file as read (JSON)
+    clauses: dict[str, str] = field(default_factory=dict)  # clause id -> text (from clauses.json)
 
     @property
     def id(self) -> str:
@@ -150,8 +165,10 @@ def validate(policy: Policy) -> list[str]:
     problems += [
         f"preferred RA product '{k}' has no names in the terminology data" for k in sorted(listed - recognised)
     ]
-    problems += [f"the terminology data recognises '{k}', which is not a preferred RA product"
-                 for k in sorted(recognised - listed)]
+    problems += [
+        f"the terminology data recognises '{k}', which is not a preferred RA product"
+        for k in sorted(recognised - listed)
+    ]
     for key, prog in policy.data["programs"].items():
         if "clause" in prog and known_clauses and prog["clause"] not in known_clauses:
             problems.append(f"program '{key}' cites unknown clause '{prog['clause']}'")

@@ -33,25 +33,41 @@ def fold_any(outcomes: Iterable[Outcome]) -> Outcome:
     return Outcome.NOT_MET
 
 
-def all_of(clause_id: str, children: Iterable[ClauseResult], note: str = "",
-           evidence: tuple[Evidence, ...] = (), missing: tuple[Missing, ...] = ()) -> ClauseResult:
+def all_of(
+    clause_id: str,
+    children: Iterable[ClauseResult],
+    note: str = "",
+    evidence: tuple[Evidence, ...] = (),
+    missing: tuple[Missing, ...] = (),
+) -> ClauseResult:
     kids = tuple(children)
     return ClauseResult(clause_id, fold_all(c.outcome for c in kids), evidence, missing, note, "ALL", kids)
 
 
-def any_of(clause_id: str, children: Iterable[ClauseResult], note: str = "",
-           evidence: tuple[Evidence, ...] = (), missing: tuple[Missing, ...] = ()) -> ClauseResult:
+def any_of(
+    clause_id: str,
+    children: Iterable[ClauseResult],
+    note: str = "",
+    evidence: tuple[Evidence, ...] = (),
+    missing: tuple[Missing, ...] = (),
+) -> ClauseResult:
     kids = tuple(children)
     return ClauseResult(clause_id, fold_any(c.outcome for c in kids), evidence, missing, note, "ANY", kids)
 
 
-def one_of(clause_id: str, children: Iterable[ClauseResult], note: str = "",
-           evidence: tuple[Evidence, ...] = (), missing: tuple[Missing, ...] = ()) -> ClauseResult:
+def one_of(
+    clause_id: str,
+    children: Iterable[ClauseResult],
+    note: str = "",
+    evidence: tuple[Evidence, ...] = (),
+    missing: tuple[Missing, ...] = (),
+) -> ClauseResult:
     """The guideline's ONE reads as "at least one" (its options are not exclusive in practice)."""
     kids = tuple(children)
     return ClauseResult(clause_id, fold_any(c.outcome for c in kids), evidence, missing, note, "ONE", kids)
 
 
-def leaf(clause_id: str, outcome: Outcome, note: str = "", evidence: Iterable[Evidence] = (),
-         missing: Iterable[Missing] = ()) -> ClauseResult:
+def leaf(
+    clause_id: str, outcome: Outcome, note: str = "", evidence: Iterable[Evidence] = (), missing: Iterable[Missing] = ()
+) -> ClauseResult:
     return ClauseResult(clause_id, outcome, tuple(evidence), tuple(missing), note)

@@ -27,9 +27,9 @@ class Outcome(str, Enum):
 class Need(str, Enum):
     """What kind of thing would settle an UNKNOWN clause (feeds CRD doc-needed / info-needed)."""
 
-    CLINICAL_DOC = "clinical"      # chart notes / medical records (doc-needed=clinical)
-    ADMIN_DOC = "admin"            # an attestation or form from the prescriber (doc-needed=admin)
-    INFO = "info"                  # a data element the order or chart lacks (info-needed)
+    CLINICAL_DOC = "clinical"  # chart notes / medical records (doc-needed=clinical)
+    ADMIN_DOC = "admin"  # an attestation or form from the prescriber (doc-needed=admin)
+    INFO = "info"  # a data element the order or chart lacks (info-needed)
 
 
 @fast_init
@@ -38,9 +38,9 @@ class Evidence:
     """One thing a clause looked at: where it came from and what it said."""
 
     description: str
-    reference: str | None = None      # e.g. "Observation/wt-1" (never a business identifier)
-    value: str | None = None          # e.g. "23.1 kg"
-    date: str | None = None           # ISO date of the fact
+    reference: str | None = None  # e.g. "Observation/wt-1" (never a business identifier)
+    value: str | None = None  # e.g. "23.1 kg"
+    date: str | None = None  # ISO date of the fact
 
     def to_json(self) -> dict[str, str]:
         out = {"description": self.description}
@@ -60,7 +60,7 @@ class Missing:
 
     text: str
     need: Need = Need.CLINICAL_DOC
-    info_code: str = "OTH"           # CRD info-needed code when need is INFO
+    info_code: str = "OTH"  # CRD info-needed code when need is INFO
 
     def to_json(self) -> dict[str, str]:
         return {"text": self.text, "need": self.need.value, "infoCode": self.info_code}
@@ -73,10 +73,10 @@ class ClauseResult:
     outcome: Outcome
     evidence: tuple[Evidence, ...] = ()
     missing: tuple[Missing, ...] = ()
-    note: str = ""                                  # one human sentence on why
-    combinator: str | None = None                   # "ALL" / "ANY" / "ONE" when composite
+    note: str = ""  # one human sentence on why
+    combinator: str | None = None  # "ALL" / "ANY" / "ONE" when composite
     children: tuple[ClauseResult, ...] = ()
-    text: str = ""                                  # the clause's text from the clause map (filled by the engine)
+    text: str = ""  # the clause's text from the clause map (filled by the engine)
 
     @property
     def met(self) -> bool:
@@ -136,8 +136,12 @@ class ClauseResult:
             return
         alternatives = self.combinator in ("ANY", "ONE")
         for child in self.children:
-            if alternatives and self.outcome is Outcome.UNKNOWN and child.outcome is Outcome.NOT_MET \
-                    and not child.children:
+            if (
+                alternatives
+                and self.outcome is Outcome.UNKNOWN
+                and child.outcome is Outcome.NOT_MET
+                and not child.children
+            ):
                 continue
             yield from child.blocking()
 
@@ -177,7 +181,7 @@ class Finding:
     """
 
     kind: str
-    severity: str                    # info | warning | critical
+    severity: str  # info | warning | critical
     summary: str
     detail: str
     clause_ids: tuple[str, ...]
@@ -191,22 +195,22 @@ class Decision:
     order_id: str
     order_label: str
     determination: Determination
-    pa_needed: str | None              # CRD pa-needed code, None when not-covered
-    tree: tuple[ClauseResult, ...]     # top-level results (position, initiation/continuation, dosage, ...)
+    pa_needed: str | None  # CRD pa-needed code, None when not-covered
+    tree: tuple[ClauseResult, ...]  # top-level results (position, initiation/continuation, dosage, ...)
     findings: tuple[Finding, ...]
     policy_id: str
     policy_revision: str
-    pathway: str                       # "initiation" | "continuation"
-    indication: str | None = None      # indication key from the policy data
-    reasons: tuple[str, ...] = ()      # short texts for the coverage-information reason
-    program: str | None = None         # program key when a program exception applies
+    pathway: str  # "initiation" | "continuation"
+    indication: str | None = None  # indication key from the policy data
+    reasons: tuple[str, ...] = ()  # short texts for the coverage-information reason
+    program: str | None = None  # program key when a program exception applies
     approval_months: int | None = None
     as_of: date | None = None
-    existing_authorization: str | None = None   # satisfied-pa-id of a current plan approval
-    readings: tuple[str, ...] = ()      # keys of the policy's readings applied to this order
+    existing_authorization: str | None = None  # satisfied-pa-id of a current plan approval
+    readings: tuple[str, ...] = ()  # keys of the policy's readings applied to this order
     reading_texts: tuple[str, ...] = ()  # their texts, as the cards and coverage information state them
     policy_effective: str | None = None
-    coverage_groups: tuple[str, ...] = ()   # top-level groups whose outcome decides coverage
+    coverage_groups: tuple[str, ...] = ()  # top-level groups whose outcome decides coverage
     texts: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)  # clause id -> guideline text
 
     def coverage_tree(self) -> tuple[ClauseResult, ...]:
@@ -240,8 +244,11 @@ class Decision:
             "orderLabel": self.order_label,
             "determination": self.determination.value,
             "pathway": self.pathway,
-            "policy": {"id": self.policy_id, "revision": self.policy_revision,
-                       **({"effective": self.policy_effective} if self.policy_effective else {})},
+            "policy": {
+                "id": self.policy_id,
+                "revision": self.policy_revision,
+                **({"effective": self.policy_effective} if self.policy_effective else {}),
+            },
             "clauses": [t.to_json(self.texts) for t in self.tree],
             "findings": [
                 {"kind": f.kind, "severity": f.severity, "summary": f.summary, "clauses": list(f.clause_ids)}

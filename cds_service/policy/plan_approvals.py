@@ -24,8 +24,15 @@ from .data_loader import Policy
 from .findings import under_approval
 from .model import Decision, Determination, Outcome
 
-ORDER_CLAUSES = ("initiation.3", "initiation.4", "initiation.5", "continuation.4", "continuation.5",
-                 "continuation.6", "table1.covid-19.6")
+ORDER_CLAUSES = (
+    "initiation.3",
+    "initiation.4",
+    "initiation.5",
+    "continuation.4",
+    "continuation.5",
+    "continuation.6",
+    "table1.covid-19.6",
+)
 _SETTLED = (Outcome.MET, Outcome.NOT_APPLICABLE)
 
 
@@ -84,9 +91,16 @@ class PlanApprovalResult:
     to_issue: ApprovalToIssue | None = None
 
 
-def apply_plan_approvals(decision: Decision, approvals: Sequence[ApprovalOnFile], policy: Policy, *, as_of: date,
-                         at_order_sign: bool, unsolicited_determinations: bool,
-                         explain: bool = False) -> PlanApprovalResult:
+def apply_plan_approvals(
+    decision: Decision,
+    approvals: Sequence[ApprovalOnFile],
+    policy: Policy,
+    *,
+    as_of: date,
+    at_order_sign: bool,
+    unsolicited_determinations: bool,
+    explain: bool = False,
+) -> PlanApprovalResult:
     """The decision once the member's approvals on file (`approvals`, newest first or in any order) are applied.
 
     - not covered or indeterminate: unchanged (an approval never overrides an unmet or unknown clause);
@@ -99,8 +113,14 @@ def apply_plan_approvals(decision: Decision, approvals: Sequence[ApprovalOnFile]
     """
     if decision.determination in (Determination.NOT_COVERED, Determination.INDETERMINATE):
         return PlanApprovalResult(decision)
-    current = next((a for a in sorted(approvals, key=lambda a: a.start, reverse=True)
-                    if a.covers(as_of) and order_within_approval(decision, a.indication)), None)
+    current = next(
+        (
+            a
+            for a in sorted(approvals, key=lambda a: a.start, reverse=True)
+            if a.covers(as_of) and order_within_approval(decision, a.indication)
+        ),
+        None,
+    )
     if current is not None:
         reasons = (
             *decision.reasons,
@@ -109,13 +129,21 @@ def apply_plan_approvals(decision: Decision, approvals: Sequence[ApprovalOnFile]
         )
         findings = under_approval(decision.findings, current.pa_id, current.start, current.end)
         return PlanApprovalResult(
-            replace(decision, determination=Determination.COVERED, pa_needed="satisfied",
-                    existing_authorization=current.pa_id, reasons=reasons, findings=findings),
-            current.pa_id, current.end)
+            replace(
+                decision,
+                determination=Determination.COVERED,
+                pa_needed="satisfied",
+                existing_authorization=current.pa_id,
+                reasons=reasons,
+                findings=findings,
+            ),
+            current.pa_id,
+            current.end,
+        )
     if decision.determination is not Determination.COVERED or not at_order_sign or not unsolicited_determinations:
         return PlanApprovalResult(decision)
     _, months = duration(policy, decision.indication, decision.pathway)
-    if months is None:                     # no indication, no duration: nothing to approve
+    if months is None:  # no indication, no duration: nothing to approve
         return PlanApprovalResult(decision)
     end = add_months(as_of, months) - timedelta(days=1)
     if explain:
@@ -127,8 +155,10 @@ def apply_plan_approvals(decision: Decision, approvals: Sequence[ApprovalOnFile]
             "an explanation records none.",
         )
         return PlanApprovalResult(replace(decision, reasons=reasons))
-    return PlanApprovalResult(decision, to_issue=ApprovalToIssue(
-        decision.indication, as_of, end, months, replace(decision, pa_needed="satisfied")))
+    return PlanApprovalResult(
+        decision,
+        to_issue=ApprovalToIssue(decision.indication, as_of, end, months, replace(decision, pa_needed="satisfied")),
+    )
 
 
 __all__ = [

@@ -24,7 +24,7 @@ READS = ("statement", "trial", "intolerance", "date", "text", "record")
 @dataclass(frozen=True)
 class Questions:
     data: dict[str, Any]
-    revision: str                     # the guideline revision the questions belong to
+    revision: str  # the guideline revision the questions belong to
 
     @property
     def version(self) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 
-def operation_outcome(message: str, code: str = "invalid", severity: str = "error",
-                      expression: str | None = None) -> dict:
+def operation_outcome(
+    message: str, code: str = "invalid", severity: str = "error", expression: str | None = None
+) -> dict:
     issue: dict = {"severity": severity, "code": code, "details": {"text": message}, "diagnostics": message}
     if expression:
         issue["expression"] = [expression]

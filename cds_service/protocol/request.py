@@ -58,8 +58,9 @@ def json_depth(value: Any, limit: int) -> int:
     while True:
         below: list = []
         for node in level:
-            below.extend([v for v in (node.values() if isinstance(node, dict) else node)
-                          if isinstance(v, (dict, list))])
+            below.extend(
+                [v for v in (node.values() if isinstance(node, dict) else node) if isinstance(v, (dict, list))]
+            )
         if not below:
             # the deepest containers: a scalar inside one adds a level
             return depth + 1 if any(level) else depth
@@ -84,21 +85,21 @@ def container_depth(body: bytes, limit: int) -> int:
     strings; brackets between an odd and the next even quote are inside a string and do not count.
     What is left is a balanced bracket word, and peeling every innermost `[]` at once takes as
     many passes as the word nests."""
-    if b"\\" in body:          # one-byte search (memchr); most bodies have no escapes at all
+    if b"\\" in body:  # one-byte search (memchr); most bodies have no escapes at all
         body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
     # Keep brackets and quotes only. Adjacent quotes enclose nothing structural (an empty
     # string, or the close of one string and the open of the next), so removing a pair keeps
     # every other quote's parity.
     word = body.translate(_BRACES_AS_BRACKETS, _NOT_STRUCTURE).replace(b'""', b"")
     if b'"' in word:
-        word = b"".join(word.split(b'"')[::2])      # brackets inside strings (rare) dropped
+        word = b"".join(word.split(b'"')[::2])  # brackets inside strings (rare) dropped
     depth = 0
     while word:
         depth += 1
         if depth > limit:
             return depth
         peeled = word.replace(b"[]", b"")
-        if len(peeled) == len(word):                 # not a balanced word: not valid JSON text
+        if len(peeled) == len(word):  # not a balanced word: not valid JSON text
             raise ValueError("unbalanced brackets")
         word = peeled
     return depth
@@ -115,7 +116,7 @@ def load_json(body: bytes | str, max_depth: int) -> Any:
     # only a body whose containers nest exactly max_depth deep needs the exact (slower) walk.
     try:
         containers = container_depth(raw, max_depth)
-    except ValueError:                          # cannot happen for text orjson accepted; be exact anyway
+    except ValueError:  # cannot happen for text orjson accepted; be exact anyway
         containers = max_depth
     if containers > max_depth or (containers == max_depth and json_depth(data, max_depth) > max_depth):
         raise RequestError(f"The request body nests deeper than {max_depth} levels.", None)
@@ -221,11 +222,15 @@ def parse_hook_request(data: Any, expected_hook: str, max_draft_orders: int = 50
             )
         res = entry.get("resource")
         if res is not None and not isinstance(res, dict):
-            raise RequestError(f"`context.draftOrders.entry[{i}].resource` must be an object.",
-                               f"context.draftOrders.entry[{i}].resource")
+            raise RequestError(
+                f"`context.draftOrders.entry[{i}].resource` must be an object.",
+                f"context.draftOrders.entry[{i}].resource",
+            )
         if isinstance(res, dict) and not isinstance(res.get("resourceType"), str):
-            raise RequestError(f"`context.draftOrders.entry[{i}].resource.resourceType` must be a string.",
-                               f"context.draftOrders.entry[{i}].resource.resourceType")
+            raise RequestError(
+                f"`context.draftOrders.entry[{i}].resource.resourceType` must be a string.",
+                f"context.draftOrders.entry[{i}].resource.resourceType",
+            )
     selections: tuple[str, ...] = ()
     if hook == "order-select":
         sel = context.get("selections")
@@ -245,10 +250,13 @@ def parse_hook_request(data: Any, expected_hook: str, max_draft_orders: int = 50
         if not isinstance(ttype, str) or ttype.lower() != "bearer":
             raise RequestError("`fhirAuthorization.token_type` must be `Bearer`.", "fhirAuthorization.token_type")
         expires_in = auth.get("expires_in")
-        if expires_in is not None and (isinstance(expires_in, bool) or not (
-                isinstance(expires_in, int) or (isinstance(expires_in, float) and expires_in.is_integer()))):
-            raise RequestError("`fhirAuthorization.expires_in` must be an integer (seconds).",
-                               "fhirAuthorization.expires_in")
+        if expires_in is not None and (
+            isinstance(expires_in, bool)
+            or not (isinstance(expires_in, int) or (isinstance(expires_in, float) and expires_in.is_integer()))
+        ):
+            raise RequestError(
+                "`fhirAuthorization.expires_in` must be an integer (seconds).", "fhirAuthorization.expires_in"
+            )
         for member in ("scope", "subject", "patient"):
             if auth.get(member) is not None and not isinstance(auth[member], str):
                 raise RequestError(f"`fhirAuthorization.{member}` must be a string.", f"fhirAuthorization.{member}")
@@ -271,12 +279,22 @@ def parse_hook_request(data: Any, expected_hook: str, max_draft_orders: int = 50
         if isinstance(given, dict):
             config = given
         elif given is not None:
-            raise RequestError("`extension.davinci-crd.configuration` must be an object.",
-                               "extension.davinci-crd.configuration")
+            raise RequestError(
+                "`extension.davinci-crd.configuration` must be an object.", "extension.davinci-crd.configuration"
+            )
     return HookRequest(
-        hook=hook, hook_instance=hook_instance, user_id=user_id, patient_id=patient_id,
-        encounter_id=encounter_id, draft_orders=draft, selections=selections, fhir_server=fhir_server,
-        access_token=token, prefetch=prefetch, crd_configuration=config, raw=data,
+        hook=hook,
+        hook_instance=hook_instance,
+        user_id=user_id,
+        patient_id=patient_id,
+        encounter_id=encounter_id,
+        draft_orders=draft,
+        selections=selections,
+        fhir_server=fhir_server,
+        access_token=token,
+        prefetch=prefetch,
+        crd_configuration=config,
+        raw=data,
     )
 
 
@@ -291,8 +309,12 @@ def parse_feedback(data: Any) -> list[dict]:
     if not isinstance(items, list) or not items:
         raise RequestError("`feedback` must be a non-empty array.", "feedback")
     if len(items) > MAX_FEEDBACK_ITEMS:
-        raise RequestError(f"`feedback` holds {len(items)} items; at most {MAX_FEEDBACK_ITEMS} are accepted per call.",
-                           "feedback", status=413, code="too-long")
+        raise RequestError(
+            f"`feedback` holds {len(items)} items; at most {MAX_FEEDBACK_ITEMS} are accepted per call.",
+            "feedback",
+            status=413,
+            code="too-long",
+        )
     for i, item in enumerate(items):
         p = f"feedback[{i}]"
         if not isinstance(item, dict):
@@ -310,18 +332,23 @@ def parse_feedback(data: Any) -> list[dict]:
             ) from None
         acc = item.get("acceptedSuggestions")
         if outcome == "accepted" and (not isinstance(acc, list) or not acc):
-            raise RequestError(f"`{p}.acceptedSuggestions` is required when outcome is accepted.",
-                               f"{p}.acceptedSuggestions")
+            raise RequestError(
+                f"`{p}.acceptedSuggestions` is required when outcome is accepted.", f"{p}.acceptedSuggestions"
+            )
         if acc is not None:
-            if not isinstance(acc, list) or not all(isinstance(a, dict) and isinstance(a.get("id"), str) and a["id"]
-                                                    for a in acc):
-                raise RequestError(f"`{p}.acceptedSuggestions` must be an array of {{\"id\": suggestion uuid}}.",
-                                   f"{p}.acceptedSuggestions")
+            if not isinstance(acc, list) or not all(
+                isinstance(a, dict) and isinstance(a.get("id"), str) and a["id"] for a in acc
+            ):
+                raise RequestError(
+                    f'`{p}.acceptedSuggestions` must be an array of {{"id": suggestion uuid}}.',
+                    f"{p}.acceptedSuggestions",
+                )
             for j, a in enumerate(acc):
                 _ident(a, "id", f"{p}.acceptedSuggestions[{j}].id")
             if len(acc) > MAX_FEEDBACK_ITEMS:
-                raise RequestError(f"`{p}.acceptedSuggestions` holds more than {MAX_FEEDBACK_ITEMS} ids.",
-                                   f"{p}.acceptedSuggestions")
+                raise RequestError(
+                    f"`{p}.acceptedSuggestions` holds more than {MAX_FEEDBACK_ITEMS} ids.", f"{p}.acceptedSuggestions"
+                )
         reason = item.get("overrideReason")
         if reason is not None:
             if not isinstance(reason, dict):
@@ -336,19 +363,24 @@ def parse_feedback(data: Any) -> list[dict]:
                 )
             for member in ("system", "display"):
                 if r is not None and r.get(member) is not None and not isinstance(r[member], str):
-                    raise RequestError(f"`{p}.overrideReason.reason.{member}` must be a string.",
-                                       f"{p}.overrideReason.reason.{member}")
+                    raise RequestError(
+                        f"`{p}.overrideReason.reason.{member}` must be a string.", f"{p}.overrideReason.reason.{member}"
+                    )
             if comment is not None and not isinstance(comment, str):
                 raise RequestError(
                     f"`{p}.overrideReason.userComment` must be a string.", f"{p}.overrideReason.userComment"
                 )
             if comment is not None and len(comment) > MAX_COMMENT_CHARS:
-                raise RequestError(f"`{p}.overrideReason.userComment` is longer than {MAX_COMMENT_CHARS} characters.",
-                                   f"{p}.overrideReason.userComment")
+                raise RequestError(
+                    f"`{p}.overrideReason.userComment` is longer than {MAX_COMMENT_CHARS} characters.",
+                    f"{p}.overrideReason.userComment",
+                )
             if r is not None and any(
                 isinstance(r.get(m), str) and len(r[m]) > 1024 for m in ("code", "system", "display")
             ):
-                raise RequestError(f"`{p}.overrideReason.reason` has a member longer than 1024 characters.",
-                                   f"{p}.overrideReason.reason")
+                raise RequestError(
+                    f"`{p}.overrideReason.reason` has a member longer than 1024 characters.",
+                    f"{p}.overrideReason.reason",
+                )
             item["overrideReason"] = _without_nul(reason)
     return items

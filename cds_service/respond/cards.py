@@ -61,23 +61,33 @@ def fit_summary(text: str) -> str:
     text = " ".join(text.split())
     if len(text) <= MAX_SUMMARY:
         return text
-    cut = text[:MAX_SUMMARY - 1]
+    cut = text[: MAX_SUMMARY - 1]
     if " " in cut:
-        cut = cut[:cut.rindex(" ")]
+        cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,;:") + "\u2026"
 
 
 OVERRIDES = {
-    "default": [("clinically-appropriate", "Clinically appropriate for this patient; will document for the plan"),
-                ("will-request-pa", "Will request prior authorization with supporting records")],
-    "combination": [("switching-therapy", "Switching therapy: the other agent is being stopped"),
-                    ("already-stopped", "The other agent was already stopped (chart not updated)")],
-    "contraindication": [("allergy-inaccurate", "Allergy entry is inaccurate or resolved"),
-                         ("benefit-outweighs-risk", "Benefit outweighs risk; monitoring in place")],
-    "step-therapy": [("exemption", "Requesting a step therapy exemption (Fla. Stat. 627.42393)"),
-                     ("history-elsewhere", "Step therapy completed elsewhere; records will be sent")],
-    "site-of-care": [("needs-supervised-dose", "Needs a supervised first dose / injection teaching"),
-                     ("unable-to-self-inject", "Patient or caregiver cannot self-inject")],
+    "default": [
+        ("clinically-appropriate", "Clinically appropriate for this patient; will document for the plan"),
+        ("will-request-pa", "Will request prior authorization with supporting records"),
+    ],
+    "combination": [
+        ("switching-therapy", "Switching therapy: the other agent is being stopped"),
+        ("already-stopped", "The other agent was already stopped (chart not updated)"),
+    ],
+    "contraindication": [
+        ("allergy-inaccurate", "Allergy entry is inaccurate or resolved"),
+        ("benefit-outweighs-risk", "Benefit outweighs risk; monitoring in place"),
+    ],
+    "step-therapy": [
+        ("exemption", "Requesting a step therapy exemption (Fla. Stat. 627.42393)"),
+        ("history-elsewhere", "Step therapy completed elsewhere; records will be sent"),
+    ],
+    "site-of-care": [
+        ("needs-supervised-dose", "Needs a supervised first dose / injection teaching"),
+        ("unable-to-self-inject", "Patient or caregiver cannot self-inject"),
+    ],
 }
 
 
@@ -86,32 +96,48 @@ def _override_reasons(kind: str) -> list[dict]:
     return [{"system": OVERRIDE_CS, "code": c, "display": d} for c, d in pairs]
 
 
-def card_for(finding: Finding, decision: Decision | None, order: dict | None, *, plan_name: str, policy_url: str,
-             patient_id: str, limits: sg.Limits) -> dict:
+def card_for(
+    finding: Finding,
+    decision: Decision | None,
+    order: dict | None,
+    *,
+    plan_name: str,
+    policy_url: str,
+    patient_id: str,
+    limits: sg.Limits,
+) -> dict:
     topic_code = TOPICS.get(finding.kind, "guideline")
     card: dict = {
         "uuid": str(uuid.uuid4()),
         "summary": fit_summary(finding.summary),
         "indicator": finding.severity,
         "detail": finding.detail,
-        "source": {"label": plan_name, "url": policy_url,
-                   "topic": {"system": CARD_TYPE_CS, "code": topic_code, "display": CARD_TYPES[topic_code]}},
-        "links": [{"label": f"Coverage guideline {load_policy().id}: Anakinra (Kineret)", "url": policy_url,
-                   "type": "absolute"}],
+        "source": {
+            "label": plan_name,
+            "url": policy_url,
+            "topic": {"system": CARD_TYPE_CS, "code": topic_code, "display": CARD_TYPES[topic_code]},
+        },
+        "links": [
+            {
+                "label": f"Coverage guideline {load_policy().id}: Anakinra (Kineret)",
+                "url": policy_url,
+                "type": "absolute",
+            }
+        ],
         "extension": {CLAUSES_KEY: list(finding.clause_ids), "anakinra-cds.finding": finding.kind},
     }
     if decision is not None:
         # CRD CDSHookServiceResponseExtensionAssociatedResource: a Reference, 0..* (a JSON array of References)
         card["extension"]["davinci-crd.associated-resource"] = [{"reference": f"MedicationRequest/{decision.order_id}"}]
         card["extension"]["anakinra-cds.policy"] = f"{decision.policy_id}@{decision.policy_revision}"
-    if finding.kind not in ("demo-draft", "renewal"):     # notes that ask nothing of the prescriber
+    if finding.kind not in ("demo-draft", "renewal"):  # notes that ask nothing of the prescriber
         card["overrideReasons"] = _override_reasons(finding.kind)
     sugg: list[dict] = []
     if order is not None:
         if finding.kind == "site-of-care":
             sugg.append(sg.self_administered(order))
         elif finding.kind in ("dose", "weight-dose"):
-            change = sg.dose_change(order, limits, finding.data)      # none when no safe dose exists
+            change = sg.dose_change(order, limits, finding.data)  # none when no safe dose exists
             if change is not None:
                 sugg.append(change)
         elif finding.kind == "combination" and finding.data.get("drafts"):
@@ -154,11 +180,17 @@ def documentation_card(decision: Decision, form_url: str | None, *, plan_name: s
         "summary": DOCUMENTATION_SUMMARY,
         "indicator": "info",
         "detail": "The plan needs a few answers from you to decide coverage of this order. Most are filled in from "
-                  "the chart: review them, answer the rest, and sign the order again.",
-        "source": {"label": plan_name, "url": policy_url,
-                   "topic": {"system": CARD_TYPE_CS, "code": "guideline", "display": CARD_TYPES["guideline"]}},
+        "the chart: review them, answer the rest, and sign the order again.",
+        "source": {
+            "label": plan_name,
+            "url": policy_url,
+            "topic": {"system": CARD_TYPE_CS, "code": "guideline", "display": CARD_TYPES["guideline"]},
+        },
         "links": [{"label": DOCUMENTATION_SUMMARY, "url": form_url, "type": "absolute"}],
-        "extension": {CLAUSES_KEY: _asking_clauses(decision), "anakinra-cds.finding": "documentation-form",
-                      "davinci-crd.associated-resource": [{"reference": f"MedicationRequest/{decision.order_id}"}],
-                      "anakinra-cds.policy": f"{decision.policy_id}@{decision.policy_revision}"},
+        "extension": {
+            CLAUSES_KEY: _asking_clauses(decision),
+            "anakinra-cds.finding": "documentation-form",
+            "davinci-crd.associated-resource": [{"reference": f"MedicationRequest/{decision.order_id}"}],
+            "anakinra-cds.policy": f"{decision.policy_id}@{decision.policy_revision}",
+        },
     }

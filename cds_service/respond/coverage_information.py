@@ -42,8 +42,10 @@ def detail(code: str, value_key: str, value, qualification: str | None = None) -
     display, category = DETAIL_CODES[code]
     parts = [
         {"url": "category", "valueCode": category},
-        {"url": "code", "valueCodeableConcept": {"coding": [
-            {"system": COVERAGE_DETAIL_CS, "code": code, "display": display}]}},
+        {
+            "url": "code",
+            "valueCodeableConcept": {"coding": [{"system": COVERAGE_DETAIL_CS, "code": code, "display": display}]},
+        },
         {"url": "value", value_key: value},
     ]
     if qualification:
@@ -57,15 +59,32 @@ def new_assertion_id() -> str:
     return "AKR-" + base64.b32encode(secrets.token_bytes(10)).decode("ascii")
 
 
-def coverage_information(decision: Decision, *, hook: str, hook_instance: str, coverage_ref: str | None,
-                         today: date, policy_url: str, technical_reason: str | None = None,
-                         satisfied_pa_id: str | None = None, expiry: date | None = None, limits=None,
-                         assertion_id: str | None = None, questionnaire: str | None = None) -> dict:
+def coverage_information(
+    decision: Decision,
+    *,
+    hook: str,
+    hook_instance: str,
+    coverage_ref: str | None,
+    today: date,
+    policy_url: str,
+    technical_reason: str | None = None,
+    satisfied_pa_id: str | None = None,
+    expiry: date | None = None,
+    limits=None,
+    assertion_id: str | None = None,
+    questionnaire: str | None = None,
+) -> dict:
     """`questionnaire`: the documentation questionnaire's canonical (`documentation.questionnaire_for`), named when
     documentation is asked for (doc-needed: crd-ci-q1), so that an EHR with DTR fetches the package itself."""
     ext: list[dict] = []
-    ext.append({"url": "coverage", "valueReference": (
-        {"reference": coverage_ref} if coverage_ref else {"display": "No active coverage found for this member"})})
+    ext.append(
+        {
+            "url": "coverage",
+            "valueReference": (
+                {"reference": coverage_ref} if coverage_ref else {"display": "No active coverage found for this member"}
+            ),
+        }
+    )
     covered = decision.determination.value
     ext.append({"url": "covered", "valueCode": covered})
     reasons: list[dict] = []
@@ -100,12 +119,23 @@ def coverage_information(decision: Decision, *, hook: str, hook_instance: str, c
         if infos:
             reasons.append({"text": "Information needed: " + "; ".join(m.text for m in infos)[:900]})
         elif not reasons or order_select:
-            reasons.append({"text": "Coverage depends on criteria not yet confirmed: "
-                                    + ("; ".join(m.text for m in missing)[:900] if missing else
-                                       "; ".join(decision.reasons) or "see the cards")})
+            reasons.append(
+                {
+                    "text": "Coverage depends on criteria not yet confirmed: "
+                    + (
+                        "; ".join(m.text for m in missing)[:900]
+                        if missing
+                        else "; ".join(decision.reasons) or "see the cards"
+                    )
+                }
+            )
     if decision.determination is Determination.INDETERMINATE:
-        reasons.append({"coding": [{"system": TEMP_CS, "code": "technical", "display": "Technical issues"}],
-                        "text": technical_reason or "; ".join(decision.reasons) or "Technical failure"})
+        reasons.append(
+            {
+                "coding": [{"system": TEMP_CS, "code": "technical", "display": "Technical issues"}],
+                "text": technical_reason or "; ".join(decision.reasons) or "Technical failure",
+            }
+        )
     for text in decision.reasons:
         if decision.determination is Determination.INDETERMINATE:
             break
@@ -125,18 +155,32 @@ def coverage_information(decision: Decision, *, hook: str, hook_instance: str, c
         )
     for r in reasons:
         ext.append({"url": "reason", "valueCodeableConcept": r})
-    ext.append(detail("policy-link", "valueUrl", policy_url,
-                      f"Guideline {decision.policy_id}, revision {decision.policy_revision}"))
+    ext.append(
+        detail(
+            "policy-link",
+            "valueUrl",
+            policy_url,
+            f"Guideline {decision.policy_id}, revision {decision.policy_revision}",
+        )
+    )
     if decision.determination is not Determination.NOT_COVERED and limits is not None:
-        ext.append(detail("allowed-quantity", "valueQuantity",
-                          {"value": limits.syringes, "unit": "syringe", "system": "http://unitsofmeasure.org",
-                           "code": "{syringe}"},
-                          f"Quantity limit: {limits.syringes} syringes ({limits.ml} mL) per {limits.days} days"))
+        ext.append(
+            detail(
+                "allowed-quantity",
+                "valueQuantity",
+                {
+                    "value": limits.syringes,
+                    "unit": "syringe",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "{syringe}",
+                },
+                f"Quantity limit: {limits.syringes} syringes ({limits.ml} mL) per {limits.days} days",
+            )
+        )
     if questionnaire and any(e["url"] == "doc-needed" for e in ext):
         ext.append({"url": "questionnaire", "valueCanonical": questionnaire})
     ext.append({"url": "date", "valueDate": today.isoformat()})
-    ext.append({"url": "coverage-assertion-id",
-                "valueString": assertion_id or new_assertion_id()})
+    ext.append({"url": "coverage-assertion-id", "valueString": assertion_id or new_assertion_id()})
     if pa == "satisfied" and satisfied_pa_id:
         ext.append({"url": "satisfied-pa-id", "valueString": satisfied_pa_id})
     if expiry is not None and decision.determination is Determination.COVERED:
@@ -146,9 +190,12 @@ def coverage_information(decision: Decision, *, hook: str, hook_instance: str, c
 
 def system_action(order: dict, coverage_ext: dict) -> dict:
     """An `update` of the order that adds the coverage-information extension and changes nothing else."""
-    resource = dict(order)      # only `extension` is replaced: the rest is echoed as received
-    kept = [e for e in resource.get("extension", []) if not (isinstance(e, dict) and e.get("url") == EXT_URL)] \
-        if isinstance(resource.get("extension"), list) else []
+    resource = dict(order)  # only `extension` is replaced: the rest is echoed as received
+    kept = (
+        [e for e in resource.get("extension", []) if not (isinstance(e, dict) and e.get("url") == EXT_URL)]
+        if isinstance(resource.get("extension"), list)
+        else []
+    )
     resource["extension"] = [*kept, coverage_ext]
     return {
         "type": "update",

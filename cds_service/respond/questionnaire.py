@@ -63,18 +63,23 @@ def build_value_sets(policy: Policy, base_url: str, questions: Questions | None 
         by_system: dict[str, list[dict]] = {}
         for system, code, display in codes:
             by_system.setdefault(system, []).append({"code": code, "display": display})
-        out.append({
-            "resourceType": "ValueSet",
-            "id": spec["path"].split("/", 1)[1],
-            "url": value_set_url(base_url, key, questions),
-            "version": questions.version,
-            "name": "".join(part.capitalize() for part in spec["path"].split("/", 1)[1].split("-")),
-            "title": spec["title"],
-            "status": "active",
-            "compose": {"include": [{"system": s, "concept": c} for s, c in by_system.items()]},
-            "expansion": {"timestamp": f"{questions.revision}T00:00:00Z", "total": len(codes),
-                          "contains": [{"system": s, "code": c, "display": d} for s, c, d in codes]},
-        })
+        out.append(
+            {
+                "resourceType": "ValueSet",
+                "id": spec["path"].split("/", 1)[1],
+                "url": value_set_url(base_url, key, questions),
+                "version": questions.version,
+                "name": "".join(part.capitalize() for part in spec["path"].split("/", 1)[1].split("-")),
+                "title": spec["title"],
+                "status": "active",
+                "compose": {"include": [{"system": s, "concept": c} for s, c in by_system.items()]},
+                "expansion": {
+                    "timestamp": f"{questions.revision}T00:00:00Z",
+                    "total": len(codes),
+                    "contains": [{"system": s, "code": c, "display": d} for s, c, d in codes],
+                },
+            }
+        )
     return out
 
 
@@ -86,8 +91,13 @@ def _enable_when(conditions: list[dict], questions: Questions) -> list[dict]:
         else:
             asked = questions.by_link_id()[cond["question"]]
             system = questions.data["value_sets"][asked["answer_value_set"]]["system"]
-            out.append({"question": cond["question"], "operator": "=",
-                        "answerCoding": {"system": system, "code": cond["code"]}})
+            out.append(
+                {
+                    "question": cond["question"],
+                    "operator": "=",
+                    "answerCoding": {"system": system, "code": cond["code"]},
+                }
+            )
     return out
 
 
@@ -95,9 +105,14 @@ def _item(spec: dict, policy: Policy, questions: Questions, base_url: str) -> di
     item: dict = {"linkId": spec["linkId"]}
     clauses = spec.get("clauses", ())
     if clauses:
-        item["code"] = [{"system": questions.data["clause_system"], "code": cid,
-                         **({"display": policy.clauses[cid][:250]} if policy.clauses.get(cid) else {})}
-                        for cid in clauses]
+        item["code"] = [
+            {
+                "system": questions.data["clause_system"],
+                "code": cid,
+                **({"display": policy.clauses[cid][:250]} if policy.clauses.get(cid) else {}),
+            }
+            for cid in clauses
+        ]
     item["text"] = spec["text"]
     item["type"] = spec.get("type", "group")
     if spec.get("enable_when"):
@@ -128,8 +143,9 @@ def build_questionnaire(policy: Policy, base_url: str, questions: Questions | No
         "resourceType": "Questionnaire",
         "id": QUESTIONNAIRE_ID,
         "meta": {"profile": [DTR_STD_QUESTIONNAIRE]},
-        "extension": [{"url": VERSION_ALGORITHM_EXT,
-                       "valueCoding": {"system": VERSION_ALGORITHM_CS, "code": "natural"}}],
+        "extension": [
+            {"url": VERSION_ALGORITHM_EXT, "valueCoding": {"system": VERSION_ALGORITHM_CS, "code": "natural"}}
+        ],
         "url": questionnaire_url(base_url, questions),
         "version": questions.version,
         "name": data["name"],
@@ -139,7 +155,7 @@ def build_questionnaire(policy: Policy, base_url: str, questions: Questions | No
         "date": questions.revision,
         "publisher": policy.plan,
         "description": f"Documentation for coverage guideline {policy.id} (revision {policy.revision}), "
-                       f"{policy.title}: only the questions the chart leaves open need answers.",
+        f"{policy.title}: only the questions the chart leaves open need answers.",
         "item": [_item(c, policy, questions, base_url) for c in data["context_items"]] + groups,
     }
 

@@ -38,9 +38,9 @@ class OrderOutcome:
     expiry: date | None = None
     cards: list[dict] = field(default_factory=list)
     coverage_extension: dict | None = None
-    assertion_id: str = field(default_factory=new_assertion_id)   # coverage-assertion-id of this decision
-    questionnaire: str | None = None     # the documentation questionnaire's canonical (DTR), when it would help
-    form_url: str | None = None          # the signed link to the service's own form (made by the core)
+    assertion_id: str = field(default_factory=new_assertion_id)  # coverage-assertion-id of this decision
+    questionnaire: str | None = None  # the documentation questionnaire's canonical (DTR), when it would help
+    form_url: str | None = None  # the signed link to the service's own form (made by the core)
 
 
 def prune(value):
@@ -64,9 +64,20 @@ def _enabled(config: dict, option: str, default=True):
     return value if isinstance(value, bool) else default
 
 
-def build_response(outcomes: list[OrderOutcome], *, hook: str, hook_instance: str, today: date, plan_name: str,
-                   policy_url: str, patient_id: str, limits: Limits, config: dict | None = None,
-                   extra_findings: list[Finding] | None = None, extra_order: dict | None = None) -> dict:
+def build_response(
+    outcomes: list[OrderOutcome],
+    *,
+    hook: str,
+    hook_instance: str,
+    today: date,
+    plan_name: str,
+    policy_url: str,
+    patient_id: str,
+    limits: Limits,
+    config: dict | None = None,
+    extra_findings: list[Finding] | None = None,
+    extra_order: dict | None = None,
+) -> dict:
     config = config or {}
     cards: list[dict] = []
     actions: list[dict] = []
@@ -75,25 +86,51 @@ def build_response(outcomes: list[OrderOutcome], *, hook: str, hook_instance: st
             option = CONFIG_OPTION.get(finding.kind)
             if option and not _enabled(config, option):
                 continue
-            card = card_for(finding, oc.decision, oc.order, plan_name=plan_name, policy_url=policy_url, limits=limits,
-                            patient_id=patient_id)
+            card = card_for(
+                finding,
+                oc.decision,
+                oc.order,
+                plan_name=plan_name,
+                policy_url=policy_url,
+                limits=limits,
+                patient_id=patient_id,
+            )
             oc.cards.append(card)
             cards.append(card)
         form_card = documentation_card(oc.decision, oc.form_url, plan_name=plan_name, policy_url=policy_url)
         if form_card is not None and _enabled(config, form_card["source"]["topic"]["code"]):
             oc.cards.append(form_card)
             cards.append(form_card)
-        ext = coverage_information(oc.decision, hook=hook, hook_instance=hook_instance, coverage_ref=oc.coverage_ref,
-                                   today=today, policy_url=policy_url, technical_reason=oc.technical_reason,
-                                   satisfied_pa_id=oc.satisfied_pa_id, expiry=oc.expiry, limits=limits,
-                                   assertion_id=oc.assertion_id, questionnaire=oc.questionnaire)
+        ext = coverage_information(
+            oc.decision,
+            hook=hook,
+            hook_instance=hook_instance,
+            coverage_ref=oc.coverage_ref,
+            today=today,
+            policy_url=policy_url,
+            technical_reason=oc.technical_reason,
+            satisfied_pa_id=oc.satisfied_pa_id,
+            expiry=oc.expiry,
+            limits=limits,
+            assertion_id=oc.assertion_id,
+            questionnaire=oc.questionnaire,
+        )
         oc.coverage_extension = ext
         if _enabled(config, "coverage-info"):
             # Only our extension is pruned: the order itself is echoed as received.
             actions.append(system_action(oc.order, prune(ext)))
     for finding in extra_findings or []:
-        cards.append(card_for(finding, None, extra_order, plan_name=plan_name, policy_url=policy_url, limits=limits,
-                              patient_id=patient_id))
+        cards.append(
+            card_for(
+                finding,
+                None,
+                extra_order,
+                plan_name=plan_name,
+                policy_url=policy_url,
+                limits=limits,
+                patient_id=patient_id,
+            )
+        )
     max_cards = config.get("max-cards")
     cards.sort(key=lambda c: SEVERITY_RANK.get(c["indicator"], 3))
     if isinstance(max_cards, int) and not isinstance(max_cards, bool) and max_cards >= 0:

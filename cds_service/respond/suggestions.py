@@ -23,8 +23,12 @@ class Limits:
 
     @classmethod
     def from_policy(cls, limits: dict) -> Limits:
-        return cls(limits["max_mg_per_day"], limits["max_syringes_per_28_days"], limits["quantity_period_days"],
-                   limits["quantity_limit_ml_per_28_days"])
+        return cls(
+            limits["max_mg_per_day"],
+            limits["max_syringes_per_28_days"],
+            limits["quantity_period_days"],
+            limits["quantity_limit_ml_per_28_days"],
+        )
 
 
 def _n(x: float):
@@ -32,12 +36,16 @@ def _n(x: float):
 
 
 def standard_dosage(lim: Limits) -> list[dict]:
-    return [{
-        "text": f"Inject {_n(lim.mg_per_day)} mg subcutaneously once daily, at about the same time every day",
-        "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
-        "route": {"coding": [{"system": SNOMED, "code": "34206005", "display": "Subcutaneous route"}]},
-        "doseAndRate": [{"doseQuantity": {"value": _n(lim.mg_per_day), "unit": "mg", "system": UCUM, "code": "mg"}}],
-    }]
+    return [
+        {
+            "text": f"Inject {_n(lim.mg_per_day)} mg subcutaneously once daily, at about the same time every day",
+            "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+            "route": {"coding": [{"system": SNOMED, "code": "34206005", "display": "Subcutaneous route"}]},
+            "doseAndRate": [
+                {"doseQuantity": {"value": _n(lim.mg_per_day), "unit": "mg", "system": UCUM, "code": "mg"}}
+            ],
+        }
+    ]
 
 
 def standard_dispense(existing: dict | None, lim: Limits) -> dict:
@@ -64,10 +72,17 @@ def self_administered(order: dict) -> dict:
             d.pop("text", None)
             d.pop("patientInstruction", None)
     res["note"] = [{"text": "Self-administered at home by the patient or caregiver after injection teaching."}]
-    return _suggestion("Change to a self-administered (community) prescription",
-                       [{"type": "update", "description": "Make the anakinra order a community prescription for "
-                                                          "self-administration (no clinician performer)",
-                         "resource": res}])
+    return _suggestion(
+        "Change to a self-administered (community) prescription",
+        [
+            {
+                "type": "update",
+                "description": "Make the anakinra order a community prescription for "
+                "self-administration (no clinician performer)",
+                "resource": res,
+            }
+        ],
+    )
 
 
 def safe_dosage(plan: dict) -> list[dict]:
@@ -83,13 +98,15 @@ def safe_dosage(plan: dict) -> list[dict]:
         amount = f"{_n(plan['mg'])} mg"
         quantity = {"value": _n(plan["mg"]), "unit": "mg", "system": UCUM, "code": "mg"}
         discard = ""
-    return [{
-        "sequence": 1,
-        "text": f"Inject {amount} subcutaneously {when}, at about the same time of day{discard}",
-        "timing": {"repeat": {"frequency": 1, "period": every, "periodUnit": "d"}},
-        "route": {"coding": [{"system": SNOMED, "code": "34206005", "display": "Subcutaneous route"}]},
-        "doseAndRate": [{"doseQuantity": quantity}],
-    }]
+    return [
+        {
+            "sequence": 1,
+            "text": f"Inject {amount} subcutaneously {when}, at about the same time of day{discard}",
+            "timing": {"repeat": {"frequency": 1, "period": every, "periodUnit": "d"}},
+            "route": {"coding": [{"system": SNOMED, "code": "34206005", "display": "Subcutaneous route"}]},
+            "doseAndRate": [{"doseQuantity": quantity}],
+        }
+    ]
 
 
 def dose_change(order: dict, lim: Limits, data: dict | None) -> dict | None:
@@ -104,18 +121,30 @@ def dose_change(order: dict, lim: Limits, data: dict | None) -> dict | None:
     disp["quantity"] = {"value": int(plan["syringes"]), "unit": "syringe", "system": UCUM, "code": "{syringe}"}
     disp["expectedSupplyDuration"] = {"value": int(plan["days"]), "unit": "days", "system": UCUM, "code": "d"}
     res["dispenseRequest"] = disp
-    return _suggestion(f"Change to {plan['label']}"[:200],
-                       [{"type": "update", "description": f"Set the anakinra dose to {plan['label']} (within every "
-                                                          "limit that applies to this member)", "resource": res}])
+    return _suggestion(
+        f"Change to {plan['label']}"[:200],
+        [
+            {
+                "type": "update",
+                "description": f"Set the anakinra dose to {plan['label']} (within every "
+                "limit that applies to this member)",
+                "resource": res,
+            }
+        ],
+    )
 
 
 def delete_drafts(references: list[str], labels: dict[str, str]) -> list[dict]:
     out = []
     for ref in references:
         name = labels.get(ref, ref)
-        out.append(_suggestion(f"Cancel the draft order for {name}",
-                               [{"type": "delete", "description": f"Remove the draft order {ref} ({name})",
-                                 "resourceId": ref}], recommended=len(references) == 1))
+        out.append(
+            _suggestion(
+                f"Cancel the draft order for {name}",
+                [{"type": "delete", "description": f"Remove the draft order {ref} ({name})", "resourceId": ref}],
+                recommended=len(references) == 1,
+            )
+        )
     return out
 
 
@@ -128,7 +157,7 @@ def every_other_day(order: dict, lim: Limits, data: dict | None = None) -> dict 
         if not plan:
             return None
         changed = dose_change(order, lim, data)
-        if changed is None:             # not reached: dose_change proposes the same `plan`
+        if changed is None:  # not reached: dose_change proposes the same `plan`
             return None
         changed["label"] = f"Give {plan['label']} (CrCl below 30 mL/min)"
         return changed
@@ -139,17 +168,27 @@ def every_other_day(order: dict, lim: Limits, data: dict | None = None) -> dict 
     first = copy.deepcopy(dosages[0]) if isinstance(dosages[0], dict) else {}
     first["timing"] = {"repeat": {"frequency": 1, "period": 2, "periodUnit": "d"}}
     text = given_text if isinstance(given_text := first.get("text"), str) else "Inject subcutaneously"
-    first["text"] = text.replace("once daily", "every other day").replace("daily", "every other day") \
-        if "daily" in text else text + " every other day"
+    first["text"] = (
+        text.replace("once daily", "every other day").replace("daily", "every other day")
+        if "daily" in text
+        else text + " every other day"
+    )
     res["dosageInstruction"] = [first, *dosages[1:]]
     disp = copy.deepcopy(given) if isinstance(given := res.get("dispenseRequest"), dict) else {}
     half = lim.days // 2
     disp["quantity"] = {"value": half, "unit": "syringe", "system": UCUM, "code": "{syringe}"}
     disp["expectedSupplyDuration"] = {"value": lim.days, "unit": "days", "system": UCUM, "code": "d"}
     res["dispenseRequest"] = disp
-    return _suggestion("Give the prescribed dose every other day (CrCl below 30 mL/min)",
-                       [{"type": "update", "description": "Change the anakinra timing to every other day "
-                                                          f"({half} syringes per {lim.days} days)", "resource": res}])
+    return _suggestion(
+        "Give the prescribed dose every other day (CrCl below 30 mL/min)",
+        [
+            {
+                "type": "update",
+                "description": f"Change the anakinra timing to every other day ({half} syringes per {lim.days} days)",
+                "resource": res,
+            }
+        ],
+    )
 
 
 def draft_kineret(order: dict, patient_id: str, lim: Limits) -> dict:

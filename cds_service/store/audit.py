@@ -23,13 +23,23 @@ from .public_types import AuditEntry, RecordedCall
 
 # Statements of every hook call, built once: a statement built per call costs more CPU (expression
 # construction, a fresh cache key) than executing it. Values go in as parameter dicts.
-INSERT_AUDIT_CALL = insert(cast(Table, AuditCallRow.__table__))    # columns: the keys of the parameter dict
-INSERT_AUDIT_CARDS = insert(cast(Table, AuditCardRow.__table__))     # executemany with a list of dicts
+INSERT_AUDIT_CALL = insert(cast(Table, AuditCallRow.__table__))  # columns: the keys of the parameter dict
+INSERT_AUDIT_CARDS = insert(cast(Table, AuditCardRow.__table__))  # executemany with a list of dicts
 
 # The audit_calls columns record_call writes (the keys of `audit_values`), and those of a card row.
 AUDIT_CALL_KEYS = (
-    "kind", "service_id", "hook_instance", "called_at", "determinations", "clause_outcomes",
-    "coverage_assertion_ids", "policy_id", "policy_revision", "latency_ms", "http_status", "patient_hash",
+    "kind",
+    "service_id",
+    "hook_instance",
+    "called_at",
+    "determinations",
+    "clause_outcomes",
+    "coverage_assertion_ids",
+    "policy_id",
+    "policy_revision",
+    "latency_ms",
+    "http_status",
+    "patient_hash",
 )
 AUDIT_CARD_KEYS = ("audit_id", "card_uuid", "position")
 
@@ -88,10 +98,9 @@ def record_spooled_call(db: Database, entry: AuditEntry, spool_id: str) -> bool:
             if conn.execute(select(replays.c.spool_id).where(replays.c.spool_id == spool_id)).first():
                 return False
             row_id = insert_call(conn, values, entry.card_uuids)
-            conn.execute(insert(replays).values(spool_id=spool_id, audit_id=row_id,
-                                                replayed_at=datetime.now(UTC)))
+            conn.execute(insert(replays).values(spool_id=spool_id, audit_id=row_id, replayed_at=datetime.now(UTC)))
     except IntegrityError:
-        return False                                # stored by a concurrent replay of the same spool
+        return False  # stored by a concurrent replay of the same spool
     return True
 
 

@@ -31,7 +31,14 @@ from .pseudonyms import member_ref as make_member_ref
 from .public_types import AUTHORIZATION_STATUSES, is_keyed_hash
 
 COLUMNS = (
-    "pa_id", "member_id", "member_ref", "drug", "indication", "start", "end", "status",
+    "pa_id",
+    "member_id",
+    "member_ref",
+    "drug",
+    "indication",
+    "start",
+    "end",
+    "status",
     "coverage_assertion_id",
 )
 MAX_FILE_BYTES = 50_000_000
@@ -79,9 +86,7 @@ def read_authorization_file(path: str | os.PathLike[str], key: bytes | None) -> 
     for where, raw in raw_rows:
         row = _validate(f"{p.name} {where}", raw, key)
         if row.pa_id in seen:
-            raise AuthorizationImportError(
-                f"{p.name} {where}: pa_id {row.pa_id!r} repeats {seen[row.pa_id]}"
-            )
+            raise AuthorizationImportError(f"{p.name} {where}: pa_id {row.pa_id!r} repeats {seen[row.pa_id]}")
         seen[row.pa_id] = where
         rows.append(row)
     return rows
@@ -107,7 +112,7 @@ def _csv_rows(p: Path, text: str) -> list[tuple[str, dict]]:
             if None in record:
                 raise AuthorizationImportError(f"{p.name} {where}: more fields than header columns")
             if all(not (v or "").strip() for v in record.values()):
-                continue                                     # blank line
+                continue  # blank line
             out.append((where, record))
         return out
     except csv.Error as exc:
@@ -121,10 +126,10 @@ def _json_rows(p: Path, text: str) -> list[tuple[str, dict]]:
         raise AuthorizationImportError(f"{p.name} line {exc.lineno}: invalid JSON ({exc.msg})") from None
     if isinstance(doc, dict):
         if "authorizations" not in doc:
-            raise AuthorizationImportError(f"{p.name}: expected a list or an object with \"authorizations\"")
+            raise AuthorizationImportError(f'{p.name}: expected a list or an object with "authorizations"')
         doc = doc["authorizations"]
     if not isinstance(doc, list):
-        raise AuthorizationImportError(f"{p.name}: \"authorizations\" must be a list")
+        raise AuthorizationImportError(f'{p.name}: "authorizations" must be a list')
     out = []
     for i, item in enumerate(doc):
         where = f"authorizations[{i}]"

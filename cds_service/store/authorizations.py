@@ -136,14 +136,19 @@ def issue_authorization(
         try:
             with db.session(write=True) as session:
                 if db.backend == "postgresql":
-                    session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                                    {"key": _member_lock_key(member_ref, row.drug)})
+                    session.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _member_lock_key(member_ref, row.drug)}
+                    )
                 existing = session.scalars(
                     select(AuthorizationRow)
-                    .where(AuthorizationRow.member_ref == member_ref, AuthorizationRow.drug == row.drug,
-                           AuthorizationRow.status == "approved",
-                           AuthorizationRow.indication.is_not_distinct_from(indication),
-                           AuthorizationRow.period_start <= start, AuthorizationRow.period_end >= start)
+                    .where(
+                        AuthorizationRow.member_ref == member_ref,
+                        AuthorizationRow.drug == row.drug,
+                        AuthorizationRow.status == "approved",
+                        AuthorizationRow.indication.is_not_distinct_from(indication),
+                        AuthorizationRow.period_start <= start,
+                        AuthorizationRow.period_end >= start,
+                    )
                     .order_by(AuthorizationRow.period_start.desc(), AuthorizationRow.id)
                     .limit(1)
                 ).first()
@@ -155,7 +160,7 @@ def issue_authorization(
         except IntegrityError:
             if attempt == 2:
                 raise
-            continue                            # pa_id collision: draw again
+            continue  # pa_id collision: draw again
         return to_authorization(row)
     raise AssertionError("unreachable")
 
@@ -169,7 +174,7 @@ def import_authorizations(db: Database, path: str | os.PathLike[str], hash_key: 
         existing: dict[str, AuthorizationRow] = {}
         pa_ids = [r.pa_id for r in rows]
         for i in range(0, len(pa_ids), 500):
-            chunk = pa_ids[i:i + 500]
+            chunk = pa_ids[i : i + 500]
             for found in session.scalars(select(AuthorizationRow).where(AuthorizationRow.pa_id.in_(chunk))):
                 existing[found.pa_id] = found
         for r in rows:

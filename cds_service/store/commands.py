@@ -33,9 +33,20 @@ EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE = 0, 1, 2
 MAX_CELL = 60
 
 AUDIT_CSV_COLUMNS = (
-    "id", "kind", "called_at", "service_id", "hook_instance", "determinations", "clause_outcomes",
-    "coverage_assertion_ids", "policy_id", "policy_revision", "latency_ms", "http_status",
-    "patient_hash", "card_uuids",
+    "id",
+    "kind",
+    "called_at",
+    "service_id",
+    "hook_instance",
+    "determinations",
+    "clause_outcomes",
+    "coverage_assertion_ids",
+    "policy_id",
+    "policy_revision",
+    "latency_ms",
+    "http_status",
+    "patient_hash",
+    "card_uuids",
 )
 
 
@@ -52,9 +63,10 @@ def add_subcommands(subparsers: Any, get_settings: Callable[[], Any]) -> None:
     Each parser gets `func=handler`; `handler(args) -> int`.
     """
     audit = subparsers.add_parser(
-        "audit", help="show the audit trail of hook and explain calls",
+        "audit",
+        help="show the audit trail of hook and explain calls",
         description="Audit trail of hook and explain calls (times in UTC). DATE is YYYY-MM-DD "
-                    "or an ISO 8601 date-time; --until DATE includes that whole day.",
+        "or an ISO 8601 date-time; --until DATE includes that whole day.",
     )
     audit.add_argument("--since", required=True, metavar="DATE", help="first day (or instant) to show")
     audit.add_argument("--until", metavar="DATE", help="last day to show (default: no limit)")
@@ -65,10 +77,11 @@ def add_subcommands(subparsers: Any, get_settings: Callable[[], Any]) -> None:
     auth_sub = auth.add_subparsers(dest="authorizations_command", metavar="{import,list}")
     auth.set_defaults(func=_usage(auth))
     imp = auth_sub.add_parser(
-        "import", help="import records from a CSV or JSON file (see README.md, section Persistence)",
+        "import",
+        help="import records from a CSV or JSON file (see README.md, section Persistence)",
         description="Import authorization records. Columns: pa_id, member_id | member_ref, drug, "
-                    "indication, start, end, status, coverage_assertion_id. Raw member_id values "
-                    "are hashed with the service's key; existing pa_ids are updated.",
+        "indication, start, end, status, coverage_assertion_id. Raw member_id values "
+        "are hashed with the service's key; existing pa_ids are updated.",
     )
     imp.add_argument("file", metavar="FILE")
     imp.set_defaults(func=_guard(_auth_import, get_settings))
@@ -114,13 +127,14 @@ def _guard(fn: Callable[[argparse.Namespace, Store], int], get_settings: Callabl
         except StoreUnavailable as exc:
             print(f"error: database unavailable: {exc.reason}", file=sys.stderr)
             return EXIT_UNAVAILABLE
-        except BrokenPipeError:                      # `... | head`
+        except BrokenPipeError:  # `... | head`
             return EXIT_OK
 
     return handler
 
 
 # ---------------------------------------------------------------------- helpers
+
 
 def parse_when(value: str, option: str, *, end_of_day: bool = False) -> datetime:
     """A UTC instant from YYYY-MM-DD (midnight; the next midnight when end_of_day) or an ISO
@@ -163,7 +177,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], max_cell: int 
 
 
 def summarize_determinations(determinations: list) -> str:
-    """"MedicationRequest/1=conditional(auth-needed); ..." from the per-order dicts."""
+    """ "MedicationRequest/1=conditional(auth-needed); ..." from the per-order dicts."""
     parts = []
     for d in determinations:
         if isinstance(d, dict) and "determination" in d:
@@ -183,6 +197,7 @@ def _iso(dt: datetime) -> str:
 
 # ---------------------------------------------------------------------- handlers
 
+
 def _audit(args: argparse.Namespace, store: Store) -> int:
     since = parse_when(args.since, "--since")
     until = parse_when(args.until, "--until", end_of_day=True) if args.until else None
@@ -197,8 +212,16 @@ def _audit(args: argparse.Namespace, store: Store) -> int:
         span = f"since {_iso(since)}" + (f" until {_iso(until)}" if until else "")
         print(f"No audit records {span}.")
         return EXIT_OK
-    headers = ("time (UTC)", "service", "hookInstance", "determinations", "assertion ids",
-               "policy revision", "latency", "status")
+    headers = (
+        "time (UTC)",
+        "service",
+        "hookInstance",
+        "determinations",
+        "assertion ids",
+        "policy revision",
+        "latency",
+        "status",
+    )
     rows = [
         (
             _iso(c.called_at),
@@ -222,12 +245,24 @@ def _audit_csv(calls: list[RecordedCall]) -> None:
     writer.writerow(AUDIT_CSV_COLUMNS)
     dumps = lambda v: json.dumps(v, separators=(",", ":"), sort_keys=True)  # noqa: E731
     for c in calls:
-        writer.writerow([
-            c.id, c.kind, _iso(c.called_at), c.service_id, c.hook_instance or "",
-            dumps(c.determinations), dumps(c.clause_outcomes), " ".join(c.coverage_assertion_ids),
-            c.policy_id or "", c.policy_revision or "", f"{c.latency_ms:.0f}", c.http_status,
-            c.patient_hash or "", " ".join(c.card_uuids),
-        ])
+        writer.writerow(
+            [
+                c.id,
+                c.kind,
+                _iso(c.called_at),
+                c.service_id,
+                c.hook_instance or "",
+                dumps(c.determinations),
+                dumps(c.clause_outcomes),
+                " ".join(c.coverage_assertion_ids),
+                c.policy_id or "",
+                c.policy_revision or "",
+                f"{c.latency_ms:.0f}",
+                c.http_status,
+                c.patient_hash or "",
+                " ".join(c.card_uuids),
+            ]
+        )
 
 
 def _auth_import(args: argparse.Namespace, store: Store) -> int:
@@ -236,8 +271,10 @@ def _auth_import(args: argparse.Namespace, store: Store) -> int:
         raise _CommandError(f"{path}: no such file")
     store.migrate()
     result = store.import_authorizations(path)
-    print(f"Imported {result.total} authorization record(s) from {path} "
-          f"({result.inserted} new, {result.updated} updated).")
+    print(
+        f"Imported {result.total} authorization record(s) from {path} "
+        f"({result.inserted} new, {result.updated} updated)."
+    )
     return EXIT_OK
 
 
@@ -253,11 +290,31 @@ def _auth_list(args: argparse.Namespace, store: Store) -> int:
     if not records:
         print("No authorization records" + (" for this member." if ref else "."))
         return EXIT_OK
-    headers = ("pa_id", "member_ref", "drug", "indication", "start", "end", "status", "source",
-               "coverage assertion", "created (UTC)")
+    headers = (
+        "pa_id",
+        "member_ref",
+        "drug",
+        "indication",
+        "start",
+        "end",
+        "status",
+        "source",
+        "coverage assertion",
+        "created (UTC)",
+    )
     rows = [
-        (a.pa_id, a.member_ref, a.drug, a.indication or "-", a.start.isoformat(), a.end.isoformat(),
-         a.status, a.source, a.coverage_assertion_id or "-", _iso(a.created_at))
+        (
+            a.pa_id,
+            a.member_ref,
+            a.drug,
+            a.indication or "-",
+            a.start.isoformat(),
+            a.end.isoformat(),
+            a.status,
+            a.source,
+            a.coverage_assertion_id or "-",
+            _iso(a.created_at),
+        )
         for a in records
     ]
     print(_table(headers, rows, max_cell=64))

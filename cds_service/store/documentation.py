@@ -78,7 +78,7 @@ class DocumentationContext:
     assertion_id: str
     patient_hash: str
     order_ref: str
-    questionnaire: str                       # the version-specific canonical
+    questionnaire: str  # the version-specific canonical
     determination: str
     coverage_ref: str | None = None
     fhir_server: str | None = None
@@ -98,7 +98,7 @@ class DocumentationStore:
 
     def _session(self) -> Session:
         engine = self._store.engine
-        if not isinstance(engine, Engine):          # a store that is down (or a stand-in for one) has none
+        if not isinstance(engine, Engine):  # a store that is down (or a stand-in for one) has none
             raise StoreUnavailable("the store has no database engine")
         return Session(bind=engine, expire_on_commit=False, autoflush=False)
 
@@ -119,13 +119,23 @@ class DocumentationStore:
             raise ValueError("a coverage-assertion-id of 1 to 64 characters is needed")
 
         def work(session: Session) -> None:
-            session.merge(DocumentationContextRow(
-                assertion_id=ctx.assertion_id, patient_hash=ctx.patient_hash, order_ref=ctx.order_ref[:200],
-                coverage_ref=(ctx.coverage_ref or None) and ctx.coverage_ref[:200],
-                fhir_server=(ctx.fhir_server or None) and ctx.fhir_server[:500],
-                questionnaire=ctx.questionnaire, determination=ctx.determination,
-                open_clauses=list(ctx.open_clauses), missing=redact_json(list(ctx.missing)),
-                prefill=redact_json(ctx.prefill), order_date=ctx.order_date, created_at=self._clock()))
+            session.merge(
+                DocumentationContextRow(
+                    assertion_id=ctx.assertion_id,
+                    patient_hash=ctx.patient_hash,
+                    order_ref=ctx.order_ref[:200],
+                    coverage_ref=(ctx.coverage_ref or None) and ctx.coverage_ref[:200],
+                    fhir_server=(ctx.fhir_server or None) and ctx.fhir_server[:500],
+                    questionnaire=ctx.questionnaire,
+                    determination=ctx.determination,
+                    open_clauses=list(ctx.open_clauses),
+                    missing=redact_json(list(ctx.missing)),
+                    prefill=redact_json(ctx.prefill),
+                    order_date=ctx.order_date,
+                    created_at=self._clock(),
+                )
+            )
+
         self._run(work)
 
     def context(self, assertion_id: str) -> DocumentationContext | None:
@@ -136,16 +146,28 @@ class DocumentationStore:
         if row is None or row.created_at < self._clock() - timedelta(days=KEEP_DAYS):
             return None
         return DocumentationContext(
-            row.assertion_id, row.patient_hash, row.order_ref, row.questionnaire, row.determination,
-            row.coverage_ref, row.fhir_server, tuple(row.open_clauses or ()), tuple(row.missing or ()),
-            list(row.prefill or ()), row.order_date, row.created_at)
+            row.assertion_id,
+            row.patient_hash,
+            row.order_ref,
+            row.questionnaire,
+            row.determination,
+            row.coverage_ref,
+            row.fhir_server,
+            tuple(row.open_clauses or ()),
+            tuple(row.missing or ()),
+            list(row.prefill or ()),
+            row.order_date,
+            row.created_at,
+        )
 
     def latest_context_for_order(self, patient_hash: str, order_ref: str) -> DocumentationContext | None:
         """The newest context kept for this order of this patient (pseudonym), if any."""
-        query = (select(DocumentationContextRow.assertion_id)
-                 .where(DocumentationContextRow.patient_hash == patient_hash,
-                        DocumentationContextRow.order_ref == order_ref)
-                 .order_by(DocumentationContextRow.created_at.desc()).limit(1))
+        query = (
+            select(DocumentationContextRow.assertion_id)
+            .where(DocumentationContextRow.patient_hash == patient_hash, DocumentationContextRow.order_ref == order_ref)
+            .order_by(DocumentationContextRow.created_at.desc())
+            .limit(1)
+        )
         found = self._run(lambda s: s.scalars(query).first())
         return self.context(found) if found else None
 
@@ -165,15 +187,25 @@ class DocumentationStore:
         body = redact_json(body)
 
         def work(session: Session) -> None:
-            session.add(DocumentationResponseRow(
-                id=rid, assertion_id=assertion_id, patient_hash=patient_hash, order_ref=order_ref,
-                questionnaire=qr["questionnaire"][:300], status=qr["status"][:16], stored_at=self._clock(),
-                body=body))
+            session.add(
+                DocumentationResponseRow(
+                    id=rid,
+                    assertion_id=assertion_id,
+                    patient_hash=patient_hash,
+                    order_ref=order_ref,
+                    questionnaire=qr["questionnaire"][:300],
+                    status=qr["status"][:16],
+                    stored_at=self._clock(),
+                    body=body,
+                )
+            )
+
         self._run(work)
         return rid
 
-    def responses_for(self, patient_hash: str, *, assertion_ids=(), order_ref: str | None = None,
-                      patient_ref: str | None = None) -> list[dict]:
+    def responses_for(
+        self, patient_hash: str, *, assertion_ids=(), order_ref: str | None = None, patient_ref: str | None = None
+    ) -> list[dict]:
         """The completed responses of this patient (pseudonym) kept for one of `assertion_ids` or for `order_ref`,
         oldest first; with `patient_ref`, each is given back its subject (it is this patient's by its pseudonym)."""
         ids = [a for a in assertion_ids if isinstance(a, str) and a]
@@ -185,11 +217,16 @@ class DocumentationStore:
             keyed.append(DocumentationResponseRow.assertion_id.in_(ids))
         if order_ref:
             keyed.append(DocumentationResponseRow.order_ref == order_ref)
-        query = (select(DocumentationResponseRow)
-                 .where(DocumentationResponseRow.patient_hash == patient_hash,
-                        DocumentationResponseRow.status == "completed",
-                        DocumentationResponseRow.stored_at >= since, or_(*keyed))
-                 .order_by(DocumentationResponseRow.stored_at))
+        query = (
+            select(DocumentationResponseRow)
+            .where(
+                DocumentationResponseRow.patient_hash == patient_hash,
+                DocumentationResponseRow.status == "completed",
+                DocumentationResponseRow.stored_at >= since,
+                or_(*keyed),
+            )
+            .order_by(DocumentationResponseRow.stored_at)
+        )
         rows = self._run(lambda s: list(s.scalars(query)))
         out = []
         for row in rows:
@@ -207,6 +244,7 @@ class DocumentationStore:
             a = session.execute(delete(DocumentationContextRow).where(DocumentationContextRow.created_at < since))
             b = session.execute(delete(DocumentationResponseRow).where(DocumentationResponseRow.stored_at < since))
             return int(getattr(a, "rowcount", 0) or 0) + int(getattr(b, "rowcount", 0) or 0)
+
         return self._run(work)
 
 

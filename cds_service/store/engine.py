@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SQLITE_NAME = "anakinra-cds.sqlite"
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
-WRITE_OPTION = "anakinra_write"             # execution option: this connection will write (SQLite: BEGIN IMMEDIATE)
+WRITE_OPTION = "anakinra_write"  # execution option: this connection will write (SQLite: BEGIN IMMEDIATE)
 
 
 class StoreUnavailable(RuntimeError):
@@ -60,7 +60,7 @@ def normalize_database_url(url: str, var_dir: str | os.PathLike = "var") -> str:
         return f"sqlite:///{path}"
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -209,14 +209,15 @@ class Database:
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            self.sqlalchemy_url, connect_args={"timeout": self._busy_timeout_ms / 1000.0},
+            self.sqlalchemy_url,
+            connect_args={"timeout": self._busy_timeout_ms / 1000.0},
             json_serializer=json_serializer,
         )
         busy_ms = int(self._busy_timeout_ms)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn, _record):
-            dbapi_conn.isolation_level = None          # SQLAlchemy emits BEGIN itself
+            dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself
             cur = dbapi_conn.cursor()
             try:
                 cur.execute(f"PRAGMA busy_timeout = {busy_ms}")
@@ -275,7 +276,7 @@ class Database:
         try:
             try:
                 conn = self.engine.raw_connection()
-            except sqlite3.Error as exc:        # engine.connect() wraps driver errors; the pool does not
+            except sqlite3.Error as exc:  # engine.connect() wraps driver errors; the pool does not
                 raise sqlite_driver_error(None, exc) from exc
         except (SQLAlchemyError, OSError) as exc:
             self._opening_failed(exc)

@@ -108,7 +108,7 @@ def record_feedback(db: Database, service_id: str, items: list[dict]) -> int:
                 .on_conflict_do_nothing(index_elements=["card_uuid", "outcome", "outcome_timestamp"])
                 .returning(table.c.id)
             )
-            stored += len(session.execute(stmt).all())      # no row back: a duplicate
+            stored += len(session.execute(stmt).all())  # no row back: a duplicate
         session.commit()
     return stored
 
@@ -121,10 +121,15 @@ def list_feedback(db: Database, card_uuid: str | None) -> list[FeedbackRecord]:
     with db.session(write=False) as session:
         return [
             FeedbackRecord(
-                id=r.id, service_id=r.service_id, card_uuid=r.card_uuid, outcome=r.outcome,
+                id=r.id,
+                service_id=r.service_id,
+                card_uuid=r.card_uuid,
+                outcome=r.outcome,
                 outcome_timestamp=r.outcome_timestamp,
                 accepted_suggestions=list(r.accepted_suggestions or []),
-                override_reason=r.override_reason, received_at=r.received_at, audit_id=r.audit_id,
+                override_reason=r.override_reason,
+                received_at=r.received_at,
+                audit_id=r.audit_id,
             )
             for r in session.scalars(stmt)
         ]

@@ -34,7 +34,7 @@ def json_serializer(value: Any) -> str:
     if type(value) is PlainJSON:
         try:
             return orjson.dumps(value.value).decode()
-        except TypeError:                # e.g. a lone surrogate: orjson refuses it, json escapes it
+        except TypeError:  # e.g. a lone surrogate: orjson refuses it, json escapes it
             return json.dumps(value.value)
     return json.dumps(value)
 
@@ -45,7 +45,7 @@ def json_checked(name: str, value: Any) -> Any:
         # Exact JSON types are checked and redacted in one walk (json.dumps cannot fail on them).
         return PlainJSON(redact_plain_json(value))
     except NotPlainJSON:
-        pass                             # anything else: the general check and redaction
+        pass  # anything else: the general check and redaction
     try:
         json.dumps(value)
     except (TypeError, ValueError) as exc:

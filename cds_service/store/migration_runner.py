@@ -41,7 +41,7 @@ def run(db: Database, action: str, revision: str) -> None:
     """`alembic <action> <revision>` ("upgrade" / "downgrade") in one transaction under the migration lock."""
     cfg = alembic_config(db)
     with db.connect(probe=True) as pooled:
-        conn = pooled.execution_options(**{WRITE_OPTION: True})   # SQLite: BEGIN IMMEDIATE
+        conn = pooled.execution_options(**{WRITE_OPTION: True})  # SQLite: BEGIN IMMEDIATE
         with conn.begin():
             take_migration_lock(conn, db)
             cfg.attributes["connection"] = conn

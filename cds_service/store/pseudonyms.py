@@ -18,7 +18,7 @@ from pathlib import Path
 KEY_FILE_NAME = "patient-hash.key"
 MIN_KEY_CHARS = 16
 _MEMBER_PREFIX = b"member:"
-_KEYED: dict[bytes, hmac.HMAC] = {}      # key -> HMAC-SHA256 with the key set up, to copy
+_KEYED: dict[bytes, hmac.HMAC] = {}  # key -> HMAC-SHA256 with the key set up, to copy
 _MAX_KEYS = 16
 
 
@@ -89,7 +89,7 @@ def load_hash_key(configured: str, var_dir: str | os.PathLike) -> bytes:
                 fh.write(secrets.token_hex(32) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
-            with contextlib.suppress(FileExistsError):     # another process won the race: use theirs
+            with contextlib.suppress(FileExistsError):  # another process won the race: use theirs
                 os.link(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)

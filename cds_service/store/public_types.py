@@ -116,10 +116,10 @@ class Authorization:
     indication: str | None
     start: date
     end: date
-    status: str                       # approved | denied | revoked
+    status: str  # approved | denied | revoked
     coverage_assertion_id: str | None
-    created_at: datetime              # UTC
-    source: str                       # issued-by-service | imported
+    created_at: datetime  # UTC
+    source: str  # issued-by-service | imported
 
     def covers(self, as_of: date) -> bool:
         """True when this is an approval whose period contains `as_of`."""

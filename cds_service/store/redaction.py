@@ -22,8 +22,18 @@ _PATIENT_REF_RE = re.compile(r"\bPatient/[A-Za-z0-9.\-]{1,64}")
 _SECRET_KEYS = frozenset(
     k.lower()
     for k in (
-        "access_token", "refresh_token", "id_token", "token", "jwt", "authorization",
-        "fhirAuthorization", "patientId", "patient", "patient_id", "member_id", "memberId",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "token",
+        "jwt",
+        "authorization",
+        "fhirAuthorization",
+        "patientId",
+        "patient",
+        "patient_id",
+        "member_id",
+        "memberId",
         "subscriberId",
     )
 )
@@ -44,7 +54,7 @@ def _has_hint(text: str) -> bool:
 def redact_text(text: str) -> str:
     """`text` with JWTs, bearer credentials and Patient references replaced."""
     if type(text) is str and not _has_hint(text):
-        return text               # (a str subclass takes the subs below, which return a plain str)
+        return text  # (a str subclass takes the subs below, which return a plain str)
     text = _JWT_RE.sub(REDACTED, text)
     text = _BEARER_RE.sub("Bearer " + REDACTED, text)
     return _PATIENT_REF_RE.sub("Patient/" + REDACTED, text)
@@ -73,8 +83,8 @@ class NotPlainJSON(Exception):
     """Raised by `redact_plain_json` for a value it leaves to `redact_json` (see there)."""
 
 
-_PLAIN_MAX_DEPTH = 64                       # deeper (or a reference cycle): the general path decides
-_PLAIN_INT_MIN, _PLAIN_INT_MAX = -(2**63), 2**64 - 1   # what orjson can write
+_PLAIN_MAX_DEPTH = 64  # deeper (or a reference cycle): the general path decides
+_PLAIN_INT_MIN, _PLAIN_INT_MAX = -(2**63), 2**64 - 1  # what orjson can write
 
 
 def _flat_clean_copy(value: dict) -> dict | None:
@@ -116,9 +126,9 @@ def redact_plain_json(value: Any, _depth: int = 0) -> Any:
             if type(k) is not str:
                 raise NotPlainJSON
             if k.lower() in _SECRET_KEYS and v is not None:
-                redact_plain_json(v, _depth + 1)          # only to check it is plain
+                redact_plain_json(v, _depth + 1)  # only to check it is plain
                 out[redact_text(k)] = REDACTED
-            elif type(v) is str:                                   # the common case, one call less
+            elif type(v) is str:  # the common case, one call less
                 out[redact_text(k)] = redact_text(v)
             else:
                 out[redact_text(k)] = redact_plain_json(v, _depth + 1)
@@ -131,6 +141,6 @@ def redact_plain_json(value: Any, _depth: int = 0) -> Any:
         return value
     if t is int and _PLAIN_INT_MIN <= value <= _PLAIN_INT_MAX:
         return value
-    if t is float and math.isfinite(value):                   # orjson would write NaN / Infinity as null
+    if t is float and math.isfinite(value):  # orjson would write NaN / Infinity as null
         return value
     raise NotPlainJSON

@@ -21,7 +21,7 @@ from .models import Base
 # answer, without importing alembic when the database is already at head.
 SCHEMA_HEAD = "0003"
 VERSION_TABLE = "alembic_version"
-_MIGRATION_LOCK_KEY = 0x616E616B            # pg advisory lock id ("anak")
+_MIGRATION_LOCK_KEY = 0x616E616B  # pg advisory lock id ("anak")
 
 
 def take_migration_lock(conn: Connection, db: Database) -> None:
@@ -46,7 +46,7 @@ def create_at_head(db: Database) -> bool:
     stamp head), minus importing and running alembic. Returns False, changing nothing, when any of
     the store's tables or alembic_version already exists."""
     with db.connect(probe=True) as pooled:
-        conn = pooled.execution_options(**{WRITE_OPTION: True})   # SQLite: BEGIN IMMEDIATE
+        conn = pooled.execution_options(**{WRITE_OPTION: True})  # SQLite: BEGIN IMMEDIATE
         with conn.begin():
             take_migration_lock(conn, db)
             existing = set(inspect(conn).get_table_names())
@@ -54,8 +54,12 @@ def create_at_head(db: Database) -> bool:
                 return False
             Base.metadata.create_all(conn)
             # The version table as alembic defines it (alembic.runtime.migration), stamped.
-            version = Table(VERSION_TABLE, MetaData(), Column("version_num", String(32), nullable=False),
-                            PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"))
+            version = Table(
+                VERSION_TABLE,
+                MetaData(),
+                Column("version_num", String(32), nullable=False),
+                PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"),
+            )
             version.create(conn)
             conn.execute(version.insert().values(version_num=SCHEMA_HEAD))
     return True
@@ -84,6 +88,6 @@ def health(db: Database) -> dict:
         return {
             "status": "degraded",
             "reason": f"database schema at {', '.join(revisions) or 'nothing'}, expected {SCHEMA_HEAD} "
-                      "(run `anakinra-cds db upgrade`)",
+            "(run `anakinra-cds db upgrade`)",
         }
     return {"status": "ok"}

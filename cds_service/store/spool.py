@@ -54,8 +54,9 @@ def entry_from_json(data: dict) -> AuditEntry:
 
 
 class AuditSpool:
-    def __init__(self, directory: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                 interval: float = 2.0) -> None:
+    def __init__(
+        self, directory: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES, interval: float = 2.0
+    ) -> None:
         self.directory = Path(directory)
         self.max_bytes = max_bytes
         self.interval = interval
@@ -87,10 +88,10 @@ class AuditSpool:
 
     def _own_file(self) -> IO[bytes]:
         pid = os.getpid()
-        if self._file is None or self._pid != pid:      # first use, or a forked child: a file of its own
+        if self._file is None or self._pid != pid:  # first use, or a forked child: a file of its own
             self.directory.mkdir(parents=True, exist_ok=True)
             path = self.directory / f"{_PREFIX}{pid}-{uuid.uuid4().hex[:8]}{_SUFFIX}"
-            fh = open(path, "ab+")                          # noqa: SIM115 - held open for the process
+            fh = open(path, "ab+")  # noqa: SIM115 - held open for the process
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             self._file, self._pid = fh, pid
         return self._file
@@ -174,12 +175,12 @@ class AuditSpool:
                         os.fsync(own_file.fileno())
                 else:
                     try:
-                        fh = open(path, "rb+")                  # noqa: SIM115
+                        fh = open(path, "rb+")  # noqa: SIM115
                     except FileNotFoundError:
                         continue
                     try:
                         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    except OSError:                             # its writer is alive: it replays it
+                    except OSError:  # its writer is alive: it replays it
                         fh.close()
                         continue
                     try:

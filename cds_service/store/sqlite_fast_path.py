@@ -56,8 +56,7 @@ def _positional_params(compiled: Any, dialect: Dialect) -> Callable[[dict], tupl
     statement's positional order, each value through its type's bind processor (what SQLAlchemy
     applies when it executes the statement). Processors are looked up once, here."""
     steps = tuple(
-        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-        for name in compiled.positiontup
+        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in compiled.positiontup
     )
 
     def params(values: dict) -> tuple:
@@ -80,11 +79,10 @@ class CompiledStatements:
         self.dialect = dialect
         # Compiled the way Connection.execute compiles them: column keys sorted, executemany flagged.
         call = INSERT_AUDIT_CALL.compile(dialect=dialect, column_keys=sorted(AUDIT_CALL_KEYS))
-        cards = INSERT_AUDIT_CARDS.compile(dialect=dialect, column_keys=sorted(AUDIT_CARD_KEYS),
-                                           for_executemany=True)
+        cards = INSERT_AUDIT_CARDS.compile(dialect=dialect, column_keys=sorted(AUDIT_CARD_KEYS), for_executemany=True)
         select_ = SELECT_PREVIOUS_AUTHORIZATIONS.compile(dialect=dialect)
         for compiled in (call, cards, select_):
-            if compiled.positiontup is None:              # sqlite3 is qmark: always positional
+            if compiled.positiontup is None:  # sqlite3 is qmark: always positional
                 raise RuntimeError(f"{dialect.name}: expected a positional paramstyle")
         self.insert_call = call.string
         self.call_params = _positional_params(call, dialect)
@@ -123,8 +121,8 @@ class SQLiteFastPath:
         if db.backend != "sqlite":
             raise ValueError("the SQLite fast path needs an SQLite database")
         self._db = db
-        self.statements: CompiledStatements | None = None     # compiled on first use
-        self.idle: list[sqlite3.Connection] = []                # this process's idle connections
+        self.statements: CompiledStatements | None = None  # compiled on first use
+        self.idle: list[sqlite3.Connection] = []  # this process's idle connections
         _FAST_PATHS.add(self)
 
     def connection(self) -> sqlite3.Connection:
@@ -136,7 +134,7 @@ class SQLiteFastPath:
         except IndexError:
             pass
         pooled = self._db.raw_connection()
-        pooled.detach()                                 # the pool forgets it: ours to keep and to close
+        pooled.detach()  # the pool forgets it: ours to keep and to close
         return pooled.dbapi_connection
 
     def release(self, conn: sqlite3.Connection) -> None:
@@ -169,7 +167,7 @@ class SQLiteFastPath:
         while self.idle:
             try:
                 conn = self.idle.pop()
-            except IndexError:                          # another thread took the last one
+            except IndexError:  # another thread took the last one
                 break
             _close_quietly(conn)
 
@@ -185,8 +183,7 @@ class SQLiteFastPath:
             row_id = cast(int, db.execute(statement, statements.call_params(values)).lastrowid)
             if card_uuids:
                 statement = statements.insert_cards
-                db.executemany(statement, [statements.card_params(card)
-                                           for card in card_values(row_id, card_uuids)])
+                db.executemany(statement, [statements.card_params(card) for card in card_values(row_id, card_uuids)])
             statement = "COMMIT"
             db.commit()
         except BaseException as exc:

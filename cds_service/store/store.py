@@ -74,9 +74,14 @@ class Store:
         `sqlite_fast_path` (default: on for SQLite; False: the SQLAlchemy path, as on PostgreSQL;
         True on PostgreSQL is a ValueError).
         Raises ValueError for a URL that is not SQLite or PostgreSQL. Connects lazily."""
-        self._db = Database(url, connect_timeout=connect_timeout, busy_timeout_ms=busy_timeout_ms,
-                            statement_timeout_ms=statement_timeout_ms, pool_size=pool_size,
-                            retry_after_seconds=retry_after_seconds)
+        self._db = Database(
+            url,
+            connect_timeout=connect_timeout,
+            busy_timeout_ms=busy_timeout_ms,
+            statement_timeout_ms=statement_timeout_ms,
+            pool_size=pool_size,
+            retry_after_seconds=retry_after_seconds,
+        )
         self.backend: str = self._db.backend
         self._hash_key = hash_key
         if sqlite_fast_path is None:
@@ -283,8 +288,9 @@ class Store:
         imported) is returned instead of a second one. The read and the insert run in one transaction
         under a lock per member and drug: on PostgreSQL a transaction-scoped advisory lock, on SQLite
         the database write lock that a write transaction takes at BEGIN (IMMEDIATE)."""
-        return authorizations.issue_authorization(self._db, member_ref, drug, indication, start, end,
-                                                  coverage_assertion_id)
+        return authorizations.issue_authorization(
+            self._db, member_ref, drug, indication, start, end, coverage_assertion_id
+        )
 
     @guarded
     def import_authorizations(self, path: str | os.PathLike) -> ImportResult:

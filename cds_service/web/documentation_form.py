@@ -39,11 +39,18 @@ Source = Callable[[VerifiedFormLink], "tuple[dict, dict, list[dict]] | None"]
 Sink = Callable[[VerifiedFormLink, dict], None]
 EXTENSION_KEY = "cds_documentation_form"
 
-CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-                           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 
-bp = Blueprint("documentation_form", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/documentation/static")
+bp = Blueprint(
+    "documentation_form",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/documentation/static",
+)
 
 
 @dataclass(frozen=True)
@@ -99,9 +106,14 @@ def _message(status: int, title: str, message: str):
 
 
 def _order_refs(response: dict) -> list[str]:
-    return [e["valueReference"]["reference"] for e in response.get("extension") or ()
-            if isinstance(e, dict) and e.get("url") == QR_CONTEXT and isinstance(e.get("valueReference"), dict)
-            and isinstance(e["valueReference"].get("reference"), str)]
+    return [
+        e["valueReference"]["reference"]
+        for e in response.get("extension") or ()
+        if isinstance(e, dict)
+        and e.get("url") == QR_CONTEXT
+        and isinstance(e.get("valueReference"), dict)
+        and isinstance(e["valueReference"].get("reference"), str)
+    ]
 
 
 def _load(token: str) -> _Loaded:
@@ -117,12 +129,18 @@ def _load(token: str) -> _Loaded:
         package = None
     except Exception:
         log.exception("documentation form: the package for a context could not be built")
-        raise _PageError(503, "The form cannot be shown right now",
-                         "The plan's service could not prepare the form. Try again in a few minutes.") from None
+        raise _PageError(
+            503,
+            "The form cannot be shown right now",
+            "The plan's service could not prepare the form. Try again in a few minutes.",
+        ) from None
     if package is None:
-        raise _PageError(404, "No documentation is waiting for this order",
-                         "The plan has nothing to ask for this order any more. Sign the order again to see "
-                         "the plan's current answer.")
+        raise _PageError(
+            404,
+            "No documentation is waiting for this order",
+            "The plan has nothing to ask for this order any more. Sign the order again to see "
+            "the plan's current answer.",
+        )
     questionnaire, prefilled_response, valuesets = package
     prefilled_response = prefilled_response or {}
     patient = (prefilled_response.get("subject") or {}).get("reference")
@@ -141,14 +159,21 @@ def _load(token: str) -> _Loaded:
         definition = read_questionnaire(questionnaire, valuesets)
     except QuestionnaireError as exc:
         log.error("documentation form: the Questionnaire cannot be rendered: %s", exc)
-        raise _PageError(503, "The form cannot be shown right now",
-                         "The plan's form is not usable at the moment. Try again later.") from None
+        raise _PageError(
+            503, "The form cannot be shown right now", "The plan's form is not usable at the moment. Try again later."
+        ) from None
     return _Loaded(link, definition, prefilled_response, answers_from_response(prefilled_response))
 
 
 def _form_page(token: str, loaded: _Loaded, view: dict, status: int = 200):
-    return _page("documentation_form/form.html", status, view=view, nonce=_wiring().links.form_nonce(token),
-                 action=request.path, expires_at=loaded.link.expires_at.strftime("%H:%M UTC"))
+    return _page(
+        "documentation_form/form.html",
+        status,
+        view=view,
+        nonce=_wiring().links.form_nonce(token),
+        action=request.path,
+        expires_at=loaded.link.expires_at.strftime("%H:%M UTC"),
+    )
 
 
 @bp.get("/documentation/<token>")
@@ -168,26 +193,40 @@ def submit_form(token: str):
         return _message(exc.status, exc.title, exc.message)
     if not _wiring().links.nonce_matches(token, request.form.get("form_nonce")):
         log.warning("documentation form POST refused: missing or foreign form nonce")
-        return _message(403, "This form was not sent from the form page",
-                        "Open the form again from its link and send it from there.")
+        return _message(
+            403,
+            "This form was not sent from the form page",
+            "Open the form again from its link and send it from there.",
+        )
     submission = read_submission(request.form.to_dict(flat=False), loaded.definition, loaded.prefilled)
     if not submission.ok:
         return _form_page(token, loaded, form_view(loaded.definition, loaded.prefilled, submission), 422)
     completed = build_completed_response(
-        loaded.definition, submission.answers, loaded.prefilled_response, loaded.prefilled,
-        practitioner_ref=loaded.link.practitioner_ref, authored=_now())
+        loaded.definition,
+        submission.answers,
+        loaded.prefilled_response,
+        loaded.prefilled,
+        practitioner_ref=loaded.link.practitioner_ref,
+        authored=_now(),
+    )
     problems = r4_problems(completed)
     if problems:
         log.error("documentation form: the completed QuestionnaireResponse is not valid R4: %s", problems[:3])
-        return _message(503, "The answers could not be saved",
-                        "The plan's service could not record these answers. Try again later.")
+        return _message(
+            503, "The answers could not be saved", "The plan's service could not record these answers. Try again later."
+        )
     try:
         _wiring().sink(loaded.link, completed)
     except Exception:
         log.exception("documentation form: the completed QuestionnaireResponse could not be stored")
-        return _message(503, "The answers could not be saved",
-                        "The plan's service could not record these answers. Go back and send them again "
-                        "in a few minutes.")
-    log.info("documentation form completed for context %s (%d answered items)",
-             loaded.link.context_id, len(submission.answers))
+        return _message(
+            503,
+            "The answers could not be saved",
+            "The plan's service could not record these answers. Go back and send them again in a few minutes.",
+        )
+    log.info(
+        "documentation form completed for context %s (%d answered items)",
+        loaded.link.context_id,
+        len(submission.answers),
+    )
     return _page("documentation_form/done.html", 200, title=loaded.definition.title)

@@ -36,12 +36,19 @@ def questionnaire_package():
     services = current_app.extensions["cds"]
     docs = services.documentation_store()
     if docs is None:
-        return outcome_response(503, "Documentation packages need the service's store, which is not configured.",
-                                "transient")
+        return outcome_response(
+            503, "Documentation packages need the service's store, which is not configured.", "transient"
+        )
     settings = current_app.config["CDS_SETTINGS"]
     try:
-        body = build_package(data, docs=docs, patient_hash=services.patient_hash, policy=load_policy(),
-                             base_url=settings.external_base_url, now=now())
+        body = build_package(
+            data,
+            docs=docs,
+            patient_hash=services.patient_hash,
+            policy=load_policy(),
+            base_url=settings.external_base_url,
+            now=now(),
+        )
     except PackageError as exc:
         return _fhir(exc.outcome, exc.status)
     except StoreUnavailable as exc:

@@ -20,8 +20,9 @@ def outcome_response(status: int, message: str, code: str = "invalid", field: st
 def install(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        code = {404: "not-found", 405: "not-supported", 413: "too-long", 415: "not-supported"}.get(exc.code or 500,
-                                                                                                  "processing")
+        code = {404: "not-found", 405: "not-supported", 413: "too-long", 415: "not-supported"}.get(
+            exc.code or 500, "processing"
+        )
         return outcome_response(exc.code or 500, exc.description or exc.name, code)
 
     @app.errorhandler(Exception)

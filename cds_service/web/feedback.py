@@ -31,7 +31,5 @@ def feedback(service_id: str):
     stored = runtime.record_feedback(service_id, items)
     if stored is None and runtime.store is not None:
         # The database is down: say so, so that the client can send it again (nothing silently lost).
-        return outcome_response(503, "Feedback could not be stored right now; please send it again later.",
-                                "transient")
-    return json_response({"received": len(items), "stored": stored}
-                         if stored is not None else {"received": len(items)})
+        return outcome_response(503, "Feedback could not be stored right now; please send it again later.", "transient")
+    return json_response({"received": len(items), "stored": stored} if stored is not None else {"received": len(items)})

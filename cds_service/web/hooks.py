@@ -46,7 +46,7 @@ def _read_unsized_body(limit: int) -> bytes | None:
     otherwise be read as a shorter, valid document.)"""
     environ = request.environ
     if "wsgi.input_terminated" not in environ:
-        return b""                  # the server does not terminate the stream: nothing can be read safely
+        return b""  # the server does not terminate the stream: nothing can be read safely
     stream = environ["wsgi.input"]
     chunks: list[bytes] = []
     size = 0
@@ -79,9 +79,15 @@ def handle_hook(service_id: str, explain: bool = False):
         return outcome_response(exc.status, exc.message, exc.code, exc.field)
     services = current_app.extensions["cds"]
     try:
-        result = run_hook(req, settings, now(), services.hash_key,
-                          authorizations=services.authorizations(req), explain=explain,
-                          documentation=services.documentation())      # DTR (issue 21)
+        result = run_hook(
+            req,
+            settings,
+            now(),
+            services.hash_key,
+            authorizations=services.authorizations(req),
+            explain=explain,
+            documentation=services.documentation(),
+        )  # DTR (issue 21)
     except DataUnavailable as exc:
         log_call(service_id, req, None, 412, started, services.hash_key)
         return outcome_response(412, str(exc), "incomplete")

@@ -30,8 +30,9 @@ def load_document() -> dict:
 
 def document_for(external_base_url: str) -> dict:
     doc = copy.deepcopy(load_document())
-    doc["servers"] = [{"url": external_base_url.rstrip("/") or "/",
-                       "description": "This deployment (CDS_EXTERNAL_BASE_URL)."}]
+    doc["servers"] = [
+        {"url": external_base_url.rstrip("/") or "/", "description": "This deployment (CDS_EXTERNAL_BASE_URL)."}
+    ]
     return doc
 
 

@@ -77,10 +77,15 @@ class SqliteReplayCache:
     the row, replaces an expired row, or changes nothing (a live row exists -> a replay).
     """
 
-    PURGE_EVERY = 500          # writes per process between purges of expired rows
+    PURGE_EVERY = 500  # writes per process between purges of expired rows
 
-    def __init__(self, path: str | os.PathLike, grace_seconds: int = 0, clock: Clock = time.time,
-                 busy_timeout_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        grace_seconds: int = 0,
+        clock: Clock = time.time,
+        busy_timeout_seconds: float = 5.0,
+    ) -> None:
         self.path = str(path)
         self._grace = int(grace_seconds)
         self._clock = clock
@@ -102,8 +107,7 @@ class SqliteReplayCache:
         conn = getattr(self._local, "conn", None)
         if conn is None or getattr(self._local, "pid", None) != pid:
             # isolation_level=None: autocommit, each statement is its own transaction.
-            conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
-                                   check_same_thread=True)
+            conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=True)
             conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
@@ -127,8 +131,7 @@ class SqliteReplayCache:
         return not recorded
 
     def purge_expired(self) -> int:
-        cur = self._connection().execute("DELETE FROM jwt_replay WHERE keep_until < ?",
-                                         (int(self._clock()),))
+        cur = self._connection().execute("DELETE FROM jwt_replay WHERE keep_until < ?", (int(self._clock()),))
         return cur.rowcount
 
     def close(self) -> None:
@@ -149,16 +152,17 @@ class RedisReplayCache:
         self._clock = clock
 
     @classmethod
-    def from_url(cls, url: str, grace_seconds: int = 0, clock: Clock = time.time,
-                 timeout_seconds: float = 1.0) -> RedisReplayCache:
+    def from_url(
+        cls, url: str, grace_seconds: int = 0, clock: Clock = time.time, timeout_seconds: float = 1.0
+    ) -> RedisReplayCache:
         try:
             import redis  # noqa: PLC0415  (optional dependency: pip install 'anakinra-cds[redis]')
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise RuntimeError(
                 "CDS_REPLAY_CACHE_URL is a Redis URL but the 'redis' package is not installed "
-                "(install the 'redis' extra: pip install 'anakinra-cds[redis]')") from exc
-        client = redis.Redis.from_url(url, socket_timeout=timeout_seconds,
-                                      socket_connect_timeout=timeout_seconds)
+                "(install the 'redis' extra: pip install 'anakinra-cds[redis]')"
+            ) from exc
+        client = redis.Redis.from_url(url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds)
         return cls(client, grace_seconds=grace_seconds, clock=clock)
 
     def _key(self, jti: str, iss: str) -> str:
@@ -184,9 +188,12 @@ def make_replay_cache(settings: Settings, clock: Clock = time.time) -> ReplayCac
     if lowered == "memory:":
         return MemoryReplayCache(grace_seconds=grace, clock=clock)
     if lowered.startswith("sqlite:///"):
-        return SqliteReplayCache(url[len("sqlite:///"):] or var_path(settings, "replay.sqlite"),
-                                 grace_seconds=grace, clock=clock)
+        return SqliteReplayCache(
+            url[len("sqlite:///") :] or var_path(settings, "replay.sqlite"), grace_seconds=grace, clock=clock
+        )
     if "://" in url:
-        raise ValueError(f"unsupported replay cache URL scheme: {url.split('://', 1)[0]!r} "
-                         "(use redis://, rediss://, sqlite:///path, a file path or memory:)")
+        raise ValueError(
+            f"unsupported replay cache URL scheme: {url.split('://', 1)[0]!r} "
+            "(use redis://, rediss://, sqlite:///path, a file path or memory:)"
+        )
     return SqliteReplayCache(url, grace_seconds=grace, clock=clock)

@@ -26,8 +26,11 @@ class CdsRuntime:
         self.store = store
         self._health_reason: str | None = None
         # Audit rows the database cannot take wait here (fsync'd) and are replayed when it is back.
-        self.spool = AuditSpool(Path(settings.var_dir) / "audit-spool",
-                                max_bytes=settings.audit_spool_max_bytes) if store is not None else None
+        self.spool = (
+            AuditSpool(Path(settings.var_dir) / "audit-spool", max_bytes=settings.audit_spool_max_bytes)
+            if store is not None
+            else None
+        )
 
     def patient_hash(self, patient_id: str) -> str:
         return patient_hash(self.hash_key, patient_id)
@@ -64,8 +67,9 @@ class CdsRuntime:
 
     def documentation(self) -> DocumentationLoop:
         """The documentation loop of a hook call (reads answers back, keeps contexts)."""
-        return DocumentationLoop(load_policy(), self.settings.external_base_url, self.patient_hash,
-                                 self.documentation_store())
+        return DocumentationLoop(
+            load_policy(), self.settings.external_base_url, self.patient_hash, self.documentation_store()
+        )
 
     def warm_up(self) -> None:
         """The store's side of a call, made ready at start: the store's own preparation (`Store.warm_up`).

@@ -1,5 +1,4 @@
-"""The thirty-odd scenarios, in the order their files are written (`SCENARIOS`), and `fixtures()`.
-"""
+"""The thirty-odd scenarios, in the order their files are written (`SCENARIOS`), and `fixtures()`."""
 
 from __future__ import annotations
 
@@ -28,11 +27,31 @@ from .ra import (
 )
 
 SCENARIOS = (
-    s_ra_complete, s_ra_missing_preferred, s_ra_on_humira, s_ra_on_tofacitinib, s_dose_200mg, s_qty_56,
-    s_office_administered, s_nomid_child_lb, s_nomid_child_overdose, s_dira_infant, s_medref_ndc,
-    s_medref_prefetch_ndc11, s_non_anakinra, s_order_select_ra, s_ra_no_specialist, s_ra_renal, s_ra_allergy,
-    s_covid_inpatient, s_misc_child, s_ra_continuation, s_ra_mtx_intolerance, s_ra_preferred_2b, s_ra_fep,
-    s_ra_part_d, s_ra_medicare_advantage,
+    s_ra_complete,
+    s_ra_missing_preferred,
+    s_ra_on_humira,
+    s_ra_on_tofacitinib,
+    s_dose_200mg,
+    s_qty_56,
+    s_office_administered,
+    s_nomid_child_lb,
+    s_nomid_child_overdose,
+    s_dira_infant,
+    s_medref_ndc,
+    s_medref_prefetch_ndc11,
+    s_non_anakinra,
+    s_order_select_ra,
+    s_ra_no_specialist,
+    s_ra_renal,
+    s_ra_allergy,
+    s_covid_inpatient,
+    s_misc_child,
+    s_ra_continuation,
+    s_ra_mtx_intolerance,
+    s_ra_preferred_2b,
+    s_ra_fep,
+    s_ra_part_d,
+    s_ra_medicare_advantage,
 )
 
 

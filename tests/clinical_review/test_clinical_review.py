@@ -16,11 +16,15 @@ from tests.e2e.helpers import cited, clause_outcomes, coverage_infos
 
 HERE = Path(__file__).resolve().parent
 CHARTS = sorted((HERE / "charts").rglob("*.json"))
-AREA = os.environ.get("CLINICAL_REVIEW_AREA")     # run one area's charts only (charts/<area>/)
+AREA = os.environ.get("CLINICAL_REVIEW_AREA")  # run one area's charts only (charts/<area>/)
 if AREA:
     CHARTS = [p for p in CHARTS if p.relative_to(HERE / "charts").parts[0] == AREA]
-CLAUSE_IDS = {c["id"] for c in json.loads(
-    (HERE.parent.parent / "cds_service" / "policy" / "data" / "clauses.json").read_text())["clauses"]}
+CLAUSE_IDS = {
+    c["id"]
+    for c in json.loads((HERE.parent.parent / "cds_service" / "policy" / "data" / "clauses.json").read_text())[
+        "clauses"
+    ]
+}
 OUTCOMES = {"met", "not-met", "unknown", "not-applicable"}
 DETERMINATIONS = {"covered", "not-covered", "conditional", "indeterminate"}
 
@@ -43,10 +47,11 @@ def test_the_set_is_large_enough_and_covers_both_kinds():
 # Coverage-deciding clauses that cannot have both kinds of chart here, and why.
 NO_PASS_POSSIBLE = {
     "initiation.5.c": "met only with the compendia maximum dose or submitted evidence, which no chart can carry "
-                      "(the service holds no compendium; submitted documents are the subject of the DTR issue)",
+    "(the service holds no compendium; submitted documents are the subject of the DTR issue)",
     "initiation.5.d": "met only with submitted clinical trials or guidelines (see initiation.5.c)",
     "continuation.6.b": "as initiation.5.b ii: a 3-month trial of the maximum dose plus submitted evidence",
-    "continuation.6.c": "as initiation.5.c", "continuation.6.d": "as initiation.5.d",
+    "continuation.6.c": "as initiation.5.c",
+    "continuation.6.d": "as initiation.5.d",
     "program.fep": "another process decides for FEP members: never covered under this guideline",
     "program.sao": "another process decides for SAO members: never covered under this guideline",
     "program.medicare-part-d": "Prime Therapeutics decides Part D: never covered under this guideline",
@@ -65,11 +70,19 @@ def test_every_coverage_deciding_clause_has_a_near_miss_and_a_genuine_pass():
         chart = _load(p)
         for clause in chart["clauses"]:
             kinds.setdefault(clause, set()).add(chart["kind"])
-    deciding = [c for c in CLAUSE_IDS if c.split(".")[0] in ("position", "initiation", "table1", "continuation",
-                                                               "program") or c == "dosage.nomid-dira"]
-    lacking = {c: sorted(kinds.get(c, ())) for c in deciding
-               if c not in NOT_A_CRITERION and kinds.get(c, set()) != {"pass", "near-miss"}
-               and not (c in NO_PASS_POSSIBLE and "near-miss" in kinds.get(c, set()))}
+    deciding = [
+        c
+        for c in CLAUSE_IDS
+        if c.split(".")[0] in ("position", "initiation", "table1", "continuation", "program")
+        or c == "dosage.nomid-dira"
+    ]
+    lacking = {
+        c: sorted(kinds.get(c, ()))
+        for c in deciding
+        if c not in NOT_A_CRITERION
+        and kinds.get(c, set()) != {"pass", "near-miss"}
+        and not (c in NO_PASS_POSSIBLE and "near-miss" in kinds.get(c, set()))
+    }
     assert not lacking, lacking
 
 
@@ -87,7 +100,7 @@ def test_chart_is_well_formed(path):
         assert clause in CLAUSE_IDS, clause
         assert allowed and set(allowed) <= OUTCOMES, allowed
     assert set(expect.get("cards_cite", ())) <= CLAUSE_IDS
-    if chart.get("known_gap"):      # only a chart the service answers too cautiously may wait: never a false approval
+    if chart.get("known_gap"):  # only a chart the service answers too cautiously may wait: never a false approval
         assert "covered" in expect["determination"] and chart["kind"] == "pass", "a known gap is a pass answered short"
 
 
@@ -118,9 +131,11 @@ def test_chart(settings, path, request):
     assert determination in expect["determination"], (
         f"{_id(path)}: answered {determination!r}, expected one of {expect['determination']}; "
         f"why: {chart.get('why', '')}; cards: {summaries}; "
-        f"outcomes: { {c: outcomes.get(c) for c in chart['clauses']} }")
+        f"outcomes: { {c: outcomes.get(c) for c in chart['clauses']} }"
+    )
     for clause, allowed in expect.get("clauses", {}).items():
         assert outcomes.get(clause) in allowed, (
-            f"{_id(path)}: {clause} is {outcomes.get(clause)!r}, expected one of {allowed}; cards: {summaries}")
+            f"{_id(path)}: {clause} is {outcomes.get(clause)!r}, expected one of {allowed}; cards: {summaries}"
+        )
     for clause in expect.get("cards_cite", ()):
         assert clause in cited(body), f"{_id(path)}: no card cites {clause}; cards: {summaries}"

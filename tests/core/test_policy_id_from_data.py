@@ -24,7 +24,7 @@ def other_policy(monkeypatch):
     other = load_policy().with_data(id=OTHER_ID)
     for module in (hook_call, services, cards, runtime):
         monkeypatch.setattr(module, "load_policy", lambda: other)
-    shipped = load_questions()          # the questions data names the shipped guideline; here it stands in for it
+    shipped = load_questions()  # the questions data names the shipped guideline; here it stands in for it
     monkeypatch.setattr(loop, "load_questions", lambda policy=None: shipped)
     return other
 

@@ -20,14 +20,29 @@ def statement_gaps_request(questionnaire_responses: list[dict] | None = None) ->
     pid = req["context"]["patientId"]
     statements = req["prefetch"]["medicationStatements"]
     kept = [e for e in statements["entry"] if e["resource"]["id"].endswith("prednisone")]
-    kept.append({"resource": {
-        "resourceType": "MedicationStatement", "id": "gaps-ms-anakinra", "status": "active",
-        "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                                                  "code": "727711",
-                                                  "display": "0.67 ML anakinra 149 MG/ML Prefilled Syringe"}],
-                                      "text": "Kineret 100 mg/0.67 mL syringe"},
-        "subject": {"reference": f"Patient/{pid}"}, "effectivePeriod": {"start": "2026-01-05"},
-        "dateAsserted": "2026-02-20", "dosage": [{"text": "100 mg subcutaneously once daily"}]}})
+    kept.append(
+        {
+            "resource": {
+                "resourceType": "MedicationStatement",
+                "id": "gaps-ms-anakinra",
+                "status": "active",
+                "medicationCodeableConcept": {
+                    "coding": [
+                        {
+                            "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                            "code": "727711",
+                            "display": "0.67 ML anakinra 149 MG/ML Prefilled Syringe",
+                        }
+                    ],
+                    "text": "Kineret 100 mg/0.67 mL syringe",
+                },
+                "subject": {"reference": f"Patient/{pid}"},
+                "effectivePeriod": {"start": "2026-01-05"},
+                "dateAsserted": "2026-02-20",
+                "dosage": [{"text": "100 mg subcutaneously once daily"}],
+            }
+        }
+    )
     statements["entry"] = kept
     statements["total"] = len(kept)
     bundle = copy.deepcopy(EMPTY_BUNDLE)

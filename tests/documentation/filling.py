@@ -19,9 +19,21 @@ def _path(items: list[dict], link: str) -> list[dict] | None:
 
 
 def _manual(value: dict, practitioner: str) -> dict:
-    return {**value, "extension": [{"url": ORIGIN, "extension": [
-        {"url": "source", "valueCode": "manual"},
-        {"url": "author", "extension": [{"url": "practitioner", "valueReference": {"reference": practitioner}}]}]}]}
+    return {
+        **value,
+        "extension": [
+            {
+                "url": ORIGIN,
+                "extension": [
+                    {"url": "source", "valueCode": "manual"},
+                    {
+                        "url": "author",
+                        "extension": [{"url": "practitioner", "valueReference": {"reference": practitioner}}],
+                    },
+                ],
+            }
+        ],
+    }
 
 
 def answer(qr: dict, questionnaire: dict, link: str, *values: dict, practitioner: str = "Practitioner/p1") -> dict:

@@ -41,8 +41,11 @@ OPEN = {
     "initiation.1.b": _on_anakinra_by_statement,
     "initiation.1.c.ii.II": lambda: case(age=15),
     "initiation.2": lambda: case(specialties=("family-medicine",)),
-    "continuation.3": lambda: case(specialties=("family-medicine",), prior_authorizations=(prior_auth(),),
-                                   medications=(anakinra_dispense(20, response="benefit"),)),
+    "continuation.3": lambda: case(
+        specialties=("family-medicine",),
+        prior_authorizations=(prior_auth(),),
+        medications=(anakinra_dispense(20, response="benefit"),),
+    ),
     "table1.ra.1.d": lambda: case(medications=()),
     "table1.ra.2.f": lambda: case(medications=()),
     "continuation.2": lambda: case(prior_authorizations=(prior_auth(),), medications=(anakinra_dispense(20),)),
@@ -52,9 +55,11 @@ OPEN = {
 }
 
 # A plausible answer to each detail question a "yes" enables (required ones must be answered).
-DETAIL = {"text": {"valueString": "Synthetic: supported by the treating team's assessment."},
-          "string": {"valueString": "Synthetic Rheumatology, 2026-02-10"},
-          "date": {"valueDate": "2026-02-20"}}
+DETAIL = {
+    "text": {"valueString": "Synthetic: supported by the treating team's assessment."},
+    "string": {"valueString": "Synthetic Rheumatology, 2026-02-10"},
+    "date": {"valueDate": "2026-02-20"},
+}
 
 
 def _statement_clauses() -> set[str]:
@@ -83,14 +88,20 @@ def _yes_response(clause: str, patient_ref: str = "Patient/p1") -> dict:
             items.append({"linkId": item["linkId"], "answer": [{"valueCoding": {"code": "none"}}]})
         elif item.get("reads") in ("text", "date") and item["type"] in DETAIL:
             items.append({"linkId": item["linkId"], "answer": [DETAIL[item["type"]]]})
-    return {"resourceType": "QuestionnaireResponse", "id": "walk", "status": "completed",
-            "questionnaire": questionnaire_canonical(BASE, QUESTIONS), "subject": {"reference": patient_ref},
-            "authored": "2026-03-02T15:00:00Z", "item": [{"linkId": group["linkId"], "item": items}]}
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "id": "walk",
+        "status": "completed",
+        "questionnaire": questionnaire_canonical(BASE, QUESTIONS),
+        "subject": {"reference": patient_ref},
+        "authored": "2026-03-02T15:00:00Z",
+        "item": [{"linkId": group["linkId"], "item": items}],
+    }
 
 
 def test_every_clause_asking_for_a_statement_has_a_question():
     asking = _statement_clauses()
-    assert {"initiation.1.b", "initiation.1.c.ii.II", "table1.ra.2.f"} <= asking     # the walk found them
+    assert {"initiation.1.b", "initiation.1.c.ii.II", "table1.ra.2.f"} <= asking  # the walk found them
     assert asking <= QUESTIONS.clauses()
     assert asking <= set(OPEN)
 

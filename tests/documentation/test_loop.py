@@ -34,10 +34,14 @@ def _sign(client, req: dict) -> tuple[dict, dict]:
 
 
 def _package(client, req: dict, assertion_id: str) -> dict:
-    params = {"resourceType": "Parameters", "parameter": [
-        {"name": "coverage", "resource": coverage(req)},
-        {"name": "order", "resource": draft_order(req)},
-        {"name": "context", "valueString": assertion_id}]}
+    params = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "coverage", "resource": coverage(req)},
+            {"name": "order", "resource": draft_order(req)},
+            {"name": "context", "valueString": assertion_id},
+        ],
+    }
     response = client.post(PACKAGE, json=params)
     assert response.status_code == 200, response.get_json()
     out = response.get_json()
@@ -81,8 +85,12 @@ def test_the_loop_ends_covered_with_the_plans_approval(app, settings):
         answer(qr, questionnaire, link, {"valueBoolean": True})
     done = completed(qr)
     patient = req["context"]["patientId"]
-    docs.store_response(done, patient_hash=app.extensions["cds"].patient_hash(patient), assertion_id=aid,
-                        order_ref=f"MedicationRequest/{draft_order(req)['id']}")
+    docs.store_response(
+        done,
+        patient_hash=app.extensions["cds"].patient_hash(patient),
+        assertion_id=aid,
+        order_ref=f"MedicationRequest/{draft_order(req)['id']}",
+    )
 
     _body, info = _again(client, req, signed)
     assert info["covered"] == ["covered"]
@@ -90,8 +98,14 @@ def test_the_loop_ends_covered_with_the_plans_approval(app, settings):
     explained = client.post("/explain/anakinra-order-sign", json=req).get_json()
     outcomes = clause_outcomes(explained)
     assert outcomes["initiation.1.b"] == "met" and outcomes["initiation.2"] == "met"
-    evidence = [e.get("reference", "") for o in explained["orders"] for top in o["clauses"]
-                for n in _walk(top) if n["clause"] == "initiation.2" for e in n.get("evidence", [])]
+    evidence = [
+        e.get("reference", "")
+        for o in explained["orders"]
+        for top in o["clauses"]
+        for n in _walk(top)
+        if n["clause"] == "initiation.2"
+        for e in n.get("evidence", [])
+    ]
     assert any(r.startswith("QuestionnaireResponse/") and r.endswith("#specialist.consulted") for r in evidence)
 
 
@@ -101,8 +115,9 @@ def test_the_loop_with_a_no_ends_not_covered_with_the_clause_cited(app, settings
         answer(qr, questionnaire, link, {"valueBoolean": True})
     answer(qr, questionnaire, "specialist.consulted", {"valueBoolean": False})
     patient = req["context"]["patientId"]
-    docs.store_response(completed(qr), patient_hash=app.extensions["cds"].patient_hash(patient), assertion_id=aid,
-                        order_ref=None)
+    docs.store_response(
+        completed(qr), patient_hash=app.extensions["cds"].patient_hash(patient), assertion_id=aid, order_ref=None
+    )
 
     body, info = _again(client, req, signed)
     # initiation 2 is not a hard exclusion, but the prescriber was asked and answered no: initiation fails on the
@@ -114,7 +129,7 @@ def test_the_loop_with_a_no_ends_not_covered_with_the_clause_cited(app, settings
     assert clause_outcomes(explained)["initiation.2"] == "not-met"
     assert "questionnaire" not in info
     (new_id,) = info["coverage-assertion-id"]
-    assert docs.context(new_id) is None            # nothing left for the questionnaire to answer
+    assert docs.context(new_id) is None  # nothing left for the questionnaire to answer
 
 
 def test_an_ehr_stored_response_has_the_same_effect(app, settings):
@@ -139,8 +154,12 @@ def test_another_patients_response_is_never_read(app, settings):
     _body, info = _sign(client, statement_gaps_request([done]))
     assert info["covered"] == ["conditional"]
     # kept by us for another patient's pseudonym: not read either
-    docs.store_response(completed(qr), patient_hash=app.extensions["cds"].patient_hash("someone-else"),
-                        assertion_id=aid, order_ref=f"MedicationRequest/{draft_order(req)['id']}")
+    docs.store_response(
+        completed(qr),
+        patient_hash=app.extensions["cds"].patient_hash("someone-else"),
+        assertion_id=aid,
+        order_ref=f"MedicationRequest/{draft_order(req)['id']}",
+    )
     _body, info = _again(client, req, signed)
     assert info["covered"] == ["conditional"]
 
@@ -156,8 +175,9 @@ def test_an_in_progress_response_is_not_read(app, settings):
 
 def test_questionnaire_for_names_the_canonical_only_when_it_helps(settings):
     policy = load_policy()
-    covered = Decision("o", "anakinra", Determination.COVERED, "no-auth", (), (), policy.id, policy.revision,
-                       "initiation")
+    covered = Decision(
+        "o", "anakinra", Determination.COVERED, "no-auth", (), (), policy.id, policy.revision, "initiation"
+    )
     assert questionnaire_for(covered, settings.external_base_url) is None
     loop = DocumentationLoop(policy, settings.external_base_url, lambda v: "h" * 64)
     assert loop.docs is None

@@ -51,11 +51,11 @@ def test_the_package_follows_dtr_qpackage_output(signed, settings):
     response = client.post(PACKAGE, json=params(req, aid))
     assert response.status_code == 200 and response.mimetype == "application/fhir+json"
     body = response.get_json()
-    Parameters.model_validate(body)                       # valid R4 (R4B models), Bundle and resources inside
+    Parameters.model_validate(body)  # valid R4 (R4B models), Bundle and resources inside
     assert [p["name"] for p in body["parameter"]] == ["packagebundle"]
     bundle = body["parameter"][0]["resource"]
     kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
-    assert bundle["type"] == "collection" and kinds[0] == "Questionnaire"            # dtrb-1
+    assert bundle["type"] == "collection" and kinds[0] == "Questionnaire"  # dtrb-1
     assert kinds.count("QuestionnaireResponse") == 1 and set(kinds[2:]) == {"ValueSet"}
     q, qr = bundle["entry"][0]["resource"], bundle["entry"][1]["resource"]
     assert qr["questionnaire"] == f"{q['url']}|{q['version']}"
@@ -81,6 +81,7 @@ def test_the_package_follows_dtr_qpackage_output(signed, settings):
             if "answerValueSet" in i:
                 yield i["answerValueSet"]
             yield from value_sets(i.get("item", []))
+
     for canonical in value_sets(q["item"]):
         assert sets[canonical]["expansion"]["contains"]
 
@@ -108,13 +109,16 @@ def test_another_patients_coverage_with_a_valid_context_is_a_404(signed):
     assert response.status_code == 404 and response.get_json()["resourceType"] == "OperationOutcome"
 
 
-@pytest.mark.parametrize("body", [
-    {"resourceType": "Bundle"},
-    {"resourceType": "Parameters", "parameter": "x"},
-    {"resourceType": "Parameters", "parameter": [{"name": "context", "valueString": "AKR-X"}]},
-    {"resourceType": "Parameters", "parameter": [{"name": "coverage", "resource": {"resourceType": "Patient"}}]},
-    [],
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"resourceType": "Bundle"},
+        {"resourceType": "Parameters", "parameter": "x"},
+        {"resourceType": "Parameters", "parameter": [{"name": "context", "valueString": "AKR-X"}]},
+        {"resourceType": "Parameters", "parameter": [{"name": "coverage", "resource": {"resourceType": "Patient"}}]},
+        [],
+    ],
+)
 def test_bad_parameters_are_a_400_operation_outcome(signed, body):
     client, _, _ = signed
     response = client.post(PACKAGE, json=body)
@@ -124,8 +128,9 @@ def test_bad_parameters_are_a_400_operation_outcome(signed, body):
 
 def test_an_unknown_questionnaire_gets_a_warning_outcome(signed):
     client, req, aid = signed
-    body = client.post(PACKAGE, json=params(req, aid, questionnaire={
-        "valueCanonical": "http://other.example.org/Questionnaire/x"})).get_json()
+    body = client.post(
+        PACKAGE, json=params(req, aid, questionnaire={"valueCanonical": "http://other.example.org/Questionnaire/x"})
+    ).get_json()
     assert [p["name"] for p in body["parameter"]] == ["outcome"]
     assert body["parameter"][0]["resource"]["issue"][0]["severity"] == "warning"
 

@@ -25,6 +25,7 @@ _SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$")
 @dataclass(frozen=True)
 class Piece:
     """One evidence reference: the resource `Type/id` and the path of the part cited (empty: the whole)."""
+
     rtype: str
     rid: str
     path: tuple[tuple[str, int | None], ...] = ()
@@ -38,7 +39,7 @@ class Piece:
 
     def covers(self, other: Piece) -> bool:
         """True when perturbing self also touches `other` (same resource, and other's part is within self's)."""
-        return self.base == other.base and other.path[:len(self.path)] == self.path
+        return self.base == other.base and other.path[: len(self.path)] == self.path
 
 
 def parse_piece(ref: str, known_ids: set[str]) -> Piece | None:
@@ -49,12 +50,11 @@ def parse_piece(ref: str, known_ids: set[str]) -> Piece | None:
     if "/" not in ref:
         return None
     rtype, _rest = ref.split("/", 1)
-    candidates = [i for i in known_ids if i.startswith(rtype + "/")
-                  and (ref == i or ref.startswith(i + "."))]
+    candidates = [i for i in known_ids if i.startswith(rtype + "/") and (ref == i or ref.startswith(i + "."))]
     if not candidates:
         return None
     base = max(candidates, key=len)
-    tail = ref[len(base):]
+    tail = ref[len(base) :]
     path: list[tuple[str, int | None]] = []
     for seg in filter(None, tail.split(".")):
         m = _SEGMENT.match(seg)
@@ -93,8 +93,11 @@ def resource_ids(req: dict) -> set[str]:
 
 def draft_ids(req: dict) -> set[str]:
     bundle = (req.get("context") or {}).get("draftOrders") or {}
-    return {f"{e['resource']['resourceType']}/{e['resource'].get('id')}"
-            for e in bundle.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)}
+    return {
+        f"{e['resource']['resourceType']}/{e['resource'].get('id')}"
+        for e in bundle.get("entry") or []
+        if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+    }
 
 
 def occurrences(req: dict, base: str) -> list[dict]:
@@ -143,12 +146,19 @@ def remove(req: dict, piece: Piece, drafts: set[str]) -> tuple[dict, str]:
         for key in list(prefetch):
             val = prefetch[key]
             if isinstance(val, dict) and f"{val.get('resourceType')}/{val.get('id')}" == piece.base:
-                del prefetch[key]        # as if the EHR had not prefetched it (fhirServer reads are refused)
+                del prefetch[key]  # as if the EHR had not prefetched it (fhirServer reads are refused)
                 done += 1
         for _, bundle in _bundles(out):
             entries = bundle.get("entry") or []
-            keep = [e for e in entries if not (isinstance(e, dict) and isinstance(e.get("resource"), dict) and
-                    f"{e['resource'].get('resourceType')}/{e['resource'].get('id')}" == piece.base)]
+            keep = [
+                e
+                for e in entries
+                if not (
+                    isinstance(e, dict)
+                    and isinstance(e.get("resource"), dict)
+                    and f"{e['resource'].get('resourceType')}/{e['resource'].get('id')}" == piece.base
+                )
+            ]
             if len(keep) != len(entries):
                 done += len(entries) - len(keep)
                 bundle["entry"] = keep
@@ -179,15 +189,19 @@ def remove(req: dict, piece: Piece, drafts: set[str]) -> tuple[dict, str]:
 def _status(value: str) -> Callable[[dict], None]:
     def apply(res: dict) -> None:
         res["status"] = value
+
     return apply
 
 
 def _verification(code: str) -> Callable[[dict], None]:
     def apply(res: dict) -> None:
-        system = ("http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
-                  if res["resourceType"] == "AllergyIntolerance"
-                  else "http://terminology.hl7.org/CodeSystem/condition-ver-status")
+        system = (
+            "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
+            if res["resourceType"] == "AllergyIntolerance"
+            else "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+        )
         res["verificationStatus"] = {"coding": [{"system": system, "code": code}], "text": code}
+
     return apply
 
 
@@ -218,12 +232,24 @@ NEGATIONS: dict[str, list[tuple[str, str, Callable[[dict], None]]]] = {
     "PractitionerRole": [("negate", "specialty removed", _no_specialty)],
     "Coverage": [("negate", "status cancelled", _status("cancelled"))],
     "Encounter": [("negate", "status cancelled", _status("cancelled"))],
-    "ClaimResponse": [("negate", "outcome error, disposition \"Denied\"", _claim_denied)],
+    "ClaimResponse": [("negate", 'outcome error, disposition "Denied"', _claim_denied)],
 }
-NEGATIVE = {"coding": [{"system": "http://snomed.info/sct", "code": "260385009", "display": "Negative"}],
-            "text": "Negative"}
-NEG_INTERPRETATION = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
-                                   "code": "NEG", "display": "Negative"}], "text": "Negative"}]
+NEGATIVE = {
+    "coding": [{"system": "http://snomed.info/sct", "code": "260385009", "display": "Negative"}],
+    "text": "Negative",
+}
+NEG_INTERPRETATION = [
+    {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                "code": "NEG",
+                "display": "Negative",
+            }
+        ],
+        "text": "Negative",
+    }
+]
 NOTE_NEGATION = "Not confirmed: no "
 
 
@@ -252,12 +278,13 @@ def negations(req: dict, piece: Piece, drafts: set[str]) -> list[tuple[str, str]
         field = piece.path[-1][0]
         if field == "note" or isinstance(_first(req, piece), str):
             return [("negate", f"every sentence prefixed with {NOTE_NEGATION!r}")]
-        return []        # a coded part (reasonCode, dosage, ...) has no negation but its removal
+        return []  # a coded part (reasonCode, dosage, ...) has no negation but its removal
     if piece.base in drafts:
-        return []        # the draft order is what is being decided; it is not negated
+        return []  # the draft order is what is being decided; it is not negated
     out = [(name, desc) for name, desc, _ in NEGATIONS.get(piece.rtype, [])]
-    if piece.rtype == "Observation" and any(k in r for r in occurrences(req, piece.base)
-                                            for k in ("valueCodeableConcept", "valueBoolean", "valueString")):
+    if piece.rtype == "Observation" and any(
+        k in r for r in occurrences(req, piece.base) for k in ("valueCodeableConcept", "valueBoolean", "valueString")
+    ):
         out.append(("negate-value", "qualitative value and interpretation Negative"))
     return out
 
@@ -280,7 +307,7 @@ def negate(req: dict, piece: Piece, name: str) -> dict:
             target = resolve(res, piece.path)
             if target is _MISSING:
                 continue
-            if isinstance(target, dict) and isinstance(target.get("text"), str):      # an Annotation
+            if isinstance(target, dict) and isinstance(target.get("text"), str):  # an Annotation
                 target["text"] = negate_text(target["text"])
             elif isinstance(target, str):
                 if index is None:
@@ -327,7 +354,7 @@ def perturbations(req: dict, unit: tuple[Piece, ...], drafts: set[str]) -> Itera
             descs.append(f"{piece.rtype} {names[0][1]}")
         yield "negate-course", "every record of the course negated (" + "; ".join(sorted(set(descs))) + ")", new
     except NotApplicable:
-        return          # a course that includes the draft order: its other records are tested one by one
+        return  # a course that includes the draft order: its other records are tested one by one
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -341,6 +368,7 @@ def order_nodes(order: dict) -> dict:
 @dataclass(frozen=True)
 class Citation:
     """A MET clause of a coverage group citing a piece: the clause path from its group, and the evidence entry."""
+
     path: tuple[str, ...]
     piece: Piece
     description: str
@@ -490,7 +518,9 @@ def still_satisfied(order: dict, path: tuple[str, ...], perturbed: tuple[Piece, 
                 continue
             alts = _alternatives(_refs(sib, deep=True), req, perturbed)
             if alts:
-                return (f"{path[-1]} is now {chain[-1]['outcome'] if whole else 'absent'}, but {node['clause']} "
-                        f"({node['combinator']}) is met by {sib['clause']}, citing {_some(alts)}")
+                return (
+                    f"{path[-1]} is now {chain[-1]['outcome'] if whole else 'absent'}, but {node['clause']} "
+                    f"({node['combinator']}) is met by {sib['clause']}, citing {_some(alts)}"
+                )
         return None
     return None

@@ -68,11 +68,10 @@ from tests.e2e.evidence_perturbation import (
 ROOT = Path(__file__).resolve().parent.parent.parent
 CHARTS = ROOT / "tests" / "clinical_review" / "charts"
 
-UNREADABLE = "_unreadable"     # a chart that could not be read fails its case instead of breaking collection
+UNREADABLE = "_unreadable"  # a chart that could not be read fails its case instead of breaking collection
 
 # case id -> {(piece, perturbation): why it fails today}. Remove an entry when the fix lands.
-KNOWN_VIOLATIONS: dict[str, dict[tuple[str, str], str]] = {
-}
+KNOWN_VIOLATIONS: dict[str, dict[tuple[str, str], str]] = {}
 
 
 def _settings(var_dir: str):
@@ -148,13 +147,13 @@ def test_the_perturbations_do_what_they_say():
 
     role = parse_piece("PractitionerRole/ra-complete-role-rheum", ids)
     [(_, _, removed), (_, _, negated)] = list(perturbations(req, (role,), drafts))
-    assert not present(removed, role) and "user" not in removed["prefetch"]          # `user` and `userRoles`
+    assert not present(removed, role) and "user" not in removed["prefetch"]  # `user` and `userRoles`
     assert len(occurrences(negated, role.base)) == 2
     assert all("specialty" not in r for r in occurrences(negated, role.base))
 
     reason = parse_piece("MedicationRequest/ra-complete-draft.reasonCode[0]", ids)
     assert reason.path == (("reasonCode", 0),)
-    [(name, _, removed)] = list(perturbations(req, (reason,), drafts))          # a coded part: removal only
+    [(name, _, removed)] = list(perturbations(req, (reason,), drafts))  # a coded part: removal only
     assert name == "remove" and "reasonCode" not in occurrences(removed, reason.base)[0]
     assert list(perturbations(req, (parse_piece("MedicationRequest/ra-complete-draft", ids),), drafts)) == []
 
@@ -196,7 +195,7 @@ def test_removing_or_negating_cited_evidence_never_leaves_a_false_covered(reques
     assert citing, f"{case_id}: covered, but no met clause cites a resource of the request"
 
     violations: dict[tuple[str, str], str] = {}
-    held: list[str] = []              # covered still, and why (which other record the explanation cites)
+    held: list[str] = []  # covered still, and why (which other record the explanation cites)
     performed = 0
     for unit in sorted(citing, key=lambda u: (len(u), [str(p) for p in u])):
         label = " + ".join(map(str, unit))
@@ -205,26 +204,29 @@ def test_removing_or_negating_cited_evidence_never_leaves_a_false_covered(reques
             performed += 1
             resp = _explain(client, new_req)
             if resp.status_code != 200:
-                violations[(label, name)] = (f"{label} {name} ({desc}): HTTP {resp.status_code}: "
-                                             f"{resp.get_data(as_text=True)[:300]}")
+                violations[(label, name)] = (
+                    f"{label} {name} ({desc}): HTTP {resp.status_code}: {resp.get_data(as_text=True)[:300]}"
+                )
                 continue
             orders = {o["order"]: o for o in resp.get_json().get("orders", [])}
             for order_id, path in citing[unit]:
                 new_order = orders.get(order_id)
                 if new_order is None or new_order.get("determination") != "covered":
-                    continue                  # the property holds: no longer covered
+                    continue  # the property holds: no longer covered
                 negated = still_cited(new_order, path, unit, new_req) if name.startswith("negate") else []
                 if negated:
                     violations[(label, name)] = (
                         f"{label} {name} ({desc}): still covered, and {path[-1]} is still met citing the negated "
-                        f"record(s) {', '.join(negated)}; clause path {' > '.join(path)}")
+                        f"record(s) {', '.join(negated)}; clause path {' > '.join(path)}"
+                    )
                     break
                 why = still_satisfied(new_order, path, unit, new_req)
                 if why is None:
                     violations[(label, name)] = (
                         f"{label} {name} ({desc}): still covered, but {path[-1]} (cited it; now "
                         f"{_clause_outcome(new_order, path)}) is not satisfied by another record of the chart; "
-                        f"clause path {' > '.join(path)}")
+                        f"clause path {' > '.join(path)}"
+                    )
                     break
                 held.append(f"{label} {name}: {why}")
     assert performed, f"{case_id}: no perturbation applied to {sorted(' + '.join(map(str, u)) for u in citing)}"
@@ -232,8 +234,13 @@ def test_removing_or_negating_cited_evidence_never_leaves_a_false_covered(reques
     known = KNOWN_VIOLATIONS.get(case_id, {})
     new = {k: v for k, v in violations.items() if k not in known}
     gone = [k for k in known if k not in violations]
-    assert not new, (f"{case_id}: " + "\n".join(new.values())
-                     + "\n(covered after other perturbations, and why: " + "; ".join(held) + ")")
+    assert not new, (
+        f"{case_id}: "
+        + "\n".join(new.values())
+        + "\n(covered after other perturbations, and why: "
+        + "; ".join(held)
+        + ")"
+    )
     assert not gone, f"{case_id}: known violations no longer happen (remove them from KNOWN_VIOLATIONS): {gone}"
     if known:
         request.applymarker(pytest.mark.xfail(strict=True, reason="; ".join(sorted(set(known.values())))))

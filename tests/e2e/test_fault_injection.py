@@ -50,9 +50,18 @@ def signing_key():
 
 
 def make_settings(fhir: MisbehavingFhir, tmp, **kw) -> Settings:
-    base = dict(profile="production", external_base_url=BASE, auth_enabled=False, fhir_allow=(fhir.base,),
-                fhir_budget_seconds=BUDGET, fhir_timeout_seconds=2.0, fhir_max_bytes=100_000, fhir_max_pages=5,
-                var_dir=str(tmp / "var"), patient_hash_key=HASH_KEY)
+    base = dict(
+        profile="production",
+        external_base_url=BASE,
+        auth_enabled=False,
+        fhir_allow=(fhir.base,),
+        fhir_budget_seconds=BUDGET,
+        fhir_timeout_seconds=2.0,
+        fhir_max_bytes=100_000,
+        fhir_max_pages=5,
+        var_dir=str(tmp / "var"),
+        patient_hash_key=HASH_KEY,
+    )
     base.update(kw)
     return Settings(**base)
 
@@ -64,24 +73,47 @@ def client(fhir, tmp_path_factory):
 
 
 def anakinra_draft() -> dict:
-    return {"resourceType": "MedicationRequest", "id": "draft-1", "status": "draft", "intent": "order",
-            "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                                                      "code": "727711"}], "text": "Kineret 100 mg/0.67 mL"},
-            "subject": {"reference": f"Patient/{PATIENT_ID}"}, "authoredOn": "2026-03-02",
-            "requester": {"reference": "Practitioner/prac-1", "display": PRESCRIBER_NAME},
-            "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
-                                   "doseAndRate": [{"doseQuantity": {"value": 100, "unit": "mg"}}]}]}
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "draft-1",
+        "status": "draft",
+        "intent": "order",
+        "medicationCodeableConcept": {
+            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "727711"}],
+            "text": "Kineret 100 mg/0.67 mL",
+        },
+        "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "authoredOn": "2026-03-02",
+        "requester": {"reference": "Practitioner/prac-1", "display": PRESCRIBER_NAME},
+        "dosageInstruction": [
+            {
+                "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                "doseAndRate": [{"doseQuantity": {"value": 100, "unit": "mg"}}],
+            }
+        ],
+    }
 
 
 def hook_request(fhir_server: str | None, prefetch: dict | None = None, token: str | None = TOKEN) -> dict:
-    req = {"hook": "order-sign", "hookInstance": str(uuid.uuid4()),
-           "context": {"userId": "Practitioner/prac-1", "patientId": PATIENT_ID,
-                       "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": anakinra_draft()}]}}}
+    req = {
+        "hook": "order-sign",
+        "hookInstance": str(uuid.uuid4()),
+        "context": {
+            "userId": "Practitioner/prac-1",
+            "patientId": PATIENT_ID,
+            "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": anakinra_draft()}]},
+        },
+    }
     if fhir_server is not None:
         req["fhirServer"] = fhir_server
         if token is not None:
-            req["fhirAuthorization"] = {"access_token": token, "token_type": "Bearer", "expires_in": 300,
-                                        "scope": "patient/*.read", "subject": "anakinra-cds"}
+            req["fhirAuthorization"] = {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": 300,
+                "scope": "patient/*.read",
+                "subject": "anakinra-cds",
+            }
     if prefetch is not None:
         req["prefetch"] = prefetch
     return req
@@ -172,6 +204,7 @@ def test_a_hanging_server_is_never_asked_when_everything_is_prefetched(client, f
 
 # -- SSRF at the hook level ---------------------------------------------------------------------
 
+
 def test_fhir_server_not_on_the_allow_list_gets_no_connection(client, listener):
     before = listener.connections()
     resp = call(client, hook_request(listener.url("/fhir")))
@@ -184,7 +217,7 @@ def test_redirect_from_an_allowed_server_to_the_listener_is_not_followed(client,
     n = len(fhir.requests)
     resp = call(client, hook_request(f"{fhir.base}/redirect"))
     assert_indeterminate_technical(resp)
-    assert any(r["path"].startswith("/fhir/redirect/") for r in fhir.requests[n:])   # the 302 was served
+    assert any(r["path"].startswith("/fhir/redirect/") for r in fhir.requests[n:])  # the 302 was served
     assert listener.connections() == before
 
 
@@ -192,8 +225,14 @@ def test_foreign_next_links_reach_nothing(client, fhir, listener):
     """A paginated prefetch Bundle whose `next` link names the listener, and an allowed server whose
     search results link to it: neither is followed."""
     before = listener.connections()
-    prefetch = {"conditions": {"resourceType": "Bundle", "type": "searchset", "entry": [],
-                               "link": [{"relation": "next", "url": listener.url("/fhir/Condition?page=2")}]}}
+    prefetch = {
+        "conditions": {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [],
+            "link": [{"relation": "next", "url": listener.url("/fhir/Condition?page=2")}],
+        }
+    }
     resp = call(client, hook_request(f"{fhir.base}/offsite-next", prefetch))
     assert_indeterminate_technical(resp)
     assert listener.connections() == before
@@ -201,8 +240,12 @@ def test_foreign_next_links_reach_nothing(client, fhir, listener):
 
 def test_loopback_listener_named_with_another_host_spelling_gets_no_connection(client, listener):
     before = listener.connections()
-    for url in (f"http://localhost:{listener.port}/fhir", f"http://[::ffff:127.0.0.1]:{listener.port}/fhir",
-                f"http://127.1:{listener.port}/fhir", f"http://2130706433:{listener.port}/fhir"):
+    for url in (
+        f"http://localhost:{listener.port}/fhir",
+        f"http://[::ffff:127.0.0.1]:{listener.port}/fhir",
+        f"http://127.1:{listener.port}/fhir",
+        f"http://2130706433:{listener.port}/fhir",
+    ):
         resp = call(client, hook_request(url))
         assert_indeterminate_technical(resp)
     assert listener.connections() == before
@@ -210,29 +253,47 @@ def test_loopback_listener_named_with_another_host_spelling_gets_no_connection(c
 
 # -- what the logs never carry ------------------------------------------------------------------------
 
+
 def test_logs_never_carry_the_token_the_jwt_the_patient_id_or_names(fhir, tmp_path, caplog, signing_key):
     jwks_file = tmp_path / "jwks.json"
     jwks_file.write_text(json.dumps(K.jwks(signing_key)))
-    settings = make_settings(fhir, tmp_path, auth_enabled=True, replay_cache_url="memory:",
-                             trusted_issuers=(TrustedIssuer(ISS, jwks_file=str(jwks_file)),))
+    settings = make_settings(
+        fhir,
+        tmp_path,
+        auth_enabled=True,
+        replay_cache_url="memory:",
+        trusted_issuers=(TrustedIssuer(ISS, jwks_file=str(jwks_file)),),
+    )
     client = create_app(settings, clock=pinned_clock).test_client()
     path = "/cds-services/anakinra-order-sign"
 
     def jwt_header() -> tuple[str, dict]:
         now = int(time.time())
-        token = signing_key.sign({"iss": ISS, "aud": BASE + path, "iat": now, "exp": now + 300,
-                                  "jti": str(uuid.uuid4())})
+        token = signing_key.sign(
+            {"iss": ISS, "aud": BASE + path, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
+        )
         return token, {"Authorization": f"Bearer {token}"}
 
-    patient = {"resourceType": "Patient", "id": PATIENT_ID, "gender": "female", "birthDate": "1970-01-01",
-               "name": [{"family": PATIENT_NAME[0], "given": [PATIENT_NAME[1]]}]}
-    full = {k: None for k in ("coverage", "conditions", "observations", "medicationRequests",
-                              "medicationStatements", "allergies")}
+    patient = {
+        "resourceType": "Patient",
+        "id": PATIENT_ID,
+        "gender": "female",
+        "birthDate": "1970-01-01",
+        "name": [{"family": PATIENT_NAME[0], "given": [PATIENT_NAME[1]]}],
+    }
+    full = {
+        k: None
+        for k in ("coverage", "conditions", "observations", "medicationRequests", "medicationStatements", "allergies")
+    }
     full["patient"] = patient
-    calls = [hook_request(f"{fhir.base}/error"), hook_request(f"{fhir.base}/slow", {"patient": patient}),
-             hook_request(f"{fhir.base}/html", full), hook_request(None),
-             hook_request(fhir.base, {"patient": patient}),              # endless paging: a gather warning
-             hook_request("https://ehr.not-allowed.example/fhir")]        # refused: a gather warning
+    calls = [
+        hook_request(f"{fhir.base}/error"),
+        hook_request(f"{fhir.base}/slow", {"patient": patient}),
+        hook_request(f"{fhir.base}/html", full),
+        hook_request(None),
+        hook_request(fhir.base, {"patient": patient}),  # endless paging: a gather warning
+        hook_request("https://ehr.not-allowed.example/fhir"),
+    ]  # refused: a gather warning
     jwts = []
     # Everything the service's own loggers emit, down to DEBUG; third-party libraries stay at the root
     # level (WARNING), as cds_service/log_setup.py configures them in production.
@@ -256,8 +317,16 @@ def test_logs_never_carry_the_token_the_jwt_the_patient_id_or_names(fhir, tmp_pa
     assert any(r.name == "cds_service.web.auth" and "jti replayed" in r.getMessage() for r in caplog.records)
     assert any(r.name.startswith("cds_service.gather") for r in caplog.records)
     everything = "\n".join(r.getMessage() + " " + repr(r.args) + " " + (r.exc_text or "") for r in caplog.records)
-    secrets = [TOKEN, PATIENT_ID, *PATIENT_NAME, PRESCRIBER_NAME, "Ottoline", *jwts,
-               *(t.split(".")[1] for t in jwts), *(t.split(".")[2] for t in jwts)]
+    secrets = [
+        TOKEN,
+        PATIENT_ID,
+        *PATIENT_NAME,
+        PRESCRIBER_NAME,
+        "Ottoline",
+        *jwts,
+        *(t.split(".")[1] for t in jwts),
+        *(t.split(".")[2] for t in jwts),
+    ]
     for secret in secrets:
         assert secret not in everything, f"{secret[:20]}... found in the logs"
     # The patient appears in the call log only as a keyed hash (stable across calls).

@@ -29,8 +29,10 @@ V3 = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 
 
 def _app(tmp_path, **overrides):
-    return create_app(demo_settings().with_overrides(var_dir=str(tmp_path / "var"), auth_enabled=False, **overrides),
-                      clock=pinned_clock)
+    return create_app(
+        demo_settings().with_overrides(var_dir=str(tmp_path / "var"), auth_enabled=False, **overrides),
+        clock=pinned_clock,
+    )
 
 
 def _post(tmp_path, req: dict, **overrides):
@@ -54,9 +56,10 @@ def _add(req: dict, key: str, resource: dict) -> None:
 
 
 def _kineret(pid: str) -> dict:
-    return {"coding": [{"system": RXNORM, "code": "727711",
-                        "display": "0.67 ML anakinra 149 MG/ML Prefilled Syringe"}],
-            "text": "Kineret 100 mg/0.67 mL prefilled syringe"}
+    return {
+        "coding": [{"system": RXNORM, "code": "727711", "display": "0.67 ML anakinra 149 MG/ML Prefilled Syringe"}],
+        "text": "Kineret 100 mg/0.67 mL prefilled syringe",
+    }
 
 
 def _dispense(pid: str, rid: str, when: str, *, type_: dict | None = None, note: str | None = None) -> dict:
@@ -79,7 +82,7 @@ def _dispense(pid: str, rid: str, when: str, *, type_: dict | None = None, note:
 
 # ---------------------------------------------------------------------------------------------- class 2
 
-MP = "ra-missing-preferred-pat"       # RA, methotrexate and Humira only: step therapy not met (conditional)
+MP = "ra-missing-preferred-pat"  # RA, methotrexate and Humira only: step therapy not met (conditional)
 
 
 def test_a_dispense_coded_as_a_manufacturer_sample_is_not_treatment_that_counts(tmp_path):
@@ -96,12 +99,15 @@ def test_a_dispense_coded_as_a_manufacturer_sample_is_not_treatment_that_counts(
     assert "manufacturer sample (v3 ActCode MS)" in json.dumps(explained)
 
 
-@pytest.mark.parametrize("type_, note", [
-    ({"coding": [{"system": V3, "code": "TF", "display": "Trial Fill"}]}, None),
-    ({"text": "Starter kit from the manufacturer"}, None),
-    ({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0484", "code": "S"}]}, None),
-    (None, "Free drug from the manufacturer's patient assistance program; 2 syringes handed over in clinic"),
-])
+@pytest.mark.parametrize(
+    "type_, note",
+    [
+        ({"coding": [{"system": V3, "code": "TF", "display": "Trial Fill"}]}, None),
+        ({"text": "Starter kit from the manufacturer"}, None),
+        ({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0484", "code": "S"}]}, None),
+        (None, "Free drug from the manufacturer's patient assistance program; 2 syringes handed over in clinic"),
+    ],
+)
 def test_trial_starter_and_free_supplies_do_not_count_either(tmp_path, type_, note):
     req = _request("ra-missing-preferred")
     _add(req, "medicationDispenses", _dispense(MP, "kin-free", "2026-02-01", type_=type_, note=note))
@@ -113,9 +119,17 @@ def test_trial_starter_and_free_supplies_do_not_count_either(tmp_path, type_, no
 def test_near_miss_a_refill_noted_not_a_sample_counts(tmp_path):
     """Looks like a sample by its words, is not: a pharmacy refill whose note says 'not a sample'."""
     req = _request("ra-missing-preferred")
-    _add(req, "medicationDispenses", _dispense(MP, "kin-rf", "2026-02-01",
-                                               type_={"coding": [{"system": V3, "code": "RF", "display": "Refill"}]},
-                                               note="Specialty pharmacy refill, not a sample."))
+    _add(
+        req,
+        "medicationDispenses",
+        _dispense(
+            MP,
+            "kin-rf",
+            "2026-02-01",
+            type_={"coding": [{"system": V3, "code": "RF", "display": "Refill"}]},
+            note="Specialty pharmacy refill, not a sample.",
+        ),
+    )
     body, explained = _post(tmp_path, req)
     assert clause_outcomes(explained)["initiation.1.a"] == "met"
     assert determinations(body) == ["covered"]
@@ -123,17 +137,38 @@ def test_near_miss_a_refill_noted_not_a_sample_counts(tmp_path):
 
 def _continuing(req: dict) -> None:
     """An active MedicationStatement since two months and the MedicationRequest before it; no dispense."""
-    _add(req, "medicationStatements", {
-        "resourceType": "MedicationStatement", "id": "kin-ms-active", "status": "active",
-        "medicationCodeableConcept": _kineret(MP), "subject": {"reference": f"Patient/{MP}"},
-        "effectivePeriod": {"start": "2026-01-02"}, "dateAsserted": "2026-02-20",
-        "dosage": [{"text": "100 mg subcutaneously once daily"}]})
-    _add(req, "medicationRequests", {
-        "resourceType": "MedicationRequest", "id": "kin-mr-earlier", "status": "completed", "intent": "order",
-        "medicationCodeableConcept": _kineret(MP), "subject": {"reference": f"Patient/{MP}"},
-        "authoredOn": "2025-12-29", "dosageInstruction": [{"text": "100 mg subcutaneously once daily"}],
-        "dispenseRequest": {"validityPeriod": {"start": "2025-12-29", "end": "2026-01-28"},
-                            "expectedSupplyDuration": {"value": 28, "unit": "days", "code": "d"}}})
+    _add(
+        req,
+        "medicationStatements",
+        {
+            "resourceType": "MedicationStatement",
+            "id": "kin-ms-active",
+            "status": "active",
+            "medicationCodeableConcept": _kineret(MP),
+            "subject": {"reference": f"Patient/{MP}"},
+            "effectivePeriod": {"start": "2026-01-02"},
+            "dateAsserted": "2026-02-20",
+            "dosage": [{"text": "100 mg subcutaneously once daily"}],
+        },
+    )
+    _add(
+        req,
+        "medicationRequests",
+        {
+            "resourceType": "MedicationRequest",
+            "id": "kin-mr-earlier",
+            "status": "completed",
+            "intent": "order",
+            "medicationCodeableConcept": _kineret(MP),
+            "subject": {"reference": f"Patient/{MP}"},
+            "authoredOn": "2025-12-29",
+            "dosageInstruction": [{"text": "100 mg subcutaneously once daily"}],
+            "dispenseRequest": {
+                "validityPeriod": {"start": "2025-12-29", "end": "2026-01-28"},
+                "expectedSupplyDuration": {"value": 28, "unit": "days", "code": "d"},
+            },
+        },
+    )
 
 
 def test_continuing_therapy_without_a_dispense_is_unknown_and_the_card_leads_with_confirming_it(tmp_path):
@@ -168,12 +203,19 @@ def test_a_pharmacy_dispense_rules_out_samples(tmp_path):
 
 # ---------------------------------------------------------------------------------------------- class 7
 
-RC = "ra-complete-pat"                # meets every clause: covered
+RC = "ra-complete-pat"  # meets every clause: covered
 
 
 def _statement(rid: str, concept: dict, status: str = "active", start: str = "2025-11-03", **extra) -> dict:
-    res = {"resourceType": "MedicationStatement", "id": rid, "status": status, "medicationCodeableConcept": concept,
-           "subject": {"reference": f"Patient/{RC}"}, "effectivePeriod": {"start": start}, "dateAsserted": "2026-02-20"}
+    res = {
+        "resourceType": "MedicationStatement",
+        "id": rid,
+        "status": status,
+        "medicationCodeableConcept": concept,
+        "subject": {"reference": f"Patient/{RC}"},
+        "effectivePeriod": {"start": start},
+        "dateAsserted": "2026-02-20",
+    }
     res.update(extra)
     return res
 
@@ -198,21 +240,33 @@ def test_ruxolitinib_in_every_form_is_a_jak_inhibitor(tmp_path, concept):
     assert clause_outcomes(explained)["initiation.4"] == "not-met"
 
 
-@pytest.mark.parametrize("resource", [
-    _statement("otezla-next-week", {"text": "Otezla XR 75 mg tablet"}, status="intended", start="2026-03-09"),
-    _statement("sotyktu-on-hold", {"text": "Sotyktu (deucravacitinib) 6 mg"}, status="on-hold"),
-    {"resourceType": "MedicationRequest", "id": "zeposia-plan", "status": "active", "intent": "plan",
-     "medicationCodeableConcept": {"text": "ozanimod 0.92 MG Oral Capsule"}, "subject": {"reference": f"Patient/{RC}"},
-     "authoredOn": "2026-02-25"},
-    _statement("litfulo", {"text": "Litfulo 50 mg capsule"}),
-    _statement("leqselvi", {"text": "deuruxolitinib 8 mg"}),
-    _statement("cibinqo", {"text": "CIBINQO 100 mg"}),
-    _statement("velsipity", {"text": "etrasimod 2 mg"}),
-])
+@pytest.mark.parametrize(
+    "resource",
+    [
+        _statement("otezla-next-week", {"text": "Otezla XR 75 mg tablet"}, status="intended", start="2026-03-09"),
+        _statement("sotyktu-on-hold", {"text": "Sotyktu (deucravacitinib) 6 mg"}, status="on-hold"),
+        {
+            "resourceType": "MedicationRequest",
+            "id": "zeposia-plan",
+            "status": "active",
+            "intent": "plan",
+            "medicationCodeableConcept": {"text": "ozanimod 0.92 MG Oral Capsule"},
+            "subject": {"reference": f"Patient/{RC}"},
+            "authoredOn": "2026-02-25",
+        },
+        _statement("litfulo", {"text": "Litfulo 50 mg capsule"}),
+        _statement("leqselvi", {"text": "deuruxolitinib 8 mg"}),
+        _statement("cibinqo", {"text": "CIBINQO 100 mg"}),
+        _statement("velsipity", {"text": "etrasimod 2 mg"}),
+    ],
+)
 def test_current_intended_and_on_hold_use_of_every_named_class_counts(tmp_path, resource):
     req = _request("ra-complete")
-    _add(req, "medicationRequests" if resource["resourceType"] == "MedicationRequest" else "medicationStatements",
-         resource)
+    _add(
+        req,
+        "medicationRequests" if resource["resourceType"] == "MedicationRequest" else "medicationStatements",
+        resource,
+    )
     body, explained = _post(tmp_path, req)
     assert determinations(body) == ["not-covered"]
     assert clause_outcomes(explained)["initiation.4"] == "not-met"
@@ -220,18 +274,34 @@ def test_current_intended_and_on_hold_use_of_every_named_class_counts(tmp_path, 
 
 def test_near_miss_a_stopped_jak_inhibitor_does_not_count(tmp_path):
     req = _request("ra-complete")
-    _add(req, "medicationStatements", _statement("opz-stopped", {"text": "Opzelura 1.5% cream"}, status="stopped",
-                                                 effectivePeriod={"start": "2025-01-01", "end": "2025-06-30"}))
+    _add(
+        req,
+        "medicationStatements",
+        _statement(
+            "opz-stopped",
+            {"text": "Opzelura 1.5% cream"},
+            status="stopped",
+            effectivePeriod={"start": "2025-01-01", "end": "2025-06-30"},
+        ),
+    )
     body, _ = _post(tmp_path, req)
     assert determinations(body) == ["covered"]
 
 
 def _stale_humira_request(valid_until: str) -> dict:
-    return {"resourceType": "MedicationRequest", "id": "humira-still-active", "status": "active", "intent": "order",
-            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "327361", "display": "adalimumab"}],
-                                          "text": "Humira 40 mg/0.4 mL pen"},
-            "subject": {"reference": f"Patient/{RC}"}, "authoredOn": "2024-07-22",
-            "dispenseRequest": {"validityPeriod": {"start": "2024-07-22", "end": valid_until}}}
+    return {
+        "resourceType": "MedicationRequest",
+        "id": "humira-still-active",
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {
+            "coding": [{"system": RXNORM, "code": "327361", "display": "adalimumab"}],
+            "text": "Humira 40 mg/0.4 mL pen",
+        },
+        "subject": {"reference": f"Patient/{RC}"},
+        "authoredOn": "2024-07-22",
+        "dispenseRequest": {"validityPeriod": {"start": "2024-07-22", "end": valid_until}},
+    }
 
 
 def test_conflicting_records_ask_to_confirm_and_are_not_a_critical_do_not_combine(tmp_path):
@@ -251,8 +321,9 @@ def test_near_miss_an_active_order_still_valid_is_a_conflict(tmp_path):
     """The same order still valid, and no statement after it says stopped: a combination (critical)."""
     req = _request("ra-complete")
     for key in ("medicationStatements", "medicationRequests"):
-        req["prefetch"][key]["entry"] = [e for e in req["prefetch"][key]["entry"]
-                                         if "humira" not in e["resource"]["id"]]
+        req["prefetch"][key]["entry"] = [
+            e for e in req["prefetch"][key]["entry"] if "humira" not in e["resource"]["id"]
+        ]
     _add(req, "medicationRequests", _stale_humira_request("2026-07-21"))
     body, _explained = _post(tmp_path, req)
     assert determinations(body) == ["not-covered"]
@@ -261,17 +332,27 @@ def test_near_miss_an_active_order_still_valid_is_a_conflict(tmp_path):
 
 # --------------------------------------------------------------------------------------------- class 12
 
-HUMIRA_FILL = {"resourceType": "MedicationDispense", "id": "humira-fill", "status": "completed",
-               "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "327361", "display": "adalimumab"}],
-                                             "text": "Humira 40 mg/0.4 mL pen"},
-               "subject": {"reference": f"Patient/{RC}"}, "whenHandedOver": "2026-02-16",
-               "daysSupply": {"value": 28, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"}}
+HUMIRA_FILL = {
+    "resourceType": "MedicationDispense",
+    "id": "humira-fill",
+    "status": "completed",
+    "medicationCodeableConcept": {
+        "coding": [{"system": RXNORM, "code": "327361", "display": "adalimumab"}],
+        "text": "Humira 40 mg/0.4 mL pen",
+    },
+    "subject": {"reference": f"Patient/{RC}"},
+    "whenHandedOver": "2026-02-16",
+    "daysSupply": {"value": 28, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"},
+}
 
 
-@pytest.mark.parametrize("refused, expected", [
-    (("MedicationDispense",), "conditional"),            # before the fix: covered, approval issued
-    ((), "not-covered"),                                 # the dispenses readable: the adalimumab fill is found
-])
+@pytest.mark.parametrize(
+    "refused, expected",
+    [
+        (("MedicationDispense",), "conditional"),  # before the fix: covered, approval issued
+        ((), "not-covered"),  # the dispenses readable: the adalimumab fill is found
+    ],
+)
 def test_dispenses_the_ehr_refuses_to_give_are_not_taken_as_none(tmp_path, refused, expected):
     req = copy.deepcopy(load_request("ra-complete"))
     req["prefetch"].pop("medicationDispenses")
@@ -285,7 +366,7 @@ def test_dispenses_the_ehr_refuses_to_give_are_not_taken_as_none(tmp_path, refus
     outcomes = clause_outcomes(explained)
     if refused:
         assert outcomes["initiation.4"] == "unknown" and outcomes["precautions.tnf"] == "unknown"
-        assert "dispensing records (MedicationDispense)" in json.dumps(body)     # the answer names what was missing
+        assert "dispensing records (MedicationDispense)" in json.dumps(body)  # the answer names what was missing
     else:
         assert outcomes["initiation.4"] == "not-met"
         assert any(c["indicator"] == "critical" for c in body["cards"])

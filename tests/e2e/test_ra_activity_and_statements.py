@@ -32,10 +32,19 @@ def _run(settings, req: dict) -> tuple[str, dict]:
 def _add_observation(req: dict, name: str, value: float, when: str) -> dict:
     req = copy.deepcopy(req)
     bundle = req["prefetch"]["observations"]
-    bundle.setdefault("entry", []).append({"resource": {
-        "resourceType": "Observation", "id": "cdai-new", "status": "final", "code": {"text": name},
-        "subject": {"reference": f"Patient/{req['context']['patientId']}"}, "effectiveDateTime": when,
-        "valueQuantity": {"value": value}}})
+    bundle.setdefault("entry", []).append(
+        {
+            "resource": {
+                "resourceType": "Observation",
+                "id": "cdai-new",
+                "status": "final",
+                "code": {"text": name},
+                "subject": {"reference": f"Patient/{req['context']['patientId']}"},
+                "effectiveDateTime": when,
+                "valueQuantity": {"value": value},
+            }
+        }
+    )
     bundle["total"] = len(bundle["entry"])
     return req
 
@@ -60,11 +69,19 @@ def test_a_newer_high_activity_score_lifts_an_old_mild_grading(settings):
 
 def test_recent_use_stated_by_dates_needs_the_risk_too(settings):
     req = _chart("prescriber-attests-recent-use-and-risk")
-    det, outcomes = _run(settings, _note(req, "Has been treated with Kineret 100 mg SC daily continuously since "
-                                              "10/06/2025 (pharmacy fills, not samples)."))
+    det, outcomes = _run(
+        settings,
+        _note(
+            req,
+            "Has been treated with Kineret 100 mg SC daily continuously since "
+            "10/06/2025 (pharmacy fills, not samples).",
+        ),
+    )
     assert det == "conditional" and outcomes["initiation.1.b"] == "unknown"
-    det, outcomes = _run(settings, _note(req, "Kineret stopped in August 2025 when her coverage lapsed. She is at risk "
-                                              "if therapy is changed."))
+    det, outcomes = _run(
+        settings,
+        _note(req, "Kineret stopped in August 2025 when her coverage lapsed. She is at risk if therapy is changed."),
+    )
     assert det == "conditional" and outcomes["initiation.1.b"] == "not-met"
 
 
@@ -74,6 +91,14 @@ def test_all_preferred_inappropriate_needs_the_complete_list(settings):
     without_list = note.split(" Complete list")[0]
     det, outcomes = _run(settings, _note(req, without_list))
     assert det == "conditional" and outcomes["table1.ra.2.f"] == "unknown"
-    det, outcomes = _run(settings, _note(req, note.replace("All preferred RA products are clinically inappropriate",
-                                                           "Some preferred RA products are clinically inappropriate")))
+    det, outcomes = _run(
+        settings,
+        _note(
+            req,
+            note.replace(
+                "All preferred RA products are clinically inappropriate",
+                "Some preferred RA products are clinically inappropriate",
+            ),
+        ),
+    )
     assert det == "conditional" and outcomes["table1.ra.2.f"] == "unknown"

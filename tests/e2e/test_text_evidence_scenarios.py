@@ -40,6 +40,7 @@ def _entries(req: dict, key: str) -> list[dict]:
 
 # -- class 3: "pneumonia requiring supplemental oxygen" (table1.covid-19.3) -----------------------------------------
 
+
 def _covid_without_oxygen_procedure(pneumonia_text: str) -> dict:
     """The covid-inpatient chart without its oxygen procedure, the pneumonia's text replaced, and the prescriber's
     statements for 4 and 5 on the order (so that clause 3 decides)."""
@@ -73,13 +74,15 @@ def test_pneumonia_on_oxygen_stated_explicitly_still_meets_the_clause(client):
 
 # -- class 3: site of care (position.site-of-care) -------------------------------------------------------------------
 
+
 def test_first_injection_taught_in_the_office_is_self_administration(client):
     """Position statement: coverage "in a provider-administered setting such as ... physician office" is not
     medically necessary. A community prescription whose note says the nurse teaches the first injection in the
     office and the patient self-injects at home is self-administration with teaching: the site of care is met."""
     req = copy.deepcopy(load_request("ra-complete"))
-    _draft(req)["note"] = [{"text": "First injection taught by the nurse in office, then the patient self-injects "
-                                    "at home."}]
+    _draft(req)["note"] = [
+        {"text": "First injection taught by the nurse in office, then the patient self-injects at home."}
+    ]
     assert _explain(client, req)["position.site-of-care"] == "met"
     assert determinations(_sign(client, req)) == ["covered"]
 
@@ -92,6 +95,7 @@ def test_administration_in_the_office_stated_explicitly_is_still_provider_admini
 
 
 # -- class 8: allergies (precautions.contraindication) ---------------------------------------------------------------
+
 
 def _with_allergy(resource: dict) -> dict:
     req = copy.deepcopy(load_request("ra-complete"))
@@ -120,10 +124,13 @@ def _with_allergy(resource: dict) -> dict:
 def test_hypersensitivity_recorded_against_filgrastim_with_an_e_coli_reaction_substance(client):
     """Precautions, Contraindication: "known hypersensitivity to E. coli-derived proteins". The allergen code is
     filgrastim; the reaction substance and the note say E. coli-derived protein. Never covered."""
-    req = _with_allergy({
-        "code": {"text": "Filgrastim"},
-        "reaction": [{"substance": {"text": "E. coli-derived protein"}, "manifestation": [{"text": "Urticaria"}]}],
-        "note": [{"text": "Urticaria within an hour of filgrastim; reacts to E. coli-derived proteins."}]})
+    req = _with_allergy(
+        {
+            "code": {"text": "Filgrastim"},
+            "reaction": [{"substance": {"text": "E. coli-derived protein"}, "manifestation": [{"text": "Urticaria"}]}],
+            "note": [{"text": "Urticaria within an hour of filgrastim; reacts to E. coli-derived proteins."}],
+        }
+    )
     assert _explain(client, req)["precautions.contraindication"] == "not-met"
     assert determinations(_sign(client, req)) == ["not-covered"]
 
@@ -131,13 +138,15 @@ def test_hypersensitivity_recorded_against_filgrastim_with_an_e_coli_reaction_su
 def test_a_note_that_denies_an_e_coli_protein_reaction_names_no_allergen(client):
     """Near miss the other way: a penicillin allergy whose note says the member tolerated pegfilgrastim without
     reaction is no hypersensitivity to E. coli-derived proteins."""
-    req = _with_allergy({"code": {"text": "Amoxicillin"},
-                         "note": [{"text": "Tolerated pegfilgrastim in 2020 without reaction."}]})
+    req = _with_allergy(
+        {"code": {"text": "Amoxicillin"}, "note": [{"text": "Tolerated pegfilgrastim in 2020 without reaction."}]}
+    )
     assert _explain(client, req)["precautions.contraindication"] == "met"
     assert determinations(_sign(client, req)) == ["covered"]
 
 
 # -- class 11: prescriber statements (initiation.1.c.ii.II) ----------------------------------------------------------
+
 
 def _ra_at_16(note: str) -> dict:
     req = copy.deepcopy(load_request("ra-complete"))

@@ -23,19 +23,32 @@ PATIENT = "Patient/ra-complete-pat"
 
 
 def _finished(i: int) -> dict:
-    return {"resourceType": "MedicationRequest", "id": f"old-rx-{i:02d}", "status": "completed", "intent": "order",
-            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "197806",
-                                                      "display": "ibuprofen 600 MG Oral Tablet"}],
-                                          "text": "ibuprofen 600 mg tablet"},
-            "subject": {"reference": PATIENT}, "authoredOn": f"20{10 + i // 12:02d}-{i % 12 + 1:02d}-15",
-            "dosageInstruction": [{"text": "600 mg by mouth every 8 hours as needed"}]}
+    return {
+        "resourceType": "MedicationRequest",
+        "id": f"old-rx-{i:02d}",
+        "status": "completed",
+        "intent": "order",
+        "medicationCodeableConcept": {
+            "coding": [{"system": RXNORM, "code": "197806", "display": "ibuprofen 600 MG Oral Tablet"}],
+            "text": "ibuprofen 600 mg tablet",
+        },
+        "subject": {"reference": PATIENT},
+        "authoredOn": f"20{10 + i // 12:02d}-{i % 12 + 1:02d}-15",
+        "dosageInstruction": [{"text": "600 mg by mouth every 8 hours as needed"}],
+    }
 
 
 ADALIMUMAB = {
-    "resourceType": "MedicationRequest", "id": "active-adalimumab", "status": "active", "intent": "order",
-    "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "327361", "display": "adalimumab"}],
-                                  "text": "Humira (adalimumab) 40 mg/0.4 mL pen"},
-    "subject": {"reference": PATIENT}, "authoredOn": "2026-02-20",
+    "resourceType": "MedicationRequest",
+    "id": "active-adalimumab",
+    "status": "active",
+    "intent": "order",
+    "medicationCodeableConcept": {
+        "coding": [{"system": RXNORM, "code": "327361", "display": "adalimumab"}],
+        "text": "Humira (adalimumab) 40 mg/0.4 mL pen",
+    },
+    "subject": {"reference": PATIENT},
+    "authoredOn": "2026-02-20",
     "dosageInstruction": [{"text": "40 mg subcutaneously every other week"}],
 }
 
@@ -44,8 +57,12 @@ def _call(tmp_path, max_pages: int):
     req = copy.deepcopy(load_request("ra-complete"))
     served = chart_resources(req) + [_finished(i) for i in range(30)] + [ADALIMUMAB]
     with RecordingFhir(served, page_size=10) as fhir:
-        settings = demo_settings().with_overrides(var_dir=str(tmp_path / f"var{max_pages}"), auth_enabled=False,
-                                                  fhir_allow=(fhir.url,), fhir_max_pages=max_pages)
+        settings = demo_settings().with_overrides(
+            var_dir=str(tmp_path / f"var{max_pages}"),
+            auth_enabled=False,
+            fhir_allow=(fhir.url,),
+            fhir_max_pages=max_pages,
+        )
         app = create_app(settings, clock=pinned_clock)
         req.pop("prefetch")
         req["fhirServer"] = fhir.url
@@ -58,7 +75,7 @@ def _call(tmp_path, max_pages: int):
 
 def test_a_search_cut_at_the_page_limit_is_never_taken_as_the_whole_list(tmp_path):
     body, explained, pages = _call(tmp_path, max_pages=2)
-    assert len(pages) == 2 * 2                          # hook and explanation: 2 pages each, 4 were there
+    assert len(pages) == 2 * 2  # hook and explanation: 2 pages each, 4 were there
     assert determinations(body) == ["indeterminate"]
     info = coverage_infos(body)["MedicationRequest/ra-complete-draft"]
     technical = [r for r in info["reason"] if any(c["code"] == "technical" for c in r.get("coding", []))]

@@ -15,8 +15,14 @@ RA = {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M05.79
 
 
 def cond(severity=None, note=None, code=RA, verification="confirmed", clinical="active", cid="c1"):
-    c = {"resourceType": "Condition", "id": cid, "code": code, "recordedDate": "2025-11-03",
-         "clinicalStatus": {"coding": [{"code": clinical}]}, "verificationStatus": {"coding": [{"code": verification}]}}
+    c = {
+        "resourceType": "Condition",
+        "id": cid,
+        "code": code,
+        "recordedDate": "2025-11-03",
+        "clinicalStatus": {"coding": [{"code": clinical}]},
+        "verificationStatus": {"coding": [{"code": verification}]},
+    }
     if severity:
         c["severity"] = severity
     if note:
@@ -25,36 +31,48 @@ def cond(severity=None, note=None, code=RA, verification="confirmed", clinical="
 
 
 def obs(name, value, when="2026-02-16", oid="o1", status="final"):
-    return {"resourceType": "Observation", "id": oid, "status": status, "code": {"text": name},
-            "effectiveDateTime": when, "valueQuantity": {"value": value}}
+    return {
+        "resourceType": "Observation",
+        "id": oid,
+        "status": status,
+        "code": {"text": name},
+        "effectiveDateTime": when,
+        "valueQuantity": {"value": value},
+    }
 
 
 def levels(conditions=(), observations=()):
     return sorted({a.level for a in read_disease_activity(list(conditions), list(observations), AS_OF)})
 
 
-@pytest.mark.parametrize("severity, expected", [
-    ({"coding": [{"system": SNOMED, "code": "255604002", "display": "Mild"}]}, ["low"]),
-    ({"coding": [{"system": SNOMED, "code": "24484000", "display": "Severe"}]}, ["active"]),
-    ({"coding": [{"system": SNOMED, "code": "6736007"}]}, ["active"]),
-    ({"coding": [{"system": SNOMED, "code": "371923003"}], "text": "Mild to moderate"}, []),   # states neither
-    ({"text": "Mild"}, ["low"]),
-])
+@pytest.mark.parametrize(
+    "severity, expected",
+    [
+        ({"coding": [{"system": SNOMED, "code": "255604002", "display": "Mild"}]}, ["low"]),
+        ({"coding": [{"system": SNOMED, "code": "24484000", "display": "Severe"}]}, ["active"]),
+        ({"coding": [{"system": SNOMED, "code": "6736007"}]}, ["active"]),
+        ({"coding": [{"system": SNOMED, "code": "371923003"}], "text": "Mild to moderate"}, []),  # states neither
+        ({"text": "Mild"}, ["low"]),
+    ],
+)
 def test_condition_severity(severity, expected):
     assert levels([cond(severity=severity)]) == expected
 
 
-@pytest.mark.parametrize("note, expected", [
-    ("Low disease activity: CDAI 6.5, 1 swollen / 2 tender joints; CRP normal.", ["low"]),
-    ("In clinical remission on methotrexate.", ["low"]),
-    ("Moderately to severely active disease: CDAI 31 (high disease activity).", ["active"]),
-    ("CDAI 31 -> 30 at 11 months.", ["active"]),                         # a trend: the last value
-    ("Not in remission; synovitis of both wrists.", []),                  # negated
-    ("? remission", []),                                                  # hedged
-    ("Goal: low disease activity (CDAI <= 10).", []),                     # a target is not a state
-    ("DAS28-CRP 2.4.", ["low"]),
-    ("Seropositive, erosive.", []),
-])
+@pytest.mark.parametrize(
+    "note, expected",
+    [
+        ("Low disease activity: CDAI 6.5, 1 swollen / 2 tender joints; CRP normal.", ["low"]),
+        ("In clinical remission on methotrexate.", ["low"]),
+        ("Moderately to severely active disease: CDAI 31 (high disease activity).", ["active"]),
+        ("CDAI 31 -> 30 at 11 months.", ["active"]),  # a trend: the last value
+        ("Not in remission; synovitis of both wrists.", []),  # negated
+        ("? remission", []),  # hedged
+        ("Goal: low disease activity (CDAI <= 10).", []),  # a target is not a state
+        ("DAS28-CRP 2.4.", ["low"]),
+        ("Seropositive, erosive.", []),
+    ],
+)
 def test_condition_words_and_scores(note, expected):
     assert levels([cond(note=note)]) == expected
 
@@ -67,13 +85,21 @@ def test_only_active_not_refuted_ra_conditions_count():
     assert levels([cond(note=note, code=psa)]) == []
 
 
-@pytest.mark.parametrize("name, value, expected", [
-    ("CDAI", 6.5, ["low"]), ("CDAI", 10.0, ["low"]), ("CDAI", 10.5, ["active"]),
-    ("SDAI score", 26.0, ["active"]), ("DAS28-ESR", 3.1, ["low"]), ("DAS28-ESR", 5.6, ["active"]),
-    ("RAPID3", 1.5, ["low"]), ("RAPID3", 4.0, []),          # 0-10 or 0-30 scale: 4 is high on one, low on the other
-    ("RAPID3", 14.0, ["active"]),
-    ("C-reactive protein", 3.0, []),                          # not an activity score
-])
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        ("CDAI", 6.5, ["low"]),
+        ("CDAI", 10.0, ["low"]),
+        ("CDAI", 10.5, ["active"]),
+        ("SDAI score", 26.0, ["active"]),
+        ("DAS28-ESR", 3.1, ["low"]),
+        ("DAS28-ESR", 5.6, ["active"]),
+        ("RAPID3", 1.5, ["low"]),
+        ("RAPID3", 4.0, []),  # 0-10 or 0-30 scale: 4 is high on one, low on the other
+        ("RAPID3", 14.0, ["active"]),
+        ("C-reactive protein", 3.0, []),  # not an activity score
+    ],
+)
 def test_activity_scores_by_name(name, value, expected):
     assert levels(observations=[obs(name, value)]) == expected
 

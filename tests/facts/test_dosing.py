@@ -15,8 +15,24 @@ from cds_service.facts.dosing import read_dose
 UCUM = "http://unitsofmeasure.org"
 
 
-def line(mg=None, *, unit="mg", seq=1, freq=1, period=1, period_unit="d", when=None, tod=None, text=None,
-         rng=None, as_needed=False, freq_max=None, bounds_days=None, max_per_day=None, timing=True):
+def line(
+    mg=None,
+    *,
+    unit="mg",
+    seq=1,
+    freq=1,
+    period=1,
+    period_unit="d",
+    when=None,
+    tod=None,
+    text=None,
+    rng=None,
+    as_needed=False,
+    freq_max=None,
+    bounds_days=None,
+    max_per_day=None,
+    timing=True,
+):
     d: dict = {}
     if seq is not None:
         d["sequence"] = seq
@@ -49,8 +65,10 @@ def line(mg=None, *, unit="mg", seq=1, freq=1, period=1, period_unit="d", when=N
     if as_needed:
         d["asNeededBoolean"] = True
     if max_per_day is not None:
-        d["maxDosePerPeriod"] = {"numerator": {"value": max_per_day, "unit": "mg", "system": UCUM, "code": "mg"},
-                                 "denominator": {"value": 1, "unit": "day", "system": UCUM, "code": "d"}}
+        d["maxDosePerPeriod"] = {
+            "numerator": {"value": max_per_day, "unit": "mg", "system": UCUM, "code": "mg"},
+            "denominator": {"value": 1, "unit": "day", "system": UCUM, "code": "d"},
+        }
     return d
 
 
@@ -79,8 +97,11 @@ def test_one_line_once_daily():
 def test_morning_and_evening_lines_of_one_sequence_add_up():
     """The issue's order: 100 mg every morning plus 100 mg every evening, same sequence, no dispense quantity.
     Its first line alone reads as 100 mg once daily (the near miss the old reader fell for)."""
-    d = read(line(100, when=["MORN"], text="100 mg every morning"),
-             line(100, when=["EVE"], text="100 mg every evening"), supply=28)
+    d = read(
+        line(100, when=["MORN"], text="100 mg every morning"),
+        line(100, when=["EVE"], text="100 mg every evening"),
+        supply=28,
+    )
     assert d.mg_per_day == 200 and d.doses_per_day == 2
     assert d.syringes_per_28_days == 56
     assert d.lines == 2
@@ -89,14 +110,14 @@ def test_morning_and_evening_lines_of_one_sequence_add_up():
 def test_lines_without_a_sequence_run_together():
     d = read(line(100, seq=None), line(50, seq=None))
     assert d.mg_per_day == 150 and d.doses_per_day == 2 and d.mg_per_dose == 100
-    assert d.syringes_per_28_days == 56          # a new syringe for each dose
+    assert d.syringes_per_28_days == 56  # a new syringe for each dose
 
 
 def test_a_later_sequence_at_a_higher_dose_governs():
     """Sequence 1 (100 mg daily for 14 days) then sequence 2 (200 mg daily): the second is checked too."""
     d = read(line(100, seq=1, bounds_days=14), line(200, seq=2))
     assert d.mg_per_day == 200 and d.mg_per_dose == 200 and d.doses_per_day == 1
-    assert d.duration_days is None                 # the second sequence is not bounded
+    assert d.duration_days is None  # the second sequence is not bounded
     assert any("sequence 2" in n and "governs" in n for n in d.notes)
 
 
@@ -123,14 +144,17 @@ def test_millilitres_convert_at_100_mg_per_0_67_ml():
     assert any("0.67 mL" in n for n in d.notes)
 
 
-@pytest.mark.parametrize("kw, per_day", [
-    ({"when": ["MORN", "EVE"]}, 2),
-    ({"tod": ["08:00:00", "20:00:00"]}, 2),
-    ({"when": ["C"]}, 3),                          # at meals: three times a day
-    ({"freq": 2}, 2),
-    ({"freq": 1, "period": 12, "period_unit": "h"}, 2),
-    ({"freq": 1, "period": 2}, 0.5),
-])
+@pytest.mark.parametrize(
+    "kw, per_day",
+    [
+        ({"when": ["MORN", "EVE"]}, 2),
+        ({"tod": ["08:00:00", "20:00:00"]}, 2),
+        ({"when": ["C"]}, 3),  # at meals: three times a day
+        ({"freq": 2}, 2),
+        ({"freq": 1, "period": 12, "period_unit": "h"}, 2),
+        ({"freq": 1, "period": 2}, 0.5),
+    ],
+)
 def test_timing_lists_and_periods_count(kw, per_day):
     d = read(line(100, **kw))
     assert d.doses_per_day == pytest.approx(per_day)

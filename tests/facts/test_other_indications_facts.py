@@ -39,11 +39,14 @@ def test_a_named_car_t_toxicity_is_a_condition_kind(code, text, named):
     assert ("car_t_toxicity" in d.kinds) is named
 
 
-@pytest.mark.parametrize("text, found, possible", [
-    ("Cryopyrin-associated periodic syndrome", {"caps"}, {"nomid"}),      # may be NOMID: asked, not ruled out
-    ("Muckle-Wells syndrome", {"caps"}, set()),                            # another CAPS phenotype
-    ("Familial cold autoinflammatory syndrome", {"caps"}, set()),
-])
+@pytest.mark.parametrize(
+    "text, found, possible",
+    [
+        ("Cryopyrin-associated periodic syndrome", {"caps"}, {"nomid"}),  # may be NOMID: asked, not ruled out
+        ("Muckle-Wells syndrome", {"caps"}, set()),  # another CAPS phenotype
+        ("Familial cold autoinflammatory syndrome", {"caps"}, set()),
+    ],
+)
 def test_caps_named_in_text_alone_keeps_nomid_possible_unless_another_phenotype_is_named(text, found, possible):
     d = condition_diagnosis(condition(None, text))
     assert set(d.indications) == found and set(d.possible) == possible
@@ -53,16 +56,28 @@ def test_a_reason_reference_whose_condition_is_not_in_the_chart_cites_the_order(
     """Evidence removal (chart ra/ecoli-protein-allergy-refuted): with the Condition removed, the order's display
     "Seronegative rheumatoid arthritis, multiple sites" still names RA, and the evidence cited the removed
     Condition as if it were in the chart."""
-    order = {"id": "o1", "reasonReference": [{"reference": "Condition/gone", "display": "Seronegative rheumatoid "
-                                                                                        "arthritis, multiple sites"}]}
+    order = {
+        "id": "o1",
+        "reasonReference": [
+            {"reference": "Condition/gone", "display": "Seronegative rheumatoid arthritis, multiple sites"}
+        ],
+    }
     [reason] = order_reasons(order, lambda ref: None)
     assert reason.indications == {"ra"}
     assert reason.source == "MedicationRequest/o1.reasonReference[0]"
     # a Condition in the chart is cited as itself; a refuted one names nothing, whatever the display says
     cond = condition("M06.09", "Seronegative rheumatoid arthritis", cid="dx")
-    assert order_reasons({"id": "o1", "reasonReference": [{"reference": "Condition/dx", "display": "RA"}]},
-                         lambda ref: cond)[0].source == "Condition/dx"
+    assert (
+        order_reasons(
+            {"id": "o1", "reasonReference": [{"reference": "Condition/dx", "display": "RA"}]}, lambda ref: cond
+        )[0].source
+        == "Condition/dx"
+    )
     refuted = condition("M06.09", "Seronegative rheumatoid arthritis", verification="refuted", cid="dx")
-    assert order_reasons({"id": "o1", "reasonReference": [{"reference": "Condition/dx", "display": "rheumatoid "
-                                                                                               "arthritis"}]},
-                         lambda ref: refuted) == ()
+    assert (
+        order_reasons(
+            {"id": "o1", "reasonReference": [{"reference": "Condition/dx", "display": "rheumatoid arthritis"}]},
+            lambda ref: refuted,
+        )
+        == ()
+    )

@@ -8,10 +8,14 @@ from cds_service.facts.prescriber import read_prescriber
 NUCC = "http://nucc.org/provider-taxonomy"
 
 
-def role(rid: str, practitioner_ref: str, code: str = "207RR0500X", display: str = "Rheumatology",
-         **extra) -> dict:
-    return {"resourceType": "PractitionerRole", "id": rid, "practitioner": {"reference": practitioner_ref},
-            "specialty": [{"coding": [{"system": NUCC, "code": code, "display": display}]}], **extra}
+def role(rid: str, practitioner_ref: str, code: str = "207RR0500X", display: str = "Rheumatology", **extra) -> dict:
+    return {
+        "resourceType": "PractitionerRole",
+        "id": rid,
+        "practitioner": {"reference": practitioner_ref},
+        "specialty": [{"coding": [{"system": NUCC, "code": code, "display": display}]}],
+        **extra,
+    }
 
 
 def practitioner(pid: str) -> dict:
@@ -26,6 +30,7 @@ def lookup_in(*resources: dict):
             return index[ref]
         parts = ref.rstrip("/").split("/")
         return index.get("/".join(parts[-2:])) if len(parts) >= 2 else None
+
     return lookup
 
 

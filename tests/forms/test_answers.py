@@ -24,12 +24,18 @@ def test_prefilled_answers_are_read_from_nested_items():
     assert answers["on-anakinra"][0]["valueBoolean"] is True
     assert answers["supply"][0]["valueCoding"]["code"] == "plan-pharmacy"
     assert answers["weight"][0]["valueDecimal"] == 70.5
-    assert "history" not in answers          # groups carry no answers
+    assert "history" not in answers  # groups carry no answers
 
 
 def test_answers_nested_under_an_answer_are_found():
-    qr = {"item": [{"linkId": "a", "answer": [{"valueBoolean": True, "item": [
-        {"linkId": "b", "answer": [{"valueString": "x"}]}]}]}]}
+    qr = {
+        "item": [
+            {
+                "linkId": "a",
+                "answer": [{"valueBoolean": True, "item": [{"linkId": "b", "answer": [{"valueString": "x"}]}]}],
+            }
+        ]
+    }
     assert answers_from_response(qr) == {"a": [qr["item"][0]["answer"][0]], "b": [{"valueString": "x"}]}
 
 
@@ -45,7 +51,7 @@ def test_boolean_equals_enables_and_all_behaviour_needs_every_condition():
     yes = {"on-anakinra": [{"valueBoolean": True}]}
     enabled = enabled_link_ids(form, yes)
     assert "supply" in enabled
-    assert "at-risk" in enabled          # supply unanswered: `!=` samples holds (R4: no answer equals it)
+    assert "at-risk" in enabled  # supply unanswered: `!=` samples holds (R4: no answer equals it)
     samples = {**yes, "supply": [_coding(SUPPLY, "samples")]}
     assert "at-risk" not in enabled_link_ids(form, samples)
     no = {"on-anakinra": [{"valueBoolean": False}], "supply": [_coding(SUPPLY, "plan-pharmacy")]}
@@ -68,49 +74,68 @@ def test_any_behaviour_and_coding_match_ignores_display():
     form = _form()
     assert "tnf-stopped" in enabled_link_ids(form, {"tried": [_coding(RXNORM, "214555")]})
     assert "tnf-stopped" not in enabled_link_ids(form, {"tried": [_coding(RXNORM, "1357536")]})
-    both = {"tried": [_coding(RXNORM, "1357536"), {"valueCoding": {"system": RXNORM, "code": "327361",
-                                                                   "display": "Humira"}}]}
+    both = {
+        "tried": [
+            _coding(RXNORM, "1357536"),
+            {"valueCoding": {"system": RXNORM, "code": "327361", "display": "Humira"}},
+        ]
+    }
     assert "tnf-stopped" in enabled_link_ids(form, both)
     assert "tnf-stopped" not in enabled_link_ids(form, {"tried": [_coding("http://other", "327361")]})
 
 
-@pytest.mark.parametrize("operator,expected,answers,result", [
-    ("exists", {"answerBoolean": True}, [{"valueString": "x"}], True),
-    ("exists", {"answerBoolean": True}, [], False),
-    ("exists", {"answerBoolean": False}, [], True),
-    ("=", {"answerInteger": 12}, [{"valueInteger": 12}], True),
-    ("=", {"answerDecimal": 12.0}, [{"valueInteger": 12}], True),
-    ("!=", {"answerInteger": 12}, [{"valueInteger": 11}], True),
-    ("!=", {"answerInteger": 12}, [{"valueInteger": 12}], False),
-    ("!=", {"answerInteger": 12}, [], True),
-    ("<", {"answerInteger": 12}, [{"valueInteger": 11}], True),
-    ("<", {"answerInteger": 12}, [{"valueInteger": 12}], False),
-    ("<=", {"answerInteger": 12}, [{"valueInteger": 12}], True),
-    (">", {"answerDecimal": 1.5}, [{"valueDecimal": 1.6}], True),
-    (">=", {"answerDecimal": 1.5}, [{"valueDecimal": 1.4}], False),
-    ("<", {"answerInteger": 12}, [], False),
-    (">", {"answerDate": "2026-01-01"}, [{"valueDate": "2026-02-01"}], True),
-    ("<", {"answerDate": "2026-01-01"}, [{"valueDate": "2026-02-01"}], False),
-    (">", {"answerDate": "2026-01"}, [{"valueDate": "2026-02-01"}], False),          # precisions differ
-    (">=", {"answerDateTime": "2026-01-01T10:00:00Z"}, [{"valueDateTime": "2026-01-01T11:00:00+01:00"}], True),
-    ("<", {"answerString": "b"}, [{"valueString": "a"}], True),
-    ("<", {"answerString": "b"}, [{"valueInteger": 1}], False),                      # incomparable types
-    ("=", {"answerBoolean": True}, [{"valueString": "true"}], False),
-    ("~", {"answerBoolean": True}, [{"valueBoolean": True}], False),                 # unknown operator
-])
+@pytest.mark.parametrize(
+    "operator,expected,answers,result",
+    [
+        ("exists", {"answerBoolean": True}, [{"valueString": "x"}], True),
+        ("exists", {"answerBoolean": True}, [], False),
+        ("exists", {"answerBoolean": False}, [], True),
+        ("=", {"answerInteger": 12}, [{"valueInteger": 12}], True),
+        ("=", {"answerDecimal": 12.0}, [{"valueInteger": 12}], True),
+        ("!=", {"answerInteger": 12}, [{"valueInteger": 11}], True),
+        ("!=", {"answerInteger": 12}, [{"valueInteger": 12}], False),
+        ("!=", {"answerInteger": 12}, [], True),
+        ("<", {"answerInteger": 12}, [{"valueInteger": 11}], True),
+        ("<", {"answerInteger": 12}, [{"valueInteger": 12}], False),
+        ("<=", {"answerInteger": 12}, [{"valueInteger": 12}], True),
+        (">", {"answerDecimal": 1.5}, [{"valueDecimal": 1.6}], True),
+        (">=", {"answerDecimal": 1.5}, [{"valueDecimal": 1.4}], False),
+        ("<", {"answerInteger": 12}, [], False),
+        (">", {"answerDate": "2026-01-01"}, [{"valueDate": "2026-02-01"}], True),
+        ("<", {"answerDate": "2026-01-01"}, [{"valueDate": "2026-02-01"}], False),
+        (">", {"answerDate": "2026-01"}, [{"valueDate": "2026-02-01"}], False),  # precisions differ
+        (">=", {"answerDateTime": "2026-01-01T10:00:00Z"}, [{"valueDateTime": "2026-01-01T11:00:00+01:00"}], True),
+        ("<", {"answerString": "b"}, [{"valueString": "a"}], True),
+        ("<", {"answerString": "b"}, [{"valueInteger": 1}], False),  # incomparable types
+        ("=", {"answerBoolean": True}, [{"valueString": "true"}], False),
+        ("~", {"answerBoolean": True}, [{"valueBoolean": True}], False),  # unknown operator
+    ],
+)
 def test_operators(operator, expected, answers, result):
     assert condition_holds(operator, expected, answers) is result
 
 
 def test_children_of_a_disabled_group_are_disabled():
-    q = {"resourceType": "Questionnaire", "status": "active", "item": [
-        {"linkId": "gate", "type": "boolean", "text": "Gate?"},
-        {"linkId": "g", "type": "group", "text": "G",
-         "enableWhen": [{"question": "gate", "operator": "=", "answerBoolean": True}],
-         "item": [{"linkId": "inner", "type": "string", "text": "Inner"}]},
-        {"linkId": "after", "type": "string", "text": "After",
-         "enableWhen": [{"question": "inner", "operator": "exists", "answerBoolean": True}]},
-    ]}
+    q = {
+        "resourceType": "Questionnaire",
+        "status": "active",
+        "item": [
+            {"linkId": "gate", "type": "boolean", "text": "Gate?"},
+            {
+                "linkId": "g",
+                "type": "group",
+                "text": "G",
+                "enableWhen": [{"question": "gate", "operator": "=", "answerBoolean": True}],
+                "item": [{"linkId": "inner", "type": "string", "text": "Inner"}],
+            },
+            {
+                "linkId": "after",
+                "type": "string",
+                "text": "After",
+                "enableWhen": [{"question": "inner", "operator": "exists", "answerBoolean": True}],
+            },
+        ],
+    }
     form = read_questionnaire(q)
     answers = {"gate": [{"valueBoolean": False}], "inner": [{"valueString": "kept?"}]}
     enabled = enabled_link_ids(form, answers)
@@ -119,12 +144,17 @@ def test_children_of_a_disabled_group_are_disabled():
     assert {"g", "inner", "after"} <= enabled_link_ids(form, answers)
 
 
-@pytest.mark.parametrize("questionnaire", [
-    {"resourceType": "Patient"},
-    {"resourceType": "Questionnaire", "item": [{"type": "string"}]},
-    {"resourceType": "Questionnaire", "item": [{"linkId": "a", "type": "string"},
-                                               {"linkId": "g", "type": "group", "item": [{"linkId": "a"}]}]},
-])
+@pytest.mark.parametrize(
+    "questionnaire",
+    [
+        {"resourceType": "Patient"},
+        {"resourceType": "Questionnaire", "item": [{"type": "string"}]},
+        {
+            "resourceType": "Questionnaire",
+            "item": [{"linkId": "a", "type": "string"}, {"linkId": "g", "type": "group", "item": [{"linkId": "a"}]}],
+        },
+    ],
+)
 def test_unusable_questionnaires_are_refused(questionnaire):
     with pytest.raises(QuestionnaireError):
         read_questionnaire(questionnaire)
@@ -133,7 +163,10 @@ def test_unusable_questionnaires_are_refused(questionnaire):
 def test_answer_value_set_is_resolved_with_or_without_version_and_missing_is_flagged():
     form = _form()
     assert [o.label for o in form.by_link_id["supply"].options] == [
-        "The plan's specialty pharmacy", "Manufacturer samples", "Another payer"]
+        "The plan's specialty pharmacy",
+        "Manufacturer samples",
+        "Another payer",
+    ]
     q, _, _ = package()
     bare = read_questionnaire(q, [])
     assert bare.by_link_id["supply"].options == () and bare.by_link_id["supply"].options_missing

@@ -20,8 +20,12 @@ from cds_service.forms.links import (
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 KEY = b"k" * 32
-CTX = FormLinkContext(context_id="caid-123", order_ref="MedicationRequest/mr-1", patient_ref="Patient/pat-1",
-                      practitioner_ref="Practitioner/prac-1")
+CTX = FormLinkContext(
+    context_id="caid-123",
+    order_ref="MedicationRequest/mr-1",
+    patient_ref="Patient/pat-1",
+    practitioner_ref="Practitioner/prac-1",
+)
 
 
 def _payload(token: str) -> str:
@@ -38,7 +42,7 @@ def test_round_trip_binds_the_context():
     link = links.verify(token, NOW + timedelta(minutes=29))
     assert link.context_id == "caid-123" and link.practitioner_ref == "Practitioner/prac-1"
     assert link.expires_at == NOW + timedelta(minutes=30)
-    links.check_binding(link, "MedicationRequest/mr-1", "Patient/pat-1")          # no exception
+    links.check_binding(link, "MedicationRequest/mr-1", "Patient/pat-1")  # no exception
 
 
 def test_no_clear_patient_or_order_in_the_url():
@@ -62,18 +66,21 @@ def test_expiry_with_a_pinned_clock_and_configurable_lifetime():
 
 
 def _flip(text: str, at: int) -> str:
-    return text[:at] + ("A" if text[at] != "A" else "B") + text[at + 1:]
+    return text[:at] + ("A" if text[at] != "A" else "B") + text[at + 1 :]
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda t: _flip(t, 5),                          # payload changed
-    lambda t: _flip(t, len(t) - 3),                 # signature changed
-    lambda t: t.split(".")[0],                      # signature removed
-    lambda t: t + "x",
-    lambda t: "",
-    lambda t: "a" * 5000,
-    lambda t: "not.a.token",
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: _flip(t, 5),  # payload changed
+        lambda t: _flip(t, len(t) - 3),  # signature changed
+        lambda t: t.split(".")[0],  # signature removed
+        lambda t: t + "x",
+        lambda t: "",
+        lambda t: "a" * 5000,
+        lambda t: "not.a.token",
+    ],
+)
 def test_tampered_tokens_are_invalid(mangle):
     links = FormLinks(KEY)
     with pytest.raises(FormLinkInvalid):
@@ -96,12 +103,15 @@ def test_another_key_cannot_issue_links():
         FormLinks(KEY).verify(FormLinks(b"z" * 32).issue(CTX, NOW), NOW)
 
 
-@pytest.mark.parametrize("order,patient", [
-    ("MedicationRequest/mr-2", "Patient/pat-1"),
-    ("MedicationRequest/mr-1", "Patient/pat-2"),
-    (None, "Patient/pat-1"),
-    ("MedicationRequest/mr-1", None),
-])
+@pytest.mark.parametrize(
+    "order,patient",
+    [
+        ("MedicationRequest/mr-2", "Patient/pat-1"),
+        ("MedicationRequest/mr-1", "Patient/pat-2"),
+        (None, "Patient/pat-1"),
+        ("MedicationRequest/mr-1", None),
+    ],
+)
 def test_other_context_is_refused(order, patient):
     links = FormLinks(KEY)
     link = links.verify(links.issue(CTX, NOW), NOW)
@@ -120,7 +130,7 @@ def test_nonce_is_bound_to_its_token():
     other = links.issue(FormLinkContext("caid-999", "MedicationRequest/9", "Patient/9", "Practitioner/9"), NOW)
     nonce = links.form_nonce(token)
     assert links.nonce_matches(token, nonce)
-    assert links.form_nonce(token) != nonce                     # fresh per render
+    assert links.form_nonce(token) != nonce  # fresh per render
     assert not links.nonce_matches(other, nonce)
     assert not links.nonce_matches(token, None)
     assert not links.nonce_matches(token, _flip(nonce, len(nonce) - 2))

@@ -36,13 +36,19 @@ def _build(form: dict, practitioner=PRACTITIONER):
     prefilled = answers_from_response(pre)
     s = read_submission(form, definition, prefilled)
     assert s.ok, s.errors
-    return build_completed_response(definition, s.answers, pre, prefilled, practitioner_ref=practitioner,
-                                    authored=AUTHORED, response_id="qr-1")
+    return build_completed_response(
+        definition, s.answers, pre, prefilled, practitioner_ref=practitioner, authored=AUTHORED, response_id="qr-1"
+    )
 
 
-FORM = {"a:on-anakinra": ["true"], "a:supply": [f"coding:{SUPPLY}|plan-pharmacy"], "a:at-risk": ["true"],
-        "a:tried": [f"coding:{RXNORM}|327361", f"coding:{RXNORM}|1357536"], "a:tnf-stopped": ["2025-12-01"],
-        "a:start": ["2026-03-10"]}
+FORM = {
+    "a:on-anakinra": ["true"],
+    "a:supply": [f"coding:{SUPPLY}|plan-pharmacy"],
+    "a:at-risk": ["true"],
+    "a:tried": [f"coding:{RXNORM}|327361", f"coding:{RXNORM}|1357536"],
+    "a:tnf-stopped": ["2025-12-01"],
+    "a:start": ["2026-03-10"],
+}
 
 
 def _items_by_link_id(qr) -> dict:
@@ -75,7 +81,7 @@ def test_header_fields_follow_the_dtr_profile():
     assert ext["qr-context"]["valueReference"] == {"reference": ORDER}
     assert ext["intendedUse"]["valueCodeableConcept"]["coding"][0]["code"] == "withpa"
     assert r4_problems(qr) == []
-    QuestionnaireResponse.model_validate(qr)          # R4B parses it
+    QuestionnaireResponse.model_validate(qr)  # R4B parses it
 
 
 def test_unchanged_prefill_keeps_auto_server_and_its_source_record():
@@ -83,7 +89,7 @@ def test_unchanged_prefill_keeps_auto_server_and_its_source_record():
     answer = items["on-anakinra"]["answer"][0]
     assert information_origin(answer) == "auto-server"
     assert {"url": SOURCE_RECORD, "valueReference": {"reference": "MedicationDispense/md-1"}} in answer["extension"]
-    assert [e["url"] for e in _origin_ext(answer)["extension"]] == ["source"]      # dtrx-1: no author
+    assert [e["url"] for e in _origin_ext(answer)["extension"]] == ["source"]  # dtrx-1: no author
 
 
 def test_edited_prefill_is_override_and_new_answers_are_manual_with_author():
@@ -92,7 +98,7 @@ def test_edited_prefill_is_override_and_new_answers_are_manual_with_author():
     supply = items["supply"]["answer"][0]
     assert supply["valueCoding"]["code"] == "other-payer"
     assert information_origin(supply) == "override"
-    assert not any(e["url"] == SOURCE_RECORD for e in supply["extension"])    # no longer from that record
+    assert not any(e["url"] == SOURCE_RECORD for e in supply["extension"])  # no longer from that record
     author = next(e for e in _origin_ext(supply)["extension"] if e["url"] == "author")
     assert author["extension"] == [{"url": "practitioner", "valueReference": {"reference": PRACTITIONER}}]
     assert information_origin(items["at-risk"]["answer"][0]) == "manual"
@@ -114,7 +120,7 @@ def test_answers_of_hidden_questions_do_not_reach_the_response():
     items = _items_by_link_id(_build(form))
     assert "supply" not in items and "at-risk" not in items
     assert information_origin(items["on-anakinra"]["answer"][0]) == "override"
-    assert "history" in items                                   # the group with its one answer
+    assert "history" in items  # the group with its one answer
 
 
 def test_every_answer_obeys_dtrx_1():
@@ -137,19 +143,41 @@ def test_practitioner_role_author_stays_valid():
 
 
 def test_questions_inside_a_question_nest_under_its_answer():
-    q = {"resourceType": "Questionnaire", "status": "active", "url": "http://example.org/Q/n", "item": [
-        {"linkId": "tnf", "type": "boolean", "text": "TNF?", "item": [
-            {"linkId": "which", "type": "string", "text": "Which?",
-             "enableWhen": [{"question": "tnf", "operator": "=", "answerBoolean": True}]}]}]}
+    q = {
+        "resourceType": "Questionnaire",
+        "status": "active",
+        "url": "http://example.org/Q/n",
+        "item": [
+            {
+                "linkId": "tnf",
+                "type": "boolean",
+                "text": "TNF?",
+                "item": [
+                    {
+                        "linkId": "which",
+                        "type": "string",
+                        "text": "Which?",
+                        "enableWhen": [{"question": "tnf", "operator": "=", "answerBoolean": True}],
+                    }
+                ],
+            }
+        ],
+    }
     d = read_questionnaire(q)
     s = read_submission({"a:tnf": ["true"], "a:which": ["etanercept"]}, d, {})
-    qr = build_completed_response(d, s.answers, {"subject": {"reference": PATIENT}}, {},
-                                  practitioner_ref=PRACTITIONER, authored=AUTHORED)
+    qr = build_completed_response(
+        d, s.answers, {"subject": {"reference": PATIENT}}, {}, practitioner_ref=PRACTITIONER, authored=AUTHORED
+    )
     assert qr["questionnaire"] == "http://example.org/Q/n"
     assert qr["item"][0]["answer"][0]["item"][0]["answer"][0]["valueString"] == "etanercept"
     assert r4_problems(qr) == []
 
 
 def test_r4_problems_reports_an_invalid_resource():
-    assert r4_problems({"resourceType": "QuestionnaireResponse", "status": "completed",
-                        "item": [{"answer": [{"valueBoolean": "maybe"}]}]})
+    assert r4_problems(
+        {
+            "resourceType": "QuestionnaireResponse",
+            "status": "completed",
+            "item": [{"answer": [{"valueBoolean": "maybe"}]}],
+        }
+    )

@@ -22,10 +22,19 @@ def _read(form: dict, prefilled=True):
 
 
 def _complete(**changes) -> dict:
-    form = {"a:on-anakinra": ["true"], "a:supply": [PLAN_PHARMACY], "a:at-risk": ["true"],
-            "a:tried": [ADALIMUMAB], "a:tnf-stopped": ["2025-12-01"], "a:start": ["2026-03-10"],
-            "a:weeks": ["14"], "a:outcome": ["string:intolerance"], "a:notes": ["Line one\r\nline two "],
-            "a:consulted": ["2026-02-20T09:30"], "form_nonce": ["x"]}
+    form = {
+        "a:on-anakinra": ["true"],
+        "a:supply": [PLAN_PHARMACY],
+        "a:at-risk": ["true"],
+        "a:tried": [ADALIMUMAB],
+        "a:tnf-stopped": ["2025-12-01"],
+        "a:start": ["2026-03-10"],
+        "a:weeks": ["14"],
+        "a:outcome": ["string:intolerance"],
+        "a:notes": ["Line one\r\nline two "],
+        "a:consulted": ["2026-02-20T09:30"],
+        "form_nonce": ["x"],
+    }
     for k, v in changes.items():
         name = "a:" + k.replace("_", "-")
         if v is None:
@@ -65,10 +74,10 @@ def test_required_item_enabled_by_an_answer_must_be_answered():
 
 
 def test_answers_to_disabled_questions_are_dropped():
-    s = _read(_complete(on_anakinra=["false"]))            # supply and at-risk are now hidden
+    s = _read(_complete(on_anakinra=["false"]))  # supply and at-risk are now hidden
     assert s.ok, s.errors
     assert "supply" not in s.answers and "at-risk" not in s.answers
-    s = _read(_complete(supply=[SAMPLES]))                 # samples: at-risk is not asked
+    s = _read(_complete(supply=[SAMPLES]))  # samples: at-risk is not asked
     assert s.ok and "at-risk" not in s.answers
     # an invalid answer to a hidden question is no error either
     s = _read(_complete(on_anakinra=["false"], supply=["coding:evil|x"], at_risk=["maybe"]))
@@ -102,16 +111,19 @@ def test_open_choice_takes_typed_text_but_not_both():
     assert _read(form).errors == {"outcome": "Choose a listed answer or type another, not both."}
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("on_anakinra", "yes", "Choose Yes or No."),
-    ("weeks", "4.5", "Enter a whole number."),
-    ("weeks", "99999999999", "Enter a whole number."),
-    ("start", "2026-02-30", "Enter a date as YYYY-MM-DD."),
-    ("start", "10/03/2026", "Enter a date as YYYY-MM-DD."),
-    ("start", "2026-13", "Enter a date as YYYY-MM-DD."),
-    ("consulted", "2026-02-20T25:00", "Enter a date and time."),
-    ("consulted", "2026-02-20 09:30", "Enter a date and time."),        # not the browser's form, no offset
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("on_anakinra", "yes", "Choose Yes or No."),
+        ("weeks", "4.5", "Enter a whole number."),
+        ("weeks", "99999999999", "Enter a whole number."),
+        ("start", "2026-02-30", "Enter a date as YYYY-MM-DD."),
+        ("start", "10/03/2026", "Enter a date as YYYY-MM-DD."),
+        ("start", "2026-13", "Enter a date as YYYY-MM-DD."),
+        ("consulted", "2026-02-20T25:00", "Enter a date and time."),
+        ("consulted", "2026-02-20 09:30", "Enter a date and time."),  # not the browser's form, no offset
+    ],
+)
 def test_type_errors_keep_the_entered_value(field, value, message):
     s = _read(_complete(**{field: [value]}))
     link_id = field.replace("_", "-")
@@ -138,9 +150,19 @@ def test_read_only_answer_cannot_be_changed_from_the_form():
 
 
 def test_required_group_needs_one_answer():
-    q = {"resourceType": "Questionnaire", "status": "active", "item": [
-        {"linkId": "g", "type": "group", "text": "Group", "required": True,
-         "item": [{"linkId": "a", "type": "string", "text": "A"}]}]}
+    q = {
+        "resourceType": "Questionnaire",
+        "status": "active",
+        "item": [
+            {
+                "linkId": "g",
+                "type": "group",
+                "text": "Group",
+                "required": True,
+                "item": [{"linkId": "a", "type": "string", "text": "A"}],
+            }
+        ],
+    }
     d = read_questionnaire(q)
     assert read_submission({}, d, {}).errors == {"g": "Answer at least one question in this section."}
     assert read_submission({"a:a": ["x"]}, d, {}).ok
@@ -149,13 +171,31 @@ def test_required_group_needs_one_answer():
 def test_required_questions_of_an_optional_group_left_empty_are_not_asked_for():
     """R4 `required` is relative to the enclosing group: a trial not reported at all is no error; once any of
     its questions is answered, the group's required questions must be too."""
-    q = {"resourceType": "Questionnaire", "status": "active", "item": [
-        {"linkId": "trials", "type": "group", "text": "Trials", "item": [
-            {"linkId": "trial", "type": "group", "text": "Trial", "repeats": True, "item": [
-                {"linkId": "product", "type": "string", "text": "Product", "required": True},
-                {"linkId": "start", "type": "date", "text": "Start", "required": True},
-                {"linkId": "end", "type": "date", "text": "End"}]}]},
-        {"linkId": "why", "type": "string", "text": "Why", "required": True}]}
+    q = {
+        "resourceType": "Questionnaire",
+        "status": "active",
+        "item": [
+            {
+                "linkId": "trials",
+                "type": "group",
+                "text": "Trials",
+                "item": [
+                    {
+                        "linkId": "trial",
+                        "type": "group",
+                        "text": "Trial",
+                        "repeats": True,
+                        "item": [
+                            {"linkId": "product", "type": "string", "text": "Product", "required": True},
+                            {"linkId": "start", "type": "date", "text": "Start", "required": True},
+                            {"linkId": "end", "type": "date", "text": "End"},
+                        ],
+                    }
+                ],
+            },
+            {"linkId": "why", "type": "string", "text": "Why", "required": True},
+        ],
+    }
     d = read_questionnaire(q)
     assert read_submission({}, d, {}).errors == {"why": REQUIRED_MESSAGE}
     assert read_submission({"a:why": ["x"]}, d, {}).ok

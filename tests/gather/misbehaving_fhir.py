@@ -44,6 +44,7 @@ class _QuietServer(ThreadingHTTPServer):
     def handle_error(self, request, client_address):
         # Clients that give up mid-response (which is what the tests provoke) are not errors.
         import sys
+
         if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, TimeoutError)):
             return
         super().handle_error(request, client_address)
@@ -58,7 +59,7 @@ class MisbehavingFhir:
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self.bytes_sent: dict[str, int] = {}
-        self.seen: dict[str, int] = {}            # requests per path (for flaky/...)
+        self.seen: dict[str, int] = {}  # requests per path (for flaky/...)
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -102,8 +103,13 @@ class MisbehavingFhir:
     # -- responses --
 
     @staticmethod
-    def _send(h: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str = "application/fhir+json",
-              extra: dict | None = None) -> None:
+    def _send(
+        h: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        content_type: str = "application/fhir+json",
+        extra: dict | None = None,
+    ) -> None:
         h.send_response(status)
         h.send_header("Content-Type", content_type)
         h.send_header("Content-Length", str(len(body)))
@@ -119,8 +125,16 @@ class MisbehavingFhir:
         links = [{"relation": "self", "url": self_url}]
         if next_url:
             links.append({"relation": "next", "url": next_url})
-        self._json(h, 200, {"resourceType": "Bundle", "type": "searchset", "link": links,
-                            "entry": [{"resource": r, "search": {"mode": "match"}} for r in entries]})
+        self._json(
+            h,
+            200,
+            {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "link": links,
+                "entry": [{"resource": r, "search": {"mode": "match"}} for r in entries],
+            },
+        )
 
     def _stream_until_gone(self, h, chunk: bytes, limit: int, chunked: bool, key: str) -> None:
         sent = 0
@@ -151,17 +165,26 @@ class MisbehavingFhir:
             return self._json(h, 200, {"resourceType": "Patient", "id": pid or "x", "gender": "female"})
         if head == "Condition":
             nxt = f"{self.base}/Condition?patient=p1&page={page + 1}" if page < 3 else None
-            return self._bundle(h, [{"resourceType": "Condition", "id": f"c{page}"}], nxt,
-                                f"{self.base}/Condition?patient=p1&page={page}")
+            return self._bundle(
+                h,
+                [{"resourceType": "Condition", "id": f"c{page}"}],
+                nxt,
+                f"{self.base}/Condition?patient=p1&page={page}",
+            )
         if head == "Observation":
-            return self._bundle(h, [{"resourceType": "Observation", "id": f"o{page}"}],
-                                f"{self.base}/Observation?page={page + 1}", f"{self.base}/Observation?page={page}")
+            return self._bundle(
+                h,
+                [{"resourceType": "Observation", "id": f"o{page}"}],
+                f"{self.base}/Observation?page={page + 1}",
+                f"{self.base}/Observation?page={page}",
+            )
         if head == "Loop":
             me = f"{self.base}/Loop?page=1"
             return self._bundle(h, [{"resourceType": "Observation", "id": "loop"}], me, me)
         if head == "offsite-next":
-            return self._bundle(h, [{"resourceType": "Observation", "id": "o"}], self.redirect_to,
-                                f"{self.base}/offsite-next")
+            return self._bundle(
+                h, [{"resourceType": "Observation", "id": "o"}], self.redirect_to, f"{self.base}/offsite-next"
+            )
         if head in ("flaky", "flaky-body"):
             with self._lock:
                 count = self.seen[parts.path] = self.seen.get(parts.path, 0) + 1
@@ -174,9 +197,9 @@ class MisbehavingFhir:
                     h.send_header("Content-Type", "application/fhir+json")
                     h.send_header("Content-Length", str(len(body)))
                     h.end_headers()
-                    h.wfile.write(body[:len(body) // 2])
+                    h.wfile.write(body[: len(body) // 2])
                     h.wfile.flush()
-                return None     # closed without (the rest of) an answer
+                return None  # closed without (the rest of) an answer
             return self._json(h, 200, {"resourceType": "Patient", "id": "flaky", "gender": "female"})
         if head == "slow":
             self.stopping.wait(self.slow_seconds)
@@ -212,8 +235,9 @@ class MisbehavingFhir:
             h.close_connection = True
             return None
         if head == "error":
-            return self._json(h, 500, {"resourceType": "OperationOutcome",
-                                       "issue": [{"severity": "error", "code": "exception"}]})
+            return self._json(
+                h, 500, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "exception"}]}
+            )
         if head == "html":
             return self._send(h, 200, b"<html><body>Login required</body></html>", "text/html; charset=utf-8")
         if head == "json-as-html":

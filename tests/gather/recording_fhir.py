@@ -27,11 +27,12 @@ class RecordingFhir:
             def do_GET(self):
                 outer.requests.append({"path": self.path, "headers": dict(self.headers)})
                 parts = urlsplit(self.path)
-                segs = [s for s in parts.path.split("/") if s][1:]   # strip "fhir"
+                segs = [s for s in parts.path.split("/") if s][1:]  # strip "fhir"
                 query = parse_qs(parts.query)
                 if segs and segs[0] in outer.refused:
-                    return self._send(403, {"resourceType": "OperationOutcome", "issue": [
-                        {"severity": "error", "code": "forbidden"}]})
+                    return self._send(
+                        403, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "forbidden"}]}
+                    )
                 if len(segs) == 2:
                     found = [r for r in outer.resources if r["resourceType"] == segs[0] and r.get("id") == segs[1]]
                     return self._send(
@@ -40,9 +41,13 @@ class RecordingFhir:
                 rtype = segs[0] if segs else ""
                 matches = [r for r in outer.resources if r["resourceType"] == rtype]
                 page = int(query.get("_page", ["1"])[0])
-                chunk = matches[(page - 1) * outer.page_size: page * outer.page_size]
-                bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(matches),
-                          "entry": [{"resource": r} for r in chunk]}
+                chunk = matches[(page - 1) * outer.page_size : page * outer.page_size]
+                bundle = {
+                    "resourceType": "Bundle",
+                    "type": "searchset",
+                    "total": len(matches),
+                    "entry": [{"resource": r} for r in chunk],
+                }
                 if page * outer.page_size < len(matches):
                     nxt = f"{outer.url}/{rtype}?_page={page + 1}"
                     bundle["link"] = [{"relation": "next", "url": nxt}]

@@ -35,7 +35,7 @@ def _thread_names(pool, jobs: int = SIZE) -> set[str]:
 
     def job(_):
         with contextlib.suppress(threading.BrokenBarrierError):
-            barrier.wait()          # forces several threads to exist at once
+            barrier.wait()  # forces several threads to exist at once
         return threading.current_thread().name
 
     return set(pool.map(job, range(jobs)))
@@ -49,7 +49,7 @@ def test_a_second_call_reuses_the_first_calls_threads():
         assert again is pool
         second = _thread_names(again)
     assert first and all(name.startswith("fhir-read") for name in first)
-    assert second <= first                  # no new thread was started
+    assert second <= first  # no new thread was started
     assert idle_count(SIZE) == 1
 
 
@@ -71,7 +71,7 @@ def test_at_most_the_idle_limit_is_kept_and_the_rest_shut_down():
     assert idle_count(SIZE) == IDLE_EXECUTORS
     shut = [p for p in pools if p._shutdown]
     assert len(shut) == 2
-    with pytest.raises(RuntimeError):       # a shut-down executor takes no more work
+    with pytest.raises(RuntimeError):  # a shut-down executor takes no more work
         shut[0].submit(lambda: None)
 
 
@@ -86,7 +86,7 @@ def test_collect_hands_its_executor_back_and_reads_the_same_chart_twice():
     req = load_request("ra-complete")
     with RecordingFhir(chart_resources(req)) as fhir:
         req["fhirServer"] = fhir.url
-        req["prefetch"] = {}                # every data need is read from the FHIR server
+        req["prefetch"] = {}  # every data need is read from the FHIR server
         settings = demo_settings().with_overrides(fhir_allow=(fhir.url,), fhir_max_workers=SIZE)
         hook = parse_hook_request(req, req["hook"])
         first = collect(hook, settings)
@@ -99,4 +99,4 @@ def test_collect_hands_its_executor_back_and_reads_the_same_chart_twice():
         got = sorted(r["id"] for r in first.of(kind))
         assert got and got == sorted(r["id"] for r in second.of(kind)), kind
     half = len(reads) // 2
-    assert half >= 10 and sorted(reads[:half]) == sorted(reads[half:])   # the same reads both times
+    assert half >= 10 and sorted(reads[:half]) == sorted(reads[half:])  # the same reads both times

@@ -24,8 +24,13 @@ BUDGET = 0.5
 
 
 def settings_for(fhir: MisbehavingFhir, **kw) -> Settings:
-    base = dict(fhir_allow=(fhir.base,), fhir_timeout_seconds=2.0, fhir_budget_seconds=BUDGET,
-                fhir_max_bytes=100_000, fhir_max_pages=5)
+    base = dict(
+        fhir_allow=(fhir.base,),
+        fhir_timeout_seconds=2.0,
+        fhir_budget_seconds=BUDGET,
+        fhir_max_bytes=100_000,
+        fhir_max_pages=5,
+    )
     base.update(kw)
     return Settings(**base)
 
@@ -43,33 +48,36 @@ def requests_to(fhir: MisbehavingFhir, prefix: str) -> list[dict]:
 ALLOW = ("https://ehr.example.org/fhir/r4", "http://127.0.0.1:8913/fhir/")
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("https://ehr.example.org/fhir/r4", True),
-    ("https://ehr.example.org/fhir/r4/", True),
-    ("https://EHR.Example.org:443/fhir/r4/Patient/1", True),
-    ("https://ehr.example.org./fhir/r4/Patient/1", True),
-    ("http://127.0.0.1:8913/fhir", True),
-    ("http://127.0.0.1:8913/fhir/Condition?patient=1", True),
-    ("http://ehr.example.org/fhir/r4", False),                 # scheme
-    ("https://ehr.example.org:8443/fhir/r4", False),           # port
-    ("https://ehr.example.org/fhir/r4b", False),               # path prefix on a segment boundary
-    ("https://ehr.example.org/fhir", False),                   # above the allowed path
-    ("https://ehr.example.org/fhir/r4/../admin", False),       # dot segments
-    ("https://ehr.example.org/fhir/r4/%2e%2e/admin", False),
-    ("https://ehr.example.org/fhir/r4/..%2Fadmin", False),     # encoded slash
-    ("https://user:pw@ehr.example.org/fhir/r4", False),        # userinfo
-    ("https://ehr.example.org@evil.example/fhir/r4", False),
-    ("http://127.0.0.1:8913\\@evil.example/fhir", False),
-    ("https://evil.example/fhir/r4", False),
-    ("https://ehr.example.org.evil.example/fhir/r4", False),
-    ("ftp://ehr.example.org/fhir/r4", False),
-    ("file:///etc/passwd", False),
-    ("//ehr.example.org/fhir/r4", False),
-    ("http://127.0.0.1:99999/fhir", False),                    # invalid port
-    ("http://localhost:8913/fhir", False),                      # another host name
-    ("", False),
-    ("https://ehr.example.org/fhir/r4\n/x", False),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("https://ehr.example.org/fhir/r4", True),
+        ("https://ehr.example.org/fhir/r4/", True),
+        ("https://EHR.Example.org:443/fhir/r4/Patient/1", True),
+        ("https://ehr.example.org./fhir/r4/Patient/1", True),
+        ("http://127.0.0.1:8913/fhir", True),
+        ("http://127.0.0.1:8913/fhir/Condition?patient=1", True),
+        ("http://ehr.example.org/fhir/r4", False),  # scheme
+        ("https://ehr.example.org:8443/fhir/r4", False),  # port
+        ("https://ehr.example.org/fhir/r4b", False),  # path prefix on a segment boundary
+        ("https://ehr.example.org/fhir", False),  # above the allowed path
+        ("https://ehr.example.org/fhir/r4/../admin", False),  # dot segments
+        ("https://ehr.example.org/fhir/r4/%2e%2e/admin", False),
+        ("https://ehr.example.org/fhir/r4/..%2Fadmin", False),  # encoded slash
+        ("https://user:pw@ehr.example.org/fhir/r4", False),  # userinfo
+        ("https://ehr.example.org@evil.example/fhir/r4", False),
+        ("http://127.0.0.1:8913\\@evil.example/fhir", False),
+        ("https://evil.example/fhir/r4", False),
+        ("https://ehr.example.org.evil.example/fhir/r4", False),
+        ("ftp://ehr.example.org/fhir/r4", False),
+        ("file:///etc/passwd", False),
+        ("//ehr.example.org/fhir/r4", False),
+        ("http://127.0.0.1:99999/fhir", False),  # invalid port
+        ("http://localhost:8913/fhir", False),  # another host name
+        ("", False),
+        ("https://ehr.example.org/fhir/r4\n/x", False),
+    ],
+)
 def test_is_allowed(url, expected):
     assert is_allowed(url, ALLOW) is expected
 
@@ -79,6 +87,7 @@ def test_empty_allow_list_allows_nothing():
 
 
 # -- SSRF ----------------------------------------------------------------------------------------
+
 
 def test_base_url_not_on_the_allow_list_makes_no_connection(fhir, listener):
     before = listener.connections()
@@ -108,8 +117,13 @@ def test_next_link_to_another_host_is_refused(fhir, listener):
 def test_next_link_to_another_allowed_server_is_refused(fhir, listener):
     # Both servers are on the allow-list, but the token was issued for the first one only.
     before = listener.connections()
-    client = FhirClient(fhir.base, TOKEN, settings_for(fhir, fhir_allow=(fhir.base, listener.url("/fhir"))),
-                        Budget(BUDGET), session=make_session())
+    client = FhirClient(
+        fhir.base,
+        TOKEN,
+        settings_for(fhir, fhir_allow=(fhir.base, listener.url("/fhir"))),
+        Budget(BUDGET),
+        session=make_session(),
+    )
     with pytest.raises(FhirAccessError) as err:
         client.search("offsite-next")
     assert err.value.kind == "not-allowed"
@@ -118,8 +132,11 @@ def test_next_link_to_another_allowed_server_is_refused(fhir, listener):
 
 def test_prefetch_bundle_with_a_foreign_next_link_is_refused(fhir, listener):
     before = listener.connections()
-    bundle = {"resourceType": "Bundle", "type": "searchset",
-              "link": [{"relation": "next", "url": listener.url("/fhir/Condition?page=2")}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": [{"relation": "next", "url": listener.url("/fhir/Condition?page=2")}],
+    }
     with pytest.raises(FhirAccessError) as err:
         make_client(fhir).expand_bundle(bundle)
     assert err.value.kind == "not-allowed"
@@ -136,6 +153,7 @@ def test_relative_paths_cannot_escape_the_base(fhir, relative):
 
 
 # -- faults, each stopped by the protection its error kind names (budget, timeout, size, shape) ---------
+
 
 def _fails_within(fhir, call, kind: str, **client_kw) -> FhirAccessError:
     client = make_client(fhir, **client_kw)
@@ -199,7 +217,7 @@ def test_endless_chunked_body_is_cut_at_the_size_limit(fhir):
 
 def test_gzip_bomb_is_cut_at_the_size_limit(fhir):
     err = _fails_within(fhir, lambda c: c.read("gzip-bomb/1"), "too-large", budget=5.0)
-    assert "decodes to more than" in err.message     # small on the wire: the decoded size is what counts
+    assert "decodes to more than" in err.message  # small on the wire: the decoded size is what counts
 
 
 def test_search_answered_by_a_non_bundle(fhir):
@@ -233,6 +251,7 @@ def test_next_link_pointing_to_itself_stops(fhir):
 
 # -- happy paths ---------------------------------------------------------------------------------
 
+
 def test_read_sends_accept_and_bearer(fhir):
     n = len(fhir.requests)
     patient = make_client(fhir).read("Patient/p1")
@@ -264,10 +283,15 @@ def test_search_follows_next_pages_with_the_token(fhir):
 
 
 def test_expand_prefetch_bundle(fhir):
-    bundle = {"resourceType": "Bundle", "type": "searchset",
-              "link": [{"relation": "next", "url": f"{fhir.base}/Condition?patient=p1&page=2"}],
-              "entry": [{"resource": {"resourceType": "Condition", "id": "c1"}},
-                        {"resource": {"resourceType": "OperationOutcome"}, "search": {"mode": "outcome"}}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": [{"relation": "next", "url": f"{fhir.base}/Condition?patient=p1&page=2"}],
+        "entry": [
+            {"resource": {"resourceType": "Condition", "id": "c1"}},
+            {"resource": {"resourceType": "OperationOutcome"}, "search": {"mode": "outcome"}},
+        ],
+    }
     result = make_client(fhir, budget=5.0).expand_bundle(bundle)
     assert [r["id"] for r in result] == ["c1", "c2", "c3"]
 
@@ -294,6 +318,7 @@ def test_budget_counts_down_with_its_clock():
 
 
 # -- the token stays secret ----------------------------------------------------------------------
+
 
 def test_token_never_logged_nor_in_errors(fhir, caplog):
     caplog.set_level(logging.DEBUG)

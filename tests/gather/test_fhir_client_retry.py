@@ -28,7 +28,7 @@ def test_only_once(fhir, route, kind):
     with pytest.raises(FhirAccessError) as err:
         client.read(route)
     assert err.value.kind == kind
-    assert len(requests_to(fhir, route)) == 2          # the first try and one retry, no more
+    assert len(requests_to(fhir, route)) == 2  # the first try and one retry, no more
 
 
 def test_no_retry_once_the_budget_is_used_up(fhir):
@@ -39,7 +39,7 @@ def test_no_retry_once_the_budget_is_used_up(fhir):
     real = client._get_json_once
 
     def first_try_uses_the_budget(url, *, missing_ok):
-        now[0] = 2.0                                    # the dropped try took the whole budget
+        now[0] = 2.0  # the dropped try took the whole budget
         return real(url, missing_ok=missing_ok)
 
     client._get_json_once = first_try_uses_the_budget

@@ -33,7 +33,7 @@ def test_two_different_resources_under_one_id_are_both_read():
         "Chronic aseptic meningitis",
         "Cellulitis of the left leg",
     ]
-    assert r.get("Condition/c1")["code"]["text"] == "Chronic aseptic meningitis"     # references: the first
+    assert r.get("Condition/c1")["code"]["text"] == "Chronic aseptic meningitis"  # references: the first
 
 
 def test_two_versions_of_one_resource_keep_the_newer():

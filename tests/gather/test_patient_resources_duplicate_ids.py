@@ -17,7 +17,7 @@ def test_two_different_resources_with_one_id_are_both_kept():
     r.add(_cond("COVID-19"))
     r.add(_cond("Macrophage activation syndrome"))
     assert sorted(c["code"]["text"] for c in r.of("Condition")) == ["COVID-19", "Macrophage activation syndrome"]
-    assert r.get("Condition/dx")["code"]["text"] == "COVID-19"          # a reference still finds the first
+    assert r.get("Condition/dx")["code"]["text"] == "COVID-19"  # a reference still finds the first
 
 
 def test_identical_duplicates_collapse():

@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 
 class LiveServer:
     """The app served on 127.0.0.1 at a free port, in a thread, for the length of a `with` block."""
+
     def __init__(self, app):
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.port = self.server.server_port

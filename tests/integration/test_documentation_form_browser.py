@@ -56,10 +56,19 @@ def browser(tmp_path):
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1100,1600",
-                f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1100,1600",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
         options.add_argument(arg)
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     options.binary_location = binary
@@ -93,7 +102,8 @@ def test_prescriber_completes_the_form_in_chromium(settings, browser, artefacts)
 
     app = create_app(settings, clock=pinned_clock, documentation_form=(source, lambda link, qr: stored.append(qr)))
     token = app.extensions[EXTENSION_KEY].links.issue(
-        FormLinkContext("caid-123", ORDER, PATIENT, PRACTITIONER), PINNED_NOW)
+        FormLinkContext("caid-123", ORDER, PATIENT, PRACTITIONER), PINNED_NOW
+    )
     wait = WebDriverWait(browser, 10)
 
     def item(link_id):
@@ -104,8 +114,11 @@ def test_prescriber_completes_the_form_in_chromium(settings, browser, artefacts)
 
     def set_value(link_id, value):
         field = browser.find_element(By.NAME, f"a:{link_id}")
-        browser.execute_script("arguments[0].value = arguments[1];"
-                               "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", field, value)
+        browser.execute_script(
+            "arguments[0].value = arguments[1];arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+            field,
+            value,
+        )
 
     with LiveServer(app) as server:
         browser.get(form_url(server.url, token))
@@ -144,7 +157,7 @@ def test_prescriber_completes_the_form_in_chromium(settings, browser, artefacts)
         assert "Planned start date: Answer this question." in summary.text
         assert "Date the last TNF inhibitor was stopped: Answer this question." in summary.text
         assert "Answer this question." in item("start").text
-        assert option("tried", f"coding:{RXNORM}|214555").is_selected()          # entered answers kept
+        assert option("tried", f"coding:{RXNORM}|214555").is_selected()  # entered answers kept
         assert browser.find_element(By.NAME, "a:weeks").get_attribute("value") == "8"
         assert stored == []
 
@@ -171,13 +184,13 @@ def test_prescriber_completes_the_form_in_chromium(settings, browser, artefacts)
 
     walk(qr.get("item"))
     assert information_origin(answers["on-anakinra"][0]) == "auto-server"
-    assert information_origin(answers["supply"][0]) == "auto-server"          # changed and changed back
+    assert information_origin(answers["supply"][0]) == "auto-server"  # changed and changed back
     assert information_origin(answers["at-risk"][0]) == "manual"
     assert [a["valueCoding"]["code"] for a in answers["tried"]] == ["214555"]
     assert information_origin(answers["tried"][0]) == "override"
     assert answers["start"][0]["valueDate"] == "2026-03-10"
     assert answers["weeks"][0]["valueInteger"] == 8
-    assert "long-trial" not in answers                                        # display items carry no answer
+    assert "long-trial" not in answers  # display items carry no answer
 
 
 def test_prescriber_completes_the_generated_questionnaire_in_chromium(tmp_path, browser, artefacts):
@@ -190,8 +203,9 @@ def test_prescriber_completes_the_generated_questionnaire_in_chromium(tmp_path, 
 
     deferred = DeferredApp()
     with LiveServer(deferred) as server:
-        settings = demo_settings().with_overrides(var_dir=str(tmp_path / "var"), auth_enabled=False,
-                                                  external_base_url=server.url, fhir_allow=())
+        settings = demo_settings().with_overrides(
+            var_dir=str(tmp_path / "var"), auth_enabled=False, external_base_url=server.url, fhir_allow=()
+        )
         deferred.app = create_app(settings, clock=pinned_clock)
         req = statement_gaps_request()
         body, info, link = first_sign(server.url, req)

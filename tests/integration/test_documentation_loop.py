@@ -42,6 +42,7 @@ SANDBOX_KEY = jwt_keys.sandbox_key()
 
 class DeferredApp:
     """A WSGI app set once the server is bound (the external base URL is the server's own)."""
+
     app = None
 
     def __call__(self, environ, start_response):
@@ -53,8 +54,9 @@ def service(tmp_path):
     """(base URL, app) of the service on a loopback port, auth off."""
     deferred = DeferredApp()
     with LiveServer(deferred) as srv:
-        settings = demo_settings().with_overrides(var_dir=str(tmp_path / "var"), auth_enabled=False,
-                                                  external_base_url=srv.url, fhir_allow=())
+        settings = demo_settings().with_overrides(
+            var_dir=str(tmp_path / "var"), auth_enabled=False, external_base_url=srv.url, fhir_allow=()
+        )
         deferred.app = create_app(settings, clock=pinned_clock)
         yield srv.url, deferred.app
 
@@ -72,10 +74,14 @@ def form_card(body: dict) -> dict | None:
 
 
 def package_params(req: dict, context: str) -> dict:
-    return {"resourceType": "Parameters", "parameter": [
-        {"name": "coverage", "resource": coverage(req)},
-        {"name": "order", "resource": draft_order(req)},
-        {"name": "context", "valueString": context}]}
+    return {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "coverage", "resource": coverage(req)},
+            {"name": "order", "resource": draft_order(req)},
+            {"name": "context", "valueString": context},
+        ],
+    }
 
 
 def signed_again(req: dict, body: dict) -> dict:
@@ -102,8 +108,12 @@ def first_sign(base: str, req: dict) -> tuple[dict, dict, str]:
 
 
 def fetch_package(base: str, req: dict, context: str, headers: dict | None = None) -> requests.Response:
-    return requests.post(base + PACKAGE, json=package_params(req, context), timeout=30,
-                         headers={"Content-Type": "application/fhir+json", **(headers or {})})
+    return requests.post(
+        base + PACKAGE,
+        json=package_params(req, context),
+        timeout=30,
+        headers={"Content-Type": "application/fhir+json", **(headers or {})},
+    )
 
 
 def open_form(url: str) -> BrowserForm:
@@ -181,6 +191,7 @@ def test_the_loop_over_http_with_a_no_ends_not_covered_citing_the_clause(service
 
 # -- with auth on ------------------------------------------------------------------------------------
 
+
 def sandbox_headers(url: str) -> dict:
     token = SANDBOX_KEY.sign(jwt_keys.claims(SANDBOX_ISSUER, url, int(time.time())), headers={"jku": SANDBOX_JKU})
     return {"Authorization": f"Bearer {token}"}
@@ -195,8 +206,9 @@ def test_with_auth_on_the_package_needs_a_jwt_and_a_link_opens_only_its_own_cont
     deferred = DeferredApp()
     with LiveServer(deferred) as srv:
         base = srv.url
-        settings = demo_settings().with_overrides(var_dir=str(tmp_path / "var"), auth_enabled=True,
-                                                  external_base_url=base, fhir_allow=())
+        settings = demo_settings().with_overrides(
+            var_dir=str(tmp_path / "var"), auth_enabled=True, external_base_url=base, fhir_allow=()
+        )
         assert settings.allow_sandbox_issuer
         app = deferred.app = create_app(settings, clock=pinned_clock)
         first, second = statement_gaps_request(), other_patient(statement_gaps_request())
@@ -217,15 +229,22 @@ def test_with_auth_on_the_package_needs_a_jwt_and_a_link_opens_only_its_own_cont
         # a link naming the second context but bound to the first's order and patient (a mix-up, or a forgery
         # with the key) is refused: it never shows or stores the second patient's documentation
         links, services = app.extensions[EXTENSION_KEY].links, app.extensions["cds"]
-        order_ref = f"MedicationRequest/{draft_order(first)['id']}"           # the same draft id in both EHRs
+        order_ref = f"MedicationRequest/{draft_order(first)['id']}"  # the same draft id in both EHRs
         assert order_ref == f"MedicationRequest/{draft_order(second)['id']}"
         first_patient = form_patient_ref(services.patient_hash(first["context"]["patientId"]))
-        crossed = links.issue(FormLinkContext(bodies["second"][1], order_ref, first_patient, "Practitioner/p1"),
-                              PINNED_NOW)
+        crossed = links.issue(
+            FormLinkContext(bodies["second"][1], order_ref, first_patient, "Practitioner/p1"), PINNED_NOW
+        )
         crossed_url = f"{base}/documentation/{crossed}"
         assert requests.get(crossed_url, timeout=20).status_code == 403
-        assert requests.post(crossed_url, data={"form_nonce": links.form_nonce(crossed),
-                                                "a:specialist.consulted": "true"}, timeout=20).status_code == 403
+        assert (
+            requests.post(
+                crossed_url,
+                data={"form_nonce": links.form_nonce(crossed), "a:specialist.consulted": "true"},
+                timeout=20,
+            ).status_code
+            == 403
+        )
         # the first patient's link stores the answers under the first patient only
         complete(first_form, consulted="true")
         docs = services.documentation_store()

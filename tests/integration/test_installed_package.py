@@ -26,7 +26,7 @@ from tests.e2e.helpers import coverage_infos
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-COVERED_SLUG = "ra-complete"          # index.json: order-sign, covered, full prefetch
+COVERED_SLUG = "ra-complete"  # index.json: order-sign, covered, full prefetch
 PIP_TIMEOUT = 600
 
 
@@ -47,9 +47,24 @@ def clean_copy_of_repo(tmp: Path) -> Path:
     """The repository as a fresh clone has it (no venv, no build output): pip builds in the source tree,
     so building from the working copy would leave build/ there, and could ship a stale file from it."""
     dest = tmp / "src"
-    shutil.copytree(REPO, dest, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "var", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis",
-        ".ruff_cache", ".mypy_cache", ".fhir-data"))
+    shutil.copytree(
+        REPO,
+        dest,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv",
+            "var",
+            "build",
+            "dist",
+            "*.egg-info",
+            "__pycache__",
+            ".pytest_cache",
+            ".hypothesis",
+            ".ruff_cache",
+            ".mypy_cache",
+            ".fhir-data",
+        ),
+    )
     return dest
 
 
@@ -81,9 +96,22 @@ def test_pip_install_then_serve_answers_discovery_and_decides_a_fixture_order(tm
     port, fhir_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_") and k not in ("PYTHONPATH", "DATABASE_URL")}
     log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([str(venv / "bin" / "anakinra-cds"), "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--fhir-port", str(fhir_port)], cwd=outside, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            str(venv / "bin" / "anakinra-cds"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--fhir-port",
+            str(fhir_port),
+        ],
+        cwd=outside,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90

@@ -26,9 +26,13 @@ def test_serve_demo_with_embedded_fhir_server(tmp_path):
     port, fhir_port = free_port(), free_port()
     exe = Path(sys.executable).with_name("anakinra-cds")
     env = dict(os.environ, CDS_VAR_DIR=str(tmp_path / "var"))
-    proc = subprocess.Popen([str(exe), "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--fhir-port", str(fhir_port)], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--fhir-port", str(fhir_port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90

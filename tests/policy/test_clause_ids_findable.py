@@ -16,7 +16,7 @@ PACKAGE = Path(cds_service.__file__).parent
 POLICY_DATA = PACKAGE / "policy" / "data"
 CLAUSE_IDS = [c["id"] for c in json.loads((POLICY_DATA / "clauses.json").read_text(encoding="utf-8"))["clauses"]]
 
-_HOLE = "\x00"                                   # where a built string has a value that is not a literal
+_HOLE = "\x00"  # where a built string has a value that is not a literal
 _ID_TOKEN = re.compile(r"[A-Za-z0-9.\-\x00]+")
 
 
@@ -25,25 +25,36 @@ def _sources() -> dict[Path, str]:
 
 
 def _policy_data() -> str:
-    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(POLICY_DATA.glob("*.json"))
-                     if p.name != "clauses.json")
+    return "\n".join(
+        p.read_text(encoding="utf-8") for p in sorted(POLICY_DATA.glob("*.json")) if p.name != "clauses.json"
+    )
 
 
 def _template(node: ast.AST) -> str | None:
     """The text a string-building expression makes, with a hole for every part that is not a literal; None when
     the node builds no string from pieces."""
     if isinstance(node, ast.JoinedStr):
-        return "".join(v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else _HOLE
-                       for v in node.values)
+        return "".join(
+            v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else _HOLE for v in node.values
+        )
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         left, right = _part(node.left), _part(node.right)
         if left is not None and right is not None and _HOLE in left + right and left + right != _HOLE * 2:
             return left + right
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) \
-            and isinstance(node.left.value, str):
+    if (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Mod)
+        and isinstance(node.left, ast.Constant)
+        and isinstance(node.left.value, str)
+    ):
         return re.sub(r"%[-#0 +]*\d*(?:\.\d+)?[sdrfgi]", _HOLE, node.left.value)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format" \
-            and isinstance(node.func.value, ast.Constant) and isinstance(node.func.value.value, str):
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "format"
+        and isinstance(node.func.value, ast.Constant)
+        and isinstance(node.func.value.value, str)
+    ):
         return re.sub(r"\{[^{}]*\}", _HOLE, node.func.value.value)
     return None
 
@@ -63,7 +74,7 @@ def _builds_a_clause_id(template: str) -> list[str]:
         literal = token.replace(_HOLE, "")
         joined = re.search(r"\x00[.\-]|[.\-]\x00", token)
         if not joined or not re.search(r"[A-Za-z0-9]", literal):
-            continue                              # no hole joined by a dot or hyphen, or no literal piece of an id
+            continue  # no hole joined by a dot or hyphen, or no literal piece of an id
         pattern = re.compile("".join(r"[A-Za-z0-9.\-]+" if ch == _HOLE else re.escape(ch) for ch in token))
         out += [cid for cid in CLAUSE_IDS if pattern.fullmatch(cid)]
     return out
@@ -81,8 +92,16 @@ def test_no_clause_id_is_built_from_pieces():
 
 def test_the_check_finds_a_built_clause_id():
     """The scan above can fail: each way of building an id is seen."""
-    for source in ('f"{prefix}.a"', 'f"table1.ra.2.{letter}"', 'pathway + ".duration"', '"%s.b" % prefix',
-                   '"{}.c".format(prefix)', 'f"{pathway}.duration"', 'cid + ".II"', '"table1." + key'):
+    for source in (
+        'f"{prefix}.a"',
+        'f"table1.ra.2.{letter}"',
+        'pathway + ".duration"',
+        '"%s.b" % prefix',
+        '"{}.c".format(prefix)',
+        'f"{pathway}.duration"',
+        'cid + ".II"',
+        '"table1." + key',
+    ):
         node = ast.parse(source, mode="eval").body
         assert _builds_a_clause_id(_template(node)), source
     for source in ('f"{where}.note[{i}]"', 'f"{rtype}.{loc}: {msg}"', 'label + "."', 'f"{v:g} mg"', '"0" + a + b'):

@@ -39,12 +39,15 @@ def test_previous_approval_selects_continuation():
     assert "continuation_pathway" in d.readings
 
 
-@pytest.mark.parametrize("pas, pathway", [
-    ((prior_auth(status="denied"),), "initiation"),
-    ((prior_auth(start_days_ago=-10),), "initiation"),             # approved after the order date
-    ((prior_auth(indication="covid-19"),), "initiation"),          # COVID-19 approvals do not count
-    ((), "initiation"),
-])
+@pytest.mark.parametrize(
+    "pas, pathway",
+    [
+        ((prior_auth(status="denied"),), "initiation"),
+        ((prior_auth(start_days_ago=-10),), "initiation"),  # approved after the order date
+        ((prior_auth(indication="covid-19"),), "initiation"),  # COVID-19 approvals do not count
+        ((), "initiation"),
+    ],
+)
 def test_what_counts_as_a_previous_approval(pas, pathway):
     assert decide(cont_case(pas=pas)).pathway == pathway
 
@@ -64,12 +67,15 @@ def test_covid_and_misc_always_use_initiation():
     assert node(d, "continuation.1").outcome is NA and "initiation" in node(d, "continuation.1").note
 
 
-@pytest.mark.parametrize("response, statements, expected", [
-    ("benefit", (), M),
-    (None, (), U),
-    (None, (statement("clinical_benefit", "Good clinical response on anakinra."),), M),
-    ("no-benefit", (), NM),
-])
+@pytest.mark.parametrize(
+    "response, statements, expected",
+    [
+        ("benefit", (), M),
+        (None, (), U),
+        (None, (statement("clinical_benefit", "Good clinical response on anakinra."),), M),
+        ("no-benefit", (), NM),
+    ],
+)
 def test_continuation_2_clinical_benefit(response, statements, expected):
     d = decide(cont_case(response=response, order_facts=order(statements=statements)))
     assert node(d, "continuation.2").outcome is expected
@@ -77,13 +83,20 @@ def test_continuation_2_clinical_benefit(response, statements, expected):
         assert any("clinical benefit" in m.text for m in d.missing)
 
 
-@pytest.mark.parametrize("kw, clause, expected, determination", [
-    ({"specialties": ("family-medicine",)}, "continuation.3", U, "conditional"),
-    ({"allergies": (allergy("anakinra"),)}, "continuation.4", NM, "not-covered"),
-    ({"drafts": (span("adalimumab", classes=("tnf", "biologic"), kind="draft", active=True),)}, "continuation.5", NM,
-     "not-covered"),
-    ({"order_facts": order(dose_facts=dose(mg=200, syringes=56))}, "continuation.6.a", NM, "conditional"),
-])
+@pytest.mark.parametrize(
+    "kw, clause, expected, determination",
+    [
+        ({"specialties": ("family-medicine",)}, "continuation.3", U, "conditional"),
+        ({"allergies": (allergy("anakinra"),)}, "continuation.4", NM, "not-covered"),
+        (
+            {"drafts": (span("adalimumab", classes=("tnf", "biologic"), kind="draft", active=True),)},
+            "continuation.5",
+            NM,
+            "not-covered",
+        ),
+        ({"order_facts": order(dose_facts=dose(mg=200, syringes=56))}, "continuation.6.a", NM, "conditional"),
+    ],
+)
 def test_continuation_3_to_6_reuse_initiation(kw, clause, expected, determination):
     d = decide(cont_case(**kw))
     assert node(d, clause).outcome is expected
@@ -99,25 +112,29 @@ def test_continuation_hard_exclusions_and_cards_use_continuation_ids():
 
 
 def test_initiation_is_kept_for_the_record_and_does_not_decide():
-    d = decide(cont_case(response=None))                 # continuation.2 unknown
+    d = decide(cont_case(response=None))  # continuation.2 unknown
     assert d.determination.value == "conditional"
     alt = next(t for t in d.tree if t.clause_id == "alternative-pathway")
-    assert alt.find("initiation.1.a").outcome is M        # initiation would be met...
+    assert alt.find("initiation.1.a").outcome is M  # initiation would be met...
     assert "alternative-pathway" not in d.coverage_groups  # ...but it does not decide
 
 
 def _without_tree(d):
     from dataclasses import replace
+
     return replace(d, tree=tuple(t for t in d.tree if t.clause_id != "alternative-pathway"))
 
 
-@pytest.mark.parametrize("kw", [
-    {},                                                                       # covered
-    {"response": None},                                                       # conditional: 2 unknown
-    {"allergies": (allergy("anakinra"),)},                                    # not-covered
-    {"specialties": ("family-medicine",), "response": "no-benefit"},          # several clauses
-    {"medications": ()},                                                      # no anakinra use on record
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},  # covered
+        {"response": None},  # conditional: 2 unknown
+        {"allergies": (allergy("anakinra"),)},  # not-covered
+        {"specialties": ("family-medicine",), "response": "no-benefit"},  # several clauses
+        {"medications": ()},  # no anakinra use on record
+    ],
+)
 def test_the_pathway_not_applied_is_evaluated_only_when_asked_and_changes_nothing_else(kw):
     """The hook path leaves out `alternative-pathway` (initiation on a continuation); every other part of the
     decision is the same: determination, PA, reasons, findings (cards), missing items, the deciding tree."""
@@ -151,7 +168,7 @@ def test_no_benefit_stated_is_not_covered_and_recent_fills_do_not_reopen_initiat
     assert d.determination.value == "not-covered" and d.pa_needed is None
     assert "continuation_no_benefit" in d.readings
     alt = next(t for t in d.tree if t.clause_id == "alternative-pathway")
-    assert alt.find("initiation.1.a").outcome is M        # the fills would meet initiation 1.a: it does not decide
+    assert alt.find("initiation.1.a").outcome is M  # the fills would meet initiation 1.a: it does not decide
     assert any("continuation.2" in f.clause_ids for f in d.findings)
     # benefit merely undocumented stays a request for documentation, not a denial
     d = decide(cont_case(response=None))

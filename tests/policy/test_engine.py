@@ -53,18 +53,27 @@ def test_explanation_is_complete(maker):
     for top in doc["clauses"]:
         for n, _depth in walk(top):
             assert n["outcome"] in {"met", "not-met", "unknown", "not-applicable"}
-            assert n.get("text"), n["clause"]                      # the guideline's words for every node
-            assert n.get("note"), n["clause"]                      # and why
+            assert n.get("text"), n["clause"]  # the guideline's words for every node
+            assert n.get("note"), n["clause"]  # and why
             if n.get("children"):
                 assert n.get("combinator") or n["clause"] in ("alternative-pathway",), n["clause"]
     ids = {n["clause"] for t in doc["clauses"] for n, _ in walk(t)}
-    assert {"position.site-of-care", "precautions.neutrophils", "billing.icd10", "billing.hcpcs",
-            "program.fep", "initiation.duration", "dosage.renal", "dosage.form"} <= ids
+    assert {
+        "position.site-of-care",
+        "precautions.neutrophils",
+        "billing.icd10",
+        "billing.hcpcs",
+        "program.fep",
+        "initiation.duration",
+        "dosage.renal",
+        "dosage.form",
+    } <= ids
 
 
 def test_composites_fold_their_children():
     """Kleene consistency: every ALL/ANY/ONE node's outcome is the fold of its children."""
     from cds_service.policy.logic import fold_all, fold_any
+
     for maker in (case, covid_case, misc_case, still_case, lambda: case(medications=())):
         d = decide(maker())
         for top in d.coverage_tree():
@@ -78,8 +87,12 @@ def test_composites_fold_their_children():
 def test_hard_exclusions_deny_other_not_met_do_not():
     assert decide(case(order_facts=order(setting=CLINIC))).determination.value == "not-covered"
     assert decide(case(allergies=(allergy("anakinra"),))).determination.value == "not-covered"
-    assert decide(case(drafts=(span("etanercept", classes=("tnf", "biologic"), kind="draft", active=True),))
-                  ).determination.value == "not-covered"
+    assert (
+        decide(
+            case(drafts=(span("etanercept", classes=("tnf", "biologic"), kind="draft", active=True),))
+        ).determination.value
+        == "not-covered"
+    )
     # a dose above the limit or an RA age below labeling ask for records: conditional
     assert decide(case(order_facts=order(dose_facts=dose(mg=200, syringes=56)))).determination.value == "conditional"
     assert decide(case(age=15)).determination.value == "conditional"
@@ -107,6 +120,7 @@ def test_order_select_is_a_preview():
 
 # ---------------------------------------------------------------- where the guideline contradicts itself
 
+
 @pytest.mark.parametrize("maker", [covid_case, misc_case])
 def test_inpatient_indications_are_not_denied_for_the_setting_and_say_which_reading(maker):
     d = decide(maker())
@@ -118,7 +132,7 @@ def test_inpatient_indications_are_not_denied_for_the_setting_and_say_which_read
 
 
 def test_reading_is_on_every_card_of_the_order():
-    d = decide(covid_case(statements=()))              # conditional: a documentation card
+    d = decide(covid_case(statements=()))  # conditional: a documentation card
     assert d.findings
     for f in d.findings:
         assert "How the guideline was read" in f.detail and "position statement excludes" in f.detail

@@ -12,7 +12,7 @@ START, END = date(2026, 3, 2), date(2027, 3, 1)
 
 
 def test_missing_continuation_documentation_becomes_a_renewal_note_naming_the_approval():
-    d = decide(cont_case(response=None))                          # continuation.2: clinical benefit unknown
+    d = decide(cont_case(response=None))  # continuation.2: clinical benefit unknown
     assert [f.kind for f in d.findings if f.kind == "documentation"] == ["documentation"]
     out = under_approval(d.findings, "PA-7", START, END)
     kinds = [f.kind for f in out]
@@ -22,7 +22,7 @@ def test_missing_continuation_documentation_becomes_a_renewal_note_naming_the_ap
     assert "PA-7" in note.summary and "2027-03-01" in note.summary and len(note.summary) <= 140
     assert "continuation.2" in note.clause_ids
     doc = next(f for f in d.findings if f.kind == "documentation")
-    assert doc.detail in note.detail                              # what is missing is still said, in full
+    assert doc.detail in note.detail  # what is missing is still said, in full
     assert "2026-03-02 to 2027-03-01" in note.detail and "no prior authorization is needed" in note.detail
     assert note.data == {"authorization": "PA-7", "expires": "2027-03-01"}
     # every other card is kept, in order
@@ -30,7 +30,7 @@ def test_missing_continuation_documentation_becomes_a_renewal_note_naming_the_ap
 
 
 def test_a_criterion_the_chart_shows_unmet_is_a_renewal_warning_not_a_request_for_documentation():
-    d = decide(cont_case(response="no-benefit"))                  # continuation.2 not met: no benefit recorded
+    d = decide(cont_case(response="no-benefit"))  # continuation.2 not met: no benefit recorded
     assert [(f.kind, f.severity) for f in d.findings if f.kind == "criteria"] == [("criteria", "warning")]
     note = next(f for f in under_approval(d.findings, "PA-7", START, END) if f.kind == "renewal")
     assert note.severity == "warning"
@@ -46,9 +46,9 @@ def test_order_level_cards_are_never_turned_into_renewal_notes():
     assert all("continuation.6" not in c for f in out if f.kind == "renewal" for c in f.clause_ids)
     d = decide(cont_case(allergies=(allergy("anakinra"),)))
     out = under_approval(d.findings, "PA-7", START, END)
-    assert [f.kind for f in out] == [f.kind for f in d.findings]   # nothing about the pathway's criteria
+    assert [f.kind for f in out] == [f.kind for f in d.findings]  # nothing about the pathway's criteria
 
 
 def test_findings_without_open_criteria_are_returned_unchanged():
-    d = decide(cont_case())                                       # every criterion met
+    d = decide(cont_case())  # every criterion met
     assert under_approval(d.findings, "PA-7", START, END) is d.findings

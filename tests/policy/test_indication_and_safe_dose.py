@@ -17,17 +17,36 @@ import pytest
 
 from tests.policy.builders import NA, NM, M, U, case, decide, dose, dx, lab, node, nomid_case, order
 
-CAPS_REASON = dx(("caps",), "M04.2", text="Cryopyrin-associated periodic syndromes", from_order=True,
-                 possible=("nomid",))
+CAPS_REASON = dx(
+    ("caps",), "M04.2", text="Cryopyrin-associated periodic syndromes", from_order=True, possible=("nomid",)
+)
 NOMID_PROBLEM = dx(("nomid",), "M04.2", text="NOMID")
 
 
-def infant(weight_kg: float, mg: float, *, diagnoses, reasons=(), syringes: float = 28, per_day: float = 1, labs=None,
-           age: int = 0, weight_days_ago: int = 5):
+def infant(
+    weight_kg: float,
+    mg: float,
+    *,
+    diagnoses,
+    reasons=(),
+    syringes: float = 28,
+    per_day: float = 1,
+    labs=None,
+    age: int = 0,
+    weight_days_ago: int = 5,
+):
     kw = {"labs": labs} if labs is not None else {}
-    return case(age=age, sex="male", weight_kg=weight_kg, weight_days_ago=weight_days_ago, diagnoses=diagnoses,
-                medications=(), specialties=("pediatric-rheumatology",),
-                order_facts=order(dose_facts=dose(mg=mg, per_day=per_day, syringes=syringes), reasons=reasons), **kw)
+    return case(
+        age=age,
+        sex="male",
+        weight_kg=weight_kg,
+        weight_days_ago=weight_days_ago,
+        diagnoses=diagnoses,
+        medications=(),
+        specialties=("pediatric-rheumatology",),
+        order_facts=order(dose_facts=dose(mg=mg, per_day=per_day, syringes=syringes), reasons=reasons),
+        **kw,
+    )
 
 
 def finding(d, kind):
@@ -35,6 +54,7 @@ def finding(d, kind):
 
 
 # ------------------------------------------------------------------ class 4: indication specificity
+
 
 def test_nomid_on_the_problem_list_beats_a_caps_order_reason_and_the_weight_limit_is_checked():
     """The issue's chart: problem list NOMID, order reason M04.2 'cryopyrin-associated periodic syndromes';
@@ -65,11 +85,10 @@ def test_a_caps_adult_within_the_weight_limit_is_conditional_never_covered_on_th
     """Round 2 (chart nomid-m042-muckle-wells-not-nomid): M04.2 alone is not NOMID, and the guideline names no
     compendia support for CAPS beyond NOMID ("specifically neonatal-onset multisystem inflammatory disease
     (NOMID)"; M04.2 is not among the ICD-10 codes that support medical necessity). This order was covered."""
-    d = decide(case(age=40, weight_kg=70, medications=(), diagnoses=(),
-                    order_facts=order(reasons=(CAPS_REASON,))))
+    d = decide(case(age=40, weight_kg=70, medications=(), diagnoses=(), order_facts=order(reasons=(CAPS_REASON,))))
     assert d.indication == "caps" and node(d, "dosage.nomid-dira").outcome is M
-    assert node(d, "table1.nomid").outcome is U          # M04.2 may be NOMID: the phenotype is asked for
-    assert node(d, "table1.other").outcome is U          # CAPS beyond NOMID: compendia support is asked for
+    assert node(d, "table1.nomid").outcome is U  # M04.2 may be NOMID: the phenotype is asked for
+    assert node(d, "table1.other").outcome is U  # CAPS beyond NOMID: compendia support is asked for
     assert d.determination.value == "conditional"
 
 
@@ -81,11 +100,25 @@ def test_muckle_wells_is_caps_only_and_has_no_weight_limit():
 
 def test_caps_over_100_mg_needs_compendia_evidence_while_nomid_is_within_its_label():
     """NOMID is FDA-labeled (5.b by 8 mg/kg daily); CAPS in general is compendia-supported (5.c)."""
-    caps = decide(case(age=40, weight_kg=70, medications=(), diagnoses=(),
-                       order_facts=order(reasons=(CAPS_REASON,), dose_facts=dose(mg=200, syringes=56))))
+    caps = decide(
+        case(
+            age=40,
+            weight_kg=70,
+            medications=(),
+            diagnoses=(),
+            order_facts=order(reasons=(CAPS_REASON,), dose_facts=dose(mg=200, syringes=56)),
+        )
+    )
     assert node(caps, "initiation.5").outcome is U and node(caps, "initiation.5.c").outcome is U
-    nomid = decide(case(age=40, weight_kg=70, medications=(), diagnoses=(NOMID_PROBLEM,),
-                        order_facts=order(reasons=(CAPS_REASON,), dose_facts=dose(mg=200, syringes=56))))
+    nomid = decide(
+        case(
+            age=40,
+            weight_kg=70,
+            medications=(),
+            diagnoses=(NOMID_PROBLEM,),
+            order_facts=order(reasons=(CAPS_REASON,), dose_facts=dose(mg=200, syringes=56)),
+        )
+    )
     assert nomid.indication == "nomid" and node(nomid, "initiation.5.b").outcome is M
 
 
@@ -97,10 +130,11 @@ def test_dira_supported_anywhere_checks_the_weight_limit():
 
 # ------------------------------------------------------------------ class 6: safe suggestions, within-label doses
 
+
 def test_adult_nomid_at_200_mg_is_within_the_label_no_change_to_100_mg_and_no_compendia_request():
     d = decide(nomid_case(weight_kg=70, age=30, order_facts=order(dose_facts=dose(mg=200, syringes=56))))
     assert node(d, "initiation.5.a").outcome is NM
-    assert node(d, "initiation.5.b").outcome is M           # 2.9 mg/kg daily, within 8 mg/kg
+    assert node(d, "initiation.5.b").outcome is M  # 2.9 mg/kg daily, within 8 mg/kg
     assert node(d, "initiation.5").outcome is M
     assert finding(d, "dose") is None
     assert not any("compendia" in f.detail.lower() for f in d.findings)
@@ -123,7 +157,7 @@ def test_9_kg_infant_ordered_1_ml_gets_a_dose_within_8_mg_per_kg_rounded_down():
     assert "100 mg once daily" not in card.summary
     assert "0.48 mL" in card.summary
     weight_card = finding(d, "weight-dose")
-    assert weight_card is not None and "suggested_dose" not in weight_card.data   # one suggestion, on the dose card
+    assert weight_card is not None and "suggested_dose" not in weight_card.data  # one suggestion, on the dose card
     assert "at most 72 mg" in weight_card.summary
 
 
@@ -135,7 +169,7 @@ def test_within_100_mg_but_above_8_mg_per_kg_the_weight_card_carries_the_suggest
 
 
 def test_weight_limit_rounding_never_goes_above_the_maximum():
-    d = decide(infant(9.45, 100, diagnoses=(NOMID_PROBLEM,)))      # 8 x 9.45 = 75.6 mg
+    d = decide(infant(9.45, 100, diagnoses=(NOMID_PROBLEM,)))  # 8 x 9.45 = 75.6 mg
     card = finding(d, "weight-dose")
     assert "at most 75 mg" in card.summary
     assert card.data["suggested_dose"]["mg"] <= 75.6

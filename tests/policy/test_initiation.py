@@ -33,16 +33,19 @@ from tests.policy.builders import (
 )
 
 
-@pytest.mark.parametrize("meds, unavailable, expected", [
-    ((anakinra_dispense(20),), (), M),                                   # dispensed 20 days ago
-    ((anakinra_dispense(85),), (), M),                                   # supply ends within 90 days
-    ((anakinra_dispense(150),), (), NM),                                 # too long ago
-    ((anakinra_dispense(20, sample=True),), (), NM),                     # samples do not count
-    # A statement only cannot rule out samples (issue 17, class 2): unknown, never "no dispense" (not-met).
-    ((span("anakinra", classes=("anakinra",), start=AS_OF.replace(day=1), active=True),), (), U),
-    ((), ("medicationDispenses",), U),                                   # dispensing history unreadable
-    ((), (), NM),
-])
+@pytest.mark.parametrize(
+    "meds, unavailable, expected",
+    [
+        ((anakinra_dispense(20),), (), M),  # dispensed 20 days ago
+        ((anakinra_dispense(85),), (), M),  # supply ends within 90 days
+        ((anakinra_dispense(150),), (), NM),  # too long ago
+        ((anakinra_dispense(20, sample=True),), (), NM),  # samples do not count
+        # A statement only cannot rule out samples (issue 17, class 2): unknown, never "no dispense" (not-met).
+        ((span("anakinra", classes=("anakinra",), start=AS_OF.replace(day=1), active=True),), (), U),
+        ((), ("medicationDispenses",), U),  # dispensing history unreadable
+        ((), (), NM),
+    ],
+)
 def test_initiation_1a_recent_anakinra(meds, unavailable, expected):
     c = case(medications=meds, unavailable=unavailable)
     assert outcome(c, "initiation.1.a") is expected
@@ -53,11 +56,14 @@ def test_initiation_1a_evidence_names_the_dispense():
     assert [e.reference for e in n.evidence] == ["MedicationDispense/ana-20"]
 
 
-@pytest.mark.parametrize("statements, meds, expected", [
-    ((statement("recent_anakinra"), statement("at_risk_if_changed")), (), M),
-    ((statement("recent_anakinra"),), (), U),
-    ((), (span("anakinra", classes=("anakinra",), start=AS_OF.replace(month=1)),), U),
-])
+@pytest.mark.parametrize(
+    "statements, meds, expected",
+    [
+        ((statement("recent_anakinra"), statement("at_risk_if_changed")), (), M),
+        ((statement("recent_anakinra"),), (), U),
+        ((), (span("anakinra", classes=("anakinra",), start=AS_OF.replace(month=1)),), U),
+    ],
+)
 def test_initiation_1b_prescriber_statement(statements, meds, expected):
     # RA without step therapy so 1.c is not met and 1.b is looked at
     c = case(medications=meds, order_facts=order(statements=statements))
@@ -69,20 +75,24 @@ def test_initiation_1b_prescriber_statement(statements, meds, expected):
 
 def _use(when, text="the prescriber's dated words"):
     from dataclasses import replace
+
     return replace(statement("anakinra_use", text), when=when, when_text=text)
 
 
-@pytest.mark.parametrize("statements, expected", [
-    # "has been treated with Kineret continuously since 10/06/2025" + at risk: stated by its dates
-    ((_use((AS_OF, AS_OF)), statement("at_risk_if_changed")), M),
-    ((_use((ago(60), ago(60))), statement("at_risk_if_changed")), M),
-    # "treated with Kineret from February to mid-July 2025": the prescriber's own dates contradict recent use
-    ((_use((ago(230), ago(220))), statement("at_risk_if_changed")), NM),
-    ((_use((ago(230), ago(220))), statement("recent_anakinra"), statement("at_risk_if_changed")), NM),
-    # dates on both sides of the window ("started in 2023", no end): they decide nothing
-    ((_use((ago(1000), AS_OF)), statement("at_risk_if_changed")), U),
-    ((_use((AS_OF, AS_OF)),), U),                                          # the risk half is missing
-])
+@pytest.mark.parametrize(
+    "statements, expected",
+    [
+        # "has been treated with Kineret continuously since 10/06/2025" + at risk: stated by its dates
+        ((_use((AS_OF, AS_OF)), statement("at_risk_if_changed")), M),
+        ((_use((ago(60), ago(60))), statement("at_risk_if_changed")), M),
+        # "treated with Kineret from February to mid-July 2025": the prescriber's own dates contradict recent use
+        ((_use((ago(230), ago(220))), statement("at_risk_if_changed")), NM),
+        ((_use((ago(230), ago(220))), statement("recent_anakinra"), statement("at_risk_if_changed")), NM),
+        # dates on both sides of the window ("started in 2023", no end): they decide nothing
+        ((_use((ago(1000), AS_OF)), statement("at_risk_if_changed")), U),
+        ((_use((AS_OF, AS_OF)),), U),  # the risk half is missing
+    ],
+)
 def test_initiation_1b_reads_the_prescribers_dates(statements, expected):
     """1.b: "The prescriber states the member has been treated with anakinra ... within the past 90 days AND is at
     risk if therapy is changed". Table 1 RA 2 is not documented (Humira only), so 1.b is what is looked at."""
@@ -102,13 +112,16 @@ def test_initiation_1b_not_requested_when_no_anakinra_and_1c_needs_documents():
     assert not any("anakinra (not samples)" in m.text for m in d.missing)
 
 
-@pytest.mark.parametrize("age, statements, expected_i, expected", [
-    (50, (), M, M),
-    (18, (), M, M),
-    (16, (), NM, U),                                   # below FDA labeling: prescriber info requested
-    (16, (statement("age_support"),), NM, M),
-    (None, (), U, U),
-])
+@pytest.mark.parametrize(
+    "age, statements, expected_i, expected",
+    [
+        (50, (), M, M),
+        (18, (), M, M),
+        (16, (), NM, U),  # below FDA labeling: prescriber info requested
+        (16, (statement("age_support"),), NM, M),
+        (None, (), U, U),
+    ],
+)
 def test_initiation_1c_ii_ra_age(age, statements, expected_i, expected):
     d = decide(case(age=age, order_facts=order(statements=statements)))
     assert node(d, "initiation.1.c.ii.I").outcome is expected_i
@@ -118,6 +131,7 @@ def test_initiation_1c_ii_ra_age(age, statements, expected_i, expected):
 def test_initiation_1c_ii_age_is_taken_on_the_order_date():
     from dataclasses import replace
     from datetime import date
+
     c = case()
     # 18th birthday tomorrow: 17 on the order date
     c = replace(c, patient=replace(c.patient, birth_date=date(2008, 3, 3)))
@@ -126,13 +140,16 @@ def test_initiation_1c_ii_age_is_taken_on_the_order_date():
     assert node(decide(c), "initiation.1.c.ii.I").outcome is M
 
 
-@pytest.mark.parametrize("maker, expected", [
-    (lambda: nomid_case(age=0), M),                 # NOMID: any age
-    (lambda: nomid_case(age=1, diagnoses=(dx(("dira",), "M04.8", text="DIRA"),)), M),
-    (misc_case, NA),                      # MIS-C: not FDA-approved (its own age rule is table1.mis-c.1)
-    (lambda: covid_case(age=16), U),                # EUA adults: prescriber's support requested
-    (lambda: covid_case(age=40), M),
-])
+@pytest.mark.parametrize(
+    "maker, expected",
+    [
+        (lambda: nomid_case(age=0), M),  # NOMID: any age
+        (lambda: nomid_case(age=1, diagnoses=(dx(("dira",), "M04.8", text="DIRA"),)), M),
+        (misc_case, NA),  # MIS-C: not FDA-approved (its own age rule is table1.mis-c.1)
+        (lambda: covid_case(age=16), U),  # EUA adults: prescriber's support requested
+        (lambda: covid_case(age=40), M),
+    ],
+)
 def test_initiation_1c_ii_by_indication(maker, expected):
     assert outcome(maker(), "initiation.1.c.ii") is expected
 
@@ -147,13 +164,16 @@ def test_initiation_1c_i_without_indication_asks_for_the_diagnosis():
     assert n.outcome is U and "diagnosis" in n.missing[0].text and not n.children
 
 
-@pytest.mark.parametrize("specialties, statements, known, expected", [
-    (("rheumatology",), (), True, M),
-    (("pediatric-rheumatology",), (), True, M),
-    (("family-medicine",), (), True, U),
-    ((), (), False, U),
-    (("family-medicine",), (statement("specialist_consult", "Consulted rheumatology."),), True, M),
-])
+@pytest.mark.parametrize(
+    "specialties, statements, known, expected",
+    [
+        (("rheumatology",), (), True, M),
+        (("pediatric-rheumatology",), (), True, M),
+        (("family-medicine",), (), True, U),
+        ((), (), False, U),
+        (("family-medicine",), (statement("specialist_consult", "Consulted rheumatology."),), True, M),
+    ],
+)
 def test_initiation_2_specialist(specialties, statements, known, expected):
     c = case(specialties=specialties, prescriber_known=known, order_facts=order(statements=statements))
     assert outcome(c, "initiation.2") is expected
@@ -183,17 +203,20 @@ def test_initiation_2_specialties_follow_the_indication():
     assert outcome(case(specialties=("infectious-disease",)), "initiation.2") is U
 
 
-@pytest.mark.parametrize("allergies, unavailable, expected", [
-    ((), (), M),
-    ((allergy("anakinra", reactions=("Anaphylaxis",)),), (), NM),
-    ((allergy("ecoli-protein", label="E. coli protein"),), (), NM),
-    ((allergy("kineret-excipient", label="polysorbate 80"),), (), NM),
-    ((allergy("anakinra", refuted=True),), (), M),
-    ((allergy("anakinra", active=False),), (), M),
-    ((allergy("anakinra", unconfirmed=True),), (), U),
-    ((allergy("penicillin"),), (), M),
-    ((), ("allergies",), U),
-])
+@pytest.mark.parametrize(
+    "allergies, unavailable, expected",
+    [
+        ((), (), M),
+        ((allergy("anakinra", reactions=("Anaphylaxis",)),), (), NM),
+        ((allergy("ecoli-protein", label="E. coli protein"),), (), NM),
+        ((allergy("kineret-excipient", label="polysorbate 80"),), (), NM),
+        ((allergy("anakinra", refuted=True),), (), M),
+        ((allergy("anakinra", active=False),), (), M),
+        ((allergy("anakinra", unconfirmed=True),), (), U),
+        ((allergy("penicillin"),), (), M),
+        ((), ("allergies",), U),
+    ],
+)
 def test_initiation_3_contraindication(allergies, unavailable, expected):
     c = case(allergies=allergies, unavailable=unavailable)
     d = decide(c)
@@ -212,7 +235,7 @@ def test_site_of_care_not_met_is_a_denial():
 def test_initiation_5_dose_route_with_the_indication():
     d = decide(case(order_facts=order(dose_facts=dose(mg=200, syringes=56))))
     assert node(d, "initiation.5.a").outcome is NM
-    assert node(d, "initiation.5.b").outcome is U          # records of a 3-month trial of the max dose
-    assert node(d, "initiation.5.c").outcome is NM         # RA is not compendia-only
+    assert node(d, "initiation.5.b").outcome is U  # records of a 3-month trial of the max dose
+    assert node(d, "initiation.5.c").outcome is NM  # RA is not compendia-only
     assert node(d, "initiation.5.d").outcome is NM
     assert d.determination.value == "conditional"

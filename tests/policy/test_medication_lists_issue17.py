@@ -21,16 +21,18 @@ def test_the_default_case_is_covered():
 
 
 def test_planned_use_is_a_combination():
-    planned = span("apremilast", classes=("pde4",), start=ago(-7), status="intended",
-                   source="MedicationStatement/otezla-next-week")
+    planned = span(
+        "apremilast", classes=("pde4",), start=ago(-7), status="intended", source="MedicationStatement/otezla-next-week"
+    )
     d = decide(_with(case(), planned_medications=(planned,)))
     assert node(d, "initiation.4").outcome is NM
     assert d.determination.value == "not-covered"
     assert "planned use" in str(node(d, "initiation.4").evidence)
 
 
-@pytest.mark.parametrize("key", ["medicationStatements", "medicationRequests", "medicationDispenses",
-                                 "medicationAdministrations"])
+@pytest.mark.parametrize(
+    "key", ["medicationStatements", "medicationRequests", "medicationDispenses", "medicationAdministrations"]
+)
 def test_every_unread_medication_list_makes_the_combination_clauses_unknown(key):
     d = decide(case(unavailable=(key,)))
     for cid in COMBINATION:
@@ -48,16 +50,26 @@ def test_unread_dispenses_make_continuation_5_unknown_too(key):
 
 
 def test_a_conflict_found_in_what_was_read_still_decides():
-    humira = span("adalimumab", classes=("tnf", "biologic"), start=ago(30), active=True,
-                  source="MedicationDispense/humira")
+    humira = span(
+        "adalimumab", classes=("tnf", "biologic"), start=ago(30), active=True, source="MedicationDispense/humira"
+    )
     d = decide(case(medications=(*case().patient.medications, humira), unavailable=("medicationStatements",)))
     assert node(d, "initiation.4").outcome is NM
     assert d.determination.value == "not-covered"
 
 
 def test_a_doubtful_record_asks_to_confirm_and_is_at_most_conditional():
-    stale = replace(span("adalimumab", classes=("tnf", "biologic"), start=ago(400), active=True, kind="request",
-                         source="MedicationRequest/humira-old"), doubt="the prescription's validity period ended")
+    stale = replace(
+        span(
+            "adalimumab",
+            classes=("tnf", "biologic"),
+            start=ago(400),
+            active=True,
+            kind="request",
+            source="MedicationRequest/humira-old",
+        ),
+        doubt="the prescription's validity period ended",
+    )
     d = decide(case(medications=(*case().patient.medications, stale)))
     assert node(d, "initiation.4").outcome is U and node(d, "precautions.tnf").outcome is U
     assert d.determination.value == "conditional"
@@ -67,16 +79,32 @@ def test_a_doubtful_record_asks_to_confirm_and_is_at_most_conditional():
 
 
 def test_near_miss_a_doubtful_record_beside_a_clear_one_is_a_combination():
-    stale = replace(span("adalimumab", classes=("tnf", "biologic"), start=ago(400), active=True, kind="request",
-                         source="MedicationRequest/humira-old"), doubt="the prescription's validity period ended")
-    clear = span("adalimumab", classes=("tnf", "biologic"), start=ago(10), active=True, kind="dispense",
-                 source="MedicationDispense/humira-new")
+    stale = replace(
+        span(
+            "adalimumab",
+            classes=("tnf", "biologic"),
+            start=ago(400),
+            active=True,
+            kind="request",
+            source="MedicationRequest/humira-old",
+        ),
+        doubt="the prescription's validity period ended",
+    )
+    clear = span(
+        "adalimumab",
+        classes=("tnf", "biologic"),
+        start=ago(10),
+        active=True,
+        kind="dispense",
+        source="MedicationDispense/humira-new",
+    )
     d = decide(case(medications=(*case().patient.medications, stale, clear)))
     assert node(d, "initiation.4").outcome is NM
 
 
-@pytest.mark.parametrize("key", ["medicationStatements", "medicationRequests", "medicationDispenses",
-                                 "medicationAdministrations"])
+@pytest.mark.parametrize(
+    "key", ["medicationStatements", "medicationRequests", "medicationDispenses", "medicationAdministrations"]
+)
 def test_initiation_1a_is_unknown_when_a_list_it_reads_is_unread(key):
     c = case(medications=(), unavailable=(key,))
     assert node(decide(c), "initiation.1.a").outcome is U
@@ -88,9 +116,10 @@ def test_initiation_1a_met_by_a_dispense_read_even_when_another_list_is_unread()
 
 
 def test_continuing_therapy_card_leads_over_step_therapy():
-    statement = span("anakinra", classes=("anakinra", "biologic"), start=ago(60), active=True,
-                     source="MedicationStatement/kineret")
-    c = case(medications=(statement,))          # no step therapy documented: Table 1 not met either
+    statement = span(
+        "anakinra", classes=("anakinra", "biologic"), start=ago(60), active=True, source="MedicationStatement/kineret"
+    )
+    c = case(medications=(statement,))  # no step therapy documented: Table 1 not met either
     d = decide(c)
     assert node(d, "initiation.1.a").outcome is U
     kinds = [f.kind for f in d.findings]

@@ -22,8 +22,14 @@ T8082 = dict(code="T80.82XA")
 
 def car_t(*diagnoses, setting=None, reasons=()):
     kw = {"setting": setting} if setting is not None else {}
-    return case(age=62, weight_kg=77, medications=(), diagnoses=diagnoses, specialties=HEME,
-                order_facts=order(reasons=reasons, **kw))
+    return case(
+        age=62,
+        weight_kg=77,
+        medications=(),
+        diagnoses=diagnoses,
+        specialties=HEME,
+        order_facts=order(reasons=reasons, **kw),
+    )
 
 
 ICANS = dx(("car-t-toxicity",), "T80.82XA", text="ICANS grade 3 after CAR T-cell therapy", kinds=("car_t_toxicity",))
@@ -34,6 +40,7 @@ CRS_TEXT_ONLY = dx(("car-t-toxicity",), None, text="Cytokine release syndrome af
 
 # ------------------------------------------------------------------ CAR T-cell-related toxicities
 
+
 def test_car_t_toxicity_named_with_the_listed_code_is_met_and_covered():
     """Chart car-t-iec-hs-home-taper-pass: the listed code and the named toxicity are the use the guideline names."""
     d = decide(car_t(ICANS))
@@ -43,10 +50,13 @@ def test_car_t_toxicity_named_with_the_listed_code_is_met_and_covered():
     assert "CAR T-cell-related toxicities" in node(d, "table1.other").note
 
 
-@pytest.mark.parametrize("diagnoses", [
-    (T_CODE_ONLY,),                    # any complication of immune effector cell therapy: no toxicity named
-    (CRS_TEXT_ONLY,),                  # the toxicity named, but not the listed code
-])
+@pytest.mark.parametrize(
+    "diagnoses",
+    [
+        (T_CODE_ONLY,),  # any complication of immune effector cell therapy: no toxicity named
+        (CRS_TEXT_ONLY,),  # the toxicity named, but not the listed code
+    ],
+)
 def test_car_t_toxicity_without_the_code_or_the_named_toxicity_is_unknown(diagnoses):
     d = decide(car_t(*diagnoses))
     assert node(d, "table1.other").outcome is U
@@ -68,14 +78,13 @@ def test_an_inpatient_car_t_order_is_provider_administered_not_covered():
     assert "site_of_care_inpatient" in d.readings
     assert "such as" in node(d, "position.site-of-care").note
     card = next(f for f in d.findings if "position.site-of-care" in f.clause_ids)
-    assert "such as" in card.detail                           # the card says the reading
+    assert "such as" in card.detail  # the card says the reading
 
 
 # ------------------------------------------------------------------ CAPS beyond NOMID
 
 MWS = dx(("caps",), "M04.2", text="Muckle-Wells syndrome (CAPS, moderate phenotype)", from_order=True)
-CAPS_CODE = dx(("caps",), "M04.2", text="Cryopyrin-associated periodic syndromes", from_order=True,
-               possible=("nomid",))
+CAPS_CODE = dx(("caps",), "M04.2", text="Cryopyrin-associated periodic syndromes", from_order=True, possible=("nomid",))
 
 
 def test_muckle_wells_is_not_nomid_and_caps_beyond_nomid_needs_compendia_documentation():
@@ -100,27 +109,44 @@ def test_m04_2_without_a_phenotype_asks_whether_it_is_nomid():
 
 def test_nomid_named_beside_caps_is_still_nomid_and_covered():
     nomid = dx(("nomid",), "M04.2", text="NOMID")
-    d = decide(case(age=7, weight_kg=20, medications=(), diagnoses=(nomid,), specialties=("pediatric-rheumatology",),
-                    order_facts=order(reasons=(CAPS_CODE,))))
+    d = decide(
+        case(
+            age=7,
+            weight_kg=20,
+            medications=(),
+            diagnoses=(nomid,),
+            specialties=("pediatric-rheumatology",),
+            order_facts=order(reasons=(CAPS_CODE,)),
+        )
+    )
     assert d.indication == "nomid" and node(d, "table1.nomid").outcome is M
     assert d.determination.value == "covered"
 
 
 @pytest.mark.parametrize("key", ["still", "schnitzler"])
 def test_other_indications_the_guideline_names_by_code_stay_met(key):
-    d = decide(case(diagnoses=(dx((key,), None, text=key),), medications=(),
-                    specialties=("rheumatology", "hematology-oncology", "allergy-immunology")))
+    d = decide(
+        case(
+            diagnoses=(dx((key,), None, text=key),),
+            medications=(),
+            specialties=("rheumatology", "hematology-oncology", "allergy-immunology"),
+        )
+    )
     assert node(d, "table1.other").outcome is M
     assert "other_indications_named_by_guideline" not in d.readings
 
 
 # ------------------------------------------------------------------ diagnoses the guideline does not name
 
-@pytest.mark.parametrize("reason", [
-    dx((), "M10.9", text="Acute gout flare, right first MTP", from_order=True),
-    dx((), "I30.0", text="Recurrent idiopathic pericarditis", from_order=True),
-    dx((), "M17.11", text="Primary osteoarthritis, right knee", from_order=True),
-])
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        dx((), "M10.9", text="Acute gout flare, right first MTP", from_order=True),
+        dx((), "I30.0", text="Recurrent idiopathic pericarditis", from_order=True),
+        dx((), "M17.11", text="Primary osteoarthritis, right knee", from_order=True),
+    ],
+)
 def test_a_diagnosis_outside_table_1_evaluates_table1_other_and_says_what_decides_it(reason):
     """Charts gout-flare-not-named, recurrent-pericarditis-not-named, knee-osteoarthritis-not-named: table1.other
     was never evaluated."""

@@ -18,14 +18,17 @@ def cont_case(*pas):
     return case(prior_authorizations=pas, medications=(anakinra_dispense(20, response="benefit"),))
 
 
-@pytest.mark.parametrize("pa, why", [
-    (replace(prior_auth(), status="denied", basis="disposition says 'not certified'"), "not certified"),
-    (replace(prior_auth(), status="unknown", basis="outcome complete: no review decision"), "status unknown"),
-    (replace(prior_auth(), status="pended"), "status pended"),
-    (replace(prior_auth(indication=None), indications=frozenset({"ra", "covid-19"})), "COVID-19"),
-    (replace(prior_auth(indication="mis-c"), indications=frozenset({"mis-c"})), "MIS-C"),
-    (prior_auth(indication=None), "does not say what indication"),
-])
+@pytest.mark.parametrize(
+    "pa, why",
+    [
+        (replace(prior_auth(), status="denied", basis="disposition says 'not certified'"), "not certified"),
+        (replace(prior_auth(), status="unknown", basis="outcome complete: no review decision"), "status unknown"),
+        (replace(prior_auth(), status="pended"), "status pended"),
+        (replace(prior_auth(indication=None), indications=frozenset({"ra", "covid-19"})), "COVID-19"),
+        (replace(prior_auth(indication="mis-c"), indications=frozenset({"mis-c"})), "MIS-C"),
+        (prior_auth(indication=None), "does not say what indication"),
+    ],
+)
 def test_what_does_not_open_continuation(pa, why):
     d = decide(cont_case(pa))
     assert d.pathway == "initiation"
@@ -56,9 +59,15 @@ def test_a_denial_beside_an_approval_is_shown_but_the_approval_counts():
 from cds_service.facts.model import CoverageFacts  # noqa: E402
 from tests.policy.builders import U, covid_case  # noqa: E402
 
-MAPD = CoverageFacts(present=True, program="medicare-part-d", source="Coverage/mapd", payor="Florida Blue",
-                     evidence=("program medicare-part-d: Coverage.class plan name 'BlueMedicare HMO with Part D'",),
-                     count=1, programs=("medicare-part-d", "medicare-advantage"))
+MAPD = CoverageFacts(
+    present=True,
+    program="medicare-part-d",
+    source="Coverage/mapd",
+    payor="Florida Blue",
+    evidence=("program medicare-part-d: Coverage.class plan name 'BlueMedicare HMO with Part D'",),
+    count=1,
+    programs=("medicare-part-d", "medicare-advantage"),
+)
 
 
 def with_coverage(c, cov):

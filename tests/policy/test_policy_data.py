@@ -135,21 +135,36 @@ def test_unknown_limit_is_refused():
 
 # ------------------------------------------------------------------ every clause id is evaluated
 
+
 def _variety():
     """Cases that, together, reach every clause of the guideline."""
     return [
-        case(), case(medications=()), case(order_facts=order(setting=CLINIC)),
-        case(order_facts=order(dose_facts=dose(mg=200, syringes=56))), case(age=16),
+        case(),
+        case(medications=()),
+        case(order_facts=order(setting=CLINIC)),
+        case(order_facts=order(dose_facts=dose(mg=200, syringes=56))),
+        case(age=16),
         case(prior_authorizations=(prior_auth(),), medications=(anakinra_dispense(20, response="benefit"),)),
-        case(prior_authorizations=(prior_auth(),), medications=(anakinra_dispense(20),),
-             order_facts=order(dose_facts=dose(mg=200, syringes=56))),
-        case(program="fep"), case(program="sao"), case(program="medicare-part-d"), case(program="medicare-advantage"),
+        case(
+            prior_authorizations=(prior_auth(),),
+            medications=(anakinra_dispense(20),),
+            order_facts=order(dose_facts=dose(mg=200, syringes=56)),
+        ),
+        case(program="fep"),
+        case(program="sao"),
+        case(program="medicare-part-d"),
+        case(program="medicare-advantage"),
         case(labs=(lab("creatinine", 2.1, "mg/dL"),), age=70, weight_kg=58.0),
         case(immunizations=(ImmunizationFact("Immunization/mmr", "MMR", True, None, "ordered"),)),
         nomid_case(medications=(span("anakinra", classes=("anakinra",), start=ago(months=8), active=True),)),
-        nomid_case(diagnoses=(dx(("dira",), "M04.8"),)), misc_case(), covid_case(), still_case(),
+        nomid_case(diagnoses=(dx(("dira",), "M04.8"),)),
+        misc_case(),
+        covid_case(),
+        still_case(),
         case(diagnoses=(dx(("castleman",), "D47.Z2"),), medications=(), specialties=("hematology",)),
-        case(diagnoses=(dx(), dx((), "A41.9", kinds=("infection",))),),
+        case(
+            diagnoses=(dx(), dx((), "A41.9", kinds=("infection",))),
+        ),
         case(allergies=(allergy("anakinra"),)),
     ]
 
@@ -186,8 +201,17 @@ def test_clause_map_matches_the_shared_contract():
 
 # ------------------------------------------------------------------ no codes or limits in evaluator code
 
-ALLOWED_NUMBERS = {0, 1, 12, 1e-9, 1e-6,      # calendar months, float tolerance
-                   4, 5, 8, 140}              # how many evidence lines to show; CDS Hooks summary length
+ALLOWED_NUMBERS = {
+    0,
+    1,
+    12,
+    1e-9,
+    1e-6,  # calendar months, float tolerance
+    4,
+    5,
+    8,
+    140,
+}  # how many evidence lines to show; CDS Hooks summary length
 CODE_LIKE = re.compile(r"^([A-TV-Z][0-9]{2}\.[0-9A-Z]{1,4}|[0-9]{3,5}-[0-9]|[0-9]{3}[A-Z0-9]{6}X|J[0-9]{4}|[0-9]{6,})$")
 
 

@@ -31,23 +31,29 @@ from tests.policy.builders import (
 HUMIRA_ACTIVE = span("adalimumab", classes=("tnf", "biologic"), start=ago(100), active=True)
 
 
-@pytest.mark.parametrize("meds, drafts, expected", [
-    ((HUMIRA_ACTIVE,), (), NM),
-    ((), (replace(HUMIRA_ACTIVE, kind="draft"),), NM),
-    ((replace(HUMIRA_ACTIVE, active=False, end=ago(30)),), (), M),
-    ((span("tofacitinib", classes=("jak",), start=ago(50), active=True),), (), M),   # not a TNF antagonist
-])
+@pytest.mark.parametrize(
+    "meds, drafts, expected",
+    [
+        ((HUMIRA_ACTIVE,), (), NM),
+        ((), (replace(HUMIRA_ACTIVE, kind="draft"),), NM),
+        ((replace(HUMIRA_ACTIVE, active=False, end=ago(30)),), (), M),
+        ((span("tofacitinib", classes=("jak",), start=ago(50), active=True),), (), M),  # not a TNF antagonist
+    ],
+)
 def test_precautions_tnf(meds, drafts, expected):
     assert outcome(case(medications=meds, drafts=drafts), "precautions.tnf") is expected
 
 
-@pytest.mark.parametrize("meds, expected, severity", [
-    ((HUMIRA_ACTIVE,), NM, "critical"),
-    ((span("tofacitinib", classes=("jak",), start=ago(50), active=True),), NM, "warning"),
-    ((span("apremilast", classes=("pde4",), start=ago(50), active=True),), NM, "warning"),
-    ((span("ozanimod", classes=("s1p",), start=ago(50), active=True),), NM, "warning"),
-    ((span("methotrexate", classes=("csdmard",), start=ago(50), active=True),), M, None),
-])
+@pytest.mark.parametrize(
+    "meds, expected, severity",
+    [
+        ((HUMIRA_ACTIVE,), NM, "critical"),
+        ((span("tofacitinib", classes=("jak",), start=ago(50), active=True),), NM, "warning"),
+        ((span("apremilast", classes=("pde4",), start=ago(50), active=True),), NM, "warning"),
+        ((span("ozanimod", classes=("s1p",), start=ago(50), active=True),), NM, "warning"),
+        ((span("methotrexate", classes=("csdmard",), start=ago(50), active=True),), M, None),
+    ],
+)
 def test_initiation_4_combination(meds, expected, severity):
     d = decide(case(medications=meds))
     assert node(d, "initiation.4").outcome is expected
@@ -72,7 +78,7 @@ def test_an_active_medication_that_cannot_be_identified_leaves_the_combination_u
     assert [e.reference for e in n.evidence] == list(UNIDENTIFIED)
     assert n.missing and "MedicationRequest/rx-unnamed-1" in n.missing[0].text
     assert n.missing[0].need.value == "info"
-    assert d.determination.value == "conditional"           # never covered; the default case is covered
+    assert d.determination.value == "conditional"  # never covered; the default case is covered
     assert decide(case()).determination.value == "covered"
 
 
@@ -121,7 +127,7 @@ def test_precautions_serious_infections(maker, expected):
     d = decide(maker())
     assert node(d, "precautions.serious-infections").outcome is expected
     if expected is NM:
-        assert d.determination.value == "conditional"       # do not initiate now; not a permanent exclusion
+        assert d.determination.value == "conditional"  # do not initiate now; not a permanent exclusion
         assert "infection" in [f.kind for f in d.findings]
 
 
@@ -134,19 +140,26 @@ def test_serious_infection_in_continuation_nomid_is_weighed_not_decided():
     d = decide(c)
     assert d.pathway == "continuation"
     assert node(d, "precautions.serious-infections").outcome is NA
-    c = case(diagnoses=(dx(), INFECTION), prior_authorizations=(prior_auth(),),
-             medications=(anakinra_dispense(20, response="benefit"),))
+    c = case(
+        diagnoses=(dx(), INFECTION),
+        prior_authorizations=(prior_auth(),),
+        medications=(anakinra_dispense(20, response="benefit"),),
+    )
     assert node(decide(c), "precautions.serious-infections").outcome is NM
 
 
 # ------------------------------------------------------------------------------ reminders
 
-@pytest.mark.parametrize("labs, pathway_pas, expected", [
-    ((lab("anc", 4.0, "10*3/uL", 10),), (), M),
-    ((lab("anc", 4.0, "10*3/uL", 45),), (), NM),                    # initiation: 30 days
-    ((), (), NM),
-    ((lab("anc", 4.0, "10*3/uL", 45),), (prior_auth(),), M),        # continuation: quarterly
-])
+
+@pytest.mark.parametrize(
+    "labs, pathway_pas, expected",
+    [
+        ((lab("anc", 4.0, "10*3/uL", 10),), (), M),
+        ((lab("anc", 4.0, "10*3/uL", 45),), (), NM),  # initiation: 30 days
+        ((), (), NM),
+        ((lab("anc", 4.0, "10*3/uL", 45),), (prior_auth(),), M),  # continuation: quarterly
+    ],
+)
 def test_precautions_neutrophils(labs, pathway_pas, expected):
     meds = (anakinra_dispense(20, response="benefit"),) if pathway_pas else None
     kw = {"medications": meds} if meds else {}
@@ -167,21 +180,27 @@ def test_reminders_never_change_the_determination():
     assert {f.kind for f in noisy.findings} == {"reminder"}
 
 
-@pytest.mark.parametrize("imms, expected", [
-    ((ImmunizationFact("Immunization/mmr", "MMR", True, ago(10)),), NM),
-    ((ImmunizationFact("Immunization/mmr", "MMR", True, ago(400)),), M),
-    ((ImmunizationFact("MedicationRequest/varicella", "Varivax", True, None, "ordered"),), NM),
-    ((ImmunizationFact("Immunization/flu", "Influenza, inactivated", False, ago(5)),), M),
-])
+@pytest.mark.parametrize(
+    "imms, expected",
+    [
+        ((ImmunizationFact("Immunization/mmr", "MMR", True, ago(10)),), NM),
+        ((ImmunizationFact("Immunization/mmr", "MMR", True, ago(400)),), M),
+        ((ImmunizationFact("MedicationRequest/varicella", "Varivax", True, None, "ordered"),), NM),
+        ((ImmunizationFact("Immunization/flu", "Influenza, inactivated", False, ago(5)),), M),
+    ],
+)
 def test_precautions_live_vaccines(imms, expected):
     assert outcome(case(immunizations=imms), "precautions.live-vaccines") is expected
 
 
-@pytest.mark.parametrize("mg, weight, history, expected", [
-    (100, 20.0, (), M),                                                  # new start: no long-term exposure yet
-    (100, 20.0, (span("anakinra", classes=("anakinra",), start=ago(months=8), active=True),), NM),   # 5 mg/kg
-    (30, 20.0, (span("anakinra", classes=("anakinra",), start=ago(months=8), active=True),), M),     # 1.5 mg/kg
-])
+@pytest.mark.parametrize(
+    "mg, weight, history, expected",
+    [
+        (100, 20.0, (), M),  # new start: no long-term exposure yet
+        (100, 20.0, (span("anakinra", classes=("anakinra",), start=ago(months=8), active=True),), NM),  # 5 mg/kg
+        (30, 20.0, (span("anakinra", classes=("anakinra",), start=ago(months=8), active=True),), M),  # 1.5 mg/kg
+    ],
+)
 def test_precautions_amyloidosis(mg, weight, history, expected):
     assert outcome(nomid_case(mg=mg, weight_kg=weight, medications=history), "precautions.amyloidosis") is expected
 
@@ -206,12 +225,17 @@ def test_precautions_tnf_unknown_when_medications_unreadable():
 
 def test_absence_findings_say_what_was_read():
     d = decide(case())
-    for cid in ("precautions.tnf", "initiation.4", "precautions.contraindication", "precautions.serious-infections",
-                "precautions.live-vaccines"):
+    for cid in (
+        "precautions.tnf",
+        "initiation.4",
+        "precautions.contraindication",
+        "precautions.serious-infections",
+        "precautions.live-vaccines",
+    ):
         n = node(d, cid)
         assert n.outcome is M, cid
         assert n.evidence and "record(s) read" in n.evidence[-1].description, cid
-    assert node(d, "precautions.tnf").evidence[-1].value == "4 record(s)"       # the builder's four therapy spans
+    assert node(d, "precautions.tnf").evidence[-1].value == "4 record(s)"  # the builder's four therapy spans
 
 
 def test_live_vaccines_unknown_when_immunizations_unreadable_and_still_a_reminder():

@@ -26,7 +26,7 @@ M, NM, U = Outcome.MET, Outcome.NOT_MET, Outcome.UNKNOWN
 
 
 def no(key: str) -> PrescriberStatement:
-    return PrescriberStatement(key, f"\"question about {key}\" no", f"QuestionnaireResponse/qr-1#{key}")
+    return PrescriberStatement(key, f'"question about {key}" no', f"QuestionnaireResponse/qr-1#{key}")
 
 
 def denied(c, *keys):
@@ -96,13 +96,24 @@ def test_a_specialist_by_role_who_answers_no_is_asked_to_clarify():
     assert node(decide(denied(case(), "specialist_consult")), "initiation.2").outcome is U
 
 
-@pytest.mark.parametrize("make, clause, key", [
-    (lambda: covid_case(statements=(statement("elevated_supar"),)), "table1.covid-19.4", "respiratory_failure_risk"),
-    (lambda: covid_case(statements=(statement("respiratory_failure_risk"),)), "table1.covid-19.5", "elevated_supar"),
-    (misc_case, "table1.mis-c.4.b", "glucocorticoid_contraindication"),
-    (lambda: case(medications=()), "table1.ra.1.d", "conventional_all_contraindicated"),
-    (lambda: case(medications=()), "table1.ra.2.f", "preferred_inappropriate"),
-])
+@pytest.mark.parametrize(
+    "make, clause, key",
+    [
+        (
+            lambda: covid_case(statements=(statement("elevated_supar"),)),
+            "table1.covid-19.4",
+            "respiratory_failure_risk",
+        ),
+        (
+            lambda: covid_case(statements=(statement("respiratory_failure_risk"),)),
+            "table1.covid-19.5",
+            "elevated_supar",
+        ),
+        (misc_case, "table1.mis-c.4.b", "glucocorticoid_contraindication"),
+        (lambda: case(medications=()), "table1.ra.1.d", "conventional_all_contraindicated"),
+        (lambda: case(medications=()), "table1.ra.2.f", "preferred_inappropriate"),
+    ],
+)
 def test_a_no_makes_an_open_clause_not_met(make, clause, key):
     before = node(decide(make()), clause).outcome
     after = node(decide(denied(make(), key)), clause).outcome

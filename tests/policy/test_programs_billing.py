@@ -26,21 +26,26 @@ from tests.policy.builders import (
 )
 
 
-@pytest.mark.parametrize("program, clause, expected, determination", [
-    ("commercial", "program.fep", NA, "covered"),
-    ("fep", "program.fep", U, "conditional"),
-    ("sao", "program.sao", U, "conditional"),
-    ("medicare-part-d", "program.medicare-part-d", U, "conditional"),
-    ("medicare-advantage", "program.medicare-advantage", M, "covered"),
-])
+@pytest.mark.parametrize(
+    "program, clause, expected, determination",
+    [
+        ("commercial", "program.fep", NA, "covered"),
+        ("fep", "program.fep", U, "conditional"),
+        ("sao", "program.sao", U, "conditional"),
+        ("medicare-part-d", "program.medicare-part-d", U, "conditional"),
+        ("medicare-advantage", "program.medicare-advantage", M, "covered"),
+    ],
+)
 def test_program_clauses(program, clause, expected, determination):
     d = decide(case(program=program))
     assert node(d, clause).outcome is expected
     assert d.determination.value == determination
 
 
-@pytest.mark.parametrize("program, process", [("fep", "FEP"), ("medicare-part-d", "Prime Therapeutics"),
-                                              ("sao", "State Account Organization")])
+@pytest.mark.parametrize(
+    "program, process",
+    [("fep", "FEP"), ("medicare-part-d", "Prime Therapeutics"), ("sao", "State Account Organization")],
+)
 def test_deferring_programs_never_say_covered_and_name_the_process(program, process):
     d = decide(case(program=program))
     assert d.determination.value == "conditional"
@@ -52,7 +57,7 @@ def test_deferring_programs_never_say_covered_and_name_the_process(program, proc
 def test_deferring_program_does_not_deny_on_this_guideline_either():
     d = decide(case(program="fep", allergies=(allergy("anakinra"),)))
     assert d.determination.value == "conditional"
-    assert "contraindication" in [f.kind for f in d.findings]        # the clinician still sees it
+    assert "contraindication" in [f.kind for f in d.findings]  # the clinician still sees it
 
 
 def test_no_coverage_is_not_covered():
@@ -65,30 +70,36 @@ def test_coverage_unreadable_is_indeterminate():
     assert d.determination.value == "indeterminate"
 
 
-@pytest.mark.parametrize("c, expected", [
-    (case, NA),                                           # pharmacy claim: by NDC
-    (lambda: case(order_facts=order(setting=CLINIC)), M),           # medical claim: J3590
-])
+@pytest.mark.parametrize(
+    "c, expected",
+    [
+        (case, NA),  # pharmacy claim: by NDC
+        (lambda: case(order_facts=order(setting=CLINIC)), M),  # medical claim: J3590
+    ],
+)
 def test_billing_hcpcs(c, expected):
     n = node(decide(c()), "billing.hcpcs")
     assert n.outcome is expected and "J3590" in (n.note + " ".join(e.description for e in n.evidence))
 
 
-@pytest.mark.parametrize("maker, expected, code", [
-    (lambda: case(diagnoses=(dx(("ra",), "M05.A"),)), M, "M05.A"),
-    (lambda: case(diagnoses=(dx(("ra",), "M05.7A"),)), M, "M05.7A"),
-    (lambda: case(diagnoses=(dx(("ra",), "M06.0A"),)), M, "M06.0A"),
-    (lambda: still_case("M08.2A"), M, "M08.2A"),
-    (lambda: case(diagnoses=(dx(("ra",), "M06.4"),)), NM, "M06.4"),        # inflammatory polyarthropathy: not listed
-    (nomid_case, NM, "M04.2"),                                  # NOMID's own code is not on the list
-    (lambda: nomid_case(diagnoses=(dx(("nomid",), "Q87.89"),)), M, "Q87.89"),      # listed for NOMID only
-    (lambda: case(diagnoses=(dx(("schnitzler",), "Q87.89"),), medications=()), NM, "Q87.89"),   # not for Schnitzler
-    (lambda: case(diagnoses=(dx(("schnitzler",), "D47.2"),), medications=()), M, "D47.2"),
-    (lambda: nomid_case(diagnoses=(dx(("dira",), "M04.8"),)), M, "M04.8"),
-    (covid_case, M, "U07.1"),
-    (misc_case, NM, "M35.81"),
-    (lambda: case(diagnoses=(dx(("ra",), "69896004", system=SNOMED),)), U, None),   # SNOMED only
-])
+@pytest.mark.parametrize(
+    "maker, expected, code",
+    [
+        (lambda: case(diagnoses=(dx(("ra",), "M05.A"),)), M, "M05.A"),
+        (lambda: case(diagnoses=(dx(("ra",), "M05.7A"),)), M, "M05.7A"),
+        (lambda: case(diagnoses=(dx(("ra",), "M06.0A"),)), M, "M06.0A"),
+        (lambda: still_case("M08.2A"), M, "M08.2A"),
+        (lambda: case(diagnoses=(dx(("ra",), "M06.4"),)), NM, "M06.4"),  # inflammatory polyarthropathy: not listed
+        (nomid_case, NM, "M04.2"),  # NOMID's own code is not on the list
+        (lambda: nomid_case(diagnoses=(dx(("nomid",), "Q87.89"),)), M, "Q87.89"),  # listed for NOMID only
+        (lambda: case(diagnoses=(dx(("schnitzler",), "Q87.89"),), medications=()), NM, "Q87.89"),  # not for Schnitzler
+        (lambda: case(diagnoses=(dx(("schnitzler",), "D47.2"),), medications=()), M, "D47.2"),
+        (lambda: nomid_case(diagnoses=(dx(("dira",), "M04.8"),)), M, "M04.8"),
+        (covid_case, M, "U07.1"),
+        (misc_case, NM, "M35.81"),
+        (lambda: case(diagnoses=(dx(("ra",), "69896004", system=SNOMED),)), U, None),  # SNOMED only
+    ],
+)
 def test_billing_icd10(maker, expected, code):
     d = decide(maker())
     n = node(d, "billing.icd10")
@@ -106,12 +117,15 @@ def test_step_therapy_exemption():
     assert node(decide(nomid_case()), "program.step-therapy-exemption").outcome is NA
 
 
-@pytest.mark.parametrize("maker, clause, months", [
-    (case, "initiation.duration", 12),
-    (nomid_case, "initiation.duration", 12),
-    (covid_case, "initiation.duration", 1),
-    (misc_case, "initiation.duration", 1),
-])
+@pytest.mark.parametrize(
+    "maker, clause, months",
+    [
+        (case, "initiation.duration", 12),
+        (nomid_case, "initiation.duration", 12),
+        (covid_case, "initiation.duration", 1),
+        (misc_case, "initiation.duration", 1),
+    ],
+)
 def test_approval_duration(maker, clause, months):
     d = decide(maker())
     assert node(d, clause).outcome is M

@@ -64,24 +64,52 @@ DIAGNOSES = [
     dx(("covid-19",), "U07.1", from_order=True, kinds=("sars_cov_2",)),
 ]
 MEDS = [
-    mtx_failed(), preferred_failed("humira"), preferred_failed("enbrel"), preferred_failed("xeljanz"),
-    preferred_failed("rinvoq"), failed("abatacept", ("biologic", "ra-biologic")),
+    mtx_failed(),
+    preferred_failed("humira"),
+    preferred_failed("enbrel"),
+    preferred_failed("xeljanz"),
+    preferred_failed("rinvoq"),
+    failed("abatacept", ("biologic", "ra-biologic")),
     span("adalimumab", classes=("tnf", "biologic"), start=ago(100), active=True),
     span("tofacitinib", classes=("jak",), start=ago(100), active=True),
-    anakinra_dispense(20), anakinra_dispense(20, sample=True), anakinra_dispense(20, response="benefit"),
-    anakinra_dispense(200), span("immune-globulin", classes=("ivig",), start=ago(4), end=ago(3), stopped="ineffective"),
+    anakinra_dispense(20),
+    anakinra_dispense(20, sample=True),
+    anakinra_dispense(20, response="benefit"),
+    anakinra_dispense(200),
+    span("immune-globulin", classes=("ivig",), start=ago(4), end=ago(3), stopped="ineffective"),
     span("methylprednisolone", classes=("glucocorticoid",), start=ago(4), end=ago(1)),
     span("oxygen", classes=("oxygen",), start=ago(2), active=True),
 ]
-ALLERGIES = [allergy("anakinra"), allergy("anakinra", unconfirmed=True), allergy("ecoli-protein"),
-             allergy("methotrexate", kind="intolerance"), allergy("etanercept", preferred="enbrel"),
-             allergy("adalimumab", preferred="humira", route_only=True),
-             allergy("prednisone", classes=("glucocorticoid",))]
-LABS = [lab("anc", 4.0, "10*3/uL", 5), lab("anc", 4.0, "10*3/uL", 60), lab("creatinine", 2.4, "mg/dL"),
-        lab("crcl", 25, "mL/min"), lab("egfr", 20, "mL/min/{1.73_m2}"), lab("sars_cov_2", None, None, 2, positive=True),
-        lab("sars_cov_2", None, None, 2, positive=False), lab("supar", 7.0, "ng/mL", 1), lab("oxygen", 4, "L/min", 1)]
-STATEMENTS = ["recent_anakinra", "at_risk_if_changed", "age_support", "specialist_consult", "clinical_benefit",
-              "glucocorticoid_contraindication", "respiratory_failure_risk", "elevated_supar"]
+ALLERGIES = [
+    allergy("anakinra"),
+    allergy("anakinra", unconfirmed=True),
+    allergy("ecoli-protein"),
+    allergy("methotrexate", kind="intolerance"),
+    allergy("etanercept", preferred="enbrel"),
+    allergy("adalimumab", preferred="humira", route_only=True),
+    allergy("prednisone", classes=("glucocorticoid",)),
+]
+LABS = [
+    lab("anc", 4.0, "10*3/uL", 5),
+    lab("anc", 4.0, "10*3/uL", 60),
+    lab("creatinine", 2.4, "mg/dL"),
+    lab("crcl", 25, "mL/min"),
+    lab("egfr", 20, "mL/min/{1.73_m2}"),
+    lab("sars_cov_2", None, None, 2, positive=True),
+    lab("sars_cov_2", None, None, 2, positive=False),
+    lab("supar", 7.0, "ng/mL", 1),
+    lab("oxygen", 4, "L/min", 1),
+]
+STATEMENTS = [
+    "recent_anakinra",
+    "at_risk_if_changed",
+    "age_support",
+    "specialist_consult",
+    "clinical_benefit",
+    "glucocorticoid_contraindication",
+    "respiratory_failure_risk",
+    "elevated_supar",
+]
 PROGRAMS = ["commercial", "fep", "sao", "medicare-part-d", "medicare-advantage", "medicare-other", None]
 UNAVAILABLE = ["medicationDispenses", "medicationStatements", "allergies", "conditions", "encounters", "coverage"]
 
@@ -93,11 +121,14 @@ def subset(pool, max_size=5):
 @st.composite
 def cases(draw):
     program = draw(st.sampled_from(PROGRAMS))
-    d = dose(mg=draw(st.sampled_from([None, 20, 50, 100, 150, 200])),
-             per_day=draw(st.sampled_from([None, 0.5, 1, 2])),
-             syringes=draw(st.sampled_from([None, 10, 14, 28, 56])),
-             supply=draw(st.sampled_from([None, 10, 28])), duration=draw(st.sampled_from([None, 5, 10, 14])),
-             route=draw(st.sampled_from(["subcutaneous", None, "intravenous"])))
+    d = dose(
+        mg=draw(st.sampled_from([None, 20, 50, 100, 150, 200])),
+        per_day=draw(st.sampled_from([None, 0.5, 1, 2])),
+        syringes=draw(st.sampled_from([None, 10, 14, 28, 56])),
+        supply=draw(st.sampled_from([None, 10, 28])),
+        duration=draw(st.sampled_from([None, 5, 10, 14])),
+        route=draw(st.sampled_from(["subcutaneous", None, "intravenous"])),
+    )
     o = order(
         dose_facts=d,
         setting=draw(st.sampled_from([COMMUNITY, CLINIC, INPATIENT_ORDER])),
@@ -106,8 +137,15 @@ def cases(draw):
         single_syringe=draw(st.booleans()),
     )
     drafts = draw(subset([span("etanercept", classes=("tnf", "biologic"), kind="draft", active=True)], 1))
-    imms = draw(subset([ImmunizationFact("Immunization/mmr", "MMR", True, ago(5)),
-                        ImmunizationFact("MedicationRequest/v", "Varivax", True, None, "ordered")], 2))
+    imms = draw(
+        subset(
+            [
+                ImmunizationFact("Immunization/mmr", "MMR", True, ago(5)),
+                ImmunizationFact("MedicationRequest/v", "Varivax", True, None, "ordered"),
+            ],
+            2,
+        )
+    )
     procs = draw(subset([ProcedureFact("Oxygen therapy", "Procedure/o2", ago(1), True, frozenset({"oxygen"}))], 1))
     return case(
         order_facts=o,
@@ -186,8 +224,12 @@ def check_not_covered_only_for_no_coverage_or_a_hard_exclusion(c, d):
     if program.get("decides") is False:
         assert d.determination is Determination.CONDITIONAL or not c.patient.coverage.present
     if d.determination is Determination.NOT_COVERED:
-        failed_hard = {n.clause_id for t in d.coverage_tree() for n in t.walk()
-                       if n.clause_id in HARD and n.outcome is Outcome.NOT_MET}
+        failed_hard = {
+            n.clause_id
+            for t in d.coverage_tree()
+            for n in t.walk()
+            if n.clause_id in HARD and n.outcome is Outcome.NOT_MET
+        }
         assert not c.patient.coverage.present or failed_hard
         assert d.pa_needed is None
 

@@ -12,7 +12,7 @@ from tests.policy.builders import NM, M, U, ago, case, decide, node
 
 
 def _with(*activity):
-    c = case()                                      # step therapy complete: covered when activity is not an issue
+    c = case()  # step therapy complete: covered when activity is not an issue
     return replace(c, patient=replace(c.patient, disease_activity=tuple(activity)))
 
 
@@ -24,15 +24,18 @@ def active(days=10, source="Observation/cdai"):
     return DiseaseActivity("active", "CDAI 31", source, ago(days))
 
 
-@pytest.mark.parametrize("activity, expected, determination", [
-    ((), M, "covered"),                                             # silent: as before
-    ((active(),), M, "covered"),
-    ((low(),), NM, "conditional"),                                  # explicit low activity: never covered
-    ((low(400), active(10)), M, "covered"),                         # newer moderate/high assessment wins
-    ((active(400), low(10)), NM, "conditional"),                    # newer low assessment wins
-    ((low(10), active(10)), U, "conditional"),                      # same date, disagreeing
-    ((DiseaseActivity("low", "remission", "Condition/ra", None),), NM, "conditional"),   # undated, only statement
-])
+@pytest.mark.parametrize(
+    "activity, expected, determination",
+    [
+        ((), M, "covered"),  # silent: as before
+        ((active(),), M, "covered"),
+        ((low(),), NM, "conditional"),  # explicit low activity: never covered
+        ((low(400), active(10)), M, "covered"),  # newer moderate/high assessment wins
+        ((active(400), low(10)), NM, "conditional"),  # newer low assessment wins
+        ((low(10), active(10)), U, "conditional"),  # same date, disagreeing
+        ((DiseaseActivity("low", "remission", "Condition/ra", None),), NM, "conditional"),  # undated, only statement
+    ],
+)
 def test_disease_activity(activity, expected, determination):
     d = decide(_with(*activity))
     n = node(d, "table1.ra.activity")
@@ -45,4 +48,4 @@ def test_disease_activity(activity, expected, determination):
     else:
         assert "ra_disease_activity" in d.readings
         assert any("table1.ra.activity" in f.clause_ids for f in d.findings)
-        assert not any(f.kind == "step-therapy" for f in d.findings)        # the step therapy is complete
+        assert not any(f.kind == "step-therapy" for f in d.findings)  # the step therapy is complete

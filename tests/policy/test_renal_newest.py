@@ -10,8 +10,8 @@ import pytest
 
 from tests.policy.builders import NM, M, U, case, decide, lab, node
 
-OLD_MEASURED = lab("crcl", 45, "mL/min", 300)             # about ten months before the order
-NEW_CREATININE = lab("creatinine", 4.0, "mg/dL", 3)        # this week
+OLD_MEASURED = lab("crcl", 45, "mL/min", 300)  # about ten months before the order
+NEW_CREATININE = lab("creatinine", 4.0, "mg/dL", 3)  # this week
 
 
 def renal(**kw):
@@ -31,10 +31,13 @@ def test_a_new_creatinine_outweighs_an_old_measured_clearance():
     assert "not used" in superseded.description and "newest" in superseded.description
 
 
-@pytest.mark.parametrize("kw, missing", [
-    ({"weight_kg": None}, "no body weight"),
-    ({"sex": None, "weight_kg": 120.0}, "sex is unknown"),          # the estimate straddles the threshold
-])
+@pytest.mark.parametrize(
+    "kw, missing",
+    [
+        ({"weight_kg": None}, "no body weight"),
+        ({"sex": None, "weight_kg": 120.0}, "sex is unknown"),  # the estimate straddles the threshold
+    ],
+)
 def test_no_estimate_from_the_newer_creatinine_leaves_it_unknown_and_says_why(kw, missing):
     r = renal(**kw)
     assert r.outcome is U

@@ -26,14 +26,20 @@ from tests.policy.builders import (
 
 
 def _cond(text, code=None):
-    c = {"resourceType": "Condition", "id": "c1",
-         "clinicalStatus": {"coding": [{"code": "active"}]},
-         "code": {"text": text, **({"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code}]}
-                                   if code else {})}}
+    c = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "clinicalStatus": {"coding": [{"code": "active"}]},
+        "code": {
+            "text": text,
+            **({"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code}]} if code else {}),
+        },
+    }
     return condition_diagnosis(c)
 
 
 # -- table1.covid-19.3 -----------------------------------------------------------------------------------------------
+
 
 def _covid(diagnoses, labs=None):
     base = covid_case()
@@ -70,6 +76,7 @@ def test_an_inhaled_oxygen_result_at_room_air_is_not_supplemental_oxygen():
 
 # -- precautions.serious-infections -----------------------------------------------------------------------------------
 
+
 def test_a_possible_infection_leaves_the_precaution_unknown():
     """ "Do not initiate therapy in persons with active infections": "r/o sepsis" is neither an infection found nor
     its absence."""
@@ -80,8 +87,9 @@ def test_a_possible_infection_leaves_the_precaution_unknown():
 
 def test_negated_and_resolved_infections_are_no_active_infection():
     assert outcome(case(diagnoses=(dx(), _cond("No active infection"))), "precautions.serious-infections") is M
-    assert outcome(case(diagnoses=(dx(), _cond("History of pneumonia, resolved"))),
-                   "precautions.serious-infections") is M
+    assert (
+        outcome(case(diagnoses=(dx(), _cond("History of pneumonia, resolved"))), "precautions.serious-infections") is M
+    )
 
 
 def test_an_infection_stated_in_text_still_blocks_initiation():
@@ -90,13 +98,21 @@ def test_an_infection_stated_in_text_still_blocks_initiation():
 
 # -- position.site-of-care ------------------------------------------------------------------------------------------
 
+
 def test_a_setting_the_text_names_only_as_a_possibility_is_unknown():
-    c = with_order(case(), setting=SettingFacts(None, ("order text: \"May be given in clinic if needed.\" names "
-                                                       "provider administration only as a possibility",), None))
+    c = with_order(
+        case(),
+        setting=SettingFacts(
+            None,
+            ('order text: "May be given in clinic if needed." names provider administration only as a possibility',),
+            None,
+        ),
+    )
     assert outcome(c, "position.site-of-care") is U and decide(c).determination != "covered"
 
 
 # -- table1.ra.2: an unconfirmed intolerance does not count -----------------------------------------------------------
+
 
 def test_an_unconfirmed_intolerance_to_a_preferred_product_is_not_counted():
     meds = (

@@ -15,7 +15,10 @@ from cds_service.protocol.request import RequestError, container_depth, json_dep
 # Strings full of what could confuse a byte scan: brackets, quotes, backslashes, escapes, non-ASCII.
 tricky_text = st.text(alphabet=st.sampled_from(list('[]{}"\\/ au\u00e9\u2028\U0001f489\n\t')), max_size=8)
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | tricky_text,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(tricky_text, children, max_size=4),
     max_leaves=40,
@@ -31,8 +34,12 @@ def walked_containers(value) -> int:
 
 
 def encodings(value) -> list[bytes]:
-    return [orjson.dumps(value), json.dumps(value).encode(), json.dumps(value, ensure_ascii=False).encode(),
-            json.dumps(value, indent=2, ensure_ascii=False).encode()]
+    return [
+        orjson.dumps(value),
+        json.dumps(value).encode(),
+        json.dumps(value, ensure_ascii=False).encode(),
+        json.dumps(value, indent=2, ensure_ascii=False).encode(),
+    ]
 
 
 @settings(max_examples=400, derandomize=True, deadline=None)

@@ -18,25 +18,33 @@ def mutate(fn):
     return data
 
 
-@pytest.mark.parametrize("change, field", [
-    (lambda d: d.pop("hook"), "hook"),
-    (lambda d: d.pop("hookInstance"), "hookInstance"),
-    (lambda d: d.pop("context"), "context"),
-    (lambda d: d.__setitem__("context", []), "context"),
-    (lambda d: d["context"].pop("userId"), "context.userId"),
-    (lambda d: d["context"].pop("patientId"), "context.patientId"),
-    (lambda d: d["context"].__setitem__("patientId", 42), "context.patientId"),
-    (lambda d: d["context"].pop("draftOrders"), "context.draftOrders"),
-    (lambda d: d["context"].__setitem__("draftOrders", "x"), "context.draftOrders"),
-    (lambda d: d["context"]["draftOrders"].__setitem__("entry", {}), "context.draftOrders.entry"),
-    (lambda d: d["context"]["draftOrders"]["entry"].append(7), "context.draftOrders.entry[1]"),
-    (lambda d: d.__setitem__("prefetch", []), "prefetch"),
-    (lambda d: d["prefetch"].__setitem__("patient", "Patient/1"), "prefetch.patient"),
-    (lambda d: d.__setitem__("fhirAuthorization", {"token_type": "Bearer"}), "fhirAuthorization.access_token"),
-    (lambda d: (d.pop("fhirServer"), d.__setitem__("fhirAuthorization", {"access_token": "t", "token_type": "Bearer"})),
-     "fhirServer"),
-    (lambda d: d.__setitem__("hook", "order-select"), "hook"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda d: d.pop("hook"), "hook"),
+        (lambda d: d.pop("hookInstance"), "hookInstance"),
+        (lambda d: d.pop("context"), "context"),
+        (lambda d: d.__setitem__("context", []), "context"),
+        (lambda d: d["context"].pop("userId"), "context.userId"),
+        (lambda d: d["context"].pop("patientId"), "context.patientId"),
+        (lambda d: d["context"].__setitem__("patientId", 42), "context.patientId"),
+        (lambda d: d["context"].pop("draftOrders"), "context.draftOrders"),
+        (lambda d: d["context"].__setitem__("draftOrders", "x"), "context.draftOrders"),
+        (lambda d: d["context"]["draftOrders"].__setitem__("entry", {}), "context.draftOrders.entry"),
+        (lambda d: d["context"]["draftOrders"]["entry"].append(7), "context.draftOrders.entry[1]"),
+        (lambda d: d.__setitem__("prefetch", []), "prefetch"),
+        (lambda d: d["prefetch"].__setitem__("patient", "Patient/1"), "prefetch.patient"),
+        (lambda d: d.__setitem__("fhirAuthorization", {"token_type": "Bearer"}), "fhirAuthorization.access_token"),
+        (
+            lambda d: (
+                d.pop("fhirServer"),
+                d.__setitem__("fhirAuthorization", {"access_token": "t", "token_type": "Bearer"}),
+            ),
+            "fhirServer",
+        ),
+        (lambda d: d.__setitem__("hook", "order-select"), "hook"),
+    ],
+)
 def test_errors_name_the_field(change, field):
     with pytest.raises(RequestError) as info:
         parse_hook_request(mutate(change), "order-sign")
@@ -53,8 +61,13 @@ def test_order_select_requires_selections():
 
 
 def test_tolerates_sandbox_shapes():
-    data = mutate(lambda d: (d["context"].pop("encounterId", None), d["context"]["draftOrders"].pop("type", None),
-                             d.pop("prefetch")))
+    data = mutate(
+        lambda d: (
+            d["context"].pop("encounterId", None),
+            d["context"]["draftOrders"].pop("type", None),
+            d.pop("prefetch"),
+        )
+    )
     data["context"]["draftOrders"]["entry"][0]["resource"]["category"] = {"coding": [{"code": "community"}]}
     data["unknownVendorField"] = {"x": 1}
     req = parse_hook_request(data, "order-sign")
@@ -63,9 +76,18 @@ def test_tolerates_sandbox_shapes():
 
 
 def test_access_token_is_not_in_repr():
-    data = mutate(lambda d: d.__setitem__("fhirAuthorization", {
-        "access_token": "SECRET-TOKEN-123", "token_type": "Bearer", "expires_in": 300, "scope": "patient/*.read",
-        "subject": "cds"}))
+    data = mutate(
+        lambda d: d.__setitem__(
+            "fhirAuthorization",
+            {
+                "access_token": "SECRET-TOKEN-123",
+                "token_type": "Bearer",
+                "expires_in": 300,
+                "scope": "patient/*.read",
+                "subject": "cds",
+            },
+        )
+    )
     req = parse_hook_request(data, "order-sign")
     assert req.access_token == "SECRET-TOKEN-123"
     assert "SECRET-TOKEN-123" not in repr(req)
@@ -82,8 +104,11 @@ def test_malformed_json_and_depth():
 
 
 def test_draft_order_count_is_bounded():
-    data = mutate(lambda d: d["context"]["draftOrders"].__setitem__(
-        "entry", [{"resource": {"resourceType": "MedicationRequest"}}] * 51))
+    data = mutate(
+        lambda d: d["context"]["draftOrders"].__setitem__(
+            "entry", [{"resource": {"resourceType": "MedicationRequest"}}] * 51
+        )
+    )
     with pytest.raises(RequestError) as info:
         parse_hook_request(data, "order-sign", max_draft_orders=50)
     assert info.value.field == "context.draftOrders.entry"

@@ -28,22 +28,54 @@ COVERAGE_DETAIL_CS = "http://terminology.hl7.org/CodeSystem/crd-coverage-detail"
 TEMP_CS = "http://hl7.org/fhir/us/davinci-crd/CodeSystem/temp"
 
 # CodeSystem cdshooks-card-type (THO), the CRD Response Types value set (CRDCardType.fsh).
-CARD_TYPES = {"coverage-info", "unsolicited-determ", "claim", "insurance", "limits", "network", "appropriate-use",
-              "cost", "therapy-alternatives-opt", "therapy-alternatives-req", "clinical-reminder",
-              "duplicate-therapy", "contraindication", "guideline", "off-guideline"}
+CARD_TYPES = {
+    "coverage-info",
+    "unsolicited-determ",
+    "claim",
+    "insurance",
+    "limits",
+    "network",
+    "appropriate-use",
+    "cost",
+    "therapy-alternatives-opt",
+    "therapy-alternatives-req",
+    "clinical-reminder",
+    "duplicate-therapy",
+    "contraindication",
+    "guideline",
+    "off-guideline",
+}
 # CodeSystem crd-coverage-detail (THO) and the category its definitions prescribe ("Category should be ...").
-COVERAGE_DETAIL = {"allowed-quantity": "cat-limitation", "allowed-period": "cat-limitation",
-                   "in-network-copay": "cat-decisional", "out-network-copay": "cat-decisional",
-                   "concurrent-review": "cat-decisional", "appropriate-use-needed": "cat-decisional",
-                   "policy-link": "cat-other", "instructions": None}
+COVERAGE_DETAIL = {
+    "allowed-quantity": "cat-limitation",
+    "allowed-period": "cat-limitation",
+    "in-network-copay": "cat-decisional",
+    "out-network-copay": "cat-decisional",
+    "concurrent-review": "cat-decisional",
+    "appropriate-use-needed": "cat-decisional",
+    "policy-link": "cat-other",
+    "instructions": None,
+}
 # ValueSet coverageAssertionReasons (temp codes), for crd-ci-q7.
-ASSERTION_REASONS = {"gold-card", "no-member-found", "no-active-coverage", "coverage-not-found", "auth-out-network",
-                     "technical"}
-PRIMARY_HOOKS = {"order-sign", "order-dispatch", "appointment-book"}       # hooks.md §hook-16
+ASSERTION_REASONS = {
+    "gold-card",
+    "no-member-found",
+    "no-active-coverage",
+    "coverage-not-found",
+    "auth-out-network",
+    "technical",
+}
+PRIMARY_HOOKS = {"order-sign", "order-dispatch", "appointment-book"}  # hooks.md §hook-16
 SECONDARY_HOOKS = {"order-select", "encounter-start", "encounter-discharge"}  # §hook-17..19
 CRD_HOOKS = PRIMARY_HOOKS | SECONDARY_HOOKS
-ORDER_TYPES = {"CommunicationRequest", "DeviceRequest", "MedicationRequest", "NutritionOrder", "ServiceRequest",
-               "VisionPrescription"}
+ORDER_TYPES = {
+    "CommunicationRequest",
+    "DeviceRequest",
+    "MedicationRequest",
+    "NutritionOrder",
+    "ServiceRequest",
+    "VisionPrescription",
+}
 
 
 @dataclass(frozen=True)
@@ -64,16 +96,17 @@ def _codes(*c: str) -> frozenset[str]:
 COVERAGE_INFORMATION: dict[str, Slot] = {
     "coverage": Slot(1, 1, ("valueReference",)),
     "covered": Slot(1, 1, ("valueCode",), _codes("covered", "not-covered", "conditional", "indeterminate")),
-    "pa-needed": Slot(0, 1, ("valueCode",), _codes("no-auth", "auth-needed", "satisfied", "performpa", "conditional",
-                                                   "indeterminate")),
-    "doc-needed": Slot(0, MANY, ("valueCode",), _codes("clinical", "admin", "patient", "conditional",
-                                                       "indeterminate")),
+    "pa-needed": Slot(
+        0, 1, ("valueCode",), _codes("no-auth", "auth-needed", "satisfied", "performpa", "conditional", "indeterminate")
+    ),
+    "doc-needed": Slot(0, MANY, ("valueCode",), _codes("clinical", "admin", "patient", "conditional", "indeterminate")),
     "doc-purpose": Slot(0, MANY, ("valueCode",), _codes("withpa", "withclaim", "withorder", "retain-doc", "OTH")),
-    "info-needed": Slot(0, MANY, ("valueCode",), _codes("performer", "location", "timeframe", "contract-window",
-                                                        "detail-code", "OTH")),
+    "info-needed": Slot(
+        0, MANY, ("valueCode",), _codes("performer", "location", "timeframe", "contract-window", "detail-code", "OTH")
+    ),
     "billingCode": Slot(0, MANY, ("valueCoding",)),
     "reason": Slot(0, MANY, ("valueCodeableConcept",)),
-    "detail": Slot(0, MANY, ()),                       # complex: DETAIL below
+    "detail": Slot(0, MANY, ()),  # complex: DETAIL below
     "dependency": Slot(0, MANY, ("valueReference",)),
     "questionnaire": Slot(0, MANY, ("valueCanonical",)),
     "date": Slot(1, 1, ("valueDate",)),
@@ -84,7 +117,7 @@ COVERAGE_INFORMATION: dict[str, Slot] = {
 }
 DETAIL: dict[str, Slot] = {
     "category": Slot(1, 1, ("valueCode",), _codes("cat-limitation", "cat-decisional", "cat-other")),
-    "code": Slot(1, 1, ("valueCodeableConcept",)),     # extensible: coverageDetailNew (old temp codes retained)
+    "code": Slot(1, 1, ("valueCodeableConcept",)),  # extensible: coverageDetailNew (old temp codes retained)
     "value": Slot(1, 1, ("valueBoolean", "valueString", "valueUrl", "valueQuantity", "valuePeriod")),
     "qualification": Slot(0, 1, ("valueString",)),
 }
@@ -133,7 +166,7 @@ def check_value(kind: str, value: object, where: str) -> list[str]:
         for i, c in enumerate(value.get("coding", []) if isinstance(value, dict) else []):
             if not (isinstance(c, dict) and isinstance(c.get("system"), str) and isinstance(c.get("code"), str)):
                 err.append(f"{where}.coding[{i}]: a Coding needs system and code")
-    elif kind == "valueQuantity":          # SimpleQuantity: no comparator
+    elif kind == "valueQuantity":  # SimpleQuantity: no comparator
         if not isinstance(value, dict) or not isinstance(value.get("value"), (int, float)) or "comparator" in value:
             err.append(f"{where}: valueQuantity must be a SimpleQuantity with a numeric value and no comparator")
     elif kind == "valuePeriod":
@@ -163,7 +196,7 @@ def check_slots(extensions: object, slots: dict[str, Slot], where: str) -> tuple
             err.append(f"{at}: unknown sub-extension {url!r}")
             continue
         slot = slots[url]
-        if not slot.types:                         # complex
+        if not slot.types:  # complex
             if value_keys or not isinstance(sub.get("extension"), list):
                 err.append(f"{at} ({url}): a complex sub-extension has extensions and no value[x]")
             values.setdefault(url, []).append(sub.get("extension"))
@@ -245,8 +278,17 @@ def q9(v):  # any of covered / pa-needed / doc-needed 'indeterminate' implies re
     return not indeterminate or bool(v.get("reason"))
 
 
-INVARIANTS = {"crd-ci-q1": q1, "crd-ci-q2": q2, "crd-ci-q3": q3, "crd-ci-q4": q4, "crd-ci-q5": q5, "crd-ci-q6": q6,
-              "crd-ci-q7": q7, "crd-ci-q8": q8, "crd-ci-q9": q9}
+INVARIANTS = {
+    "crd-ci-q1": q1,
+    "crd-ci-q2": q2,
+    "crd-ci-q3": q3,
+    "crd-ci-q4": q4,
+    "crd-ci-q5": q5,
+    "crd-ci-q6": q6,
+    "crd-ci-q7": q7,
+    "crd-ci-q8": q8,
+    "crd-ci-q9": q9,
+}
 
 
 def check_coverage_information(ext: dict, where: str, *, hook: str) -> tuple[list[str], dict]:
@@ -273,8 +315,10 @@ def check_coverage_information(ext: dict, where: str, *, hook: str) -> tuple[lis
         if not rule(values):
             err.append(f"{where}: invariant {key} fails ({rule.__doc__ or ''}".strip() + ")")
     if hook in SECONDARY_HOOKS and (values.get("doc-needed") or values.get("doc-purpose")):
-        err.append(f"{where}: {hook} is a secondary hook: coverage information SHALL NOT ask for documentation "
-                   "(hooks.md §hook-17..19)")
+        err.append(
+            f"{where}: {hook} is a secondary hook: coverage information SHALL NOT ask for documentation "
+            "(hooks.md §hook-17..19)"
+        )
     return err, values
 
 
@@ -289,7 +333,8 @@ def check_assertion_ids(resource: dict, where: str) -> list[str]:
             vals = {s.get("url"): s for s in ext.get("extension", []) if isinstance(s, dict)}
             key = str(vals.get("coverage", {}).get("valueReference", {}).get("reference"))
             by_coverage.setdefault(key, []).append(
-                {u: s.get("valueString") for u, s in vals.items() if u in ("coverage-assertion-id", "satisfied-pa-id")})
+                {u: s.get("valueString") for u, s in vals.items() if u in ("coverage-assertion-id", "satisfied-pa-id")}
+            )
     seen_assertions: set = set()
     seen_pa: set = set()
     for coverage, reps in by_coverage.items():
@@ -324,8 +369,11 @@ def check_medication_request(res: dict, where: str) -> list[str]:
     if "doNotPerform" in res:
         err.append(f"{where}: doNotPerform ..0")
     performer = res.get("performer")
-    if isinstance(performer, dict) and performer.get("reference") and \
-            _ref_type(performer["reference"]) not in ("Practitioner", "PractitionerRole"):
+    if (
+        isinstance(performer, dict)
+        and performer.get("reference")
+        and _ref_type(performer["reference"]) not in ("Practitioner", "PractitionerRole")
+    ):
         err.append(f"{where}: performer only Reference(CRDPractitioner or HRexPractitionerRole)")
     return err
 
@@ -373,8 +421,18 @@ def check_system_action(action: dict, where: str, *, hook: str, drafts: dict[str
     return err, values
 
 
-CARD_KEYS = {"uuid", "summary", "detail", "indicator", "source", "suggestions", "selectionBehavior",
-             "overrideReasons", "links", "extension"}
+CARD_KEYS = {
+    "uuid",
+    "summary",
+    "detail",
+    "indicator",
+    "source",
+    "suggestions",
+    "selectionBehavior",
+    "overrideReasons",
+    "links",
+    "extension",
+}
 
 
 def check_action(action: dict, where: str, drafts: dict[str, dict]) -> list[str]:
@@ -425,8 +483,9 @@ def check_card(card: dict, where: str, *, drafts: dict[str, dict], config_codes:
         if not isinstance(topic, dict) or not all(isinstance(topic.get(k), str) for k in ("system", "code")):
             err.append(f"{where}: source.topic is required with system and code (CRDHooksResponseBase)")
         elif topic["system"] != CARD_TYPE_CS:
-            err.append(f"{where}: source.topic system must be {CARD_TYPE_CS} (CRD 2.2 card types), "
-                       f"got {topic['system']}")
+            err.append(
+                f"{where}: source.topic system must be {CARD_TYPE_CS} (CRD 2.2 card types), got {topic['system']}"
+            )
         elif topic["code"] not in CARD_TYPES:
             err.append(f"{where}: {topic['code']!r} is not a cdshooks-card-type code")
         elif topic["code"] not in config_codes:
@@ -513,15 +572,19 @@ def check_response(body: object, request: dict, *, config_codes: set[str]) -> li
     if not isinstance(body.get("cards"), list):
         err.append("$.cards: a cards array is required")
     if hook in PRIMARY_HOOKS and not isinstance(body.get("systemActions"), list):
-        err.append(f"$.systemActions: required (an array, possibly empty) on {hook} (CRD primary hook; the kit "
-                   "fails a response without it)")
+        err.append(
+            f"$.systemActions: required (an array, possibly empty) on {hook} (CRD primary hook; the kit "
+            "fails a response without it)"
+        )
     if "systemActions" in body and not isinstance(body["systemActions"], list):
         err.append("$.systemActions: must be an array")
     for path in empty_values(body):
         if path not in ("$.cards", "$.systemActions"):
             err.append(f"{path}: null or empty value")
-    drafts = {f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"]
-              for e in request["context"]["draftOrders"].get("entry", [])}
+    drafts = {
+        f"{e['resource']['resourceType']}/{e['resource']['id']}": e["resource"]
+        for e in request["context"]["draftOrders"].get("entry", [])
+    }
     for i, card in enumerate(body.get("cards") or []):
         err += check_card(card, f"$.cards[{i}]", drafts=drafts, config_codes=config_codes)
     targets = []
@@ -562,8 +625,11 @@ def check_discovery(doc: object) -> tuple[list[str], dict[str, set[str]]]:
         ext = s.get("extension", {})
         versions = ext.get("davinci-crd.version")
         # CDSHookServicesExtensionCRDVersion: string, %context.matches('^[1-9]\\d*\\.[1-9]\\d*$')
-        if not (isinstance(versions, list) and versions and all(isinstance(v, str) and
-                                                              re.match(r"^[1-9]\d*\.[1-9]\d*$", v) for v in versions)):
+        if not (
+            isinstance(versions, list)
+            and versions
+            and all(isinstance(v, str) and re.match(r"^[1-9]\d*\.[1-9]\d*$", v) for v in versions)
+        ):
             err.append(f"{at}: davinci-crd.version is a list of major.minor versions")
         elif "2.2" not in versions:
             err.append(f"{at}: davinci-crd.version does not name 2.2")

@@ -21,8 +21,15 @@ ORDER = {"resourceType": "MedicationRequest", "id": "draft-1", "status": "draft"
 
 
 def card(finding, decision):
-    return card_for(finding, decision, ORDER, plan_name="Plan", policy_url="https://plan.example.org/policy",
-                    patient_id="p1", limits=LIMITS)
+    return card_for(
+        finding,
+        decision,
+        ORDER,
+        plan_name="Plan",
+        policy_url="https://plan.example.org/policy",
+        patient_id="p1",
+        limits=LIMITS,
+    )
 
 
 def test_fit_summary_keeps_short_texts_and_cuts_long_ones_at_a_word():
@@ -31,7 +38,7 @@ def test_fit_summary_keeps_short_texts_and_cuts_long_ones_at_a_word():
     long = "Federal Employee Program member: " + "follow the plan's process " * 8
     cut = fit_summary(long)
     assert len(cut) < 140 and cut.endswith("\u2026")
-    assert long.startswith(cut[:-1]) and long[len(cut) - 1] == " "       # cut between words, not inside one
+    assert long.startswith(cut[:-1]) and long[len(cut) - 1] == " "  # cut between words, not inside one
     assert len(fit_summary("x" * 300)) < 140
 
 
@@ -56,15 +63,23 @@ def test_card_topic_is_a_cdshooks_card_type():
 def _values(ext: dict) -> dict:
     out: dict = {}
     for sub in ext["extension"]:
-        out.setdefault(sub["url"], []).append(next((v for k, v in sub.items() if k.startswith("value")),
-                                                   sub.get("extension")))
+        out.setdefault(sub["url"], []).append(
+            next((v for k, v in sub.items() if k.startswith("value")), sub.get("extension"))
+        )
     return out
 
 
 def _ci(decision, **kw) -> dict:
-    return coverage_information(decision, hook="order-sign", hook_instance="h1", coverage_ref="Coverage/c1",
-                                today=date(2026, 3, 2), policy_url="https://plan.example.org/policy", limits=LIMITS,
-                                **kw)
+    return coverage_information(
+        decision,
+        hook="order-sign",
+        hook_instance="h1",
+        coverage_ref="Coverage/c1",
+        today=date(2026, 3, 2),
+        policy_url="https://plan.example.org/policy",
+        limits=LIMITS,
+        **kw,
+    )
 
 
 def test_detail_category_is_a_code_and_the_code_comes_from_tho():

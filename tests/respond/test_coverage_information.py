@@ -33,8 +33,12 @@ def invariants(values: dict) -> None:
     # q5: satisfied-pa-id iff satisfied
     assert ("satisfied-pa-id" in values) == (pa == "satisfied")
     # q6 / q8 / q9: OTH, doc-purpose and indeterminate need a reason
-    if "OTH" in values.get("info-needed", []) or values.get("doc-purpose") or covered == "indeterminate" \
-            or pa == "indeterminate":
+    if (
+        "OTH" in values.get("info-needed", [])
+        or values.get("doc-purpose")
+        or covered == "indeterminate"
+        or pa == "indeterminate"
+    ):
         assert values.get("reason")
     assert len(values["date"]) == 1 and len(values["coverage-assertion-id"]) == 1
     assert values["coverage"][0]
@@ -47,7 +51,7 @@ def test_invariants_order_sign(client, slug):
     req = load_request(slug)
     body = client.post(f"/cds-services/{service_for(req)}", json=req).get_json()
     infos = coverage_infos(body)
-    assert len(infos) == 1      # every fixture has exactly one anakinra draft
+    assert len(infos) == 1  # every fixture has exactly one anakinra draft
     for values in infos.values():
         invariants(values)
         if req["hook"] == "order-select":
@@ -104,6 +108,7 @@ def test_system_action_echoes_the_order_as_received(client):
         if isinstance(v, list):
             return all(x not in (None, "", [], {}) and no_empty(x) for x in v)
         return True
+
     assert no_empty(ours[0])
 
 
@@ -127,7 +132,7 @@ def test_crd_configuration_turns_coverage_info_and_card_types_off(client):
     req = copy.deepcopy(load_request("office-administered"))
     req["extension"] = {"davinci-crd.configuration": {"coverage-info": False, "appropriate-use": False}}
     body = client.post("/cds-services/anakinra-order-sign", json=req).get_json()
-    assert body["systemActions"] == []     # order-sign (CRD primary hook) always carries the array
+    assert body["systemActions"] == []  # order-sign (CRD primary hook) always carries the array
     assert not [c for c in body["cards"] if c["extension"]["anakinra-cds.finding"] == "site-of-care"]
     req["extension"] = {"davinci-crd.configuration": {"max-cards": 0, "unknown-setting": "ignored"}}
     body = client.post("/cds-services/anakinra-order-sign", json=req).get_json()

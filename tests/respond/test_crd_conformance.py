@@ -25,8 +25,10 @@ def variant(slug: str, hook: str) -> dict:
     req["hook"] = hook
     ctx = req["context"]
     if hook == "order-select":
-        ctx.setdefault("selections", [f"{e['resource']['resourceType']}/{e['resource']['id']}"
-                                      for e in ctx["draftOrders"]["entry"]])
+        ctx.setdefault(
+            "selections",
+            [f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in ctx["draftOrders"]["entry"]],
+        )
     else:
         ctx.pop("selections", None)
     return req
@@ -84,7 +86,7 @@ def test_each_card_type_can_be_switched_off(client, slug, hook):
         off["extension"] = {"davinci-crd.configuration": {topic: False}}
         again = client.post(f"/cds-services/{SERVICE[hook]}", json=off).get_json()
         assert topic not in {c["source"]["topic"]["code"] for c in again["cards"]}, (slug, hook, topic)
-        assert len(again["systemActions"]) == len(body["systemActions"])   # coverage information stays
+        assert len(again["systemActions"]) == len(body["systemActions"])  # coverage information stays
 
 
 def test_fixture_draft_orders_follow_the_crd_medicationrequest_profile():
@@ -110,6 +112,7 @@ def test_order_sign_with_nothing_to_say_still_has_system_actions(client):
 
 
 # ---- the rules can fail: each mutation of a real, conformant response is caught by the rule it breaks ----
+
 
 def _ci(body: dict) -> list[dict]:
     """The sub-extensions of the first coverage-information extension."""
@@ -158,72 +161,129 @@ MUTATIONS = {
     "detail category as CodeableConcept": (_old_category, "category): value type valueCodeableConcept"),
     "detail code from temp": (_temp_detail_code, "code must come from"),
     "detail code with the wrong category": (
-        lambda b: next(p for p in _detail(b, "policy-link")["extension"] if p["url"] == "category")
-        .update(valueCode="cat-limitation"), "policy-link takes category cat-other"),
-    "card topic from temp": (lambda b: b["cards"][0]["source"]["topic"].update(system=rules.TEMP_CS),
-                             "source.topic system must be"),
-    "card topic not a card type": (lambda b: b["cards"][0]["source"]["topic"].update(code="step-therapy"),
-                                   "not a cdshooks-card-type code"),
+        lambda b: next(p for p in _detail(b, "policy-link")["extension"] if p["url"] == "category").update(
+            valueCode="cat-limitation"
+        ),
+        "policy-link takes category cat-other",
+    ),
+    "card topic from temp": (
+        lambda b: b["cards"][0]["source"]["topic"].update(system=rules.TEMP_CS),
+        "source.topic system must be",
+    ),
+    "card topic not a card type": (
+        lambda b: b["cards"][0]["source"]["topic"].update(code="step-therapy"),
+        "not a cdshooks-card-type code",
+    ),
     "summary of 140 characters": (lambda b: b["cards"][0].update(summary="x" * 140), "<140-character"),
     "card without uuid": (lambda b: b["cards"][0].pop("uuid"), "uuid is required"),
     "card without source.topic": (lambda b: b["cards"][0]["source"].pop("topic"), "source.topic is required"),
     "associated-resource as a string": (
         lambda b: b["cards"][0]["extension"].update({"davinci-crd.associated-resource": "MedicationRequest/x"}),
-        "array of References"),
+        "array of References",
+    ),
     "unknown card attribute": (lambda b: b["cards"][0].update(title="x"), "not a CDS Hooks card attribute"),
     "empty links": (lambda b: b["cards"][0].update(links=[]), "null or empty value"),
     "link without type": (lambda b: b["cards"][0]["links"][0].pop("type"), "type absolute | smart"),
-    "override reason without display": (lambda b: b["cards"][0]["overrideReasons"][0].pop("display"),
-                                        "code, system and display"),
+    "override reason without display": (
+        lambda b: b["cards"][0]["overrideReasons"][0].pop("display"),
+        "code, system and display",
+    ),
     "no systemActions on order-sign": (lambda b: b.pop("systemActions"), "required (an array, possibly empty)"),
     "systemAction of type create": (lambda b: b["systemActions"][0].update(type="create"), "must be 'update'"),
     "systemAction changes the order": (
-        lambda b: b["systemActions"][0]["resource"].update(status="active"), "beyond the coverage-information"),
+        lambda b: b["systemActions"][0]["resource"].update(status="active"),
+        "beyond the coverage-information",
+    ),
     "systemAction on an order not in draftOrders": (
-        lambda b: b["systemActions"][0]["resource"].update(id="elsewhere"), "not one of the draftOrders"),
+        lambda b: b["systemActions"][0]["resource"].update(id="elsewhere"),
+        "not one of the draftOrders",
+    ),
     "requester a PractitionerRole": (
         lambda b: b["systemActions"][0]["resource"]["requester"].update(reference="PractitionerRole/r1"),
-        "requester only Reference(CRDPractitioner)"),
+        "requester only Reference(CRDPractitioner)",
+    ),
     "covered outside its value set": (lambda b: _set(b, "covered", "valueCode", "maybe"), "required value set"),
     "covered twice": (lambda b: _ci(b).append({"url": "covered", "valueCode": "covered"}), "covered occurs 2 times"),
-    "no coverage-assertion-id": (lambda b: _set(b, "coverage-assertion-id", drop=True),
-                                 "coverage-assertion-id occurs 0 times"),
+    "no coverage-assertion-id": (
+        lambda b: _set(b, "coverage-assertion-id", drop=True),
+        "coverage-assertion-id occurs 0 times",
+    ),
     "date not a date": (lambda b: _set(b, "date", "valueDate", "02/03/2026"), "must be a FHIR date"),
-    "value and extensions together": (lambda b: _ci(b)[0].update(extension=[{"url": "x", "valueString": "y"}]),
-                                      "ext-1"),
+    "value and extensions together": (
+        lambda b: _ci(b)[0].update(extension=[{"url": "x", "valueString": "y"}]),
+        "ext-1",
+    ),
     "q1 questionnaire without doc-needed": (
-        lambda b: (_set(b, "doc-needed", drop=True), _ci(b).append(
-            {"url": "questionnaire", "valueCanonical": "http://example.org/Questionnaire/q"})), "crd-ci-q1"),
+        lambda b: (
+            _set(b, "doc-needed", drop=True),
+            _ci(b).append({"url": "questionnaire", "valueCanonical": "http://example.org/Questionnaire/q"}),
+        ),
+        "crd-ci-q1",
+    ),
     "q2 not-covered with pa-needed": (lambda b: _set(b, "covered", "valueCode", "not-covered"), "crd-ci-q2"),
     "q3 conditional without info-needed": (
-        lambda b: (_set(b, "covered", "valueCode", "conditional"), _set(b, "info-needed", drop=True)), "crd-ci-q3"),
+        lambda b: (_set(b, "covered", "valueCode", "conditional"), _set(b, "info-needed", drop=True)),
+        "crd-ci-q3",
+    ),
     "q3 info-needed without a conditional": (
-        lambda b: (_set(b, "covered", "valueCode", "covered"), _set(b, "pa-needed", "valueCode", "auth-needed"),
-                   _set(b, "doc-needed", drop=True), _set(b, "info-needed", "valueCode", "performer")), "crd-ci-q3"),
+        lambda b: (
+            _set(b, "covered", "valueCode", "covered"),
+            _set(b, "pa-needed", "valueCode", "auth-needed"),
+            _set(b, "doc-needed", drop=True),
+            _set(b, "info-needed", "valueCode", "performer"),
+        ),
+        "crd-ci-q3",
+    ),
     "q4 withpa once satisfied": (
-        lambda b: (_set(b, "pa-needed", "valueCode", "satisfied"), _set(b, "satisfied-pa-id", "valueString", "PA1"),
-                   _set(b, "doc-purpose", "valueCode", "withpa")), "crd-ci-q4"),
+        lambda b: (
+            _set(b, "pa-needed", "valueCode", "satisfied"),
+            _set(b, "satisfied-pa-id", "valueString", "PA1"),
+            _set(b, "doc-purpose", "valueCode", "withpa"),
+        ),
+        "crd-ci-q4",
+    ),
     "q5 satisfied without satisfied-pa-id": (lambda b: _set(b, "pa-needed", "valueCode", "satisfied"), "crd-ci-q5"),
     "q5 satisfied-pa-id without satisfied": (
         lambda b: (_set(b, "pa-needed", "valueCode", "auth-needed"), _set(b, "satisfied-pa-id", "valueString", "P")),
-        "crd-ci-q5"),
+        "crd-ci-q5",
+    ),
     "q6 OTH without reason": (
-        lambda b: (_set(b, "covered", "valueCode", "conditional"), _set(b, "info-needed", "valueCode", "OTH"),
-                   _set(b, "reason", drop=True)), "crd-ci-q6"),
+        lambda b: (
+            _set(b, "covered", "valueCode", "conditional"),
+            _set(b, "info-needed", "valueCode", "OTH"),
+            _set(b, "reason", drop=True),
+        ),
+        "crd-ci-q6",
+    ),
     "q7 foreign reason code without text": (
         lambda b: _set(b, "reason", "valueCodeableConcept", {"coding": [{"system": "urn:x", "code": "y"}]}),
-        "crd-ci-q7"),
+        "crd-ci-q7",
+    ),
     "q8 doc-purpose without reason": (
-        lambda b: (_set(b, "doc-purpose", "valueCode", "withclaim"), _set(b, "reason", drop=True)), "crd-ci-q8"),
+        lambda b: (_set(b, "doc-purpose", "valueCode", "withclaim"), _set(b, "reason", drop=True)),
+        "crd-ci-q8",
+    ),
     "q9 indeterminate without reason": (
-        lambda b: (_set(b, "covered", "valueCode", "indeterminate"), _set(b, "pa-needed", "valueCode", "indeterminate"),
-                   _set(b, "info-needed", drop=True), _set(b, "reason", drop=True)), "crd-ci-q9"),
+        lambda b: (
+            _set(b, "covered", "valueCode", "indeterminate"),
+            _set(b, "pa-needed", "valueCode", "indeterminate"),
+            _set(b, "info-needed", drop=True),
+            _set(b, "reason", drop=True),
+        ),
+        "crd-ci-q9",
+    ),
     "same coverage, another assertion id": (
-        lambda b: _repeat_with(b, **{"coverage-assertion-id": "OTHER"}), "different coverage-assertion-ids"),
+        lambda b: _repeat_with(b, **{"coverage-assertion-id": "OTHER"}),
+        "different coverage-assertion-ids",
+    ),
     "another coverage, the same assertion id": (
-        lambda b: _repeat_with(b, coverage={"reference": "Coverage/other"}), "share a coverage-assertion-id"),
-    "coverage not a Coverage": (lambda b: _set(b, "coverage", "valueReference", {"reference": "Patient/x"}),
-                                "must reference a Coverage"),
+        lambda b: _repeat_with(b, coverage={"reference": "Coverage/other"}),
+        "share a coverage-assertion-id",
+    ),
+    "coverage not a Coverage": (
+        lambda b: _set(b, "coverage", "valueReference", {"reference": "Patient/x"}),
+        "must reference a Coverage",
+    ),
 }
 
 
@@ -233,9 +293,11 @@ def conformant(request):
     from cds_service.app import create_app
     from cds_service.config import demo_settings
     from tests.conftest import pinned_clock
+
     tmp = request.getfixturevalue("tmp_path_factory").mktemp("var")
-    client = create_app(demo_settings().with_overrides(var_dir=str(tmp), auth_enabled=False),
-                        clock=pinned_clock).test_client()
+    client = create_app(
+        demo_settings().with_overrides(var_dir=str(tmp), auth_enabled=False), clock=pinned_clock
+    ).test_client()
     req = variant("ra-missing-preferred", "order-sign")
     body = client.post("/cds-services/anakinra-order-sign", json=req).get_json()
     codes = rules.check_discovery(client.get("/cds-services").get_json())[1]["anakinra-order-sign"]
@@ -268,13 +330,16 @@ def test_card_type_without_a_configuration_option_is_caught(conformant):
     assert any("§dev-5" in e for e in rules.check_response(body, req, config_codes=codes - {topic}))
 
 
-@pytest.mark.parametrize("name, mutate, expected", [
-    ("duplicate option names", lambda o: o[1].update(name=o[0]["name"]), "names must be unique"),
-    ("option without default", lambda o: o[0].pop("default"), "default of the option's type"),
-    ("integer default on a boolean", lambda o: o[0].update(default=1), "default of the option's type"),
-    ("boolean option not a card type", lambda o: o[0].update(code="alternatives"), "not a CRD Response Type"),
-    ("option code not a property name", lambda o: o[0].update(code="coverage info"), "plain JSON property name"),
-])
+@pytest.mark.parametrize(
+    "name, mutate, expected",
+    [
+        ("duplicate option names", lambda o: o[1].update(name=o[0]["name"]), "names must be unique"),
+        ("option without default", lambda o: o[0].pop("default"), "default of the option's type"),
+        ("integer default on a boolean", lambda o: o[0].update(default=1), "default of the option's type"),
+        ("boolean option not a card type", lambda o: o[0].update(code="alternatives"), "not a CRD Response Type"),
+        ("option code not a property name", lambda o: o[0].update(code="coverage info"), "plain JSON property name"),
+    ],
+)
 def test_the_discovery_rules_catch_each_violation(client, name, mutate, expected):
     doc = client.get("/cds-services").get_json()
     mutate(doc["services"][0]["extension"]["davinci-crd.configuration-options"])

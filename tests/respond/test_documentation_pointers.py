@@ -13,9 +13,16 @@ BASE = "https://cds.example.org"
 
 
 def _ext(decision, questionnaire, hook="order-sign"):
-    ext = coverage_information(decision, hook=hook, hook_instance="h", coverage_ref="Coverage/c",
-                               today=date(2026, 3, 2), policy_url=BASE + "/policy/x", questionnaire=questionnaire,
-                               assertion_id="AKR-1")
+    ext = coverage_information(
+        decision,
+        hook=hook,
+        hook_instance="h",
+        coverage_ref="Coverage/c",
+        today=date(2026, 3, 2),
+        policy_url=BASE + "/policy/x",
+        questionnaire=questionnaire,
+        assertion_id="AKR-1",
+    )
     return {e["url"]: e for e in ext["extension"]}, [e["url"] for e in ext["extension"]]
 
 
@@ -24,7 +31,7 @@ def test_a_conditional_decision_the_questionnaire_answers_names_it_with_doc_need
     canonical = questionnaire_for(decision, BASE)
     assert canonical and canonical.startswith(BASE + "/fhir/Questionnaire/kineret-09-J0000-45|")
     by_url, urls = _ext(decision, canonical)
-    assert by_url["questionnaire"]["valueCanonical"] == canonical and "doc-needed" in urls     # crd-ci-q1
+    assert by_url["questionnaire"]["valueCanonical"] == canonical and "doc-needed" in urls  # crd-ci-q1
 
 
 def test_no_questionnaire_when_covered_or_on_order_select():
@@ -32,9 +39,9 @@ def test_no_questionnaire_when_covered_or_on_order_select():
     assert questionnaire_for(covered, BASE) is None
     conditional = decide(case(specialties=("family-medicine",)))
     _, urls = _ext(conditional, questionnaire_for(conditional, BASE), hook="order-select")
-    assert "questionnaire" not in urls and "doc-needed" not in urls          # q1 holds on a secondary hook too
+    assert "questionnaire" not in urls and "doc-needed" not in urls  # q1 holds on a secondary hook too
     _, urls = _ext(conditional, None)
-    assert "questionnaire" not in urls                                      # unchanged without one
+    assert "questionnaire" not in urls  # unchanged without one
 
 
 def test_the_documentation_card_links_absolute_to_the_form_url():
@@ -42,6 +49,7 @@ def test_the_documentation_card_links_absolute_to_the_form_url():
     assert documentation_card(decision, None, plan_name="Plan", policy_url=BASE) is None
     card = documentation_card(decision, "https://cds.example.org/forms/abc?sig=x", plan_name="Plan", policy_url=BASE)
     assert card["summary"] == DOCUMENTATION_SUMMARY and len(card["summary"]) < 140
-    assert card["links"] == [{"label": DOCUMENTATION_SUMMARY, "url": "https://cds.example.org/forms/abc?sig=x",
-                              "type": "absolute"}]
+    assert card["links"] == [
+        {"label": DOCUMENTATION_SUMMARY, "url": "https://cds.example.org/forms/abc?sig=x", "type": "absolute"}
+    ]
     assert card["extension"]["davinci-crd.associated-resource"] == [{"reference": "MedicationRequest/draft-1"}]

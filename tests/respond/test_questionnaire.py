@@ -30,7 +30,8 @@ def questionnaire():
 def test_valid_r4_with_the_dtr_profile_and_sdc_2(questionnaire):
     Questionnaire.model_validate(questionnaire)
     assert questionnaire["meta"]["profile"] == [
-        "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-std-questionnaire"]
+        "http://hl7.org/fhir/us/davinci-dtr/StructureDefinition/dtr-std-questionnaire"
+    ]
     # sdc-2: a version needs the artifact-versionAlgorithm extension
     assert questionnaire["version"].startswith(POLICY.revision + ".")
     assert questionnaire["extension"][0]["url"] == "http://hl7.org/fhir/StructureDefinition/artifact-versionAlgorithm"
@@ -40,7 +41,7 @@ def test_valid_r4_with_the_dtr_profile_and_sdc_2(questionnaire):
 
 def test_every_item_has_text_and_groups_name_their_clauses(questionnaire):
     for item in _items(questionnaire["item"]):
-        assert item["text"]                                                 # DTR base: item.text 1..1
+        assert item["text"]  # DTR base: item.text 1..1
     for group in questionnaire["item"][2:]:
         assert group["type"] == "group"
         codes = {c["code"] for c in group["code"]}
@@ -66,7 +67,7 @@ def test_coded_answers_use_value_sets_the_package_carries(questionnaire):
     sets = {f"{v['url']}|{v['version']}": v for v in build_value_sets(POLICY, BASE)}
     for v in sets.values():
         ValueSet.model_validate(v)
-        assert 0 < v["expansion"]["total"] < 40                              # DTR §oper-15
+        assert 0 < v["expansion"]["total"] < 40  # DTR §oper-15
     for item in _items(questionnaire["item"]):
         if item["type"] == "choice":
             assert item["answerValueSet"] in sets

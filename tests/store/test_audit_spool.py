@@ -16,11 +16,21 @@ T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
 def entry(i: int) -> AuditEntry:
-    return AuditEntry(service_id="anakinra-order-sign", hook_instance=f"hook-{i}", called_at=T0 + timedelta(seconds=i),
-                      http_status=200, latency_ms=3.0, kind="hook", patient_hash=None, policy_id="09-J0000-45",
-                      policy_revision="2026-01-01", determinations=[{"order": "MedicationRequest/x",
-                                                                     "determination": "conditional"}],
-                      clause_outcomes=[], coverage_assertion_ids=[f"AKR-{i}"], card_uuids=[f"card-{i}"])
+    return AuditEntry(
+        service_id="anakinra-order-sign",
+        hook_instance=f"hook-{i}",
+        called_at=T0 + timedelta(seconds=i),
+        http_status=200,
+        latency_ms=3.0,
+        kind="hook",
+        patient_hash=None,
+        policy_id="09-J0000-45",
+        policy_revision="2026-01-01",
+        determinations=[{"order": "MedicationRequest/x", "determination": "conditional"}],
+        clause_outcomes=[],
+        coverage_assertion_ids=[f"AKR-{i}"],
+        card_uuids=[f"card-{i}"],
+    )
 
 
 class FlakyStore:
@@ -43,17 +53,17 @@ class FlakyStore:
 
 
 def test_rows_are_replayed_once_in_order_and_the_spool_empties(tmp_path):
-    spool = AuditSpool(tmp_path / "spool", interval=3600)        # no background replay: driven by hand
+    spool = AuditSpool(tmp_path / "spool", interval=3600)  # no background replay: driven by hand
     store = FlakyStore(fail_after=3)
     for i in range(5):
         assert spool.append(entry(i), store)
     assert spool.depth() == 5
-    assert spool.replay(store) is False                          # still down: nothing lost
+    assert spool.replay(store) is False  # still down: nothing lost
     store.up = True
-    assert spool.replay(store) is False                          # three stored, then down again
+    assert spool.replay(store) is False  # three stored, then down again
     assert [h for _, h in store.rows] == ["hook-0", "hook-1", "hook-2"] and spool.depth() == 5
     store.fail_after = None
-    assert spool.replay(store) is True                           # the rest, the first three skipped
+    assert spool.replay(store) is True  # the rest, the first three skipped
     assert [h for _, h in store.rows] == [f"hook-{i}" for i in range(5)]
     assert spool.depth() == 0
     assert spool.append(entry(5), store) and spool.replay(store) and store.rows[-1][1] == "hook-5"
@@ -76,13 +86,14 @@ def test_the_background_replayer_stores_rows_when_the_database_returns(tmp_path)
 def test_a_live_writers_file_is_left_to_its_writer(tmp_path):
     writer = AuditSpool(tmp_path / "spool", interval=3600)
     writer.append(entry(1), FlakyStore())
-    other = AuditSpool(tmp_path / "spool", interval=3600)          # another process would fail its flock too
+    other = AuditSpool(tmp_path / "spool", interval=3600)  # another process would fail its flock too
     store = FlakyStore()
     store.up = True
     other._file = None
     import fcntl
+
     path = next((tmp_path / "spool").iterdir())
-    with open(path, "rb") as fh, pytest.raises(OSError):       # the writer holds it
+    with open(path, "rb") as fh, pytest.raises(OSError):  # the writer holds it
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 

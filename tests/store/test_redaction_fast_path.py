@@ -39,16 +39,46 @@ def reference_redact_text(text: str) -> str:
 JWT = "eyJhbGciOiJFUzM4NCJ9.eyJzdWIiOiJwYXQtMSJ9.c2ln"
 
 TRICKY = [
-    "", "met", "not-applicable", "initiation.1", "MedicationRequest/mr-1",
-    JWT, f"{JWT} trailing", f"leading {JWT}", f"x{JWT}y", "eyJ", "eyJ.a.b", "eyJab.cd.", "eyJab.cd",
-    "Bearer abc.def", "bearer abc", "BEARER abc", "BeArEr\tabc", "Authorization: Bearer " + JWT,
-    "bearer", "bearer ", "xbearer abc", "bearerabc", "unbearer abc", "bearer\nabc",
-    "beare\u017f abc", "\u212aelvin bearer abc",          # non-ASCII letters that fold like ASCII ones
-    "Patient/123", "Patient/", "patient/123", "Patient/pat-RA-7731/_history/2",
-    "http://ehr/fhir/Patient/pat-1", "https://ehr.example.org/fhir/Patient/a.b-c?x=1",
-    "xPatient/1", "Patient/1 and Patient/2", "RelatedPerson/Patient/3",
-    "Patient/" + "a" * 80, "Patient/\u00e9", "caf\u00e9 \ud800 bearer x",
-    f"Bearer {JWT} for Patient/9", "eyJ Bearer Patient/",
+    "",
+    "met",
+    "not-applicable",
+    "initiation.1",
+    "MedicationRequest/mr-1",
+    JWT,
+    f"{JWT} trailing",
+    f"leading {JWT}",
+    f"x{JWT}y",
+    "eyJ",
+    "eyJ.a.b",
+    "eyJab.cd.",
+    "eyJab.cd",
+    "Bearer abc.def",
+    "bearer abc",
+    "BEARER abc",
+    "BeArEr\tabc",
+    "Authorization: Bearer " + JWT,
+    "bearer",
+    "bearer ",
+    "xbearer abc",
+    "bearerabc",
+    "unbearer abc",
+    "bearer\nabc",
+    "beare\u017f abc",
+    "\u212aelvin bearer abc",  # non-ASCII letters that fold like ASCII ones
+    "Patient/123",
+    "Patient/",
+    "patient/123",
+    "Patient/pat-RA-7731/_history/2",
+    "http://ehr/fhir/Patient/pat-1",
+    "https://ehr.example.org/fhir/Patient/a.b-c?x=1",
+    "xPatient/1",
+    "Patient/1 and Patient/2",
+    "RelatedPerson/Patient/3",
+    "Patient/" + "a" * 80,
+    "Patient/\u00e9",
+    "caf\u00e9 \ud800 bearer x",
+    f"Bearer {JWT} for Patient/9",
+    "eyJ Bearer Patient/",
 ]
 
 
@@ -68,7 +98,18 @@ def test_redact_text_of_a_str_subclass_is_a_plain_str_as_before():
 
 
 PLAIN = [
-    None, True, 0, -(2**63), 2**64 - 1, 1.5, -0.0, 1e300, "x", [], {}, (1, "Patient/2"),
+    None,
+    True,
+    0,
+    -(2**63),
+    2**64 - 1,
+    1.5,
+    -0.0,
+    1e300,
+    "x",
+    [],
+    {},
+    (1, "Patient/2"),
     [{"order": "MedicationRequest/x", "clauses": {"initiation.1": "met", "Patient/7": "not-met"}}],
     {"token": {"nested": 1}, "patientId": None, "PATIENT": "p-1", "evidence": [f"Bearer {JWT}", 2, None]},
     {"caf\u00e9": "\u2603 Patient/\u00e9x", "a": [[[[]]]], "n": {"m": {"o": "eyJab.cd.ef"}}},
@@ -79,7 +120,7 @@ PLAIN = [
 def test_redact_plain_json_matches_redact_json(value):
     got = redact_plain_json(value)
     assert got == redact_json(value)
-    assert json.dumps(got) == json.dumps(redact_json(value))        # same types too (tuples become lists)
+    assert json.dumps(got) == json.dumps(redact_json(value))  # same types too (tuples become lists)
 
 
 class Colour(Enum):
@@ -108,9 +149,27 @@ def _deep(n):
 
 
 NOT_PLAIN = [
-    {1: "a"}, {None: 1}, {(1, 2): "a"}, 2**64, -(2**63) - 1, float("nan"), float("inf"), [float("-inf")],
-    datetime(2026, 1, 1, tzinfo=UTC), uuid.uuid4(), Colour.RED, Level.ONE, Tagged("t"), {"k": Tagged("v")},
-    {Tagged("k"): "v"}, {"token": uuid.uuid4()}, {"a": {1, 2}}, b"bytes", _cycle(), _deep(80), {"x": object()},
+    {1: "a"},
+    {None: 1},
+    {(1, 2): "a"},
+    2**64,
+    -(2**63) - 1,
+    float("nan"),
+    float("inf"),
+    [float("-inf")],
+    datetime(2026, 1, 1, tzinfo=UTC),
+    uuid.uuid4(),
+    Colour.RED,
+    Level.ONE,
+    Tagged("t"),
+    {"k": Tagged("v")},
+    {Tagged("k"): "v"},
+    {"token": uuid.uuid4()},
+    {"a": {1, 2}},
+    b"bytes",
+    _cycle(),
+    _deep(80),
+    {"x": object()},
 ]
 
 
@@ -146,7 +205,7 @@ def test_json_checked_accepts_refuses_and_writes_as_before(value):
     old_written = json.dumps(expected)
     # orjson and json may differ in whitespace and escapes, never in what reads back
     assert json.loads(written) == json.loads(old_written) or (
-        written == old_written                                          # NaN != NaN
+        written == old_written  # NaN != NaN
     )
     assert type(json.loads(written)) is type(json.loads(old_written))
 
@@ -166,17 +225,28 @@ T0 = datetime(2026, 3, 1, 14, 30, tzinfo=UTC)
 
 def test_plain_json_written_with_orjson_reads_back_identically(store):
     clauses = {f"initiation.{i}": ("met" if i % 2 else "not-met") for i in range(80)}
-    determinations = [{
-        "order": "MedicationRequest/mr-1", "determination": "covered", "unicode": "caf\u00e9 \u2603 \U0001F600",
-        "numbers": [0, -1, 2**63 - 1, -(2**63), 1.5, -0.0, 1e-7, 1e300, 123456789.125], "flags": [True, False, None],
-        "nested": {"a": [[{"b": []}]], "ctrl": "tab\tnew\nline \"quoted\" back\\slash \u0001"},
-        "tuple": (1, "two"),
-    }]
+    determinations = [
+        {
+            "order": "MedicationRequest/mr-1",
+            "determination": "covered",
+            "unicode": "caf\u00e9 \u2603 \U0001f600",
+            "numbers": [0, -1, 2**63 - 1, -(2**63), 1.5, -0.0, 1e-7, 1e300, 123456789.125],
+            "flags": [True, False, None],
+            "nested": {"a": [[{"b": []}]], "ctrl": 'tab\tnew\nline "quoted" back\\slash \u0001'},
+            "tuple": (1, "two"),
+        }
+    ]
     entry = AuditEntry(
-        service_id="anakinra-crd-order-sign", hook_instance="h-1", called_at=T0, http_status=200, latency_ms=3.0,
-        patient_hash=patient_hash(b"k" * 32, "p"), determinations=determinations,
+        service_id="anakinra-crd-order-sign",
+        hook_instance="h-1",
+        called_at=T0,
+        http_status=200,
+        latency_ms=3.0,
+        patient_hash=patient_hash(b"k" * 32, "p"),
+        determinations=determinations,
         clause_outcomes=[{"order": "MedicationRequest/mr-1", "clauses": clauses}],
-        coverage_assertion_ids=["ca-1", "ca-\u00e9"], card_uuids=["c1"],
+        coverage_assertion_ids=["ca-1", "ca-\u00e9"],
+        card_uuids=["c1"],
     )
     store.record_call(entry)
     (got,) = store.list_calls(T0 - timedelta(seconds=1))
@@ -189,12 +259,17 @@ def test_plain_json_written_with_orjson_reads_back_identically(store):
 def test_flat_string_maps_take_one_check_and_agree_with_redact_json(text):
     """Dicts of plain strings (the clause outcome maps) are checked as one joined text; hints in a
     key, in a value, or only across two strings, and secret keys all give what redact_json gives."""
-    for value in ({"a": text, "b": "met"}, {text: "met", "initiation.1": "not-met"}, {"ey": "J" + text},
-                  {"clauses": {"x": text, "y": "met"}}, {"token": text, "x": "met"}):
+    for value in (
+        {"a": text, "b": "met"},
+        {text: "met", "initiation.1": "not-met"},
+        {"ey": "J" + text},
+        {"clauses": {"x": text, "y": "met"}},
+        {"token": text, "x": "met"},
+    ):
         got = redact_plain_json(value)
         assert got == redact_json(value) and json.dumps(got) == json.dumps(redact_json(value))
         assert got is not value
-    with pytest.raises(NotPlainJSON):           # a str subclass is not plain, flat map or not
+    with pytest.raises(NotPlainJSON):  # a str subclass is not plain, flat map or not
         redact_plain_json({"a": Tagged(text), "b": "met"})
 
 

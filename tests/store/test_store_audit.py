@@ -15,8 +15,7 @@ HASH_KEY = b"audit-tests-key-0123456789abcdef"
 T0 = datetime(2026, 3, 1, 14, 30, 0, tzinfo=UTC)
 PATIENT_ID = "pat-RA-7731"
 JWT = (
-    "eyJhbGciOiJFUzM4NCIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2VociIsInN1YiI6InBhdC1SQS03NzMxIn0"
-    ".c2lnbmF0dXJlLWJ5dGVz"
+    "eyJhbGciOiJFUzM4NCIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2VociIsInN1YiI6InBhdC1SQS03NzMxIn0.c2lnbmF0dXJlLWJ5dGVz"
 )
 
 
@@ -78,11 +77,16 @@ def test_list_calls_window_is_since_inclusive_until_exclusive(store):
 def test_no_patient_id_or_token_anywhere_in_the_stored_row(store):
     """Even when the caller slips them into the JSON, the raw row holds neither."""
     leaky = entry(
-        determinations=[{
-            "order": "MedicationRequest/mr-1", "determination": "covered",
-            "evidence": f"Patient/{PATIENT_ID} weight from http://ehr/fhir/Patient/{PATIENT_ID}",
-            "auth": f"Bearer {JWT}", "note": JWT, "patientId": PATIENT_ID,
-        }],
+        determinations=[
+            {
+                "order": "MedicationRequest/mr-1",
+                "determination": "covered",
+                "evidence": f"Patient/{PATIENT_ID} weight from http://ehr/fhir/Patient/{PATIENT_ID}",
+                "auth": f"Bearer {JWT}",
+                "note": JWT,
+                "patientId": PATIENT_ID,
+            }
+        ],
         clause_outcomes={"subject": {"reference": f"Patient/{PATIENT_ID}"}, "fhirAuthorization": {"x": 1}},
     )
     store.record_call(leaky)
@@ -93,8 +97,8 @@ def test_no_patient_id_or_token_anywhere_in_the_stored_row(store):
     assert len(rows) == 3
     assert PATIENT_ID not in dump
     assert "eyJ" not in dump and JWT.split(".")[1] not in dump
-    assert patient_hash(HASH_KEY, PATIENT_ID) in dump          # the keyed hash is what links calls
-    assert "MedicationRequest/mr-1" in dump                   # the rest is kept
+    assert patient_hash(HASH_KEY, PATIENT_ID) in dump  # the keyed hash is what links calls
+    assert "MedicationRequest/mr-1" in dump  # the rest is kept
 
 
 def test_audit_entry_refuses_a_raw_patient_id():
@@ -105,7 +109,7 @@ def test_audit_entry_refuses_a_raw_patient_id():
 @pytest.mark.parametrize(
     "bad",
     [
-        {"called_at": datetime(2026, 3, 1, 14, 30)},        # naive
+        {"called_at": datetime(2026, 3, 1, 14, 30)},  # naive
         {"http_status": 42},
         {"latency_ms": -1},
         {"kind": "guess"},
@@ -132,6 +136,7 @@ def test_list_calls_wants_aware_datetimes(store):
 
 # ----------------------------------------------------------------------- pseudonyms
 
+
 def test_patient_hash_is_keyed_and_stable():
     h = patient_hash(b"k1" * 16, "pat-1")
     assert h == patient_hash(b"k1" * 16, "pat-1")
@@ -147,6 +152,7 @@ def test_pseudonyms_are_hmac_sha256_hex_so_stored_rows_keep_matching():
     """Rows already stored hold these hashes: they must stay HMAC-SHA256(key, id) in lowercase hex."""
     import hashlib
     import hmac
+
     key = b"k1" * 16
     assert patient_hash(key, "pat-\u00e9") == hmac.new(key, "pat-\u00e9".encode(), hashlib.sha256).hexdigest()
     assert member_ref(key, "MBR-1") == hmac.new(key, b"member:MBR-1", hashlib.sha256).hexdigest()
@@ -169,7 +175,7 @@ def test_key_file_is_created_once_with_mode_0600(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert len(key) == 32
     assert load_hash_key("", tmp_path / "var") == key
-    assert [p.name for p in (tmp_path / "var").iterdir()] == ["patient-hash.key"]   # no temp files left
+    assert [p.name for p in (tmp_path / "var").iterdir()] == ["patient-hash.key"]  # no temp files left
 
 
 def test_configured_key_wins_and_must_be_long_enough(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from cds_service.store import AuthorizationImportError, Store, member_ref
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fhir_fixtures" / "authorizations.json"
-AS_OF = date(2026, 3, 2)   # the fixtures' order date
+AS_OF = date(2026, 3, 2)  # the fixtures' order date
 
 
 def test_issue_then_current(store):
@@ -20,10 +20,14 @@ def test_issue_then_current(store):
     auth = store.issue_authorization(ref, "anakinra", "ra", date(2026, 1, 1), date(2026, 12, 31), "ca-1")
     assert re.fullmatch(r"PA-[A-Z2-7]{16}", auth.pa_id)
     assert (auth.status, auth.source, auth.indication, auth.coverage_assertion_id) == (
-        "approved", "issued-by-service", "ra", "ca-1")
+        "approved",
+        "issued-by-service",
+        "ra",
+        "ca-1",
+    )
     assert store.current_authorization(ref, "anakinra", date(2026, 6, 15)) == auth
-    assert store.current_authorization(ref, "ANAKINRA", date(2026, 1, 1)) == auth       # first day
-    assert store.current_authorization(ref, "anakinra", date(2026, 12, 31)) == auth     # last day
+    assert store.current_authorization(ref, "ANAKINRA", date(2026, 1, 1)) == auth  # first day
+    assert store.current_authorization(ref, "anakinra", date(2026, 12, 31)) == auth  # last day
     assert store.current_authorization(ref, "anakinra", date(2027, 1, 1)) is None
     assert store.current_authorization(ref, "anakinra", date(2025, 12, 31)) is None
     assert store.current_authorization(store.member_ref("MBR-2"), "anakinra", date(2026, 6, 15)) is None
@@ -31,9 +35,10 @@ def test_issue_then_current(store):
 
 
 def test_issued_authorization_is_committed_before_it_is_returned(store, store_url):
-    auth = store.issue_authorization(store.member_ref("MBR-1"), "anakinra", "ra",
-                                     date(2026, 1, 1), date(2026, 12, 31), None)
-    other = Store(store_url)                     # another connection pool sees it at once
+    auth = store.issue_authorization(
+        store.member_ref("MBR-1"), "anakinra", "ra", date(2026, 1, 1), date(2026, 12, 31), None
+    )
+    other = Store(store_url)  # another connection pool sees it at once
     try:
         assert [a.pa_id for a in other.previous_authorizations(auth.member_ref, "anakinra")] == [auth.pa_id]
     finally:
@@ -41,9 +46,12 @@ def test_issued_authorization_is_committed_before_it_is_returned(store, store_ur
 
 
 def test_pa_ids_are_unique(store):
-    ids = {store.issue_authorization(store.member_ref(f"MBR-{i}"), "anakinra", None, date(2026, 1, 1),
-                                     date(2026, 1, 2), None).pa_id
-           for i in range(20)}
+    ids = {
+        store.issue_authorization(
+            store.member_ref(f"MBR-{i}"), "anakinra", None, date(2026, 1, 1), date(2026, 1, 2), None
+        ).pa_id
+        for i in range(20)
+    }
     assert len(ids) == 20
 
 
@@ -58,8 +66,9 @@ def test_issuing_is_idempotent_for_what_an_approval_is_for(store):
     others = {
         store.issue_authorization(ref, "anakinra", "nomid", date(2026, 3, 2), date(2027, 3, 1), None).pa_id,
         store.issue_authorization(ref, "anakinra", None, date(2026, 3, 2), date(2027, 3, 1), None).pa_id,
-        store.issue_authorization(store.member_ref("MBR-2"), "anakinra", "ra", date(2026, 3, 2), date(2027, 3, 1),
-                                  None).pa_id,
+        store.issue_authorization(
+            store.member_ref("MBR-2"), "anakinra", "ra", date(2026, 3, 2), date(2027, 3, 1), None
+        ).pa_id,
         store.issue_authorization(ref, "anakinra", "ra", date(2027, 3, 2), date(2028, 3, 1), None).pa_id,
     }
     assert len(others) == 4 and first.pa_id not in others
@@ -152,24 +161,42 @@ HEADER = "pa_id,member_id,drug,start,end\n"
     "name, content, message",
     [
         ("a.csv", HEADER + "PA-1,M1,anakinra,2026-01-01,2026-13-01\n", r"line 2: 'end' is not a date"),
-        ("a.csv", HEADER + "PA-1,M1,anakinra,2026-01-01,2026-12-31\nPA-2,,anakinra,2026-01-01,2026-12-31\n",
-         r"line 3: give exactly one of 'member_id'"),
+        (
+            "a.csv",
+            HEADER + "PA-1,M1,anakinra,2026-01-01,2026-12-31\nPA-2,,anakinra,2026-01-01,2026-12-31\n",
+            r"line 3: give exactly one of 'member_id'",
+        ),
         ("a.csv", "pa_id,member,drug,start,end\nPA-1,M1,anakinra,2026-01-01,2026-12-31\n", r"unknown column.*'member'"),
         ("a.csv", HEADER + "PA-1,M1,anakinra,2026-01-01,2026-12-31,extra\n", r"line 2: more fields"),
-        ("a.csv", HEADER + "PA-1,M1,anakinra,2026-01-01,2026-12-31\nPA-1,M2,anakinra,2026-01-01,2026-12-31\n",
-         r"line 3: pa_id 'PA-1' repeats line 2"),
+        (
+            "a.csv",
+            HEADER + "PA-1,M1,anakinra,2026-01-01,2026-12-31\nPA-1,M2,anakinra,2026-01-01,2026-12-31\n",
+            r"line 3: pa_id 'PA-1' repeats line 2",
+        ),
         ("a.csv", HEADER + "PA-1,M1,anakinra,2026-12-31,2026-01-01\n", r"'start' 2026-12-31 is after 'end'"),
-        ("a.csv", HEADER + "PA-1,M1,anakinra,2026-01-01,2026-12-31\nPA-2,M2,,2026-01-01,2026-12-31\n",
-         r"line 3: 'drug' is required"),
-        ("a.csv", "pa_id,member_ref,drug,start,end\nPA-1,MBR-RAW,anakinra,2026-01-01,2026-12-31\n",
-         r"'member_ref' must be a 64-hex keyed hash"),
-        ("a.csv", HEADER.replace("end", "end,status") + "PA-1,M1,anakinra,2026-01-01,2026-12-31,pending\n",
-         r"'status' must be one of"),
+        (
+            "a.csv",
+            HEADER + "PA-1,M1,anakinra,2026-01-01,2026-12-31\nPA-2,M2,,2026-01-01,2026-12-31\n",
+            r"line 3: 'drug' is required",
+        ),
+        (
+            "a.csv",
+            "pa_id,member_ref,drug,start,end\nPA-1,MBR-RAW,anakinra,2026-01-01,2026-12-31\n",
+            r"'member_ref' must be a 64-hex keyed hash",
+        ),
+        (
+            "a.csv",
+            HEADER.replace("end", "end,status") + "PA-1,M1,anakinra,2026-01-01,2026-12-31,pending\n",
+            r"'status' must be one of",
+        ),
         ("a.csv", "", r"empty CSV"),
         ("a.json", '{"authorizations": [', r"line 1: invalid JSON"),
         ("a.json", '{"records": []}', r"expected a list or an object"),
-        ("a.json", '[{"pa_id": "PA-1", "member_id": "M", "drug": "anakinra", "start": 20260101, "end": "2026-12-31"}]',
-         r"authorizations\[0\]: 'start' must be a string"),
+        (
+            "a.json",
+            '[{"pa_id": "PA-1", "member_id": "M", "drug": "anakinra", "start": 20260101, "end": "2026-12-31"}]',
+            r"authorizations\[0\]: 'start' must be a string",
+        ),
         ("a.json", "[]", r"no authorization records"),
     ],
 )

@@ -40,17 +40,33 @@ def store(settings):
 
 
 def _calls(store: Store) -> None:
-    store.record_call(AuditEntry(
-        service_id="anakinra-crd-order-sign", hook_instance="hook-inst-1", called_at=T0, http_status=200,
-        latency_ms=87.4, policy_id="kineret-mcg-09-J0000-45", policy_revision="2025-10",
-        determinations=[{"order": "MedicationRequest/mr-1", "determination": "conditional", "paNeeded": "auth-needed"},
-                        {"order": "MedicationRequest/mr-2", "determination": "not-covered"}],
-        coverage_assertion_ids=["ca-1", "ca-2"], card_uuids=["card-1"],
-    ))
-    store.record_call(AuditEntry(
-        service_id="anakinra-crd-order-sign", hook_instance="hook-inst-2", called_at=T0 + timedelta(days=1),
-        http_status=503, latency_ms=12, kind="explain",
-    ))
+    store.record_call(
+        AuditEntry(
+            service_id="anakinra-crd-order-sign",
+            hook_instance="hook-inst-1",
+            called_at=T0,
+            http_status=200,
+            latency_ms=87.4,
+            policy_id="kineret-mcg-09-J0000-45",
+            policy_revision="2025-10",
+            determinations=[
+                {"order": "MedicationRequest/mr-1", "determination": "conditional", "paNeeded": "auth-needed"},
+                {"order": "MedicationRequest/mr-2", "determination": "not-covered"},
+            ],
+            coverage_assertion_ids=["ca-1", "ca-2"],
+            card_uuids=["card-1"],
+        )
+    )
+    store.record_call(
+        AuditEntry(
+            service_id="anakinra-crd-order-sign",
+            hook_instance="hook-inst-2",
+            called_at=T0 + timedelta(days=1),
+            http_status=503,
+            latency_ms=12,
+            kind="explain",
+        )
+    )
 
 
 def test_audit_table(settings, store, capsys):
@@ -58,15 +74,30 @@ def test_audit_table(settings, store, capsys):
     assert run(settings, "audit", "--since", "2026-03-01", "--until", "2026-03-01") == 0
     out = capsys.readouterr().out
     header = out.splitlines()[0]
-    for column in ("time (UTC)", "service", "hookInstance", "determinations", "assertion ids",
-                   "policy revision", "latency", "status"):
+    for column in (
+        "time (UTC)",
+        "service",
+        "hookInstance",
+        "determinations",
+        "assertion ids",
+        "policy revision",
+        "latency",
+        "status",
+    ):
         assert column in header
     row = out.splitlines()[2]
-    for value in ("2026-03-01T14:30:00Z", "anakinra-crd-order-sign", "hook-inst-1",
-                  "MedicationRequest/mr-1=conditional(auth-needed); MedicationRequest/mr-2=not-covered",
-                  "ca-1 ca-2", "2025-10", "87 ms", "200"):
+    for value in (
+        "2026-03-01T14:30:00Z",
+        "anakinra-crd-order-sign",
+        "hook-inst-1",
+        "MedicationRequest/mr-1=conditional(auth-needed); MedicationRequest/mr-2=not-covered",
+        "ca-1 ca-2",
+        "2025-10",
+        "87 ms",
+        "200",
+    ):
         assert value in row
-    assert "hook-inst-2" not in out                  # --until 2026-03-01 ends with that day
+    assert "hook-inst-2" not in out  # --until 2026-03-01 ends with that day
     assert "1 call(s)" in out
 
 
@@ -110,11 +141,11 @@ def test_audit_before_any_schema_says_what_to_do(settings, capsys):
 def test_db_upgrade(settings, capsys):
     assert run(settings, "db", "upgrade") == 0
     assert "revision 0003" in capsys.readouterr().out
-    assert run(settings, "db", "upgrade") == 0              # idempotent
+    assert run(settings, "db", "upgrade") == 0  # idempotent
 
 
 def test_import_fixture_then_list(settings, capsys):
-    assert run(settings, "authorizations", "import", str(FIXTURE)) == 0   # creates the schema if needed
+    assert run(settings, "authorizations", "import", str(FIXTURE)) == 0  # creates the schema if needed
     assert "Imported 2 authorization record(s)" in capsys.readouterr().out
     assert run(settings, "authorizations", "import", str(FIXTURE)) == 0
     assert "(0 new, 2 updated)" in capsys.readouterr().out
@@ -122,7 +153,7 @@ def test_import_fixture_then_list(settings, capsys):
     assert run(settings, "authorizations", "list") == 0
     out = capsys.readouterr().out
     assert "PA-2025-0310-0042" in out and "PA-SYN-EXP-0002" in out and "2 record(s)" in out
-    assert "MBR-RA-CONT-001" not in out                       # only keyed hashes are shown
+    assert "MBR-RA-CONT-001" not in out  # only keyed hashes are shown
 
     assert run(settings, "authorizations", "list", "--member-id", "MBR-RA-CONT-001") == 0
     out = capsys.readouterr().out
@@ -141,18 +172,21 @@ def test_import_missing_file_exits_2(settings, tmp_path, capsys):
 
 def test_import_bad_csv_exits_2_naming_the_line(settings, tmp_path, capsys):
     bad = tmp_path / "bad.csv"
-    bad.write_text("pa_id,member_id,drug,start,end\nPA-1,M1,anakinra,2026-01-01,2026-12-31\n"
-                   "PA-2,M2,anakinra,01/02/2026,2026-12-31\n")
+    bad.write_text(
+        "pa_id,member_id,drug,start,end\nPA-1,M1,anakinra,2026-01-01,2026-12-31\n"
+        "PA-2,M2,anakinra,01/02/2026,2026-12-31\n"
+    )
     assert run(settings, "authorizations", "import", str(bad)) == 2
     err = capsys.readouterr().err
     assert "bad.csv line 3: 'start' is not a date" in err and "Traceback" not in err
     assert run(settings, "authorizations", "list") == 0
-    assert "No authorization records." in capsys.readouterr().out       # nothing half-imported
+    assert "No authorization records." in capsys.readouterr().out  # nothing half-imported
 
 
 def test_unreachable_database_exits_1(tmp_path, capsys):
-    settings = Settings(database_url="postgresql://postgres@127.0.0.1:1/x", var_dir=str(tmp_path),
-                        patient_hash_key=HASH_KEY)
+    settings = Settings(
+        database_url="postgresql://postgres@127.0.0.1:1/x", var_dir=str(tmp_path), patient_hash_key=HASH_KEY
+    )
     assert run(settings, "db", "upgrade") == 1
     err = capsys.readouterr().err
     assert err.startswith("error: database unavailable:") and len(err.strip().splitlines()) == 1

@@ -14,8 +14,14 @@ from tests.no_hang import finishes
 UNREACHABLE_PG = "postgresql+psycopg://postgres@127.0.0.1:1/x"
 KEY = b"degraded-tests-key-0123456789abc"
 REF = member_ref(KEY, "MBR-1")
-ENTRY = AuditEntry(service_id="svc", hook_instance="hi", called_at=datetime(2026, 3, 1, tzinfo=UTC),
-                   http_status=200, latency_ms=3, card_uuids=["c1"])
+ENTRY = AuditEntry(
+    service_id="svc",
+    hook_instance="hi",
+    called_at=datetime(2026, 3, 1, tzinfo=UTC),
+    http_status=200,
+    latency_ms=3,
+    card_uuids=["c1"],
+)
 FEEDBACK = [{"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-03-01T00:00:01Z"}]
 
 HOOK_PATH_CALLS = {
@@ -23,8 +29,9 @@ HOOK_PATH_CALLS = {
     "record_feedback": lambda s: s.record_feedback("svc", FEEDBACK),
     "current_authorization": lambda s: s.current_authorization(REF, "anakinra", date(2026, 3, 1)),
     "previous_authorizations": lambda s: s.previous_authorizations(REF, "anakinra"),
-    "issue_authorization": lambda s: s.issue_authorization(REF, "anakinra", "ra", date(2026, 3, 1),
-                                                           date(2027, 2, 28), "ca"),
+    "issue_authorization": lambda s: s.issue_authorization(
+        REF, "anakinra", "ra", date(2026, 3, 1), date(2027, 2, 28), "ca"
+    ),
     "list_calls": lambda s: s.list_calls(datetime(2026, 1, 1, tzinfo=UTC)),
     "migrate": lambda s: s.migrate(),
 }
@@ -86,16 +93,16 @@ def test_sqlite_locked_past_the_busy_timeout_is_unavailable_not_a_crash(tmp_path
     store = Store(f"sqlite:///{path}", hash_key=KEY, busy_timeout_ms=200)
     store.migrate()
     holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")                      # another process holds the write lock
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     try:
         with pytest.raises(StoreUnavailable, match="locked"):
-            finishes(store.record_call, ENTRY)           # gives up after the busy timeout, never waits on
+            finishes(store.record_call, ENTRY)  # gives up after the busy timeout, never waits on
         # reads still work in WAL mode while a writer holds the lock
         assert store.previous_authorizations(REF, "anakinra") == []
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert store.record_call(ENTRY) > 0                    # and it recovers by itself
+    assert store.record_call(ENTRY) > 0  # and it recovers by itself
     store.dispose()
 
 
@@ -114,7 +121,7 @@ def test_recovers_when_the_database_comes_back(tmp_path):
 def test_a_silent_postgres_server_times_out_and_is_not_tried_again_at_once():
     """A server that accepts TCP but never answers (a hung database): the connect timeout ends the first call, and
     the next hook calls do not connect (so do not wait for the timeout) again."""
-    silent = SilentListener()                                # kernel completes handshakes; nobody answers
+    silent = SilentListener()  # kernel completes handshakes; nobody answers
     try:
         store = Store(f"postgresql+psycopg://postgres@127.0.0.1:{silent.port}/x", connect_timeout=1)
         with pytest.raises(StoreUnavailable, match="timeout"):

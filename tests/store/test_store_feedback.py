@@ -20,9 +20,13 @@ def accepted(card="card-a", ts="2026-03-01T14:31:05Z", suggestion="sugg-1"):
 
 def overridden(card="card-a", ts="2026-03-01T14:32:00Z", comment="patient already on it"):
     return {
-        "card": card, "outcome": "overridden", "outcomeTimestamp": ts,
-        "overrideReason": {"reason": {"code": "already-started", "system": "https://example.org/override"},
-                           "userComment": comment},
+        "card": card,
+        "outcome": "overridden",
+        "outcomeTimestamp": ts,
+        "overrideReason": {
+            "reason": {"code": "already-started", "system": "https://example.org/override"},
+            "userComment": comment,
+        },
     }
 
 
@@ -32,10 +36,16 @@ def _count(store) -> int:
 
 
 def _call_with_cards(store, *cards) -> int:
-    return store.record_call(AuditEntry(
-        service_id=SERVICE, hook_instance="hi-1", called_at=datetime(2026, 3, 1, 14, 30, tzinfo=UTC),
-        http_status=200, latency_ms=5, card_uuids=list(cards),
-    ))
+    return store.record_call(
+        AuditEntry(
+            service_id=SERVICE,
+            hook_instance="hi-1",
+            called_at=datetime(2026, 3, 1, 14, 30, tzinfo=UTC),
+            http_status=200,
+            latency_ms=5,
+            card_uuids=list(cards),
+        )
+    )
 
 
 def test_same_item_twice_is_stored_once(store):
@@ -78,10 +88,24 @@ def test_feedback_is_linked_to_the_call_that_returned_the_card(store):
         ({"card": "c", "outcome": "ignored", "outcomeTimestamp": "2026-03-01T14:31:05Z"}, "outcome"),
         ({"card": "c", "outcome": "accepted"}, "outcomeTimestamp"),
         ({"card": "c", "outcome": "accepted", "outcomeTimestamp": "yesterday"}, "outcomeTimestamp"),
-        ({"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-03-01T14:31:05Z",
-          "acceptedSuggestions": [{"uuid": "x"}]}, "acceptedSuggestions"),
-        ({"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-03-01T14:31:05Z",
-          "overrideReason": "because"}, "overrideReason"),
+        (
+            {
+                "card": "c",
+                "outcome": "accepted",
+                "outcomeTimestamp": "2026-03-01T14:31:05Z",
+                "acceptedSuggestions": [{"uuid": "x"}],
+            },
+            "acceptedSuggestions",
+        ),
+        (
+            {
+                "card": "c",
+                "outcome": "overridden",
+                "outcomeTimestamp": "2026-03-01T14:31:05Z",
+                "overrideReason": "because",
+            },
+            "overrideReason",
+        ),
         ("not an object", "feedback[1]"),
     ],
 )

@@ -54,8 +54,8 @@ def test_ensure_schema_creates_a_fresh_database_at_head_without_migrating(empty_
     assert empty_store.schema_revisions() == [SCHEMA_HEAD]
     assert empty_store.health() == {"status": "ok"}
     monkeypatch.undo()
-    assert empty_store.current_revision() == empty_store.head_revision()   # alembic agrees
-    assert empty_store.migrate() == SCHEMA_HEAD                            # and has nothing to do
+    assert empty_store.current_revision() == empty_store.head_revision()  # alembic agrees
+    assert empty_store.migrate() == SCHEMA_HEAD  # and has nothing to do
 
 
 def _schema(store: Store) -> dict:
@@ -64,8 +64,10 @@ def _schema(store: Store) -> dict:
     out: dict = {}
     for table in sorted(TABLES | {"alembic_version"}):
         out[table] = {
-            "columns": [(c["name"], str(c["type"]), c["nullable"], str(c.get("default")), c.get("autoincrement"))
-                        for c in insp.get_columns(table)],
+            "columns": [
+                (c["name"], str(c["type"]), c["nullable"], str(c.get("default")), c.get("autoincrement"))
+                for c in insp.get_columns(table)
+            ],
             "pk": insp.get_pk_constraint(table),
             "fks": sorted(map(repr, insp.get_foreign_keys(table))),
             "indexes": sorted(map(repr, insp.get_indexes(table))),
@@ -74,14 +76,27 @@ def _schema(store: Store) -> dict:
         }
     with store.engine.connect() as conn:
         if store.backend == "sqlite":
-            out["ddl"] = [tuple(r) for r in conn.execute(text(
-                "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"))]
+            out["ddl"] = [
+                tuple(r)
+                for r in conn.execute(text("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"))
+            ]
         else:
-            out["ddl"] = sorted(tuple(r) for r in conn.execute(text(
-                "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
-                "JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = current_schema()")))
-            out["ddl"] += sorted(tuple(r) for r in conn.execute(text(
-                "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()")))
+            out["ddl"] = sorted(
+                tuple(r)
+                for r in conn.execute(
+                    text(
+                        "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) "
+                        "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+                        "WHERE n.nspname = current_schema()"
+                    )
+                )
+            )
+            out["ddl"] += sorted(
+                tuple(r)
+                for r in conn.execute(
+                    text("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()")
+                )
+            )
     return out
 
 
@@ -125,7 +140,7 @@ def test_ensure_schema_at_head_runs_no_migration(store, monkeypatch):
 
 
 def test_ensure_schema_upgrades_a_database_below_head(store):
-    store.downgrade("base")                        # alembic_version kept, but empty
+    store.downgrade("base")  # alembic_version kept, but empty
     assert store.schema_revisions() == []
     assert store.health()["status"] == "degraded"
     assert store.ensure_schema() == SCHEMA_HEAD
@@ -161,11 +176,11 @@ def test_downgrade_base_drops_everything(store):
 def test_sqlite_runs_in_wal_mode_with_busy_timeout(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'sub' / 'dir' / 'db.sqlite'}")
     store.migrate()
-    assert (tmp_path / "sub" / "dir" / "db.sqlite").is_file()       # parent folders created
+    assert (tmp_path / "sub" / "dir" / "db.sqlite").is_file()  # parent folders created
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1      # NORMAL
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     store.dispose()
 

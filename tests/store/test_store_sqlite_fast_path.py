@@ -23,28 +23,66 @@ JWT = "eyJhbGciOiJFUzM4NCJ9.eyJzdWIiOiJwYXQtMSJ9.c2lnbmF0dXJl"
 
 ENTRIES = [
     AuditEntry(
-        service_id="anakinra-crd-order-sign", hook_instance="d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
-        called_at=T0, http_status=200, latency_ms=87.4, patient_hash=patient_hash(KEY, "pat-1"),
-        policy_id="kineret-mcg-09-J0000-45", policy_revision="2025-10",
+        service_id="anakinra-crd-order-sign",
+        hook_instance="d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        called_at=T0,
+        http_status=200,
+        latency_ms=87.4,
+        patient_hash=patient_hash(KEY, "pat-1"),
+        policy_id="kineret-mcg-09-J0000-45",
+        policy_revision="2025-10",
         determinations=[{"order": "MedicationRequest/mr-1", "determination": "covered", "paNeeded": "no-auth"}],
-        clause_outcomes=[{"order": "MedicationRequest/mr-1",
-                          "clauses": {f"initiation.{i}": "met" if i % 3 else "not-met" for i in range(80)}}],
-        coverage_assertion_ids=["ca-1111"], card_uuids=[f"card-{i}" for i in range(5)],
+        clause_outcomes=[
+            {
+                "order": "MedicationRequest/mr-1",
+                "clauses": {f"initiation.{i}": "met" if i % 3 else "not-met" for i in range(80)},
+            }
+        ],
+        coverage_assertion_ids=["ca-1111"],
+        card_uuids=[f"card-{i}" for i in range(5)],
     ),
     # Nones, empty lists, no cards, an explain call
-    AuditEntry(service_id="svc", hook_instance=None, called_at=T0 + timedelta(microseconds=1),
-               http_status=400, latency_ms=0.5, kind="explain"),
+    AuditEntry(
+        service_id="svc",
+        hook_instance=None,
+        called_at=T0 + timedelta(microseconds=1),
+        http_status=400,
+        latency_ms=0.5,
+        kind="explain",
+    ),
     # a non-UTC offset with microseconds; client values cut to their column width
-    AuditEntry(service_id="s" * 300, hook_instance="h" * 300, policy_id="p" * 300, policy_revision="r" * 100,
-               called_at=datetime(2026, 3, 1, 20, 0, 0, 123456, tzinfo=timezone(timedelta(hours=5, minutes=30))),
-               http_status=200, latency_ms=1234.5, card_uuids=["u" * 200, "x"]),
+    AuditEntry(
+        service_id="s" * 300,
+        hook_instance="h" * 300,
+        policy_id="p" * 300,
+        policy_revision="r" * 100,
+        called_at=datetime(2026, 3, 1, 20, 0, 0, 123456, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        http_status=200,
+        latency_ms=1234.5,
+        card_uuids=["u" * 200, "x"],
+    ),
     # redaction, non-ASCII, a dict of outcomes, values orjson refuses (huge int, lone surrogate),
     # values only the general JSON path takes (a tuple)
-    AuditEntry(service_id="svc", hook_instance="hi", called_at=T0, http_status=200, latency_ms=3,
-               determinations=[{"order": "MedicationRequest/é✓", "note": "see Patient/pat-1 " + JWT,
-                                "n": 2 ** 70, "f": 0.1, "t": (1, 2), "nothing": None}],
-               clause_outcomes={"initiation.1": "met", "lone": "\ud800", "nested": [[], {}, [1.5, True]]},
-               coverage_assertion_ids=["ca-é", "ca-2"], card_uuids=["c1"]),
+    AuditEntry(
+        service_id="svc",
+        hook_instance="hi",
+        called_at=T0,
+        http_status=200,
+        latency_ms=3,
+        determinations=[
+            {
+                "order": "MedicationRequest/é✓",
+                "note": "see Patient/pat-1 " + JWT,
+                "n": 2**70,
+                "f": 0.1,
+                "t": (1, 2),
+                "nothing": None,
+            }
+        ],
+        clause_outcomes={"initiation.1": "met", "lone": "\ud800", "nested": [[], {}, [1.5, True]]},
+        coverage_assertion_ids=["ca-é", "ca-2"],
+        card_uuids=["c1"],
+    ),
 ]
 
 
@@ -82,7 +120,7 @@ def test_record_call_stores_byte_for_byte_what_the_sqlalchemy_path_stores(tmp_pa
         store.migrate()
         ids[fast] = [store.record_call(e) for e in ENTRIES]
         if fast:
-            assert store._fast_path.statements is not None       # the fast path really ran
+            assert store._fast_path.statements is not None  # the fast path really ran
         store.dispose()
     assert ids[True] == ids[False] == [1, 2, 3, 4]
     for table in ("audit_calls", "audit_cards"):
@@ -101,20 +139,56 @@ def test_previous_authorizations_returns_what_the_sqlalchemy_path_returns(tmp_pa
     store = _store(tmp_path / "auth.sqlite", True)
     store.migrate()
     other = member_ref(KEY, "MBR-2")
-    base = dict(member_ref=REF, drug="anakinra", indication="ra", status="approved",
-                coverage_assertion_id="ca", source="imported")
+    base = dict(
+        member_ref=REF,
+        drug="anakinra",
+        indication="ra",
+        status="approved",
+        coverage_assertion_id="ca",
+        source="imported",
+    )
     rows = [
-        dict(base, pa_id="PA-1", period_start=date(2025, 1, 1), period_end=date(2025, 12, 31),
-             created_at=T0 - timedelta(days=400)),
+        dict(
+            base,
+            pa_id="PA-1",
+            period_start=date(2025, 1, 1),
+            period_end=date(2025, 12, 31),
+            created_at=T0 - timedelta(days=400),
+        ),
         # same period end: created_at (microseconds) then id decide the order
-        dict(base, pa_id="PA-2", period_start=date(2026, 1, 1), period_end=date(2026, 12, 31),
-             created_at=T0 + timedelta(microseconds=7), status="revoked", indication=None),
-        dict(base, pa_id="PA-3", period_start=date(2026, 2, 1), period_end=date(2026, 12, 31),
-             created_at=T0 + timedelta(microseconds=7), coverage_assertion_id=None),
-        dict(base, pa_id="PA-4", period_start=date(2026, 1, 1), period_end=date(2026, 6, 30),
-             created_at=T0, status="denied"),
-        dict(base, pa_id="PA-5", member_ref=other, period_start=date(2026, 1, 1), period_end=date(2026, 6, 30),
-             created_at=T0),
+        dict(
+            base,
+            pa_id="PA-2",
+            period_start=date(2026, 1, 1),
+            period_end=date(2026, 12, 31),
+            created_at=T0 + timedelta(microseconds=7),
+            status="revoked",
+            indication=None,
+        ),
+        dict(
+            base,
+            pa_id="PA-3",
+            period_start=date(2026, 2, 1),
+            period_end=date(2026, 12, 31),
+            created_at=T0 + timedelta(microseconds=7),
+            coverage_assertion_id=None,
+        ),
+        dict(
+            base,
+            pa_id="PA-4",
+            period_start=date(2026, 1, 1),
+            period_end=date(2026, 6, 30),
+            created_at=T0,
+            status="denied",
+        ),
+        dict(
+            base,
+            pa_id="PA-5",
+            member_ref=other,
+            period_start=date(2026, 1, 1),
+            period_end=date(2026, 6, 30),
+            created_at=T0,
+        ),
     ]
     with store.engine.begin() as conn:
         conn.execute(insert(AuthorizationRow.__table__), rows)
@@ -123,8 +197,10 @@ def test_previous_authorizations_returns_what_the_sqlalchemy_path_returns(tmp_pa
     got = {}
     for fast in (True, False):
         reader = _store(tmp_path / "auth.sqlite", fast)
-        got[fast] = [reader.previous_authorizations(ref, drug)
-                       for ref, drug in ((REF, "anakinra"), (REF, "ANAKINRA"), (other, "anakinra"), (REF, "x"))]
+        got[fast] = [
+            reader.previous_authorizations(ref, drug)
+            for ref, drug in ((REF, "anakinra"), (REF, "ANAKINRA"), (other, "anakinra"), (REF, "x"))
+        ]
         reader.dispose()
     assert got[True] == got[False]
     mine = got[True][0]
@@ -143,16 +219,16 @@ def test_a_failed_card_insert_rolls_back_the_call_and_returns_the_connection(tmp
     db = sqlite3.connect(path)
     db.execute("DROP TABLE audit_cards")
     db.close()
-    assert store.previous_authorizations(REF, "anakinra") == []   # opens the fast path's connection
+    assert store.previous_authorizations(REF, "anakinra") == []  # opens the fast path's connection
     [used] = store._fast_path.idle
     with pytest.raises(StoreUnavailable, match="no such table: audit_cards"):
         store.record_call(ENTRIES[0])
     assert store.engine.pool.checkedout() == 0
-    assert store._fast_path.idle == []                              # the failed connection is not kept...
+    assert store._fast_path.idle == []  # the failed connection is not kept...
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
-        used.execute("SELECT 1")                                 # ...but closed
-    assert _rows(path, "audit_calls") == []                      # the audit row went with the cards
-    assert store.record_call(ENTRIES[1]) == 1                    # no cards: works on a fresh connection
+        used.execute("SELECT 1")  # ...but closed
+    assert _rows(path, "audit_calls") == []  # the audit row went with the cards
+    assert store.record_call(ENTRIES[1]) == 1  # no cards: works on a fresh connection
     store.dispose()
 
 
@@ -170,19 +246,19 @@ def test_one_connection_serves_call_after_call_with_the_pools_settings(tmp_path)
     for entry in ENTRIES[1:]:
         store.record_call(entry)
         assert store.previous_authorizations(REF, "anakinra") == []
-        assert store._fast_path.idle == [conn]                      # the same connection, back after each call
-    assert store.engine.pool.checkedout() == 0                   # detached: the pool does not count it
+        assert store._fast_path.idle == [conn]  # the same connection, back after each call
+    assert store.engine.pool.checkedout() == 0  # detached: the pool does not count it
     # opened through the pool's connect event: the same settings as every pooled connection
-    assert conn.isolation_level is None                          # autocommit; BEGIN IMMEDIATE is explicit
+    assert conn.isolation_level is None  # autocommit; BEGIN IMMEDIATE is explicit
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert conn.execute("PRAGMA busy_timeout").fetchone() == (5000,)
     assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
     assert len(_rows(tmp_path / "db.sqlite", "audit_calls")) == len(ENTRIES)
-    store.dispose()                                              # closes the idle connection
+    store.dispose()  # closes the idle connection
     assert store._fast_path.idle == []
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         conn.execute("SELECT 1")
-    assert store.record_call(ENTRIES[0]) == len(ENTRIES) + 1    # and the Store stays usable
+    assert store.record_call(ENTRIES[0]) == len(ENTRIES) + 1  # and the Store stays usable
 
 
 def test_threads_never_share_a_connection_at_once(tmp_path):
@@ -207,7 +283,7 @@ def test_threads_never_share_a_connection_at_once(tmp_path):
             barrier.wait()
             for _ in range(25):
                 store.record_call(ENTRIES[1])
-        except Exception as exc:                                # pragma: no cover - reported below
+        except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
@@ -254,7 +330,7 @@ def test_missing_schema_fails_alike(tmp_path, call):
 @pytest.mark.parametrize("call", sorted(CALLS))
 def test_unopenable_database_fails_alike_and_opens_the_retry_window(tmp_path, call):
     def setup(where, fast):
-        (where / "db.sqlite").mkdir()                           # a directory: sqlite3 cannot open it
+        (where / "db.sqlite").mkdir()  # a directory: sqlite3 cannot open it
         return _store(where / "db.sqlite", fast)
 
     reasons = _reasons(tmp_path, setup, CALLS[call])
@@ -282,10 +358,10 @@ def test_locked_past_the_busy_timeout_fails_alike_and_recovers(tmp_path):
     reasons = _reasons(tmp_path, setup, CALLS["record_call"])
     assert reasons[True] == reasons[False] == "OperationalError: database is locked"
     for store, holder in holders:
-        assert store.previous_authorizations(REF, "anakinra") == []     # WAL: reads go on
+        assert store.previous_authorizations(REF, "anakinra") == []  # WAL: reads go on
         holder.execute("ROLLBACK")
         holder.close()
-        assert store.record_call(ENTRIES[0]) == 1                       # not within a retry window
+        assert store.record_call(ENTRIES[0]) == 1  # not within a retry window
         store.dispose()
 
 
@@ -294,8 +370,16 @@ def test_bad_entries_are_refused_before_the_database(tmp_path):
     with pytest.raises(TypeError):
         store.record_call({"service_id": "svc"})
     with pytest.raises(ValueError, match="not JSON-serialisable"):
-        store.record_call(AuditEntry(service_id="svc", hook_instance="h", called_at=T0, http_status=200,
-                                     latency_ms=1, determinations=[{"x": object()}]))
+        store.record_call(
+            AuditEntry(
+                service_id="svc",
+                hook_instance="h",
+                called_at=T0,
+                http_status=200,
+                latency_ms=1,
+                determinations=[{"x": object()}],
+            )
+        )
     with pytest.raises(ValueError, match="keyed hash"):
         store.previous_authorizations("MBR-1", "anakinra")
     assert not store._db.engine_created

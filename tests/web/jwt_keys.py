@@ -59,10 +59,12 @@ class SigningKey:
 
     def public_pem(self) -> bytes:
         return self.private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
 
-    def sign(self, claims: dict, *, headers: dict | None = None, alg: str | None = None,
-             drop_headers: tuple[str, ...] = ()) -> str:
+    def sign(
+        self, claims: dict, *, headers: dict | None = None, alg: str | None = None, drop_headers: tuple[str, ...] = ()
+    ) -> str:
         """A JWT signed with this key. PyJWT adds `typ: JWT`; headers can add/override,
         drop_headers removes (e.g. 'typ', 'kid') by re-signing by hand."""
         hdr = {"kid": self.kid, "typ": "JWT"}

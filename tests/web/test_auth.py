@@ -34,12 +34,11 @@ BASE = "https://cds.test.example"
 SERVICE_PATH = "/cds-services/anakinra-order-sign"
 AUD = BASE + SERVICE_PATH
 ISS = "https://ehr.test.example"
-ISS_URL = "https://ehr-url.test.example"       # keys from a JWKS URL (loopback server)
+ISS_URL = "https://ehr-url.test.example"  # keys from a JWKS URL (loopback server)
 AUTH_LOGGER = "cds_service.web.auth"
 
 
 # -- loopback helpers ----------------------------------------------------------------------------
-
 
 
 class JwksServer:
@@ -80,6 +79,7 @@ class JwksServer:
 
 # -- fixtures ------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def keys():
     return {
@@ -87,7 +87,7 @@ def keys():
         "rs384": K.rsa_key("ehr-rs384"),
         "es256": K.ec_key("ehr-es256", "ES256"),
         "ps512": K.rsa_key("ehr-ps512", "PS512"),
-        "impostor": K.ec_key("ehr-es384"),          # same kid as es384, different key
+        "impostor": K.ec_key("ehr-es384"),  # same kid as es384, different key
         "jku": K.ec_key("ehr-jku-es384"),
         "url": K.rsa_key("ehr-url-rs384"),
         "sandbox": K.sandbox_key(),
@@ -125,7 +125,7 @@ def jwks_file(keys, tmp_path_factory):
 def make_settings(jwks_file, jku_server, url_server, tmp_path, **overrides) -> Settings:
     base = Settings(
         auth_enabled=True,
-        external_base_url=BASE + "/",        # trailing slash on purpose: must be normalised
+        external_base_url=BASE + "/",  # trailing slash on purpose: must be normalised
         trusted_issuers=(
             TrustedIssuer(iss=ISS, jwks_file=jwks_file, jku_allow=(jku_server.url,)),
             TrustedIssuer(iss=ISS_URL, jwks_url=url_server.url),
@@ -436,7 +436,7 @@ def test_negative_matrix_is_401_with_empty_body(case, client, keys, listener, jk
     # One warning with a reason; the token itself is never logged.
     warnings = [r for r in caplog.records if r.name == AUTH_LOGGER and r.levelno == logging.WARNING]
     assert warnings and "401 POST" in warnings[-1].getMessage()
-    assert expected_reason in warnings[-1].getMessage()      # rejected for the intended reason
+    assert expected_reason in warnings[-1].getMessage()  # rejected for the intended reason
     token = kwargs.get("headers", {}).get("Authorization", "").removeprefix("Bearer ").strip()
     secret_parts = [token] + [part for part in token.split(".") if len(part) >= 16]
     for record in caplog.records:
@@ -458,12 +458,13 @@ def test_foreign_jku_is_never_contacted(verifier, keys, listener):
 
 # -- positive paths ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("key_name", ["es384", "rs384"])
 def test_valid_token_from_jwks_file(client, keys, key_name):
     c = good_claims()
     resp = client.post(SERVICE_PATH, json={}, headers=bearer(keys[key_name].sign(c)))
     assert resp.status_code == 200
-    assert resp.get_json() == {"jti": c["jti"]}        # claims reached flask.g
+    assert resp.get_json() == {"jti": c["jti"]}  # claims reached flask.g
 
 
 def test_aud_as_array(client, keys):
@@ -493,7 +494,7 @@ def test_allow_listed_jku_is_fetched_once_and_cached(client, keys, jku_server):
     for _ in range(3):
         token = keys["jku"].sign(good_claims(), headers={"jku": jku_server.url})
         assert client.post(SERVICE_PATH, json={}, headers=bearer(token)).status_code == 200
-    assert jku_server.hits - hits <= 1      # cached (module-scoped server: may be warm already)
+    assert jku_server.hits - hits <= 1  # cached (module-scoped server: may be warm already)
 
 
 def test_jwks_url_issuer(client, keys, url_server):
@@ -539,6 +540,7 @@ def test_no_trusted_issuer_warns_and_rejects(settings, keys, caplog):
 def _block_network(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("no network access expected")
+
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
@@ -555,9 +557,19 @@ def test_sandbox_token_verifies_against_pinned_jwks_without_network(client, keys
 
 def test_pinned_sandbox_jwks_is_the_published_key(keys):
     pinned = json.loads(SANDBOX_JWKS_FILE.read_text())
-    assert pinned == {"keys": [{
-        "kty": "EC", "use": "sig", "crv": "P-384", "kid": K.SANDBOX_KID,
-        "x": K.SANDBOX_PUBLIC_X, "y": K.SANDBOX_PUBLIC_Y, "alg": "ES384"}]}
+    assert pinned == {
+        "keys": [
+            {
+                "kty": "EC",
+                "use": "sig",
+                "crv": "P-384",
+                "kid": K.SANDBOX_KID,
+                "x": K.SANDBOX_PUBLIC_X,
+                "y": K.SANDBOX_PUBLIC_Y,
+                "alg": "ES384",
+            }
+        ]
+    }
     derived = keys["sandbox"].public_jwk()
     assert (derived["x"], derived["y"]) == (K.SANDBOX_PUBLIC_X, K.SANDBOX_PUBLIC_Y)
 
@@ -585,6 +597,7 @@ def test_sandbox_issuer_rejected_unless_allowed(jwks_file, jku_server, url_serve
 
 # -- replay --------------------------------------------------------------------------------------
 
+
 def test_replayed_jti_is_401(client, keys):
     token = keys["es384"].sign(good_claims())
     assert client.post(SERVICE_PATH, json={}, headers=bearer(token)).status_code == 200
@@ -610,12 +623,14 @@ def test_replay_cache_failure_fails_closed(settings, keys):
     class Broken:
         def seen_before(self, jti, iss, exp):
             raise OSError("disk gone")
+
     app = make_app(settings, JwtVerifier(settings, Broken(), clock=lambda: NOW)).test_client()
     resp = app.post(SERVICE_PATH, json={}, headers=bearer(keys["es384"].sign(good_claims())))
     assert resp.status_code == 401 and resp.data == b""
 
 
 # -- exemptions, auth off, configuration ---------------------------------------------------------
+
 
 def test_options_preflight_needs_no_auth(client):
     resp = client.options(SERVICE_PATH)

@@ -10,8 +10,15 @@ import pytest
 from cds_service.gather.data_needs import data_needs
 from tests.conftest import load_index, load_request, service_for
 
-ALLOWED_TOKENS = {"context.patientId", "context.userId", "context.encounterId", "userPractitionerId",
-                  "userPractitionerRoleId", "userPatientId", "userRelatedPersonId"}
+ALLOWED_TOKENS = {
+    "context.patientId",
+    "context.userId",
+    "context.encounterId",
+    "userPractitionerId",
+    "userPractitionerRoleId",
+    "userPatientId",
+    "userRelatedPersonId",
+}
 
 
 def all_responses(client):
@@ -99,8 +106,9 @@ def test_9_order_select_focuses_on_selections(client):
 def test_11_non_anakinra_non_medication_and_empty_drafts(client, settings):
     from cds_service.app import create_app
     from tests.conftest import pinned_clock
+
     prod_like = create_app(settings.with_overrides(demo_draft_card=False), clock=pinned_clock).test_client()
-    nothing = {"cards": [], "systemActions": []}      # CRD primary hook: systemActions even when empty
+    nothing = {"cards": [], "systemActions": []}  # CRD primary hook: systemActions even when empty
     assert prod_like.post("/cds-services/anakinra-order-sign", json=load_request("non-anakinra")).get_json() == nothing
     req = copy.deepcopy(load_request("ra-complete"))
     req["context"]["draftOrders"]["entry"] = [
@@ -115,8 +123,16 @@ def test_11_non_anakinra_non_medication_and_empty_drafts(client, settings):
         }
     ]
     assert prod_like.post("/cds-services/anakinra-order-sign", json=req).get_json() == nothing
-    req["context"]["draftOrders"]["entry"] = [{"resource": {"resourceType": "MedicationRequest", "id": "request-123",
-                                                            "status": "draft", "subject": {"reference": "Patient/x"}}}]
+    req["context"]["draftOrders"]["entry"] = [
+        {
+            "resource": {
+                "resourceType": "MedicationRequest",
+                "id": "request-123",
+                "status": "draft",
+                "subject": {"reference": "Patient/x"},
+            }
+        }
+    ]
     assert prod_like.post("/cds-services/anakinra-order-sign", json=req).get_json() == nothing
 
 
@@ -127,7 +143,7 @@ def test_17_to_25_every_response_is_well_formed(client):
         assert isinstance(body["cards"], list)
         assert isinstance(body["systemActions"], list) or service_for(load_request(slug)) != "anakinra-order-sign"
         for path, value in walk_values(body):
-            if path in ("$.cards", "$.systemActions"):      # the two arrays that may be empty
+            if path in ("$.cards", "$.systemActions"):  # the two arrays that may be empty
                 continue
             assert value is not None and value not in ("", [], {}), (slug, path)
         for card in body["cards"]:
@@ -159,9 +175,12 @@ def test_17_to_25_every_response_is_well_formed(client):
 
 
 def test_26_27_feedback(client):
-    item = {"card": "9368d37b-1111-4d2e-9c1d-2e3f4a5b6c7d", "outcome": "overridden",
-            "overrideReason": {"reason": {"code": "d7ecf885", "system": "https://example.com/override"}},
-            "outcomeTimestamp": "2026-03-02T10:05:31Z"}
+    item = {
+        "card": "9368d37b-1111-4d2e-9c1d-2e3f4a5b6c7d",
+        "outcome": "overridden",
+        "overrideReason": {"reason": {"code": "d7ecf885", "system": "https://example.com/override"}},
+        "outcomeTimestamp": "2026-03-02T10:05:31Z",
+    }
     first = client.post("/cds-services/anakinra-order-sign/feedback", json={"feedback": [item]})
     again = client.post("/cds-services/anakinra-order-sign/feedback", json={"feedback": [item]})
     assert first.status_code == 200 and again.status_code == 200
@@ -170,13 +189,25 @@ def test_26_27_feedback(client):
     assert client.post("/cds-services/nope/feedback", json={"feedback": [item]}).status_code == 404
 
 
-@pytest.mark.parametrize("path, method", [("/cds-services", "GET"), ("/cds-services/anakinra-order-sign", "POST"),
-                                          ("/cds-services/anakinra-order-sign/feedback", "POST")])
+@pytest.mark.parametrize(
+    "path, method",
+    [
+        ("/cds-services", "GET"),
+        ("/cds-services/anakinra-order-sign", "POST"),
+        ("/cds-services/anakinra-order-sign/feedback", "POST"),
+    ],
+)
 def test_28_cors_preflight(client, path, method):
-    resp = client.open(path, method="OPTIONS", headers={
-        "Origin": "https://sandbox.cds-hooks.org", "Access-Control-Request-Method": method,
-        "Access-Control-Request-Headers": "authorization, content-type",
-        "Access-Control-Request-Private-Network": "true"})
+    resp = client.open(
+        path,
+        method="OPTIONS",
+        headers={
+            "Origin": "https://sandbox.cds-hooks.org",
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "authorization, content-type",
+            "Access-Control-Request-Private-Network": "true",
+        },
+    )
     assert resp.status_code in (200, 204)
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     assert "Authorization" in resp.headers["Access-Control-Allow-Headers"]
@@ -202,8 +233,9 @@ def test_15_412_only_when_data_can_be_had_from_neither(client):
 
 def test_unreachable_or_disallowed_fhir_server_is_indeterminate_technical(client):
     from tests.e2e.helpers import coverage_infos
+
     req = copy.deepcopy(load_request("ra-complete"))
-    req["fhirServer"] = "http://10.0.0.1/fhir"          # not on the allow-list: no connection is made
+    req["fhirServer"] = "http://10.0.0.1/fhir"  # not on the allow-list: no connection is made
     del req["prefetch"]["conditions"]
     resp = client.post("/cds-services/anakinra-order-sign", json=req)
     assert resp.status_code == 200

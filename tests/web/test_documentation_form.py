@@ -76,8 +76,14 @@ def nonce_of(html: str) -> str:
 
 
 def _answers(**extra) -> dict:
-    data = {"a:on-anakinra": "true", "a:supply": f"coding:{SUPPLY}|plan-pharmacy", "a:at-risk": "true",
-            "a:tried": f"coding:{RXNORM}|327361", "a:tnf-stopped": "2025-12-01", "a:start": "2026-03-10"}
+    data = {
+        "a:on-anakinra": "true",
+        "a:supply": f"coding:{SUPPLY}|plan-pharmacy",
+        "a:at-risk": "true",
+        "a:tried": f"coding:{RXNORM}|327361",
+        "a:tnf-stopped": "2025-12-01",
+        "a:start": "2026-03-10",
+    }
     data.update(extra)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -88,17 +94,17 @@ def test_form_renders_prefilled_answers_with_their_source(form_app, form_client)
     html = r.get_data(as_text=True)
     assert "Kineret (anakinra) documentation" in html
     assert "Pre-filled from the plan&#39;s records" in html and "MedicationDispense/md-1" in html
-    assert re.search(r'value="true" checked> Yes', html)                       # on-anakinra pre-filled Yes
+    assert re.search(r'value="true" checked> Yes', html)  # on-anakinra pre-filled Yes
     assert re.search(rf'value="coding:{re.escape(SUPPLY)}\|plan-pharmacy" checked', html)
-    assert "70.5" in html and "cannot be changed here" in html                  # read-only weight
-    shown = re.sub(r'data-fixed="[^"]*"', "", html)    # (the browser script gets fixed answers for enableWhen)
-    assert "commercial" not in shown                                            # questionnaire-hidden item
-    assert re.search(r'data-link-id="long-trial"[^>]*hidden', html)            # weeks unanswered
+    assert "70.5" in html and "cannot be changed here" in html  # read-only weight
+    shown = re.sub(r'data-fixed="[^"]*"', "", html)  # (the browser script gets fixed answers for enableWhen)
+    assert "commercial" not in shown  # questionnaire-hidden item
+    assert re.search(r'data-link-id="long-trial"[^>]*hidden', html)  # weeks unanswered
     assert '<label for="item-' in html and "<legend>" in html
     csp = r.headers["Content-Security-Policy"]
     assert "unsafe-inline" not in csp and "script-src 'self'" in csp
     assert r.headers["Referrer-Policy"] == "no-referrer" and r.headers["Cache-Control"] == "no-store"
-    assert "<script>" not in html and "style=" not in html                      # nothing inline
+    assert "<script>" not in html and "style=" not in html  # nothing inline
     assert form_client.get("/documentation/static/enable_when.js").status_code == 200
 
 
@@ -108,7 +114,7 @@ def test_submit_stores_a_completed_response_and_says_what_next(form_app, form_cl
     r = form_client.post(f"/documentation/{token}", data={**_answers(), "form_nonce": nonce_of(html)})
     assert r.status_code == 200
     assert "Sign the order again" in r.get_data(as_text=True)
-    (link, qr), = wiring.stored
+    ((link, qr),) = wiring.stored
     assert link.context_id == "caid-123"
     assert qr["status"] == "completed" and qr["subject"] == {"reference": PATIENT}
     assert qr["author"] == {"reference": PRACTITIONER} and qr["authored"] == "2026-03-02T15:00:00Z"
@@ -118,13 +124,14 @@ def test_submit_stores_a_completed_response_and_says_what_next(form_app, form_cl
 def test_missing_required_answer_shows_errors_and_keeps_values(form_app, form_client, wiring):
     token = issue(form_app)
     nonce = nonce_of(form_client.get(f"/documentation/{token}").get_data(as_text=True))
-    r = form_client.post(f"/documentation/{token}",
-                         data={**_answers(**{"a:start": None, "a:weeks": "four"}), "form_nonce": nonce})
+    r = form_client.post(
+        f"/documentation/{token}", data={**_answers(**{"a:start": None, "a:weeks": "four"}), "form_nonce": nonce}
+    )
     assert r.status_code == 422
     html = r.get_data(as_text=True)
     assert "There is a problem" in html and 'role="alert"' in html
     assert "Planned start date: Answer this question." in html
-    assert "Enter a whole number." in html and 'value="four"' in html           # entered value kept
+    assert "Enter a whole number." in html and 'value="four"' in html  # entered value kept
     assert 'aria-invalid="true"' in html
     assert html.startswith("<!doctype html>") and "<title>Error:" in html
     assert wiring.stored == []
@@ -133,8 +140,9 @@ def test_missing_required_answer_shows_errors_and_keeps_values(form_app, form_cl
 def test_tampered_codes_never_reach_the_sink(form_app, form_client, wiring):
     token = issue(form_app)
     nonce = nonce_of(form_client.get(f"/documentation/{token}").get_data(as_text=True))
-    r = form_client.post(f"/documentation/{token}",
-                         data={**_answers(**{"a:supply": f"coding:{SUPPLY}|free"}), "form_nonce": nonce})
+    r = form_client.post(
+        f"/documentation/{token}", data={**_answers(**{"a:supply": f"coding:{SUPPLY}|free"}), "form_nonce": nonce}
+    )
     assert r.status_code == 422 and "Choose one of the listed answers." in r.get_data(as_text=True)
     assert wiring.stored == []
 
@@ -170,8 +178,10 @@ def test_expired_token_is_a_403_page(form_app, form_client, clock, wiring):
 
 
 def test_link_for_another_patient_or_order_is_refused(form_app, form_client, wiring):
-    for ctx in (FormLinkContext("caid-123", ORDER, "Patient/pat-2", PRACTITIONER),
-                FormLinkContext("caid-123", "MedicationRequest/mr-9", PATIENT, PRACTITIONER)):
+    for ctx in (
+        FormLinkContext("caid-123", ORDER, "Patient/pat-2", PRACTITIONER),
+        FormLinkContext("caid-123", "MedicationRequest/mr-9", PATIENT, PRACTITIONER),
+    ):
         r = form_client.get(f"/documentation/{issue(form_app, ctx)}")
         assert r.status_code == 403 and "another order or patient" in r.get_data(as_text=True)
 
@@ -198,8 +208,10 @@ def test_failures_behind_the_form_are_503_pages_never_500(form_app, form_client,
 def test_without_wiring_there_is_no_form_page(settings):
     client = create_app(settings, clock=pinned_clock, documentation_form=None).test_client()
     assert client.get("/documentation/anything").status_code == 404
-    assert create_app(settings, clock=pinned_clock, store=None).test_client().get(
-        "/documentation/anything").status_code == 404          # no store: nothing to show or keep
+    assert (
+        create_app(settings, clock=pinned_clock, store=None).test_client().get("/documentation/anything").status_code
+        == 404
+    )  # no store: nothing to show or keep
 
 
 def test_by_default_the_form_page_is_served_and_refuses_a_bad_link(client):
@@ -208,16 +220,18 @@ def test_by_default_the_form_page_is_served_and_refuses_a_bad_link(client):
 
 
 def test_form_link_lifetime_setting(settings, wiring, clock):
-    app = create_app(settings.with_overrides(form_link_minutes=5), clock=clock,
-                     documentation_form=(wiring.source, wiring.sink))
+    app = create_app(
+        settings.with_overrides(form_link_minutes=5), clock=clock, documentation_form=(wiring.source, wiring.sink)
+    )
     token = issue(app)
     clock.now = PINNED_NOW + timedelta(minutes=6)
     assert app.test_client().get(f"/documentation/{token}").status_code == 403
 
 
 def test_with_auth_on_the_signed_link_is_what_opens_the_form(settings, wiring, clock):
-    app = create_app(settings.with_overrides(auth_enabled=True), clock=clock,
-                     documentation_form=(wiring.source, wiring.sink))
+    app = create_app(
+        settings.with_overrides(auth_enabled=True), clock=clock, documentation_form=(wiring.source, wiring.sink)
+    )
     c = app.test_client()
     token = issue(app)
     # A browser has no CDS Client JWT: the signed link is the form's authorization, and the hooks still need one.

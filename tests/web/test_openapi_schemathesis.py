@@ -51,14 +51,21 @@ BASE = "https://cds.schemathesis.test"
 ISS = "https://ehr.schemathesis.test"
 KEY = K.ec_key("schemathesis-ehr-es384", "ES384")
 
-MAX_EXAMPLES_AUTH = examples(150)       # per operation; GETs without parameters stop after a handful
+MAX_EXAMPLES_AUTH = examples(150)  # per operation; GETs without parameters stop after a handful
 MAX_EXAMPLES_NO_TOKEN = examples(40)
 
 SERVICE_FOR_HOOK = {"order-sign": "anakinra-order-sign", "order-select": "anakinra-order-select"}
 UNPROTECTED = {"/health", "/policy/{policy_id}", "/openapi.json"}
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance, negative_data_rejection, positive_data_acceptance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+]
 
 CONFIG = {
     # The Authorization header is ours (a valid JWT per call); the no-token run covers its absence.
@@ -105,7 +112,7 @@ def statuses(request):
             assert 401 not in counter, f"a valid JWT was rejected on {op}: {counter}"
             if op.startswith("POST "):
                 assert sum(counter.values()) >= MAX_EXAMPLES_AUTH, (op, counter)
-            if op == HOOK:        # the authenticated run reached the decision path and the validation path
+            if op == HOOK:  # the authenticated run reached the decision path and the validation path
                 assert counter[200] > 0 and counter[400] > 0, counter
     assert seen, "no case was generated"
 
@@ -120,11 +127,16 @@ def build_app(tmp_path_factory):
     jwks_file = tmp / "ehr-jwks.json"
     jwks_file.write_text(json.dumps(K.jwks(KEY)))
     settings_ = Settings(
-        profile="production", external_base_url=BASE, auth_enabled=True,
+        profile="production",
+        external_base_url=BASE,
+        auth_enabled=True,
         trusted_issuers=(TrustedIssuer(ISS, jwks_file=str(jwks_file)),),
-        replay_cache_url=str(tmp / "replay.sqlite"),       # the cross-worker default (SQLite)
-        fhir_allow=(), fhir_budget_seconds=0.5, fhir_timeout_seconds=0.5,
-        var_dir=str(tmp / "var"), patient_hash_key="schemathesis-test-key",
+        replay_cache_url=str(tmp / "replay.sqlite"),  # the cross-worker default (SQLite)
+        fhir_allow=(),
+        fhir_budget_seconds=0.5,
+        fhir_timeout_seconds=0.5,
+        var_dir=str(tmp / "var"),
+        patient_hash_key="schemathesis-test-key",
     )
     return create_app(settings_, clock=pinned_clock)
 
@@ -138,6 +150,7 @@ def _load(config: dict):
     """The schema from the document the blueprint serves (test_served_document_is_the_data_file
     checks that GET /openapi.json is this document); requests go to the app in process."""
     from schemathesis.config import SchemathesisConfig
+
     return schemathesis.openapi.from_dict(load_document(), config=SchemathesisConfig.from_dict(config))
 
 
@@ -150,20 +163,24 @@ def test_served_document_is_the_data_file(app_under_test):
     assert resp.status_code == 200 and resp.mimetype == "application/json"
     served = resp.get_json()
     assert served["servers"] == [{"url": BASE, "description": "This deployment (CDS_EXTERNAL_BASE_URL)."}]
-    assert {k: v for k, v in served.items() if k != "servers"} == \
-        {k: v for k, v in load_document().items() if k != "servers"}
+    assert {k: v for k, v in served.items() if k != "servers"} == {
+        k: v for k, v in load_document().items() if k != "servers"
+    }
     assert served["openapi"].startswith("3.1")
 
 
 def validator(name: str):
     import jsonschema_rs
+
     return jsonschema_rs.Draft202012Validator(
-        {"$ref": f"#/components/schemas/{name}", "components": load_document()["components"]}, validate_formats=True)
+        {"$ref": f"#/components/schemas/{name}", "components": load_document()["components"]}, validate_formats=True
+    )
 
 
 def test_every_fixture_response_and_explanation_matches_the_document(client):
     """The 25 fixture scenarios (real decisions, all card kinds) answer exactly what the document says."""
     from tests.conftest import load_index, load_request, service_for
+
     hook_response, explanation = validator("HookResponse"), validator("Explanation")
     request_schema = validator("HookRequest")
     with_actions = 0
@@ -181,55 +198,146 @@ def test_every_fixture_response_and_explanation_matches_the_document(client):
     assert with_actions >= 20
 
 
-@pytest.mark.parametrize("broken", [
-    {"cards": [{"summary": "x" * 140, "indicator": "info", "source": {"label": "Plan"}}]},
-    {"cards": [{"summary": "s", "indicator": "success", "source": {"label": "Plan"}}]},
-    {"cards": [{"summary": "s", "indicator": "info", "source": {"label": "Plan"}, "suggestions": [{"label": "x"}]}]},
-    {"cards": [{"summary": "s", "indicator": "info", "source": {"label": "Plan"}, "links": []}]},
-    {"cards": [{"summary": "s", "indicator": "info", "source": {"label": "Plan"},
-                "overrideReasons": [{"system": "urn:x", "code": "c"}]}]},
-    {"cards": [{"summary": "s", "indicator": "info", "source": {"label": "Plan"}, "selectionBehavior": "any",
-                "suggestions": [{"label": "x", "actions": [{"type": "delete", "description": "d"}]}]}]},
-    {"cards": [], "systemActions": [{"type": "create", "description": "d", "resource": {
-        "resourceType": "MedicationRequest", "extension": [{
-            "url": "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information",
-            "extension": [{"url": "coverage", "valueReference": {"reference": "Coverage/c1"}},
-                          {"url": "covered", "valueCode": "covered"}, {"url": "date", "valueDate": "2026-03-02"},
-                          {"url": "coverage-assertion-id", "valueString": "A1"}]}]}}]},
-    {"cards": [], "systemActions": [{"type": "update", "description": "d",
-                                     "resource": {"resourceType": "MedicationRequest", "extension": []}}]},
-    {"cards": [], "systemActions": [{"type": "update", "description": "d", "resource": {
-        "resourceType": "MedicationRequest", "extension": [{
-            "url": "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information",
-            "extension": [{"url": "covered", "valueCode": "maybe"}]}]}}]},
-    {"systemActions": []},
-], ids=["summary>=140", "indicator", "suggestions-without-selectionBehavior", "empty-links", "override-no-display",
-        "delete-without-resourceId", "create-systemAction", "no-coverage-information", "bad-covered-code",
-        "no-cards"])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"cards": [{"summary": "x" * 140, "indicator": "info", "source": {"label": "Plan"}}]},
+        {"cards": [{"summary": "s", "indicator": "success", "source": {"label": "Plan"}}]},
+        {
+            "cards": [
+                {"summary": "s", "indicator": "info", "source": {"label": "Plan"}, "suggestions": [{"label": "x"}]}
+            ]
+        },
+        {"cards": [{"summary": "s", "indicator": "info", "source": {"label": "Plan"}, "links": []}]},
+        {
+            "cards": [
+                {
+                    "summary": "s",
+                    "indicator": "info",
+                    "source": {"label": "Plan"},
+                    "overrideReasons": [{"system": "urn:x", "code": "c"}],
+                }
+            ]
+        },
+        {
+            "cards": [
+                {
+                    "summary": "s",
+                    "indicator": "info",
+                    "source": {"label": "Plan"},
+                    "selectionBehavior": "any",
+                    "suggestions": [{"label": "x", "actions": [{"type": "delete", "description": "d"}]}],
+                }
+            ]
+        },
+        {
+            "cards": [],
+            "systemActions": [
+                {
+                    "type": "create",
+                    "description": "d",
+                    "resource": {
+                        "resourceType": "MedicationRequest",
+                        "extension": [
+                            {
+                                "url": "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information",
+                                "extension": [
+                                    {"url": "coverage", "valueReference": {"reference": "Coverage/c1"}},
+                                    {"url": "covered", "valueCode": "covered"},
+                                    {"url": "date", "valueDate": "2026-03-02"},
+                                    {"url": "coverage-assertion-id", "valueString": "A1"},
+                                ],
+                            }
+                        ],
+                    },
+                }
+            ],
+        },
+        {
+            "cards": [],
+            "systemActions": [
+                {
+                    "type": "update",
+                    "description": "d",
+                    "resource": {"resourceType": "MedicationRequest", "extension": []},
+                }
+            ],
+        },
+        {
+            "cards": [],
+            "systemActions": [
+                {
+                    "type": "update",
+                    "description": "d",
+                    "resource": {
+                        "resourceType": "MedicationRequest",
+                        "extension": [
+                            {
+                                "url": "http://hl7.org/fhir/us/davinci-crd/StructureDefinition/ext-coverage-information",
+                                "extension": [{"url": "covered", "valueCode": "maybe"}],
+                            }
+                        ],
+                    },
+                }
+            ],
+        },
+        {"systemActions": []},
+    ],
+    ids=[
+        "summary>=140",
+        "indicator",
+        "suggestions-without-selectionBehavior",
+        "empty-links",
+        "override-no-display",
+        "delete-without-resourceId",
+        "create-systemAction",
+        "no-coverage-information",
+        "bad-covered-code",
+        "no-cards",
+    ],
+)
 def test_the_document_rejects_malformed_responses(broken):
     """The response schemas are not vacuous: each CDS Hooks rule they encode catches its violation."""
     assert not validator("HookResponse").is_valid(broken)
 
 
 def _minimal_sign_request(**top) -> dict:
-    req = {"hook": "order-sign", "hookInstance": "6f0a1c1e-8d0b-4a51-9a43-3f1c9f6b2a10",
-           "context": {"userId": "Practitioner/p1", "patientId": "p1",
-                       "draftOrders": {"resourceType": "Bundle", "entry": []}}}
+    req = {
+        "hook": "order-sign",
+        "hookInstance": "6f0a1c1e-8d0b-4a51-9a43-3f1c9f6b2a10",
+        "context": {
+            "userId": "Practitioner/p1",
+            "patientId": "p1",
+            "draftOrders": {"resourceType": "Bundle", "entry": []},
+        },
+    }
     req.update(top)
     return req
 
 
 # Found by schemathesis (negative data accepted with 200): each is now a 400 naming the field.
-@pytest.mark.parametrize("top, field", [
-    ({"extension": ["not", "an", "object"]}, "extension"),
-    ({"extension": {"davinci-crd.configuration": [None, None]}}, "extension.davinci-crd.configuration"),
-    ({"fhirServer": "https://ehr.example.org/fhir", "fhirAuthorization": {"access_token": "t", "patient": 0}},
-     "fhirAuthorization.patient"),
-    ({"fhirServer": "https://ehr.example.org/fhir", "fhirAuthorization": {"access_token": "t", "expires_in": "300"}},
-     "fhirAuthorization.expires_in"),
-    ({"fhirServer": "https://ehr.example.org/fhir", "fhirAuthorization": {"access_token": "t", "scope": ["a"]}},
-     "fhirAuthorization.scope"),
-])
+@pytest.mark.parametrize(
+    "top, field",
+    [
+        ({"extension": ["not", "an", "object"]}, "extension"),
+        ({"extension": {"davinci-crd.configuration": [None, None]}}, "extension.davinci-crd.configuration"),
+        (
+            {"fhirServer": "https://ehr.example.org/fhir", "fhirAuthorization": {"access_token": "t", "patient": 0}},
+            "fhirAuthorization.patient",
+        ),
+        (
+            {
+                "fhirServer": "https://ehr.example.org/fhir",
+                "fhirAuthorization": {"access_token": "t", "expires_in": "300"},
+            },
+            "fhirAuthorization.expires_in",
+        ),
+        (
+            {"fhirServer": "https://ehr.example.org/fhir", "fhirAuthorization": {"access_token": "t", "scope": ["a"]}},
+            "fhirAuthorization.scope",
+        ),
+    ],
+)
 def test_found_by_schemathesis_hook_fields_are_type_checked(client, top, field):
     resp = client.post("/cds-services/anakinra-order-sign", json=_minimal_sign_request(**top))
     assert resp.status_code == 400
@@ -239,15 +347,27 @@ def test_found_by_schemathesis_hook_fields_are_type_checked(client, top, field):
 def test_found_by_schemathesis_optional_nulls_are_absent_and_valid_members_accepted(client):
     req = _minimal_sign_request(extension={"davinci-crd.configuration": None}, fhirServer=None, prefetch=None)
     assert client.post("/cds-services/anakinra-order-sign", json=req).status_code == 200
-    req = _minimal_sign_request(fhirServer="https://ehr.example.org/fhir", fhirAuthorization={
-        "access_token": "t", "token_type": "bearer", "expires_in": 300.0, "scope": "patient/*.read",
-        "subject": "anakinra-cds", "patient": None})
+    req = _minimal_sign_request(
+        fhirServer="https://ehr.example.org/fhir",
+        fhirAuthorization={
+            "access_token": "t",
+            "token_type": "bearer",
+            "expires_in": 300.0,
+            "scope": "patient/*.read",
+            "subject": "anakinra-cds",
+            "patient": None,
+        },
+    )
     assert client.post("/cds-services/anakinra-order-sign", json=req).status_code == 200
 
 
 def test_found_by_schemathesis_feedback_coding_members_are_type_checked(client):
-    item = {"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-03-02T15:00:00Z",
-            "overrideReason": {"reason": {"code": "x", "display": 7}}}
+    item = {
+        "card": "c1",
+        "outcome": "overridden",
+        "outcomeTimestamp": "2026-03-02T15:00:00Z",
+        "overrideReason": {"reason": {"code": "x", "display": 7}},
+    }
     resp = client.post("/cds-services/anakinra-order-sign/feedback", json={"feedback": [item]})
     assert resp.status_code == 400
     assert resp.get_json()["issue"][0]["expression"] == ["feedback[0].overrideReason.reason.display"]
@@ -259,14 +379,27 @@ def align_service_with_hook(case) -> None:
     """A schema-valid body names its hook; send it to the service of that hook (a path parameter
     cannot be tied to a body field in OpenAPI; the mismatch itself is covered by tests/web)."""
     body = case.body
-    if (case.meta is not None and case.meta.generation.mode.is_positive and isinstance(body, dict)
-            and body.get("hook") in SERVICE_FOR_HOOK and "service_id" in (case.path_parameters or {})):
+    if (
+        case.meta is not None
+        and case.meta.generation.mode.is_positive
+        and isinstance(body, dict)
+        and body.get("hook") in SERVICE_FOR_HOOK
+        and "service_id" in (case.path_parameters or {})
+    ):
         case.path_parameters["service_id"] = SERVICE_FOR_HOOK[body["hook"]]
 
 
-COMMON = dict(derandomize=True, database=None, deadline=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                     HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
+COMMON = dict(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.data_too_large,
+    ],
+)
 
 
 @with_token.parametrize()

@@ -48,7 +48,7 @@ def test_cut_short_without_a_fhir_server_is_not_covered(client):
     body = client.post(PATH, json=req).get_json()
     assert _covered(body) != ["covered"]
     text = str(body)
-    assert "medicationRequests" in text and "no next page" in text       # the reason is given, not guessed
+    assert "medicationRequests" in text and "no next page" in text  # the reason is given, not guessed
 
 
 def test_cut_short_with_a_fhir_server_reads_the_rest_and_the_biologic_found_decides(settings):

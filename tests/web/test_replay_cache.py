@@ -50,11 +50,11 @@ def test_kept_through_the_grace_then_forgotten(kind, tmp_path):
     clock = Clock(NOW)
     cache = _make(kind, tmp_path, clock)
     assert cache.seen_before("j", "iss", NOW + 300) is False
-    clock.now = NOW + 300 + GRACE          # exp passed, but inside the verifier's leeway
+    clock.now = NOW + 300 + GRACE  # exp passed, but inside the verifier's leeway
     assert cache.seen_before("j", "iss", NOW + 300) is True
-    clock.now = NOW + 300 + GRACE + 1      # the token can no longer be accepted: record may go
+    clock.now = NOW + 300 + GRACE + 1  # the token can no longer be accepted: record may go
     assert cache.seen_before("j", "iss", NOW + 2000) is False
-    assert cache.seen_before("j", "iss", NOW + 2000) is True   # and the new record holds
+    assert cache.seen_before("j", "iss", NOW + 2000) is True  # and the new record holds
 
 
 def test_sqlite_purge_removes_only_expired(tmp_path):
@@ -76,17 +76,21 @@ def test_sqlite_two_instances_share_the_file(tmp_path):
 
 # -- make_replay_cache ---------------------------------------------------------------------------
 
+
 def test_default_is_sqlite_in_var_dir(tmp_path):
     cache = make_replay_cache(Settings(var_dir=str(tmp_path / "var"), replay_cache_url=""))
     assert isinstance(cache, SqliteReplayCache)
     assert cache.path == str(tmp_path / "var" / "replay.sqlite")
 
 
-@pytest.mark.parametrize("url_template, expected", [
-    ("memory:", MemoryReplayCache),
-    ("sqlite:///{tmp}/a.sqlite", SqliteReplayCache),
-    ("{tmp}/b.sqlite", SqliteReplayCache),
-])
+@pytest.mark.parametrize(
+    "url_template, expected",
+    [
+        ("memory:", MemoryReplayCache),
+        ("sqlite:///{tmp}/a.sqlite", SqliteReplayCache),
+        ("{tmp}/b.sqlite", SqliteReplayCache),
+    ],
+)
 def test_choice_from_url(tmp_path, url_template, expected):
     cache = make_replay_cache(Settings(replay_cache_url=url_template.format(tmp=tmp_path)))
     assert isinstance(cache, expected)

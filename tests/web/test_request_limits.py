@@ -18,19 +18,31 @@ HOOK = "/cds-services/anakinra-order-sign"
 
 
 def _item(card="card-1", **extra) -> dict:
-    return {"card": card, "outcome": "overridden", "outcomeTimestamp": "2026-03-02T10:00:00Z",
-            "overrideReason": {"userComment": "n/a"}, **extra}
+    return {
+        "card": card,
+        "outcome": "overridden",
+        "outcomeTimestamp": "2026-03-02T10:00:00Z",
+        "overrideReason": {"userComment": "n/a"},
+        **extra,
+    }
 
 
-@pytest.mark.parametrize("item, field", [
-    (_item(card="c" * 129), "feedback[0].card"),
-    (_item(card="bad\u0000card"), "feedback[0].card"),
-    (_item(overrideReason={"userComment": "x" * 4001}), "feedback[0].overrideReason.userComment"),
-    ({**_item(), "outcome": "accepted", "acceptedSuggestions": [{"id": "s" * 129}]},
-     "feedback[0].acceptedSuggestions[0].id"),
-    ({**_item(), "outcome": "accepted", "acceptedSuggestions": [{"id": "s\u0000"}]},
-     "feedback[0].acceptedSuggestions[0].id"),
-])
+@pytest.mark.parametrize(
+    "item, field",
+    [
+        (_item(card="c" * 129), "feedback[0].card"),
+        (_item(card="bad\u0000card"), "feedback[0].card"),
+        (_item(overrideReason={"userComment": "x" * 4001}), "feedback[0].overrideReason.userComment"),
+        (
+            {**_item(), "outcome": "accepted", "acceptedSuggestions": [{"id": "s" * 129}]},
+            "feedback[0].acceptedSuggestions[0].id",
+        ),
+        (
+            {**_item(), "outcome": "accepted", "acceptedSuggestions": [{"id": "s\u0000"}]},
+            "feedback[0].acceptedSuggestions[0].id",
+        ),
+    ],
+)
 def test_feedback_the_database_could_not_store_is_a_400_naming_the_field(client, item, field):
     resp = client.post(FEEDBACK, json={"feedback": [item]})
     assert resp.status_code == 400, resp.get_data(as_text=True)
@@ -94,8 +106,19 @@ def test_a_nul_in_an_override_reason_is_stored_as_a_replacement_character(settin
     (PostgreSQL cannot store a NUL in text or JSON)."""
     app = create_app(settings.with_overrides(database_url=db_url), clock=pinned_clock)
     store = app.extensions["cds"].store
-    resp = app.test_client().post(FEEDBACK, json={"feedback": [_item(overrideReason={
-        "reason": {"code": "clin\u0000ically", "display": "a\u0000b"}, "userComment": "x\u0000y"})]})
+    resp = app.test_client().post(
+        FEEDBACK,
+        json={
+            "feedback": [
+                _item(
+                    overrideReason={
+                        "reason": {"code": "clin\u0000ically", "display": "a\u0000b"},
+                        "userComment": "x\u0000y",
+                    }
+                )
+            ]
+        },
+    )
     assert resp.status_code == 200 and resp.get_json()["stored"] == 1
     stored = store.list_feedback()[0].override_reason
     assert "\u0000" not in str(stored) and stored["userComment"] == "x\ufffdy"

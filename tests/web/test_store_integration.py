@@ -32,7 +32,7 @@ def test_covered_order_sign_issues_a_stored_approval(store_app):
     v = values(client.post("/cds-services/anakinra-order-sign", json=req).get_json())
     assert v["covered"] == ["covered"] and v["pa-needed"] == ["satisfied"]
     pa_id = v["satisfied-pa-id"][0]
-    assert v["expiry-date"] == ["2027-03-01"]           # 12 months from the order date 2026-03-02
+    assert v["expiry-date"] == ["2027-03-01"]  # 12 months from the order date 2026-03-02
     member = req["prefetch"]["coverage"]["entry"][0]["resource"]["subscriberId"]
     stored = store.current_authorization(store.member_ref(member), "anakinra", date(2026, 3, 2))
     assert stored is not None and stored.pa_id == pa_id and stored.source == "issued-by-service"
@@ -61,7 +61,7 @@ def test_an_order_covered_by_the_current_approval_gets_a_renewal_note_not_a_requ
     assert note["indicator"] == "info" and pa_id in note["summary"] and "2027-03-01" in note["summary"]
     assert "continuation.2" in note["extension"]["anakinra-cds.clauses"]
     assert "clinical benefit" in note["detail"]
-    assert "overrideReasons" not in note                       # a note: nothing to override
+    assert "overrideReasons" not in note  # a note: nothing to override
     # The explanation of that call says the same (it reads the approval on file) and issues nothing.
     explained = client.post("/explain/anakinra-order-sign", json=req).get_json()
     [order] = explained["orders"]
@@ -94,8 +94,9 @@ def test_an_explanation_promises_no_approval_the_hook_would_not_give(store_app):
     explained = app.test_client().post("/explain/anakinra-order-sign", json=req).get_json()
     assert explained["orders"][0]["determination"] == "covered"
     assert not any("would record a plan approval" in r for r in explained["orders"][0].get("reasons", []))
-    incomplete = app.test_client().post("/explain/anakinra-order-sign",
-                                        json=load_request("ra-missing-preferred")).get_json()
+    incomplete = (
+        app.test_client().post("/explain/anakinra-order-sign", json=load_request("ra-missing-preferred")).get_json()
+    )
     assert not any("would record a plan approval" in r for o in incomplete["orders"] for r in o.get("reasons", []))
 
 
@@ -117,8 +118,9 @@ def test_no_approval_when_unsolicited_determinations_are_off_or_on_order_select(
 def test_imported_current_approval_is_reported_as_satisfied(store_app):
     app, store = store_app
     store.import_authorizations(FIXTURES / "authorizations.json")
-    v = values(app.test_client().post("/cds-services/anakinra-order-sign",
-                                      json=load_request("ra-continuation")).get_json())
+    v = values(
+        app.test_client().post("/cds-services/anakinra-order-sign", json=load_request("ra-continuation")).get_json()
+    )
     assert v["pa-needed"] == ["satisfied"] and v["satisfied-pa-id"] == ["PA-2025-0310-0042"]
     assert v["covered"] == ["covered"]
 
@@ -148,6 +150,7 @@ def test_on_continuation_the_hook_rests_on_continuation_and_explain_adds_the_pat
     only; an explanation of the same request also shows the initiation criteria (`alternative-pathway`), which
     do not decide, and explains the same answer."""
     from datetime import datetime
+
     app, store = store_app
     store.import_authorizations(FIXTURES / "authorizations.json")
     client = app.test_client()
@@ -169,12 +172,14 @@ def test_on_continuation_the_hook_rests_on_continuation_and_explain_adds_the_pat
     assert order["pathway"] == "continuation"
     assert "alternative-pathway" in [c["clause"] for c in order["clauses"]]
 
-    def cards(b):                       # card uuids are new on every call
+    def cards(b):  # card uuids are new on every call
         return [{k: c.get(k) for k in ("summary", "detail", "indicator", "extension")} for c in b["cards"]]
+
     assert cards(body) == cards(explained["response"])
 
-    def decided(b):                     # coverage-assertion-ids are new for every decision
+    def decided(b):  # coverage-assertion-ids are new for every decision
         return {k: v for k, v in values(b).items() if k != "coverage-assertion-id"}
+
     assert decided(body) == decided(explained["response"])
     assert values(body)["coverage-assertion-id"] != values(explained["response"])["coverage-assertion-id"]
     assert values(body)["covered"] == ["covered"] and values(body)["pa-needed"] == ["satisfied"]
@@ -185,8 +190,12 @@ def test_feedback_is_stored_once_and_linked(store_app):
     client = app.test_client()
     body = client.post("/cds-services/anakinra-order-sign", json=load_request("office-administered")).get_json()
     card = body["cards"][0]
-    item = {"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-03-02T15:01:00Z",
-            "acceptedSuggestions": [{"id": card["suggestions"][0]["uuid"]}]}
+    item = {
+        "card": card["uuid"],
+        "outcome": "accepted",
+        "outcomeTimestamp": "2026-03-02T15:01:00Z",
+        "acceptedSuggestions": [{"id": card["suggestions"][0]["uuid"]}],
+    }
     first = client.post("/cds-services/anakinra-order-sign/feedback", json={"feedback": [item]}).get_json()
     second = client.post("/cds-services/anakinra-order-sign/feedback", json={"feedback": [item]}).get_json()
     assert first["stored"] == 1 and second["stored"] == 0
@@ -208,6 +217,7 @@ class DownStore:
 
         def fail(*a, **k):
             raise StoreUnavailable("connection refused")
+
         return fail
 
 
@@ -221,9 +231,19 @@ def test_database_down_answers_without_approval_and_health_is_degraded(settings)
     assert v["covered"] == ["covered"] and v["pa-needed"] == ["auth-needed"] and "satisfied-pa-id" not in v
     health = client.get("/health").get_json()
     assert health["status"] == "degraded" and health["database"]["status"] == "degraded"
-    fb = client.post("/cds-services/anakinra-order-sign/feedback", json={"feedback": [
-        {"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-03-02T10:00:00Z",
-         "overrideReason": {"userComment": "n/a"}}]})
+    fb = client.post(
+        "/cds-services/anakinra-order-sign/feedback",
+        json={
+            "feedback": [
+                {
+                    "card": "c",
+                    "outcome": "overridden",
+                    "outcomeTimestamp": "2026-03-02T10:00:00Z",
+                    "overrideReason": {"userComment": "n/a"},
+                }
+            ]
+        },
+    )
     assert fb.status_code == 503 and fb.get_json()["resourceType"] == "OperationOutcome"
 
 
@@ -238,17 +258,19 @@ def test_previous_plan_approval_selects_the_continuation_pathway(store_app):
     store.import_authorizations(FIXTURES / "authorizations.json")
     req = copy.deepcopy(load_request("ra-missing-preferred"))
     cov = req["prefetch"]["coverage"]["entry"][0]["resource"]
-    cov["subscriberId"] = "MBR-RA-EXP-002"          # approved 2024-04-01 to 2025-03-31 (expired)
+    cov["subscriberId"] = "MBR-RA-EXP-002"  # approved 2024-04-01 to 2025-03-31 (expired)
     explained = app.test_client().post("/explain/anakinra-order-sign", json=req).get_json()
     order = explained["orders"][0]
     assert order["pathway"] == "continuation"
     tops = {c["clause"]: c for c in order["clauses"]}
     assert "continuation" in tops
-    cont1 = next(n for n in [tops["continuation"], *tops["continuation"].get("children", [])]
-                 if n["clause"] == "continuation.1")
+    cont1 = next(
+        n for n in [tops["continuation"], *tops["continuation"].get("children", [])] if n["clause"] == "continuation.1"
+    )
     assert cont1["outcome"] == "met"
-    assert any("PA-SYN-EXP-0002" in (e.get("reference", "") + e.get("description", ""))
-               for e in cont1.get("evidence", []))
+    assert any(
+        "PA-SYN-EXP-0002" in (e.get("reference", "") + e.get("description", "")) for e in cont1.get("evidence", [])
+    )
     # explain never issues an approval
     assert store.list_authorizations(store.member_ref("MBR-RA-EXP-002"))[0].pa_id == "PA-SYN-EXP-0002"
     assert len(store.list_authorizations()) == 2
@@ -261,8 +283,10 @@ def test_an_approval_that_cannot_be_stored_is_never_answered(settings):
     class FailingIssue:
         def __getattr__(self, name):
             if name == "issue_authorization":
+
                 def fail(*a, **k):
                     raise StoreUnavailable("disk full")
+
                 return fail
             return getattr(real, name)
 
@@ -284,14 +308,24 @@ def test_a_current_approval_for_another_indication_does_not_cover_the_order(stor
     app, store = store_app
     req = load_request("ra-missing-preferred")
     member = req["prefetch"]["coverage"]["entry"][0]["resource"]["subscriberId"]
-    covid = {"pa_id": "PA-SYN-COVID-1", "member_id": member, "drug": "anakinra", "indication": "covid-19",
-             "start": "2026-02-27", "end": "2026-03-08", "status": "approved"}
+    covid = {
+        "pa_id": "PA-SYN-COVID-1",
+        "member_id": member,
+        "drug": "anakinra",
+        "indication": "covid-19",
+        "start": "2026-02-27",
+        "end": "2026-03-08",
+        "status": "approved",
+    }
     _import(store, tmp_path, covid, {**covid, "pa_id": "PA-SYN-NOIND-1", "indication": None})
     v = values(app.test_client().post("/cds-services/anakinra-order-sign", json=req).get_json())
     assert v["covered"] == ["conditional"] and v["pa-needed"] == ["auth-needed"] and "satisfied-pa-id" not in v
     # the same member's current RA approval does cover it
-    _import(store, tmp_path, {**covid, "pa_id": "PA-SYN-RA-1", "indication": "ra", "start": "2026-01-05",
-                              "end": "2027-01-04"})
+    _import(
+        store,
+        tmp_path,
+        {**covid, "pa_id": "PA-SYN-RA-1", "indication": "ra", "start": "2026-01-05", "end": "2027-01-04"},
+    )
     v = values(app.test_client().post("/cds-services/anakinra-order-sign", json=req).get_json())
     assert v["covered"] == ["covered"] and v["satisfied-pa-id"] == ["PA-SYN-RA-1"]
 
@@ -318,7 +352,7 @@ def test_a_blank_subscriber_id_is_no_member_not_a_crash(store_app, member):
     resp = app.test_client().post("/cds-services/anakinra-order-sign", json=req)
     assert resp.status_code == 200
     v = values(resp.get_json())
-    assert "satisfied-pa-id" not in v          # no member to hold an approval
+    assert "satisfied-pa-id" not in v  # no member to hold an approval
     assert store.list_authorizations() == []
 
 
@@ -332,9 +366,16 @@ def test_a_current_approval_does_not_cover_an_order_for_a_member_with_an_active_
     conditions = req["prefetch"]["conditions"]
     pneumonia = copy.deepcopy(conditions["entry"][0]["resource"])
     pneumonia["id"] = "ra-continuation-pneumonia"
-    pneumonia["code"] = {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "J18.9",
-                                     "display": "Pneumonia, unspecified organism"}],
-                         "text": "Community-acquired pneumonia"}
+    pneumonia["code"] = {
+        "coding": [
+            {
+                "system": "http://hl7.org/fhir/sid/icd-10-cm",
+                "code": "J18.9",
+                "display": "Pneumonia, unspecified organism",
+            }
+        ],
+        "text": "Community-acquired pneumonia",
+    }
     pneumonia["onsetDateTime"] = "2026-02-24"
     conditions["entry"].append({"fullUrl": "Condition/ra-continuation-pneumonia", "resource": pneumonia})
     resp = app.test_client().post("/explain/anakinra-order-sign", json=req)

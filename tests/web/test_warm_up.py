@@ -20,6 +20,6 @@ def test_warm_up_does_not_stop_the_start_when_the_store_is_down(tmp_path, caplog
 
     monkeypatch.setattr(store._fast_path, "connection", unreachable)
     caplog.set_level(logging.WARNING)
-    warm_up(app)                                              # no exception
+    warm_up(app)  # no exception
     assert "store warm-up skipped: OperationalError" in caplog.text
-    assert store._fast_path.statements is None                   # left to the first call
+    assert store._fast_path.statements is None  # left to the first call

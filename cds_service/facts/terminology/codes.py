@@ -216,7 +216,8 @@ def kind_code_matches(entry: dict[str, Any], c: Code) -> bool:
     if is_icd10_code(c):
         key = icd_key(c.code)
         return any(key.startswith(p) for p in entry.get("icd10", [])) and not any(
-            key.startswith(p) for p in entry.get("icd10_exclude", []))
+            key.startswith(p) for p in entry.get("icd10_exclude", [])
+        )
     return c.system == system("snomed") and c.code.strip() in entry.get("snomed", [])
 
 

@@ -101,8 +101,11 @@ def ra_preferred_product(drug: str | None, text: str | None) -> str | None:
             return key
     if drug:
         for key, entry in prefs.items():
-            if (entry.get("drug") == drug and entry.get("fallback_for_drug")
-                    and not any(_boundary(hay, n) for n in entry.get("exclude_names", []))):
+            if (
+                entry.get("drug") == drug
+                and entry.get("fallback_for_drug")
+                and not any(_boundary(hay, n) for n in entry.get("exclude_names", []))
+            ):
                 return key
     return None
 
@@ -120,8 +123,11 @@ def listed_preferred_products(sentence: str) -> frozenset[str] | None:
     prefs = _preferred_products()
     found = {k for k, e in prefs.items() if any(_boundary(hay, n) for n in e["names"])}
     named_drugs = {prefs[k]["drug"] for k in found}
-    found |= {k for k, e in prefs.items() if e.get("fallback_for_drug") and e["drug"] not in named_drugs
-              and _boundary(hay, e["drug"])}
+    found |= {
+        k
+        for k, e in prefs.items()
+        if e.get("fallback_for_drug") and e["drug"] not in named_drugs and _boundary(hay, e["drug"])
+    }
     if found:
         return frozenset(found)
     return frozenset() if _LIST_NONE.search(part) else None

@@ -42,7 +42,7 @@ def supply_type_for_text(text: str | None) -> str | None:
         return None
     pattern, negations = _supply_patterns()
     for m in pattern.finditer(text):
-        before = text[max(0, m.start() - 40):m.start()]
+        before = text[max(0, m.start() - 40) : m.start()]
         if not any(n.search(before) for n in negations):
             return m.group(0).lower()
     return None
@@ -60,8 +60,10 @@ def stop_reason_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
 def dose_frequency_patterns() -> tuple[tuple[re.Pattern[str], float], ...]:
     """(pattern, doses per day) of `dose_frequency_text`, in its order: the first that occurs in a dosage's text
     says how often the dose is taken."""
-    return tuple((any_of_patterns(rule["patterns"]), rule["times"] / rule["every_days"])
-                 for rule in data()["dose_frequency_text"]["rules"])
+    return tuple(
+        (any_of_patterns(rule["patterns"]), rule["times"] / rule["every_days"])
+        for rule in data()["dose_frequency_text"]["rules"]
+    )
 
 
 def warm_up() -> None:

@@ -68,7 +68,8 @@ def _planned(span: TherapySpan, case: CaseFacts) -> bool:
 def _evidence(span: TherapySpan, case: CaseFacts) -> Evidence:
     if _planned(span, case):
         extra = f"planned use ({span.status or 'status not given'}" + (
-            f", from {span.start.isoformat()})" if span.start else ")")
+            f", from {span.start.isoformat()})" if span.start else ")"
+        )
     elif span.doubt:
         extra = f"in doubt: {span.doubt}"
     else:
@@ -87,8 +88,9 @@ def _class_reading(spans: list[TherapySpan], policy: Policy) -> str:
 
 
 def _names(spans: list[TherapySpan], labels: dict[str, str]) -> str:
-    return "; ".join(sorted({f"{s.drug} ({', '.join(labels[c] for c in sorted(s.classes & set(labels)))})"
-                             for s in spans}))
+    return "; ".join(
+        sorted({f"{s.drug} ({', '.join(labels[c] for c in sorted(s.classes & set(labels)))})" for s in spans})
+    )
 
 
 def evaluate(case: CaseFacts, policy: Policy, clause_id: str = "initiation.4") -> ClauseResult:
@@ -96,28 +98,51 @@ def evaluate(case: CaseFacts, policy: Policy, clause_id: str = "initiation.4") -
     labels = policy.data["combination"]["class_labels"]
     if found:
         planned = all(_planned(s, case) for s in found)
-        return leaf(clause_id, Outcome.NOT_MET, ("Planned use with " if planned else "Active use with ")
-                    + _names(found, labels) + "." + _class_reading(found, policy), [_evidence(s, case) for s in found])
+        return leaf(
+            clause_id,
+            Outcome.NOT_MET,
+            ("Planned use with " if planned else "Active use with ")
+            + _names(found, labels)
+            + "."
+            + _class_reading(found, policy),
+            [_evidence(s, case) for s in found],
+        )
     unknown = _unknown(case, clause_id, in_doubt(case, policy), labels, policy)
     if unknown is not None:
         return unknown
-    return leaf(clause_id, Outcome.MET, "No active or planned biologic immunomodulator, JAK inhibitor, apremilast, "
-                                        "deucravacitinib or S1P modulator in the medication records or draft orders.",
-                [_medications_read(case, "none is an active or planned biologic, JAK inhibitor, apremilast, "
-                                         "deucravacitinib or S1P modulator")])
+    return leaf(
+        clause_id,
+        Outcome.MET,
+        "No active or planned biologic immunomodulator, JAK inhibitor, apremilast, "
+        "deucravacitinib or S1P modulator in the medication records or draft orders.",
+        [
+            _medications_read(
+                case,
+                "none is an active or planned biologic, JAK inhibitor, apremilast, deucravacitinib or S1P modulator",
+            )
+        ],
+    )
 
 
 def evaluate_tnf(case: CaseFacts, policy: Policy) -> ClauseResult:
     found = [s for s in conflicting(case, policy) if "tnf" in s.classes]
     if found:
-        return leaf("precautions.tnf", Outcome.NOT_MET, "Concomitant TNF antagonist therapy.",
-                    [_evidence(s, case) for s in found])
+        return leaf(
+            "precautions.tnf",
+            Outcome.NOT_MET,
+            "Concomitant TNF antagonist therapy.",
+            [_evidence(s, case) for s in found],
+        )
     labels = policy.data["combination"]["class_labels"]
     unknown = _unknown(case, "precautions.tnf", in_doubt(case, policy, {"tnf"}), labels, policy)
     if unknown is not None:
         return unknown
-    return leaf("precautions.tnf", Outcome.MET, "No active or planned TNF antagonist.",
-                [_medications_read(case, "none is an active or planned TNF antagonist")])
+    return leaf(
+        "precautions.tnf",
+        Outcome.MET,
+        "No active or planned TNF antagonist.",
+        [_medications_read(case, "none is an active or planned TNF antagonist")],
+    )
 
 
 def unread_lists(case: CaseFacts, keys: Iterable[str] = tuple(MEDICATION_LISTS)) -> list[str]:
@@ -125,8 +150,9 @@ def unread_lists(case: CaseFacts, keys: Iterable[str] = tuple(MEDICATION_LISTS))
     return [MEDICATION_LISTS[k] for k in keys if k in case.patient.unavailable]
 
 
-def _unknown(case: CaseFacts, clause_id: str, doubtful: list[TherapySpan], labels: dict[str, str],
-             policy: Policy) -> ClauseResult | None:
+def _unknown(
+    case: CaseFacts, clause_id: str, doubtful: list[TherapySpan], labels: dict[str, str], policy: Policy
+) -> ClauseResult | None:
     """UNKNOWN, with every reason at once, when no conflict was found but none found proves nothing: a list
     the clause reads was not read in full, an active record names no identifiable medication, or records
     conflict about the current use of a drug the clause rules out."""
@@ -135,33 +161,53 @@ def _unknown(case: CaseFacts, clause_id: str, doubtful: list[TherapySpan], label
     missing: list[Missing] = []
     unread = unread_lists(case)
     if unread:
-        notes.append("These medication lists could not be read from the EHR (failed, refused, cut short or over "
-                     "the time budget): " + ", ".join(unread) + "; a drug this clause rules out may be in them.")
-        missing.append(Missing("The member's current medication list (the EHR's " + " and ".join(unread)
-                               + " could not be read), to rule out other biologics, JAK inhibitors, apremilast, "
-                               "deucravacitinib and S1P modulators", Need.CLINICAL_DOC))
+        notes.append(
+            "These medication lists could not be read from the EHR (failed, refused, cut short or over "
+            "the time budget): " + ", ".join(unread) + "; a drug this clause rules out may be in them."
+        )
+        missing.append(
+            Missing(
+                "The member's current medication list (the EHR's "
+                + " and ".join(unread)
+                + " could not be read), to rule out other biologics, JAK inhibitors, apremilast, "
+                "deucravacitinib and S1P modulators",
+                Need.CLINICAL_DOC,
+            )
+        )
     refs = case.patient.unidentified_medications
     if refs:
         shown = ", ".join(refs[:5]) + (f" and {len(refs) - 5} more" if len(refs) > 5 else "")
-        notes.append(f"{len(refs)} active medication record(s) name no medication that could be identified "
-                     "(no known code, no name): they could be a drug this clause rules out.")
+        notes.append(
+            f"{len(refs)} active medication record(s) name no medication that could be identified "
+            "(no known code, no name): they could be a drug this clause rules out."
+        )
         evidence.extend(
             Evidence("active medication record without an identifiable medication", ref) for ref in refs[:5]
         )
         missing.append(Missing(f"the medication (name, or RxNorm or NDC code) of {shown}", Need.INFO))
     if doubtful:
         names = _names(doubtful, labels)
-        notes.append(f"The records conflict about current use of {names}: confirm whether the member still uses it. "
-                     "How the guideline was read: " + policy.reading("conflicting_records"))
+        notes.append(
+            f"The records conflict about current use of {names}: confirm whether the member still uses it. "
+            "How the guideline was read: " + policy.reading("conflicting_records")
+        )
         evidence.extend(_evidence(s, case) for s in doubtful)
-        missing.append(Missing(f"Confirmation whether the member still uses {names} (the records conflict: "
-                               + "; ".join(f"{s.source}: {s.doubt}" for s in doubtful[:5]) + ")", Need.CLINICAL_DOC))
+        missing.append(
+            Missing(
+                f"Confirmation whether the member still uses {names} (the records conflict: "
+                + "; ".join(f"{s.source}: {s.doubt}" for s in doubtful[:5])
+                + ")",
+                Need.CLINICAL_DOC,
+            )
+        )
     if not notes:
         return None
     return leaf(clause_id, Outcome.UNKNOWN, " ".join(notes), evidence, missing)
 
 
 def _medications_read(case: CaseFacts, finding: str) -> Evidence:
-    return records_read("medication history, planned medications and other draft orders",
-                        len(case.patient.medications) + len(case.patient.planned_medications)
-                        + len(case.other_drafts), finding)
+    return records_read(
+        "medication history, planned medications and other draft orders",
+        len(case.patient.medications) + len(case.patient.planned_medications) + len(case.other_drafts),
+        finding,
+    )

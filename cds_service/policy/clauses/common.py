@@ -20,7 +20,7 @@ def add_months(d: date, months: int) -> date:
     year, month = d.year + y, m + 1
     try:
         return date(year, month, d.day)
-    except ValueError:       # no such day in that month (31 April): its last day (monthrange is slow)
+    except ValueError:  # no such day in that month (31 April): its last day (monthrange is slow)
         return date(year, month, monthrange(year, month)[1])
 
 
@@ -65,14 +65,18 @@ def diagnosis_evidence(d: Diagnosis) -> Evidence:
     code = f"{system} {d.code.code or ''}".strip()
     status = f", {d.clinical_status}" if d.clinical_status and d.clinical_status != "active" else ""
     text = d.text.split(" | ")[0] if d.text else d.code.label()
-    return Evidence(f"{text} ({code}{status})" + (" stated as the order's reason" if d.from_order else ""),
-                    d.source, d.code.code, d.onset.isoformat() if d.onset else None)
+    return Evidence(
+        f"{text} ({code}{status})" + (" stated as the order's reason" if d.from_order else ""),
+        d.source,
+        d.code.code,
+        d.onset.isoformat() if d.onset else None,
+    )
 
 
 def statement_evidence(st: PrescriberStatement) -> Evidence:
     if st.source.startswith("QuestionnaireResponse/"):
         return Evidence(f"prescriber's answer: {st.text}", st.source, st.key)
-    return Evidence(f"prescriber's note: \"{st.text}\"", st.source, st.key)
+    return Evidence(f'prescriber\'s note: "{st.text}"', st.source, st.key)
 
 
 def denial(case: CaseFacts, *keys: str) -> PrescriberStatement | None:
@@ -81,7 +85,7 @@ def denial(case: CaseFacts, *keys: str) -> PrescriberStatement | None:
     return next((denials[k] for k in keys if k in denials), None)
 
 
-DENIAL_VALUE = "no: "       # the value of a denial's evidence: "no: <statement key>"
+DENIAL_VALUE = "no: "  # the value of a denial's evidence: "no: <statement key>"
 
 
 def denial_evidence(st: PrescriberStatement) -> Evidence:
@@ -108,8 +112,11 @@ def lab_evidence(lab: LabValue, label: str) -> Evidence:
 
 def weight_evidence(w: Weight) -> Evidence:
     shown = fmt(w.kg, "kg")
-    text = f"body weight {shown}" if w.original.replace(" ", "") in (shown.replace(" ", ""), f"{w.kg:g}kg") \
+    text = (
+        f"body weight {shown}"
+        if w.original.replace(" ", "") in (shown.replace(" ", ""), f"{w.kg:g}kg")
         else f"body weight {w.original} = {shown}"
+    )
     return Evidence(text, w.source, shown, w.observed_on.isoformat() if w.observed_on else None)
 
 
@@ -123,25 +130,36 @@ def with_denial(result: ClauseResult, case: CaseFacts, keys: tuple[str, ...]) ->
         return result
     ev = (*result.evidence, denial_evidence(st))
     if result.outcome is Outcome.UNKNOWN:
-        return replace(result, outcome=Outcome.NOT_MET, evidence=ev, missing=(),
-                       note=f"The prescriber answers no: {st.text}")
+        return replace(
+            result, outcome=Outcome.NOT_MET, evidence=ev, missing=(), note=f"The prescriber answers no: {st.text}"
+        )
     if result.outcome is Outcome.MET:
-        return replace(result, outcome=Outcome.UNKNOWN, evidence=ev,
-                       note=result.note + f" But the prescriber answers no ({st.text}): the chart and the answer "
-                                          "disagree.",
-                       missing=(Missing(f"Clarification: the chart meets this criterion but the prescriber answered "
-                                        f"no ({st.text})", Need.CLINICAL_DOC),))
+        return replace(
+            result,
+            outcome=Outcome.UNKNOWN,
+            evidence=ev,
+            note=result.note + f" But the prescriber answers no ({st.text}): the chart and the answer disagree.",
+            missing=(
+                Missing(
+                    f"Clarification: the chart meets this criterion but the prescriber answered no ({st.text})",
+                    Need.CLINICAL_DOC,
+                ),
+            ),
+        )
     return replace(result, evidence=ev)
 
 
 def answered(*keys: str) -> Callable[[Callable[P, ClauseResult]], Callable[P, ClauseResult]]:
     """Decorate a clause evaluator `(case, policy, ...) -> ClauseResult` so that it reads the prescriber's "no"
     to the statements `keys` (`with_denial`)."""
+
     def decorate(fn: Callable[P, ClauseResult]) -> Callable[P, ClauseResult]:
         @functools.wraps(fn)
         def evaluate(*args: P.args, **kwargs: P.kwargs) -> ClauseResult:
             case = args[0] if args else kwargs["case"]
             assert isinstance(case, CaseFacts)  # noqa: S101  (every clause evaluator takes the case first)
             return with_denial(fn(*args, **kwargs), case, keys)
+
         return evaluate
+
     return decorate

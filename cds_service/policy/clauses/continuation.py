@@ -38,8 +38,9 @@ def why_not_counted(pa: PriorAuthorization, case: CaseFacts, policy: Policy) -> 
     return None
 
 
-def approvals(case: CaseFacts, policy: Policy,
-              plan_authorizations: Sequence[PriorAuthorization] = ()) -> list[PriorAuthorization]:
+def approvals(
+    case: CaseFacts, policy: Policy, plan_authorizations: Sequence[PriorAuthorization] = ()
+) -> list[PriorAuthorization]:
     """Approved anakinra authorizations from the chart (ClaimResponse) and the plan's own records that
     count for continuation.1 (`why_not_counted`)."""
     out: list[PriorAuthorization] = []
@@ -54,35 +55,56 @@ def approvals(case: CaseFacts, policy: Policy,
     return out
 
 
-def not_counted_evidence(case: CaseFacts, policy: Policy,
-                         plan_authorizations: Sequence[PriorAuthorization] = ()) -> list[Evidence]:
+def not_counted_evidence(
+    case: CaseFacts, policy: Policy, plan_authorizations: Sequence[PriorAuthorization] = ()
+) -> list[Evidence]:
     """The plan decisions on file that do not count as a previous approval, each with the reason."""
     out = []
     for pa in (*case.patient.prior_authorizations, *plan_authorizations):
         why = why_not_counted(pa, case, policy)
         if why is not None:
-            out.append(Evidence(f"{pa.pa_id or pa.source}: does not count as a previous approval: {why}",
-                                pa.source, pa.status, pa.start.isoformat() if pa.start else None))
+            out.append(
+                Evidence(
+                    f"{pa.pa_id or pa.source}: does not count as a previous approval: {why}",
+                    pa.source,
+                    pa.status,
+                    pa.start.isoformat() if pa.start else None,
+                )
+            )
     return out
 
 
 def _pa_evidence(pa: PriorAuthorization) -> Evidence:
     period = f"{pa.start.isoformat() if pa.start else '?'} to {pa.end.isoformat() if pa.end else '?'}"
     named = ", ".join(sorted(pa.indications)) or pa.indication or ""
-    return Evidence(f"approved authorization {pa.pa_id or ''} for anakinra".replace("  ", " ")
-                    + (f" ({named})" if named else "") + (f" [{pa.basis}]" if pa.basis else ""),
-                    pa.source, period, pa.start.isoformat() if pa.start else None)
+    return Evidence(
+        f"approved authorization {pa.pa_id or ''} for anakinra".replace("  ", " ")
+        + (f" ({named})" if named else "")
+        + (f" [{pa.basis}]" if pa.basis else ""),
+        pa.source,
+        period,
+        pa.start.isoformat() if pa.start else None,
+    )
 
 
-def previous_approval(case: CaseFacts, policy: Policy, found: list[PriorAuthorization],
-                      plan_authorizations: Sequence[PriorAuthorization] = ()) -> ClauseResult:
+def previous_approval(
+    case: CaseFacts,
+    policy: Policy,
+    found: list[PriorAuthorization],
+    plan_authorizations: Sequence[PriorAuthorization] = (),
+) -> ClauseResult:
     cid = "continuation.1"
     others = not_counted_evidence(case, policy, plan_authorizations)
     if found:
-        return leaf(cid, Outcome.MET, "The plan approved anakinra for this member before.",
-                    [_pa_evidence(p) for p in found] + others)
-    return leaf(cid, Outcome.NOT_MET, "No previous plan approval for anakinra: initial review (initiation) applies.",
-                others)
+        return leaf(
+            cid,
+            Outcome.MET,
+            "The plan approved anakinra for this member before.",
+            [_pa_evidence(p) for p in found] + others,
+        )
+    return leaf(
+        cid, Outcome.NOT_MET, "No previous plan approval for anakinra: initial review (initiation) applies.", others
+    )
 
 
 @answered("clinical_benefit")
@@ -109,6 +131,15 @@ def clinical_benefit(case: CaseFacts, policy: Policy) -> ClauseResult:
             return leaf(cid, Outcome.NOT_MET, "The latest anakinra record states no clinical benefit.", ev)
     if benefit or stated is not None:
         return leaf(cid, Outcome.MET, "Clinical benefit with anakinra is recorded.", ev)
-    return leaf(cid, Outcome.UNKNOWN, "Clinical benefit with anakinra is not documented.", ev,
-                [Missing("Chart notes documenting clinical benefit with anakinra (e.g. disease activity before and "
-                         "after)", Need.CLINICAL_DOC)])
+    return leaf(
+        cid,
+        Outcome.UNKNOWN,
+        "Clinical benefit with anakinra is not documented.",
+        ev,
+        [
+            Missing(
+                "Chart notes documenting clinical benefit with anakinra (e.g. disease activity before and after)",
+                Need.CLINICAL_DOC,
+            )
+        ],
+    )

@@ -52,17 +52,29 @@ def quantity_limit(case: CaseFacts, policy: Policy, clause_id: str = "initiation
     if d.syringes_per_28_days is None:
         unknown.append("the quantity (syringes) and days supply")
     elif d.syringes_per_28_days > lim["max_syringes_per_28_days"] + 1e-9:
-        over.append(f"{fmt(d.syringes_per_28_days)} syringes per {lim['quantity_period_days']} days exceeds the "
-                    f"quantity limit of {lim['max_syringes_per_28_days']} syringes "
-                    f"({lim['quantity_limit_ml_per_28_days']} mL)")
+        over.append(
+            f"{fmt(d.syringes_per_28_days)} syringes per {lim['quantity_period_days']} days exceeds the "
+            f"quantity limit of {lim['max_syringes_per_28_days']} syringes "
+            f"({lim['quantity_limit_ml_per_28_days']} mL)"
+        )
     if over:
         return leaf(clause_id, Outcome.NOT_MET, "; ".join(over) + ".", ev)
     if unknown:
-        return leaf(clause_id, Outcome.UNKNOWN, "The order does not state " + " and ".join(unknown) + ".", ev,
-                    [Missing(u[0].upper() + u[1:] + " on the order", Need.INFO, "OTH") for u in unknown])
-    return leaf(clause_id, Outcome.MET, f"At most {lim['max_mg_per_day']} mg once daily and at most "
-                                        f"{lim['max_syringes_per_28_days']} syringes per {lim['quantity_period_days']} "
-                                        "days.", ev)
+        return leaf(
+            clause_id,
+            Outcome.UNKNOWN,
+            "The order does not state " + " and ".join(unknown) + ".",
+            ev,
+            [Missing(u[0].upper() + u[1:] + " on the order", Need.INFO, "OTH") for u in unknown],
+        )
+    return leaf(
+        clause_id,
+        Outcome.MET,
+        f"At most {lim['max_mg_per_day']} mg once daily and at most "
+        f"{lim['max_syringes_per_28_days']} syringes per {lim['quantity_period_days']} "
+        "days.",
+        ev,
+    )
 
 
 def weight_is_current(case: CaseFacts, policy: Policy) -> tuple[bool, str]:
@@ -92,8 +104,9 @@ def mg_per_kg_day(case: CaseFacts) -> float | None:
     return None
 
 
-def weight_based_indication(case: CaseFacts, policy: Policy, indication: str | None) -> tuple[
-        str | None, tuple[Diagnosis, ...]]:
+def weight_based_indication(
+    case: CaseFacts, policy: Policy, indication: str | None
+) -> tuple[str | None, tuple[Diagnosis, ...]]:
     """The weight-based indication (NOMID, DIRA) whose maximum applies, and the diagnoses that support it.
 
     The order's indication when it is one; otherwise any order reason or active diagnosis that names NOMID or
@@ -103,8 +116,11 @@ def weight_based_indication(case: CaseFacts, policy: Policy, indication: str | N
     weighted = [k for k in policy.data["indication_priority"] if policy.indications.get(k, {}).get("weight_based")]
     if indication in weighted:
         return indication, ()
-    diags = tuple(d for d in (*case.order.reasons, *case.patient.diagnoses)
-                  if d.active and (d.indications | d.possible) & set(weighted))
+    diags = tuple(
+        d
+        for d in (*case.order.reasons, *case.patient.diagnoses)
+        if d.active and (d.indications | d.possible) & set(weighted)
+    )
     for key in weighted:
         if any(key in (d.indications | d.possible) for d in diags):
             return key, tuple(d for d in diags if key in (d.indications | d.possible))
@@ -125,24 +141,48 @@ def weight_based(case: CaseFacts, policy: Policy, indication: str | None) -> Cla
     if support:
         ev = [diagnosis_evidence(d) for d in support] + ev
         label = policy.indication(key)["label"]
-        why_applies = (f"The chart supports {label} ({', '.join(sorted({d.code.code or 'text' for d in support}))}), "
-                       "so its weight-based maximum is checked. ")
+        why_applies = (
+            f"The chart supports {label} ({', '.join(sorted({d.code.code or 'text' for d in support}))}), "
+            "so its weight-based maximum is checked. "
+        )
     w = case.patient.weight
     if w is not None:
         ev.append(weight_evidence(w))
     if not current:
-        return leaf(cid, Outcome.UNKNOWN, f"{why_applies}Weight-based dosing cannot be checked: {why}.", ev,
-                    [Missing(f"A current body weight (kg or lb) to check the dose against {max_kg} mg/kg/day",
-                             Need.INFO, "OTH")])
+        return leaf(
+            cid,
+            Outcome.UNKNOWN,
+            f"{why_applies}Weight-based dosing cannot be checked: {why}.",
+            ev,
+            [
+                Missing(
+                    f"A current body weight (kg or lb) to check the dose against {max_kg} mg/kg/day", Need.INFO, "OTH"
+                )
+            ],
+        )
     per_kg = mg_per_kg_day(case)
     if per_kg is None:
-        return leaf(cid, Outcome.UNKNOWN, f"{why_applies}The daily dose is not stated on the order.", ev,
-                    [Missing("The daily dose on the order", Need.INFO, "OTH")])
-    ev.append(Evidence(f"{fmt(per_kg, 'mg/kg/day')} against the labeled maximum of {max_kg} mg/kg/day",
-                       case.order.reference, fmt(per_kg, "mg/kg/day")))
+        return leaf(
+            cid,
+            Outcome.UNKNOWN,
+            f"{why_applies}The daily dose is not stated on the order.",
+            ev,
+            [Missing("The daily dose on the order", Need.INFO, "OTH")],
+        )
+    ev.append(
+        Evidence(
+            f"{fmt(per_kg, 'mg/kg/day')} against the labeled maximum of {max_kg} mg/kg/day",
+            case.order.reference,
+            fmt(per_kg, "mg/kg/day"),
+        )
+    )
     if per_kg > max_kg + 1e-9:
-        return leaf(cid, Outcome.NOT_MET, f"{why_applies}{fmt(per_kg, 'mg/kg/day')} exceeds the maximum of "
-                                          f"{max_kg} mg/kg daily.", ev)
+        return leaf(
+            cid,
+            Outcome.NOT_MET,
+            f"{why_applies}{fmt(per_kg, 'mg/kg/day')} exceeds the maximum of {max_kg} mg/kg daily.",
+            ev,
+        )
     return leaf(cid, Outcome.MET, f"{why_applies}{fmt(per_kg, 'mg/kg/day')} is within {max_kg} mg/kg daily.", ev)
 
 
@@ -158,10 +198,14 @@ def ra_dose(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseRe
         return leaf(cid, Outcome.UNKNOWN, "Dose or timing not stated.", dose_evidence(case))
     every_other = policy.section("renal")["every_other_day_doses_per_day"]
     if abs(d.mg_per_dose - ra["mg_per_day"]) < 1e-6 and abs(d.doses_per_day - every_other) < 1e-6:
-        return leaf(cid, Outcome.MET, f"{label}; every other day is the renal adjustment (dosage.renal).",
-                    dose_evidence(case))
-    ok = (abs(d.mg_per_dose - ra["mg_per_day"]) < 1e-6 and abs(d.doses_per_day - ra["doses_per_day"]) < 1e-6
-          and d.route in (None, ra["route"]))
+        return leaf(
+            cid, Outcome.MET, f"{label}; every other day is the renal adjustment (dosage.renal).", dose_evidence(case)
+        )
+    ok = (
+        abs(d.mg_per_dose - ra["mg_per_day"]) < 1e-6
+        and abs(d.doses_per_day - ra["doses_per_day"]) < 1e-6
+        and d.route in (None, ra["route"])
+    )
     return leaf(cid, Outcome.MET if ok else Outcome.NOT_MET, label + ".", dose_evidence(case))
 
 
@@ -173,7 +217,7 @@ def _quantity_beyond_dose(case: CaseFacts, policy: Policy) -> ClauseResult | Non
         return None
     per_dose = max(1, -(-d.mg_per_dose // policy.limit("syringe_mg")))
     needed = per_dose * d.doses_per_day * policy.limit("quantity_period_days")
-    if d.syringes_needed_per_28_days is not None:     # every line's own doses (a new syringe for each)
+    if d.syringes_needed_per_28_days is not None:  # every line's own doses (a new syringe for each)
         needed = d.syringes_needed_per_28_days
     if d.syringes_per_28_days > needed + 1e-9:
         return leaf(
@@ -196,11 +240,18 @@ def _fda_max(case: CaseFacts, policy: Policy, indication: str) -> ClauseResult:
         return weight_based(case, policy, indication)
     d = case.order.dose
     if d.mg_per_day is None:
-        return leaf("fda-max", Outcome.UNKNOWN, "Daily dose not stated.",
-                    missing=[Missing("The daily dose on the order", Need.INFO, "OTH")])
-    return leaf("fda-max", Outcome.MET if d.mg_per_day <= policy.limit("max_mg_per_day") else Outcome.NOT_MET,
-                f"{fmt(d.mg_per_day, 'mg/day')} against the FDA maximum of {policy.limit('max_mg_per_day')} mg/day.",
-                dose_evidence(case))
+        return leaf(
+            "fda-max",
+            Outcome.UNKNOWN,
+            "Daily dose not stated.",
+            missing=[Missing("The daily dose on the order", Need.INFO, "OTH")],
+        )
+    return leaf(
+        "fda-max",
+        Outcome.MET if d.mg_per_day <= policy.limit("max_mg_per_day") else Outcome.NOT_MET,
+        f"{fmt(d.mg_per_day, 'mg/day')} against the FDA maximum of {policy.limit('max_mg_per_day')} mg/day.",
+        dose_evidence(case),
+    )
 
 
 # The routes a to d of each dosage criterion, by the criterion's clause id.
@@ -215,51 +266,82 @@ def dose_route(case: CaseFacts, policy: Policy, indication: str | None, prefix: 
     a_id, b_id, c_id, d_id = DOSE_ROUTE_CLAUSES[prefix]
     a = quantity_limit(case, policy, a_id)
     ind = policy.indications.get(indication or "", {})
-    higher_strength = (f"no higher strength exists (only the {fmt(policy.limit('syringe_mg'))} mg/"
-                       f"{fmt(policy.limit('syringe_ml'))} mL single-use syringe), so fewer units cannot give the dose")
-    evidence_doc = Missing("Submitted clinical trials, phase III studies or guidelines supporting the higher dose or "
-                           "shorter interval", Need.CLINICAL_DOC)
+    higher_strength = (
+        f"no higher strength exists (only the {fmt(policy.limit('syringe_mg'))} mg/"
+        f"{fmt(policy.limit('syringe_ml'))} mL single-use syringe), so fewer units cannot give the dose"
+    )
+    evidence_doc = Missing(
+        "Submitted clinical trials, phase III studies or guidelines supporting the higher dose or shorter interval",
+        Need.CLINICAL_DOC,
+    )
     # b: FDA-labeled indication
     if indication is None:
-        b = leaf(b_id, Outcome.UNKNOWN, "The indication is not established.",
-                 missing=[Missing("The diagnosis for this order", Need.CLINICAL_DOC)])
+        b = leaf(
+            b_id,
+            Outcome.UNKNOWN,
+            "The indication is not established.",
+            missing=[Missing("The diagnosis for this order", Need.CLINICAL_DOC)],
+        )
     elif not ind.get("fda_labeled"):
         b = leaf(b_id, Outcome.NOT_MET, f"{ind.get('label', indication)} is not an FDA-labeled indication.")
     else:
         fda = _fda_max(case, policy, indication)
         if fda.outcome is Outcome.MET:
-            b = leaf(b_id, Outcome.MET, f"Within the FDA-labeled maximum for {ind['label']}; {higher_strength}.",
-                     fda.evidence)
+            b = leaf(
+                b_id,
+                Outcome.MET,
+                f"Within the FDA-labeled maximum for {ind['label']}; {higher_strength}.",
+                fda.evidence,
+            )
         elif fda.outcome is Outcome.UNKNOWN:
             b = leaf(b_id, Outcome.UNKNOWN, fda.note, fda.evidence, fda.missing)
         else:
-            b = leaf(b_id, Outcome.UNKNOWN,
-                     "Above the FDA-labeled maximum: needs records of a 3-month trial of the maximum labeled dose with "
-                     "inadequate response, and a dose within the compendia maximum or submitted evidence.",
-                     fda.evidence,
-                     [Missing("Medical records of a 3-month trial of the maximum FDA-labeled dose with inadequate "
-                              "response", Need.CLINICAL_DOC), evidence_doc])
+            b = leaf(
+                b_id,
+                Outcome.UNKNOWN,
+                "Above the FDA-labeled maximum: needs records of a 3-month trial of the maximum labeled dose with "
+                "inadequate response, and a dose within the compendia maximum or submitted evidence.",
+                fda.evidence,
+                [
+                    Missing(
+                        "Medical records of a 3-month trial of the maximum FDA-labeled dose with inadequate response",
+                        Need.CLINICAL_DOC,
+                    ),
+                    evidence_doc,
+                ],
+            )
     # c: compendia-supported indication
     if indication is None:
         c = leaf(c_id, Outcome.UNKNOWN, "The indication is not established.")
     elif not ind.get("compendia"):
         c = leaf(c_id, Outcome.NOT_MET, f"{ind.get('label', indication)} is not a compendia-only indication.")
     else:
-        c = leaf(c_id, Outcome.UNKNOWN,
-                 "The compendia maximum dose for this indication must be confirmed (AHFS, DrugDex 1/2a, NCCN 1/2a), "
-                 "or evidence submitted for a higher dose.",
-                 missing=[Missing("The compendia-supported dose for the indication (AHFS, DrugDex 1/2a, NCCN 1/2a), or "
-                                  "submitted evidence for a higher dose", Need.CLINICAL_DOC)])
+        c = leaf(
+            c_id,
+            Outcome.UNKNOWN,
+            "The compendia maximum dose for this indication must be confirmed (AHFS, DrugDex 1/2a, NCCN 1/2a), "
+            "or evidence submitted for a higher dose.",
+            missing=[
+                Missing(
+                    "The compendia-supported dose for the indication (AHFS, DrugDex 1/2a, NCCN 1/2a), or "
+                    "submitted evidence for a higher dose",
+                    Need.CLINICAL_DOC,
+                )
+            ],
+        )
     # d: neither
     if indication is not None and (ind.get("fda_labeled") or ind.get("compendia") or ind.get("eua")):
         d = leaf(d_id, Outcome.NOT_MET, "The indication is FDA-labeled or compendia-supported (5.b/5.c apply).")
     else:
-        d = leaf(d_id, Outcome.UNKNOWN, f"Needs submitted evidence for the dose; {higher_strength}.",
-                 missing=[evidence_doc])
+        d = leaf(
+            d_id, Outcome.UNKNOWN, f"Needs submitted evidence for the dose; {higher_strength}.", missing=[evidence_doc]
+        )
     if a.outcome is Outcome.MET:
         # 5.a met: the other routes are not needed; show them as not applicable to keep the trace short.
-        na = (f"Not needed: the dose is within {policy.limit('max_mg_per_day')} mg once daily and the quantity limit "
-              f"({a_id}).")
+        na = (
+            f"Not needed: the dose is within {policy.limit('max_mg_per_day')} mg once daily and the quantity limit "
+            f"({a_id})."
+        )
         b, c, d = (leaf(x.clause_id, Outcome.NOT_APPLICABLE, na) for x in (b, c, d))
     return any_of(prefix, (a, b, c, d), "ANY of a to d.")
 
@@ -269,12 +351,12 @@ class SafeDose:
     """A dose a suggestion may propose: within every limit that applies to the member (reading
     `dose_safe_suggestion`)."""
 
-    mg: float                    # per administration
-    ml: float | None             # the measured volume when less than a whole syringe, else None
-    interval_days: int           # 1: once daily; 2: every other day (dosage.renal)
-    syringes: int                # per quantity period: a new syringe for each dose
-    days: int                    # the quantity period (28)
-    limits: tuple[str, ...]      # the limits that shaped it, for the card
+    mg: float  # per administration
+    ml: float | None  # the measured volume when less than a whole syringe, else None
+    interval_days: int  # 1: once daily; 2: every other day (dosage.renal)
+    syringes: int  # per quantity period: a new syringe for each dose
+    days: int  # the quantity period (28)
+    limits: tuple[str, ...]  # the limits that shaped it, for the card
     timing: str = "once daily"
 
     def amount(self) -> str:
@@ -284,8 +366,15 @@ class SafeDose:
         return f"{self.amount()} subcutaneously {self.timing}, {self.syringes} syringes per {self.days} days"
 
     def to_data(self) -> dict[str, Any]:
-        return {"mg": self.mg, "ml": self.ml, "interval_days": self.interval_days, "syringes": self.syringes,
-                "days": self.days, "label": self.label(), "limits": list(self.limits)}
+        return {
+            "mg": self.mg,
+            "ml": self.ml,
+            "interval_days": self.interval_days,
+            "syringes": self.syringes,
+            "days": self.days,
+            "label": self.label(),
+            "limits": list(self.limits),
+        }
 
 
 def safe_dose(case: CaseFacts, policy: Policy, indication: str | None) -> tuple[SafeDose | None, str]:
@@ -301,19 +390,24 @@ def safe_dose(case: CaseFacts, policy: Policy, indication: str | None) -> tuple[
     syringe_mg, syringe_ml = lim["syringe_mg"], lim["syringe_ml"]
     period = lim["quantity_period_days"]
     cap = float(lim["max_mg_per_day"])
-    shaped = [f"{fmt(cap)} mg once daily and {lim['max_syringes_per_28_days']} syringes per {period} days "
-              "(initiation.5.a)"]
+    shaped = [
+        f"{fmt(cap)} mg once daily and {lim['max_syringes_per_28_days']} syringes per {period} days (initiation.5.a)"
+    ]
     key, _ = weight_based_indication(case, policy, indication)
     if key is not None:
         current, why = weight_is_current(case, policy)
         label = policy.indication(key)["label"]
         w = case.patient.weight
-        if not current or w is None:            # (a current weight is a weight)
-            return None, (f"the {label} maximum of {fmt(lim['nomid_dira_max_mg_per_kg_day'])} mg/kg daily needs a "
-                          f"current body weight ({why})")
+        if not current or w is None:  # (a current weight is a weight)
+            return None, (
+                f"the {label} maximum of {fmt(lim['nomid_dira_max_mg_per_kg_day'])} mg/kg daily needs a "
+                f"current body weight ({why})"
+            )
         by_weight = lim["nomid_dira_max_mg_per_kg_day"] * w.kg
-        shaped.append(f"{fmt(lim['nomid_dira_max_mg_per_kg_day'])} mg/kg daily x {fmt(w.kg, 'kg')} = "
-                      f"{fmt(by_weight, 'mg')} (dosage.nomid-dira)")
+        shaped.append(
+            f"{fmt(lim['nomid_dira_max_mg_per_kg_day'])} mg/kg daily x {fmt(w.kg, 'kg')} = "
+            f"{fmt(by_weight, 'mg')} (dosage.nomid-dira)"
+        )
         cap = min(cap, by_weight)
     ordered = case.order.dose.mg_per_day
     if ordered is not None and ordered < cap:
@@ -324,21 +418,25 @@ def safe_dose(case: CaseFacts, policy: Policy, indication: str | None) -> tuple[
     if crcl is not None and crcl.below:
         interval = round(1 / policy.section("renal")["every_other_day_doses_per_day"])
         timing = "every other day"
-        shaped.append(f"every other day: creatinine clearance below {fmt(lim['renal_crcl_threshold_ml_min'])} "
-                      "mL/min (dosage.renal)")
+        shaped.append(
+            f"every other day: creatinine clearance below {fmt(lim['renal_crcl_threshold_ml_min'])} "
+            "mL/min (dosage.renal)"
+        )
     step = lim["measurable_ml"]
     if cap >= syringe_mg - 1e-9:
         mg, ml = float(syringe_mg), None
     else:
         steps = math.floor(cap * syringe_ml / syringe_mg / step + 1e-6)
-        while steps > 0 and steps * step * syringe_mg / syringe_ml > cap + 1e-9:   # never above the cap
+        while steps > 0 and steps * step * syringe_mg / syringe_ml > cap + 1e-9:  # never above the cap
             steps -= 1
         if steps <= 0:
             return None, f"the highest dose within the limits ({fmt(cap, 'mg')}) is below a measurable {step} mL"
-        ml = float(Decimal(str(step)) * steps)          # exact hundredths, no float noise
+        ml = float(Decimal(str(step)) * steps)  # exact hundredths, no float noise
         mg = ml * syringe_mg / syringe_ml
-        shaped.append(f"rounded down to {fmt(ml)} mL ({fmt(mg, 'mg')}) of the {fmt(syringe_mg)} mg/"
-                      f"{fmt(syringe_ml)} mL syringe, measurable to {step} mL")
+        shaped.append(
+            f"rounded down to {fmt(ml)} mL ({fmt(mg, 'mg')}) of the {fmt(syringe_mg)} mg/"
+            f"{fmt(syringe_ml)} mL syringe, measurable to {step} mL"
+        )
     syringes = math.ceil(period / interval)
     return SafeDose(mg, ml, interval, syringes, period, tuple(shaped), timing), ""
 

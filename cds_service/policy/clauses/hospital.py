@@ -20,21 +20,46 @@ def hospitalised(case: CaseFacts, policy: Policy, clause_id: str, what: str) -> 
     encounters = case.patient.encounters
     current = [e for e in encounters if e.active and e.inpatient]
     if current:
-        return leaf(clause_id, Outcome.MET, f"{what}: a current inpatient encounter.",
-                    [_encounter_evidence(e) for e in current])
+        return leaf(
+            clause_id, Outcome.MET, f"{what}: a current inpatient encounter.", [_encounter_evidence(e) for e in current]
+        )
     if case.order.setting.category in policy.section("site_of_care")["inpatient_order_categories"]:
-        return leaf(clause_id, Outcome.MET, f"{what}: the order is an inpatient order.",
-                    [Evidence(f"order category `{case.order.setting.category}` (administered in an inpatient setting)",
-                              case.order.reference, case.order.setting.category)])
+        return leaf(
+            clause_id,
+            Outcome.MET,
+            f"{what}: the order is an inpatient order.",
+            [
+                Evidence(
+                    f"order category `{case.order.setting.category}` (administered in an inpatient setting)",
+                    case.order.reference,
+                    case.order.setting.category,
+                )
+            ],
+        )
     review = [e for e in encounters if e.active and e.review]
-    missing = [Missing(f"Documentation that the member is hospitalised (inpatient admission) — {what.lower()}",
-                       Need.CLINICAL_DOC)]
+    missing = [
+        Missing(
+            f"Documentation that the member is hospitalised (inpatient admission) — {what.lower()}", Need.CLINICAL_DOC
+        )
+    ]
     if review:
-        return leaf(clause_id, Outcome.UNKNOWN, "An emergency or observation stay is in progress; admission is not "
-                    "recorded.", [_encounter_evidence(e) for e in review], missing)
+        return leaf(
+            clause_id,
+            Outcome.UNKNOWN,
+            "An emergency or observation stay is in progress; admission is not recorded.",
+            [_encounter_evidence(e) for e in review],
+            missing,
+        )
     if not encounters:
-        note = ("Encounters could not be read." if "encounters" in case.patient.unavailable
-                else "The chart holds no encounter to show a hospitalisation.")
+        note = (
+            "Encounters could not be read."
+            if "encounters" in case.patient.unavailable
+            else "The chart holds no encounter to show a hospitalisation."
+        )
         return leaf(clause_id, Outcome.UNKNOWN, note, (), missing)
-    return leaf(clause_id, Outcome.NOT_MET, "No current inpatient encounter: the member is not shown as hospitalised.",
-                [_encounter_evidence(e) for e in encounters[:5]])
+    return leaf(
+        clause_id,
+        Outcome.NOT_MET,
+        "No current inpatient encounter: the member is not shown as hospitalised.",
+        [_encounter_evidence(e) for e in encounters[:5]],
+    )

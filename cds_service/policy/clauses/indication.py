@@ -16,9 +16,9 @@ from .common import diagnosis_evidence
 class IndicationChoice:
     key: str | None
     diagnoses: tuple[Diagnosis, ...] = ()
-    qualified_only: bool = False        # only a qualified code (G03.1, L50.8, Q87.89, D47.2, M04.8) points to it
-    candidates: tuple[Diagnosis, ...] = field(default=())   # what was looked at when nothing was found
-    general: str | None = None          # the general indication the chart also supports (CAPS under NOMID)
+    qualified_only: bool = False  # only a qualified code (G03.1, L50.8, Q87.89, D47.2, M04.8) points to it
+    candidates: tuple[Diagnosis, ...] = field(default=())  # what was looked at when nothing was found
+    general: str | None = None  # the general indication the chart also supports (CAPS under NOMID)
 
 
 def _most_specific(key: str, chart: list[Diagnosis], policy: Policy) -> str | None:
@@ -98,15 +98,32 @@ def _specific_forms(case: CaseFacts, policy: Policy, choice: IndicationChoice) -
         if spec.get("criteria") != "diagnosis-only":
             continue
         if any(form in d.possible for d in choice.diagnoses):
-            out.append(leaf(spec["clause"], Outcome.UNKNOWN,
-                            f"The diagnosis may be {spec['label']} but does not name it (the code also covers other "
-                            f"syndromes).", ev,
-                            [Missing(f"Documentation of the diagnosis of {spec['label']} (the phenotype: the code "
-                                     "alone does not establish it)", Need.CLINICAL_DOC)]))
+            out.append(
+                leaf(
+                    spec["clause"],
+                    Outcome.UNKNOWN,
+                    f"The diagnosis may be {spec['label']} but does not name it (the code also covers other "
+                    f"syndromes).",
+                    ev,
+                    [
+                        Missing(
+                            f"Documentation of the diagnosis of {spec['label']} (the phenotype: the code "
+                            "alone does not establish it)",
+                            Need.CLINICAL_DOC,
+                        )
+                    ],
+                )
+            )
         else:
             named = "; ".join(dict.fromkeys(e.description for e in ev)) or "another syndrome"
-            out.append(leaf(spec["clause"], Outcome.NOT_MET,
-                            f"The chart names {named}: a syndrome other than {spec['label']}.", ev))
+            out.append(
+                leaf(
+                    spec["clause"],
+                    Outcome.NOT_MET,
+                    f"The chart names {named}: a syndrome other than {spec['label']}.",
+                    ev,
+                )
+            )
     return out
 
 
@@ -115,38 +132,64 @@ def table1(case: CaseFacts, policy: Policy, choice: IndicationChoice) -> ClauseR
     cid = "initiation.1.c.i"
     if choice.key is None:
         if not choice.candidates:
-            return leaf(cid, Outcome.UNKNOWN,
-                        "No Table 1 indication is stated on the order or found among active, confirmed conditions.",
-                        (), [Missing("The diagnosis (ICD-10-CM) for which anakinra is prescribed", Need.CLINICAL_DOC)])
+            return leaf(
+                cid,
+                Outcome.UNKNOWN,
+                "No Table 1 indication is stated on the order or found among active, confirmed conditions.",
+                (),
+                [Missing("The diagnosis (ICD-10-CM) for which anakinra is prescribed", Need.CLINICAL_DOC)],
+            )
         # A diagnosis outside Table 1 (gout, pericarditis): Table 1 "Other indications" decides, and says what
         # would decide it.
         from_order = any(d.from_order for d in choice.candidates)
         other = table1_other.not_named(policy, choice.candidates, from_order)
-        return ClauseResult(cid, other.outcome, other.evidence, (),
-                            "No Table 1 indication is stated on the order or found among active, confirmed "
-                            "conditions: Other indications applies.", "ALL", (other,))
+        return ClauseResult(
+            cid,
+            other.outcome,
+            other.evidence,
+            (),
+            "No Table 1 indication is stated on the order or found among active, confirmed "
+            "conditions: Other indications applies.",
+            "ALL",
+            (other,),
+        )
     spec = policy.indication(choice.key)
     ev = tuple(diagnosis_evidence(d) for d in choice.diagnoses)
     forms = [] if choice.qualified_only else _specific_forms(case, policy, choice)
     if forms:
         inner = _criteria(case, policy, choice.key, list(ev))
-        labels = " or ".join(policy.indication(f)["label"] for f in
-                             policy.data["indication_specific_forms"][choice.key])
-        return any_of(cid, (*forms, inner),
-                      f"Indication: {spec['label']}. Table 1 names it through {labels} (FDA-labeled); any other form "
-                      f"is an Other indication: EITHER applies.", ev)
+        labels = " or ".join(
+            policy.indication(f)["label"] for f in policy.data["indication_specific_forms"][choice.key]
+        )
+        return any_of(
+            cid,
+            (*forms, inner),
+            f"Indication: {spec['label']}. Table 1 names it through {labels} (FDA-labeled); any other form "
+            f"is an Other indication: EITHER applies.",
+            ev,
+        )
     if choice.qualified_only:
         codes = ", ".join(sorted({d.code.code or "?" for d in choice.diagnoses}))
-        inner = leaf(spec["clause"], Outcome.UNKNOWN,
-                     f"{codes} supports {spec['label']} only when that diagnosis is documented; the chart does not "
-                     f"name it. " + policy.reading("qualified_icd10_codes"), ev,
-                     [Missing(f"Documentation of the diagnosis of {spec['label']} (the code {codes} alone does not "
-                              "establish it)", Need.CLINICAL_DOC)])
+        inner = leaf(
+            spec["clause"],
+            Outcome.UNKNOWN,
+            f"{codes} supports {spec['label']} only when that diagnosis is documented; the chart does not "
+            f"name it. " + policy.reading("qualified_icd10_codes"),
+            ev,
+            [
+                Missing(
+                    f"Documentation of the diagnosis of {spec['label']} (the code {codes} alone does not establish it)",
+                    Need.CLINICAL_DOC,
+                )
+            ],
+        )
     else:
         inner = _criteria(case, policy, choice.key, list(ev))
     note = f"Indication: {spec['label']}."
     if choice.general is not None:
         general = policy.indication(choice.general)["label"]
-        note = (f"Indication: {spec['label']}, the most specific indication the chart supports (also recorded: "
-                f"{general}). " + policy.reading("most_specific_indication"))
+        note = (
+            f"Indication: {spec['label']}, the most specific indication the chart supports (also recorded: "
+            f"{general}). " + policy.reading("most_specific_indication")
+        )
     return ClauseResult(cid, inner.outcome, ev, (), note, "ALL", (inner,))

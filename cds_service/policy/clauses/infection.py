@@ -57,7 +57,7 @@ def possible_infections(case: CaseFacts, policy: Policy, indication: str | None)
 
 
 def evaluate(case: CaseFacts, policy: Policy, indication: str | None, pathway: str) -> ClauseResult:
-    """"Do not initiate therapy in persons with active infections"; "discontinue in RA patients if serious
+    """ "Do not initiate therapy in persons with active infections"; "discontinue in RA patients if serious
     infection develops" (Warnings/Precautions). Text is read with negation and qualification: "no active
     infection" and "history of pneumonia, resolved" name no active infection; "r/o sepsis" names a possible one,
     which leaves the clause unknown (the absence of an infection cannot be read from it)."""
@@ -68,9 +68,13 @@ def evaluate(case: CaseFacts, policy: Policy, indication: str | None, pathway: s
             pathway == "continuation"
             and indication in policy.section("serious_infection")["continuation_weigh_indications"]
         ):
-            return leaf(CLAUSE, Outcome.NOT_APPLICABLE,
-                        "Active infection recorded. In NOMID and DIRA the risk of a disease flare when stopping is "
-                        "weighed against the risk of continued treatment (prescriber's judgement).", ev)
+            return leaf(
+                CLAUSE,
+                Outcome.NOT_APPLICABLE,
+                "Active infection recorded. In NOMID and DIRA the risk of a disease flare when stopping is "
+                "weighed against the risk of continued treatment (prescriber's judgement).",
+                ev,
+            )
         if pathway == "continuation":
             return leaf(
                 CLAUSE,
@@ -79,8 +83,12 @@ def evaluate(case: CaseFacts, policy: Policy, indication: str | None, pathway: s
                 "if a serious infection develops.",
                 ev,
             )
-        return leaf(CLAUSE, Outcome.NOT_MET, "Active infection recorded: do not initiate anakinra in a person with an "
-                                             "active infection.", ev)
+        return leaf(
+            CLAUSE,
+            Outcome.NOT_MET,
+            "Active infection recorded: do not initiate anakinra in a person with an active infection.",
+            ev,
+        )
     possible = possible_infections(case, policy, indication)
     if possible:
         pev = [diagnosis_evidence(d) for d in possible]
@@ -91,16 +99,44 @@ def evaluate(case: CaseFacts, policy: Policy, indication: str | None, pathway: s
             pathway == "continuation"
             and indication in policy.section("serious_infection")["continuation_weigh_indications"]
         ):
-            return leaf(CLAUSE, Outcome.NOT_APPLICABLE,
-                        "A possible infection is recorded. In NOMID and DIRA the risk of a disease flare when stopping "
-                        "is weighed against the risk of continued treatment (prescriber's judgement).", pev)
-        return leaf(CLAUSE, Outcome.UNKNOWN, "A possible infection is recorded (not confirmed, not ruled out): "
-                                             "whether the member has an active infection is not documented.", pev,
-                    [Missing("Documentation of whether the possible infection on the problem list is active (anakinra "
-                             "is not initiated in a person with an active infection)", Need.CLINICAL_DOC)])
+            return leaf(
+                CLAUSE,
+                Outcome.NOT_APPLICABLE,
+                "A possible infection is recorded. In NOMID and DIRA the risk of a disease flare when stopping "
+                "is weighed against the risk of continued treatment (prescriber's judgement).",
+                pev,
+            )
+        return leaf(
+            CLAUSE,
+            Outcome.UNKNOWN,
+            "A possible infection is recorded (not confirmed, not ruled out): "
+            "whether the member has an active infection is not documented.",
+            pev,
+            [
+                Missing(
+                    "Documentation of whether the possible infection on the problem list is active (anakinra "
+                    "is not initiated in a person with an active infection)",
+                    Need.CLINICAL_DOC,
+                )
+            ],
+        )
     if "conditions" in case.patient.unavailable:
-        return leaf(CLAUSE, Outcome.UNKNOWN, "The problem list could not be read.", (),
-                    [Missing("The member's active problems (to rule out an active infection)", Need.CLINICAL_DOC)])
-    return leaf(CLAUSE, Outcome.MET, "No active infection on the problem list or the order.",
-                [records_read("problem list and the order's reasons",
-                              len(case.patient.diagnoses) + len(case.order.reasons), "no active infection")])
+        return leaf(
+            CLAUSE,
+            Outcome.UNKNOWN,
+            "The problem list could not be read.",
+            (),
+            [Missing("The member's active problems (to rule out an active infection)", Need.CLINICAL_DOC)],
+        )
+    return leaf(
+        CLAUSE,
+        Outcome.MET,
+        "No active infection on the problem list or the order.",
+        [
+            records_read(
+                "problem list and the order's reasons",
+                len(case.patient.diagnoses) + len(case.order.reasons),
+                "no active infection",
+            )
+        ],
+    )

@@ -54,8 +54,12 @@ def recent_anakinra(case: CaseFacts, policy: Policy) -> ClauseResult:
     counted = [s for s in spans if s.kind in kinds and not s.is_sample and recent(s)]
     samples = [s for s in spans if s.is_sample]
     if counted:
-        return leaf(cid, Outcome.MET, f"Anakinra {' or '.join(kinds)} within the past {days} days (not a sample).",
-                    [span_evidence(s) for s in counted])
+        return leaf(
+            cid,
+            Outcome.MET,
+            f"Anakinra {' or '.join(kinds)} within the past {days} days (not a sample).",
+            [span_evidence(s) for s in counted],
+        )
     continuing = continuing_therapy(case, policy)
 
     def why(s: TherapySpan) -> str:
@@ -68,16 +72,37 @@ def recent_anakinra(case: CaseFacts, policy: Policy) -> ClauseResult:
     other = [span_evidence(s, why(s)) for s in spans]
     unread = unread_lists(case)
     if unread:
-        return leaf(cid, Outcome.UNKNOWN, "The medication history could not be read in full: "
-                    + ", ".join(unread) + " could not be read from the EHR.", other,
-                    [Missing(f"Anakinra dispensing history for the past {days} days (the EHR's "
-                             + " and ".join(unread) + " could not be read)", Need.CLINICAL_DOC)])
+        return leaf(
+            cid,
+            Outcome.UNKNOWN,
+            "The medication history could not be read in full: "
+            + ", ".join(unread)
+            + " could not be read from the EHR.",
+            other,
+            [
+                Missing(
+                    f"Anakinra dispensing history for the past {days} days (the EHR's "
+                    + " and ".join(unread)
+                    + " could not be read)",
+                    Need.CLINICAL_DOC,
+                )
+            ],
+        )
     if continuing:
-        return leaf(cid, Outcome.UNKNOWN,
-                    f"Anakinra use within the past {days} days is recorded ({len(continuing)} statement or order "
-                    "record(s)), but no dispensing record shows it was not started on samples.", other,
-                    [Missing(f"Pharmacy dispensing records (or claims) showing anakinra, not samples, within the "
-                             f"past {days} days, to confirm the continuing therapy", Need.CLINICAL_DOC)])
+        return leaf(
+            cid,
+            Outcome.UNKNOWN,
+            f"Anakinra use within the past {days} days is recorded ({len(continuing)} statement or order "
+            "record(s)), but no dispensing record shows it was not started on samples.",
+            other,
+            [
+                Missing(
+                    f"Pharmacy dispensing records (or claims) showing anakinra, not samples, within the "
+                    f"past {days} days, to confirm the continuing therapy",
+                    Need.CLINICAL_DOC,
+                )
+            ],
+        )
     note = f"No anakinra {' or '.join(kinds)} within the past {days} days"
     if samples:
         note += " (samples do not count)"
@@ -106,26 +131,52 @@ def prescriber_statement(case: CaseFacts, policy: Policy) -> ClauseResult:
     when_text = use.when_text if use is not None else ""
     ev = [statement_evidence(s) for s in (treated, use if when else None, at_risk) if s is not None]
     if when is not None and when[1] < since:
-        return leaf(cid, Outcome.NOT_MET,
-                    f"The prescriber's own dates (\"{when_text}\") put the last anakinra treatment on or before "
-                    f"{when[1].isoformat()}, more than {days} days before the order date ({as_of.isoformat()}): the "
-                    f"treatment is not within the past {days} days"
-                    + (", whatever else the note says." if treated is not None else "."), ev)
+        return leaf(
+            cid,
+            Outcome.NOT_MET,
+            f'The prescriber\'s own dates ("{when_text}") put the last anakinra treatment on or before '
+            f"{when[1].isoformat()}, more than {days} days before the order date ({as_of.isoformat()}): the "
+            f"treatment is not within the past {days} days"
+            + (", whatever else the note says." if treated is not None else "."),
+            ev,
+        )
     recent_by_dates = when is not None and since <= when[0] <= as_of
     if (treated is not None or recent_by_dates) and at_risk is not None:
-        how = ("by its dates (\"" + when_text + "\")") if treated is None else "in words"
-        return leaf(cid, Outcome.MET, f"The prescriber states anakinra treatment within the past {days} days ({how}) "
-                                      "and a risk if therapy is changed.", ev)
-    lacking = [what for what, ok in ((f"anakinra treatment (not samples) in the past {days} days",
-                                      treated is not None or recent_by_dates),
-                                     ("the member is at risk if therapy is changed", at_risk is not None)) if not ok]
+        how = ('by its dates ("' + when_text + '")') if treated is None else "in words"
+        return leaf(
+            cid,
+            Outcome.MET,
+            f"The prescriber states anakinra treatment within the past {days} days ({how}) "
+            "and a risk if therapy is changed.",
+            ev,
+        )
+    lacking = [
+        what
+        for what, ok in (
+            (f"anakinra treatment (not samples) in the past {days} days", treated is not None or recent_by_dates),
+            ("the member is at risk if therapy is changed", at_risk is not None),
+        )
+        if not ok
+    ]
     note = "No prescriber statement that " + " and that ".join(lacking) + "."
     if when is not None and not recent_by_dates:
-        note += (f" The note's dates (\"{when_text}\") place the last treatment between {when[0].isoformat()} "
-                 f"and {when[1].isoformat()}: they do not show it was within the past {days} days.")
-    return leaf(cid, Outcome.UNKNOWN, note, ev,
-                [Missing(f"Prescriber statement that the member was treated with anakinra (not samples) in the past "
-                         f"{days} days and is at risk if therapy is changed", Need.ADMIN_DOC)])
+        note += (
+            f' The note\'s dates ("{when_text}") place the last treatment between {when[0].isoformat()} '
+            f"and {when[1].isoformat()}: they do not show it was within the past {days} days."
+        )
+    return leaf(
+        cid,
+        Outcome.UNKNOWN,
+        note,
+        ev,
+        [
+            Missing(
+                f"Prescriber statement that the member was treated with anakinra (not samples) in the past "
+                f"{days} days and is at risk if therapy is changed",
+                Need.ADMIN_DOC,
+            )
+        ],
+    )
 
 
 def age_rule(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseResult:
@@ -142,14 +193,32 @@ def age_rule(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseR
     basis = spec.get("age_basis", "FDA labeling")
     age = case.patient.age_years
     birth = case.patient.birth_date
-    ev = [Evidence(f"age {age} on {case.patient.as_of.isoformat()} (the order date)", case.patient.reference,
-                   str(age), birth.isoformat() if birth else None)] if age is not None else []
-    if min_age is None:     # met whatever the age: the evidence is the labeling's missing age limit (and the age)
-        first = leaf(first_id, Outcome.MET, f"{spec['label']}: {basis}.",
-                     [Evidence(f"{spec['label']}: {basis}", None, "no minimum age"), *ev])
+    ev = (
+        [
+            Evidence(
+                f"age {age} on {case.patient.as_of.isoformat()} (the order date)",
+                case.patient.reference,
+                str(age),
+                birth.isoformat() if birth else None,
+            )
+        ]
+        if age is not None
+        else []
+    )
+    if min_age is None:  # met whatever the age: the evidence is the labeling's missing age limit (and the age)
+        first = leaf(
+            first_id,
+            Outcome.MET,
+            f"{spec['label']}: {basis}.",
+            [Evidence(f"{spec['label']}: {basis}", None, "no minimum age"), *ev],
+        )
     elif age is None:
-        first = leaf(first_id, Outcome.UNKNOWN, "Date of birth unknown.", missing=[
-            Missing("The member's date of birth", Need.INFO, "OTH")])
+        first = leaf(
+            first_id,
+            Outcome.UNKNOWN,
+            "Date of birth unknown.",
+            missing=[Missing("The member's date of birth", Need.INFO, "OTH")],
+        )
     elif age >= min_age:
         first = leaf(first_id, Outcome.MET, f"Age {age}: within {basis}.", ev)
     else:
@@ -160,12 +229,22 @@ def age_rule(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseR
     elif stated is not None:
         second = leaf(second_id, Outcome.MET, "The prescriber supports use at this age.", [statement_evidence(stated)])
     elif (no := denial(case, "age_support")) is not None:
-        second = leaf(second_id, Outcome.NOT_MET, "The prescriber does not support use at this age.",
-                      [denial_evidence(no)])
+        second = leaf(
+            second_id, Outcome.NOT_MET, "The prescriber does not support use at this age.", [denial_evidence(no)]
+        )
     else:
-        second = leaf(second_id, Outcome.UNKNOWN, "No prescriber information supporting use at this age.",
-                      missing=[Missing(f"Prescriber information supporting anakinra for {spec['label']} at age "
-                                       f"{age if age is not None else 'unknown'}", Need.ADMIN_DOC)])
+        second = leaf(
+            second_id,
+            Outcome.UNKNOWN,
+            "No prescriber information supporting use at this age.",
+            missing=[
+                Missing(
+                    f"Prescriber information supporting anakinra for {spec['label']} at age "
+                    f"{age if age is not None else 'unknown'}",
+                    Need.ADMIN_DOC,
+                )
+            ],
+        )
     note = "EITHER I or II (FDA-approved indication)."
     if spec.get("eua") and not spec.get("fda_labeled"):
         note = "EITHER I or II. " + policy.reading("eua_age")
@@ -175,16 +254,23 @@ def age_rule(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseR
 def treatment_history(case: CaseFacts, policy: Policy, choice: IndicationChoice) -> ClauseResult:
     """initiation.1: ONE of a (recent anakinra), b (prescriber statement), c (Table 1 and age)."""
     a = recent_anakinra(case, policy)
-    c = all_of("initiation.1.c", (table1(case, policy, choice), age_rule(case, policy, choice.key)),
-               "BOTH i and ii.")
+    c = all_of("initiation.1.c", (table1(case, policy, choice), age_rule(case, policy, choice.key)), "BOTH i and ii.")
     b = prescriber_statement(case, policy)
     if b.outcome is not Outcome.MET and (a.outcome is Outcome.MET or c.outcome is Outcome.MET):
         b = leaf("initiation.1.b", Outcome.NOT_APPLICABLE, "Not needed: 1.a or 1.c is met.", b.evidence)
-    elif (b.outcome is Outcome.UNKNOWN and c.outcome is Outcome.UNKNOWN and not b.evidence
-          and not any(s.drug == "anakinra" for s in case.patient.medications)):
+    elif (
+        b.outcome is Outcome.UNKNOWN
+        and c.outcome is Outcome.UNKNOWN
+        and not b.evidence
+        and not any(s.drug == "anakinra" for s in case.patient.medications)
+    ):
         # Ask for the documentation of 1.c, not for a statement about anakinra use the chart never shows.
-        b = leaf("initiation.1.b", Outcome.UNKNOWN, b.note + " Not requested: no anakinra use is recorded, and "
-                 "the documentation for 1.c is requested instead.", b.evidence)
+        b = leaf(
+            "initiation.1.b",
+            Outcome.UNKNOWN,
+            b.note + " Not requested: no anakinra use is recorded, and the documentation for 1.c is requested instead.",
+            b.evidence,
+        )
     return one_of("initiation.1", (a, b, c), "ONE of a, b, c.")
 
 
@@ -201,23 +287,37 @@ def specialist(
     it changes nothing. UNKNOWN cites what was looked at (the role, as context)."""
     p = case.patient.prescriber
     specialties = ", ".join(sorted(p.specialties)) or "none recorded"
-    role = Evidence("prescriber specialties: " + specialties, p.source,
-                    ", ".join(c.code for c in p.codes if c.code) or None)
+    role = Evidence(
+        "prescriber specialties: " + specialties, p.source, ", ".join(c.code for c in p.codes if c.code) or None
+    )
     consult = case.order.prescriber_statement.get("specialist_consult")
     consult_ev = [statement_evidence(consult)] if consult is not None else []
     if indication is None:
-        return leaf(clause_id, Outcome.UNKNOWN, "The indication (and so the specialty needed) is not established.",
-                    [role, *consult_ev], [Missing("The diagnosis for this order", Need.CLINICAL_DOC)])
+        return leaf(
+            clause_id,
+            Outcome.UNKNOWN,
+            "The indication (and so the specialty needed) is not established.",
+            [role, *consult_ev],
+            [Missing("The diagnosis for this order", Need.CLINICAL_DOC)],
+        )
     wanted = set(policy.indication(indication).get("specialties", ()))
     label = policy.indication(indication)["label"]
     if p.specialties & wanted:
         return leaf(clause_id, Outcome.MET, f"Prescriber specialty matches {label}.", [role])
     if consult is not None:
-        who = (f"the prescriber's own role ({p.source}) records {specialties}" if p.known
-               else "no PractitionerRole was found for the prescriber")
-        return leaf(clause_id, Outcome.MET, f"The prescriber states a specialist consultation for {label} ({who}: "
-                                            "not a specialty for this diagnosis, so the consultation is what meets "
-                                            "this criterion).", consult_ev)
+        who = (
+            f"the prescriber's own role ({p.source}) records {specialties}"
+            if p.known
+            else "no PractitionerRole was found for the prescriber"
+        )
+        return leaf(
+            clause_id,
+            Outcome.MET,
+            f"The prescriber states a specialist consultation for {label} ({who}: "
+            "not a specialty for this diagnosis, so the consultation is what meets "
+            "this criterion).",
+            consult_ev,
+        )
     return leaf(
         clause_id,
         Outcome.UNKNOWN,
@@ -244,8 +344,11 @@ def contraindication(case: CaseFacts, policy: Policy) -> ClauseResult:
 
     def ev(a: AllergyFact) -> Evidence:
         status = " (unconfirmed)" if a.unconfirmed else ""
-        return Evidence(f"{a.kind} to {a.label}{status}" + (f": {', '.join(a.reactions)}" if a.reactions else ""),
-                        a.source, a.criticality)
+        return Evidence(
+            f"{a.kind} to {a.label}{status}" + (f": {', '.join(a.reactions)}" if a.reactions else ""),
+            a.source,
+            a.criticality,
+        )
 
     confirmed = [a for a in relevant if not a.unconfirmed]
     if confirmed:
@@ -256,17 +359,39 @@ def contraindication(case: CaseFacts, policy: Policy) -> ClauseResult:
             [ev(a) for a in relevant],
         )
     if relevant:
-        return leaf(cid, Outcome.UNKNOWN, "An unconfirmed hypersensitivity to anakinra, an inactive ingredient or "
-                                          "E. coli-derived proteins is recorded.", [ev(a) for a in relevant],
-                    [Missing("Clarification of the unconfirmed hypersensitivity entry (anakinra, inactive ingredients, "
-                             "E. coli-derived proteins)", Need.CLINICAL_DOC)])
+        return leaf(
+            cid,
+            Outcome.UNKNOWN,
+            "An unconfirmed hypersensitivity to anakinra, an inactive ingredient or "
+            "E. coli-derived proteins is recorded.",
+            [ev(a) for a in relevant],
+            [
+                Missing(
+                    "Clarification of the unconfirmed hypersensitivity entry (anakinra, inactive ingredients, "
+                    "E. coli-derived proteins)",
+                    Need.CLINICAL_DOC,
+                )
+            ],
+        )
     if "allergies" in case.patient.unavailable:
-        return leaf(cid, Outcome.UNKNOWN, "The allergy list could not be read.",
-                    missing=[Missing("The member's allergy list", Need.CLINICAL_DOC)])
-    return leaf(cid, Outcome.MET,
-                "No hypersensitivity to anakinra, its inactive ingredients or E. coli-derived proteins recorded.",
-                [records_read("allergy list", len(case.patient.allergies),
-                              "none to anakinra, its inactive ingredients or E. coli-derived proteins")])
+        return leaf(
+            cid,
+            Outcome.UNKNOWN,
+            "The allergy list could not be read.",
+            missing=[Missing("The member's allergy list", Need.CLINICAL_DOC)],
+        )
+    return leaf(
+        cid,
+        Outcome.MET,
+        "No hypersensitivity to anakinra, its inactive ingredients or E. coli-derived proteins recorded.",
+        [
+            records_read(
+                "allergy list",
+                len(case.patient.allergies),
+                "none to anakinra, its inactive ingredients or E. coli-derived proteins",
+            )
+        ],
+    )
 
 
 def no_contraindication(case: CaseFacts, policy: Policy, clause_id: str = "initiation.3") -> ClauseResult:

@@ -15,10 +15,20 @@ def age_under(case: CaseFacts, policy: Policy, indication: str) -> ClauseResult:
     limit = policy.indication(indication)["max_age_years_exclusive"]
     age = case.patient.age_years
     if age is None:
-        return leaf(cid, Outcome.UNKNOWN, "Date of birth unknown.",
-                    missing=[Missing("The member's date of birth", Need.INFO, "OTH")])
-    ev = [Evidence(f"age {age} on {case.patient.as_of.isoformat()}", case.patient.reference, str(age),
-                   case.patient.birth_date.isoformat() if case.patient.birth_date else None)]
+        return leaf(
+            cid,
+            Outcome.UNKNOWN,
+            "Date of birth unknown.",
+            missing=[Missing("The member's date of birth", Need.INFO, "OTH")],
+        )
+    ev = [
+        Evidence(
+            f"age {age} on {case.patient.as_of.isoformat()}",
+            case.patient.reference,
+            str(age),
+            case.patient.birth_date.isoformat() if case.patient.birth_date else None,
+        )
+    ]
     if age < limit:
         return leaf(cid, Outcome.MET, f"Age {age} is less than {limit}.", ev)
     return leaf(cid, Outcome.NOT_MET, f"Age {age} is not less than {limit}.", ev)
@@ -41,12 +51,23 @@ def prior_infection(case: CaseFacts, policy: Policy) -> ClauseResult:
     tests = [lab for lab in labs if lab.positive]
     ev = [diagnosis_evidence(d) for d in diags] + [lab_evidence(lab, "SARS-CoV-2 test") for lab in tests]
     if diags or tests:
-        return leaf(cid, Outcome.MET, "A prior SARS-CoV-2 infection is recorded (a positive test, or a diagnosis of "
-                                      "COVID-19, post COVID-19 condition or personal history of COVID-19).", ev)
-    looked: list[Evidence] = [lab_evidence(lab, "SARS-CoV-2 test, negative: does not show an infection")
-                              for lab in labs if lab.positive is False]
-    looked += [diagnosis_evidence(d) for d in (*case.order.reasons, *case.patient.diagnoses)
-               if "mis-c" in d.indications or (kind in d.kinds and not d.confirmed)]
+        return leaf(
+            cid,
+            Outcome.MET,
+            "A prior SARS-CoV-2 infection is recorded (a positive test, or a diagnosis of "
+            "COVID-19, post COVID-19 condition or personal history of COVID-19).",
+            ev,
+        )
+    looked: list[Evidence] = [
+        lab_evidence(lab, "SARS-CoV-2 test, negative: does not show an infection")
+        for lab in labs
+        if lab.positive is False
+    ]
+    looked += [
+        diagnosis_evidence(d)
+        for d in (*case.order.reasons, *case.patient.diagnoses)
+        if "mis-c" in d.indications or (kind in d.kinds and not d.confirmed)
+    ]
     return leaf(
         cid,
         Outcome.UNKNOWN,
@@ -79,8 +100,10 @@ def refractory(case: CaseFacts, policy: Policy) -> ClauseResult:
     found = {c: [s for s in case.patient.medications if c in s.classes and not s.is_sample] for c in classes}
     ev = [span_evidence(s) for spans in found.values() for s in spans]
     notes = [(n, sentence) for n in case.patient.chart_notes if (sentence := n.states(key))]
-    note_ev = [Evidence(f"chart note: \"{sentence}\"", n.source, None, n.written.isoformat() if n.written else None)
-               for n, sentence in notes]
+    note_ev = [
+        Evidence(f'chart note: "{sentence}"', n.source, None, n.written.isoformat() if n.written else None)
+        for n, sentence in notes
+    ]
     absent = [c for c, spans in found.items() if not spans]
     if absent:
         if notes:
@@ -102,20 +125,36 @@ def refractory(case: CaseFacts, policy: Policy) -> ClauseResult:
                 ],
             )
         return leaf(cid, Outcome.NOT_MET, "No record of " + " or ".join(absent) + " therapy.", ev)
-    failed = [s for spans in found.values() for s in spans
-              if s.stopped_reason == "ineffective" or s.response == "no-benefit"]
+    failed = [
+        s for spans in found.values() for s in spans if s.stopped_reason == "ineffective" or s.response == "no-benefit"
+    ]
     if failed:
         return leaf(cid, Outcome.MET, "Given " + " and ".join(classes) + " without adequate response.", ev + note_ev)
     if notes:
-        return leaf(cid, Outcome.MET, "Given " + " and ".join(classes) + "; a chart note states that the member is "
-                                      "refractory to both.", ev + note_ev)
-    hedged = [Evidence(f"chart note: \"{sentence}\": not stated as a finding ({status}; not counted)", n.source, None,
-                       n.written.isoformat() if n.written else None)
-              for n in case.patient.chart_notes for k, status, sentence in n.unstated if k == key]
-    return leaf(cid, Outcome.UNKNOWN, "Given " + " and ".join(classes) + ", but the response is not documented.",
-                ev + hedged,
-                [Missing("Chart notes documenting that MIS-C is refractory to IVIG and glucocorticoids",
-                         Need.CLINICAL_DOC)])
+        return leaf(
+            cid,
+            Outcome.MET,
+            "Given " + " and ".join(classes) + "; a chart note states that the member is refractory to both.",
+            ev + note_ev,
+        )
+    hedged = [
+        Evidence(
+            f'chart note: "{sentence}": not stated as a finding ({status}; not counted)',
+            n.source,
+            None,
+            n.written.isoformat() if n.written else None,
+        )
+        for n in case.patient.chart_notes
+        for k, status, sentence in n.unstated
+        if k == key
+    ]
+    return leaf(
+        cid,
+        Outcome.UNKNOWN,
+        "Given " + " and ".join(classes) + ", but the response is not documented.",
+        ev + hedged,
+        [Missing("Chart notes documenting that MIS-C is refractory to IVIG and glucocorticoids", Need.CLINICAL_DOC)],
+    )
 
 
 @answered("glucocorticoid_contraindication")
@@ -129,8 +168,13 @@ def glucocorticoid_contraindication(case: CaseFacts, policy: Policy) -> ClauseRe
         ev.append(statement_evidence(stated))
     if ev:
         return leaf(cid, Outcome.MET, "A contraindication to glucocorticoids is recorded.", ev)
-    return leaf(cid, Outcome.UNKNOWN, "No contraindication to long-term glucocorticoids is recorded.", (),
-                [Missing("Documentation of a contraindication to long-term glucocorticoid use", Need.CLINICAL_DOC)])
+    return leaf(
+        cid,
+        Outcome.UNKNOWN,
+        "No contraindication to long-term glucocorticoids is recorded.",
+        (),
+        [Missing("Documentation of a contraindication to long-term glucocorticoid use", Need.CLINICAL_DOC)],
+    )
 
 
 def macrophage_activation(case: CaseFacts, policy: Policy) -> ClauseResult:
@@ -138,18 +182,34 @@ def macrophage_activation(case: CaseFacts, policy: Policy) -> ClauseResult:
     kind = policy.section("mis_c")["mas_kind"]
     diags = [d for d in (*case.order.reasons, *case.patient.diagnoses) if kind in d.kinds and d.active]
     if diags:
-        return leaf(cid, Outcome.MET, "Features of macrophage activation syndrome are recorded.",
-                    [diagnosis_evidence(d) for d in diags])
-    return leaf(cid, Outcome.UNKNOWN, "No feature of macrophage activation syndrome is recorded.", (),
-                [Missing("Chart notes documenting features of macrophage activation syndrome", Need.CLINICAL_DOC)])
+        return leaf(
+            cid,
+            Outcome.MET,
+            "Features of macrophage activation syndrome are recorded.",
+            [diagnosis_evidence(d) for d in diags],
+        )
+    return leaf(
+        cid,
+        Outcome.UNKNOWN,
+        "No feature of macrophage activation syndrome is recorded.",
+        (),
+        [Missing("Chart notes documenting features of macrophage activation syndrome", Need.CLINICAL_DOC)],
+    )
 
 
 def evaluate(case: CaseFacts, policy: Policy, indication: str) -> ClauseResult:
-    four = any_of("table1.mis-c.4", (refractory(case, policy), glucocorticoid_contraindication(case, policy),
-                                     macrophage_activation(case, policy)), "ANY of a, b, c.")
-    return all_of(policy.indication(indication)["clause"], (
-        age_under(case, policy, indication),
-        prior_infection(case, policy),
-        hospitalised(case, policy, "table1.mis-c.3", "Symptoms severe enough to require hospitalization"),
-        four,
-    ), "ALL of 1 to 4.")
+    four = any_of(
+        "table1.mis-c.4",
+        (refractory(case, policy), glucocorticoid_contraindication(case, policy), macrophage_activation(case, policy)),
+        "ANY of a, b, c.",
+    )
+    return all_of(
+        policy.indication(indication)["clause"],
+        (
+            age_under(case, policy, indication),
+            prior_infection(case, policy),
+            hospitalised(case, policy, "table1.mis-c.3", "Symptoms severe enough to require hospitalization"),
+            four,
+        ),
+        "ALL of 1 to 4.",
+    )

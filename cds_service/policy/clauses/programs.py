@@ -17,7 +17,8 @@ PROGRAM_CLAUSES = ("program.fep", "program.sao", "program.medicare-advantage", "
 def _coverage_evidence(case: CaseFacts) -> list[Evidence]:
     cov = case.patient.coverage
     return [Evidence(text, cov.source) for text in cov.evidence] or (
-        [Evidence(f"coverage payor {cov.payor}", cov.source)] if cov.payor else [])
+        [Evidence(f"coverage payor {cov.payor}", cov.source)] if cov.payor else []
+    )
 
 
 def _drug_and_medical(case: CaseFacts, policy: Policy) -> dict[str, Any] | None:
@@ -97,10 +98,18 @@ def hcpcs(case: CaseFacts, policy: Policy) -> ClauseResult:
     cid = "billing.hcpcs"
     spec = policy.section("billing")["hcpcs"]
     if case.order.setting.provider_administered:
-        return leaf(cid, Outcome.MET, f"A provider-administered claim bills HCPCS {spec['code']} ({spec['label']}).",
-                    [Evidence(f"HCPCS {spec['code']}", None, spec["code"])])
-    return leaf(cid, Outcome.NOT_APPLICABLE, spec["pharmacy_note"],
-                [Evidence(f"HCPCS {spec['code']} ({spec['label']}) for medical claims only", None, spec["code"])])
+        return leaf(
+            cid,
+            Outcome.MET,
+            f"A provider-administered claim bills HCPCS {spec['code']} ({spec['label']}).",
+            [Evidence(f"HCPCS {spec['code']}", None, spec["code"])],
+        )
+    return leaf(
+        cid,
+        Outcome.NOT_APPLICABLE,
+        spec["pharmacy_note"],
+        [Evidence(f"HCPCS {spec['code']} ({spec['label']}) for medical claims only", None, spec["code"])],
+    )
 
 
 def _icd_key(code: str) -> str:
@@ -128,8 +137,9 @@ def icd10(case: CaseFacts, policy: Policy, indication: str | None, diagnoses: Se
     system = policy.section("billing")["icd10_system"]
     codes = [(d, c.code) for d in diagnoses for c in d.codes if c.code and (c.system or "") == system]
     if not codes:
-        return leaf(cid, Outcome.UNKNOWN, "The diagnosis carries no ICD-10-CM code.",
-                    [diagnosis_evidence(d) for d in diagnoses])
+        return leaf(
+            cid, Outcome.UNKNOWN, "The diagnosis carries no ICD-10-CM code.", [diagnosis_evidence(d) for d in diagnoses]
+        )
     supported: list[Evidence] = []
     other: list[Evidence] = []
     label = policy.indication(indication)["label"]
@@ -138,15 +148,26 @@ def icd10(case: CaseFacts, policy: Policy, indication: str | None, diagnoses: Se
         if entry is None:
             other.append(Evidence(f"{code} is not among the listed codes", d.source, code))
         elif entry.get("only_for") and indication not in entry["only_for"]:
-            other.append(Evidence(f"{code} ({entry['label']}) is listed for {', '.join(entry['only_for'])} only",
-                                  d.source, code))
+            other.append(
+                Evidence(f"{code} ({entry['label']}) is listed for {', '.join(entry['only_for'])} only", d.source, code)
+            )
         else:
-            supported.append(Evidence(f"{code}: {entry['label']}" + (
-                f" (listed for {', '.join(entry['only_for'])} only)" if entry.get("only_for") else ""), d.source, code))
+            supported.append(
+                Evidence(
+                    f"{code}: {entry['label']}"
+                    + (f" (listed for {', '.join(entry['only_for'])} only)" if entry.get("only_for") else ""),
+                    d.source,
+                    code,
+                )
+            )
     if supported:
         return leaf(cid, Outcome.MET, f"The ICD-10-CM code supports medical necessity for {label}.", supported + other)
-    return leaf(cid, Outcome.NOT_MET, f"No listed ICD-10-CM code for {label}; coverage is decided by Table 1, but a "
-                                      "claim may need a listed code.", other)
+    return leaf(
+        cid,
+        Outcome.NOT_MET,
+        f"No listed ICD-10-CM code for {label}; coverage is decided by Table 1, but a claim may need a listed code.",
+        other,
+    )
 
 
 def duration(policy: Policy, indication: str | None, pathway: str) -> tuple[ClauseResult, int | None]:
@@ -157,5 +178,9 @@ def duration(policy: Policy, indication: str | None, pathway: str) -> tuple[Clau
     short = policy.indication(indication).get("approval") == "short" and pathway == "initiation"
     months = policy.limit("approval_months_short" if short else "approval_months")
     why = f"{policy.indication(indication)['label']}" if short else pathway
-    return leaf(cid, Outcome.MET, f"Approval for {months} month{'s' if months != 1 else ''} ({why}).",
-                [Evidence(f"approval duration: {months} month{'s' if months != 1 else ''}", None, str(months))]), months
+    return leaf(
+        cid,
+        Outcome.MET,
+        f"Approval for {months} month{'s' if months != 1 else ''} ({why}).",
+        [Evidence(f"approval duration: {months} month{'s' if months != 1 else ''}", None, str(months))],
+    ), months

@@ -52,17 +52,28 @@ def neutrophils(case: CaseFacts, policy: Policy, pathway: str) -> ClauseResult:
         why = low_count(newest, policy)
         if why:
             when = "before initiation" if pathway == "initiation" else "on treatment"
-            return leaf(cid, Outcome.NOT_MET,
-                        f"The newest neutrophil count {when} is low: {fmt(newest.value)} x10^3/uL on "
-                        f"{newest_on.isoformat()} ({why}). The count is assessed before initiation to be "
-                        f"acted on: review it before starting anakinra, and repeat it {schedule}. "
-                        + policy.reading("neutrophils_low"),
-                        [lab_evidence(newest, "absolute neutrophil count (low)")])
-        return leaf(cid, Outcome.MET, f"Neutrophil count within the past {days} days (schedule: {schedule}).",
-                    [lab_evidence(newest, "absolute neutrophil count")])
+            return leaf(
+                cid,
+                Outcome.NOT_MET,
+                f"The newest neutrophil count {when} is low: {fmt(newest.value)} x10^3/uL on "
+                f"{newest_on.isoformat()} ({why}). The count is assessed before initiation to be "
+                f"acted on: review it before starting anakinra, and repeat it {schedule}. "
+                + policy.reading("neutrophils_low"),
+                [lab_evidence(newest, "absolute neutrophil count (low)")],
+            )
+        return leaf(
+            cid,
+            Outcome.MET,
+            f"Neutrophil count within the past {days} days (schedule: {schedule}).",
+            [lab_evidence(newest, "absolute neutrophil count")],
+        )
     ev = [lab_evidence(labs[0], "latest absolute neutrophil count")] if labs else []
-    return leaf(cid, Outcome.NOT_MET, f"No neutrophil count in the {days} days before the order: assess the "
-                                      f"neutrophil count {schedule}.", ev)
+    return leaf(
+        cid,
+        Outcome.NOT_MET,
+        f"No neutrophil count in the {days} days before the order: assess the neutrophil count {schedule}.",
+        ev,
+    )
 
 
 def live_vaccines(case: CaseFacts, policy: Policy) -> ClauseResult:
@@ -71,15 +82,29 @@ def live_vaccines(case: CaseFacts, policy: Policy) -> ClauseResult:
     days = policy.limit("live_vaccine_lookback_days")
     since = case.patient.as_of - timedelta(days=days)
     ordered = [i for i in case.patient.immunizations if i.live and i.kind == "ordered"]
-    recent = [i for i in case.patient.immunizations if i.live and i.kind != "ordered"
-              and i.occurred is not None and since <= i.occurred <= case.patient.as_of]
+    recent = [
+        i
+        for i in case.patient.immunizations
+        if i.live and i.kind != "ordered" and i.occurred is not None and since <= i.occurred <= case.patient.as_of
+    ]
     hits = ordered + recent
     if hits:
-        return leaf(cid, Outcome.NOT_MET, "A live vaccine is " + ("being ordered" if ordered else
-                                                                  f"recorded within the past {days} days")
-                    + ": live vaccines should not be given to members receiving anakinra.",
-                    [Evidence(f"{'ordered' if i.kind == 'ordered' else 'given'}: {i.label}", i.source, None,
-                              i.occurred.isoformat() if i.occurred else None) for i in hits])
+        return leaf(
+            cid,
+            Outcome.NOT_MET,
+            "A live vaccine is "
+            + ("being ordered" if ordered else f"recorded within the past {days} days")
+            + ": live vaccines should not be given to members receiving anakinra.",
+            [
+                Evidence(
+                    f"{'ordered' if i.kind == 'ordered' else 'given'}: {i.label}",
+                    i.source,
+                    None,
+                    i.occurred.isoformat() if i.occurred else None,
+                )
+                for i in hits
+            ],
+        )
     if "immunizations" in case.patient.unavailable:
         return leaf(
             cid,
@@ -87,9 +112,18 @@ def live_vaccines(case: CaseFacts, policy: Policy) -> ClauseResult:
             "The immunization history could not be read.",
             missing=[Missing(f"Immunizations given in the past {days} days (live vaccines)", Need.CLINICAL_DOC)],
         )
-    return leaf(cid, Outcome.MET, f"No live vaccine ordered or given within the past {days} days.",
-                [records_read("immunizations and vaccine orders", len(case.patient.immunizations),
-                              f"no live vaccine ordered or given in the past {days} days")])
+    return leaf(
+        cid,
+        Outcome.MET,
+        f"No live vaccine ordered or given within the past {days} days.",
+        [
+            records_read(
+                "immunizations and vaccine orders",
+                len(case.patient.immunizations),
+                f"no live vaccine ordered or given in the past {days} days",
+            )
+        ],
+    )
 
 
 def amyloidosis(case: CaseFacts, policy: Policy, indication: str | None, pathway: str) -> ClauseResult:
@@ -102,10 +136,15 @@ def amyloidosis(case: CaseFacts, policy: Policy, indication: str | None, pathway
     start_high = max(policy.limit("nomid_dira_start_mg_per_kg_day"))
     d = case.order.dose
     w = case.patient.weight
-    per_kg = d.per_kg * d.doses_per_day if d.per_kg is not None and d.doses_per_day is not None else (
-        d.mg_per_day / w.kg if d.mg_per_day is not None and w is not None and w.kg > 0 else None)
-    first = min((s.start for s in case.patient.medications if s.drug == "anakinra" and s.start and not s.is_sample),
-                default=None)
+    per_kg = (
+        d.per_kg * d.doses_per_day
+        if d.per_kg is not None and d.doses_per_day is not None
+        else (d.mg_per_day / w.kg if d.mg_per_day is not None and w is not None and w.kg > 0 else None)
+    )
+    first = min(
+        (s.start for s in case.patient.medications if s.drug == "anakinra" and s.start and not s.is_sample),
+        default=None,
+    )
     long_term = pathway == "continuation" or (first is not None and add_months(first, months) <= case.patient.as_of)
     ev = [Evidence(f"{fmt(per_kg, 'mg/kg/day')} ordered", case.order.reference, fmt(per_kg, "mg/kg/day"))]
     if first is not None:
@@ -119,8 +158,13 @@ def amyloidosis(case: CaseFacts, policy: Policy, indication: str | None, pathway
             "proteinuria.",
             ev,
         )
-    return leaf(cid, Outcome.MET, "Rotate injection sites (injection-site amyloid has been reported in NOMID after "
-                                  "long-term high doses into the same skin).", ev)
+    return leaf(
+        cid,
+        Outcome.MET,
+        "Rotate injection sites (injection-site amyloid has been reported in NOMID after "
+        "long-term high doses into the same skin).",
+        ev,
+    )
 
 
 def hypersensitivity(case: CaseFacts, policy: Policy) -> ClauseResult:
@@ -128,12 +172,23 @@ def hypersensitivity(case: CaseFacts, policy: Policy) -> ClauseResult:
     earlier severe reactions to other biologics are listed for awareness)."""
     cid = "precautions.hypersensitivity"
     words = policy.data["hypersensitivity_reactions"]
-    severe = [a for a in case.patient.allergies if a.active and not a.refuted and "biologic" in a.classes
-              and any(w in r.lower() for r in a.reactions for w in words)]
+    severe = [
+        a
+        for a in case.patient.allergies
+        if a.active
+        and not a.refuted
+        and "biologic" in a.classes
+        and any(w in r.lower() for r in a.reactions for w in words)
+    ]
     ev = [Evidence(f"{a.kind} to {a.label}: {', '.join(a.reactions)}", a.source) for a in severe]
-    return leaf(cid, Outcome.MET, "Hypersensitivity reactions, including anaphylaxis and angioedema, have been "
-                                  "reported with anakinra" + ("; earlier severe reactions to other biologics are "
-                                                              "recorded (listed)." if severe else "."), ev)
+    return leaf(
+        cid,
+        Outcome.MET,
+        "Hypersensitivity reactions, including anaphylaxis and angioedema, have been "
+        "reported with anakinra"
+        + ("; earlier severe reactions to other biologics are recorded (listed)." if severe else "."),
+        ev,
+    )
 
 
 def dosage_form(case: CaseFacts, policy: Policy) -> ClauseResult:
@@ -151,12 +206,21 @@ def dosage_form(case: CaseFacts, policy: Policy) -> ClauseResult:
         return leaf(cid, Outcome.UNKNOWN, f"Available as the {product}; the dose or timing is not stated.")
     per_dose = max(1, -(-d.mg_per_dose // syringe_mg))
     needed = per_dose * d.doses_per_day * period
-    ev = [Evidence(f"{fmt(d.mg_per_dose, 'mg')} per dose needs {fmt(per_dose)} syringe(s); {fmt(needed)} per "
-                   f"{period} days", ref, fmt(needed, "syringes"))]
+    ev = [
+        Evidence(
+            f"{fmt(d.mg_per_dose, 'mg')} per dose needs {fmt(per_dose)} syringe(s); {fmt(needed)} per {period} days",
+            ref,
+            fmt(needed, "syringes"),
+        )
+    ]
     if d.syringes_per_28_days is not None and d.syringes_per_28_days + 1e-9 < needed:
-        return leaf(cid, Outcome.NOT_MET, f"{fmt(d.syringes_per_28_days)} syringes per {period} days cannot give a new "
-                                          f"syringe for each dose ({fmt(needed)} needed): each syringe is single use.",
-                    ev)
+        return leaf(
+            cid,
+            Outcome.NOT_MET,
+            f"{fmt(d.syringes_per_28_days)} syringes per {period} days cannot give a new "
+            f"syringe for each dose ({fmt(needed)} needed): each syringe is single use.",
+            ev,
+        )
     note = f"Available as the {product}; a new syringe for each dose"
     if d.mg_per_dose < syringe_mg:
         note += f"; {fmt(d.mg_per_dose, 'mg')} doses discard the unused {fmt(syringe_mg - d.mg_per_dose, 'mg')}"

@@ -21,8 +21,10 @@ def evaluate(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseR
     if inpatient_indication(policy, indication):
         return leaf(CLAUSE, Outcome.NOT_APPLICABLE, policy.reading("site_of_care_vs_inpatient_indications"), ev)
     if setting.provider_administered:
-        note = ("The order is for administration in a provider-administered setting; Kineret is FDA-approved "
-                "for self-administration.")
+        note = (
+            "The order is for administration in a provider-administered setting; Kineret is FDA-approved "
+            "for self-administration."
+        )
         if setting.category in policy.section("site_of_care")["inpatient_order_categories"]:
             # "a provider-administered setting such as an outpatient hospital, ambulatory surgical suite, physician
             # office, or emergency facility": examples; an inpatient stay is one too (reading site_of_care_inpatient).
@@ -34,8 +36,19 @@ def evaluate(case: CaseFacts, policy: Policy, indication: str | None) -> ClauseR
     if setting.provider_administered is None:
         # The order's text names provider administration only as a possibility ("may be given in clinic if
         # needed") and nothing coded decides: neither a denial nor a pass.
-        return leaf(CLAUSE, Outcome.UNKNOWN, "The order's text names provider administration only as a "
-                                             "possibility; where the drug will be administered is not stated.", ev,
-                    [Missing("Where anakinra will be administered (self-administration at home, or a provider-"
-                             "administered setting)", Need.INFO, "OTH")])
+        return leaf(
+            CLAUSE,
+            Outcome.UNKNOWN,
+            "The order's text names provider administration only as a "
+            "possibility; where the drug will be administered is not stated.",
+            ev,
+            [
+                Missing(
+                    "Where anakinra will be administered (self-administration at home, or a provider-"
+                    "administered setting)",
+                    Need.INFO,
+                    "OTH",
+                )
+            ],
+        )
     return leaf(CLAUSE, Outcome.MET, "Self-administered (not a provider-administered setting).", ev)

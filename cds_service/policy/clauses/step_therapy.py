@@ -13,8 +13,9 @@ from ..model import ClauseResult, Evidence, Missing, Need, Outcome
 from .common import answered, denial, denial_evidence, lasted_months, span_evidence, statement_evidence
 
 
-def _intolerances(case: CaseFacts,
-                  match: Callable[[AllergyFact | TherapySpan], str | None]) -> list[tuple[str, Evidence]]:
+def _intolerances(
+    case: CaseFacts, match: Callable[[AllergyFact | TherapySpan], str | None]
+) -> list[tuple[str, Evidence]]:
     """Intolerance or hypersensitivity: an AllergyIntolerance, or a medication stopped for an adverse reaction.
     An intolerance of the route only (needles, injections) does not count (table1.ra.2.d), nor does an unconfirmed
     entry (verification unconfirmed / presumed): weak evidence never makes a step-therapy option met."""
@@ -43,13 +44,18 @@ def _intolerances(case: CaseFacts,
 @dataclass
 class TrialSummary:
     key: str
-    adequate_trial: bool | None            # >= 3 months (None: dates do not say)
-    inadequate_response: bool | None        # stopped as ineffective (None: not documented)
+    adequate_trial: bool | None  # >= 3 months (None: dates do not say)
+    inadequate_response: bool | None  # stopped as ineffective (None: not documented)
     evidence: list[Evidence]
 
 
-def _trials(spans: list[TherapySpan], key_of: Callable[[TherapySpan], str | None], months: int, as_of: date,
-            evidence: bool = True) -> dict[str, TrialSummary]:
+def _trials(
+    spans: list[TherapySpan],
+    key_of: Callable[[TherapySpan], str | None],
+    months: int,
+    as_of: date,
+    evidence: bool = True,
+) -> dict[str, TrialSummary]:
     """Trials per product or agent; `evidence=False` when only the summary is read (no Evidence built)."""
     out: dict[str, TrialSummary] = {}
     for s in spans:
@@ -94,19 +100,33 @@ def ra_conventional(case: CaseFacts, policy: Policy) -> ClauseResult:
                 [Missing(f"Chart notes documenting inadequate response to {what}", Need.CLINICAL_DOC)],
             )
         if any(t.adequate_trial is None for t in found):
-            return leaf(cid, Outcome.UNKNOWN, f"{what} was used, but its duration is not documented.", ev,
-                        [Missing(f"Start and stop dates of {what} (at least {months} months)", Need.CLINICAL_DOC)])
+            return leaf(
+                cid,
+                Outcome.UNKNOWN,
+                f"{what} was used, but its duration is not documented.",
+                ev,
+                [Missing(f"Start and stop dates of {what} (at least {months} months)", Need.CLINICAL_DOC)],
+            )
         if found:
             return leaf(cid, Outcome.NOT_MET, f"{what} was used for less than {months} months.", ev)
         return leaf(cid, Outcome.NOT_MET, f"No {what} in the medication history.")
 
-    intol = _intolerances(case, lambda x: x.substance if isinstance(x, AllergyFact) and x.substance in conventional
-                          else (x.drug if isinstance(x, TherapySpan) and x.drug in conventional else None))
+    intol = _intolerances(
+        case,
+        lambda x: (
+            x.substance
+            if isinstance(x, AllergyFact) and x.substance in conventional
+            else (x.drug if isinstance(x, TherapySpan) and x.drug in conventional else None)
+        ),
+    )
     a = trial_clause("table1.ra.1.a", ["methotrexate"], "methotrexate")
     if a.outcome is Outcome.MET:
         a = _maximally_tolerated(a, meds, [e for k, e in intol if k == "methotrexate"], policy)
-    b = trial_clause("table1.ra.1.b", ["hydroxychloroquine", "leflunomide", "sulfasalazine"],
-                     "hydroxychloroquine, leflunomide or sulfasalazine")
+    b = trial_clause(
+        "table1.ra.1.b",
+        ["hydroxychloroquine", "leflunomide", "sulfasalazine"],
+        "hydroxychloroquine, leflunomide or sulfasalazine",
+    )
     c = leaf(
         "table1.ra.1.c",
         Outcome.MET if intol else Outcome.NOT_MET,
@@ -121,12 +141,20 @@ def ra_conventional(case: CaseFacts, policy: Policy) -> ClauseResult:
     # named, contraindicated: `conventional_all_contraindicated`); otherwise the documentation is asked for.
     stated = case.order.prescriber_statement.get("conventional_all_contraindicated")
     if stated is not None:
-        d = leaf("table1.ra.1.d", Outcome.MET, "The prescriber states an FDA-labeled contraindication to all four "
-                                                "conventional agents.", [statement_evidence(stated)])
+        d = leaf(
+            "table1.ra.1.d",
+            Outcome.MET,
+            "The prescriber states an FDA-labeled contraindication to all four conventional agents.",
+            [statement_evidence(stated)],
+        )
     elif (no := denial(case, "conventional_all_contraindicated")) is not None:
-        d = leaf("table1.ra.1.d", Outcome.NOT_MET, "The prescriber answers that the member has no FDA-labeled "
-                                                    "contraindication to all four conventional agents.",
-                 [denial_evidence(no)])
+        d = leaf(
+            "table1.ra.1.d",
+            Outcome.NOT_MET,
+            "The prescriber answers that the member has no FDA-labeled "
+            "contraindication to all four conventional agents.",
+            [denial_evidence(no)],
+        )
     else:
         d = leaf(
             "table1.ra.1.d",
@@ -141,19 +169,30 @@ def ra_conventional(case: CaseFacts, policy: Policy) -> ClauseResult:
             ],
         )
     ra_bio = policy.section("ra_biologic")
-    bio = [s for s in meds if s.drug != "anakinra" and not s.is_sample and s.kind != "draft"
-           and (s.classes & set(ra_bio["classes"]) or s.drug in ra_bio["drugs"])]
-    e = leaf("table1.ra.1.e", Outcome.MET if bio else Outcome.NOT_MET,
-             "Medication history shows another biologic or targeted agent labeled for RA." if bio
-             else "No other biologic immunomodulator labeled for RA in the medication history.",
-             [span_evidence(s) for s in bio[:5]])
+    bio = [
+        s
+        for s in meds
+        if s.drug != "anakinra"
+        and not s.is_sample
+        and s.kind != "draft"
+        and (s.classes & set(ra_bio["classes"]) or s.drug in ra_bio["drugs"])
+    ]
+    e = leaf(
+        "table1.ra.1.e",
+        Outcome.MET if bio else Outcome.NOT_MET,
+        "Medication history shows another biologic or targeted agent labeled for RA."
+        if bio
+        else "No other biologic immunomodulator labeled for RA in the medication history.",
+        [span_evidence(s) for s in bio[:5]],
+    )
     if any(ch.outcome is Outcome.MET for ch in (a, b, c, e)):
         d = leaf("table1.ra.1.d", Outcome.NOT_APPLICABLE, "Not needed: another option is met.")
     return one_of("table1.ra.1", (a, b, c, d, e), "ONE of a to e.")
 
 
-def _maximally_tolerated(a: ClauseResult, meds: list[TherapySpan], intolerances: list[Evidence],
-                         policy: Policy) -> ClauseResult:
+def _maximally_tolerated(
+    a: ClauseResult, meds: list[TherapySpan], intolerances: list[Evidence], policy: Policy
+) -> ClauseResult:
     """Table 1 RA 1.a: "inadequate response to maximally tolerated methotrexate (e.g., titrated to 25 mg weekly)
     after at least a 3-month duration of therapy" (the description: "The MTX target dose is 25 mg weekly, or the
     highest tolerable dose").
@@ -174,12 +213,23 @@ def _maximally_tolerated(a: ClauseResult, meds: list[TherapySpan], intolerances:
         return leaf(a.clause_id, a.outcome, a.note + f" Highest documented dose {top:g} mg weekly.", a.evidence)
     limited = [s for s in mtx if s.dose_limit]
     if limited or intolerances:
-        why = [f"\"{s.dose_limit}\" ({s.source})" for s in limited] + [e.description for e in intolerances]
-        ev = list(a.evidence) + [span_evidence(s, f"dose limit: {s.dose_limit}") for s in limited
-                                 if not any(e.reference == s.source for e in a.evidence)] + intolerances
-        return leaf(a.clause_id, Outcome.MET,
-                    a.note + f" Highest documented dose {top:g} mg weekly, below the {target} mg target; the chart "
-                    "documents why it was the highest tolerable dose: " + "; ".join(why) + ".", ev)
+        why = [f'"{s.dose_limit}" ({s.source})' for s in limited] + [e.description for e in intolerances]
+        ev = (
+            list(a.evidence)
+            + [
+                span_evidence(s, f"dose limit: {s.dose_limit}")
+                for s in limited
+                if not any(e.reference == s.source for e in a.evidence)
+            ]
+            + intolerances
+        )
+        return leaf(
+            a.clause_id,
+            Outcome.MET,
+            a.note + f" Highest documented dose {top:g} mg weekly, below the {target} mg target; the chart "
+            "documents why it was the highest tolerable dose: " + "; ".join(why) + ".",
+            ev,
+        )
     return leaf(
         a.clause_id,
         Outcome.UNKNOWN,
@@ -204,9 +254,14 @@ def preferred_list(case: CaseFacts, policy: Policy) -> ClauseResult:
     Always MET: it is the list ra.2 counts against, shown so the explanation names every product once."""
     status = preferred_status(case, policy)
     ev = [Evidence(f"{label}: {how}", None, how) for label, how in status.values()]
-    return leaf("table1.ra.preferred", Outcome.MET,
-                "The preferred RA products (each counted once, however many orders or records): "
-                + ", ".join(label for label, _ in status.values()) + ".", ev)
+    return leaf(
+        "table1.ra.preferred",
+        Outcome.MET,
+        "The preferred RA products (each counted once, however many orders or records): "
+        + ", ".join(label for label, _ in status.values())
+        + ".",
+        ev,
+    )
 
 
 def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
@@ -230,7 +285,7 @@ def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
         f"Intolerance or hypersensitivity: {name(intolerant)}."
     )
     options = []
-    for cid, need in policy.section("ra_preferred_counts").items():   # keyed by clause id, table1.ra.2.a to d
+    for cid, need in policy.section("ra_preferred_counts").items():  # keyed by clause id, table1.ra.2.a to d
         if cid.startswith("_"):
             continue
         want_f, want_i = need.get("inadequate_response", 0), need.get("intolerance", 0)
@@ -242,8 +297,9 @@ def ra_preferred(case: CaseFacts, policy: Policy) -> ClauseResult:
             else []
         )
         ev = (ev_failed if want_f else []) + (ev_intol if want_i else [])
-        options.append(leaf(cid, Outcome.MET if ok else Outcome.NOT_MET,
-                            "Preferred products: " + " and ".join(parts) + ".", ev))
+        options.append(
+            leaf(cid, Outcome.MET if ok else Outcome.NOT_MET, "Preferred products: " + " and ".join(parts) + ".", ev)
+        )
     doc_needed = []
     for k in undocumented:
         t = trials[k]
@@ -288,22 +344,47 @@ def all_inappropriate(case: CaseFacts, policy: Policy, doc_needed: Sequence[Miss
     listed = stated.get("preferred_tried_list")
     ev = [statement_evidence(s) for s in (inappropriate, listed) if s is not None]
     tried = sorted(k for k, (_, how) in preferred_status(case, policy).items() if how != "not tried")
-    ask = Missing("Prescriber statement that all preferred products are clinically inappropriate, with the complete "
-                  "list of preferred products tried", Need.ADMIN_DOC)
+    ask = Missing(
+        "Prescriber statement that all preferred products are clinically inappropriate, with the complete "
+        "list of preferred products tried",
+        Need.ADMIN_DOC,
+    )
     if inappropriate is not None and listed is not None and listed.items is not None:
         left_out = [k for k in tried if k not in listed.items]
         named = ", ".join(labels[k] for k in sorted(listed.items)) or "none"
         if not left_out:
-            return leaf(cid, Outcome.MET, "The prescriber states that all preferred products are clinically "
-                                          f"inappropriate and lists the preferred products tried ({named}).", ev)
-        return leaf(cid, Outcome.UNKNOWN,
-                    f"The prescriber states that all preferred products are clinically inappropriate, but the list of "
-                    f"those tried ({named}) leaves out {', '.join(labels[k] for k in left_out)}, which the chart shows "
-                    "tried: the list is not complete.", ev,
-                    [Missing("The complete list of preferred products tried (the chart also shows "
-                             + ", ".join(labels[k] for k in left_out) + ")", Need.ADMIN_DOC), *doc_needed])
-    lacking = [what for what, s in (("all preferred products are clinically inappropriate", inappropriate),
-                                    ("the complete list of preferred products tried", listed)) if s is None]
+            return leaf(
+                cid,
+                Outcome.MET,
+                "The prescriber states that all preferred products are clinically "
+                f"inappropriate and lists the preferred products tried ({named}).",
+                ev,
+            )
+        return leaf(
+            cid,
+            Outcome.UNKNOWN,
+            f"The prescriber states that all preferred products are clinically inappropriate, but the list of "
+            f"those tried ({named}) leaves out {', '.join(labels[k] for k in left_out)}, which the chart shows "
+            "tried: the list is not complete.",
+            ev,
+            [
+                Missing(
+                    "The complete list of preferred products tried (the chart also shows "
+                    + ", ".join(labels[k] for k in left_out)
+                    + ")",
+                    Need.ADMIN_DOC,
+                ),
+                *doc_needed,
+            ],
+        )
+    lacking = [
+        what
+        for what, s in (
+            ("all preferred products are clinically inappropriate", inappropriate),
+            ("the complete list of preferred products tried", listed),
+        )
+        if s is None
+    ]
     return leaf(cid, Outcome.UNKNOWN, "Not recorded: " + " and ".join(lacking) + ".", ev, [ask, *doc_needed])
 
 
@@ -320,10 +401,19 @@ def ra_activity(case: CaseFacts, policy: Policy) -> ClauseResult:
     cid = "table1.ra.activity"
     found = case.patient.disease_activity
     if not found:
-        return leaf(cid, Outcome.MET, "The chart does not state the disease activity: read from the RA diagnosis and "
-                                      "the step-therapy history as moderately to severely active.",
-                    [Evidence("RA disease activity: not stated (RA condition severity, notes and activity scores read)",
-                              None, "not stated")])
+        return leaf(
+            cid,
+            Outcome.MET,
+            "The chart does not state the disease activity: read from the RA diagnosis and "
+            "the step-therapy history as moderately to severely active.",
+            [
+                Evidence(
+                    "RA disease activity: not stated (RA condition severity, notes and activity scores read)",
+                    None,
+                    "not stated",
+                )
+            ],
+        )
     newest = max((a.observed_on for a in found if a.observed_on), default=None)
     latest = [a for a in found if a.observed_on == newest] if newest else list(found)
     levels = {a.level for a in latest}
@@ -331,33 +421,72 @@ def ra_activity(case: CaseFacts, policy: Policy) -> ClauseResult:
     said = "; ".join(f"{a.what} ({a.source})" for a in latest)
     if levels == {"active"}:
         # described, not cited: the clause would be met without these records too (a silent chart)
-        return leaf(cid, Outcome.MET, f"The newest statement of disease activity{when} is moderate or severe: {said}.",
-                    [Evidence(f"{a.what} ({a.source}): moderate or severe", None, a.level,
-                              a.observed_on.isoformat() if a.observed_on else None) for a in latest])
-    ev = [Evidence(f"{a.what}: {'mild, low activity or remission' if a.level == 'low' else 'moderate or severe'}",
-                   a.source, a.level, a.observed_on.isoformat() if a.observed_on else None) for a in latest]
+        return leaf(
+            cid,
+            Outcome.MET,
+            f"The newest statement of disease activity{when} is moderate or severe: {said}.",
+            [
+                Evidence(
+                    f"{a.what} ({a.source}): moderate or severe",
+                    None,
+                    a.level,
+                    a.observed_on.isoformat() if a.observed_on else None,
+                )
+                for a in latest
+            ],
+        )
+    ev = [
+        Evidence(
+            f"{a.what}: {'mild, low activity or remission' if a.level == 'low' else 'moderate or severe'}",
+            a.source,
+            a.level,
+            a.observed_on.isoformat() if a.observed_on else None,
+        )
+        for a in latest
+    ]
     if levels == {"low"}:
-        return leaf(cid, Outcome.NOT_MET,
-                    f"The newest statement of disease activity{when} is mild, low activity or remission, not "
-                    "moderately to severely active RA (Table 1; Table 3 grades severity). A current assessment showing "
-                    "moderate or high activity can be submitted.", ev)
-    return leaf(cid, Outcome.UNKNOWN, f"The statements of disease activity{when} disagree (mild or low and moderate or "
-                                      "severe).", ev,
-                [Missing("A current assessment of RA disease activity (e.g. CDAI, SDAI or DAS28) showing moderately to "
-                         "severely active disease", Need.CLINICAL_DOC)])
+        return leaf(
+            cid,
+            Outcome.NOT_MET,
+            f"The newest statement of disease activity{when} is mild, low activity or remission, not "
+            "moderately to severely active RA (Table 1; Table 3 grades severity). A current assessment showing "
+            "moderate or high activity can be submitted.",
+            ev,
+        )
+    return leaf(
+        cid,
+        Outcome.UNKNOWN,
+        f"The statements of disease activity{when} disagree (mild or low and moderate or severe).",
+        ev,
+        [
+            Missing(
+                "A current assessment of RA disease activity (e.g. CDAI, SDAI or DAS28) showing moderately to "
+                "severely active disease",
+                Need.CLINICAL_DOC,
+            )
+        ],
+    )
 
 
 def ra(case: CaseFacts, policy: Policy) -> ClauseResult:
-    return all_of("table1.ra", (ra_activity(case, policy), ra_conventional(case, policy), ra_preferred(case, policy),
-                                preferred_list(case, policy)),
-                  "Moderately to severely active RA, and BOTH ra.1 and ra.2 (against the preferred list).")
+    return all_of(
+        "table1.ra",
+        (
+            ra_activity(case, policy),
+            ra_conventional(case, policy),
+            ra_preferred(case, policy),
+            preferred_list(case, policy),
+        ),
+        "Moderately to severely active RA, and BOTH ra.1 and ra.2 (against the preferred list).",
+    )
 
 
 def preferred_status(case: CaseFacts, policy: Policy) -> dict[str, tuple[str, str]]:
     """For the step-therapy card: which preferred products are documented and how."""
     months = policy.limit("min_trial_months")
-    trials = _trials(list(case.patient.medications), lambda s: s.preferred_product, months, case.patient.as_of,
-                     evidence=False)
+    trials = _trials(
+        list(case.patient.medications), lambda s: s.preferred_product, months, case.patient.as_of, evidence=False
+    )
     intol = {k for k, _ in _intolerances(case, lambda x: x.preferred_product)}
     out: dict[str, tuple[str, str]] = {}
     for key, label in policy.data["ra_preferred_products"].items():

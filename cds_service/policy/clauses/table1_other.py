@@ -23,8 +23,11 @@ _COMPENDIA = "DrugDex (level of evidence 1 or 2a), AHFS, or NCCN (recommended us
 
 
 def compendia_missing(what: str) -> Missing:
-    return Missing(f"Documentation that anakinra for {what} is FDA-labeled or supported in {_COMPENDIA} "
-                   "(Table 1, Other indications)", Need.CLINICAL_DOC)
+    return Missing(
+        f"Documentation that anakinra for {what} is FDA-labeled or supported in {_COMPENDIA} "
+        "(Table 1, Other indications)",
+        Need.CLINICAL_DOC,
+    )
 
 
 def evaluate(case: CaseFacts, policy: Policy, indication: str, ev: list[Evidence]) -> ClauseResult:
@@ -45,18 +48,26 @@ def evaluate(case: CaseFacts, policy: Policy, indication: str, ev: list[Evidence
         return leaf(cid, Outcome.NOT_MET, f"{label} is neither FDA-labeled nor compendia-supported.", ev)
     support = spec.get("guideline_support")
     if not support:
-        return leaf(cid, Outcome.UNKNOWN,
-                    f"{label}: the guideline does not name compendia support for it, and this service holds no "
-                    f"compendium. " + policy.reading("other_indications_named_by_guideline"), ev,
-                    [compendia_missing(label)])
+        return leaf(
+            cid,
+            Outcome.UNKNOWN,
+            f"{label}: the guideline does not name compendia support for it, and this service holds no "
+            f"compendium. " + policy.reading("other_indications_named_by_guideline"),
+            ev,
+            [compendia_missing(label)],
+        )
     named = spec.get("named_use")
     use = spec.get("compendia_use")
     if named:
         shown = named_use_evidence(case, named)
         if shown is not None:
-            return leaf(cid, Outcome.MET,
-                        f"{label}: the chart shows {named['label']}, a use the guideline names ({support}). "
-                        + policy.reading("car_t_toxicity_named_use"), _merge(ev, shown))
+            return leaf(
+                cid,
+                Outcome.MET,
+                f"{label}: the chart shows {named['label']}, a use the guideline names ({support}). "
+                + policy.reading("car_t_toxicity_named_use"),
+                _merge(ev, shown),
+            )
         return leaf(
             cid,
             Outcome.UNKNOWN,
@@ -70,10 +81,13 @@ def evaluate(case: CaseFacts, policy: Policy, indication: str, ev: list[Evidence
             ],
         )
     if use:
-        return leaf(cid, Outcome.UNKNOWN,
-                    f"{label} is compendia-supported for a particular use only: {use}.", ev,
-                    [Missing(f"Chart notes showing the compendia-supported use for {label}: {use}",
-                             Need.CLINICAL_DOC)])
+        return leaf(
+            cid,
+            Outcome.UNKNOWN,
+            f"{label} is compendia-supported for a particular use only: {use}.",
+            ev,
+            [Missing(f"Chart notes showing the compendia-supported use for {label}: {use}", Need.CLINICAL_DOC)],
+        )
     return leaf(cid, Outcome.MET, f"{label}: an other indication the guideline names ({support}).", ev)
 
 
@@ -83,12 +97,15 @@ def not_named(policy: Policy, candidates: tuple[Diagnosis, ...], from_order: boo
     (reading other_indications_named_by_guideline), and what would decide it is asked for."""
     names = "; ".join(dict.fromkeys(_name(d) for d in candidates))
     where = "the order's reason" if from_order else "the active problem list"
-    return leaf(CLAUSE, Outcome.UNKNOWN,
-                f"{where[0].upper()}{where[1:]} names {names}: not a Table 1 indication (RA, DIRA, NOMID, MIS-C, "
-                f"COVID-19), and the guideline does not name it among the other indications it supports. "
-                + policy.reading("other_indications_named_by_guideline"),
-                [diagnosis_evidence(d) for d in candidates],
-                [compendia_missing(names if from_order else f"the diagnosis it is prescribed for ({names})")])
+    return leaf(
+        CLAUSE,
+        Outcome.UNKNOWN,
+        f"{where[0].upper()}{where[1:]} names {names}: not a Table 1 indication (RA, DIRA, NOMID, MIS-C, "
+        f"COVID-19), and the guideline does not name it among the other indications it supports. "
+        + policy.reading("other_indications_named_by_guideline"),
+        [diagnosis_evidence(d) for d in candidates],
+        [compendia_missing(names if from_order else f"the diagnosis it is prescribed for ({names})")],
+    )
 
 
 def named_use_evidence(case: CaseFacts, named: Mapping[str, Any]) -> list[Evidence] | None:
@@ -97,8 +114,11 @@ def named_use_evidence(case: CaseFacts, named: Mapping[str, Any]) -> list[Eviden
     either is missing."""
     diags = [d for d in (*case.order.reasons, *case.patient.diagnoses) if d.active and d.confirmed]
     prefixes = tuple(p.upper().replace(".", "") for p in named.get("icd10_prefixes", ()))
-    coded = [d for d in diags if any((c.code or "").upper().replace(".", "").startswith(prefixes)
-                                     for c in d.codes)] if prefixes else diags
+    coded = (
+        [d for d in diags if any((c.code or "").upper().replace(".", "").startswith(prefixes) for c in d.codes)]
+        if prefixes
+        else diags
+    )
     kinds = set(named.get("kinds", ()))
     affirmed = [d for d in diags if kinds & d.kinds] if kinds else diags
     if not coded or not affirmed:

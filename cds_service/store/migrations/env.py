@@ -22,9 +22,9 @@ target_metadata = Base.metadata
 def _configure(**kw) -> None:
     context.configure(
         target_metadata=target_metadata,
-        render_as_batch=True,            # SQLite needs batch mode for ALTERs
+        render_as_batch=True,  # SQLite needs batch mode for ALTERs
         compare_type=True,
-        transactional_ddl=True,          # SQLite DDL runs inside the store's explicit BEGIN
+        transactional_ddl=True,  # SQLite DDL runs inside the store's explicit BEGIN
         **kw,
     )
 

@@ -18,6 +18,14 @@ from .issuers import SANDBOX_ISSUER, SANDBOX_JKU, SANDBOX_JWKS_FILE
 from .verifier import ASYMMETRIC_ALGORITHMS, JwtVerifier, allowed_algorithms
 
 __all__ = [
-    "ASYMMETRIC_ALGORITHMS", "EXEMPT_PATHS", "EXEMPT_PREFIXES", "SANDBOX_ISSUER", "SANDBOX_JKU",
-    "SANDBOX_JWKS_FILE", "AuthError", "JwtVerifier", "allowed_algorithms", "install",
+    "ASYMMETRIC_ALGORITHMS",
+    "EXEMPT_PATHS",
+    "EXEMPT_PREFIXES",
+    "SANDBOX_ISSUER",
+    "SANDBOX_JKU",
+    "SANDBOX_JWKS_FILE",
+    "AuthError",
+    "JwtVerifier",
+    "allowed_algorithms",
+    "install",
 ]

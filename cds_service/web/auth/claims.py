@@ -41,7 +41,7 @@ def signature_bytes(token: str) -> bytes:
     segment = token.rpartition(".")[2]
     try:
         return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    except ValueError as exc:                       # a length base64 cannot have (4n + 1)
+    except ValueError as exc:  # a length base64 cannot have (4n + 1)
         raise AuthError("malformed JWT (signature)") from exc
 
 
@@ -70,9 +70,16 @@ for _hook in ("_validate_iat", "_validate_nbf", "_validate_exp", "_validate_clai
 
 
 _DECODE_OPTIONS: jwt.types.Options = {
-    "verify_signature": True, "verify_exp": True, "verify_nbf": True, "verify_iat": True,
-    "verify_aud": True, "verify_iss": True, "verify_sub": True, "verify_jti": True,
-    "require": list(REQUIRED_CLAIMS), "strict_aud": False,
+    "verify_signature": True,
+    "verify_exp": True,
+    "verify_nbf": True,
+    "verify_iat": True,
+    "verify_aud": True,
+    "verify_iss": True,
+    "verify_sub": True,
+    "verify_jti": True,
+    "require": list(REQUIRED_CLAIMS),
+    "strict_aud": False,
 }
 
 
@@ -89,11 +96,19 @@ class DecodedClaims:
         self._clock = clock
         self._jwt = _ClockedPyJWT(clock)
 
-    def verify(self, token: str, key: Any, *, alg: str, iss: str, audience_url: str, unverified: dict,
-               signature: bytes) -> dict:
+    def verify(
+        self, token: str, key: Any, *, alg: str, iss: str, audience_url: str, unverified: dict, signature: bytes
+    ) -> dict:
         try:
-            return self._jwt.decode(token, key, algorithms=self._algorithms, audience=audience_url, issuer=iss,
-                                    leeway=self._leeway, options=_DECODE_OPTIONS)
+            return self._jwt.decode(
+                token,
+                key,
+                algorithms=self._algorithms,
+                audience=audience_url,
+                issuer=iss,
+                leeway=self._leeway,
+                options=_DECODE_OPTIONS,
+            )
         except jwt.PyJWTError as exc:
             raise AuthError(self._reason(exc, unverified)) from exc
 
@@ -103,7 +118,7 @@ class DecodedClaims:
         if isinstance(exc, jwt.InvalidSignatureError):
             return "bad signature"
         if isinstance(exc, jwt.MissingRequiredClaimError):
-            if exc.claim == "aud" and claims.get("aud") is not None:    # PyJWT: an empty aud is a missing one
+            if exc.claim == "aud" and claims.get("aud") is not None:  # PyJWT: an empty aud is a missing one
                 return "aud does not name this endpoint"
             return f"claim {exc.claim} missing"
         if isinstance(exc, jwt.InvalidAudienceError):
@@ -114,8 +129,9 @@ class DecodedClaims:
             return "sub is not a string"
         if isinstance(exc, InvalidJTIError):
             return "jti missing or invalid"
-        if isinstance(exc, (jwt.ExpiredSignatureError, jwt.ImmatureSignatureError, jwt.InvalidIssuedAtError,
-                            jwt.DecodeError)):
+        if isinstance(
+            exc, (jwt.ExpiredSignatureError, jwt.ImmatureSignatureError, jwt.InvalidIssuedAtError, jwt.DecodeError)
+        ):
             # PyJWT reads the time claims with int(): a claim that is no number is named as such.
             for name in ("exp", "iat"):
                 if not is_number(claims.get(name)):
@@ -142,8 +158,9 @@ class HandCheckedClaims:
         self._leeway = leeway
         self._clock = clock
 
-    def verify(self, token: str, key: Any, *, alg: str, iss: str, audience_url: str, unverified: dict,
-               signature: bytes) -> dict:
+    def verify(
+        self, token: str, key: Any, *, alg: str, iss: str, audience_url: str, unverified: dict, signature: bytes
+    ) -> dict:
         signing_input = token.rpartition(".")[0]
         if not self._algorithm_objects[alg].verify(signing_input.encode("ascii"), key, signature):
             raise AuthError("bad signature")
@@ -178,6 +195,7 @@ class HandCheckedClaims:
         return claims
 
 
-def claims_checker(hand_checked: bool, algorithms: tuple[str, ...], leeway: int,
-                   clock: Clock) -> DecodedClaims | HandCheckedClaims:
+def claims_checker(
+    hand_checked: bool, algorithms: tuple[str, ...], leeway: int, clock: Clock
+) -> DecodedClaims | HandCheckedClaims:
     return (HandCheckedClaims if hand_checked else DecodedClaims)(algorithms, leeway, clock)

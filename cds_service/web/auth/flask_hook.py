@@ -32,14 +32,19 @@ def install(app: Flask, settings: Settings, verifier: JwtVerifier | None = None)
     header). Claims land in `flask.g.jwt_claims`. Returns the verifier (None when auth is off).
     """
     if not settings.auth_enabled:
-        log.warning("AUTHENTICATION IS DISABLED: CDS Hooks JWTs are NOT checked and every caller is "
-                    "trusted (CDS_AUTH=false). Never run like this with real patient data.")
+        log.warning(
+            "AUTHENTICATION IS DISABLED: CDS Hooks JWTs are NOT checked and every caller is "
+            "trusted (CDS_AUTH=false). Never run like this with real patient data."
+        )
         return None
     if verifier is None:
         verifier = JwtVerifier(settings, make_replay_cache(settings))
     if not verifier.issuers:
-        log.warning("Authentication is on but no CDS Client is trusted (CDS_TRUSTED_ISSUERS is empty): "
-                    "every request except OPTIONS, %s will be answered 401", ", ".join(sorted(EXEMPT_PATHS)))
+        log.warning(
+            "Authentication is on but no CDS Client is trusted (CDS_TRUSTED_ISSUERS is empty): "
+            "every request except OPTIONS, %s will be answered 401",
+            ", ".join(sorted(EXEMPT_PATHS)),
+        )
     base = settings.external_base_url.rstrip("/")
     app.extensions["cds_jwt_verifier"] = verifier
 
@@ -50,8 +55,15 @@ def install(app: Flask, settings: Settings, verifier: JwtVerifier | None = None)
         try:
             g.jwt_claims = verifier.verify(request.headers.get("Authorization"), base + request.path)
         except AuthError as exc:
-            log.warning("401 %s %s: %s (iss=%s kid=%s jti=%s)", request.method, safe(request.path),
-                        exc.reason, safe(exc.iss), safe(exc.kid), safe(exc.jti))
+            log.warning(
+                "401 %s %s: %s (iss=%s kid=%s jti=%s)",
+                request.method,
+                safe(request.path),
+                exc.reason,
+                safe(exc.iss),
+                safe(exc.kid),
+                safe(exc.jti),
+            )
             return _unauthorized()
         return None
 

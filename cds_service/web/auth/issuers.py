@@ -20,6 +20,7 @@ SANDBOX_JWKS_FILE = Path(__file__).parent.parent / "keys" / "sandbox-jwks.json"
 class IssuerTrust:
     """One trusted issuer: its default key source (None when it only names jku URLs) and the key
     source of each allow-listed `jku`."""
+
     iss: str
     default: KeySource | None
     by_jku: dict[str, KeySource] = field(default_factory=dict)
@@ -44,8 +45,9 @@ def build_issuer(ti: TrustedIssuer, timeout: float) -> IssuerTrust:
     return IssuerTrust(ti.iss, default, by_jku)
 
 
-def build_issuers(settings: Settings, *, sandbox_jwks_file: str | Path,
-                  jwks_timeout_seconds: float) -> dict[str, IssuerTrust]:
+def build_issuers(
+    settings: Settings, *, sandbox_jwks_file: str | Path, jwks_timeout_seconds: float
+) -> dict[str, IssuerTrust]:
     """The trusted issuers by `iss`. Raises ValueError on a configuration error."""
     issuers: dict[str, IssuerTrust] = {}
     for ti in settings.trusted_issuers:
@@ -56,6 +58,9 @@ def build_issuers(settings: Settings, *, sandbox_jwks_file: str | Path,
         pinned = StaticKeySource.from_file(sandbox_jwks_file)
         # The sandbox names its jku; we accept that value and answer it from the pinned file.
         issuers[SANDBOX_ISSUER] = IssuerTrust(SANDBOX_ISSUER, pinned, {SANDBOX_JKU: pinned})
-        log.warning("JWTs from the public CDS Hooks Sandbox (%s) are accepted. Its private key is "
-                    "public: anyone can mint such tokens. Demo use only.", SANDBOX_ISSUER)
+        log.warning(
+            "JWTs from the public CDS Hooks Sandbox (%s) are accepted. Its private key is "
+            "public: anyone can mint such tokens. Demo use only.",
+            SANDBOX_ISSUER,
+        )
     return issuers

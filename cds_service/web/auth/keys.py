@@ -63,8 +63,9 @@ class StaticKeySource:
             if not isinstance(jwk, dict) or not isinstance(jwk.get("kid"), str) or not jwk["kid"]:
                 continue
             if _PRIVATE_JWK_MEMBERS & jwk.keys():
-                log.warning("%s: key %r carries private key members; only its public part is used",
-                            description, jwk["kid"])
+                log.warning(
+                    "%s: key %r carries private key members; only its public part is used", description, jwk["kid"]
+                )
             self._by_kid.setdefault(jwk["kid"], []).append(public_only(jwk))
         if not self._by_kid:
             raise ValueError(f"{description}: no key with a 'kid'")
@@ -89,10 +90,14 @@ class RemoteKeySource:
     def __init__(self, url: str, timeout_seconds: float) -> None:
         self.description = f"JWKS URL {url}"
         self.url = url
-        self._client = jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=300, timeout=timeout_seconds,
-                                       cooldown_duration=30,
-                                       headers={"Accept": "application/json",
-                                                "User-Agent": "anakinra-cds"})
+        self._client = jwt.PyJWKClient(
+            url,
+            cache_jwk_set=True,
+            lifespan=300,
+            timeout=timeout_seconds,
+            cooldown_duration=30,
+            headers={"Accept": "application/json", "User-Agent": "anakinra-cds"},
+        )
 
     def candidates(self, kid: str) -> list[dict]:
         try:
@@ -101,7 +106,7 @@ class RemoteKeySource:
             raise AuthError(f"could not fetch {self.description}: {type(exc).__name__}") from exc
         except jwt.PyJWKClientError:
             return []
-        except jwt.PyJWTError as exc:   # e.g. PyJWKSetError: no usable keys in the set
+        except jwt.PyJWTError as exc:  # e.g. PyJWKSetError: no usable keys in the set
             raise AuthError(f"unusable {self.description}: {exc}") from exc
         raw = getattr(key, "_jwk_data", None)
         return [public_only(raw)] if isinstance(raw, dict) else []
@@ -112,7 +117,7 @@ class PublicKeyCache:
     key changes the content, so a new object is built). Thread-safe; bounded."""
 
     def __init__(self) -> None:
-        self._keys: dict[tuple, Any] = {}     # (alg, the JWK's members) -> public key object
+        self._keys: dict[tuple, Any] = {}  # (alg, the JWK's members) -> public key object
         self._lock = threading.Lock()
 
     def get(self, jwk: dict, alg: str) -> Any:

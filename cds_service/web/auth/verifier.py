@@ -47,14 +47,25 @@ from .issuers import SANDBOX_JWKS_FILE, IssuerTrust, build_issuers
 from .keys import PublicKeyCache, key_fits
 
 #: Asymmetric JWS algorithms we can verify. `none` and HS* are never accepted, whatever is configured.
-ASYMMETRIC_ALGORITHMS = frozenset({
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
-})
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {
+        "RS256",
+        "RS384",
+        "RS512",
+        "PS256",
+        "PS384",
+        "PS512",
+        "ES256",
+        "ES384",
+        "ES512",
+        "EdDSA",
+    }
+)
 
 MAX_TOKEN_CHARS = 16_384
-MAX_ID_CHARS = 256            # kid, jti
+MAX_ID_CHARS = 256  # kid, jti
 MIN_RSA_BITS = 2048
-DEFAULT_MAX_LIFETIME_SECONDS = 3600   # CDS Hooks best practice: JWT lifetime <= 1 h
+DEFAULT_MAX_LIFETIME_SECONDS = 3600  # CDS Hooks best practice: JWT lifetime <= 1 h
 DEFAULT_JWKS_TIMEOUT_SECONDS = 2.0
 
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
@@ -68,8 +79,11 @@ def allowed_algorithms(configured: tuple[str, ...] | list[str]) -> tuple[str, ..
             if alg not in out:
                 out.append(alg)
         else:
-            log.warning("JWT algorithm %r in the configuration is ignored: only asymmetric "
-                        "algorithms (%s) are ever accepted", alg, ", ".join(sorted(ASYMMETRIC_ALGORITHMS)))
+            log.warning(
+                "JWT algorithm %r in the configuration is ignored: only asymmetric algorithms (%s) are ever accepted",
+                alg,
+                ", ".join(sorted(ASYMMETRIC_ALGORITHMS)),
+            )
     return tuple(out)
 
 
@@ -91,15 +105,22 @@ class JwtVerifier:
     `hand_checked_claims` chooses how the signature and registered claims are checked (see
     `claims.py`); by default the module switch `claims.HAND_CHECKED_CLAIMS`."""
 
-    def __init__(self, settings: Settings, replay_cache: ReplayCache, *, clock: Clock = time.time,
-                 sandbox_jwks_file: str | Path = SANDBOX_JWKS_FILE,
-                 max_lifetime_seconds: int = DEFAULT_MAX_LIFETIME_SECONDS,
-                 jwks_timeout_seconds: float = DEFAULT_JWKS_TIMEOUT_SECONDS,
-                 hand_checked_claims: bool | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        replay_cache: ReplayCache,
+        *,
+        clock: Clock = time.time,
+        sandbox_jwks_file: str | Path = SANDBOX_JWKS_FILE,
+        max_lifetime_seconds: int = DEFAULT_MAX_LIFETIME_SECONDS,
+        jwks_timeout_seconds: float = DEFAULT_JWKS_TIMEOUT_SECONDS,
+        hand_checked_claims: bool | None = None,
+    ) -> None:
         self._algorithms = allowed_algorithms(settings.jwt_algorithms)
         if not self._algorithms:
-            raise ValueError("no usable JWT algorithm configured (CDS_JWT_ALGORITHMS); "
-                             "CDS Hooks recommends ES384 and RS384")
+            raise ValueError(
+                "no usable JWT algorithm configured (CDS_JWT_ALGORITHMS); CDS Hooks recommends ES384 and RS384"
+            )
         self._leeway = max(0, int(settings.jwt_leeway_seconds))
         self._tenant_allow = frozenset(settings.tenant_allow)
         self._replay = replay_cache
@@ -107,11 +128,11 @@ class JwtVerifier:
         self._max_lifetime = int(max_lifetime_seconds)
         self._keys = PublicKeyCache()
         self._issuers: dict[str, IssuerTrust] = build_issuers(
-            settings, sandbox_jwks_file=sandbox_jwks_file, jwks_timeout_seconds=jwks_timeout_seconds)
+            settings, sandbox_jwks_file=sandbox_jwks_file, jwks_timeout_seconds=jwks_timeout_seconds
+        )
         if hand_checked_claims is None:
             hand_checked_claims = claims_paths.HAND_CHECKED_CLAIMS
-        self._signed_claims = claims_paths.claims_checker(hand_checked_claims, self._algorithms, self._leeway,
-                                                          clock)
+        self._signed_claims = claims_paths.claims_checker(hand_checked_claims, self._algorithms, self._leeway, clock)
 
     @property
     def algorithms(self) -> tuple[str, ...]:
@@ -141,7 +162,7 @@ class JwtVerifier:
 
         try:
             header, unverified = _unverified_parts(token)
-        except (ValueError, RecursionError) as exc:     # not base64url JSON objects (or absurdly nested)
+        except (ValueError, RecursionError) as exc:  # not base64url JSON objects (or absurdly nested)
             raise AuthError(f"malformed JWT ({type(exc).__name__})") from exc
         seen["kid"] = header.get("kid")
         seen["iss"] = unverified.get("iss")
@@ -191,8 +212,15 @@ class JwtVerifier:
         if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
             raise AuthError(f"RSA key shorter than {MIN_RSA_BITS} bits")
 
-        claims = self._signed_claims.verify(token, key, alg=alg, iss=iss, audience_url=audience_url,
-                                            unverified=unverified, signature=signature_bytes(token))
+        claims = self._signed_claims.verify(
+            token,
+            key,
+            alg=alg,
+            iss=iss,
+            audience_url=audience_url,
+            unverified=unverified,
+            signature=signature_bytes(token),
+        )
 
         self._check_times(claims)
 

@@ -26,8 +26,9 @@ def chart(name: str) -> dict:
 
 
 def post(srv, req: dict, explain: bool = False) -> dict:
-    resp = requests.post(f"{srv.url}/{'explain' if explain else 'cds-services'}/anakinra-order-sign", json=req,
-                         timeout=10)
+    resp = requests.post(
+        f"{srv.url}/{'explain' if explain else 'cds-services'}/anakinra-order-sign", json=req, timeout=10
+    )
     assert resp.status_code == 200, resp.text
     return resp.json()
 
@@ -57,10 +58,10 @@ def test_9_kg_infant_one_ml_daily_is_offered_a_dose_within_8_mg_per_kg(live_serv
     order = suggested_order(body, "dose")
     assert len(order["dosageInstruction"]) == 1
     dose = order["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
-    assert dose == {"value": 0.48, "unit": "mL", "system": UCUM, "code": "mL"}     # 71.6 mg = 7.96 mg/kg
+    assert dose == {"value": 0.48, "unit": "mL", "system": UCUM, "code": "mL"}  # 71.6 mg = 7.96 mg/kg
     assert 0.48 * 100 / 0.67 / 9 <= 8
     assert order["dispenseRequest"]["quantity"]["value"] == 28
-    assert "suggestions" not in card(body, "weight-dose")        # one suggestion for one change
+    assert "suggestions" not in card(body, "weight-dose")  # one suggestion for one change
     assert "100 mg" not in card(body, "dose")["summary"].split("change to")[-1]
     # signed as suggested, the order is within every limit
     again = post(live_server, resign(req, order))
@@ -74,7 +75,7 @@ def test_within_100_mg_above_8_mg_per_kg_the_weight_card_offers_the_dose(live_se
     body = post(live_server, req)
     assert "dosage.nomid-dira" in cited(body) and card(body, "dose") is None
     order = suggested_order(body, "weight-dose")
-    assert order["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] == 0.40   # 59.7 mg for 7.5 kg
+    assert order["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] == 0.40  # 59.7 mg for 7.5 kg
     assert determinations(post(live_server, resign(req, order))) == ["covered"]
 
 

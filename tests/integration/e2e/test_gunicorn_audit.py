@@ -29,8 +29,12 @@ def free_port() -> int:
 
 def run_gunicorn(env: dict, port: int, log: Path) -> subprocess.Popen:
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen([str(gunicorn), "-w", "3", "--preload", "-b", f"127.0.0.1:{port}", "--timeout", "60",
-                             "cds_service.wsgi:app"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [str(gunicorn), "-w", "3", "--preload", "-b", f"127.0.0.1:{port}", "--timeout", "60", "cds_service.wsgi:app"],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -59,8 +63,13 @@ def hammer(port: int) -> list[int]:
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def test_200_concurrent_calls_200_audit_rows(tmp_path, backend, request):
     var = tmp_path / "var"
-    env = dict(os.environ, CDS_PROFILE="production", CDS_AUTH="false", CDS_VAR_DIR=str(var),
-               CDS_PATIENT_HASH_KEY="gunicorn-test-key-0123456789")
+    env = dict(
+        os.environ,
+        CDS_PROFILE="production",
+        CDS_AUTH="false",
+        CDS_VAR_DIR=str(var),
+        CDS_PATIENT_HASH_KEY="gunicorn-test-key-0123456789",
+    )
     if backend == "postgresql":
         env["DATABASE_URL"] = request.getfixturevalue("pg_url")
     else:

@@ -29,35 +29,108 @@ def with_diagnosis(code: str, display: str, snomed: tuple[str, str] | None = Non
 
 # (name, request builder, determination, indication, clause ids that must be cited or met, card kinds)
 INDICATIONS = [
-    ("aosd-M06.1", lambda: with_diagnosis("M06.1", "Adult-onset Still's disease"),
-     "covered", "still", ["table1.other", "billing.icd10"], ["reading"]),
-    ("sjia-M08.2A", lambda: with_diagnosis("M08.2A", "Juvenile rheumatoid arthritis with systemic onset, other site"),
-     "covered", "still", ["table1.other"], ["reading"]),
-    ("ra-M05.A", lambda: with_diagnosis("M05.A", "Abnormal rheumatoid factor and anti-citrullinated protein "
-                                                 "antibody with rheumatoid arthritis"),
-     "covered", "ra", ["table1.ra.1.a", "table1.ra.2.a"], []),
-    ("ra-M06.0A", lambda: with_diagnosis("M06.0A", "Rheumatoid arthritis without rheumatoid factor, other site"),
-     "covered", "ra", ["table1.ra.1.a", "table1.ra.2.a"], []),
-    ("dira-M04.8", lambda: with_diagnosis("M04.8", "Deficiency of interleukin-1 receptor antagonist [DIRA]"),
-     "covered", "dira", ["table1.dira", "dosage.nomid-dira"], []),
+    (
+        "aosd-M06.1",
+        lambda: with_diagnosis("M06.1", "Adult-onset Still's disease"),
+        "covered",
+        "still",
+        ["table1.other", "billing.icd10"],
+        ["reading"],
+    ),
+    (
+        "sjia-M08.2A",
+        lambda: with_diagnosis("M08.2A", "Juvenile rheumatoid arthritis with systemic onset, other site"),
+        "covered",
+        "still",
+        ["table1.other"],
+        ["reading"],
+    ),
+    (
+        "ra-M05.A",
+        lambda: with_diagnosis(
+            "M05.A", "Abnormal rheumatoid factor and anti-citrullinated protein antibody with rheumatoid arthritis"
+        ),
+        "covered",
+        "ra",
+        ["table1.ra.1.a", "table1.ra.2.a"],
+        [],
+    ),
+    (
+        "ra-M06.0A",
+        lambda: with_diagnosis("M06.0A", "Rheumatoid arthritis without rheumatoid factor, other site"),
+        "covered",
+        "ra",
+        ["table1.ra.1.a", "table1.ra.2.a"],
+        [],
+    ),
+    (
+        "dira-M04.8",
+        lambda: with_diagnosis("M04.8", "Deficiency of interleukin-1 receptor antagonist [DIRA]"),
+        "covered",
+        "dira",
+        ["table1.dira", "dosage.nomid-dira"],
+        [],
+    ),
     # CAPS beyond NOMID: the guideline names no compendia support (reading other_indications_named_by_guideline)
-    ("caps-muckle-wells", lambda: with_diagnosis("M04.2", "Cryopyrin-associated periodic syndrome (Muckle-Wells)"),
-     "conditional", "caps", ["table1.other", "table1.nomid"], ["documentation"]),
-    ("schnitzler", lambda: with_diagnosis("D47.2", "Monoclonal gammopathy (Schnitzler syndrome)"),
-     "covered", "schnitzler", ["table1.other", "billing.icd10"], []),
+    (
+        "caps-muckle-wells",
+        lambda: with_diagnosis("M04.2", "Cryopyrin-associated periodic syndrome (Muckle-Wells)"),
+        "conditional",
+        "caps",
+        ["table1.other", "table1.nomid"],
+        ["documentation"],
+    ),
+    (
+        "schnitzler",
+        lambda: with_diagnosis("D47.2", "Monoclonal gammopathy (Schnitzler syndrome)"),
+        "covered",
+        "schnitzler",
+        ["table1.other", "billing.icd10"],
+        [],
+    ),
     # NCCN-supported uses need the specific use documented (subsequent therapy, steroid-refractory HLH ...)
-    ("castleman", lambda: with_diagnosis("D47.Z2", "Castleman disease"),
-     "conditional", "castleman", ["table1.other"], ["documentation"]),
-    ("hlh", lambda: with_diagnosis("D76.1", "Hemophagocytic lymphohistiocytosis",
-                                   ("234437005", "Hemophagocytic lymphohistiocytosis")),
-     "conditional", "hlh", ["table1.other"], ["documentation"]),
-    ("erdheim-chester", lambda: with_diagnosis("D76.3", "Other histiocytosis syndromes (Erdheim-Chester disease)"),
-     "conditional", "histiocytic", ["table1.other"], ["documentation"]),
-    ("car-t-toxicity", lambda: with_diagnosis("T80.82XA", "Complication of immune effector cellular therapy, "
-                                                          "initial encounter"),
-     "conditional", "car-t-toxicity", ["table1.other"], ["documentation"]),
-    ("not-in-table-1", lambda: with_diagnosis("I10", "Essential (primary) hypertension"),
-     "conditional", None, ["initiation.1.c.i"], ["documentation"]),
+    (
+        "castleman",
+        lambda: with_diagnosis("D47.Z2", "Castleman disease"),
+        "conditional",
+        "castleman",
+        ["table1.other"],
+        ["documentation"],
+    ),
+    (
+        "hlh",
+        lambda: with_diagnosis(
+            "D76.1", "Hemophagocytic lymphohistiocytosis", ("234437005", "Hemophagocytic lymphohistiocytosis")
+        ),
+        "conditional",
+        "hlh",
+        ["table1.other"],
+        ["documentation"],
+    ),
+    (
+        "erdheim-chester",
+        lambda: with_diagnosis("D76.3", "Other histiocytosis syndromes (Erdheim-Chester disease)"),
+        "conditional",
+        "histiocytic",
+        ["table1.other"],
+        ["documentation"],
+    ),
+    (
+        "car-t-toxicity",
+        lambda: with_diagnosis("T80.82XA", "Complication of immune effector cellular therapy, initial encounter"),
+        "conditional",
+        "car-t-toxicity",
+        ["table1.other"],
+        ["documentation"],
+    ),
+    (
+        "not-in-table-1",
+        lambda: with_diagnosis("I10", "Essential (primary) hypertension"),
+        "conditional",
+        None,
+        ["initiation.1.c.i"],
+        ["documentation"],
+    ),
 ]
 
 
@@ -68,8 +141,9 @@ def post(srv, req: dict, explain: bool = False) -> dict:
     return resp.json()
 
 
-@pytest.mark.parametrize("name, build, determination, indication, clauses, kinds", INDICATIONS,
-                         ids=[i[0] for i in INDICATIONS])
+@pytest.mark.parametrize(
+    "name, build, determination, indication, clauses, kinds", INDICATIONS, ids=[i[0] for i in INDICATIONS]
+)
 def test_every_indication(live_server, name, build, determination, indication, clauses, kinds):
     req = build()
     body = post(live_server, req)
@@ -127,12 +201,15 @@ def test_combination_with_a_draft_order_suggests_deleting_it(live_server):
     req = copy.deepcopy(load_request("ra-complete"))
     draft = copy.deepcopy(req["context"]["draftOrders"]["entry"][0]["resource"])
     draft["id"] = "draft-humira"
-    draft["medicationCodeableConcept"] = {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                                                      "code": "327361", "display": "adalimumab"}],
-                                          "text": "Humira 40 mg/0.4 mL pen"}
+    draft["medicationCodeableConcept"] = {
+        "coding": [
+            {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "327361", "display": "adalimumab"}
+        ],
+        "text": "Humira 40 mg/0.4 mL pen",
+    }
     req["context"]["draftOrders"]["entry"].append({"resource": draft})
     body = post(live_server, req)
-    assert determinations(body) == ["not-covered"]           # one coverage action: only the anakinra order
+    assert determinations(body) == ["not-covered"]  # one coverage action: only the anakinra order
     assert {"initiation.4", "precautions.tnf"} <= cited(body)
     card = next(c for c in body["cards"] if c["extension"]["anakinra-cds.finding"] == "combination")
     assert card["indicator"] == "critical"

@@ -52,7 +52,7 @@ from tests.web import jwt_keys
 MANIFEST = json.loads(DEMO_MANIFEST_FILE.read_text(encoding="utf-8"))
 PATIENTS = {p["patientId"]: p for p in MANIFEST["patients"]}
 FIXTURE_DAY = date.fromisoformat(MANIFEST["datesRelativeTo"])
-LATER_DAY = date(2027, 8, 19)           # a demo run long after the fixtures were written
+LATER_DAY = date(2027, 8, 19)  # a demo run long after the fixtures were written
 SANDBOX_USER = MANIFEST["sandboxUser"]  # Practitioner/COREPRACTITIONER1, fixed in the Sandbox
 SANDBOX_FHIR = (
     "http://127.0.0.1:8913/fhir"  # fhirServiceUrl of README.md, "Demo in the CDS Hooks Sandbox": the embedded server
@@ -66,6 +66,7 @@ SANDBOX_KEY = jwt_keys.sandbox_key()
 
 # -- the Sandbox, as a client ----------------------------------------------------------------------
 
+
 def sandbox_jwt(aud: str) -> str:
     """Minted as the Sandbox's jwt-generator.js does: ES384, its kid and jku, aud = the URL called."""
     now = int(time.time())
@@ -73,8 +74,12 @@ def sandbox_jwt(aud: str) -> str:
 
 
 def sandbox_post(url: str, body: dict) -> requests.Response:
-    return requests.post(url, json=body, timeout=20, headers={
-        "Accept": "application/json", "Authorization": f"Bearer {sandbox_jwt(url)}"})
+    return requests.post(
+        url,
+        json=body,
+        timeout=20,
+        headers={"Accept": "application/json", "Authorization": f"Bearer {sandbox_jwt(url)}"},
+    )
 
 
 def sandbox_prefetch(fhir: FhirService, templates: dict[str, str], patient_id: str) -> dict:
@@ -82,14 +87,17 @@ def sandbox_prefetch(fhir: FhirService, templates: dict[str, str], patient_id: s
     _user_type, _, user_id = SANDBOX_USER.partition("/")
     out = {}
     for key, template in templates.items():
-        url = (template.replace("{{context.patientId}}", patient_id).replace("{{context.userId}}", SANDBOX_USER)
-               .replace("{{userPractitionerId}}", user_id))
-        if "{{" in url:               # a token the Sandbox cannot fill: the key is skipped
+        url = (
+            template.replace("{{context.patientId}}", patient_id)
+            .replace("{{context.userId}}", SANDBOX_USER)
+            .replace("{{userPractitionerId}}", user_id)
+        )
+        if "{{" in url:  # a token the Sandbox cannot fill: the key is skipped
             continue
         path, _, query = url.partition("?")
         try:
             result = fhir.search(path, parse_qsl(query)) if query else fhir.read(*path.split("/", 1))
-        except FhirError:             # e.g. a 404 read: left out, never sent as null
+        except FhirError:  # e.g. a 404 read: left out, never sent as null
             continue
         if result.status == 200 and result.body:
             out[key] = result.body
@@ -98,26 +106,39 @@ def sandbox_prefetch(fhir: FhirService, templates: dict[str, str], patient_id: s
 
 def sandbox_order(patient_id: str, day: date, medication: dict | None = None, reason: dict | None = None) -> dict:
     """The MedicationRequest the Sandbox builds (createFhirResource, R4 server)."""
-    order = {"resourceType": "MedicationRequest", "id": "request-123", "status": "draft",
-             "subject": {"reference": f"Patient/{patient_id}"}, "authoredOn": day.isoformat()}
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "request-123",
+        "status": "draft",
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "authoredOn": day.isoformat(),
+    }
     if medication is None:
         return order
-    order["dosageInstruction"] = [{
-        "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
-        "doseAndRate": [{"doseQuantity": {"value": 1, "system": UCUM, "code": "{pill}"}}]}]
+    order["dosageInstruction"] = [
+        {
+            "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+            "doseAndRate": [{"doseQuantity": {"value": 1, "system": UCUM, "code": "{pill}"}}],
+        }
+    ]
     order["dispenseRequest"] = {"expectedSupplyDuration": {"value": 30, "unit": "days", "system": UCUM, "code": "d"}}
     order["intent"] = "order"
     order["category"] = {"coding": [{"system": CATEGORY_CS, "code": "community"}]}
-    order["medicationCodeableConcept"] = {"text": medication["name"], "coding": [
-        {"display": medication["name"], "system": RXNORM, "code": medication["id"]}]}
+    order["medicationCodeableConcept"] = {
+        "text": medication["name"],
+        "coding": [{"display": medication["name"], "system": RXNORM, "code": medication["id"]}],
+    }
     if reason is not None:
         order["reasonCode"] = reason
     return order
 
 
 def sandbox_request(hook: str, patient_id: str, order: dict, prefetch: dict | None, fhir_server: str) -> dict:
-    context = {"patientId": patient_id, "userId": SANDBOX_USER,
-               "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": order}]}}
+    context = {
+        "patientId": patient_id,
+        "userId": SANDBOX_USER,
+        "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": order}]},
+    }
     if hook == "order-select":
         context["selections"] = ["MedicationRequest/request-123"]
     req = {"hookInstance": str(uuid.uuid4()), "hook": hook, "fhirServer": fhir_server, "context": context}
@@ -139,11 +160,18 @@ def taken_medication(suggestion: dict) -> dict:
 class Sandbox:
     """One Sandbox tab: the patient, the drafted medication, the Condition chosen under "Treating"."""
 
-    def __init__(self, base_url: str, patient_id: str, day: date, fhir: FhirService | None,
-                 fhir_server: str = SANDBOX_FHIR):
+    def __init__(
+        self, base_url: str, patient_id: str, day: date, fhir: FhirService | None, fhir_server: str = SANDBOX_FHIR
+    ):
         self.base, self.patient_id, self.day, self.fhir_server = base_url, patient_id, day, fhir_server
-        discovery = requests.get(f"{base_url}/cds-services", timeout=10, headers={
-            "Accept": "application/json", "Authorization": f"Bearer {sandbox_jwt(base_url + '/cds-services')}"})
+        discovery = requests.get(
+            f"{base_url}/cds-services",
+            timeout=10,
+            headers={
+                "Accept": "application/json",
+                "Authorization": f"Bearer {sandbox_jwt(base_url + '/cds-services')}",
+            },
+        )
         assert discovery.status_code == 200, discovery.text
         self.services = {s["hook"]: s for s in discovery.json()["services"]}
         self.fhir = fhir
@@ -156,8 +184,9 @@ class Sandbox:
         if self.fhir is not None:
             prefetch = sandbox_prefetch(self.fhir, service["prefetch"], self.patient_id)
             prefetch.update(prefetch_override or {})
-        order = sandbox_order(self.patient_id, self.day, self.medication,
-                              self.treating if hook == "order-select" else None)
+        order = sandbox_order(
+            self.patient_id, self.day, self.medication, self.treating if hook == "order-select" else None
+        )
         self.last_request = sandbox_request(hook, self.patient_id, order, prefetch, self.fhir_server)
         resp = sandbox_post(f"{self.base}/cds-services/{service['id']}", self.last_request)
         assert resp.status_code == 200, resp.text
@@ -170,10 +199,16 @@ class Sandbox:
         return resp.json()
 
     def click(self, hook: str, card: dict, suggestion: dict) -> None:
-        feedback = {"feedback": [{"card": card["uuid"], "outcome": "accepted",
-                                  "acceptedSuggestions": [{"id": suggestion["uuid"]}],
-                                  "outcomeTimestamp": datetime.now(UTC).isoformat(timespec="milliseconds")
-                                  .replace("+00:00", "Z")}]}
+        feedback = {
+            "feedback": [
+                {
+                    "card": card["uuid"],
+                    "outcome": "accepted",
+                    "acceptedSuggestions": [{"id": suggestion["uuid"]}],
+                    "outcomeTimestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                }
+            ]
+        }
         resp = sandbox_post(f"{self.base}/cds-services/{self.services[hook]['id']}/feedback", feedback)
         assert resp.status_code == 200, resp.text
         self.medication = taken_medication(suggestion)
@@ -193,6 +228,7 @@ def demo_card(body: dict) -> tuple[dict, dict]:
 
 # -- expectations (cds_service/demo_charts/demo.json) --------------------------------------------------------
 
+
 def required_kinds(patient_id: str, hook: str) -> list[str]:
     return [k for k in PATIENTS[patient_id]["expect"][hook]["findings"] if k != "none"]
 
@@ -203,8 +239,12 @@ def check_shows(body: dict, patient_id: str, hook: str, sent_order: dict) -> dic
     infos = coverage_infos(body)
     assert list(infos) == ["MedicationRequest/request-123"], body
     info = infos["MedicationRequest/request-123"]
-    assert info["covered"] == [expect["determination"]], (patient_id, hook, info["covered"],
-                                                           [c["summary"] for c in body["cards"]])
+    assert info["covered"] == [expect["determination"]], (
+        patient_id,
+        hook,
+        info["covered"],
+        [c["summary"] for c in body["cards"]],
+    )
     action = body["systemActions"][0]
     assert action["type"] == "update"
     unchanged = {k: v for k, v in action["resource"].items() if k != "extension"}
@@ -219,16 +259,19 @@ def check_shows(body: dict, patient_id: str, hook: str, sent_order: dict) -> dic
     assert set(kinds) <= allowed, (patient_id, hook, kinds)
     if expect["findings"] == ["none"]:
         assert not [c for c in body["cards"] if c["indicator"] != "info"], kinds
-    if hook == "order-select":   # a secondary hook: never asks for documentation
+    if hook == "order-select":  # a secondary hook: never asks for documentation
         assert "doc-needed" not in info and "doc-purpose" not in info
     return info
 
 
 # -- fixtures ---------------------------------------------------------------------------------------
 
+
 def demo_bundles(day: date) -> list[dict]:
-    return [rebase_dates(json.loads((DEMO_MANIFEST_FILE.parent / rel).read_text(encoding="utf-8")), day)
-            for rel in MANIFEST["bundles"]]
+    return [
+        rebase_dates(json.loads((DEMO_MANIFEST_FILE.parent / rel).read_text(encoding="utf-8")), day)
+        for rel in MANIFEST["bundles"]
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -260,6 +303,7 @@ def demo_app(tmp_path: Path, day: date, **overrides):
 
 class DeferredApp:
     """A WSGI app set after the server is bound (JWT aud needs the server's own URL)."""
+
     app = None
 
     def __call__(self, environ, start_response):
@@ -267,6 +311,7 @@ class DeferredApp:
 
 
 # -- (a) order-select at load with an empty draft -----------------------------------------------------
+
 
 @pytest.mark.parametrize("hook", ["order-select", "order-sign"])
 def test_empty_draft_gets_the_draft_kineret_card(tmp_path, demo_fhir, hook):
@@ -276,7 +321,12 @@ def test_empty_draft_gets_the_draft_kineret_card(tmp_path, demo_fhir, hook):
         body = sandbox.fire(hook)
     sent = sandbox.last_request
     assert set(sent["context"]["draftOrders"]["entry"][0]["resource"]) == {
-        "resourceType", "id", "status", "subject", "authoredOn"}
+        "resourceType",
+        "id",
+        "status",
+        "subject",
+        "authoredOn",
+    }
     assert "type" not in sent["context"]["draftOrders"] and "encounterId" not in sent["context"]
     assert "fhirAuthorization" not in sent
     card, suggestion = demo_card(body)
@@ -287,6 +337,7 @@ def test_empty_draft_gets_the_draft_kineret_card(tmp_path, demo_fhir, hook):
 
 
 # -- (b), (c), (d): the whole demo for each demo patient -------------------------------------------------
+
 
 @pytest.mark.parametrize("day", [FIXTURE_DAY, LATER_DAY], ids=["fixture-day", "later-day"])
 @pytest.mark.parametrize("patient_id", list(PATIENTS))
@@ -334,15 +385,16 @@ def test_sandbox_order_is_read_as_100_mg_daily_30_syringes_per_30_days(tmp_path,
     described = " | ".join(e["description"] for e in limit["evidence"])
     assert "1 {pill}" in described and "100 mg" in described
     assert "30 syringes" in described, described
-    assert nodes["position.site-of-care"]["outcome"] == "met"   # category as a single object: community
+    assert nodes["position.site-of-care"]["outcome"] == "met"  # category as a single object: community
 
 
 def test_reason_code_object_counts_as_the_indication(tmp_path, demo_fhir):
     """With no Condition on file, the order-select reasonCode object alone establishes RA."""
     fhir = demo_fhir(FIXTURE_DAY)
     no_conditions = {"resourceType": "Bundle", "type": "searchset", "total": 0}
-    ra_code = next(e["resource"]["code"] for e in fhir.search(
-        "Condition", [("patient", "demo-ra-covered")]).body["entry"])
+    ra_code = next(
+        e["resource"]["code"] for e in fhir.search("Condition", [("patient", "demo-ra-covered")]).body["entry"]
+    )
     outcomes = {}
     with LiveServer(demo_app(tmp_path, FIXTURE_DAY)) as srv:
         sandbox = Sandbox(srv.url, "demo-ra-covered", FIXTURE_DAY, fhir)
@@ -351,8 +403,11 @@ def test_reason_code_object_counts_as_the_indication(tmp_path, demo_fhir):
             sandbox.treating = reason
             body = sandbox.fire("order-select", prefetch_override={"conditions": no_conditions})
             explained = sandbox.explain("order-select")
-            outcomes[label] = (coverage_infos(body)["MedicationRequest/request-123"]["covered"][0],
-                               explained["orders"][0].get("indication"), json.dumps(explained))
+            outcomes[label] = (
+                coverage_infos(body)["MedicationRequest/request-123"]["covered"][0],
+                explained["orders"][0].get("indication"),
+                json.dumps(explained),
+            )
     determination, indication, trace = outcomes["with reasonCode"]
     assert (determination, indication) == ("covered", "ra"), outcomes
     assert "MedicationRequest/request-123.reasonCode" in trace
@@ -363,13 +418,20 @@ def test_feedback_as_the_sandbox_sends_it(tmp_path, demo_fhir):
     with LiveServer(demo_app(tmp_path, FIXTURE_DAY)) as srv:
         sandbox = Sandbox(srv.url, "demo-ra-step-therapy", FIXTURE_DAY, demo_fhir(FIXTURE_DAY))
         card, suggestion = demo_card(sandbox.fire("order-select"))
-        sandbox.click("order-select", card, suggestion)       # accepted, asserted 200 inside
+        sandbox.click("order-select", card, suggestion)  # accepted, asserted 200 inside
         body = sandbox.fire("order-select")
         warning = next(c for c in body["cards"] if c["extension"]["anakinra-cds.finding"] == "step-therapy")
         reason = warning["overrideReasons"][0]
-        overridden = {"feedback": [{"card": warning["uuid"], "outcome": "overridden",
-                                    "overrideReason": {"reason": {"code": reason["code"], "system": reason["system"]}},
-                                    "outcomeTimestamp": "2026-03-02T15:04:05.123Z"}]}
+        overridden = {
+            "feedback": [
+                {
+                    "card": warning["uuid"],
+                    "outcome": "overridden",
+                    "overrideReason": {"reason": {"code": reason["code"], "system": reason["system"]}},
+                    "outcomeTimestamp": "2026-03-02T15:04:05.123Z",
+                }
+            ]
+        }
         resp = sandbox_post(f"{srv.url}/cds-services/anakinra-order-select/feedback", overridden)
         assert resp.status_code == 200, resp.text
         assert resp.json()["received"] == 1
@@ -380,6 +442,7 @@ def test_feedback_as_the_sandbox_sends_it(tmp_path, demo_fhir):
 
 # -- (e) never in production -------------------------------------------------------------------------
 
+
 def test_demo_card_never_in_the_production_profile(tmp_path):
     env = {"CDS_AUTH": "false", "CDS_DEMO_DRAFT_CARD": "true", "CDS_VAR_DIR": str(tmp_path / "var")}
     production = from_env(env, profile="production")
@@ -389,8 +452,9 @@ def test_demo_card_never_in_the_production_profile(tmp_path):
     for name, settings in (("production", production), ("demo", demo)):
         with LiveServer(create_app(settings, clock=pinned_at(FIXTURE_DAY))) as srv:
             for hook, service_id in SERVICE.items():
-                req = sandbox_request(hook, "demo-ra-covered", sandbox_order("demo-ra-covered", FIXTURE_DAY), None,
-                                      SANDBOX_FHIR)
+                req = sandbox_request(
+                    hook, "demo-ra-covered", sandbox_order("demo-ra-covered", FIXTURE_DAY), None, SANDBOX_FHIR
+                )
                 resp = sandbox_post(f"{srv.url}/cds-services/{service_id}", req)
                 assert resp.status_code == 200, resp.text
                 answers[(name, hook)] = resp.json()
@@ -402,6 +466,7 @@ def test_demo_card_never_in_the_production_profile(tmp_path):
 
 # -- (f) the Sandbox's JWT with auth turned on ------------------------------------------------------------
 
+
 def test_sandbox_jwt_is_accepted_when_auth_is_on_in_demo(tmp_path):
     deferred = DeferredApp()
     with LiveServer(deferred) as srv:
@@ -409,22 +474,28 @@ def test_sandbox_jwt_is_accepted_when_auth_is_on_in_demo(tmp_path):
         settings = from_env(env, profile="demo")
         assert settings.auth_enabled and settings.allow_sandbox_issuer
         deferred.app = create_app(settings, clock=pinned_at(FIXTURE_DAY))
-        sandbox = Sandbox(srv.url, "demo-ra-covered", FIXTURE_DAY, None)   # discovery with the JWT: 200
+        sandbox = Sandbox(srv.url, "demo-ra-covered", FIXTURE_DAY, None)  # discovery with the JWT: 200
         card, suggestion = demo_card(sandbox.fire("order-select"))
         sandbox.click("order-select", card, suggestion)
         # Negative controls: the check is real.
         url = f"{srv.url}/cds-services/anakinra-order-select"
-        req = sandbox_request("order-select", "demo-ra-covered", sandbox_order("demo-ra-covered", FIXTURE_DAY),
-                              None, SANDBOX_FHIR)
+        req = sandbox_request(
+            "order-select", "demo-ra-covered", sandbox_order("demo-ra-covered", FIXTURE_DAY), None, SANDBOX_FHIR
+        )
         assert requests.post(url, json=req, timeout=10).status_code == 401
-        wrong_aud = requests.post(url, json=req, timeout=10,
-                                  headers={"Authorization": f"Bearer {sandbox_jwt(srv.url + '/cds-services')}"})
+        wrong_aud = requests.post(
+            url, json=req, timeout=10, headers={"Authorization": f"Bearer {sandbox_jwt(srv.url + '/cds-services')}"}
+        )
         assert wrong_aud.status_code == 401 and wrong_aud.content == b""
 
     deferred = DeferredApp()
     with LiveServer(deferred) as srv:
-        env = {"CDS_AUTH": "true", "CDS_ALLOW_SANDBOX_ISSUER": "false", "CDS_VAR_DIR": str(tmp_path / "var2"),
-               "CDS_EXTERNAL_BASE_URL": srv.url}
+        env = {
+            "CDS_AUTH": "true",
+            "CDS_ALLOW_SANDBOX_ISSUER": "false",
+            "CDS_VAR_DIR": str(tmp_path / "var2"),
+            "CDS_EXTERNAL_BASE_URL": srv.url,
+        }
         deferred.app = create_app(from_env(env, profile="demo"), clock=pinned_at(FIXTURE_DAY))
         resp = sandbox_post(f"{srv.url}/cds-services/anakinra-order-select", req)
         assert resp.status_code == 401
@@ -444,8 +515,9 @@ def test_sandbox_demo_completes_the_documentation_and_signs_again(tmp_path, demo
     fhir = demo_fhir(FIXTURE_DAY)
     deferred = DeferredApp()
     with LiveServer(deferred) as srv:
-        settings = demo_settings().with_overrides(var_dir=str(tmp_path / "var"), fhir_allow=(),
-                                                  external_base_url=srv.url)
+        settings = demo_settings().with_overrides(
+            var_dir=str(tmp_path / "var"), fhir_allow=(), external_base_url=srv.url
+        )
         deferred.app = create_app(settings, clock=pinned_at(FIXTURE_DAY))
         sandbox = Sandbox(srv.url, DOCUMENTATION_DEMO, FIXTURE_DAY, fhir)
         card, suggestion = demo_card(sandbox.fire("order-select"))
@@ -459,7 +531,7 @@ def test_sandbox_demo_completes_the_documentation_and_signs_again(tmp_path, demo
         (link,) = form_card["links"]
         assert link["type"] == "absolute" and link["url"].startswith(f"{srv.url}/documentation/")
 
-        form = BrowserForm.open(requests.Session(), link["url"])      # a new browser tab: no JWT, no Referer
+        form = BrowserForm.open(requests.Session(), link["url"])  # a new browser tab: no JWT, no Referer
         assert form.response.status_code == 200 and form.value("indication") and form.value("pathway")
         for link_id in ("continuing.treated", "continuing.not-samples"):
             form.answer(link_id, "true")
@@ -472,8 +544,12 @@ def test_sandbox_demo_completes_the_documentation_and_signs_again(tmp_path, demo
         if at_risk == "false":
             # a "no" to 1.b while step therapy (1.c) is still open decides nothing: still conditional
             assert info["covered"] == ["conditional"], [c["summary"] for c in again["cards"]]
-            outcomes = {n["clause"]: n["outcome"] for o in sandbox.explain("order-sign")["orders"]
-                        for top in o["clauses"] for n in walk(top)}
+            outcomes = {
+                n["clause"]: n["outcome"]
+                for o in sandbox.explain("order-sign")["orders"]
+                for top in o["clauses"]
+                for n in walk(top)
+            }
             assert outcomes["initiation.1.b"] == "not-met" and outcomes["initiation.1"] == "unknown"
             return
         assert info["covered"] == ["covered"], [c["summary"] for c in again["cards"]]
@@ -486,30 +562,44 @@ def test_sandbox_demo_completes_the_documentation_and_signs_again(tmp_path, demo
 
 # -- (g) CORS preflight, including Chrome's Private Network Access ----------------------------------------
 
+
 def test_preflight_needs_no_auth_and_allows_the_private_network(tmp_path):
     deferred = DeferredApp()
     with LiveServer(deferred) as srv:
         env = {"CDS_AUTH": "true", "CDS_VAR_DIR": str(tmp_path / "var"), "CDS_EXTERNAL_BASE_URL": srv.url}
         deferred.app = create_app(from_env(env, profile="demo"), clock=pinned_at(FIXTURE_DAY))
-        for path, method in (("/cds-services", "GET"), ("/cds-services/anakinra-order-select", "POST"),
-                             ("/cds-services/anakinra-order-sign", "POST"),
-                             ("/cds-services/anakinra-order-sign/feedback", "POST")):
-            resp = requests.options(srv.url + path, timeout=10, headers={
-                "Origin": "https://sandbox.cds-hooks.org", "Access-Control-Request-Method": method,
-                "Access-Control-Request-Headers": "authorization,content-type",
-                "Access-Control-Request-Private-Network": "true"})
+        for path, method in (
+            ("/cds-services", "GET"),
+            ("/cds-services/anakinra-order-select", "POST"),
+            ("/cds-services/anakinra-order-sign", "POST"),
+            ("/cds-services/anakinra-order-sign/feedback", "POST"),
+        ):
+            resp = requests.options(
+                srv.url + path,
+                timeout=10,
+                headers={
+                    "Origin": "https://sandbox.cds-hooks.org",
+                    "Access-Control-Request-Method": method,
+                    "Access-Control-Request-Headers": "authorization,content-type",
+                    "Access-Control-Request-Private-Network": "true",
+                },
+            )
             assert resp.status_code in (200, 204), (path, resp.status_code)
             assert resp.headers["Access-Control-Allow-Origin"] == "*"
             assert resp.headers["Access-Control-Allow-Private-Network"] == "true"
             assert method in resp.headers["Access-Control-Allow-Methods"]
             allowed = {h.strip().lower() for h in resp.headers["Access-Control-Allow-Headers"].split(",")}
             assert {"authorization", "content-type"} <= allowed
-        plain = requests.options(srv.url + "/cds-services", timeout=10, headers={
-            "Origin": "http://localhost:8000", "Access-Control-Request-Method": "GET"})
+        plain = requests.options(
+            srv.url + "/cds-services",
+            timeout=10,
+            headers={"Origin": "http://localhost:8000", "Access-Control-Request-Method": "GET"},
+        )
         assert "Access-Control-Allow-Private-Network" not in plain.headers
 
 
 # -- the demo charts themselves ------------------------------------------------------------------------------
+
 
 def test_demo_bundles_are_valid_r4_and_serve_what_the_sandbox_reads(demo_fhir):
     for bundle in demo_bundles(FIXTURE_DAY):
@@ -522,16 +612,17 @@ def test_demo_bundles_are_valid_r4_and_serve_what_the_sandbox_reads(demo_fhir):
     assert roles["total"] >= 1
     for patient_id in PATIENTS:
         patient = fhir.read("Patient", patient_id).body
-        assert patient["name"][0]["given"] and patient["name"][0]["family"]     # the Sandbox's banner
+        assert patient["name"][0]["given"] and patient["name"][0]["family"]  # the Sandbox's banner
         conditions = fhir.search("Condition", [("patient", patient_id)]).body  # the "Treating" list
         assert conditions["total"] > 0
         for entry in conditions["entry"]:
             code = entry["resource"]["code"]
             assert code["coding"][0]["code"] and code["text"]
-        assert sorted(e["resource"]["code"]["text"] for e in conditions["entry"]) \
-            == sorted(PATIENTS[patient_id]["conditions"])
+        assert sorted(e["resource"]["code"]["text"] for e in conditions["entry"]) == sorted(
+            PATIENTS[patient_id]["conditions"]
+        )
     prefetch = sandbox_prefetch(fhir, {"d": "MedicationDispense?patient={{context.patientId}}"}, "demo-ra-covered")
-    assert prefetch["d"]["total"] == 0 and "entry" not in prefetch["d"]   # empty search: a Bundle, total 0
+    assert prefetch["d"]["total"] == 0 and "entry" not in prefetch["d"]  # empty search: a Bundle, total 0
 
 
 def test_rebasing_moves_every_date_by_the_same_days_and_leaves_other_bundles_alone():
@@ -541,24 +632,30 @@ def test_rebasing_moves_every_date_by_the_same_days_and_leaves_other_bundles_alo
     assert moved["timestamp"].startswith(LATER_DAY.isoformat())
 
     def resource(b, rtype, rid):
-        return next(e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == rtype
-                    and e["resource"]["id"] == rid)
+        return next(
+            e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == rtype and e["resource"]["id"] == rid
+        )
 
-    for rtype, rid, field in (("Patient", "demo-nomid-weight", "birthDate"),
-                              ("Observation", "demo-nomid-weight-wt-1", "effectiveDateTime"),
-                              ("Observation", "demo-nomid-weight-wt-1", "issued"),
-                              ("Condition", "demo-nomid-weight-dx", "onsetDateTime")):
+    for rtype, rid, field in (
+        ("Patient", "demo-nomid-weight", "birthDate"),
+        ("Observation", "demo-nomid-weight-wt-1", "effectiveDateTime"),
+        ("Observation", "demo-nomid-weight-wt-1", "issued"),
+        ("Condition", "demo-nomid-weight-dx", "onsetDateTime"),
+    ):
         before, after = resource(bundle, rtype, rid)[field], resource(moved, rtype, rid)[field]
         assert date.fromisoformat(after[:10]) - date.fromisoformat(before[:10]) == timedelta(days=days)
         assert after[10:] == before[10:], "time of day and offset are kept"
-    assert resource(moved, "Observation", "demo-nomid-weight-wt-1")["code"] == \
-        resource(bundle, "Observation", "demo-nomid-weight-wt-1")["code"]
+    assert (
+        resource(moved, "Observation", "demo-nomid-weight-wt-1")["code"]
+        == resource(bundle, "Observation", "demo-nomid-weight-wt-1")["code"]
+    )
     assert bundle["timestamp"].startswith(FIXTURE_DAY.isoformat()), "the input is not modified"
     scenario = load_bundle("ra-complete")
     assert rebase_dates(scenario, LATER_DAY) == scenario
 
 
 # -- without prefetch: the service reads the FHIR test server (make test) ------------------------------------
+
 
 @pytest.mark.fhirserver
 @pytest.mark.parametrize("patient_id", list(PATIENTS))
@@ -570,9 +667,17 @@ def test_sandbox_demo_without_prefetch_reads_the_fhir_server(tmp_path, fhir_base
         sandbox = Sandbox(srv.url, patient_id, today, None, fhir_server=fhir_base)
         card, suggestion = demo_card(sandbox.fire("order-select"))
         sandbox.click("order-select", card, suggestion)
-        check_shows(sandbox.fire("order-select"), patient_id, "order-select",
-                    sandbox.last_request["context"]["draftOrders"]["entry"][0]["resource"])
-        check_shows(sandbox.fire("order-sign"), patient_id, "order-sign",
-                    sandbox.last_request["context"]["draftOrders"]["entry"][0]["resource"])
+        check_shows(
+            sandbox.fire("order-select"),
+            patient_id,
+            "order-select",
+            sandbox.last_request["context"]["draftOrders"]["entry"][0]["resource"],
+        )
+        check_shows(
+            sandbox.fire("order-sign"),
+            patient_id,
+            "order-sign",
+            sandbox.last_request["context"]["draftOrders"]["entry"][0]["resource"],
+        )
         explained = sandbox.explain("order-sign")
     assert not explained.get("technicalErrors"), explained.get("technicalErrors")

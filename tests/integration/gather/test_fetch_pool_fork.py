@@ -31,4 +31,4 @@ def test_a_forked_child_starts_with_no_executors_and_makes_its_own():
     child.join(timeout=30)
     assert (before, worked, after) == (0, True, 1)
     assert child.exitcode == 0
-    assert idle_count(SIZE) == 1            # the parent's is untouched
+    assert idle_count(SIZE) == 1  # the parent's is untouched

@@ -81,8 +81,12 @@ def test_300_calls_with_postgresql_stopped_in_the_middle_leave_300_audit_rows(se
     url = make_url(pg_url)
     proxy = CuttableProxy((url.host or "127.0.0.1", url.port or 5432))
     try:
-        app = create_app(settings.with_overrides(database_url=url.set(host="127.0.0.1", port=proxy.port)
-                                                 .render_as_string(hide_password=False)), clock=pinned_clock)
+        app = create_app(
+            settings.with_overrides(
+                database_url=url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+            ),
+            clock=pinned_clock,
+        )
         runtime = app.extensions["cds"]
         runtime.spool.interval = 0.1
         client = app.test_client()
@@ -93,8 +97,9 @@ def test_300_calls_with_postgresql_stopped_in_the_middle_leave_300_audit_rows(se
                 proxy.cut()
             if i == 200:
                 proxy.restore()
-            resp = client.post("/cds-services/anakinra-order-sign",
-                               json=dict(req, hookInstance=f"5d0c7a52-0000-4000-8000-{i:012d}"))
+            resp = client.post(
+                "/cds-services/anakinra-order-sign", json=dict(req, hookInstance=f"5d0c7a52-0000-4000-8000-{i:012d}")
+            )
             statuses.append(resp.status_code)
         assert statuses == [200] * 300
         deadline = time.monotonic() + 20
@@ -103,7 +108,6 @@ def test_300_calls_with_postgresql_stopped_in_the_middle_leave_300_audit_rows(se
         assert runtime.spool.depth() == 0
         assert client.get("/health").get_json()["auditSpool"] == {"pending": 0}
         calls = runtime.store.list_calls(since=datetime(2000, 1, 1, tzinfo=UTC))
-        assert sorted(c.hook_instance for c in calls) == sorted(
-            f"5d0c7a52-0000-4000-8000-{i:012d}" for i in range(300))
+        assert sorted(c.hook_instance for c in calls) == sorted(f"5d0c7a52-0000-4000-8000-{i:012d}" for i in range(300))
     finally:
         proxy.cut()

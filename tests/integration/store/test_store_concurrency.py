@@ -25,12 +25,19 @@ def _write_calls(store, worker: int, barrier, queue) -> None:
         barrier.wait(timeout=30)
         for i in range(CALLS_EACH):
             try:
-                ids.append(store.record_call(AuditEntry(
-                    service_id="anakinra-crd-order-sign", hook_instance=f"w{worker}-{i}",
-                    called_at=T0 + timedelta(milliseconds=i), http_status=200, latency_ms=i,
-                    determinations=[{"order": f"MedicationRequest/{worker}-{i}", "determination": "covered"}],
-                    card_uuids=[f"card-{worker}-{i}"],
-                )))
+                ids.append(
+                    store.record_call(
+                        AuditEntry(
+                            service_id="anakinra-crd-order-sign",
+                            hook_instance=f"w{worker}-{i}",
+                            called_at=T0 + timedelta(milliseconds=i),
+                            http_status=200,
+                            latency_ms=i,
+                            determinations=[{"order": f"MedicationRequest/{worker}-{i}", "determination": "covered"}],
+                            card_uuids=[f"card-{worker}-{i}"],
+                        )
+                    )
+                )
             except Exception as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
     except Exception:
@@ -39,8 +46,15 @@ def _write_calls(store, worker: int, barrier, queue) -> None:
 
 
 def test_200_concurrent_writers_from_4_processes_give_200_rows(store):
-    store.record_call(AuditEntry(service_id="warm-up", hook_instance="parent", called_at=T0 - timedelta(days=1),
-                                 http_status=200, latency_ms=1))           # the parent's pool has a connection
+    store.record_call(
+        AuditEntry(
+            service_id="warm-up",
+            hook_instance="parent",
+            called_at=T0 - timedelta(days=1),
+            http_status=200,
+            latency_ms=1,
+        )
+    )  # the parent's pool has a connection
     ctx = multiprocessing.get_context("fork")
     barrier, queue = ctx.Barrier(PROCESSES), ctx.Queue()
     procs = [ctx.Process(target=_write_calls, args=(store, w, barrier, queue)) for w in range(PROCESSES)]
@@ -64,5 +78,9 @@ def test_200_concurrent_writers_from_4_processes_give_200_rows(store):
         assert conn.execute(select(func.count()).select_from(AuditCallRow)).scalar_one() == 201
         assert conn.execute(select(func.count()).select_from(AuditCardRow)).scalar_one() == 200
     # the parent's own connections survived the children
-    assert store.record_call(AuditEntry(service_id="after", hook_instance="parent-2", called_at=T0,
-                                        http_status=200, latency_ms=1)) > 0
+    assert (
+        store.record_call(
+            AuditEntry(service_id="after", hook_instance="parent-2", called_at=T0, http_status=200, latency_ms=1)
+        )
+        > 0
+    )

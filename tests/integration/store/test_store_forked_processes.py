@@ -16,6 +16,7 @@ from tests.store.test_store_sqlite_fast_path import ENTRIES, _store_after_one_ca
 
 # -- feedback (tests/store/test_store_feedback.py) -------------------------------------------------
 
+
 def _send_feedback(store, items, barrier, queue) -> None:
     try:
         barrier.wait(timeout=20)
@@ -47,6 +48,7 @@ def test_concurrent_duplicates_are_stored_once(store):
 
 # -- the pseudonym key (tests/store/test_store_audit.py) ---------------------------------------------
 
+
 def _load_key_in_child(var_dir, barrier, queue) -> None:
     barrier.wait(timeout=10)
     queue.put(load_hash_key("", var_dir).hex())
@@ -68,6 +70,7 @@ def test_workers_starting_together_share_one_key(tmp_path):
 
 # -- the SQLite fast path (tests/store/test_store_sqlite_fast_path.py) --------------------------------
 
+
 def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(tmp_path):
     store, parent_conn = _store_after_one_call(tmp_path, ENTRIES[1])
 
@@ -83,18 +86,19 @@ def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(tm
     inherited, idle, fresh = queue.get(timeout=30)
     proc.join(30)
     assert proc.exitcode == 0
-    assert inherited == [] and idle == 1 and fresh               # the child's list started empty
-    assert store.record_call(ENTRIES[1]) == 3                    # the parent's connection still works
+    assert inherited == [] and idle == 1 and fresh  # the child's list started empty
+    assert store.record_call(ENTRIES[1]) == 3  # the parent's connection still works
     assert store._fast_path.idle == [parent_conn]
     store.dispose()
 
 
 # -- the audit spool (tests/store/test_audit_spool.py) -------------------------------------------------
 
+
 def test_a_file_left_by_a_process_that_died_is_replayed_by_another_and_removed(tmp_path):
     directory = tmp_path / "spool"
     pid = os.fork()
-    if pid == 0:                                                  # the process that dies with rows spooled
+    if pid == 0:  # the process that dies with rows spooled
         try:
             AuditSpool(directory, interval=3600).append(entry(7), FlakyStore())
         finally:

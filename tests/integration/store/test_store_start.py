@@ -29,8 +29,13 @@ def test_service_starts_without_importing_alembic(tmp_path, database):
         "app = create_app(Settings(database_url=sys.argv[1], var_dir=sys.argv[2]))\n"
         "print(app.extensions['cds'].store.health()['status'], 'alembic' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, db, str(tmp_path / "var")], capture_output=True,
-                         text=True, timeout=120, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code, db, str(tmp_path / "var")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["ok", "False"]
 

@@ -27,8 +27,7 @@ def test_the_same_order_signed_on_two_instances_at_once_gets_one_approval(settin
 
         def sign(i: int) -> dict:
             start.wait(10)
-            resp = requests.post(urls[i], json=dict(req, hookInstance=f"3f6c1c2e-0000-4000-8000-{i:012d}"),
-                                 timeout=30)
+            resp = requests.post(urls[i], json=dict(req, hookInstance=f"3f6c1c2e-0000-4000-8000-{i:012d}"), timeout=30)
             assert resp.status_code == 200, resp.text
             return next(iter(coverage_infos(resp.json()).values()))
 

@@ -16,9 +16,11 @@ from tests.web.test_request_limits import FEEDBACK, HOOK, _item
 
 def _chunked_post(port: int, path: str, body: bytes) -> int:
     """POST with Transfer-Encoding: chunked (no Content-Length) over a raw socket; the status code."""
-    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 700]), body[i:i + 700]) for i in range(0, len(body), 700))
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + 700]), body[i : i + 700]) for i in range(0, len(body), 700))
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(head + chunks + b"0\r\n\r\n")
         status_line = sock.recv(200).split(b"\r\n", 1)[0]
@@ -28,7 +30,7 @@ def _chunked_post(port: int, path: str, body: bytes) -> int:
 @pytest.mark.parametrize("path", [FEEDBACK, HOOK])
 def test_a_chunked_body_over_the_cap_is_413_even_when_the_cut_would_be_valid_json(settings, path):
     app = create_app(settings.with_overrides(max_body_bytes=3000), clock=pinned_clock)
-    body = json.dumps({"feedback": [_item()]}).encode() + b" " * 6000   # the first 3000 bytes are valid JSON
+    body = json.dumps({"feedback": [_item()]}).encode() + b" " * 6000  # the first 3000 bytes are valid JSON
     with LiveServer(app) as srv:
         assert _chunked_post(srv.port, path, body) == 413
 
@@ -38,5 +40,5 @@ def test_a_chunked_body_under_the_cap_is_read_whole(settings):
     body = json.dumps({"feedback": [_item()]}).encode()
     with LiveServer(app) as srv:
         assert _chunked_post(srv.port, FEEDBACK, body) == 200
-        req = json.dumps(load_request("ra-complete")).encode()      # ~60 kB, many chunks
+        req = json.dumps(load_request("ra-complete")).encode()  # ~60 kB, many chunks
         assert _chunked_post(srv.port, HOOK, req) == 200

@@ -17,6 +17,7 @@ from tests.web.test_replay_cache import GRACE, NOW, Clock, assert_first_use_is_n
 
 # -- a real Redis on loopback, when the machine has one -------------------------------------------
 
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -34,11 +35,14 @@ def redis_url(tmp_path_factory):
         pytest.skip("redis-server is not installed")
     port = _free_port()
     workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen([server, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                             "--appendonly", "no", "--dir", str(workdir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [server, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     import redis
+
     deadline = time.monotonic() + 5
     while True:
         try:
@@ -70,10 +74,10 @@ def test_redis_sets_a_ttl_covering_exp_plus_grace(redis_url):
 
 
 def _race_worker(path: str, jtis: list[str], barrier, results) -> None:
-    cache = SqliteReplayCache(path, clock=lambda: NOW)   # each process opens (and creates) the file
+    cache = SqliteReplayCache(path, clock=lambda: NOW)  # each process opens (and creates) the file
     answers = []
     for jti in jtis:
-        barrier.wait(timeout=20)       # all processes go for this jti at the same moment
+        barrier.wait(timeout=20)  # all processes go for this jti at the same moment
         answers.append(cache.seen_before(jti, "https://race.example", NOW + 300))
     results.put(answers)
 

@@ -43,14 +43,19 @@ print(json.dumps(report))
 
 def test_after_warm_up_the_first_call_imports_builds_and_configures_nothing_more(tmp_path):
     request = FIXTURES / "requests" / "ra-complete.json"
-    out = subprocess.run([sys.executable, "-c", _PROBE, str(tmp_path / "var"), str(request)],
-                         capture_output=True, text=True, timeout=120, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(tmp_path / "var"), str(request)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["status"] == 200
     assert report["mappers_configured"] is True
     assert report["sqlite_statements_compiled"] is True
-    assert report["sqlite_connections_kept"] == 0          # a forked worker opens its own
+    assert report["sqlite_connections_kept"] == 0  # a forked worker opens its own
     assert report["lazy_tables"] >= 6
     assert report["lazy_tables_built"] == report["lazy_tables"]
     assert report["modules_imported_by_the_first_call"] == []

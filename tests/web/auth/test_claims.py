@@ -13,7 +13,7 @@ from cds_service.web.auth import claims as claims_paths
 from cds_service.web.replay_cache import MemoryReplayCache
 from tests.web import jwt_keys as K
 
-NOW = 1_800_000_000          # after the machine's clock on purpose: PyJWT must read the verifier's clock
+NOW = 1_800_000_000  # after the machine's clock on purpose: PyJWT must read the verifier's clock
 LEEWAY = 30
 AUD = "https://cds.test.example/cds-services/anakinra-order-sign"
 ISS = "https://ehr.test.example"
@@ -21,22 +21,35 @@ ISS = "https://ehr.test.example"
 
 @pytest.fixture(scope="module")
 def keys():
-    return {"es384": K.ec_key("paths-es384"), "rs384": K.rsa_key("paths-rs384"),
-            "other": K.ec_key("paths-es384")}          # same kid as es384, another key
+    return {
+        "es384": K.ec_key("paths-es384"),
+        "rs384": K.rsa_key("paths-rs384"),
+        "other": K.ec_key("paths-es384"),
+    }  # same kid as es384, another key
 
 
 @pytest.fixture
 def verifiers(keys, tmp_path):
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps(K.jwks(keys["es384"], keys["rs384"])))
-    settings = Settings(auth_enabled=True, external_base_url="https://cds.test.example",
-                        trusted_issuers=(TrustedIssuer(iss=ISS, jwks_file=str(jwks)),),
-                        jwt_algorithms=("ES384", "RS384"), jwt_leeway_seconds=LEEWAY,
-                        tenant_allow=("tenant-a",), var_dir=str(tmp_path))
+    settings = Settings(
+        auth_enabled=True,
+        external_base_url="https://cds.test.example",
+        trusted_issuers=(TrustedIssuer(iss=ISS, jwks_file=str(jwks)),),
+        jwt_algorithms=("ES384", "RS384"),
+        jwt_leeway_seconds=LEEWAY,
+        tenant_allow=("tenant-a",),
+        var_dir=str(tmp_path),
+    )
 
     def make(hand_checked: bool) -> JwtVerifier:
-        return JwtVerifier(settings, MemoryReplayCache(grace_seconds=LEEWAY, clock=lambda: NOW),
-                           clock=lambda: NOW, hand_checked_claims=hand_checked)
+        return JwtVerifier(
+            settings,
+            MemoryReplayCache(grace_seconds=LEEWAY, clock=lambda: NOW),
+            clock=lambda: NOW,
+            hand_checked_claims=hand_checked,
+        )
+
     return {"plain": make(False), "fast": make(True)}
 
 
@@ -61,31 +74,49 @@ def _flip(token: str) -> str:
 CASES = {
     "valid ES384": (lambda k: k["es384"].sign(good()), None),
     "valid RS384": (lambda k: k["rs384"].sign(good()), None),
-    "valid, aud array, sub, nbf, tenant": (lambda k: k["es384"].sign(K.claims(
-        ISS, ["https://elsewhere.example", AUD], NOW, sub="client", nbf=NOW - 5, tenant="tenant-a")), None),
-    "valid within the leeway (just expired, slightly early)": (lambda k: k["es384"].sign(K.claims(
-        ISS, AUD, NOW - 300 - LEEWAY + 5, lifetime=300)), None),
+    "valid, aud array, sub, nbf, tenant": (
+        lambda k: k["es384"].sign(
+            K.claims(ISS, ["https://elsewhere.example", AUD], NOW, sub="client", nbf=NOW - 5, tenant="tenant-a")
+        ),
+        None,
+    ),
+    "valid within the leeway (just expired, slightly early)": (
+        lambda k: k["es384"].sign(K.claims(ISS, AUD, NOW - 300 - LEEWAY + 5, lifetime=300)),
+        None,
+    ),
     "iat slightly early": (lambda k: k["es384"].sign(K.claims(ISS, AUD, NOW + LEEWAY - 5)), None),
     "expired": (lambda k: k["es384"].sign(K.claims(ISS, AUD, NOW - 400, lifetime=300)), "token expired"),
-    "expired exactly at the leeway": (lambda k: k["es384"].sign(K.claims(ISS, AUD, NOW - LEEWAY - 300, lifetime=300)),
-                                      "token expired"),
-    "wrong aud": (lambda k: k["es384"].sign(K.claims(ISS, "https://elsewhere.example/x", NOW)),
-                  "aud does not name this endpoint"),
-    "aud array without this endpoint": (lambda k: k["es384"].sign(K.claims(ISS, ["https://a.example"], NOW)),
-                                        "aud does not name this endpoint"),
+    "expired exactly at the leeway": (
+        lambda k: k["es384"].sign(K.claims(ISS, AUD, NOW - LEEWAY - 300, lifetime=300)),
+        "token expired",
+    ),
+    "wrong aud": (
+        lambda k: k["es384"].sign(K.claims(ISS, "https://elsewhere.example/x", NOW)),
+        "aud does not name this endpoint",
+    ),
+    "aud array without this endpoint": (
+        lambda k: k["es384"].sign(K.claims(ISS, ["https://a.example"], NOW)),
+        "aud does not name this endpoint",
+    ),
     "aud empty string": (lambda k: k["es384"].sign(K.claims(ISS, "", NOW)), "aud does not name this endpoint"),
     "aud empty array": (lambda k: k["es384"].sign(K.claims(ISS, [], NOW)), "aud does not name this endpoint"),
-    "aud a number": (lambda k: k["es384"].sign(K.claims(ISS, 42, NOW)),
-                     "aud is neither a string nor an array of strings"),
-    "aud array with a number": (lambda k: k["es384"].sign(K.claims(ISS, [AUD, 7], NOW)),
-                                "aud is neither a string nor an array of strings"),
+    "aud a number": (
+        lambda k: k["es384"].sign(K.claims(ISS, 42, NOW)),
+        "aud is neither a string nor an array of strings",
+    ),
+    "aud array with a number": (
+        lambda k: k["es384"].sign(K.claims(ISS, [AUD, 7], NOW)),
+        "aud is neither a string nor an array of strings",
+    ),
     "wrong iss": (lambda k: k["es384"].sign(K.claims("https://evil.example", AUD, NOW)), "issuer not trusted"),
     "bad signature (other key, same kid)": (lambda k: k["other"].sign(good()), "bad signature"),
     "bad signature (RS384, a byte flipped)": (lambda k: _flip(k["rs384"].sign(good())), "bad signature"),
     "tampered payload": (lambda k: K.tamper_payload(k["es384"].sign(good()), aud=[AUD, "x"]), "bad signature"),
     "empty signature": (lambda k: k["es384"].sign(good()).rsplit(".", 1)[0] + ".", "bad signature"),
-    "alg none": (lambda k: K.unsigned_token({"alg": "none", "typ": "JWT", "kid": k["es384"].kid}, good()),
-                 "alg 'none' not accepted"),
+    "alg none": (
+        lambda k: K.unsigned_token({"alg": "none", "typ": "JWT", "kid": k["es384"].kid}, good()),
+        "alg 'none' not accepted",
+    ),
     "missing iss": (lambda k: k["es384"].sign(without("iss")), "iss claim missing or not a string"),
     "missing aud": (lambda k: k["es384"].sign(without("aud")), "claim aud missing"),
     "aud null": (lambda k: k["es384"].sign(K.claims(ISS, None, NOW)), "claim aud missing"),
@@ -101,8 +132,10 @@ CASES = {
     "exp NaN": (lambda k: k["es384"].sign(good(exp=float("nan"))), "exp is not a number"),
     "iat a string": (lambda k: k["es384"].sign(good(iat="now")), "iat is not a number"),
     "iat true": (lambda k: k["es384"].sign(good(iat=True)), "iat is not a number"),
-    "lifetime over an hour": (lambda k: k["es384"].sign(K.claims(ISS, AUD, NOW, lifetime=7200)),
-                              "token lifetime exp-iat exceeds 3600 s"),
+    "lifetime over an hour": (
+        lambda k: k["es384"].sign(K.claims(ISS, AUD, NOW, lifetime=7200)),
+        "token lifetime exp-iat exceeds 3600 s",
+    ),
     "sub a number": (lambda k: k["es384"].sign(good(sub=12)), "sub is not a string"),
     "jti empty": (lambda k: k["es384"].sign(good(jti="")), "jti missing or invalid"),
     "jti a number": (lambda k: k["es384"].sign(good(jti=12)), "jti missing or invalid"),
@@ -146,6 +179,7 @@ def test_the_plain_path_is_jwt_decode_on_the_verifiers_clock(keys, verifiers, mo
     def spy(self, *args, **kwargs):
         calls.append(kwargs)
         return original(self, *args, **kwargs)
+
     monkeypatch.setattr(claims_paths._ClockedPyJWT, "decode", spy)
     assert _outcome(verifiers["plain"], keys["es384"].sign(good()))[0] == "accepted"
     assert _outcome(verifiers["fast"], keys["es384"].sign(good()))[0] == "accepted"
