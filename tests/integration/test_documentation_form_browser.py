@@ -23,9 +23,10 @@ from cds_service.config import demo_settings
 from cds_service.forms.links import FormLinkContext, form_url
 from cds_service.forms.response_builder import information_origin
 from cds_service.web.documentation_form import EXTENSION_KEY
-from tests.conftest import PINNED_NOW, LiveServer, pinned_clock
+from tests.conftest import PINNED_NOW, pinned_clock
 from tests.documentation.charts import statement_gaps_request
 from tests.forms.sample_form import ORDER, PATIENT, PRACTITIONER, RXNORM, SUPPLY, package
+from tests.integration.conftest import LiveServer
 from tests.integration.test_documentation_loop import DeferredApp, first_sign, sign, signed_again
 
 pytestmark = pytest.mark.browser

@@ -28,9 +28,10 @@ from cds_service.forms.links import FormLinkContext
 from cds_service.respond.cards import DOCUMENTATION_SUMMARY
 from cds_service.web.auth import SANDBOX_ISSUER, SANDBOX_JKU
 from cds_service.web.documentation_form import EXTENSION_KEY
-from tests.conftest import PINNED_NOW, LiveServer, pinned_clock
+from tests.conftest import PINNED_NOW, pinned_clock
 from tests.documentation.charts import coverage, draft_order, statement_gaps_request
 from tests.e2e.helpers import cited, clause_outcomes, coverage_infos
+from tests.integration.conftest import LiveServer
 from tests.integration.html_form import BrowserForm
 from tests.web import jwt_keys
 
