@@ -45,8 +45,8 @@ shown_url() { printf '%s' "$1" | sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#'; }
 if ! pg_ok "$PG_URL"; then
   if ! may_change_system; then
     cat >&2 <<EOF
-PostgreSQL is not reachable at $(shown_url "$PG_URL"): the suite runs the store tests on PostgreSQL too.
-Nothing was installed or started. Either
+PostgreSQL is not reachable at $(shown_url "$PG_URL"): the PostgreSQL variants of the store tests are
+SKIPPED in this run (under CI they fail). Nothing was installed or started. To run them, either
   - point TEST_POSTGRES_URL at a PostgreSQL you have (postgresql+psycopg://USER[:PASSWORD]@HOST:PORT/DB; the
     user creates and drops a schema per test), or
   - install and start one yourself (Debian/Ubuntu: sudo apt-get install postgresql, then
@@ -54,8 +54,7 @@ Nothing was installed or started. Either
   - let this script install and start it with apt-get: ANAKINRA_INSTALL_SYSTEM_PACKAGES=1 make test
 The unit tests alone need no PostgreSQL: make test-fast
 EOF
-    exit 1
-  fi
+  else
   SUDO=""
   if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
   echo "PostgreSQL not reachable at $(shown_url "$PG_URL"): starting it (CI or ANAKINRA_INSTALL_SYSTEM_PACKAGES=1)" >&2
@@ -73,6 +72,7 @@ EOF
     PG_URL="postgresql+psycopg://postgres:postgres@127.0.0.1:5432/test"
   fi
   pg_ok "$PG_URL" || { echo "PostgreSQL is required for the test suite and could not be started" >&2; exit 1; }
+  fi
 fi
 export TEST_POSTGRES_URL="$PG_URL"
 
