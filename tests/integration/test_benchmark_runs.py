@@ -112,6 +112,13 @@ def test_the_table_shows_steal_per_round_and_notes_stalled_rounds(tmp_path):
         {"workload": "large-chart", "target": "service", "round": 2, "steal_share": 0.194, "p99_ms": 50.85}
     ]
     assert "large-chart service round 2 (19%, p99 50.9 ms)" in render_table(report)
-    assert "signed" not in table  # the clients had enough JWTs signed in advance
+    # Whether the load clients ran out of JWTs signed in advance depends on the machine's load: the table says so
+    # exactly when the report counts tokens signed during the timed rounds.
+    for workload in report["full_prefetch"].values():
+        signed = workload["service"].get("tokens_signed_during_run", 0)
+        assert (f"signed {signed} during the timed rounds" in table) == (signed > 0)
+    report["full_prefetch"]["large-chart"]["service"]["tokens_signed_during_run"] = 0
+    report["full_prefetch"]["fixture-mix"]["service"]["tokens_signed_during_run"] = 0
+    assert "signed" not in render_table(report)
     report["full_prefetch"]["large-chart"]["service"]["tokens_signed_during_run"] = 906
     assert "signed 906 during the timed rounds" in render_table(report)
